@@ -1,0 +1,71 @@
+// Domain errors. One HTTP middleware maps them to the contract's error shape
+// `{"error": {"code", "message", "details"?}}`; anything that is not a DomainError becomes a 500
+// INTERNAL whose body says nothing about the cause.
+
+export type ErrorCode =
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'VALIDATION_FAILED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'LIMIT_EXCEEDED'
+  | 'CONFLICT'
+  | 'RATE_LIMITED'
+  | 'INTERNAL';
+
+export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  VALIDATION_FAILED: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  LIMIT_EXCEEDED: 409,
+  CONFLICT: 409,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+};
+
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
+
+export abstract class DomainError extends Error {
+  abstract readonly code: ErrorCode;
+  readonly details: readonly ErrorDetail[] | undefined;
+
+  constructor(message: string, details?: readonly ErrorDetail[]) {
+    super(message);
+    this.name = new.target.name;
+    this.details = details;
+  }
+
+  get statusCode(): number {
+    return STATUS_BY_CODE[this.code];
+  }
+}
+
+export class UnauthorizedError extends DomainError {
+  readonly code = 'UNAUTHORIZED';
+}
+export class ForbiddenError extends DomainError {
+  readonly code = 'FORBIDDEN';
+}
+export class NotFoundError extends DomainError {
+  readonly code = 'NOT_FOUND';
+}
+export class ValidationError extends DomainError {
+  readonly code = 'VALIDATION_FAILED';
+}
+export class PayloadTooLargeError extends DomainError {
+  readonly code = 'PAYLOAD_TOO_LARGE';
+}
+export class LimitExceededError extends DomainError {
+  readonly code = 'LIMIT_EXCEEDED';
+}
+export class ConflictError extends DomainError {
+  readonly code = 'CONFLICT';
+}
+export class RateLimitedError extends DomainError {
+  readonly code = 'RATE_LIMITED';
+}

@@ -1,0 +1,14 @@
+import { randomBytes } from 'node:crypto';
+import { bytesToBase62 } from './base62.js';
+
+// Public token ids: `tok_` + 16 random bytes in base62 (22 characters). Not secret, but not
+// guessable either, so ids cannot be enumerated. Paths are checked against the pattern before any lookup.
+export const TOKEN_ID_PATTERN = /^tok_[0-9A-Za-z]{22}$/;
+
+export function newTokenId(): string {
+  return `tok_${bytesToBase62(randomBytes(16), 22)}`;
+}
+
+export function isTokenId(value: string): boolean {
+  return TOKEN_ID_PATTERN.test(value);
+}

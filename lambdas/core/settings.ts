@@ -1,0 +1,120 @@
+import { z } from 'zod';
+import { TOKEN_PREFIX_PATTERN } from './token-format.js';
+
+// The token policy: what users may create and how the gateway treats tokens. The same schema
+// validates `cdk.json` context at synth time (lib/config.ts), the local stack's settings, and the
+// JSON the stack hands to every function in the POLICY_SETTINGS env var.
+
+export const AREA_PATTERN = /^[a-z][a-z0-9-]{0,39}$/;
+export const SCOPE_PATTERN = /^([a-z][a-z0-9-]{0,39}):(read|write)$/;
+export type ScopeAction = 'read' | 'write';
+
+const areaSchema = z
+  .string()
+  .regex(AREA_PATTERN, 'an area is lowercase letters, digits and dashes, starting with a letter (max 40)');
+const scopeSchema = z.string().regex(SCOPE_PATTERN, 'a scope is `<area>:read` or `<area>:write`');
+
+export const tokenTypeSchema = z
+  .object({
+    description: z.string().min(1).max(200),
+    /** Scopes this type may carry; omitted = any scope in the catalogue. */
+    allowedScopes: z.array(scopeSchema).min(1).optional(),
+    /** Vendors' "profile read" style tokens must be limited to known addresses. */
+    requireIpAllowlist: z.boolean().default(false),
+  })
+  .strict();
+
+export const policySettingsSchema = z
+  .object({
+    tokenPrefix: z
+      .string()
+      .regex(
+        TOKEN_PREFIX_PATTERN,
+        'tokenPrefix must be 2-16 lowercase letters or digits, starting with a letter',
+      )
+      .default('atk'),
+    expiryPresetsDays: z
+      .array(z.number().int().min(1).max(3650))
+      .min(1, 'expiryPresetsDays needs at least one preset')
+      .default([7, 30, 90, 180]),
+    maxLifetimeDays: z.number().int().min(1).max(3650).default(180),
+    allowNoExpiry: z.boolean().default(false),
+    maxActiveTokensPerUser: z.number().int().min(1).max(10_000).default(10),
+    maxActiveTokensPerAccount: z.number().int().min(1).max(1_000_000).default(100),
+    scopeAreas: z
+      .array(areaSchema)
+      .min(1)
+      .default(['content', 'products', 'triggers', 'reports', 'bulk-data', 'system']),
+    tokenTypes: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/), tokenTypeSchema).default({
+      standard: { description: 'Any scopes from the catalogue.', requireIpAllowlist: false },
+      restricted: {
+        description: 'Read-only reporting access; must be limited to an IP allowlist.',
+        allowedScopes: ['reports:read', 'content:read', 'products:read'],
+        requireIpAllowlist: true,
+      },
+    }),
+    defaultTokenType: z.string().default('standard'),
+    /** Upper bound on how long a revoked token may still pass: gateway cache TTL + in-process cache. */
+    revocationWindowSeconds: z.number().int().min(0).max(3600).default(60),
+  })
+  .strict()
+  .superRefine((settings, ctx) => {
+    for (const preset of settings.expiryPresetsDays) {
+      if (preset > settings.maxLifetimeDays) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['expiryPresetsDays'],
+          message: `preset ${preset} days exceeds maxLifetimeDays (${settings.maxLifetimeDays})`,
+        });
+      }
+    }
+    if (settings.maxActiveTokensPerUser > settings.maxActiveTokensPerAccount) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxActiveTokensPerUser'],
+        message: 'maxActiveTokensPerUser cannot exceed maxActiveTokensPerAccount',
+      });
+    }
+    if (!(settings.defaultTokenType in settings.tokenTypes)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['defaultTokenType'],
+        message: `defaultTokenType "${settings.defaultTokenType}" is not one of tokenTypes`,
+      });
+    }
+    const catalogue = new Set(settings.scopeAreas);
+    for (const [name, type] of Object.entries(settings.tokenTypes)) {
+      for (const scope of type.allowedScopes ?? []) {
+        const area = scope.split(':')[0] ?? '';
+        if (!catalogue.has(area)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['tokenTypes', name, 'allowedScopes'],
+            message: `scope "${scope}" names area "${area}", which is not in scopeAreas`,
+          });
+        }
+      }
+    }
+  });
+
+export type PolicySettings = z.infer<typeof policySettingsSchema>;
+export type PolicySettingsInput = z.input<typeof policySettingsSchema>;
+export type TokenTypeSettings = z.infer<typeof tokenTypeSchema>;
+
+export const DEFAULT_POLICY_SETTINGS: PolicySettings = policySettingsSchema.parse({});
+
+/** Parses settings, throwing one readable message that lists every problem. */
+export function parsePolicySettings(input: unknown, source = 'policy settings'): PolicySettings {
+  const result = policySettingsSchema.safeParse(input);
+  if (!result.success) {
+    const lines = result.error.issues.map(
+      (issue) => `  - ${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    );
+    throw new Error(`Invalid ${source}:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+export function scopeCatalogue(settings: PolicySettings): string[] {
+  return settings.scopeAreas.flatMap((area) => [`${area}:read`, `${area}:write`]);
+}

@@ -1,0 +1,68 @@
+import { randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import { BASE62_ALPHABET, bytesToBase62, encodeBase62 } from './base62.js';
+
+// Token string: `<prefix>_<random><checksum>` (DESIGN.md "Token format").
+// random: 32 bytes from randomBytes, base62, fixed width 43 (62^43 > 2^256).
+// checksum: CRC32 of the random part's characters, base62, fixed width 6 (62^6 > 2^32).
+export const RANDOM_BYTES = 32;
+export const RANDOM_WIDTH = 43;
+export const CHECKSUM_WIDTH = 6;
+export const HINT_SUFFIX_LENGTH = 4;
+export const TOKEN_PREFIX_PATTERN = /^[a-z][a-z0-9]{1,15}$/;
+
+const BODY_LENGTH = RANDOM_WIDTH + CHECKSUM_WIDTH;
+const BASE62_CHARS = new Set(BASE62_ALPHABET);
+
+export interface GeneratedToken {
+  /** The secret: shown to its owner once, never stored, logged or emailed. */
+  readonly secret: string;
+  /** Safe to show and store: the prefix and the last four characters. */
+  readonly hint: string;
+}
+
+export function assertValidPrefix(prefix: string): void {
+  if (!TOKEN_PREFIX_PATTERN.test(prefix)) {
+    throw new RangeError(
+      'token prefix must be 2-16 characters: a lowercase letter, then lowercase letters or digits',
+    );
+  }
+}
+
+export function checksumOf(randomPart: string): string {
+  return encodeBase62(BigInt(crc32(randomPart)), CHECKSUM_WIDTH);
+}
+
+export function generateToken(
+  prefix: string,
+  random: Uint8Array = randomBytes(RANDOM_BYTES),
+): GeneratedToken {
+  assertValidPrefix(prefix);
+  if (random.length < RANDOM_BYTES)
+    throw new RangeError(`a token needs at least ${RANDOM_BYTES} random bytes`);
+  const randomPart = bytesToBase62(random.subarray(0, RANDOM_BYTES), RANDOM_WIDTH);
+  const secret = `${prefix}_${randomPart}${checksumOf(randomPart)}`;
+  return { secret, hint: hintOf(secret, prefix) };
+}
+
+export function hintOf(secret: string, prefix: string): string {
+  return `${prefix}_…${secret.slice(-HINT_SUFFIX_LENGTH)}`;
+}
+
+/**
+ * Checks a presented token's shape, prefix and checksum with no I/O. A mistyped, truncated,
+ * extended or garbage token fails here and never reaches DynamoDB.
+ */
+export function isWellFormedToken(candidate: string, prefix: string): boolean {
+  if (candidate.length !== prefix.length + 1 + BODY_LENGTH) return false;
+  if (!candidate.startsWith(prefix) || candidate.charCodeAt(prefix.length) !== 0x5f /* _ */) return false;
+  const body = candidate.slice(prefix.length + 1);
+  for (const char of body) if (!BASE62_CHARS.has(char)) return false;
+  const randomPart = body.slice(0, RANDOM_WIDTH);
+  return body.slice(RANDOM_WIDTH) === checksumOf(randomPart);
+}
+
+/** The regex a secret scanner can use to find leaked tokens of this deployment. */
+export function secretScannerPattern(prefix: string): RegExp {
+  return new RegExp(`\\b${prefix}_[0-9A-Za-z]{${BODY_LENGTH}}\\b`, 'g');
+}

@@ -1,0 +1,111 @@
+import type { Role } from './core/model.js';
+
+// The one route table of the management API. The CDK stack builds one function, one method and
+// one least-privilege role per entry from it; the local gateway dispatches with it; the OpenAPI
+// document lists it. Paths use API Gateway's `{param}` syntax.
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface RoutePermissions {
+  /** What the function may do to the table. */
+  readonly table: 'none' | 'read' | 'readWrite';
+  /** Whether it hashes secrets and so must decrypt the HMAC key. */
+  readonly hmacKey: boolean;
+}
+
+export interface RouteDefinition {
+  /** Stable camelCase name: function ids, OpenAPI operationId. */
+  readonly name: string;
+  readonly method: HttpMethod;
+  readonly path: string;
+  /** Handler module, relative to the repository root; it exports `handler`. */
+  readonly entry: string;
+  /** `jwt`: behind the JWT authorizer; `public`: no authentication. */
+  readonly auth: 'jwt' | 'public';
+  /** Roles allowed to call it; empty for public routes. */
+  readonly roles: readonly Role[];
+  readonly permissions: RoutePermissions;
+  readonly summary: string;
+}
+
+const ALL_ROLES: readonly Role[] = ['admin', 'member', 'viewer'];
+const WRITERS: readonly Role[] = ['admin', 'member'];
+
+export const MANAGEMENT_ROUTES = [
+  {
+    name: 'createToken',
+    method: 'POST',
+    path: '/tokens',
+    entry: 'lambdas/create-token/handler.ts',
+    auth: 'jwt',
+    roles: WRITERS,
+    permissions: { table: 'readWrite', hmacKey: true },
+    summary: 'Create a token; the response carries its secret, shown this once only.',
+  },
+  {
+    name: 'listTokens',
+    method: 'GET',
+    path: '/tokens',
+    entry: 'lambdas/list-tokens/handler.ts',
+    auth: 'jwt',
+    roles: ALL_ROLES,
+    permissions: { table: 'read', hmacKey: false },
+    summary: "List the caller's tokens; an admin may list another user's or the whole account's.",
+  },
+  {
+    name: 'getToken',
+    method: 'GET',
+    path: '/tokens/{id}',
+    entry: 'lambdas/get-token/handler.ts',
+    auth: 'jwt',
+    roles: ALL_ROLES,
+    permissions: { table: 'read', hmacKey: false },
+    summary: 'Get one token.',
+  },
+  {
+    name: 'revokeToken',
+    method: 'DELETE',
+    path: '/tokens/{id}',
+    entry: 'lambdas/revoke-token/handler.ts',
+    auth: 'jwt',
+    roles: WRITERS,
+    permissions: { table: 'readWrite', hmacKey: false },
+    summary: 'Revoke a token. Irreversible; revoking again answers 204 and changes nothing.',
+  },
+  {
+    name: 'getPolicy',
+    method: 'GET',
+    path: '/policy',
+    entry: 'lambdas/get-policy/handler.ts',
+    auth: 'jwt',
+    roles: ALL_ROLES,
+    permissions: { table: 'none', hmacKey: false },
+    summary: 'Expiry presets, maximum lifetime, limits, scope catalogue and token types.',
+  },
+  {
+    name: 'getOpenApi',
+    method: 'GET',
+    path: '/openapi.json',
+    entry: 'lambdas/openapi/handler.ts',
+    auth: 'public',
+    roles: [],
+    permissions: { table: 'none', hmacKey: false },
+    summary: 'This API as an OpenAPI 3.1 document.',
+  },
+] as const satisfies readonly RouteDefinition[];
+
+export type ManagementRouteName = (typeof MANAGEMENT_ROUTES)[number]['name'];
+
+export function routeNamed(name: ManagementRouteName): RouteDefinition {
+  const route = MANAGEMENT_ROUTES.find((candidate) => candidate.name === name);
+  if (route === undefined) throw new Error(`no route named ${name}`);
+  return route;
+}
+
+/** Other Lambda entry points (not management routes), for the stack and the local stack. */
+export const FUNCTION_ENTRIES = {
+  tokenAuthorizer: 'lambdas/token-authorizer/handler.ts',
+  jwtAuthorizer: 'lambdas/jwt-authorizer/handler.ts',
+  hmacKeyResource: 'lambdas/hmac-key-resource/handler.ts',
+  demoApi: 'lambdas/demo-api/handler.ts',
+} as const;

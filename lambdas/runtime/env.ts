@@ -1,0 +1,39 @@
+// Environment variable names shared by the CDK stack (which sets them), the handlers (which read
+// them at load) and the tests. A handler reads what it needs through requireEnv, so a missing
+// variable fails the cold start with its name instead of failing a request later.
+
+export const ENV = {
+  tableName: 'TABLE_NAME',
+  /** JSON of PolicySettings (lambdas/core/settings.ts). */
+  policySettings: 'POLICY_SETTINGS',
+  hmacKeyCiphertext: 'HMAC_KEY_CIPHERTEXT',
+  hmacKeyVersion: 'HMAC_KEY_VERSION',
+  /** Local stack only: a file holding the HMAC key, used instead of KMS. */
+  hmacKeyFile: 'HMAC_KEY_FILE',
+  jwtIssuer: 'JWT_ISSUER',
+  jwtAudience: 'JWT_AUDIENCE',
+  jwtJwksUri: 'JWT_JWKS_URI',
+  /** Cognito only: which JWT the API accepts ('id'). */
+  jwtTokenUse: 'JWT_TOKEN_USE',
+  jwtCognitoUserPoolId: 'JWT_COGNITO_USER_POOL_ID',
+  jwtClaimAccountId: 'JWT_CLAIM_ACCOUNT_ID',
+  jwtClaimRole: 'JWT_CLAIM_ROLE',
+  jwtClaimEmail: 'JWT_CLAIM_EMAIL',
+  /** Token authorizer: path prefix before the area segment, e.g. `/demo`. */
+  authorizerBasePath: 'AUTHORIZER_BASE_PATH',
+} as const;
+
+export type EnvName = (typeof ENV)[keyof typeof ENV];
+
+export function requireEnv(name: EnvName, env: NodeJS.ProcessEnv = process.env): string {
+  const value = env[name];
+  if (value === undefined || value === '') {
+    throw new Error(`Missing required environment variable ${name}`);
+  }
+  return value;
+}
+
+export function optionalEnv(name: EnvName, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const value = env[name];
+  return value === undefined || value === '' ? undefined : value;
+}

@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+// `npm test`: typecheck, lint, every vitest suite (unit, integration on DynamoDB Local + the SES
+// emulator, CDK assertions + cdk-nag), then a real `cdk synth` with cdk-nag. Every step runs even if
+// an earlier one failed, so one run shows every problem; the exit code is non-zero if any failed.
+// The last line is `N passed, N failed`: vitest's test counts from its JSON report, plus one for each
+// non-vitest step.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+
+const resultsDir = '.test-results';
+const vitestReport = `${resultsDir}/vitest.json`;
+mkdirSync(resultsDir, { recursive: true });
+rmSync(vitestReport, { force: true });
+
+const extraVitestArgs = process.argv.slice(2);
+const steps = [
+  { name: 'typecheck', command: ['npx', 'tsc', '--noEmit', '-p', 'tsconfig.json'] },
+  { name: 'lint', command: ['npx', 'biome', 'check', '.'] },
+  {
+    name: 'vitest',
+    command: [
+      'npx',
+      'vitest',
+      'run',
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile.json=${vitestReport}`,
+      ...extraVitestArgs,
+    ],
+  },
+  { name: 'synth (cdk-nag)', command: ['npx', 'cdk', 'synth', '--quiet', '--ci'] },
+];
+
+let stepsPassed = 0;
+let stepsFailed = 0;
+const outcomes = [];
+for (const step of steps) {
+  const started = Date.now();
+  console.log(`\n▶ ${step.name}: ${step.command.join(' ')}`);
+  const result = spawnSync(step.command[0], step.command.slice(1), { stdio: 'inherit', env: process.env });
+  const ok = result.status === 0;
+  outcomes.push(`${ok ? '✔' : '✘'} ${step.name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  if (step.name === 'vitest') continue;
+  if (ok) stepsPassed += 1;
+  else stepsFailed += 1;
+}
+
+let testsPassed = 0;
+let testsFailed = 0;
+let vitestOk = false;
+if (existsSync(vitestReport)) {
+  const report = JSON.parse(readFileSync(vitestReport, 'utf8'));
+  testsPassed = report.numPassedTests ?? 0;
+  testsFailed =
+    (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0) - countSuitesWithFailedTests(report);
+  vitestOk = report.success === true && testsPassed > 0;
+  if (!vitestOk && testsFailed === 0) testsFailed = 1; // e.g. a suite that failed to load, or no test ran
+} else {
+  testsFailed = 1;
+}
+
+// A suite that fails to import reports no failed tests; count it once. A suite whose tests failed
+// is already counted through its tests.
+function countSuitesWithFailedTests(report) {
+  return (report.testResults ?? []).filter(
+    (suite) =>
+      suite.status === 'failed' && (suite.assertionResults ?? []).some((test) => test.status === 'failed'),
+  ).length;
+}
+
+console.log(`\n${outcomes.join('\n')}`);
+const passed = testsPassed + stepsPassed;
+const failed = testsFailed + stepsFailed;
+const summary = `${passed} passed, ${failed} failed`;
+writeFileSync(`${resultsDir}/summary.txt`, `${summary}\n`);
+console.log(summary);
+process.exit(failed === 0 && vitestOk ? 0 : 1);

@@ -1,0 +1,68 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { BASE62_ALPHABET } from '../../../lambdas/core/base62.js';
+import {
+  generateToken,
+  isWellFormedToken,
+  RANDOM_BYTES,
+  secretScannerPattern,
+} from '../../../lambdas/core/token-format.js';
+
+const PREFIX = 'atk';
+const randomBytesArb = fc.uint8Array({ minLength: RANDOM_BYTES, maxLength: RANDOM_BYTES });
+const base62Char = fc.constantFrom(...BASE62_ALPHABET);
+
+describe('token format', () => {
+  it('every generated token parses, has a fixed length and is found by the scanner regex', () => {
+    fc.assert(
+      fc.property(randomBytesArb, (bytes) => {
+        const { secret, hint } = generateToken(PREFIX, bytes);
+        expect(isWellFormedToken(secret, PREFIX)).toBe(true);
+        expect(secret).toHaveLength(PREFIX.length + 1 + 43 + 6);
+        expect(secret.match(secretScannerPattern(PREFIX))).toEqual([secret]);
+        expect(hint).toBe(`${PREFIX}_…${secret.slice(-4)}`);
+      }),
+    );
+  });
+
+  it('rejects every single-character substitution', () => {
+    fc.assert(
+      fc.property(randomBytesArb, fc.nat(), base62Char, (bytes, position, replacement) => {
+        const { secret } = generateToken(PREFIX, bytes);
+        const index = position % secret.length;
+        fc.pre(secret[index] !== replacement);
+        const mutated = secret.slice(0, index) + replacement + secret.slice(index + 1);
+        expect(isWellFormedToken(mutated, PREFIX)).toBe(false);
+      }),
+    );
+  });
+
+  it('rejects every truncation and every extension', () => {
+    fc.assert(
+      fc.property(
+        randomBytesArb,
+        fc.nat(),
+        fc.string({ minLength: 1, maxLength: 8 }),
+        (bytes, cut, suffix) => {
+          const { secret } = generateToken(PREFIX, bytes);
+          expect(isWellFormedToken(secret.slice(0, cut % secret.length), PREFIX)).toBe(false);
+          expect(isWellFormedToken(secret + suffix, PREFIX)).toBe(false);
+          expect(isWellFormedToken(suffix + secret, PREFIX)).toBe(false);
+        },
+      ),
+    );
+  });
+
+  it('rejects a valid token of another prefix and arbitrary strings', () => {
+    const other = generateToken('xyz').secret;
+    expect(isWellFormedToken(other, PREFIX)).toBe(false);
+    fc.assert(
+      fc.property(fc.string({ maxLength: 80 }), (garbage) => isWellFormedToken(garbage, PREFIX) === false),
+    );
+  });
+
+  it('refuses bad prefixes', () => {
+    expect(() => generateToken('A')).toThrow(RangeError);
+    expect(() => generateToken('has_underscore')).toThrow(RangeError);
+  });
+});
