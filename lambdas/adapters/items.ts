@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import { type CredentialRecord, ROLES, type TokenRecord } from '../core/model.js';
+import { INDEXES, KEYS } from './table-definition.js';
+
+// DynamoDB item shapes, mapped to and from the domain records. The repository writes both item
+// kinds, the authorizer reads credential items, and stream consumers read token items from
+// NewImage/OldImage (after unmarshall): all through these functions.
+
+const epochSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+const expiryDay = (iso: string) => iso.slice(0, 10);
+
+const changeSchema = z.object({
+  action: z.enum(['created', 'updated', 'rotated', 'revoked']),
+  at: z.string(),
+  actorUserId: z.string(),
+  actorRole: z.enum(ROLES),
+  sourceIp: z.string().optional(),
+  userAgent: z.string().optional(),
+});
+
+export const tokenItemSchema = z.object({
+  entity: z.literal('token'),
+  id: z.string(),
+  userId: z.string(),
+  accountId: z.string(),
+  ownerEmail: z.string().optional(),
+  name: z.string(),
+  description: z.string(),
+  scopes: z.array(z.string()),
+  type: z.string(),
+  allowedIps: z.array(z.string()),
+  hint: z.string(),
+  secretHash: z.string(),
+  keyVersion: z.string(),
+  state: z.enum(['active', 'revoked']),
+  createdAt: z.string(),
+  expiresAt: z.string().nullable(),
+  lastUsedAt: z.string().nullable(),
+  rotatedAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+  createdBy: z.string(),
+  lastChange: changeSchema,
+});
+
+export type TokenItem = Record<string, unknown> & { entity: 'token' };
+
+export function tokenToItem(token: TokenRecord): TokenItem {
+  const sortKey = `${token.createdAt}#${token.id}`;
+  return {
+    ...KEYS.token(token.id),
+    entity: 'token',
+    ...token,
+    scopes: [...token.scopes],
+    allowedIps: [...token.allowedIps],
+    lastChange: { ...token.lastChange },
+    [INDEXES.byOwner.partitionKey]: `USER#${token.accountId}#${token.userId}`,
+    [INDEXES.byOwner.sortKey]: sortKey,
+    [INDEXES.byAccount.partitionKey]: `ACCOUNT#${token.accountId}`,
+    [INDEXES.byAccount.sortKey]: sortKey,
+    ...(token.expiresAt === null
+      ? {}
+      : {
+          [INDEXES.byExpiryDay.partitionKey]: `EXPIRES#${expiryDay(token.expiresAt)}`,
+          [INDEXES.byExpiryDay.sortKey]: `${token.expiresAt}#${token.id}`,
+          ttl: epochSeconds(token.expiresAt),
+        }),
+  };
+}
+
+/** Throws on an item that is not a token item; use isTokenItem first on mixed input (streams). */
+export function itemToToken(item: Record<string, unknown>): TokenRecord {
+  const parsed = tokenItemSchema.parse(item);
+  const { entity: _entity, ...token } = parsed;
+  return {
+    ...token,
+    ownerEmail: token.ownerEmail,
+    lastChange: {
+      ...token.lastChange,
+      sourceIp: token.lastChange.sourceIp,
+      userAgent: token.lastChange.userAgent,
+    },
+  };
+}
+
+export function isTokenItem(item: Record<string, unknown> | undefined): boolean {
+  return item?.entity === 'token';
+}
+
+export const credentialItemSchema = z.object({
+  entity: z.literal('credential'),
+  secretHash: z.string(),
+  tokenId: z.string(),
+  userId: z.string(),
+  accountId: z.string(),
+  scopes: z.array(z.string()),
+  type: z.string(),
+  allowedIps: z.array(z.string()),
+  state: z.enum(['active', 'revoked']),
+  expiresAtMs: z.number().nullable(),
+  notAfterMs: z.number().nullable(),
+  keyVersion: z.string(),
+});
+
+export function credentialToItem(credential: CredentialRecord): Record<string, unknown> {
+  const endsAtMs = [credential.expiresAtMs, credential.notAfterMs].filter((ms): ms is number => ms !== null);
+  return {
+    ...KEYS.credential(credential.secretHash),
+    entity: 'credential',
+    ...credential,
+    scopes: [...credential.scopes],
+    allowedIps: [...credential.allowedIps],
+    // Removed by TTL once it can never verify again; the authorizer checks times itself regardless.
+    ...(endsAtMs.length === 0 ? {} : { ttl: Math.floor(Math.min(...endsAtMs) / 1000) }),
+  };
+}
+
+export function itemToCredential(item: Record<string, unknown>): CredentialRecord {
+  const { entity: _entity, ...credential } = credentialItemSchema.parse(item);
+  return credential;
+}
+
+/** The credential snapshot that goes with a token record (same transaction). */
+export function credentialFor(token: TokenRecord, notAfterMs: number | null = null): CredentialRecord {
+  return {
+    secretHash: token.secretHash,
+    tokenId: token.id,
+    userId: token.userId,
+    accountId: token.accountId,
+    scopes: token.scopes,
+    type: token.type,
+    allowedIps: token.allowedIps,
+    state: token.state,
+    expiresAtMs: token.expiresAt === null ? null : Date.parse(token.expiresAt),
+    notAfterMs,
+    keyVersion: token.keyVersion,
+  };
+}
