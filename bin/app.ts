@@ -1,0 +1,26 @@
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { AccessTokensStack } from '../lib/access-tokens-stack.js';
+import { type DeploymentConfig, loadDeploymentConfig } from '../lib/config.js';
+
+// `cdk synth` / `cdk deploy`: the settings come from cdk.json context (`-c key=value` overrides)
+// and are validated before anything is built. The stack is environment-agnostic and does no
+// lookups, so synth works offline. cdk-nag's AWS Solutions checks run as a validation plugin: any
+// finding that is not acknowledged (with a reason, next to the resource) fails the synth.
+
+const app = new App();
+
+let config: DeploymentConfig;
+try {
+  config = loadDeploymentConfig(app.node.getAllContext());
+} catch (error) {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+}
+
+new AccessTokensStack(app, 'AccessTokens', {
+  config,
+  description: 'Access Tokens: self-hosted API access tokens (management API, token authorizer)',
+});
+
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

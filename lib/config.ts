@@ -1,0 +1,418 @@
+import { z } from 'zod';
+import {
+  DEFAULT_POLICY_SETTINGS,
+  type PolicySettings,
+  type PolicySettingsInput,
+  policySettingsSchema,
+} from '../lambdas/core/settings.js';
+
+// The deployment's settings, read from the flat `cdk.json` context (and `-c key=value` overrides)
+// and validated once at synth time. This module must not import aws-cdk-lib: the local stack reads
+// the same context through it.
+
+export type IdentityConfig =
+  | { readonly kind: 'cognito' }
+  | {
+      readonly kind: 'oidc';
+      /** The issuer (`iss` claim), an https URL. */
+      readonly issuer: string;
+      /** The expected `aud` (or Cognito-style `client_id`) of the JWTs. */
+      readonly audience: string;
+      /** @default `<issuer>/.well-known/jwks.json` (see {@link jwksUriOf}) */
+      readonly jwksUri?: string;
+    };
+
+export interface ThrottleConfig {
+  /** Steady-state requests per second. */
+  readonly rateLimit: number;
+  /** Burst capacity (token-bucket size). */
+  readonly burstLimit: number;
+}
+
+/** Retention periods CloudWatch Logs accepts, in days. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+export type LogRetentionDays = (typeof LOG_RETENTION_DAYS)[number];
+
+export interface DeploymentConfig {
+  readonly policy: PolicySettings;
+  /** The From address of notification emails. */
+  readonly senderAddress: string;
+  /** The SES identity (email address or domain) the sender address belongs to. */
+  readonly sesIdentity: string;
+  readonly identity: IdentityConfig;
+  /** JWT claim holding the caller's account id. */
+  readonly accountIdClaim: string;
+  /** JWT claim holding the caller's role (`admin`, `member`, `viewer`). */
+  readonly roleClaim: string;
+  /** JWT claim holding the caller's email address. */
+  readonly emailClaim: string;
+  /** Whether to deploy the demo API behind the token authorizer. */
+  readonly demoApi: boolean;
+  /** Default method throttling of the management API. */
+  readonly managementThrottle: ThrottleConfig;
+  /** Retention of every log group the stack creates. */
+  readonly logRetentionDays: LogRetentionDays;
+}
+
+type ValueKind = 'string' | 'number' | 'boolean' | 'json';
+
+export interface ContextKeyDescription {
+  /** How a `-c key=value` string is coerced. */
+  readonly kind: ValueKind;
+  /** The default, as it would be written in cdk.json; undefined = unset. */
+  readonly default: unknown;
+  readonly description: string;
+}
+
+const POLICY_CONTEXT_KEYS = {
+  tokenPrefix: {
+    kind: 'string',
+    default: DEFAULT_POLICY_SETTINGS.tokenPrefix,
+    description:
+      'Prefix of every token (`<prefix>_...`): 2-16 lowercase letters or digits, starting with a letter.',
+  },
+  expiryPresetsDays: {
+    kind: 'json',
+    default: DEFAULT_POLICY_SETTINGS.expiryPresetsDays,
+    description: 'Expiry choices offered when creating a token, in days; none may exceed `maxLifetimeDays`.',
+  },
+  maxLifetimeDays: {
+    kind: 'number',
+    default: DEFAULT_POLICY_SETTINGS.maxLifetimeDays,
+    description: 'Longest lifetime a token may have, in days.',
+  },
+  allowNoExpiry: {
+    kind: 'boolean',
+    default: DEFAULT_POLICY_SETTINGS.allowNoExpiry,
+    description: 'Whether tokens without an expiry may be created.',
+  },
+  maxActiveTokensPerUser: {
+    kind: 'number',
+    default: DEFAULT_POLICY_SETTINGS.maxActiveTokensPerUser,
+    description: 'Active tokens one user may hold.',
+  },
+  maxActiveTokensPerAccount: {
+    kind: 'number',
+    default: DEFAULT_POLICY_SETTINGS.maxActiveTokensPerAccount,
+    description: 'Active tokens one account may hold.',
+  },
+  scopeAreas: {
+    kind: 'json',
+    default: DEFAULT_POLICY_SETTINGS.scopeAreas,
+    description: 'The scope catalogue: each area gives `<area>:read` and `<area>:write`.',
+  },
+  tokenTypes: {
+    kind: 'json',
+    default: DEFAULT_POLICY_SETTINGS.tokenTypes,
+    description:
+      'Token types: `{name: {description, allowedScopes?, requireIpAllowlist?}}`; a type may restrict scopes and require an IP allowlist.',
+  },
+  defaultTokenType: {
+    kind: 'string',
+    default: DEFAULT_POLICY_SETTINGS.defaultTokenType,
+    description: 'Type of a token created without `type`; must be one of `tokenTypes`.',
+  },
+  revocationWindowSeconds: {
+    kind: 'number',
+    default: DEFAULT_POLICY_SETTINGS.revocationWindowSeconds,
+    description:
+      'How long a revoked token may still pass at the gateway (the token authorizer result cache TTL); 0 = immediately.',
+  },
+} as const satisfies Record<keyof PolicySettingsInput, ContextKeyDescription>;
+
+const DEPLOYMENT_CONTEXT_KEYS = {
+  senderAddress: {
+    kind: 'string',
+    default: 'no-reply@example.com',
+    description: 'From address of notification emails.',
+  },
+  sesIdentity: {
+    kind: 'string',
+    default: undefined,
+    description:
+      'Verified SES identity (email address or domain) that sends the emails. Default: the sender address.',
+  },
+  identityProvider: {
+    kind: 'string',
+    default: 'cognito',
+    description:
+      '`cognito`: the stack creates a user pool (the API takes its ID tokens). `oidc`: an existing issuer, see `oidcIssuer`.',
+  },
+  oidcIssuer: {
+    kind: 'string',
+    default: undefined,
+    description: "`oidc` only (required): the issuer URL (https), the JWTs' `iss` claim.",
+  },
+  oidcAudience: {
+    kind: 'string',
+    default: undefined,
+    description: '`oidc` only (required): the expected audience (`aud`) of the JWTs.',
+  },
+  oidcJwksUri: {
+    kind: 'string',
+    default: undefined,
+    description: '`oidc` only: the JWKS URL. Default: `<oidcIssuer>/.well-known/jwks.json`.',
+  },
+  accountIdClaim: {
+    kind: 'string',
+    default: 'custom:account_id',
+    description: "JWT claim holding the caller's account id.",
+  },
+  roleClaim: {
+    kind: 'string',
+    default: 'custom:role',
+    description: "JWT claim holding the caller's role (`admin`, `member` or `viewer`).",
+  },
+  emailClaim: { kind: 'string', default: 'email', description: "JWT claim holding the caller's email." },
+  demoApi: {
+    kind: 'boolean',
+    default: true,
+    description: 'Deploy the demo API (`ANY /demo/{area}/...`) behind the token authorizer.',
+  },
+  managementThrottle: {
+    kind: 'json',
+    default: { rateLimit: 50, burstLimit: 100 },
+    description: 'Default method throttling of the management API: `{rateLimit, burstLimit}` (per second).',
+  },
+  logRetentionDays: {
+    kind: 'number',
+    default: 365,
+    description: `Retention of the stack's log groups, in days (one of ${LOG_RETENTION_DAYS.join(', ')}).`,
+  },
+} as const satisfies Record<string, ContextKeyDescription>;
+
+/** Every context key this app reads, with its default and meaning (the README's configuration table). */
+export const CONTEXT_KEYS: Readonly<Record<string, ContextKeyDescription>> = {
+  ...POLICY_CONTEXT_KEYS,
+  ...DEPLOYMENT_CONTEXT_KEYS,
+};
+
+/** Context keys of the CDK CLI itself that carry no `:`; never ours, never an error. */
+const CDK_CLI_CONTEXT_KEYS = new Set(['cli-telemetry', 'acknowledged-issue-numbers']);
+
+/** Keys owned by the CDK (feature flags, CLI settings), which this app ignores. */
+export function isCdkContextKey(key: string): boolean {
+  return (
+    key.includes(':') ||
+    key.startsWith('@aws-cdk') ||
+    key.startsWith('aws-cdk') ||
+    CDK_CLI_CONTEXT_KEYS.has(key)
+  );
+}
+
+const SES_DOMAIN_PATTERN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https URL' });
+const claimName = z.string().min(1, 'must not be empty').max(100);
+
+const deploymentSchema = z
+  .object({
+    senderAddress: z.email({ error: 'must be an email address' }).default('no-reply@example.com'),
+    sesIdentity: z
+      .union([z.email(), z.string().regex(SES_DOMAIN_PATTERN)], {
+        error: 'must be an email address or a domain name',
+      })
+      .optional(),
+    identityProvider: z
+      .enum(['cognito', 'oidc'], { error: 'must be "cognito" or "oidc"' })
+      .default('cognito'),
+    oidcIssuer: httpsUrl.optional(),
+    oidcAudience: z.string().min(1, 'must not be empty').optional(),
+    oidcJwksUri: httpsUrl.optional(),
+    accountIdClaim: claimName.default('custom:account_id'),
+    roleClaim: claimName.default('custom:role'),
+    emailClaim: claimName.default('email'),
+    demoApi: z.boolean().default(true),
+    managementThrottle: z
+      .object({
+        rateLimit: z.number().positive().max(10_000).default(50),
+        burstLimit: z.number().int().min(1).max(5_000).default(100),
+      })
+      .strict()
+      .default({ rateLimit: 50, burstLimit: 100 }),
+    logRetentionDays: z
+      .number()
+      .refine((days): days is LogRetentionDays => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
+        message: `must be one of ${LOG_RETENTION_DAYS.join(', ')}`,
+      })
+      .default(365),
+  })
+  .superRefine((value, ctx) => {
+    if (value.identityProvider === 'oidc') {
+      if (value.oidcIssuer === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['oidcIssuer'],
+          message: 'is required when identityProvider is "oidc"',
+        });
+      }
+      if (value.oidcAudience === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['oidcAudience'],
+          message: 'is required when identityProvider is "oidc"',
+        });
+      }
+    } else {
+      for (const key of ['oidcIssuer', 'oidcAudience', 'oidcJwksUri'] as const) {
+        if (value[key] !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: 'is only used when identityProvider is "oidc"',
+          });
+        }
+      }
+    }
+    if (value.sesIdentity !== undefined) {
+      const sender = value.senderAddress.toLowerCase();
+      const identity = value.sesIdentity.toLowerCase();
+      const senderDomain = sender.slice(sender.lastIndexOf('@') + 1);
+      const covered = identity.includes('@')
+        ? identity === sender
+        : senderDomain === identity || senderDomain.endsWith(`.${identity}`);
+      if (!covered) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sesIdentity'],
+          message: `does not cover senderAddress ${value.senderAddress}: SES can only send from a verified address or domain`,
+        });
+      }
+    }
+  });
+
+/**
+ * Validates the app's context and returns the deployment configuration. Throws one error listing
+ * every problem: `Invalid cdk.json context:\n  - key: message`.
+ */
+export function loadDeploymentConfig(context: Record<string, unknown>): DeploymentConfig {
+  const problems: string[] = [];
+  const policyInput: Record<string, unknown> = {};
+  const deploymentInput: Record<string, unknown> = {};
+
+  for (const [key, raw] of Object.entries(context)) {
+    if (isCdkContextKey(key)) continue;
+    const description = CONTEXT_KEYS[key];
+    if (description === undefined) {
+      const suggestion = closestKey(key);
+      problems.push(
+        `${key}: unknown context key${suggestion === undefined ? '' : ` (did you mean ${suggestion}?)`}`,
+      );
+      continue;
+    }
+    const coerced = coerce(raw, description.kind);
+    if (!coerced.ok) {
+      problems.push(`${key}: ${coerced.message}`);
+      continue;
+    }
+    if (coerced.value === undefined) continue;
+    if (key in POLICY_CONTEXT_KEYS) policyInput[key] = coerced.value;
+    else deploymentInput[key] = coerced.value;
+  }
+
+  const policy = policySettingsSchema.safeParse(policyInput);
+  if (!policy.success) problems.push(...policy.error.issues.map(formatIssue));
+  const deployment = deploymentSchema.safeParse(deploymentInput);
+  if (!deployment.success) problems.push(...deployment.error.issues.map(formatIssue));
+
+  if (problems.length > 0 || !policy.success || !deployment.success) {
+    throw new Error(`Invalid cdk.json context:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  }
+
+  const settings = deployment.data;
+  return {
+    policy: policy.data,
+    senderAddress: settings.senderAddress,
+    sesIdentity: settings.sesIdentity ?? settings.senderAddress,
+    identity:
+      settings.identityProvider === 'oidc' &&
+      settings.oidcIssuer !== undefined &&
+      settings.oidcAudience !== undefined
+        ? {
+            kind: 'oidc',
+            issuer: settings.oidcIssuer,
+            audience: settings.oidcAudience,
+            ...(settings.oidcJwksUri === undefined ? {} : { jwksUri: settings.oidcJwksUri }),
+          }
+        : { kind: 'cognito' },
+    accountIdClaim: settings.accountIdClaim,
+    roleClaim: settings.roleClaim,
+    emailClaim: settings.emailClaim,
+    demoApi: settings.demoApi,
+    managementThrottle: settings.managementThrottle,
+    logRetentionDays: settings.logRetentionDays,
+  };
+}
+
+/** The JWKS URL of an OIDC issuer: the configured one, else `<issuer>/.well-known/jwks.json`. */
+export function jwksUriOf(identity: Extract<IdentityConfig, { kind: 'oidc' }>): string {
+  return identity.jwksUri ?? `${identity.issuer.replace(/\/+$/, '')}/.well-known/jwks.json`;
+}
+
+/** The configuration table of the README, generated from {@link CONTEXT_KEYS}. */
+export function contextKeysMarkdownTable(): string {
+  const rows = Object.entries(CONTEXT_KEYS).map(
+    ([key, { default: value, description }]) =>
+      `| \`${key}\` | ${value === undefined ? '(unset)' : `\`${JSON.stringify(value)}\``} | ${description} |`,
+  );
+  return ['| key | default | meaning |', '|---|---|---|', ...rows].join('\n');
+}
+
+type Coerced = { ok: true; value: unknown } | { ok: false; message: string };
+
+/** `-c key=value` passes strings; turn them into what the key expects. Non-strings pass through. */
+function coerce(raw: unknown, kind: ValueKind): Coerced {
+  if (typeof raw !== 'string') return { ok: true, value: raw };
+  const text = raw.trim();
+  switch (kind) {
+    case 'string':
+      return { ok: true, value: raw };
+    case 'number':
+      return /^-?\d+(\.\d+)?$/.test(text)
+        ? { ok: true, value: Number(text) }
+        : { ok: false, message: `expected a number, got "${raw}"` };
+    case 'boolean':
+      if (text === 'true') return { ok: true, value: true };
+      if (text === 'false') return { ok: true, value: false };
+      return { ok: false, message: `expected true or false, got "${raw}"` };
+    case 'json':
+      try {
+        return { ok: true, value: JSON.parse(text) };
+      } catch {
+        return {
+          ok: false,
+          message: `expected JSON (an array or object), got "${raw}"; on the command line quote it, e.g. -c 'key=["a","b"]'`,
+        };
+      }
+  }
+}
+
+function formatIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.map(String).join('.') || '(root)';
+  return `${path}: ${issue.message}`;
+}
+
+function closestKey(key: string): string | undefined {
+  let best: { key: string; distance: number } | undefined;
+  for (const candidate of Object.keys(CONTEXT_KEYS)) {
+    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (best === undefined || distance < best.distance) best = { key: candidate, distance };
+  }
+  return best !== undefined && best.distance <= Math.max(2, Math.floor(key.length / 4))
+    ? best.key
+    : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}

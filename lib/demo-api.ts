@@ -1,0 +1,98 @@
+import { type Duration, Validations } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { BASE_PATH_STAGE_VARIABLE } from '../lambdas/core/gateway-scope.js';
+import type { ThrottleConfig } from './config.js';
+import { type ApiGatewayCloudWatchRole, SecureRestApi } from './rest-api.js';
+
+export interface DemoApiProps {
+  /** Answers `ANY /demo/{area}/...` by echoing the authorizer context. */
+  readonly handler: lambda.IFunction;
+  /** The token authorizer of this project (the same function other APIs attach). */
+  readonly tokenAuthorizerFunction: lambda.IFunction;
+  /** Result cache TTL of the token authorizer: the revocation window. */
+  readonly authorizerCacheTtl: Duration;
+  readonly throttle: ThrottleConfig;
+  readonly cloudWatchRole: ApiGatewayCloudWatchRole;
+  /**
+   * The path before the scope's area segment.
+   * @default '/demo'
+   */
+  readonly basePath?: string;
+  /** @default 'v1' */
+  readonly stageName?: string;
+  /** @default logs.RetentionDays.ONE_YEAR */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * A demo API behind the token authorizer, as any other API would attach it: `ANY /demo/{area}` and
+ * `ANY /demo/{area}/{proxy+}`. Its stage variable `accessTokensBasePath` tells the shared authorizer
+ * where the area segment starts, so one deployed authorizer can serve many APIs.
+ */
+export class DemoApi extends Construct {
+  public readonly api: apigateway.RestApi;
+  public readonly accessLogGroup: logs.LogGroup;
+  public readonly authorizer: apigateway.RequestAuthorizer;
+  public readonly basePath: string;
+
+  constructor(scope: Construct, id: string, props: DemoApiProps) {
+    super(scope, id);
+    this.basePath = props.basePath ?? '/demo';
+    const restApi = new SecureRestApi(this, 'RestApi', {
+      restApiName: 'access-tokens-demo',
+      description: 'Access Tokens demo: echoes the token authorizer context',
+      throttle: props.throttle,
+      cloudWatchRole: props.cloudWatchRole,
+      stageVariables: { [BASE_PATH_STAGE_VARIABLE]: this.basePath },
+      ...(props.stageName === undefined ? {} : { stageName: props.stageName }),
+      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+      requestValidationReason:
+        'The demo handler reads no body or parameters: it only echoes the token authorizer context.',
+    });
+    this.api = restApi.api;
+    this.accessLogGroup = restApi.accessLogGroup;
+
+    // Cached per token AND source address: an IP allowlist decision made for one address is never
+    // reused for a request from another.
+    this.authorizer = new apigateway.RequestAuthorizer(this, 'TokenAuthorizer', {
+      handler: props.tokenAuthorizerFunction,
+      identitySources: [
+        apigateway.IdentitySource.header('Authorization'),
+        apigateway.IdentitySource.context('identity.sourceIp'),
+      ],
+      resultsCacheTtl: props.authorizerCacheTtl,
+    });
+    // An authorizer change takes effect with the next deployment of the stage: make it one.
+    this.api.latestDeployment?.addToLogicalId({
+      tokenAuthorizerCacheTtl: props.authorizerCacheTtl.toSeconds(),
+    });
+
+    const integration = new apigateway.LambdaIntegration(props.handler, {
+      proxy: true,
+      allowTestInvoke: false,
+    });
+    const area = this.api.root.resourceForPath(`${this.basePath}/{area}`);
+    const methodOptions: apigateway.MethodOptions = {
+      authorizer: this.authorizer,
+      authorizationType: apigateway.AuthorizationType.CUSTOM,
+    };
+    const methods = [
+      area.addMethod('ANY', integration, methodOptions),
+      area.addResource('{proxy+}').addMethod('ANY', integration, methodOptions),
+    ];
+    for (const method of methods) {
+      Validations.of(method).acknowledge({
+        id: 'AwsSolutions-COG4',
+        reason:
+          "Authorized by this project's token authorizer (API access tokens, not user pool sessions): that is what the demo API demonstrates.",
+      });
+    }
+  }
+
+  public get url(): string {
+    return this.api.url;
+  }
+}

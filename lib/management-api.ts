@@ -1,0 +1,104 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { RouteDefinition } from '../lambdas/routes.js';
+import type { ThrottleConfig } from './config.js';
+import { type ApiGatewayCloudWatchRole, SecureRestApi } from './rest-api.js';
+
+export interface ManagementRouteBinding {
+  readonly route: RouteDefinition;
+  readonly handler: lambda.IFunction;
+}
+
+export interface ManagementApiProps {
+  /** One method per route (lambdas/routes.ts), each a Lambda proxy integration to its function. */
+  readonly routes: readonly ManagementRouteBinding[];
+  /** The JWT authorizer: verifies the caller's ID token (OIDC / Cognito) on `auth: 'jwt'` routes. */
+  readonly jwtAuthorizerFunction: lambda.IFunction;
+  readonly throttle: ThrottleConfig;
+  readonly cloudWatchRole: ApiGatewayCloudWatchRole;
+  /**
+   * How long API Gateway caches the JWT authorizer's decision per Authorization header.
+   * @default Duration.seconds(60)
+   */
+  readonly authorizerCacheTtl?: Duration;
+  /** @default 'v1' */
+  readonly stageName?: string;
+  /** @default logs.RetentionDays.ONE_YEAR */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** The management REST API: the route table as API Gateway methods, behind the JWT authorizer. */
+export class ManagementApi extends Construct {
+  public readonly api: apigateway.RestApi;
+  public readonly accessLogGroup: logs.LogGroup;
+  public readonly authorizer: apigateway.RequestAuthorizer;
+  /** The method of each route, by route name. */
+  public readonly methods: Readonly<Record<string, apigateway.Method>>;
+
+  constructor(scope: Construct, id: string, props: ManagementApiProps) {
+    super(scope, id);
+    const restApi = new SecureRestApi(this, 'RestApi', {
+      restApiName: 'access-tokens-management',
+      description: 'Access Tokens: create, list, rotate and revoke API access tokens',
+      throttle: props.throttle,
+      cloudWatchRole: props.cloudWatchRole,
+      ...(props.stageName === undefined ? {} : { stageName: props.stageName }),
+      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+      requestValidationReason:
+        'Requests are validated in the handlers with the same zod schemas that generate the OpenAPI document (unknown fields and oversized bodies are refused in the contract error shape); API Gateway models would duplicate them and could drift.',
+    });
+    this.api = restApi.api;
+    this.accessLogGroup = restApi.accessLogGroup;
+
+    // The cache key is the Authorization header alone, so the authorizer's policy must cover every
+    // method of the API (the handlers check roles per route).
+    const authorizerCacheTtl = props.authorizerCacheTtl ?? Duration.seconds(60);
+    this.authorizer = new apigateway.RequestAuthorizer(this, 'JwtAuthorizer', {
+      handler: props.jwtAuthorizerFunction,
+      identitySources: [apigateway.IdentitySource.header('Authorization')],
+      resultsCacheTtl: authorizerCacheTtl,
+    });
+    // An authorizer change takes effect with the next deployment of the stage: make it one.
+    this.api.latestDeployment?.addToLogicalId({ jwtAuthorizerCacheTtl: authorizerCacheTtl.toSeconds() });
+
+    const methods: Record<string, apigateway.Method> = {};
+    for (const { route, handler } of props.routes) {
+      const resource = this.api.root.resourceForPath(route.path);
+      const integration = new apigateway.LambdaIntegration(handler, { proxy: true, allowTestInvoke: false });
+      const method =
+        route.auth === 'jwt'
+          ? resource.addMethod(route.method, integration, {
+              authorizer: this.authorizer,
+              authorizationType: apigateway.AuthorizationType.CUSTOM,
+              operationName: route.name,
+            })
+          : resource.addMethod(route.method, integration, {
+              authorizationType: apigateway.AuthorizationType.NONE,
+              operationName: route.name,
+            });
+      if (route.auth === 'public') {
+        Validations.of(method).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason: `${route.method} ${route.path} is public by design (route table: auth 'public'): ${route.summary}`,
+        });
+      }
+      Validations.of(method).acknowledge({
+        id: 'AwsSolutions-COG4',
+        reason:
+          route.auth === 'jwt'
+            ? "Authorized by a Lambda REQUEST authorizer that verifies Cognito ID tokens (or, in OIDC mode, any issuer's JWTs) with aws-jwt-verify and maps the account and role claims; a Cognito authorizer could not serve OIDC issuers nor check those claims."
+            : `${route.method} ${route.path} is public by design: no user pool authorizer applies.`,
+      });
+      methods[route.name] = method;
+    }
+    this.methods = methods;
+  }
+
+  /** The stage's invoke URL (ends in `/`). */
+  public get url(): string {
+    return this.api.url;
+  }
+}

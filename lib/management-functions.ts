@@ -1,0 +1,71 @@
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { PolicySettings } from '../lambdas/core/settings.js';
+import type { RouteDefinition } from '../lambdas/routes.js';
+import { ENV } from '../lambdas/runtime/env.js';
+import type { HmacKey } from './hmac-key.js';
+import { ServiceFunction } from './service-function.js';
+import type { TokenTable } from './token-table.js';
+
+export interface ManagementFunctionsProps {
+  /** The route table (lambdas/routes.ts): one function per route. */
+  readonly routes: readonly RouteDefinition[];
+  readonly table: TokenTable;
+  readonly hmacKey: HmacKey;
+  /** Handed to every function as POLICY_SETTINGS. */
+  readonly policy: PolicySettings;
+  /** @default logs.RetentionDays.ONE_YEAR */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * One function per management route, each with a role that allows what its route's `permissions`
+ * say and nothing more: `read` routes GetItem/Query, `readWrite` routes also item writes, `hmacKey`
+ * routes kms:Decrypt of the HMAC key under its encryption context.
+ */
+export class ManagementFunctions extends Construct {
+  /** The function of each route, by route name. */
+  public readonly byRoute: ReadonlyMap<string, ServiceFunction>;
+
+  constructor(scope: Construct, id: string, props: ManagementFunctionsProps) {
+    super(scope, id);
+    const policySettings = JSON.stringify(props.policy);
+    const byRoute = new Map<string, ServiceFunction>();
+    for (const route of props.routes) {
+      const environment: Record<string, string> = { [ENV.policySettings]: policySettings };
+      if (route.permissions.table !== 'none') environment[ENV.tableName] = props.table.table.tableName;
+      if (route.permissions.hmacKey) Object.assign(environment, props.hmacKey.environment);
+
+      const fn = new ServiceFunction(this, constructIdOf(route.name), {
+        entry: route.entry,
+        description: `Access Tokens: ${route.method} ${route.path} (${route.name})`,
+        environment,
+        ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+      });
+      switch (route.permissions.table) {
+        case 'read':
+          props.table.grantRead(fn.role);
+          break;
+        case 'readWrite':
+          props.table.grantReadWrite(fn.role);
+          break;
+        case 'none':
+          break;
+      }
+      if (route.permissions.hmacKey) props.hmacKey.grantDecrypt(fn.role);
+      byRoute.set(route.name, fn);
+    }
+    this.byRoute = byRoute;
+  }
+
+  public functionOf(routeName: string): ServiceFunction {
+    const fn = this.byRoute.get(routeName);
+    if (fn === undefined) throw new Error(`no function for route ${routeName}`);
+    return fn;
+  }
+}
+
+/** `createToken` -> `CreateToken`. */
+function constructIdOf(routeName: string): string {
+  return `${routeName.charAt(0).toUpperCase()}${routeName.slice(1)}`;
+}

@@ -1,0 +1,199 @@
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { ThrottleConfig } from './config.js';
+
+/**
+ * API Gateway's account-level role for writing execution logs to CloudWatch (one per account and
+ * region; every REST API stage with execution logging needs it). Retained on stack deletion, so
+ * that other APIs of the account keep logging.
+ */
+export class ApiGatewayCloudWatchRole extends Construct {
+  public readonly role: iam.Role;
+  public readonly account: apigateway.CfnAccount;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+      description: 'API Gateway (account-wide): pushes REST API execution logs to CloudWatch Logs',
+      managedPolicies: [
+        iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs'),
+      ],
+    });
+    this.role.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      reason:
+        'This is the account-wide role API Gateway assumes to write the execution logs of every REST API in the region (not a function role); AWS documents this managed policy for it, and its log groups are named by API Gateway per API and stage, so it cannot be scoped to this stack.',
+    });
+    this.account = new apigateway.CfnAccount(this, 'Account', { cloudWatchRoleArn: this.role.roleArn });
+    this.account.applyRemovalPolicy(RemovalPolicy.RETAIN);
+  }
+}
+
+const JSON_HEADERS = { 'Content-Type': "'application/json'" };
+
+function errorBody(code: string, message: string): string {
+  return JSON.stringify({ error: { code, message } });
+}
+
+/**
+ * Gateway responses (what API Gateway answers by itself: authorizer denials, throttling, unknown
+ * routes, its own errors) in the contract's error shape `{"error":{"code","message"}}`.
+ */
+export function addJsonGatewayResponses(api: apigateway.RestApi): void {
+  const responses: ReadonlyArray<{
+    readonly type: apigateway.ResponseType;
+    readonly statusCode?: string;
+    readonly body: string;
+  }> = [
+    {
+      type: apigateway.ResponseType.UNAUTHORIZED,
+      statusCode: '401',
+      body: errorBody('UNAUTHORIZED', 'Missing or invalid credentials'),
+    },
+    {
+      type: apigateway.ResponseType.ACCESS_DENIED,
+      statusCode: '403',
+      body: errorBody('FORBIDDEN', 'Not allowed'),
+    },
+    {
+      type: apigateway.ResponseType.THROTTLED,
+      statusCode: '429',
+      body: errorBody('RATE_LIMITED', 'Too many requests'),
+    },
+    {
+      type: apigateway.ResponseType.REQUEST_TOO_LARGE,
+      statusCode: '413',
+      body: errorBody('PAYLOAD_TOO_LARGE', 'Request too large'),
+    },
+    // No IAM or API-key auth here: a "missing authentication token" only ever means no such route.
+    {
+      type: apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+      statusCode: '404',
+      body: errorBody('NOT_FOUND', 'No such route'),
+    },
+    {
+      type: apigateway.ResponseType.RESOURCE_NOT_FOUND,
+      statusCode: '404',
+      body: errorBody('NOT_FOUND', 'No such route'),
+    },
+    // Other 4xx keep their status; API Gateway's own message ($context.error.messageString is
+    // already a quoted JSON string) holds nothing internal.
+    {
+      type: apigateway.ResponseType.DEFAULT_4XX,
+      body: '{"error":{"code":"VALIDATION_FAILED","message":$context.error.messageString}}',
+    },
+    {
+      type: apigateway.ResponseType.DEFAULT_5XX,
+      body: errorBody('INTERNAL', 'Internal server error'),
+    },
+  ];
+  for (const response of responses) {
+    api.addGatewayResponse(`GatewayResponse${response.type.responseType}`, {
+      type: response.type,
+      ...(response.statusCode === undefined ? {} : { statusCode: response.statusCode }),
+      responseHeaders: JSON_HEADERS,
+      templates: { 'application/json': response.body },
+    });
+  }
+}
+
+/** The access log line: one JSON object per request; never a header or a body. */
+export function jsonAccessLogFormat(): apigateway.AccessLogFormat {
+  const field = apigateway.AccessLogField;
+  return apigateway.AccessLogFormat.custom(
+    JSON.stringify({
+      requestId: field.contextRequestId(),
+      extendedRequestId: field.contextExtendedRequestId(),
+      requestTime: field.contextRequestTime(),
+      sourceIp: field.contextIdentitySourceIp(),
+      userAgent: field.contextIdentityUserAgent(),
+      httpMethod: field.contextHttpMethod(),
+      resourcePath: field.contextResourcePath(),
+      path: field.contextPath(),
+      protocol: field.contextProtocol(),
+      status: field.contextStatus(),
+      responseLength: field.contextResponseLength(),
+      responseLatency: field.contextResponseLatency(),
+      integrationLatency: field.contextIntegrationLatency(),
+      principalId: field.contextAuthorizerPrincipalId(),
+      authorizerError: field.contextAuthorizerError(),
+      errorType: field.contextErrorResponseType(),
+      errorMessage: field.contextErrorMessage(),
+      xrayTraceId: field.contextXrayTraceId(),
+    }),
+  );
+}
+
+export interface SecureRestApiProps {
+  readonly restApiName: string;
+  readonly description: string;
+  /** Default method throttling of the stage. */
+  readonly throttle: ThrottleConfig;
+  /** The account's API Gateway CloudWatch role: the stage's execution logging needs it first. */
+  readonly cloudWatchRole: ApiGatewayCloudWatchRole;
+  /** @default 'v1' */
+  readonly stageName?: string;
+  /** @default - none */
+  readonly stageVariables?: Readonly<Record<string, string>>;
+  /** @default logs.RetentionDays.ONE_YEAR */
+  readonly logRetention?: logs.RetentionDays;
+  /** Where this API's requests are validated, instead of an API Gateway request validator (cdk-nag APIG2). */
+  readonly requestValidationReason: string;
+}
+
+/**
+ * A REGIONAL REST API with this project's defaults: JSON access logs to its own log group,
+ * execution logging at ERROR with data tracing OFF (request and response bodies, which carry token
+ * secrets, never reach a log), X-Ray tracing, default method throttling, and gateway responses in
+ * the contract's JSON error shape.
+ *
+ * Payload size: REST APIs cannot cap request bodies below their fixed 10 MB limit; the handlers
+ * refuse bodies over 16 KB with 413 PAYLOAD_TOO_LARGE.
+ */
+export class SecureRestApi extends Construct {
+  public readonly api: apigateway.RestApi;
+  public readonly accessLogGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: SecureRestApiProps) {
+    super(scope, id);
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+    });
+    this.api = new apigateway.RestApi(this, 'Api', {
+      restApiName: props.restApiName,
+      description: props.description,
+      endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
+      // The account-level role is managed once, by ApiGatewayCloudWatchRole.
+      cloudWatchRole: false,
+      deployOptions: {
+        stageName: props.stageName ?? 'v1',
+        ...(props.stageVariables === undefined ? {} : { variables: { ...props.stageVariables } }),
+        accessLogDestination: new apigateway.LogGroupLogDestination(this.accessLogGroup),
+        accessLogFormat: jsonAccessLogFormat(),
+        loggingLevel: apigateway.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        tracingEnabled: true,
+        throttlingRateLimit: props.throttle.rateLimit,
+        throttlingBurstLimit: props.throttle.burstLimit,
+      },
+    });
+    // RestApi adds an `Endpoint` output of its own; the stack names its outputs itself.
+    this.api.node.tryRemoveChild('Endpoint');
+    this.api.deploymentStage.node.addDependency(props.cloudWatchRole.account);
+    addJsonGatewayResponses(this.api);
+
+    const cfnApi = this.api.node.defaultChild;
+    if (cfnApi === undefined) throw new Error('RestApi without a CfnRestApi');
+    Validations.of(cfnApi).acknowledge({ id: 'AwsSolutions-APIG2', reason: props.requestValidationReason });
+    Validations.of(this.api.deploymentStage).acknowledge({
+      id: 'AwsSolutions-APIG3',
+      reason:
+        'No WAF web ACL by default: it is billed per ACL, rule and request and needs rules tuned per deployment. Every method is throttled and every non-public one authenticated by a Lambda authorizer; an operator can associate a web ACL with the stage.',
+    });
+  }
+}

@@ -1,0 +1,92 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { INDEXES, TABLE_KEYS, TTL_ATTRIBUTE } from '../lambdas/adapters/table-definition.js';
+
+/** Read actions: strongly consistent item reads and queries (on the table and its indexes). */
+export const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query'] as const;
+/**
+ * Write actions, on the base table only. TransactWriteItems has no IAM action of its own: each item
+ * of a transaction needs the action it performs (Put, Update, Delete, ConditionCheck).
+ */
+export const TABLE_WRITE_ACTIONS = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:ConditionCheckItem',
+] as const;
+
+export interface TokenTableProps {
+  /**
+   * What happens to the table when it leaves the stack.
+   * @default RemovalPolicy.RETAIN (tokens must outlive a mistaken `cdk destroy`)
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The one table (single-table design), built from lambdas/adapters/table-definition.ts so that the
+ * deployed table and the local one cannot drift: on-demand, point-in-time recovery, deletion
+ * protection, retained, stream NEW_AND_OLD_IMAGES (emails), TTL (expired tokens).
+ */
+export class TokenTable extends Construct {
+  public readonly table: dynamodb.Table;
+
+  constructor(scope: Construct, id: string, props: TokenTableProps = {}) {
+    super(scope, id);
+
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE_KEYS.sortKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+      timeToLiveAttribute: TTL_ATTRIBUTE,
+    });
+    for (const index of Object.values(INDEXES)) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: index.indexName,
+        partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
+  }
+
+  /** ARNs of the table's indexes, each named (no wildcard). */
+  public get indexArns(): string[] {
+    return Object.values(INDEXES).map((index) => `${this.table.tableArn}/index/${index.indexName}`);
+  }
+
+  /** GetItem and Query on the table and its indexes. */
+  public grantRead(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...TABLE_READ_ACTIONS],
+      resourceArns: [this.table.tableArn, ...this.indexArns],
+    });
+  }
+
+  /** Reads as {@link grantRead}, plus item writes (and transactions of them) on the table. */
+  public grantReadWrite(grantee: iam.IGrantable): iam.Grant {
+    const read = this.grantRead(grantee);
+    const write = iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...TABLE_WRITE_ACTIONS],
+      resourceArns: [this.table.tableArn],
+    });
+    return read.combine(write);
+  }
+
+  /** The token authorizer's one access: a strongly consistent GetItem on the base table. */
+  public grantVerify(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:GetItem'],
+      resourceArns: [this.table.tableArn],
+    });
+  }
+}

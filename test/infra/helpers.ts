@@ -1,0 +1,89 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { AccessTokensStack } from '../../lib/access-tokens-stack.js';
+import { type DeploymentConfig, loadDeploymentConfig } from '../../lib/config.js';
+import { logicalIdOf } from '../../lib/logical-id.js';
+import { repoPath } from '../../lib/paths.js';
+
+// One synth per test file (bundling is the slow part); every assertion reads the same template.
+
+/** The context of cdk.json, as `cdk synth` would pass it. */
+export function cdkJsonContext(): Record<string, unknown> {
+  const cdkJson: unknown = JSON.parse(readFileSync(repoPath('cdk.json'), 'utf8'));
+  if (typeof cdkJson !== 'object' || cdkJson === null || !('context' in cdkJson)) {
+    throw new Error('cdk.json has no context');
+  }
+  const { context } = cdkJson;
+  if (typeof context !== 'object' || context === null) throw new Error('cdk.json context is not an object');
+  return { ...context };
+}
+
+export interface SynthOptions {
+  /** Context on top of cdk.json's. */
+  readonly context?: Record<string, unknown>;
+  /** Run esbuild for every function (slow); otherwise CDK skips bundling. @default false */
+  readonly bundle?: boolean;
+}
+
+export interface Synthesized {
+  readonly app: App;
+  readonly stack: AccessTokensStack;
+  readonly config: DeploymentConfig;
+  readonly template: Template;
+  /** The cloud assembly directory (bundled assets live here). */
+  readonly assemblyDir: string;
+}
+
+export function synthesize(options: SynthOptions = {}): Synthesized {
+  const app = new App({
+    outdir: mkdtempSync(join(tmpdir(), 'access-tokens-cdk-')),
+    // CDK's own switch: no stack is bundled when the list is empty.
+    context: options.bundle === true ? {} : { 'aws:cdk:bundling-stacks': [] },
+  });
+  const config = loadDeploymentConfig({ ...cdkJsonContext(), ...options.context });
+  const stack = new AccessTokensStack(app, 'AccessTokens', { config });
+  const assembly = app.synth();
+  return { app, stack, config, template: Template.fromStack(stack), assemblyDir: assembly.directory };
+}
+
+export interface PolicyStatement {
+  readonly Effect: string;
+  readonly Action: string | string[];
+  readonly Resource: unknown;
+  readonly Condition?: unknown;
+  readonly Sid?: string;
+}
+
+/** Every statement of every identity policy attached to a role (inline or AWS::IAM::Policy). */
+export function statementsOfRole(template: Template, roleLogicalId: string): PolicyStatement[] {
+  const statements: PolicyStatement[] = [];
+  const role = template.findResources('AWS::IAM::Role')[roleLogicalId];
+  if (role === undefined) throw new Error(`no role ${roleLogicalId}`);
+  for (const inline of role.Properties?.Policies ?? []) statements.push(...inline.PolicyDocument.Statement);
+  for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+    const roles: unknown[] = policy.Properties.Roles ?? [];
+    if (roles.some((ref) => JSON.stringify(ref) === JSON.stringify({ Ref: roleLogicalId }))) {
+      statements.push(...policy.Properties.PolicyDocument.Statement);
+    }
+  }
+  return statements;
+}
+
+export function actionsOf(statements: readonly PolicyStatement[]): string[] {
+  return statements.flatMap((statement) =>
+    Array.isArray(statement.Action) ? statement.Action : [statement.Action],
+  );
+}
+
+export function ref(construct: Parameters<typeof logicalIdOf>[0]): { Ref: string } {
+  return { Ref: logicalIdOf(construct) };
+}
+
+export function arnOf(construct: Parameters<typeof logicalIdOf>[0]): { 'Fn::GetAtt': [string, string] } {
+  return { 'Fn::GetAtt': [logicalIdOf(construct), 'Arn'] };
+}
+
+export { logicalIdOf };

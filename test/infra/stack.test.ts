@@ -1,0 +1,594 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createTableInput, INDEXES, TTL_ATTRIBUTE } from '../../lambdas/adapters/table-definition.js';
+import { HMAC_KEY_PURPOSE } from '../../lambdas/core/key-context.js';
+import { parsePolicySettings } from '../../lambdas/core/settings.js';
+import { MANAGEMENT_ROUTES } from '../../lambdas/routes.js';
+import { ENV } from '../../lambdas/runtime/env.js';
+import type { AccessTokensStack } from '../../lib/access-tokens-stack.js';
+import { FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME, type ServiceFunction } from '../../lib/service-function.js';
+import { TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS } from '../../lib/token-table.js';
+import {
+  actionsOf,
+  arnOf,
+  logicalIdOf,
+  type PolicyStatement,
+  ref,
+  type Synthesized,
+  statementsOfRole,
+  synthesize,
+} from './helpers.js';
+
+// The default deployment (cdk.json as shipped: Cognito, demo API on), synthesized once, with
+// bundling, as `cdk synth` does it.
+
+let synth: Synthesized;
+let template: Template;
+let stack: AccessTokensStack;
+
+beforeAll(() => {
+  synth = synthesize({ bundle: true });
+  template = synth.template;
+  stack = synth.stack;
+}, 240_000);
+
+const ENCRYPTION_CONTEXT_CONDITION = {
+  StringEquals: {
+    'kms:EncryptionContext:purpose': HMAC_KEY_PURPOSE,
+    'kms:EncryptionContext:keyVersion': 'v1',
+  },
+};
+
+function ourFunctions(): Array<[string, ServiceFunction]> {
+  const functions: Array<[string, ServiceFunction]> = [...stack.managementFunctions.byRoute.entries()];
+  functions.push(['tokenAuthorizer', stack.tokenAuthorizer], ['jwtAuthorizer', stack.jwtAuthorizer]);
+  functions.push(['hmacKeyResource', stack.hmacKey.resourceFunction]);
+  return functions;
+}
+
+function environmentOf(fn: ServiceFunction): Record<string, unknown> {
+  const resource = template.findResources('AWS::Lambda::Function')[logicalIdOf(fn.function)];
+  return resource?.Properties?.Environment?.Variables ?? {};
+}
+
+function logStatement(fn: ServiceFunction): PolicyStatement {
+  return {
+    Sid: 'WriteOwnLogs',
+    Effect: 'Allow',
+    Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    Resource: arnOf(fn.logGroup),
+  };
+}
+
+describe('token table', () => {
+  it('is on-demand, with point-in-time recovery, deletion protection, stream and TTL, and retained', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: Match.objectLike({
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        DeletionProtectionEnabled: true,
+        StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+        TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
+      }),
+    });
+  });
+
+  it('has the keys and GSIs of the one table definition (lambdas/adapters/table-definition.ts)', () => {
+    const definition = createTableInput('unused');
+    const table = Object.values(template.findResources('AWS::DynamoDB::Table'))[0]?.Properties;
+    expect(table.KeySchema).toEqual(definition.KeySchema);
+    expect(table.GlobalSecondaryIndexes).toEqual(
+      definition.GlobalSecondaryIndexes?.map((index) => ({
+        IndexName: index.IndexName,
+        KeySchema: index.KeySchema,
+        Projection: index.Projection,
+      })),
+    );
+    expect(new Set(table.AttributeDefinitions)).toEqual(new Set(definition.AttributeDefinitions));
+    expect(table.GlobalSecondaryIndexes).toHaveLength(Object.keys(INDEXES).length);
+  });
+});
+
+describe('HMAC key', () => {
+  it('is a KMS key with rotation, retained, whose key policy lets IAM policies grant use', () => {
+    template.hasResource('AWS::KMS::Key', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: Match.objectLike({
+        EnableKeyRotation: true,
+        KeyPolicy: Match.objectLike({
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Action: 'kms:*',
+              Effect: 'Allow',
+              Principal: {
+                AWS: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([':root'])]) }),
+              },
+            }),
+          ]),
+        }),
+      }),
+    });
+  });
+
+  it("is made by our own Provider-backed custom resource (not AwsCustomResource), from the key's ARN and version", () => {
+    const framework = stack.hmacKey.provider.node.findChild('framework-onEvent');
+    template.resourceCountIs('Custom::HmacKeyCiphertext', 1);
+    template.resourceCountIs('Custom::AWS', 0);
+    // Exactly these: nothing that changes between deployments (an asset hash, a timestamp) may make
+    // CloudFormation send an Update.
+    template.hasResourceProperties(
+      'Custom::HmacKeyCiphertext',
+      Match.objectEquals({
+        ServiceToken: arnOf(framework),
+        KeyId: arnOf(stack.hmacKey.key),
+        KeyVersion: 'v1',
+      }),
+    );
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'framework.onEvent',
+      Environment: {
+        Variables: { USER_ON_EVENT_FUNCTION_ARN: arnOf(stack.hmacKey.resourceFunction.function) },
+      },
+    });
+  });
+
+  it('lets its handler only GenerateDataKeyWithoutPlaintext on that key, under the encryption context', () => {
+    const fn = stack.hmacKey.resourceFunction;
+    expect(statementsOfRole(template, logicalIdOf(fn.role))).toEqual([
+      logStatement(fn),
+      {
+        Sid: 'GenerateHmacKeyCiphertext',
+        Effect: 'Allow',
+        Action: 'kms:GenerateDataKeyWithoutPlaintext',
+        Resource: arnOf(stack.hmacKey.key),
+        Condition: ENCRYPTION_CONTEXT_CONDITION,
+      },
+    ]);
+  });
+
+  it('hands the ciphertext attribute to the functions that hash secrets', () => {
+    const ciphertext = { 'Fn::GetAtt': [logicalIdOf(stack.hmacKey.resource), 'Ciphertext'] };
+    for (const fn of [stack.tokenAuthorizer, stack.managementFunctions.functionOf('createToken')]) {
+      expect(environmentOf(fn)).toMatchObject({
+        [ENV.hmacKeyCiphertext]: ciphertext,
+        [ENV.hmacKeyVersion]: 'v1',
+      });
+    }
+  });
+});
+
+describe('functions', () => {
+  it('run on the newest Node.js runtime aws-cdk-lib knows, on arm64', () => {
+    const newest = lambda.Runtime.ALL.filter((runtime) => runtime.family === lambda.RuntimeFamily.NODEJS)
+      .map((runtime) => runtime.name)
+      .filter((name) => /^nodejs\d+\.x$/.test(name))
+      .sort((a, b) => Number.parseInt(a.slice(6), 10) - Number.parseInt(b.slice(6), 10))
+      .at(-1);
+    expect(FUNCTION_RUNTIME.name).toBe(newest);
+    for (const [name, fn] of ourFunctions()) {
+      const resource = template.findResources('AWS::Lambda::Function')[logicalIdOf(fn.function)];
+      expect(resource?.Properties.Runtime, name).toBe(FUNCTION_RUNTIME.name);
+      expect(resource?.Properties.Architectures, name).toEqual([FUNCTION_ARCHITECTURE.name]);
+      expect(resource?.Properties.Handler, name).toBe('index.handler');
+      expect(resource?.Properties.LoggingConfig, name).toEqual({ LogGroup: ref(fn.logGroup) });
+    }
+  });
+
+  it('exist once per route, plus the two authorizers, the demo handler and the key resource handler', () => {
+    // + 1: the CDK Provider framework's own function.
+    template.resourceCountIs('AWS::Lambda::Function', MANAGEMENT_ROUTES.length + 4 + 1);
+  });
+
+  it('are bundled by esbuild as minified ESM with source maps and the AWS SDK inside', () => {
+    const fn =
+      template.findResources('AWS::Lambda::Function')[logicalIdOf(stack.hmacKey.resourceFunction.function)];
+    const s3Key: unknown = fn?.Properties.Code.S3Key;
+    expect(s3Key).toMatch(/^[0-9a-f]{64}\.zip$/);
+    const code = `asset.${String(s3Key).replace(/\.zip$/, '')}`;
+    const bundle = readFileSync(join(synth.assemblyDir, code, 'index.mjs'), 'utf8');
+    expect(existsSync(join(synth.assemblyDir, code, 'index.mjs.map'))).toBe(true);
+    expect(bundle.startsWith('import { createRequire')).toBe(true);
+    expect(bundle).toContain('GenerateDataKeyWithoutPlaintext');
+    expect(bundle).not.toMatch(/from\s*["']@aws-sdk\//);
+    // Minified: local names are gone; the source map leads back to the TypeScript.
+    expect(bundle).not.toContain('createHmacKeyResourceHandler');
+    const sourceMap = JSON.parse(readFileSync(join(synth.assemblyDir, code, 'index.mjs.map'), 'utf8'));
+    expect(sourceMap.sources).toEqual(
+      expect.arrayContaining([expect.stringMatching(/lambdas\/hmac-key-resource\/resource\.ts$/)]),
+    );
+    // Node loads it as an ES module (the createRequire banner included) and finds the handler.
+    const load = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const m = await import(${JSON.stringify(pathToFileURL(join(synth.assemblyDir, code, 'index.mjs')).href)}); process.stdout.write(typeof m.handler);`,
+      ],
+      { encoding: 'utf8', env: { ...process.env, AWS_REGION: 'eu-west-1', POWERTOOLS_LOG_LEVEL: 'SILENT' } },
+    );
+    expect(load.stderr).not.toMatch(/Error/);
+    expect(load.stdout).toBe('function');
+  });
+
+  it('are configured only through the shared env var names', () => {
+    const allowed = new Set<string>([
+      ...Object.values(ENV),
+      'POWERTOOLS_SERVICE_NAME',
+      'POWERTOOLS_LOG_LEVEL',
+      'NODE_OPTIONS',
+    ]);
+    for (const [name, fn] of ourFunctions()) {
+      for (const variable of Object.keys(environmentOf(fn)))
+        expect(allowed.has(variable), `${name}: ${variable}`).toBe(true);
+      expect(environmentOf(fn), name).toMatchObject({
+        POWERTOOLS_SERVICE_NAME: 'access-tokens',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+      });
+    }
+  });
+
+  it('get the parsed policy as POLICY_SETTINGS', () => {
+    for (const fn of [stack.tokenAuthorizer, ...stack.managementFunctions.byRoute.values()]) {
+      const settings = environmentOf(fn)[ENV.policySettings];
+      expect(typeof settings).toBe('string');
+      expect(parsePolicySettings(JSON.parse(String(settings)))).toEqual(synth.config.policy);
+    }
+  });
+
+  it('each have their own role without AWS managed policies', () => {
+    const roles = ourFunctions().map(([, fn]) => logicalIdOf(fn.role));
+    expect(new Set(roles).size).toBe(roles.length);
+    const lambdaRoles = Object.values(template.findResources('AWS::IAM::Role')).filter((role) =>
+      JSON.stringify(role.Properties.AssumeRolePolicyDocument).includes('lambda.amazonaws.com'),
+    );
+    expect(lambdaRoles.length).toBe(ourFunctions().length + 2); // + demo function and Provider framework
+    for (const role of lambdaRoles) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it('log to their own log group, kept for the configured retention', () => {
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+  });
+});
+
+describe('least privilege', () => {
+  it('token authorizer: exactly GetItem on the table ARN and Decrypt under the encryption context', () => {
+    const fn = stack.tokenAuthorizer;
+    expect(statementsOfRole(template, logicalIdOf(fn.role))).toEqual([
+      logStatement(fn),
+      { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: arnOf(stack.table.table) },
+      {
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: arnOf(stack.hmacKey.key),
+        Condition: ENCRYPTION_CONTEXT_CONDITION,
+      },
+    ]);
+  });
+
+  it('token authorizer: its environment', () => {
+    expect(environmentOf(stack.tokenAuthorizer)).toMatchObject({
+      [ENV.tableName]: ref(stack.table.table),
+      [ENV.authorizerBasePath]: '',
+      [ENV.hmacKeyVersion]: 'v1',
+    });
+  });
+
+  it('JWT authorizer: no table, no key', () => {
+    const fn = stack.jwtAuthorizer;
+    expect(statementsOfRole(template, logicalIdOf(fn.role))).toEqual([logStatement(fn)]);
+    expect(environmentOf(fn)).not.toHaveProperty(ENV.tableName);
+  });
+
+  for (const route of MANAGEMENT_ROUTES) {
+    it(`${route.name}: table ${route.permissions.table}, HMAC key ${route.permissions.hmacKey}`, () => {
+      const fn = stack.managementFunctions.functionOf(route.name);
+      const statements = statementsOfRole(template, logicalIdOf(fn.role));
+      const actions = actionsOf(statements);
+      const writes: readonly string[] = TABLE_WRITE_ACTIONS;
+      const reads: readonly string[] = TABLE_READ_ACTIONS;
+      const tableArn = arnOf(stack.table.table);
+
+      expect(
+        actions.filter(
+          (action) => action.startsWith('dynamodb:') && !writes.includes(action) && !reads.includes(action),
+        ),
+      ).toEqual([]);
+      expect(actions.some((action) => action.includes('*'))).toBe(false);
+      if (route.permissions.table === 'none') {
+        expect(actions.filter((action) => action.startsWith('dynamodb:'))).toEqual([]);
+        expect(environmentOf(fn)).not.toHaveProperty(ENV.tableName);
+      } else {
+        expect(environmentOf(fn)[ENV.tableName]).toEqual(ref(stack.table.table));
+        expect(statements).toContainEqual({
+          Effect: 'Allow',
+          Action: [...TABLE_READ_ACTIONS],
+          Resource: [
+            tableArn,
+            ...Object.values(INDEXES).map((index) => ({
+              'Fn::Join': ['', [tableArn, `/index/${index.indexName}`]],
+            })),
+          ],
+        });
+      }
+      if (route.permissions.table === 'readWrite') {
+        expect(statements).toContainEqual({
+          Effect: 'Allow',
+          Action: [...TABLE_WRITE_ACTIONS],
+          Resource: tableArn,
+        });
+      } else {
+        // A read route cannot write.
+        expect(actions.filter((action) => writes.includes(action))).toEqual([]);
+      }
+      if (route.permissions.hmacKey) {
+        expect(statements).toContainEqual({
+          Effect: 'Allow',
+          Action: 'kms:Decrypt',
+          Resource: arnOf(stack.hmacKey.key),
+          Condition: ENCRYPTION_CONTEXT_CONDITION,
+        });
+      } else {
+        expect(actions.filter((action) => action.startsWith('kms:'))).toEqual([]);
+        expect(environmentOf(fn)).not.toHaveProperty(ENV.hmacKeyCiphertext);
+      }
+    });
+  }
+});
+
+describe('identity (Cognito)', () => {
+  it('is a user pool where only admins create users, with strong passwords, required MFA and the custom attributes', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+      MfaConfiguration: 'ON',
+      Policies: {
+        PasswordPolicy: Match.objectLike({
+          MinimumLength: 14,
+          RequireLowercase: true,
+          RequireUppercase: true,
+          RequireNumbers: true,
+          RequireSymbols: true,
+        }),
+      },
+      Schema: Match.arrayWith([
+        Match.objectLike({ Name: 'account_id', Mutable: true }),
+        Match.objectLike({ Name: 'role', Mutable: true }),
+      ]),
+    });
+  });
+
+  it('has a client that cannot write custom:account_id or custom:role (no self-promotion to admin)', () => {
+    const client = Object.values(template.findResources('AWS::Cognito::UserPoolClient'))[0]?.Properties;
+    expect(client.WriteAttributes.length).toBeGreaterThan(0);
+    expect(client.WriteAttributes).not.toContain('custom:account_id');
+    expect(client.WriteAttributes).not.toContain('custom:role');
+    expect(client.WriteAttributes).not.toContain('email');
+    expect(client.ReadAttributes).toEqual(
+      expect.arrayContaining(['custom:account_id', 'custom:role', 'email']),
+    );
+    expect(client.ExplicitAuthFlows).toContain('ALLOW_USER_SRP_AUTH');
+    expect(client.ExplicitAuthFlows).not.toContain('ALLOW_USER_PASSWORD_AUTH');
+    expect(client.GenerateSecret).toBe(false);
+  });
+
+  it("configures the JWT authorizer for the pool's ID tokens", () => {
+    const pool = stack.identity.userPool;
+    const client = stack.identity.userPoolClient;
+    if (pool === undefined || client === undefined) throw new Error('no user pool');
+    expect(environmentOf(stack.jwtAuthorizer)).toEqual(
+      expect.objectContaining({
+        [ENV.jwtCognitoUserPoolId]: ref(pool),
+        [ENV.jwtAudience]: ref(client),
+        [ENV.jwtTokenUse]: 'id',
+        [ENV.jwtClaimAccountId]: 'custom:account_id',
+        [ENV.jwtClaimRole]: 'custom:role',
+        [ENV.jwtClaimEmail]: 'email',
+      }),
+    );
+    expect(environmentOf(stack.jwtAuthorizer)).not.toHaveProperty(ENV.jwtIssuer);
+  });
+});
+
+describe('management API', () => {
+  const managementApi = () => stack.managementApi;
+
+  it('is a regional REST API', () => {
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      Name: 'access-tokens-management',
+      EndpointConfiguration: { Types: ['REGIONAL'] },
+    });
+  });
+
+  it('throttles, logs access as JSON, logs execution errors without data tracing, and traces with X-Ray', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      RestApiId: ref(managementApi().api),
+      TracingEnabled: true,
+      AccessLogSetting: { DestinationArn: arnOf(managementApi().accessLogGroup), Format: Match.anyValue() },
+      MethodSettings: [
+        Match.objectLike({
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          DataTraceEnabled: false,
+          LoggingLevel: 'ERROR',
+          ThrottlingRateLimit: 50,
+          ThrottlingBurstLimit: 100,
+        }),
+      ],
+    });
+    const stage = Object.values(template.findResources('AWS::ApiGateway::Stage')).find(
+      (resource) =>
+        JSON.stringify(resource.Properties.RestApiId) === JSON.stringify(ref(managementApi().api)),
+    );
+    const format: unknown = JSON.parse(stage?.Properties.AccessLogSetting.Format);
+    expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
+  });
+
+  it('has a JWT REQUEST authorizer on the Authorization header, cached 60 s', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      RestApiId: ref(managementApi().api),
+      Type: 'REQUEST',
+      IdentitySource: 'method.request.header.Authorization',
+      AuthorizerResultTtlInSeconds: 60,
+      AuthorizerUri: Match.objectLike({
+        'Fn::Join': ['', Match.arrayWith([arnOf(stack.jwtAuthorizer.function)])],
+      }),
+    });
+  });
+
+  for (const route of MANAGEMENT_ROUTES) {
+    it(`${route.method} ${route.path}: ${route.auth === 'jwt' ? 'behind the JWT authorizer' : 'public'}, proxied to its function`, () => {
+      const method = managementApi().methods[route.name];
+      if (method === undefined) throw new Error(`no method for ${route.name}`);
+      expect(method.resource.path).toBe(route.path);
+      const handler = stack.managementFunctions.functionOf(route.name).function;
+      template.hasResourceProperties('AWS::ApiGateway::Method', {
+        HttpMethod: route.method,
+        ResourceId: ref(method.resource),
+        AuthorizationType: route.auth === 'jwt' ? 'CUSTOM' : 'NONE',
+        AuthorizerId: route.auth === 'jwt' ? ref(managementApi().authorizer) : Match.absent(),
+        Integration: Match.objectLike({
+          Type: 'AWS_PROXY',
+          IntegrationHttpMethod: 'POST',
+          Uri: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([arnOf(handler)])] }),
+        }),
+      });
+    });
+  }
+
+  it('has one method per route and nothing else', () => {
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method')).filter(
+      (method) => JSON.stringify(method.Properties.RestApiId) === JSON.stringify(ref(managementApi().api)),
+    );
+    expect(methods).toHaveLength(MANAGEMENT_ROUTES.length);
+  });
+
+  it("answers its own errors in the contract's JSON error shape", () => {
+    const expected: Array<[string, string | undefined, string]> = [
+      ['UNAUTHORIZED', '401', 'UNAUTHORIZED'],
+      ['ACCESS_DENIED', '403', 'FORBIDDEN'],
+      ['THROTTLED', '429', 'RATE_LIMITED'],
+      ['REQUEST_TOO_LARGE', '413', 'PAYLOAD_TOO_LARGE'],
+      ['MISSING_AUTHENTICATION_TOKEN', '404', 'NOT_FOUND'],
+      ['DEFAULT_4XX', undefined, 'VALIDATION_FAILED'],
+      ['DEFAULT_5XX', undefined, 'INTERNAL'],
+    ];
+    for (const [type, status, code] of expected) {
+      template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+        RestApiId: ref(managementApi().api),
+        ResponseType: type,
+        StatusCode: status ?? Match.absent(),
+        ResponseParameters: { 'gatewayresponse.header.Content-Type': "'application/json'" },
+        ResponseTemplates: {
+          'application/json': Match.stringLikeRegexp(`^\\{"error":\\{"code":"${code}","message":`),
+        },
+      });
+    }
+    const fixed = Object.values(template.findResources('AWS::ApiGateway::GatewayResponse'))
+      .map((response) => response.Properties.ResponseTemplates['application/json'])
+      .filter((body: string) => !body.includes('$context'));
+    for (const body of fixed)
+      expect(JSON.parse(body)).toEqual({ error: { code: expect.any(String), message: expect.any(String) } });
+  });
+
+  it('lets API Gateway invoke each route function from its own method only', () => {
+    for (const route of MANAGEMENT_ROUTES) {
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        Principal: 'apigateway.amazonaws.com',
+        FunctionName: arnOf(stack.managementFunctions.functionOf(route.name).function),
+        SourceArn: Match.objectLike({
+          'Fn::Join': ['', Match.arrayWith([`/${route.method}${route.path.replace(/\{[^}]+\}/g, '*')}`])],
+        }),
+      });
+    }
+  });
+
+  it('writes execution logs through one account-level CloudWatch role, created before the stages', () => {
+    template.resourceCountIs('AWS::ApiGateway::Account', 1);
+    template.hasResource('AWS::ApiGateway::Account', { DeletionPolicy: 'Retain' });
+    const accountId = Object.keys(template.findResources('AWS::ApiGateway::Account'))[0];
+    for (const stage of Object.values(template.findResources('AWS::ApiGateway::Stage'))) {
+      expect(stage.DependsOn).toContain(accountId);
+    }
+  });
+});
+
+describe('demo API', () => {
+  const demoApi = () => {
+    if (stack.demoApi === undefined) throw new Error('no demo API');
+    return stack.demoApi;
+  };
+
+  it('routes ANY /demo/{area} and ANY /demo/{area}/{proxy+} to the demo function through the token authorizer', () => {
+    for (const path of ['/demo/{area}', '/demo/{area}/{proxy+}']) {
+      const resource = demoApi().api.root.resourceForPath(path);
+      template.hasResourceProperties('AWS::ApiGateway::Method', {
+        RestApiId: ref(demoApi().api),
+        ResourceId: ref(resource),
+        HttpMethod: 'ANY',
+        AuthorizationType: 'CUSTOM',
+        AuthorizerId: ref(demoApi().authorizer),
+        Integration: Match.objectLike({ Type: 'AWS_PROXY' }),
+      });
+    }
+  });
+
+  it('caches the token authorizer per token and source IP, for the revocation window', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      RestApiId: ref(demoApi().api),
+      Type: 'REQUEST',
+      IdentitySource: 'method.request.header.Authorization,context.identity.sourceIp',
+      AuthorizerResultTtlInSeconds: synth.config.policy.revocationWindowSeconds,
+      AuthorizerUri: Match.objectLike({
+        'Fn::Join': ['', Match.arrayWith([arnOf(stack.tokenAuthorizer.function)])],
+      }),
+    });
+  });
+
+  it('names its base path in the stage variable the shared authorizer reads', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      RestApiId: ref(demoApi().api),
+      Variables: { accessTokensBasePath: '/demo' },
+      TracingEnabled: true,
+      MethodSettings: [Match.objectLike({ DataTraceEnabled: false, LoggingLevel: 'ERROR' })],
+    });
+  });
+
+  it('lets API Gateway invoke the token authorizer', () => {
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      Principal: 'apigateway.amazonaws.com',
+      FunctionName: arnOf(stack.tokenAuthorizer.function),
+      SourceArn: Match.objectLike({
+        'Fn::Join': ['', Match.arrayWith([ref(demoApi().api), Match.stringLikeRegexp('/authorizers/')])],
+      }),
+    });
+  });
+});
+
+describe('outputs', () => {
+  it('give the management API URL, the token authorizer ARN, the user pool and the demo API URL', () => {
+    template.hasOutput('ManagementApiUrl', { Value: Match.anyValue() });
+    template.hasOutput('TokenAuthorizerFunctionArn', { Value: arnOf(stack.tokenAuthorizer.function) });
+    template.hasOutput('UserPoolId', { Value: Match.objectLike({ Ref: Match.anyValue() }) });
+    template.hasOutput('UserPoolClientId', { Value: Match.objectLike({ Ref: Match.anyValue() }) });
+    template.hasOutput('DemoApiUrl', { Value: Match.anyValue() });
+    expect(Object.keys(template.findOutputs('*')).sort()).toEqual(
+      [
+        'DemoApiUrl',
+        'ManagementApiUrl',
+        'TokenAuthorizerFunctionArn',
+        'UserPoolClientId',
+        'UserPoolId',
+      ].sort(),
+    );
+  });
+});
