@@ -1,0 +1,322 @@
+import { z } from 'zod';
+import type { ManagementRouteName } from '../routes.js';
+import type { ErrorCode } from './errors.js';
+import { TOKEN_ID_PATTERN } from './ids.js';
+
+// The management API's contract as zod schemas: the HTTP layer validates requests with them, the
+// handlers' results are typed by them, and lambdas/core/openapi.ts turns them into the OpenAPI
+// document (schemas with `.meta({ id })` become named components). One source, so the document
+// cannot drift from what the API accepts.
+
+export const NAME_MAX_LENGTH = 100;
+export const DESCRIPTION_MAX_LENGTH = 500;
+export const MAX_SCOPES_PER_TOKEN = 50;
+export const MAX_ALLOWED_IPS_PER_TOKEN = 20;
+export const LIST_LIMIT_MAX = 100;
+export const LIST_LIMIT_DEFAULT = 50;
+export const CURSOR_MAX_LENGTH = 2048;
+/** The largest request body accepted, in bytes (after base64 decoding). */
+export const MAX_BODY_BYTES = 16 * 1024;
+
+// A lone UTF-16 surrogate survives JSON.parse but is not Unicode; it would fail later (DynamoDB,
+// email) as a server error, so it is refused at the edge.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+// Control characters. A name ends up in email subjects and log lines, where CR/LF is an injection.
+const CONTROL_CHARACTER = /\p{Cc}/u;
+const CONTROL_EXCEPT_WHITESPACE = /[^\P{Cc}\t\n\r]/u;
+
+const wellFormed = (schema: z.ZodString) =>
+  schema.refine((value) => !LONE_SURROGATE.test(value), 'must be well-formed Unicode text');
+
+const isoDateTime = z.iso.datetime({ offset: true });
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+const createTokenRequestObject = z
+  .object({
+    name: wellFormed(
+      z
+        .string()
+        .trim()
+        .min(1, 'must not be empty')
+        .max(NAME_MAX_LENGTH)
+        .refine((value) => !CONTROL_CHARACTER.test(value), 'must not contain control characters'),
+    ).describe(`1–${NAME_MAX_LENGTH} characters (trimmed), no control characters.`),
+    description: wellFormed(
+      z
+        .string()
+        .max(DESCRIPTION_MAX_LENGTH)
+        .refine(
+          (value) => !CONTROL_EXCEPT_WHITESPACE.test(value),
+          'must not contain control characters other than tab and line breaks',
+        ),
+    )
+      .default('')
+      .describe(`What the token is for; up to ${DESCRIPTION_MAX_LENGTH} characters.`),
+    scopes: z
+      .array(z.string().max(100))
+      .min(1)
+      .max(MAX_SCOPES_PER_TOKEN)
+      .describe('`<area>:read` / `<area>:write` scopes from the catalogue (GET /policy); no duplicates.'),
+    expiresInDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(3650)
+      .optional()
+      .describe('One of the expiry presets (GET /policy). Not together with `expiresAt`.'),
+    expiresAt: isoDateTime
+      .nullable()
+      .optional()
+      .describe(
+        'An explicit expiry (ISO 8601 with offset), in the future and within the maximum lifetime. ' +
+          '`null` asks for a token that never expires, accepted only where the policy has `allowNoExpiry`. ' +
+          'Neither this nor `expiresInDays`: the default expiry (`defaultExpiryDays`).',
+      ),
+    type: z
+      .string()
+      .max(32)
+      .optional()
+      .describe('A token type from GET /policy; default `defaultTokenType`.'),
+    allowedIps: z
+      .array(z.string().max(64))
+      .max(MAX_ALLOWED_IPS_PER_TOKEN)
+      .optional()
+      .describe(
+        'IPv4/IPv6 addresses or CIDRs the token may be used from; stored normalised (`10.0.0.1` → `10.0.0.1/32`). ' +
+          'Empty or absent: any address, unless the type requires an allowlist.',
+      ),
+  })
+  .strict()
+  .superRefine((request, ctx) => {
+    if (request.expiresInDays !== undefined && request.expiresAt !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['expiresAt'],
+        message: 'give either expiresInDays or expiresAt, not both',
+      });
+    }
+  });
+
+export const createTokenRequestSchema = createTokenRequestObject.meta({
+  id: 'CreateTokenRequest',
+  description: 'A new token. Unknown fields (userId, status, hashes, timestamps) are refused with 400.',
+  // JSON Schema cannot see the refinement above; say it in the schema too.
+  not: { required: ['expiresInDays', 'expiresAt'] },
+});
+export type CreateTokenRequest = z.output<typeof createTokenRequestSchema>;
+
+export const LIST_STATUS_FILTERS = ['active', 'revoked', 'expired', 'all'] as const;
+export type ListStatusFilter = (typeof LIST_STATUS_FILTERS)[number];
+
+export const listTokensQuerySchema = z
+  .object({
+    status: z
+      .enum(LIST_STATUS_FILTERS)
+      .default('all')
+      .describe('Only tokens with this status; default `all`.'),
+    userId: wellFormed(
+      z
+        .string()
+        .min(1)
+        .max(256)
+        .refine((value) => !CONTROL_CHARACTER.test(value), 'must not contain control characters'),
+    )
+      .optional()
+      .describe("Admins only: another user's tokens, or `*` for every token of the account."),
+    limit: z
+      .string()
+      .regex(/^[0-9]{1,3}$/, `must be a whole number from 1 to ${LIST_LIMIT_MAX}`)
+      .transform(Number)
+      .pipe(z.number().int().min(1).max(LIST_LIMIT_MAX))
+      .default(LIST_LIMIT_DEFAULT)
+      .describe(`Page size, 1–${LIST_LIMIT_MAX}; default ${LIST_LIMIT_DEFAULT}.`),
+    cursor: z
+      .string()
+      .min(1)
+      .max(CURSOR_MAX_LENGTH)
+      .regex(/^[A-Za-z0-9_-]+$/, 'is not a cursor returned by this API')
+      .optional()
+      .describe('`nextCursor` of the previous page.'),
+  })
+  .strict();
+export type ListTokensQuery = z.output<typeof listTokensQuerySchema>;
+
+export const tokenPathSchema = z.object({
+  id: z
+    .string()
+    .regex(TOKEN_ID_PATTERN, 'is not a token id')
+    .describe('Token id: `tok_` + 22 base62 characters.'),
+});
+export type TokenPath = z.output<typeof tokenPathSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+
+const TOKEN_STATUSES = ['active', 'revoked', 'expired'] as const;
+
+const tokenViewShape = {
+  id: z.string().regex(TOKEN_ID_PATTERN),
+  name: z.string(),
+  description: z.string(),
+  scopes: z.array(z.string()),
+  type: z.string(),
+  allowedIps: z.array(z.string()).describe('Normalised CIDRs; empty = any address.'),
+  hint: z.string().describe('The prefix and the last 4 characters of the secret, e.g. `atk_…a1B2`.'),
+  status: z.enum(TOKEN_STATUSES),
+  createdAt: isoDateTime,
+  expiresAt: isoDateTime.nullable().describe('null: never expires.'),
+  lastUsedAt: isoDateTime.nullable(),
+  rotatedAt: isoDateTime.nullable(),
+  userId: z.string().describe('The owner.'),
+  accountId: z.string(),
+  createdBy: z.string().describe('The user who created it.'),
+};
+
+export const tokenViewSchema = z.object(tokenViewShape).meta({
+  id: 'Token',
+  description: 'A token as the API shows it. Never carries the secret or its hash.',
+});
+
+export const createdTokenSchema = z
+  .object({
+    ...tokenViewShape,
+    secret: z
+      .string()
+      .describe(
+        'The token itself. Shown in this response only: it is never stored and cannot be shown again.',
+      ),
+  })
+  .meta({ id: 'CreatedToken', description: 'The new token and its secret, shown this once only.' });
+
+export const tokenListSchema = z
+  .object({
+    items: z.array(tokenViewSchema).describe('Newest first.'),
+    nextCursor: z
+      .string()
+      .nullable()
+      .describe(
+        'Pass as `cursor` for the next page; null on the last page. A page may hold fewer than `limit` items.',
+      ),
+  })
+  .meta({ id: 'TokenList', description: 'One page of tokens.' });
+
+export const tokenTypeViewSchema = z
+  .object({
+    name: z.string(),
+    description: z.string(),
+    allowedScopes: z.array(z.string()).describe('The scopes this type may carry.'),
+    requireIpAllowlist: z.boolean(),
+  })
+  .meta({ id: 'TokenType', description: 'A kind of token and its restrictions.' });
+
+export const policySchema = z
+  .object({
+    tokenPrefix: z.string().describe('Every token starts with `<tokenPrefix>_`.'),
+    expiryPresetsDays: z.array(z.number().int()),
+    defaultExpiryDays: z.number().int().describe('Used when a create request names no expiry.'),
+    maxLifetimeDays: z.number().int(),
+    allowNoExpiry: z.boolean().describe('Whether `"expiresAt": null` (never expires) is accepted.'),
+    limits: z.object({
+      maxActiveTokensPerUser: z.number().int(),
+      maxActiveTokensPerAccount: z.number().int(),
+      maxScopesPerToken: z.number().int(),
+      maxAllowedIpsPerToken: z.number().int(),
+      maxNameLength: z.number().int(),
+      maxDescriptionLength: z.number().int(),
+    }),
+    scopeCatalogue: z.array(z.string()),
+    tokenTypes: z.array(tokenTypeViewSchema),
+    defaultTokenType: z.string(),
+    revocationWindowSeconds: z
+      .number()
+      .int()
+      .describe('A revoked token may still pass the gateway for at most this long.'),
+  })
+  .meta({ id: 'Policy', description: 'What tokens this deployment lets users create.' });
+export type PolicyView = z.output<typeof policySchema>;
+
+export const ERROR_CODES = [
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'VALIDATION_FAILED',
+  'PAYLOAD_TOO_LARGE',
+  'LIMIT_EXCEEDED',
+  'CONFLICT',
+  'RATE_LIMITED',
+  'INTERNAL',
+] as const satisfies readonly ErrorCode[];
+
+export const ERROR_COMPONENT_ID = 'Error';
+
+export const errorResponseSchema = z
+  .object({
+    error: z.object({
+      code: z.enum(ERROR_CODES),
+      message: z.string().describe('For people; a 500 never says more than "Internal error".'),
+      details: z
+        .array(
+          z.object({
+            path: z
+              .string()
+              .describe('Dotted path of the offending field, e.g. `scopes.2`; empty for the whole input.'),
+            message: z.string(),
+          }),
+        )
+        .optional(),
+    }),
+  })
+  .meta({ id: ERROR_COMPONENT_ID, description: 'Every error response.' });
+export type ErrorResponse = z.output<typeof errorResponseSchema>;
+
+export const openApiDocumentSchema = z
+  .record(z.string(), z.unknown())
+  .meta({ id: 'OpenApiDocument', description: 'An OpenAPI 3.1 document.' });
+
+// ---------------------------------------------------------------------------------------------
+// Per-route contracts
+
+export interface RouteContract {
+  readonly body?: z.ZodType;
+  readonly query?: z.ZodType;
+  readonly path?: z.ZodType;
+  /** Success responses by status; null = no body. */
+  readonly responses: Readonly<Record<number, z.ZodType | null>>;
+  /** Errors the route itself can answer besides 401/403 (authenticated routes) and 500 (all). */
+  readonly errors: readonly ErrorCode[];
+}
+
+export const ROUTE_CONTRACTS = {
+  createToken: {
+    body: createTokenRequestSchema,
+    responses: { 201: createdTokenSchema },
+    errors: ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'LIMIT_EXCEEDED'],
+  },
+  listTokens: {
+    query: listTokensQuerySchema,
+    responses: { 200: tokenListSchema },
+    errors: ['VALIDATION_FAILED'],
+  },
+  getToken: {
+    path: tokenPathSchema,
+    responses: { 200: tokenViewSchema },
+    errors: ['VALIDATION_FAILED', 'NOT_FOUND'],
+  },
+  revokeToken: {
+    path: tokenPathSchema,
+    responses: { 204: null },
+    errors: ['VALIDATION_FAILED', 'NOT_FOUND'],
+  },
+  getPolicy: {
+    responses: { 200: policySchema },
+    errors: [],
+  },
+  getOpenApi: {
+    responses: { 200: openApiDocumentSchema },
+    errors: [],
+  },
+} as const satisfies Record<ManagementRouteName, RouteContract>;
+
+export type RouteContracts = typeof ROUTE_CONTRACTS;

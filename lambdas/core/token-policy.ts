@@ -1,0 +1,275 @@
+import { BlockList, isIP } from 'node:net';
+import {
+  DESCRIPTION_MAX_LENGTH,
+  MAX_ALLOWED_IPS_PER_TOKEN,
+  MAX_SCOPES_PER_TOKEN,
+  NAME_MAX_LENGTH,
+  type PolicyView,
+} from './api-schemas.js';
+import { type ErrorDetail, ValidationError } from './errors.js';
+import { type PolicySettings, scopeCatalogue } from './settings.js';
+
+// The token policy applied to a create request: expiry, scopes, token type and IP allowlist.
+// Every problem is collected and reported at once as one ValidationError with a detail per field.
+//
+// Expiry rules:
+// - `expiresInDays`: must be one of `expiryPresetsDays`.
+// - `expiresAt` (ISO 8601): strictly in the future and no later than now + `maxLifetimeDays`.
+// - `expiresAt: null`: "never expires", accepted only when `allowNoExpiry` is on. An explicit null
+//   (rather than leaving both fields out) so that no client gets an immortal token by omission.
+// - neither: `defaultExpiryDays(settings)`: 30 days if 30 is a preset, else the smallest preset.
+
+const DAY_MS = 86_400_000;
+const PREFERRED_DEFAULT_EXPIRY_DAYS = 30;
+
+export interface TokenPolicyRequest {
+  readonly scopes: readonly string[];
+  readonly type?: string | undefined;
+  readonly allowedIps?: readonly string[] | undefined;
+  readonly expiresInDays?: number | undefined;
+  readonly expiresAt?: string | null | undefined;
+}
+
+export interface ResolvedTokenPolicy {
+  readonly type: string;
+  readonly scopes: string[];
+  readonly allowedIps: string[];
+  readonly expiresAt: string | null;
+}
+
+export function defaultExpiryDays(settings: PolicySettings): number {
+  if (settings.expiryPresetsDays.includes(PREFERRED_DEFAULT_EXPIRY_DAYS))
+    return PREFERRED_DEFAULT_EXPIRY_DAYS;
+  return Math.min(...settings.expiryPresetsDays);
+}
+
+/** Applies the policy to a request, or throws ValidationError listing every problem. */
+export function resolveTokenPolicy(
+  settings: PolicySettings,
+  request: TokenPolicyRequest,
+  now: Date,
+): ResolvedTokenPolicy {
+  const issues: ErrorDetail[] = [];
+  const expiresAt = resolveExpiry(settings, request, now, issues);
+  const type = request.type ?? settings.defaultTokenType;
+  const typeSettings = settings.tokenTypes[type];
+  if (typeSettings === undefined) {
+    issues.push({
+      path: 'type',
+      message: `unknown token type "${type}"; one of: ${Object.keys(settings.tokenTypes).join(', ')}`,
+    });
+  }
+  const scopes = checkScopes(settings, request.scopes, type, typeSettings?.allowedScopes, issues);
+  const allowedIps = normaliseAllowedIps(request.allowedIps ?? [], issues);
+  if (typeSettings?.requireIpAllowlist === true && (request.allowedIps ?? []).length === 0) {
+    issues.push({
+      path: 'allowedIps',
+      message: `token type "${type}" requires at least one allowed IP address or CIDR`,
+    });
+  }
+  if (issues.length > 0) throw new ValidationError('The token request breaks the token policy', issues);
+  return { type, scopes, allowedIps, expiresAt };
+}
+
+function resolveExpiry(
+  settings: PolicySettings,
+  request: TokenPolicyRequest,
+  now: Date,
+  issues: ErrorDetail[],
+): string | null {
+  const { expiresInDays, expiresAt } = request;
+  if (expiresInDays !== undefined && expiresAt !== undefined) {
+    issues.push({ path: 'expiresAt', message: 'give either expiresInDays or expiresAt, not both' });
+    return null;
+  }
+  if (expiresInDays !== undefined) {
+    if (!settings.expiryPresetsDays.includes(expiresInDays)) {
+      issues.push({
+        path: 'expiresInDays',
+        message: `must be one of ${settings.expiryPresetsDays.join(', ')}`,
+      });
+      return null;
+    }
+    return new Date(now.getTime() + expiresInDays * DAY_MS).toISOString();
+  }
+  if (expiresAt === null) {
+    if (!settings.allowNoExpiry) {
+      issues.push({ path: 'expiresAt', message: 'this deployment does not allow tokens that never expire' });
+    }
+    return null;
+  }
+  if (expiresAt !== undefined) {
+    const at = Date.parse(expiresAt);
+    const latest = now.getTime() + settings.maxLifetimeDays * DAY_MS;
+    if (Number.isNaN(at)) {
+      issues.push({ path: 'expiresAt', message: 'must be an ISO 8601 date and time' });
+    } else if (at <= now.getTime()) {
+      issues.push({ path: 'expiresAt', message: 'must be in the future' });
+    } else if (at > latest) {
+      issues.push({
+        path: 'expiresAt',
+        message: `must be no later than ${settings.maxLifetimeDays} days from now (${new Date(latest).toISOString()})`,
+      });
+    } else {
+      return new Date(at).toISOString();
+    }
+    return null;
+  }
+  return new Date(now.getTime() + defaultExpiryDays(settings) * DAY_MS).toISOString();
+}
+
+function checkScopes(
+  settings: PolicySettings,
+  scopes: readonly string[],
+  type: string,
+  allowedForType: readonly string[] | undefined,
+  issues: ErrorDetail[],
+): string[] {
+  const catalogue = new Set(scopeCatalogue(settings));
+  const allowed = allowedForType === undefined ? undefined : new Set(allowedForType);
+  const seen = new Map<string, number>();
+  if (scopes.length === 0) issues.push({ path: 'scopes', message: 'at least one scope is required' });
+  scopes.forEach((scope, index) => {
+    const path = `scopes.${index}`;
+    const first = seen.get(scope);
+    if (first !== undefined) {
+      issues.push({ path, message: `duplicate of scopes.${first}` });
+      return;
+    }
+    seen.set(scope, index);
+    if (!catalogue.has(scope)) {
+      issues.push({ path, message: `unknown scope "${scope}"; see the scope catalogue in GET /policy` });
+    } else if (allowed !== undefined && !allowed.has(scope)) {
+      issues.push({ path, message: `scope "${scope}" is not allowed for token type "${type}"` });
+    }
+  });
+  return [...scopes];
+}
+
+function normaliseAllowedIps(entries: readonly string[], issues: ErrorDetail[]): string[] {
+  const normalised: string[] = [];
+  const seen = new Map<string, number>();
+  entries.forEach((entry, index) => {
+    const path = `allowedIps.${index}`;
+    const result = normaliseAllowedIp(entry);
+    if ('error' in result) {
+      issues.push({ path, message: result.error });
+      return;
+    }
+    const first = seen.get(result.cidr);
+    if (first !== undefined) {
+      issues.push({ path, message: `duplicate of allowedIps.${first} (${result.cidr})` });
+      return;
+    }
+    seen.set(result.cidr, index);
+    normalised.push(result.cidr);
+  });
+  return normalised;
+}
+
+// ---------------------------------------------------------------------------------------------
+// IP addresses and CIDRs
+
+/**
+ * One allowlist entry as a canonical CIDR: a plain address gets its full prefix (`10.0.0.1` →
+ * `10.0.0.1/32`, `2001:db8::1` → `2001:db8::1/128`); host bits are cleared (`10.0.0.7/24` →
+ * `10.0.0.0/24`); IPv6 is written in RFC 5952 form; IPv4-mapped IPv6 (`::ffff:10.0.0.1`) becomes IPv4.
+ */
+export function normaliseAllowedIp(entry: string): { cidr: string } | { error: string } {
+  const text = entry.trim();
+  const slash = text.indexOf('/');
+  const address = slash === -1 ? text : text.slice(0, slash);
+  const version = address.includes('%') ? 0 : isIP(address);
+  if (version === 0) return { error: 'must be an IPv4 or IPv6 address or CIDR (e.g. 203.0.113.0/24)' };
+  const bits = version === 4 ? 32 : 128;
+  let prefix = bits;
+  if (slash !== -1) {
+    const prefixText = text.slice(slash + 1);
+    if (!/^[0-9]{1,3}$/.test(prefixText) || Number(prefixText) > bits) {
+      return { error: `prefix length must be a whole number from 1 to ${bits}` };
+    }
+    prefix = Number(prefixText);
+  }
+  if (prefix === 0) return { error: 'a /0 range allows every address; leave allowedIps empty instead' };
+
+  let value = version === 4 ? ipv4ToBigInt(address) : ipv6ToBigInt(address);
+  let family: 4 | 6 = version === 4 ? 4 : 6;
+  if (family === 6 && prefix >= 96 && value >> 32n === 0xffffn) {
+    family = 4;
+    prefix -= 96;
+    value &= 0xffff_ffffn;
+    if (prefix === 0) return { error: 'a /0 range allows every address; leave allowedIps empty instead' };
+  }
+  const width = family === 4 ? 32n : 128n;
+  const mask = ((1n << width) - 1n) ^ ((1n << (width - BigInt(prefix))) - 1n);
+  const network = family === 4 ? bigIntToIpv4(value & mask) : bigIntToIpv6(value & mask);
+  // The same check the gateway's matcher makes: what is stored here is always usable there.
+  new BlockList().addSubnet(network, prefix, family === 4 ? 'ipv4' : 'ipv6');
+  return { cidr: `${network}/${prefix}` };
+}
+
+function ipv4ToBigInt(address: string): bigint {
+  return address.split('.').reduce((value, octet) => (value << 8n) | BigInt(Number(octet)), 0n);
+}
+
+function bigIntToIpv4(value: bigint): string {
+  return [24n, 16n, 8n, 0n].map((shift) => ((value >> shift) & 0xffn).toString()).join('.');
+}
+
+function ipv6ToBigInt(address: string): bigint {
+  // isIP has accepted it, so it is well formed: expand `::` and an embedded IPv4 tail.
+  let text = address;
+  const lastColon = text.lastIndexOf(':');
+  const tail = text.slice(lastColon + 1);
+  if (tail.includes('.')) {
+    const v4 = ipv4ToBigInt(tail);
+    text = `${text.slice(0, lastColon + 1)}${((v4 >> 16n) & 0xffffn).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
+  }
+  const [head = '', rest] = text.split('::');
+  const headGroups = head === '' ? [] : head.split(':');
+  const restGroups = rest === undefined || rest === '' ? [] : rest.split(':');
+  const zeros =
+    rest === undefined ? [] : new Array<string>(8 - headGroups.length - restGroups.length).fill('0');
+  return [...headGroups, ...zeros, ...restGroups].reduce(
+    (value, group) => (value << 16n) | BigInt(Number.parseInt(group, 16)),
+    0n,
+  );
+}
+
+function bigIntToIpv6(value: bigint): string {
+  const groups: string[] = [];
+  for (let shift = 112n; shift >= 0n; shift -= 16n) groups.push(((value >> shift) & 0xffffn).toString(16));
+  // The WHATWG URL serialiser writes IPv6 in the RFC 5952 canonical form.
+  return new URL(`http://[${groups.join(':')}]`).hostname.slice(1, -1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// GET /policy
+
+export function policyView(settings: PolicySettings): PolicyView {
+  const catalogue = scopeCatalogue(settings);
+  return {
+    tokenPrefix: settings.tokenPrefix,
+    expiryPresetsDays: [...settings.expiryPresetsDays],
+    defaultExpiryDays: defaultExpiryDays(settings),
+    maxLifetimeDays: settings.maxLifetimeDays,
+    allowNoExpiry: settings.allowNoExpiry,
+    limits: {
+      maxActiveTokensPerUser: settings.maxActiveTokensPerUser,
+      maxActiveTokensPerAccount: settings.maxActiveTokensPerAccount,
+      maxScopesPerToken: MAX_SCOPES_PER_TOKEN,
+      maxAllowedIpsPerToken: MAX_ALLOWED_IPS_PER_TOKEN,
+      maxNameLength: NAME_MAX_LENGTH,
+      maxDescriptionLength: DESCRIPTION_MAX_LENGTH,
+    },
+    scopeCatalogue: catalogue,
+    tokenTypes: Object.entries(settings.tokenTypes).map(([name, type]) => ({
+      name,
+      description: type.description,
+      allowedScopes: [...(type.allowedScopes ?? catalogue)],
+      requireIpAllowlist: type.requireIpAllowlist,
+    })),
+    defaultTokenType: settings.defaultTokenType,
+    revocationWindowSeconds: settings.revocationWindowSeconds,
+  };
+}

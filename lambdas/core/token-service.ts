@@ -1,0 +1,145 @@
+import type { CreateTokenRequest, ListTokensQuery } from './api-schemas.js';
+import { ForbiddenError, NotFoundError } from './errors.js';
+import { hashToken } from './hashing.js';
+import { newTokenId } from './ids.js';
+import { type Caller, statusOf, type TokenChange, type TokenRecord } from './model.js';
+import type { Clock, KeySource, Page, TokenRepository } from './ports.js';
+import type { PolicySettings } from './settings.js';
+import { generateToken } from './token-format.js';
+import { resolveTokenPolicy } from './token-policy.js';
+
+// The management use cases over the ports. Each takes only the dependencies it needs, so a handler
+// that never hashes builds no key source (and its function gets no kms:Decrypt).
+//
+// Visibility: a member sees their own tokens, an admin every token of their account. A token the
+// caller may not see answers NotFoundError, exactly like a token that does not exist.
+
+export interface TokenDeps {
+  readonly repository: TokenRepository;
+  readonly clock: Clock;
+}
+
+export interface CreateDeps extends TokenDeps {
+  readonly keySource: KeySource;
+  readonly settings: PolicySettings;
+  /** Token id generator; tests pin it. */
+  readonly newId?: () => string;
+}
+
+export interface CreatedToken {
+  readonly token: TokenRecord;
+  /** The plaintext secret: returned to the caller once, never stored or logged. */
+  readonly secret: string;
+}
+
+/** At most this many repository pages are read to fill one filtered page. */
+export const MAX_QUERIES_PER_LIST = 5;
+
+function changeBy(caller: Caller, action: TokenChange['action'], at: Date): TokenChange {
+  return {
+    action,
+    at: at.toISOString(),
+    actorUserId: caller.userId,
+    actorRole: caller.role,
+    sourceIp: caller.sourceIp,
+    userAgent: caller.userAgent,
+  };
+}
+
+function canSee(caller: Caller, token: TokenRecord): boolean {
+  return token.accountId === caller.accountId && (caller.role === 'admin' || token.userId === caller.userId);
+}
+
+function assertCanWrite(caller: Caller): void {
+  if (caller.role === 'viewer') throw new ForbiddenError('Viewers cannot create or change tokens');
+}
+
+export async function createToken(
+  deps: CreateDeps,
+  caller: Caller,
+  request: CreateTokenRequest,
+): Promise<CreatedToken> {
+  assertCanWrite(caller);
+  const now = deps.clock.now();
+  const policy = resolveTokenPolicy(deps.settings, request, now);
+  const key = await deps.keySource.getKey();
+  const { secret, hint } = generateToken(deps.settings.tokenPrefix);
+  const token: TokenRecord = {
+    id: (deps.newId ?? newTokenId)(),
+    userId: caller.userId,
+    accountId: caller.accountId,
+    ownerEmail: caller.email,
+    name: request.name,
+    description: request.description,
+    scopes: policy.scopes,
+    type: policy.type,
+    allowedIps: policy.allowedIps,
+    hint,
+    secretHash: hashToken(key, secret),
+    keyVersion: key.version,
+    state: 'active',
+    createdAt: now.toISOString(),
+    expiresAt: policy.expiresAt,
+    lastUsedAt: null,
+    rotatedAt: null,
+    revokedAt: null,
+    createdBy: caller.userId,
+    lastChange: changeBy(caller, 'created', now),
+  };
+  await deps.repository.create(token, {
+    perUser: deps.settings.maxActiveTokensPerUser,
+    perAccount: deps.settings.maxActiveTokensPerAccount,
+  });
+  return { token, secret };
+}
+
+export async function listTokens(
+  deps: TokenDeps,
+  caller: Caller,
+  query: ListTokensQuery,
+): Promise<Page<TokenRecord>> {
+  const target = query.userId ?? caller.userId;
+  if (target !== caller.userId && caller.role !== 'admin') {
+    throw new ForbiddenError("Only an admin can list other users' tokens");
+  }
+  // Index partitions are `USER#<accountId>#<userId>` strings, so ids containing `#` could make two
+  // partitions coincide; whatever a page holds, only the caller's account (and user) gets through.
+  const belongs = (token: TokenRecord) =>
+    token.accountId === caller.accountId && (target === '*' || token.userId === target);
+  const fetchPage = async (limit: number, cursor: string | undefined): Promise<Page<TokenRecord>> => {
+    const page =
+      target === '*'
+        ? await deps.repository.listByAccount(caller.accountId, { limit, cursor })
+        : await deps.repository.listByOwner(caller.accountId, target, { limit, cursor });
+    return { items: page.items.filter(belongs), nextCursor: page.nextCursor };
+  };
+
+  if (query.status === 'all') return fetchPage(query.limit, query.cursor);
+
+  // Status depends on the clock (expiry), so it is filtered here. Asking each time for only as many
+  // items as are still missing means the page never overflows and the repository's cursor stays exact.
+  const now = deps.clock.now();
+  const items: TokenRecord[] = [];
+  let cursor = query.cursor;
+  for (let queries = 0; queries < MAX_QUERIES_PER_LIST && items.length < query.limit; queries++) {
+    const page = await fetchPage(query.limit - items.length, cursor);
+    items.push(...page.items.filter((token) => statusOf(token, now) === query.status));
+    cursor = page.nextCursor;
+    if (cursor === undefined) break;
+  }
+  return { items, nextCursor: cursor };
+}
+
+export async function getToken(deps: TokenDeps, caller: Caller, tokenId: string): Promise<TokenRecord> {
+  const token = await deps.repository.get(tokenId);
+  if (token === undefined || !canSee(caller, token)) throw new NotFoundError('Token not found');
+  return token;
+}
+
+/** Revokes a token; revoking a revoked token changes nothing and succeeds. */
+export async function revokeToken(deps: TokenDeps, caller: Caller, tokenId: string): Promise<void> {
+  assertCanWrite(caller);
+  const token = await getToken(deps, caller, tokenId);
+  if (token.state === 'revoked') return;
+  await deps.repository.revoke(token.id, changeBy(caller, 'revoked', deps.clock.now()));
+}

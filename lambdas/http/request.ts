@@ -1,0 +1,91 @@
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { MAX_BODY_BYTES } from '../core/api-schemas.js';
+import { callerContextSchema } from '../core/caller-context.js';
+import { PayloadTooLargeError, UnauthorizedError, ValidationError } from '../core/errors.js';
+import type { Caller } from '../core/model.js';
+
+// Reading a REST API proxy event. Nothing here trusts the event's shape beyond what API Gateway
+// guarantees; anything unexpected is a 4xx, never a crash.
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The caller the JWT authorizer put in `requestContext.authorizer`, or 401. */
+export function callerOf(event: APIGatewayProxyEvent): Caller {
+  const parsed = callerContextSchema.safeParse(event.requestContext?.authorizer);
+  if (!parsed.success) throw new UnauthorizedError('Authentication required');
+  const identity = event.requestContext?.identity;
+  return {
+    userId: parsed.data.userId,
+    accountId: parsed.data.accountId,
+    role: parsed.data.role,
+    email: parsed.data.email === '' ? undefined : parsed.data.email,
+    sourceIp: nonEmpty(identity?.sourceIp),
+    userAgent: nonEmpty(identity?.userAgent),
+  };
+}
+
+const nonEmpty = (value: string | null | undefined) =>
+  typeof value === 'string' && value !== '' ? value : undefined;
+
+function tooLarge(): PayloadTooLargeError {
+  return new PayloadTooLargeError(`The request body is larger than ${MAX_BODY_BYTES} bytes`);
+}
+
+/** The raw body as text, checked against the size limit; undefined when there is none. */
+export function rawBodyOf(event: APIGatewayProxyEvent): string | undefined {
+  const raw = event.body;
+  if (typeof raw !== 'string' || raw === '') return undefined;
+  if (event.isBase64Encoded === true) {
+    // base64 needs 4 characters per 3 bytes: anything longer than this cannot fit, decode nothing.
+    if (raw.length > Math.ceil(MAX_BODY_BYTES / 3) * 4 + 4) throw tooLarge();
+    const bytes = Buffer.from(raw, 'base64');
+    if (bytes.length > MAX_BODY_BYTES) throw tooLarge();
+    try {
+      return utf8.decode(bytes);
+    } catch {
+      throw new ValidationError('The request body is not UTF-8 text');
+    }
+  }
+  // A UTF-8 encoding is never shorter than the string's UTF-16 length, so test that first.
+  if (raw.length > MAX_BODY_BYTES || Buffer.byteLength(raw, 'utf8') > MAX_BODY_BYTES) throw tooLarge();
+  return raw;
+}
+
+/** The body as a JSON object; undefined when there is no body. */
+export function jsonBodyOf(event: APIGatewayProxyEvent): Record<string, unknown> | undefined {
+  const text = rawBodyOf(event);
+  if (text === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ValidationError('The request body is not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ValidationError('The request body must be a JSON object');
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** Query parameters; a parameter given more than once is ambiguous and refused. */
+export function queryOf(event: APIGatewayProxyEvent): Record<string, string> {
+  const repeated = Object.entries(event.multiValueQueryStringParameters ?? {})
+    .filter(([, values]) => Array.isArray(values) && values.length > 1)
+    .map(([name]) => ({ path: name, message: 'given more than once' }));
+  if (repeated.length > 0) throw new ValidationError('Invalid query string', repeated);
+  return stringEntries(event.queryStringParameters);
+}
+
+export function pathParametersOf(event: APIGatewayProxyEvent): Record<string, string> {
+  return stringEntries(event.pathParameters);
+}
+
+// Object.fromEntries defines own properties, so a parameter named `__proto__` stays a plain
+// (unknown, hence refused) field instead of touching the object's prototype.
+function stringEntries(
+  source: Record<string, string | undefined> | null | undefined,
+): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(source ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+  );
+}

@@ -1,0 +1,139 @@
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createTokenRequestSchema, ROUTE_CONTRACTS } from '../../../lambdas/core/api-schemas.js';
+import { buildOpenApiDocument } from '../../../lambdas/core/openapi.js';
+import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
+import { MANAGEMENT_ROUTES } from '../../../lambdas/routes.js';
+import { stubHandlerEnv } from '../../support/env.js';
+import { invoke, proxyEvent } from '../../support/proxy-events.js';
+
+type Json = Record<string, unknown>;
+
+function refsIn(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(refsIn);
+  if (typeof value !== 'object' || value === null) return [];
+  return Object.entries(value).flatMap(([key, inner]) =>
+    key === '$ref' && typeof inner === 'string' ? [inner] : refsIn(inner),
+  );
+}
+
+describe('the OpenAPI document', () => {
+  const document = buildOpenApiDocument();
+  const schemas = document.components.schemas;
+
+  it('is OpenAPI 3.1 with the JSON Schema 2020-12 dialect', () => {
+    expect(document.openapi).toMatch(/^3\.1\.\d+$/);
+    expect(document.jsonSchemaDialect).toBe('https://json-schema.org/draft/2020-12/schema');
+    expect(document.info).toMatchObject({ title: expect.any(String), version: expect.any(String) });
+  });
+
+  it('lists every route of MANAGEMENT_ROUTES with its method, operationId and responses', () => {
+    for (const route of MANAGEMENT_ROUTES) {
+      const operation = document.paths[route.path]?.[route.method.toLowerCase()] as Json | undefined;
+      expect(operation, `${route.method} ${route.path}`).toBeDefined();
+      expect(operation?.operationId).toBe(route.name);
+      const responses = operation?.responses as Record<string, Json>;
+      for (const status of Object.keys(ROUTE_CONTRACTS[route.name].responses)) {
+        expect(responses[status]).toBeDefined();
+      }
+      expect(responses['500']).toBeDefined();
+    }
+    const operations = Object.values(document.paths).flatMap((path) => Object.keys(path));
+    expect(operations).toHaveLength(MANAGEMENT_ROUTES.length);
+  });
+
+  it('puts bearer JWT security on jwt routes and none on public ones', () => {
+    expect(document.components.securitySchemes).toMatchObject({
+      bearerJwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+    });
+    for (const route of MANAGEMENT_ROUTES) {
+      const operation = document.paths[route.path]?.[route.method.toLowerCase()] as Json;
+      expect(operation.security).toEqual(route.auth === 'jwt' ? [{ bearerJwt: [] }] : []);
+      const responses = operation.responses as Json;
+      expect(responses['401'] !== undefined).toBe(route.auth === 'jwt');
+    }
+  });
+
+  it('the create body schema forbids additional properties and requires name and scopes', () => {
+    const post = document.paths['/tokens']?.post as Json;
+    const body = post.requestBody as { content: { 'application/json': { schema: Json } } };
+    expect(body.content['application/json'].schema).toEqual({
+      $ref: '#/components/schemas/CreateTokenRequest',
+    });
+    expect(schemas.CreateTokenRequest).toMatchObject({
+      type: 'object',
+      additionalProperties: false,
+      required: expect.arrayContaining(['name', 'scopes']),
+      not: { required: ['expiresInDays', 'expiresAt'] },
+    });
+    expect(Object.keys((schemas.CreateTokenRequest?.properties ?? {}) as Json)).not.toContain('userId');
+  });
+
+  it('names the contract schemas as components and every $ref resolves', () => {
+    expect(Object.keys(schemas)).toEqual(
+      expect.arrayContaining(['CreateTokenRequest', 'CreatedToken', 'Token', 'TokenList', 'Policy', 'Error']),
+    );
+    for (const ref of refsIn(document)) {
+      expect(ref.startsWith('#/components/schemas/')).toBe(true);
+      expect(schemas[ref.slice('#/components/schemas/'.length)], ref).toBeDefined();
+    }
+    expect(JSON.stringify(document)).not.toContain('$defs');
+  });
+
+  it('documents query and path parameters from the same schemas', () => {
+    const list = document.paths['/tokens']?.get as { parameters: Json[] };
+    expect(list.parameters.map((parameter) => parameter.name)).toEqual([
+      'status',
+      'userId',
+      'limit',
+      'cursor',
+    ]);
+    expect(
+      list.parameters.every((parameter) => parameter.in === 'query' && parameter.required === false),
+    ).toBe(true);
+    const get = document.paths['/tokens/{id}']?.get as { parameters: Json[] };
+    expect(get.parameters).toEqual([
+      expect.objectContaining({
+        name: 'id',
+        in: 'path',
+        required: true,
+        schema: expect.objectContaining({ pattern: expect.any(String) }),
+      }),
+    ]);
+  });
+
+  it('is generated from the schemas that validate: a documented unknown field is refused at runtime too', () => {
+    const documented = Object.keys((schemas.CreateTokenRequest?.properties ?? {}) as Json).sort();
+    expect(documented).toEqual(Object.keys(createTokenRequestSchema.shape).sort());
+  });
+});
+
+describe('GET /openapi.json', () => {
+  const dynamo = mockClient(DynamoDBDocumentClient);
+  let handler: RouteHandler;
+
+  beforeAll(async () => {
+    stubHandlerEnv();
+    ({ handler } = await import('../../../lambdas/openapi/handler.js'));
+  });
+  afterEach(() => {
+    dynamo.reset();
+  });
+  afterAll(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('is public: 200 without any caller, cacheable, JSON', async () => {
+    const result = await invoke(
+      handler,
+      proxyEvent({ method: 'GET', resource: '/openapi.json', caller: null }),
+    );
+    expect(result.status).toBe(200);
+    expect(result.headers['content-type']).toBe('application/json');
+    expect(result.headers['cache-control']).toBe('public, max-age=300');
+    expect(result.headers['x-content-type-options']).toBe('nosniff');
+    expect(result.json).toEqual(JSON.parse(JSON.stringify(buildOpenApiDocument())));
+    expect(dynamo.calls()).toHaveLength(0);
+  });
+});

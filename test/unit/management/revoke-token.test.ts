@@ -1,0 +1,170 @@
+import {
+  InternalServerError,
+  ThrottlingException,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { tokenToItem } from '../../../lambdas/adapters/items.js';
+import type { CallerContext } from '../../../lambdas/core/caller-context.js';
+import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
+import { stubHandlerEnv } from '../../support/env.js';
+import {
+  adminContext,
+  expectContractError,
+  expectOpaqueInternalError,
+  invoke,
+  memberContext,
+  proxyEvent,
+  viewerContext,
+} from '../../support/proxy-events.js';
+import { tokenRecord } from './records.js';
+
+const revokeEvent = (id: string, caller?: CallerContext) =>
+  proxyEvent({ method: 'DELETE', resource: '/tokens/{id}', pathParameters: { id }, caller });
+
+function cancelled(
+  reasons: { Code: string; Item?: Record<string, { S: string }> }[],
+): TransactionCanceledException {
+  return new TransactionCanceledException({
+    message: 'Transaction cancelled',
+    $metadata: {},
+    CancellationReasons: reasons,
+  });
+}
+
+describe('DELETE /tokens/{id} (DynamoDB mocked)', () => {
+  const dynamo = mockClient(DynamoDBDocumentClient);
+  let handler: RouteHandler;
+
+  beforeAll(async () => {
+    stubHandlerEnv({ tableName: 'tokens-table' });
+    ({ handler } = await import('../../../lambdas/revoke-token/handler.js'));
+  });
+  afterEach(() => {
+    dynamo.reset();
+  });
+  afterAll(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('204 with an empty body; one transaction: token, credential, both counters', async () => {
+    const token = tokenRecord();
+    dynamo.on(GetCommand).resolves({ Item: tokenToItem(token) });
+    dynamo.on(TransactWriteCommand).resolves({});
+    const result = await invoke(handler, revokeEvent(token.id));
+    expect(result.status).toBe(204);
+    expect(result.rawBody).toBe('');
+    expect(result.headers['cache-control']).toBe('no-store');
+    const items = dynamo.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
+    expect(items.map((item) => item.Update?.Key)).toEqual([
+      { pk: `TOKEN#${token.id}`, sk: 'TOKEN' },
+      { pk: 'CREDENTIAL#hash-of-secret', sk: 'CREDENTIAL' },
+      { pk: 'LIMIT#USER#acct-1#user-1', sk: 'LIMIT' },
+      { pk: 'LIMIT#ACCOUNT#acct-1', sk: 'LIMIT' },
+    ]);
+    expect(items[0]?.Update).toMatchObject({
+      ConditionExpression: '#state = :active AND secretHash = :hash',
+      ExpressionAttributeValues: {
+        ':revoked': 'revoked',
+        ':change': {
+          action: 'revoked',
+          actorUserId: 'user-1',
+          actorRole: 'member',
+          sourceIp: '198.51.100.7',
+        },
+      },
+    });
+    expect(items[2]?.Update?.ExpressionAttributeValues).toMatchObject({ ':minusOne': -1 });
+  });
+
+  it('204 again for a revoked token, without writing', async () => {
+    const token = tokenRecord({ state: 'revoked', revokedAt: new Date().toISOString() });
+    dynamo.on(GetCommand).resolves({ Item: tokenToItem(token) });
+    expect((await invoke(handler, revokeEvent(token.id))).status).toBe(204);
+    expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(0);
+  });
+
+  it('204 when a concurrent revoke wins the race (the token condition fails, item revoked)', async () => {
+    const token = tokenRecord();
+    dynamo.on(GetCommand).resolves({ Item: tokenToItem(token) });
+    dynamo
+      .on(TransactWriteCommand)
+      .rejects(
+        cancelled([{ Code: 'ConditionalCheckFailed', Item: { state: { S: 'revoked' } } }, { Code: 'None' }]),
+      );
+    expect((await invoke(handler, revokeEvent(token.id))).status).toBe(204);
+    expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(1);
+  });
+
+  it('revokes without the credential when TTL has already removed it', async () => {
+    const token = tokenRecord();
+    dynamo.on(GetCommand).resolves({ Item: tokenToItem(token) });
+    dynamo
+      .on(TransactWriteCommand)
+      .rejectsOnce(
+        cancelled([{ Code: 'None' }, { Code: 'ConditionalCheckFailed' }, { Code: 'None' }, { Code: 'None' }]),
+      )
+      .resolves({});
+    expect((await invoke(handler, revokeEvent(token.id))).status).toBe(204);
+    const second = dynamo.commandCalls(TransactWriteCommand)[1]?.args[0].input.TransactItems ?? [];
+    expect(second).toHaveLength(3);
+    expect(second.some((item) => String(item.Update?.Key?.pk).startsWith('CREDENTIAL#'))).toBe(false);
+  });
+
+  it('404 for another member and an admin of another account; 204 for an admin of the account', async () => {
+    const token = tokenRecord();
+    dynamo.on(GetCommand).resolves({ Item: tokenToItem(token) });
+    dynamo.on(TransactWriteCommand).resolves({});
+    expectContractError(
+      await invoke(handler, revokeEvent(token.id, memberContext({ userId: 'bob' }))),
+      404,
+      'NOT_FOUND',
+    );
+    expectContractError(
+      await invoke(handler, revokeEvent(token.id, adminContext({ accountId: 'acct-2' }))),
+      404,
+      'NOT_FOUND',
+    );
+    expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(0);
+    expect((await invoke(handler, revokeEvent(token.id, adminContext()))).status).toBe(204);
+  });
+
+  it('403 for a viewer, before any read', async () => {
+    expectContractError(
+      await invoke(handler, revokeEvent(tokenRecord().id, viewerContext())),
+      403,
+      'FORBIDDEN',
+    );
+    expect(dynamo.commandCalls(GetCommand)).toHaveLength(0);
+  });
+
+  it('400 for a malformed id, before any read', async () => {
+    expectContractError(await invoke(handler, revokeEvent('../../etc')), 400, 'VALIDATION_FAILED');
+    expect(dynamo.commandCalls(GetCommand)).toHaveLength(0);
+  });
+
+  it.each([
+    ['throttling on the read', 'get', new ThrottlingException({ message: 'slow down', $metadata: {} })],
+    [
+      'a 5xx on the write',
+      'write',
+      new InternalServerError({ message: 'boom', $metadata: { httpStatusCode: 500 } }),
+    ],
+    [
+      'a cancellation for another reason',
+      'write',
+      cancelled([{ Code: 'None' }, { Code: 'None' }, { Code: 'ValidationError' }, { Code: 'None' }]),
+    ],
+  ])('500 INTERNAL on %s', async (_label, where, error) => {
+    const token = tokenRecord();
+    if (where === 'get') {
+      dynamo.on(GetCommand).rejects(error);
+    } else {
+      dynamo.on(GetCommand).resolves({ Item: tokenToItem(token) });
+      dynamo.on(TransactWriteCommand).rejects(error);
+    }
+    expectOpaqueInternalError(await invoke(handler, revokeEvent(token.id)));
+  });
+});
