@@ -1,0 +1,149 @@
+import { bearerCredentials } from './bearer.js';
+import { requiredScope } from './gateway-scope.js';
+import { ipAllowlistFor } from './ip-allowlist.js';
+import type { CredentialRecord } from './model.js';
+import { isWellFormedToken } from './token-format.js';
+
+// The token authorizer's decision (DESIGN.md "Token authorizer contract"), pure and in two steps
+// around the one read the caller makes:
+//   1. presentedToken: `Bearer <token>` and the token's format and checksum, with no I/O.
+//      Anything that fails here is MALFORMED and never reaches the key source or DynamoDB.
+//   2. [the caller hashes the token and reads the credential by its HMAC]
+//   3. decide: NOT_FOUND, REVOKED, EXPIRED (past expiresAt, whatever TTL has not yet deleted, or
+//      past notAfter: a secret rotated out), IP_NOT_ALLOWED, INSUFFICIENT_SCOPE, else VALID.
+
+export const AUTHORIZATION_REASONS = [
+  'VALID',
+  'MALFORMED',
+  'NOT_FOUND',
+  'EXPIRED',
+  'REVOKED',
+  'DISABLED',
+  'IP_NOT_ALLOWED',
+  'INSUFFICIENT_SCOPE',
+] as const;
+export type AuthorizationReason = (typeof AUTHORIZATION_REASONS)[number];
+
+/** Reasons that mean "no valid credential": 401 where the gateway can say so. */
+export type UnauthenticatedReason = 'MALFORMED' | 'NOT_FOUND' | 'EXPIRED' | 'REVOKED' | 'DISABLED';
+/** Reasons that mean "a valid credential, but not for this request": 403. */
+export type ForbiddenReason = 'IP_NOT_ALLOWED' | 'INSUFFICIENT_SCOPE';
+
+/**
+ * What the authorizer logs: a decision's reason, or DEPENDENCY_FAILURE when KMS, DynamoDB or
+ * anything else failed and no decision was made (the request fails closed with a 500).
+ */
+export type DecisionLogReason = AuthorizationReason | 'DEPENDENCY_FAILURE';
+
+export type OutcomeClass = 'allow' | 'unauthenticated' | 'forbidden';
+
+const OUTCOME_BY_REASON: Readonly<Record<AuthorizationReason, OutcomeClass>> = {
+  VALID: 'allow',
+  MALFORMED: 'unauthenticated',
+  NOT_FOUND: 'unauthenticated',
+  EXPIRED: 'unauthenticated',
+  REVOKED: 'unauthenticated',
+  DISABLED: 'unauthenticated',
+  IP_NOT_ALLOWED: 'forbidden',
+  INSUFFICIENT_SCOPE: 'forbidden',
+};
+
+export function outcomeOf(reason: AuthorizationReason): OutcomeClass {
+  return OUTCOME_BY_REASON[reason];
+}
+
+export function isUnauthenticated(reason: AuthorizationReason): reason is UnauthenticatedReason {
+  return OUTCOME_BY_REASON[reason] === 'unauthenticated';
+}
+
+/** The request as the gateway describes it. `basePath` is normalized (gateway-scope.ts). */
+export interface GatewayRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly basePath: string;
+  readonly sourceIp: string | undefined;
+}
+
+export interface Decision {
+  readonly reason: AuthorizationReason;
+  /** The credential read, when there was one (every reason but MALFORMED and NOT_FOUND). */
+  readonly credential: CredentialRecord | undefined;
+  /** The area the request addresses, when its path names one. */
+  readonly area: string | undefined;
+  /** The scope the request needs, when any scope could allow it. */
+  readonly requiredScope: string | undefined;
+}
+
+/**
+ * Step 1: the token in a `Bearer` Authorization header value, when its shape, prefix and checksum
+ * are right; undefined means MALFORMED. Costs no I/O.
+ */
+export function presentedToken(authorization: string | undefined, prefix: string): string | undefined {
+  const credentials = bearerCredentials(authorization);
+  return credentials !== undefined && isWellFormedToken(credentials, prefix) ? credentials : undefined;
+}
+
+export function malformedDecision(request: GatewayRequest): Decision {
+  const required = requiredScope(request.method, request.path, request.basePath);
+  return { reason: 'MALFORMED', credential: undefined, area: required.area, requiredScope: required.scope };
+}
+
+/** Step 3: the decision for a well-formed token, given what the read found. */
+export function decide(
+  credential: CredentialRecord | undefined,
+  nowMs: number,
+  request: GatewayRequest,
+): Decision {
+  const required = requiredScope(request.method, request.path, request.basePath);
+  const decision = (reason: AuthorizationReason): Decision => ({
+    reason,
+    credential,
+    area: required.area,
+    requiredScope: required.scope,
+  });
+  if (credential === undefined) return decision('NOT_FOUND');
+  if (credential.state === 'revoked') return decision('REVOKED');
+  // Checked here, not left to TTL: DynamoDB deletes expired items only "within a few days".
+  if (credential.expiresAtMs !== null && credential.expiresAtMs <= nowMs) return decision('EXPIRED');
+  if (credential.notAfterMs !== null && credential.notAfterMs <= nowMs) return decision('EXPIRED');
+  if (!ipAllowlistFor(credential.allowedIps).allows(request.sourceIp)) return decision('IP_NOT_ALLOWED');
+  if (required.scope === undefined || !credential.scopes.includes(required.scope)) {
+    return decision('INSUFFICIENT_SCOPE');
+  }
+  return decision('VALID');
+}
+
+export interface AuthorizationInput extends GatewayRequest {
+  readonly authorization: string | undefined;
+  readonly credential: CredentialRecord | undefined;
+  readonly nowMs: number;
+  readonly tokenPrefix: string;
+}
+
+/** Steps 1 and 3 at once, for a caller that already holds the credential (tests, tools). */
+export function authorize(input: AuthorizationInput): Decision {
+  if (presentedToken(input.authorization, input.tokenPrefix) === undefined) return malformedDecision(input);
+  return decide(input.credential, input.nowMs, input);
+}
+
+/**
+ * What a valid token puts in `requestContext.authorizer` (REST) or `requestContext.authorizer.lambda`
+ * (HTTP API): strings only, as API Gateway requires. `scopes` is space-separated.
+ */
+export type TokenAuthorizerContext = {
+  tokenId: string;
+  userId: string;
+  accountId: string;
+  scopes: string;
+  type: string;
+};
+
+export function tokenAuthorizerContext(credential: CredentialRecord): TokenAuthorizerContext {
+  return {
+    tokenId: credential.tokenId,
+    userId: credential.userId,
+    accountId: credential.accountId,
+    scopes: credential.scopes.join(' '),
+    type: credential.type,
+  };
+}

@@ -1,0 +1,101 @@
+import { METHODS_BY_ACTION } from './gateway-scope.js';
+import { SCOPE_PATTERN, type ScopeAction } from './settings.js';
+
+// IAM policies for REST API Lambda authorizers, built so that API Gateway's result cache cannot
+// turn one decision into a wrong answer for another route.
+//
+// API Gateway caches the whole authorizer output per identity-source values for the TTL and
+// evaluates the cached policy against the method ARN of every later request with the same values
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-output.html;
+// https://repost.aws/knowledge-center/api-gateway-lambda-authorization-errors). So the Allow policy of
+// a valid token lists every method ARN its scopes allow, and nothing else: a cached copy never
+// allows what the scopes do not and never denies another allowed route. A request outside the
+// scopes matches no statement: implicit deny, 403, from the same policy.
+
+export interface MethodArn {
+  /** `arn:<partition>:execute-api:<region>:<account>:<apiId>/<stage>`: every resource of this API stage. */
+  readonly apiStageArn: string;
+  readonly apiId: string;
+  readonly stage: string;
+  readonly method: string;
+  /** The request path as the ARN carries it: `/` followed by the resource path, `/` for the root. */
+  readonly path: string;
+}
+
+/**
+ * Parses `arn:aws:execute-api:<region>:<account>:<apiId>/<stage>/<METHOD>/<path>`. The path may
+ * itself contain `:` and `/`, so only the first five colons and the first three slashes split.
+ */
+export function parseMethodArn(arn: string): MethodArn | undefined {
+  let cursor = 0;
+  for (let colon = 0; colon < 5; colon++) {
+    const next = arn.indexOf(':', cursor);
+    if (next === -1) return undefined;
+    cursor = next + 1;
+  }
+  const head = arn.slice(0, cursor);
+  const headParts = head.split(':');
+  if (headParts[0] !== 'arn' || headParts[2] !== 'execute-api') return undefined;
+  const resource = arn.slice(cursor);
+  const firstSlash = resource.indexOf('/');
+  const secondSlash = firstSlash === -1 ? -1 : resource.indexOf('/', firstSlash + 1);
+  if (firstSlash <= 0 || secondSlash === -1) return undefined;
+  const apiId = resource.slice(0, firstSlash);
+  const stage = resource.slice(firstSlash + 1, secondSlash);
+  const thirdSlash = resource.indexOf('/', secondSlash + 1);
+  const method =
+    thirdSlash === -1 ? resource.slice(secondSlash + 1) : resource.slice(secondSlash + 1, thirdSlash);
+  const path = thirdSlash === -1 ? '/' : resource.slice(thirdSlash);
+  if (stage === '' || method === '') return undefined;
+  return { apiStageArn: `${head}${apiId}/${stage}`, apiId, stage, method, path };
+}
+
+export interface PolicyStatement {
+  readonly Action: 'execute-api:Invoke';
+  readonly Effect: 'Allow' | 'Deny';
+  readonly Resource: string[];
+}
+
+export interface PolicyDocument {
+  readonly Version: '2012-10-17';
+  readonly Statement: PolicyStatement[];
+}
+
+/**
+ * Every method ARN the scopes allow under the base path (normalized): for `<area>:read` GET, HEAD
+ * and OPTIONS, for `<area>:write` POST, PUT, PATCH and DELETE, each on `<basePath>/<area>` and
+ * `<basePath>/<area>/*`. Strings that are not scopes are ignored: an area can never smuggle in a
+ * wildcard.
+ */
+export function allowedResources(apiStageArn: string, basePath: string, scopes: readonly string[]): string[] {
+  const resources = new Set<string>();
+  for (const scope of scopes) {
+    const match = SCOPE_PATTERN.exec(scope);
+    if (match === null) continue;
+    const area = match[1];
+    const action = match[2] as ScopeAction;
+    for (const method of METHODS_BY_ACTION[action]) {
+      const resource = `${apiStageArn}/${method}${basePath}/${area}`;
+      resources.add(resource);
+      resources.add(`${resource}/*`);
+    }
+  }
+  return [...resources];
+}
+
+/** Allows exactly the given resources; a policy that allows nothing is an explicit deny of all. */
+export function allowPolicy(apiStageArn: string, resources: readonly string[]): PolicyDocument {
+  if (resources.length === 0) return denyAllPolicy(apiStageArn);
+  return {
+    Version: '2012-10-17',
+    Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: [...resources] }],
+  };
+}
+
+/** An explicit deny of every method and path of the API stage. */
+export function denyAllPolicy(apiStageArn: string): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [{ Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [`${apiStageArn}/*`] }],
+  };
+}

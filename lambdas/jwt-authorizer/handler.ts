@@ -1,0 +1,103 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { APIGatewayAuthorizerResult } from 'aws-lambda';
+import { InvalidJwtError, JwtIdentityVerifier, jwtVerifierConfigFromEnv } from '../adapters/jwt-identity.js';
+import { bearerCredentials, headerValue } from '../core/bearer.js';
+import type { CallerContext } from '../core/caller-context.js';
+import { UnauthorizedError } from '../core/errors.js';
+import { parseMethodArn } from '../core/gateway-policy.js';
+import type { VerifiedIdentity } from '../core/ports.js';
+import { logger } from '../runtime/logger.js';
+
+// The management API's REST REQUEST authorizer: `Authorization: Bearer <jwt>` → a verified caller.
+//
+// Outcomes (API Gateway developer guide, "Use API Gateway Lambda authorizers"):
+//   - valid JWT → an Allow policy on `<api>/<stage>/*/*` plus the CallerContext. The route handlers
+//     check roles themselves, so the one policy is right for every route: cache-safe with the
+//     Authorization header as the only identity source.
+//   - missing, malformed, expired, wrong issuer/audience/signature, missing or unknown role → throw
+//     exactly `Unauthorized` → 401.
+//   - the JWKS cannot be fetched or the verifier is misconfigured → a generic error → 500, which API
+//     Gateway does not cache (a cached 401 would lock a valid caller out for the TTL).
+// The JWT is never logged.
+
+const verifier = JwtIdentityVerifier.fromConfig(jwtVerifierConfigFromEnv());
+
+export const VERIFIER_UNAVAILABLE_MESSAGE = 'Identity verification unavailable';
+
+export interface JwtAuthorizerEvent {
+  readonly type?: string;
+  readonly methodArn?: string;
+  readonly authorizationToken?: string;
+  readonly headers?: Readonly<Record<string, string | null | undefined>> | null;
+}
+
+export type JwtAuthorizerResult = APIGatewayAuthorizerResult & { context: CallerContext };
+
+function callerContext(identity: VerifiedIdentity): CallerContext {
+  return {
+    userId: identity.userId,
+    accountId: identity.accountId,
+    role: identity.role,
+    email: identity.email ?? '',
+  };
+}
+
+export async function authorizeCaller(event: JwtAuthorizerEvent): Promise<JwtAuthorizerResult> {
+  const startedAt = performance.now();
+  const latencyMs = () => Math.round((performance.now() - startedAt) * 1000) / 1000;
+  const methodArn = typeof event.methodArn === 'string' ? parseMethodArn(event.methodArn) : undefined;
+  if (methodArn === undefined) {
+    logger.error('jwt authorizer decision', { reason: 'DEPENDENCY_FAILURE', errorName: 'UnrecognizedEvent' });
+    throw new Error(VERIFIER_UNAVAILABLE_MESSAGE);
+  }
+  const authorization =
+    event.type === 'TOKEN'
+      ? typeof event.authorizationToken === 'string'
+        ? event.authorizationToken
+        : undefined
+      : headerValue(event.headers, 'authorization');
+  const jwt = bearerCredentials(authorization);
+  if (jwt === undefined) {
+    logger.warn('jwt authorizer decision', { reason: 'MALFORMED', latencyMs: latencyMs() });
+    throw new Error('Unauthorized');
+  }
+  let identity: VerifiedIdentity;
+  try {
+    identity = await verifier.verify(jwt);
+  } catch (error) {
+    const errorName =
+      error instanceof InvalidJwtError ? error.reason : error instanceof Error ? error.name : typeof error;
+    if (error instanceof UnauthorizedError) {
+      logger.warn('jwt authorizer decision', { reason: 'INVALID', errorName, latencyMs: latencyMs() });
+      throw new Error('Unauthorized');
+    }
+    logger.error('jwt authorizer decision', {
+      reason: 'DEPENDENCY_FAILURE',
+      errorName,
+      latencyMs: latencyMs(),
+    });
+    throw new Error(VERIFIER_UNAVAILABLE_MESSAGE);
+  }
+  logger.info('jwt authorizer decision', {
+    reason: 'VALID',
+    userId: identity.userId,
+    accountId: identity.accountId,
+    role: identity.role,
+    latencyMs: latencyMs(),
+  });
+  return {
+    principalId: identity.userId,
+    policyDocument: {
+      Version: '2012-10-17',
+      Statement: [
+        { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: `${methodArn.apiStageArn}/*/*` },
+      ],
+    },
+    context: callerContext(identity),
+  };
+}
+
+export const handler = middy<JwtAuthorizerEvent, JwtAuthorizerResult>()
+  .use(injectLambdaContext(logger, { logEvent: false }))
+  .handler(authorizeCaller);

@@ -1,0 +1,198 @@
+import type { APIGatewayAuthorizerResult } from 'aws-lambda';
+import {
+  type Decision,
+  isUnauthenticated,
+  type TokenAuthorizerContext,
+  tokenAuthorizerContext,
+} from '../core/authorization.js';
+import { headerValue } from '../core/bearer.js';
+import {
+  allowedResources,
+  allowPolicy,
+  denyAllPolicy,
+  type MethodArn,
+  parseMethodArn,
+} from '../core/gateway-policy.js';
+import { BASE_PATH_STAGE_VARIABLE, normalizeBasePath } from '../core/gateway-scope.js';
+
+// The token authorizer's two gateway dialects: reading the event, and answering so that the gateway
+// produces the status the contract asks for. What each outcome becomes:
+//
+// | outcome                      | REST API (REQUEST or TOKEN authorizer) | HTTP API (payload 2.0, simple responses) |
+// |------------------------------|----------------------------------------|------------------------------------------|
+// | VALID                        | Allow policy → the integration runs    | isAuthorized true → the integration runs |
+// | MALFORMED, NOT_FOUND,        | throw Error('Unauthorized') → 401      | isAuthorized false → 403                 |
+// |   EXPIRED, REVOKED, DISABLED |                                        |                                          |
+// | INSUFFICIENT_SCOPE           | the same Allow policy, which does not  | isAuthorized false → 403                 |
+// |                              |   list this method ARN → 403 (implicit |                                          |
+// |                              |   deny)                                |                                          |
+// | IP_NOT_ALLOWED               | explicit Deny of the stage → 403       | isAuthorized false → 403                 |
+// | DEPENDENCY_FAILURE           | any other error → 500, not cached      | any error → 500                          |
+// | no Authorization header      | 401 from the gateway, Lambda not called (identity source missing) | same     |
+//
+// Sources: REST: the API Gateway developer guide, "Use API Gateway Lambda authorizers" (its Node.js
+// example: callback("Unauthorized") → 401, an Allow/Deny policy → 200/403, any other error → 500) and
+// "Output from an Amazon API Gateway Lambda authorizer"; the AWS knowledge-center articles
+// api-gateway-401-error-lambda-authorizer (401 without invoking the function when an identity source
+// is missing) and api-gateway-403-error-lambda-authorizer (explicit vs implicit deny messages).
+// Only the exact message `Unauthorized` maps to 401; any other error message is an
+// AuthorizerConfigurationException 500. HTTP API: the developer guide, "Working with AWS Lambda
+// authorizers for HTTP APIs": a simple response only allows or denies (deny = 403 Forbidden), a
+// missing identity source answers 401 without invoking the function, and an error or an invalid
+// response answers 500. So an HTTP API cannot tell "bad token" (401) from "not allowed" (403): both
+// are 403 there; only the REST API gives the contract's 401.
+//
+// Caching. REST: the whole output (policy and context) is cached per identity-source values and
+// evaluated against each later request's method ARN, so the Allow policy lists every ARN the scopes
+// allow (gateway-policy.ts) and is right for every route; the IP_NOT_ALLOWED Deny is right because
+// the deployed identity sources include `context.identity.sourceIp`, and they must whenever any
+// token can carry an allowlist. An error (500) leaves nothing in the cache. HTTP API: a cached simple
+// response "fully allows or denies all API requests that match the cached identity source values",
+// so its identity sources must include `$context.httpMethod` and `$context.path` (and
+// `$context.identity.sourceIp` for allowlists) besides the Authorization header, or its cache TTL must
+// be 0; otherwise one route's answer would be replayed on another.
+
+type StringMap = Readonly<Record<string, string | null | undefined>>;
+
+/** The fields the authorizer reads, from any of the three event shapes; nothing else is trusted. */
+export interface TokenAuthorizerEvent {
+  readonly version?: string;
+  readonly type?: string;
+  readonly methodArn?: string;
+  readonly authorizationToken?: string;
+  readonly headers?: StringMap | null;
+  readonly stageVariables?: StringMap | null;
+  readonly rawPath?: string;
+  readonly requestContext?: {
+    readonly stage?: string;
+    readonly identity?: { readonly sourceIp?: string | null } | null;
+    readonly http?: { readonly method?: string; readonly path?: string; readonly sourceIp?: string };
+  };
+}
+
+export type RestAuthorizerResult = APIGatewayAuthorizerResult;
+/** The HTTP API simple response: context only when authorized. */
+export type HttpAuthorizerResult =
+  | { readonly isAuthorized: true; readonly context: TokenAuthorizerContext }
+  | { readonly isAuthorized: false };
+export type TokenAuthorizerResult = RestAuthorizerResult | HttpAuthorizerResult;
+
+interface RequestBase {
+  readonly authorization: string | undefined;
+  readonly method: string;
+  readonly path: string;
+  readonly basePath: string;
+  readonly sourceIp: string | undefined;
+}
+
+export type AuthorizerRequest =
+  | (RequestBase & { readonly gateway: 'rest'; readonly methodArn: MethodArn })
+  | (RequestBase & { readonly gateway: 'http' });
+
+/** The event is none of the shapes API Gateway sends: a deployment error, answered with a 500. */
+export class UnrecognizedEventError extends Error {
+  constructor(detail: string) {
+    super(`Unrecognized authorizer event: ${detail}`);
+    this.name = 'UnrecognizedEventError';
+  }
+}
+
+const basePaths = new Map<string, string>();
+
+function basePathOf(stageVariables: StringMap | null | undefined, fallback: string): string {
+  const raw = stageVariables?.[BASE_PATH_STAGE_VARIABLE];
+  if (typeof raw !== 'string') return fallback;
+  let normalized = basePaths.get(raw);
+  if (normalized === undefined) {
+    if (basePaths.size >= 100) basePaths.clear();
+    normalized = normalizeBasePath(raw);
+    basePaths.set(raw, normalized);
+  }
+  return normalized;
+}
+
+const stringOrUndefined = (value: unknown): string | undefined =>
+  typeof value === 'string' ? value : undefined;
+
+/**
+ * The request behind an authorizer event. `defaultBasePath` (normalized) applies when the stage
+ * names none.
+ *
+ * REST (`version` absent or '1.0', with `methodArn`): the method and path come from the method ARN,
+ * because that is what API Gateway evaluates the returned policy against (and a TOKEN event carries
+ * nothing else). HTTP API (`version` '2.0'): the method is `requestContext.http.method`, the real
+ * one (the `routeKey` names the route, whose method may be ANY or, in AWS's own sample, disagree);
+ * the path is `rawPath`, without the `/<stage>` prefix HTTP APIs put there on a named stage.
+ */
+export function readAuthorizerEvent(event: TokenAuthorizerEvent, defaultBasePath: string): AuthorizerRequest {
+  if (event.version === '2.0') {
+    const http = event.requestContext?.http;
+    const method = stringOrUndefined(http?.method);
+    const rawPath = stringOrUndefined(event.rawPath) ?? stringOrUndefined(http?.path);
+    if (method === undefined || rawPath === undefined)
+      throw new UnrecognizedEventError('2.0 without method or path');
+    return {
+      gateway: 'http',
+      authorization: headerValue(event.headers, 'authorization'),
+      method,
+      path: withoutStagePrefix(rawPath, stringOrUndefined(event.requestContext?.stage)),
+      basePath: basePathOf(event.stageVariables, defaultBasePath),
+      sourceIp: stringOrUndefined(http?.sourceIp),
+    };
+  }
+  if (event.version !== undefined && event.version !== '1.0') {
+    throw new UnrecognizedEventError('unknown version');
+  }
+  const methodArn = typeof event.methodArn === 'string' ? parseMethodArn(event.methodArn) : undefined;
+  if (methodArn === undefined) throw new UnrecognizedEventError('no parseable methodArn');
+  const isTokenEvent = event.type === 'TOKEN';
+  return {
+    gateway: 'rest',
+    methodArn,
+    authorization: isTokenEvent
+      ? stringOrUndefined(event.authorizationToken)
+      : headerValue(event.headers, 'authorization'),
+    method: methodArn.method,
+    path: methodArn.path,
+    basePath: isTokenEvent ? defaultBasePath : basePathOf(event.stageVariables, defaultBasePath),
+    sourceIp: isTokenEvent ? undefined : stringOrUndefined(event.requestContext?.identity?.sourceIp),
+  };
+}
+
+function withoutStagePrefix(path: string, stage: string | undefined): string {
+  if (stage === undefined || stage === '' || stage === '$default') return path;
+  const prefix = `/${stage}`;
+  if (path === prefix) return '/';
+  return path.startsWith(`${prefix}/`) ? path.slice(prefix.length) : path;
+}
+
+/** Thrown for every 401-class decision on REST: API Gateway maps exactly this message to 401. */
+export function unauthorized(): Error {
+  return new Error('Unauthorized');
+}
+
+export function restResponse(
+  decision: Decision,
+  methodArn: MethodArn,
+  basePath: string,
+): RestAuthorizerResult {
+  const credential = decision.credential;
+  if (isUnauthenticated(decision.reason) || credential === undefined) throw unauthorized();
+  if (decision.reason === 'IP_NOT_ALLOWED') {
+    return { principalId: credential.userId, policyDocument: denyAllPolicy(methodArn.apiStageArn) };
+  }
+  // VALID and INSUFFICIENT_SCOPE get the same policy: cache-safe for every route of this stage.
+  const resources = allowedResources(methodArn.apiStageArn, basePath, credential.scopes);
+  return {
+    principalId: credential.userId,
+    policyDocument: allowPolicy(methodArn.apiStageArn, resources),
+    context: tokenAuthorizerContext(credential),
+  };
+}
+
+export function httpResponse(decision: Decision): HttpAuthorizerResult {
+  if (decision.reason !== 'VALID' || decision.credential === undefined) {
+    return { isAuthorized: false };
+  }
+  return { isAuthorized: true, context: tokenAuthorizerContext(decision.credential) };
+}

@@ -1,0 +1,136 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import { DynamoCredentialReader } from '../adapters/dynamo-credential-reader.js';
+import {
+  type Decision,
+  type DecisionLogReason,
+  decide,
+  malformedDecision,
+  presentedToken,
+} from '../core/authorization.js';
+import { normalizeBasePath } from '../core/gateway-scope.js';
+import { hashToken } from '../core/hashing.js';
+import { hintOf } from '../core/token-format.js';
+import { sharedDocumentClient } from '../runtime/clients.js';
+import { ENV, optionalEnv, requireEnv } from '../runtime/env.js';
+import { keySourceFromEnv } from '../runtime/key-source.js';
+import { logger } from '../runtime/logger.js';
+import { policySettingsFromEnv } from '../runtime/settings.js';
+import {
+  type AuthorizerRequest,
+  httpResponse,
+  readAuthorizerEvent,
+  restResponse,
+  type TokenAuthorizerEvent,
+  type TokenAuthorizerResult,
+} from './gateway.js';
+
+// The token authorizer: REST API REQUEST (and TOKEN) authorizers and HTTP API simple-response
+// authorizers, from one handler (DESIGN.md "Token authorizer contract"; what each outcome becomes at
+// each gateway: gateway.ts). Per request: no I/O for a malformed token; otherwise one HMAC and exactly
+// one consistent GetItem. The HMAC key is decrypted once per container.
+//
+// Dependency failures (KMS, DynamoDB, a damaged item, anything unexpected) fail closed: a generic
+// error, which API Gateway answers with a 500 and does not cache. Never an Allow, and never a Deny
+// or a 401, which the gateway could cache and so lock a valid token out for the whole TTL after a blip.
+
+const tokenPrefix = policySettingsFromEnv().tokenPrefix;
+const defaultBasePath = normalizeBasePath(optionalEnv(ENV.authorizerBasePath));
+const keySource = keySourceFromEnv();
+const reader = new DynamoCredentialReader(sharedDocumentClient(), requireEnv(ENV.tableName));
+
+// Start decrypting the HMAC key during the init phase, so the first request does not wait for it.
+// A failure is not kept (KmsKeySource forgets it); the first request tries again and fails closed.
+keySource.getKey().catch(() => undefined);
+
+/** The only error a dependency failure surfaces: it says nothing about the cause. */
+export const DEPENDENCY_FAILURE_MESSAGE = 'Authorizer dependency failure';
+
+interface LogFields {
+  readonly reason: DecisionLogReason;
+  readonly gateway: AuthorizerRequest['gateway'] | undefined;
+  readonly method: string | undefined;
+  readonly area: string | undefined;
+  readonly tokenId?: string;
+  readonly userId?: string;
+  /** Only for a well-formed token that is not ours: prefix and last four characters. */
+  readonly hint?: string;
+  readonly requiredScope?: string;
+  readonly errorName?: string;
+  readonly latencyMs: number;
+}
+
+const elapsed = (startedAt: number) => Math.round((performance.now() - startedAt) * 1000) / 1000;
+
+/** Exactly one line per invocation. Never the token, the Authorization header or the hash. */
+function logDecision(
+  request: AuthorizerRequest,
+  decision: Decision,
+  token: string | undefined,
+  startedAt: number,
+): void {
+  const fields: LogFields = {
+    reason: decision.reason,
+    gateway: request.gateway,
+    method: request.method,
+    area: decision.area,
+    ...(decision.credential === undefined
+      ? token === undefined
+        ? {}
+        : { hint: hintOf(token, tokenPrefix) }
+      : { tokenId: decision.credential.tokenId, userId: decision.credential.userId }),
+    ...(decision.reason === 'INSUFFICIENT_SCOPE' && decision.requiredScope !== undefined
+      ? { requiredScope: decision.requiredScope }
+      : {}),
+    latencyMs: elapsed(startedAt),
+  };
+  if (decision.reason === 'VALID') logger.info('token authorizer decision', { ...fields });
+  else logger.warn('token authorizer decision', { ...fields });
+}
+
+function logFailure(
+  request: AuthorizerRequest | undefined,
+  token: string | undefined,
+  error: unknown,
+  startedAt: number,
+): void {
+  const fields: LogFields = {
+    reason: 'DEPENDENCY_FAILURE',
+    gateway: request?.gateway,
+    method: request?.method,
+    area: undefined,
+    ...(token === undefined ? {} : { hint: hintOf(token, tokenPrefix) }),
+    errorName: error instanceof Error ? error.name : typeof error,
+    latencyMs: elapsed(startedAt),
+  };
+  logger.error('token authorizer decision', { ...fields });
+}
+
+async function decideRequest(request: AuthorizerRequest, token: string): Promise<Decision> {
+  const key = await keySource.getKey();
+  const credential = await reader.findByHash(hashToken(key, token));
+  return decide(credential, Date.now(), request);
+}
+
+export async function authorizeEvent(event: TokenAuthorizerEvent): Promise<TokenAuthorizerResult> {
+  const startedAt = performance.now();
+  let request: AuthorizerRequest | undefined;
+  let token: string | undefined;
+  let decision: Decision;
+  try {
+    request = readAuthorizerEvent(event, defaultBasePath);
+    token = presentedToken(request.authorization, tokenPrefix);
+    decision = token === undefined ? malformedDecision(request) : await decideRequest(request, token);
+  } catch (error) {
+    logFailure(request, token, error, startedAt);
+    throw new Error(DEPENDENCY_FAILURE_MESSAGE);
+  }
+  logDecision(request, decision, token, startedAt);
+  return request.gateway === 'rest'
+    ? restResponse(decision, request.methodArn, request.basePath)
+    : httpResponse(decision);
+}
+
+export const handler = middy<TokenAuthorizerEvent, TokenAuthorizerResult>()
+  .use(injectLambdaContext(logger, { logEvent: false }))
+  .handler(authorizeEvent);
