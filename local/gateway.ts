@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { ApiStage, IncomingRequest } from './events.js';
+import { proxyEvent } from './events.js';
+import { GATEWAY_RESPONSES, type GatewayResponse } from './gateway-responses.js';
+import type { LambdaAuthorizer } from './lambda-authorizer.js';
+import { LambdaTimeoutError, type LocalFunction } from './lambda-runtime.js';
+import { readProxyResult } from './proxy-response.js';
+import { declaredTooLarge, readBody } from './request-body.js';
+import { type GatewayRoute, RouteTable } from './routing.js';
+
+// The local API Gateway: one HTTP server on 127.0.0.1 that routes each request as a REST API would
+// (routing.ts), runs the route's Lambda authorizer with its result cache (lambda-authorizer.ts),
+// invokes the route's handler with a proxy event (events.ts) and writes its result
+// (proxy-response.ts). Local-only routes (the dev identity provider) are answered in process.
+// One access-log line per request: method, path, status, time, authorizer cache; never a header
+// value or a body.
+
+export type RouteTarget =
+  | {
+      readonly kind: 'lambda';
+      readonly api: ApiStage;
+      readonly fn: LocalFunction;
+      /** Undefined: a public route. */
+      readonly authorizer: LambdaAuthorizer | undefined;
+    }
+  | { readonly kind: 'local'; readonly handle: (request: IncomingRequest) => GatewayResponse };
+
+export interface GatewayOptions {
+  readonly port: number;
+  readonly host?: string;
+  readonly routes: readonly GatewayRoute<RouteTarget>[];
+  readonly log: (line: string) => void;
+}
+
+export interface RunningGateway {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+interface Answer {
+  readonly statusCode: number;
+  readonly headers: Readonly<Record<string, string | readonly string[]>>;
+  readonly body: string | Buffer;
+  readonly cache: string;
+}
+
+const fromGateway = (response: GatewayResponse, cache = '-'): Answer => ({ ...response, cache });
+
+function sourceIpOf(request: IncomingMessage): string {
+  const address = request.socket.remoteAddress ?? '127.0.0.1';
+  return address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
+}
+
+function queryOf(url: URL): [string, string][] {
+  return [...url.searchParams.entries()];
+}
+
+async function invokeIntegration(
+  target: Extract<RouteTarget, { kind: 'lambda' }>,
+  request: IncomingRequest,
+  resource: { resourcePath: string; pathParameters: Readonly<Record<string, string>> },
+  log: (line: string) => void,
+): Promise<Answer> {
+  let authorizerContext: Readonly<Record<string, string | number>> | null = null;
+  let cache = '-';
+  if (target.authorizer !== undefined) {
+    const outcome = await target.authorizer.authorize(target.api, request, resource);
+    cache = outcome.cache === 'none' ? '-' : outcome.cache;
+    if (outcome.kind === 'refused') return fromGateway(outcome.response, cache);
+    authorizerContext = outcome.context;
+  }
+  let result: unknown;
+  try {
+    result = await target.fn.invoke(proxyEvent(target.api, request, resource, authorizerContext));
+  } catch (error) {
+    log(
+      `${target.fn.name} failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+    );
+    return fromGateway(
+      error instanceof LambdaTimeoutError
+        ? GATEWAY_RESPONSES.integrationTimeout
+        : GATEWAY_RESPONSES.badGateway,
+      cache,
+    );
+  }
+  const response = readProxyResult(result);
+  if (response === undefined) {
+    log(`${target.fn.name} returned a malformed proxy response`);
+    return fromGateway(GATEWAY_RESPONSES.badGateway, cache);
+  }
+  return { ...response, cache };
+}
+
+export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  const host = options.host ?? '127.0.0.1';
+  const table = new RouteTable(options.routes);
+
+  async function answer(incoming: IncomingMessage, requestId: string, receivedAt: number): Promise<Answer> {
+    const url = new URL(incoming.url ?? '/', `http://${host}`);
+    const method = (incoming.method ?? 'GET').toUpperCase();
+    const match = table.match(method, url.pathname);
+    if (match.kind !== 'matched') {
+      incoming.resume();
+      return fromGateway(GATEWAY_RESPONSES.noSuchRoute);
+    }
+    const body = await readBody(incoming);
+    if (body.kind === 'tooLarge') return fromGateway(GATEWAY_RESPONSES.requestTooLarge);
+    const request: IncomingRequest = {
+      method,
+      path: url.pathname,
+      rawHeaders: incoming.rawHeaders,
+      query: queryOf(url),
+      body: body.body,
+      sourceIp: sourceIpOf(incoming),
+      requestId,
+      receivedAt,
+      domainName: `${host}:${options.port}`,
+      port: options.port,
+    };
+    const target = match.route.target;
+    if (target.kind === 'local') return fromGateway(target.handle(request));
+    return invokeIntegration(
+      target,
+      request,
+      { resourcePath: match.route.path, pathParameters: match.pathParameters },
+      options.log,
+    );
+  }
+
+  function write(response: ServerResponse, result: Answer, requestId: string): void {
+    if (response.headersSent || response.destroyed) return;
+    response.statusCode = result.statusCode;
+    for (const [name, value] of Object.entries(result.headers)) response.setHeader(name, value);
+    response.setHeader('x-amzn-requestid', requestId);
+    response.end(result.body);
+  }
+
+  const server: Server = createServer((incoming, response) => {
+    const requestId = randomUUID();
+    const receivedAt = Date.now();
+    const startedAt = performance.now();
+    const pathOnly = (incoming.url ?? '/').split('?')[0] ?? '/';
+    answer(incoming, requestId, receivedAt)
+      .catch((error: unknown) => {
+        options.log(`gateway error: ${error instanceof Error ? error.message : String(error)}`);
+        return fromGateway(GATEWAY_RESPONSES.internal);
+      })
+      .then((result) => {
+        write(response, result, requestId);
+        const ms = Math.round(performance.now() - startedAt);
+        const cache = result.cache === '-' ? '' : `, authorizer cache ${result.cache}`;
+        options.log(`${incoming.method ?? '?'} ${pathOnly} → ${result.statusCode} (${ms} ms${cache})`);
+      });
+  });
+  // `Expect: 100-continue` with a declared body over the limit: refuse before the client sends it.
+  server.on('checkContinue', (incoming: IncomingMessage, response: ServerResponse) => {
+    if (declaredTooLarge(incoming)) {
+      const requestId = randomUUID();
+      response.setHeader('connection', 'close');
+      write(response, fromGateway(GATEWAY_RESPONSES.requestTooLarge), requestId);
+      options.log(`${incoming.method ?? '?'} ${(incoming.url ?? '/').split('?')[0]} → 413 (0 ms)`);
+      return;
+    }
+    response.writeContinue();
+    server.emit('request', incoming, response);
+  });
+
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, host, () => {
+      server.off('error', reject);
+      resolveListen();
+    });
+  });
+
+  return {
+    url: `http://${host}:${options.port}`,
+    stop: () =>
+      new Promise<void>((resolveStop) => {
+        server.close(() => resolveStop());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,70 @@
+import type { PolicySettings } from '../lambdas/core/settings.js';
+import { ENV } from '../lambdas/runtime/env.js';
+import type { DeploymentConfig } from '../lib/config.js';
+import { DEV_AUDIENCE } from './dev-identity.js';
+
+// The environment the handler modules read at load, as the stack sets it for each function, but
+// pointed at the local emulators: the AWS SDK reads AWS_ENDPOINT_URL_<SERVICE> itself, the HMAC key
+// comes from a file instead of KMS, and the JWT authorizer trusts the dev identity provider.
+
+export const LOCAL_AWS_REGION = 'us-east-1';
+
+export interface HandlerEnvironmentInput {
+  readonly config: DeploymentConfig;
+  /** The policy in force locally (cdk.json's, with the local revocation window). */
+  readonly policy: PolicySettings;
+  readonly tableName: string;
+  readonly hmacKeyFile: string;
+  readonly gatewayUrl: string;
+  readonly dynamoDbUrl: string;
+  readonly sesUrl: string;
+}
+
+/** Variables that must not leak in from the developer's shell: they would switch code paths. */
+export const CLEARED_VARIABLES = [
+  ENV.hmacKeyCiphertext,
+  ENV.hmacKeyVersion,
+  ENV.jwtCognitoUserPoolId,
+  ENV.jwtTokenUse,
+  'AWS_SESSION_TOKEN',
+  'AWS_PROFILE',
+] as const;
+
+export function devIssuerOf(gatewayUrl: string): string {
+  return `${gatewayUrl}/_local`;
+}
+
+export function handlerEnvironment(input: HandlerEnvironmentInput): Record<string, string> {
+  const issuer = devIssuerOf(input.gatewayUrl);
+  return {
+    AWS_REGION: LOCAL_AWS_REGION,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_DYNAMODB: input.dynamoDbUrl,
+    AWS_ENDPOINT_URL_SES: input.sesUrl,
+    [ENV.tableName]: input.tableName,
+    [ENV.policySettings]: JSON.stringify(input.policy),
+    [ENV.hmacKeyFile]: input.hmacKeyFile,
+    [ENV.jwtIssuer]: issuer,
+    [ENV.jwtJwksUri]: `${issuer}/.well-known/jwks.json`,
+    [ENV.jwtAudience]: DEV_AUDIENCE,
+    [ENV.jwtClaimAccountId]: input.config.accountIdClaim,
+    [ENV.jwtClaimRole]: input.config.roleClaim,
+    [ENV.jwtClaimEmail]: input.config.emailClaim,
+    // As deployed: the token authorizer's fallback; the demo API names its base path in a stage variable.
+    [ENV.authorizerBasePath]: '',
+    [ENV.notificationSenderAddress]: input.config.senderAddress,
+    // As in vitest.config.ts: the SDK's notice about releases after January 2027 needing Node 22
+    // would greet every `npm start`; the lockfile pins today's releases.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+}
+
+/** Sets the variables in `target` (process.env by default) and removes the cleared ones. */
+export function applyEnvironment(
+  variables: Record<string, string>,
+  target: NodeJS.ProcessEnv = process.env,
+): void {
+  for (const name of CLEARED_VARIABLES) delete target[name];
+  Object.assign(target, variables);
+}

@@ -1,0 +1,125 @@
+import { AuthorizerCache, identityKey } from './authorizer-cache.js';
+import {
+  type ApiStage,
+  type IncomingRequest,
+  type MatchedResource,
+  methodArnOf,
+  requestAuthorizerEvent,
+} from './events.js';
+import { GATEWAY_RESPONSES, type GatewayResponse } from './gateway-responses.js';
+import type { LocalFunction } from './lambda-runtime.js';
+import { type AuthorizerOutput, evaluatePolicy, readAuthorizerOutput } from './policy-evaluation.js';
+
+// A REST API Lambda `REQUEST` authorizer as API Gateway runs it:
+//   - an identity source missing → 401, the function is not called;
+//   - the output is cached per identity-source values for the TTL (0 = no cache); a thrown
+//     `Unauthorized` is cached as a 401; any other error, or an unusable output, is a 500 and is
+//     not cached;
+//   - the (fresh or cached) policy is evaluated against this request's method ARN: allow → the
+//     integration runs with the context; explicit or implicit deny → 403.
+
+export type CacheStatus = 'hit' | 'miss';
+
+export type AuthorizationOutcome =
+  | {
+      readonly kind: 'allowed';
+      /** What the integration receives in `requestContext.authorizer`. */
+      readonly context: Readonly<Record<string, string | number>>;
+      readonly cache: CacheStatus;
+    }
+  | {
+      readonly kind: 'refused';
+      readonly response: GatewayResponse;
+      readonly cache: CacheStatus | 'none';
+      /** For the log: why (never a credential). */
+      readonly reason: string;
+    };
+
+type CachedResult =
+  | { readonly kind: 'unauthorized' }
+  | { readonly kind: 'output'; readonly output: AuthorizerOutput };
+
+export interface LambdaAuthorizerOptions {
+  readonly fn: LocalFunction;
+  readonly cacheTtlSeconds: number;
+  /** The identity-source values of a request, or undefined when one is missing. */
+  readonly identitySources: (request: IncomingRequest) => readonly string[] | undefined;
+  readonly log: (line: string) => void;
+}
+
+export class LambdaAuthorizer {
+  private readonly cache: AuthorizerCache<CachedResult>;
+
+  constructor(private readonly options: LambdaAuthorizerOptions) {
+    this.cache = new AuthorizerCache(options.cacheTtlSeconds);
+  }
+
+  async authorize(
+    api: ApiStage,
+    request: IncomingRequest,
+    resource: MatchedResource,
+  ): Promise<AuthorizationOutcome> {
+    const sources = this.options.identitySources(request);
+    if (sources === undefined) {
+      return {
+        kind: 'refused',
+        response: GATEWAY_RESPONSES.unauthorized,
+        cache: 'none',
+        reason: 'identity source missing',
+      };
+    }
+    const key = identityKey(sources);
+    let cache: CacheStatus = 'hit';
+    let result = this.cache.get(key);
+    let latencyMs = 0;
+    if (result === undefined) {
+      cache = 'miss';
+      const startedAt = performance.now();
+      const event = requestAuthorizerEvent(api, request, resource, sources);
+      try {
+        result = await this.invoke(event);
+      } catch (error) {
+        this.options.log(
+          `${this.options.fn.name} failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+        );
+        return {
+          kind: 'refused',
+          response: GATEWAY_RESPONSES.authorizerFailure,
+          cache,
+          reason: 'authorizer error',
+        };
+      }
+      latencyMs = Math.round(performance.now() - startedAt);
+      this.cache.set(key, result);
+    }
+    if (result.kind === 'unauthorized') {
+      return { kind: 'refused', response: GATEWAY_RESPONSES.unauthorized, cache, reason: 'Unauthorized' };
+    }
+    const verdict = evaluatePolicy(result.output.statements, methodArnOf(api, request.method, request.path));
+    if (verdict !== 'allow') {
+      return { kind: 'refused', response: GATEWAY_RESPONSES.accessDenied, cache, reason: verdict };
+    }
+    return {
+      kind: 'allowed',
+      context: {
+        ...result.output.context,
+        principalId: result.output.principalId,
+        integrationLatency: latencyMs,
+      },
+      cache,
+    };
+  }
+
+  /** The function's result, or a cacheable `Unauthorized`; throws for a 500. */
+  private async invoke(event: unknown): Promise<CachedResult> {
+    let output: unknown;
+    try {
+      output = await this.options.fn.invoke(event);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (message === 'Unauthorized') return { kind: 'unauthorized' };
+      throw error;
+    }
+    return { kind: 'output', output: readAuthorizerOutput(output) };
+  }
+}

@@ -1,0 +1,130 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureLocalKeyFile } from '../lambdas/adapters/file-key-source.js';
+import { parsePolicySettings } from '../lambdas/core/settings.js';
+import { type DeploymentConfig, loadDeploymentConfig } from '../lib/config.js';
+import type { LocalComponent, LocalStackUrls, RunningComponent, StackContext } from './components.js';
+import { readCdkContext } from './deployment-config.js';
+import { emulatorComponent } from './emulator-component.js';
+import { assertPortFree } from './emulators.js';
+import { gatewayComponent } from './gateway-component.js';
+import { applyEnvironment, handlerEnvironment } from './handler-environment.js';
+import { LOCAL_ENV, type LocalSettings } from './settings.js';
+import { tableComponent } from './table-component.js';
+
+// `npm start`: the whole service on one machine. Checks every port first, then starts the
+// components in order (emulators, table, gateway) and stops them in reverse; a failure while
+// starting stops whatever already runs.
+
+export const LOCAL_TABLE_NAME = 'access-tokens';
+export const REPOSITORY_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export const DEFAULT_COMPONENTS: readonly LocalComponent[] = [
+  emulatorComponent,
+  tableComponent,
+  gatewayComponent,
+];
+
+export interface LocalStackOptions {
+  readonly settings: LocalSettings;
+  /** @default the repository this file is in */
+  readonly rootDir?: string;
+  /** @default cdk.json's `context` */
+  readonly context?: Record<string, unknown>;
+  /** @default console.log */
+  readonly log?: (line: string) => void;
+  /** @default DEFAULT_COMPONENTS; pass more to add one (e.g. [...DEFAULT_COMPONENTS, poller]). */
+  readonly components?: readonly LocalComponent[];
+}
+
+export interface LocalStack {
+  readonly urls: LocalStackUrls;
+  readonly config: DeploymentConfig;
+  readonly context: StackContext;
+  stop(): Promise<void>;
+}
+
+export async function assertPortsFree(settings: LocalSettings): Promise<void> {
+  await assertPortFree(settings.gatewayPort, LOCAL_ENV.gatewayPort);
+  await assertPortFree(settings.dynamoDbPort, LOCAL_ENV.dynamoDbPort);
+  await assertPortFree(settings.sesPort, LOCAL_ENV.sesPort);
+}
+
+function stackContext(options: LocalStackOptions): StackContext {
+  const rootDir = options.rootDir ?? REPOSITORY_ROOT;
+  const { settings } = options;
+  const config = loadDeploymentConfig(options.context ?? readCdkContext(rootDir));
+  const policy = parsePolicySettings(
+    { ...config.policy, revocationWindowSeconds: settings.revocationWindowSeconds },
+    'local policy settings',
+  );
+  const host = 'http://127.0.0.1';
+  return {
+    settings,
+    rootDir,
+    config,
+    policy,
+    tableName: LOCAL_TABLE_NAME,
+    urls: {
+      gateway: `${host}:${settings.gatewayPort}`,
+      sesEmulator: `${host}:${settings.sesPort}`,
+      dynamoDb: `${host}:${settings.dynamoDbPort}`,
+    },
+    paths: {
+      dynamoDbData: join(settings.dataDir, 'dynamodb'),
+      hmacKeyFile: join(settings.dataDir, 'hmac.key'),
+      devIdentityKey: join(settings.dataDir, 'dev-identity-key.pem'),
+    },
+    log: options.log ?? ((line) => console.log(line)),
+  };
+}
+
+async function stopAll(running: readonly RunningComponent[]): Promise<void> {
+  for (const component of [...running].reverse()) {
+    try {
+      await component.stop();
+    } catch {
+      // Keep stopping the others.
+    }
+  }
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const context = stackContext(options);
+  await assertPortsFree(context.settings);
+  mkdirSync(context.settings.dataDir, { recursive: true });
+  ensureLocalKeyFile(context.paths.hmacKeyFile);
+  // Before any handler module is imported: they read their environment at load.
+  applyEnvironment(
+    handlerEnvironment({
+      config: context.config,
+      policy: context.policy,
+      tableName: context.tableName,
+      hmacKeyFile: context.paths.hmacKeyFile,
+      gatewayUrl: context.urls.gateway,
+      dynamoDbUrl: context.urls.dynamoDb,
+      sesUrl: context.urls.sesEmulator,
+    }),
+  );
+
+  const running: RunningComponent[] = [];
+  try {
+    for (const component of options.components ?? DEFAULT_COMPONENTS) {
+      running.push(await component.start(context));
+    }
+  } catch (error) {
+    await stopAll(running);
+    throw error;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    urls: context.urls,
+    config: context.config,
+    context,
+    stop: () => {
+      stopping ??= stopAll(running);
+      return stopping;
+    },
+  };
+}
