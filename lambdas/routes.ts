@@ -108,4 +108,8 @@ export const FUNCTION_ENTRIES = {
   jwtAuthorizer: 'lambdas/jwt-authorizer/handler.ts',
   hmacKeyResource: 'lambdas/hmac-key-resource/handler.ts',
   demoApi: 'lambdas/demo-api/handler.ts',
+  /** The table stream's consumer: token events → emails (SES). */
+  notifier: 'lambdas/notifier/handler.ts',
+  /** Daily (EventBridge): reminders for tokens that expire soon. */
+  reminderJob: 'lambdas/reminder-job/handler.ts',
 } as const;

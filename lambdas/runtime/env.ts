@@ -21,6 +21,10 @@ export const ENV = {
   jwtClaimEmail: 'JWT_CLAIM_EMAIL',
   /** Token authorizer: path prefix before the area segment, e.g. `/demo`. */
   authorizerBasePath: 'AUTHORIZER_BASE_PATH',
+  /** Notifier and reminder job: the From address of notification emails. */
+  notificationSenderAddress: 'NOTIFICATION_SENDER_ADDRESS',
+  /** Reminder job: remind owners of tokens that expire within this many days (default 7). */
+  reminderWindowDays: 'REMINDER_WINDOW_DAYS',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -1,0 +1,72 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBRecord, AttributeValue as StreamAttributeValue } from 'aws-lambda';
+import { isTokenItem, itemToToken } from '../adapters/items.js';
+import type { TokenRecord } from '../core/model.js';
+import type { TokenStreamChange } from '../core/notifications/events.js';
+
+// Decodes a DynamoDB stream record, as Lambda delivers it, into the notifier's TokenStreamChange:
+// undefined for any item that is not a token (credentials, limit counters, idempotency records).
+
+/** The principal of TTL deletions (DynamoDB itself); a user's delete carries no userIdentity. */
+export const DYNAMODB_SERVICE_PRINCIPAL = 'dynamodb.amazonaws.com';
+
+/** Lambda's JSON attribute values (binary as base64) in the SDK's shape (binary as bytes). */
+export function toSdkAttributeValue(value: StreamAttributeValue): AttributeValue {
+  if (value.S !== undefined) return { S: value.S };
+  if (value.N !== undefined) return { N: value.N };
+  if (value.BOOL !== undefined) return { BOOL: value.BOOL };
+  if (value.NULL !== undefined) return { NULL: value.NULL };
+  if (value.B !== undefined) return { B: Buffer.from(value.B, 'base64') };
+  if (value.SS !== undefined) return { SS: value.SS };
+  if (value.NS !== undefined) return { NS: value.NS };
+  if (value.BS !== undefined) return { BS: value.BS.map((item) => Buffer.from(item, 'base64')) };
+  if (value.L !== undefined) return { L: value.L.map(toSdkAttributeValue) };
+  if (value.M !== undefined) return { M: toSdkImage(value.M) };
+  throw new TypeError('unsupported attribute value in stream record');
+}
+
+function toSdkImage(image: Record<string, StreamAttributeValue>): Record<string, AttributeValue> {
+  return Object.fromEntries(Object.entries(image).map(([name, value]) => [name, toSdkAttributeValue(value)]));
+}
+
+export function imageOf(
+  image: Record<string, StreamAttributeValue> | undefined,
+): Record<string, unknown> | undefined {
+  return image === undefined ? undefined : unmarshall(toSdkImage(image));
+}
+
+export function isTtlDeletion(record: DynamoDBRecord): boolean {
+  const identity: unknown = record.userIdentity;
+  if (typeof identity !== 'object' || identity === null) return false;
+  const { type, principalId } = identity as { type?: unknown; principalId?: unknown };
+  return type === 'Service' && principalId === DYNAMODB_SERVICE_PRINCIPAL;
+}
+
+function tokenOf(item: Record<string, unknown> | undefined): TokenRecord | undefined {
+  return item !== undefined && isTokenItem(item) ? itemToToken(item) : undefined;
+}
+
+function bulkFlagOf(item: Record<string, unknown> | undefined): boolean {
+  const change = item?.lastChange;
+  return typeof change === 'object' && change !== null && (change as { bulk?: unknown }).bulk === true;
+}
+
+/**
+ * The token change a stream record carries, or undefined when it is not about a token item.
+ * Throws when a token image does not parse (a record to report, not to skip silently).
+ */
+export function decodeTokenChange(record: DynamoDBRecord): TokenStreamChange | undefined {
+  const eventName = record.eventName;
+  if (eventName === undefined) return undefined;
+  const oldItem = imageOf(record.dynamodb?.OldImage);
+  const newItem = imageOf(record.dynamodb?.NewImage);
+  if (!isTokenItem(oldItem) && !isTokenItem(newItem)) return undefined;
+  return {
+    eventName,
+    oldToken: tokenOf(oldItem),
+    newToken: tokenOf(newItem),
+    removedByService: eventName === 'REMOVE' && isTtlDeletion(record),
+    bulk: bulkFlagOf(newItem),
+  };
+}

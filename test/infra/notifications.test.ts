@@ -1,0 +1,260 @@
+import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FUNCTION_ENTRIES } from '../../lambdas/routes.js';
+import { ENV } from '../../lambdas/runtime/env.js';
+import { Notifications, type NotificationsProps } from '../../lib/constructs/notifications.js';
+import { FUNCTION_RUNTIME } from '../../lib/service-function.js';
+import { TokenTable } from '../../lib/token-table.js';
+import { actionsOf, arnOf, logicalIdOf, ref, statementsOfRole } from './helpers.js';
+
+// The Notifications construct in a minimal stack of its own (a token table and nothing else), with
+// cdk-nag's AWS Solutions checks. Bundling is skipped: the assertions read the construct tree.
+
+interface Built {
+  readonly app: App;
+  readonly stack: Stack;
+  readonly table: TokenTable;
+  readonly notifications: Notifications;
+  readonly template: Template;
+}
+
+function build(props: Partial<NotificationsProps> = {}): Built {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  const stack = new Stack(app, 'NotificationsTest');
+  const table = new TokenTable(stack, 'TokenTable');
+  const notifications = new Notifications(stack, 'Notifications', {
+    table: table.table,
+    senderAddress: 'no-reply@mail.example.com',
+    sesIdentity: 'mail.example.com',
+    ...props,
+  });
+  return { app, stack, table, notifications, template: Template.fromStack(stack) };
+}
+
+describe('Notifications construct', () => {
+  let built: Built;
+  beforeAll(() => {
+    built = build();
+  });
+
+  it('runs the notifier on the newest Node.js, ARM, with its env and its own log group', () => {
+    const { template, notifications, table } = built;
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: FUNCTION_RUNTIME.name,
+      Architectures: ['arm64'],
+      Timeout: 60,
+      Role: arnOf(notifications.notifier.role),
+      LoggingConfig: { LogGroup: ref(notifications.notifier.logGroup) },
+      Environment: {
+        Variables: Match.objectLike({
+          [ENV.tableName]: ref(table.table),
+          [ENV.notificationSenderAddress]: 'no-reply@mail.example.com',
+        }),
+      },
+    });
+    expect(FUNCTION_ENTRIES.notifier).toBe('lambdas/notifier/handler.ts');
+  });
+
+  it('consumes the stream with partial batch responses, bisecting, bounded retries and an SQS on-failure destination', () => {
+    const { template, notifications, table } = built;
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: ref(notifications.notifier.function),
+      EventSourceArn: { 'Fn::GetAtt': [logicalIdOf(table.table), 'StreamArn'] },
+      StartingPosition: 'TRIM_HORIZON',
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 10,
+      MaximumRecordAgeInSeconds: 6 * 3600,
+      ParallelizationFactor: 1,
+      BatchSize: 10,
+      DestinationConfig: { OnFailure: { Destination: arnOf(notifications.deadLetterQueue) } },
+      FilterCriteria: {
+        Filters: [{ Pattern: JSON.stringify({ dynamodb: { Keys: { pk: { S: [{ prefix: 'TOKEN#' }] } } } }) }],
+      },
+    });
+    const [mapping] = Object.values(template.findResources('AWS::Lambda::EventSourceMapping'));
+    const retries = mapping?.Properties.MaximumRetryAttempts;
+    expect(retries).toBeGreaterThanOrEqual(0);
+    expect(retries).toBeLessThanOrEqual(20);
+  });
+
+  it('lets the notifier send failed-record metadata to its dead-letter queue', () => {
+    const { template, notifications } = built;
+    const statements = statementsOfRole(template, logicalIdOf(notifications.notifier.role));
+    expect(
+      statements.some(
+        (statement) =>
+          actionsOf([statement]).includes('sqs:SendMessage') &&
+          JSON.stringify(statement.Resource) === JSON.stringify(arnOf(notifications.deadLetterQueue)),
+      ),
+    ).toBe(true);
+  });
+
+  it('makes encrypted, SSL-only dead-letter queues that keep messages 14 days', () => {
+    const { template, notifications } = built;
+    for (const queue of [notifications.deadLetterQueue, notifications.reminderDeadLetterQueue]) {
+      const resource = template.findResources('AWS::SQS::Queue')[logicalIdOf(queue)];
+      expect(resource?.Properties).toMatchObject({
+        SqsManagedSseEnabled: true,
+        MessageRetentionPeriod: 1_209_600,
+      });
+    }
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [ref(notifications.deadLetterQueue)],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sqs:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('alarms as soon as anything is in a dead-letter queue', () => {
+    const { template, notifications } = built;
+    for (const queue of [notifications.deadLetterQueue, notifications.reminderDeadLetterQueue]) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalIdOf(queue), 'QueueName'] } }],
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 0,
+        EvaluationPeriods: 1,
+        TreatMissingData: 'notBreaching',
+      });
+    }
+  });
+
+  it('creates the SES identity from context (a domain here)', () => {
+    built.template.hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: 'mail.example.com' });
+  });
+
+  it('lets the notifier send only from the configured identity and address, and write only idempotency records', () => {
+    const { template, notifications, table } = built;
+    const statements = statementsOfRole(template, logicalIdOf(notifications.notifier.role));
+    const sesStatements = statements.filter((statement) =>
+      actionsOf([statement]).some((action) => action.startsWith('ses:')),
+    );
+    expect(sesStatements).toHaveLength(1);
+    const [send] = sesStatements;
+    expect([...actionsOf(sesStatements)].sort()).toEqual(['ses:SendEmail', 'ses:SendRawEmail']);
+    const identityArn = JSON.stringify(send?.Resource);
+    expect(identityArn).toContain(':identity/');
+    expect(identityArn).toContain(logicalIdOf(notifications.emailIdentity));
+    expect(send?.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'no-reply@mail.example.com' } });
+
+    const dynamoStatements = statements.filter((statement) =>
+      actionsOf([statement]).some((action) => action.startsWith('dynamodb:')),
+    );
+    const itemWrites = dynamoStatements.filter((statement) =>
+      actionsOf([statement]).some((action) => /Put|Update|Delete|BatchWrite/.test(action)),
+    );
+    expect(itemWrites).toHaveLength(1);
+    expect(itemWrites[0]?.Resource).toEqual(arnOf(table.table));
+    expect(itemWrites[0]?.Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['IDEMPOTENCY#*'] },
+    });
+    // No scans, no queries, no table-wide access for the notifier.
+    expect(actionsOf(statements)).not.toContain('dynamodb:Scan');
+    expect(actionsOf(statements)).not.toContain('dynamodb:Query');
+    expect(actionsOf(statements).filter((action) => action.endsWith('*'))).toEqual([]);
+  });
+
+  it('names an email identity when the identity is an address (the default is the sender)', () => {
+    const { template, notifications } = build({ sesIdentity: undefined });
+    template.hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: 'no-reply@mail.example.com' });
+    const statements = statementsOfRole(template, logicalIdOf(notifications.notifier.role));
+    expect(JSON.stringify(statements)).toContain(logicalIdOf(notifications.emailIdentity));
+  });
+
+  it('uses an existing identity by name without creating one', () => {
+    const { template, notifications } = build({ sesIdentityExists: true });
+    template.resourceCountIs('AWS::SES::EmailIdentity', 0);
+    const statements = statementsOfRole(template, logicalIdOf(notifications.notifier.role));
+    const send = statements.find((statement) => actionsOf([statement]).includes('ses:SendEmail'));
+    expect(JSON.stringify(send?.Resource)).toContain(':identity/mail.example.com');
+  });
+
+  it('runs the reminder job daily, with retries and a dead-letter queue, and its window in the env', () => {
+    const { template, notifications } = built;
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'cron(0 8 * * ? *)',
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({
+          Arn: arnOf(notifications.reminderJob.function),
+          RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 6 * 3600 },
+          DeadLetterConfig: { Arn: arnOf(notifications.reminderDeadLetterQueue) },
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: ref(notifications.reminderJob.function),
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: arnOf(notifications.reminderDeadLetterQueue) } },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Role: arnOf(notifications.reminderJob.role),
+      Environment: { Variables: Match.objectLike({ [ENV.reminderWindowDays]: '7' }) },
+    });
+  });
+
+  it('lets the reminder job query only the byExpiryDay index, and send like the notifier', () => {
+    const { template, notifications, table } = built;
+    const statements = statementsOfRole(template, logicalIdOf(notifications.reminderJob.role));
+    const query = statements.filter((statement) => actionsOf([statement]).includes('dynamodb:Query'));
+    expect(query).toHaveLength(1);
+    expect(JSON.stringify(query[0]?.Resource)).toContain('/index/byExpiryDay');
+    expect(JSON.stringify(query[0]?.Resource)).toContain(logicalIdOf(table.table));
+    const send = statements.find((statement) => actionsOf([statement]).includes('ses:SendEmail'));
+    expect(send?.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'no-reply@mail.example.com' } });
+    expect(actionsOf(statements)).not.toContain('dynamodb:Scan');
+  });
+
+  it('takes its settings from props', () => {
+    const { template } = build({
+      reminderWindowDays: 14,
+      retryAttempts: 3,
+      maxRecordAge: Duration.hours(1),
+      batchSize: 5,
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      MaximumRetryAttempts: 3,
+      MaximumRecordAgeInSeconds: 3600,
+      BatchSize: 5,
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ [ENV.reminderWindowDays]: '14' }) },
+    });
+  });
+
+  it('refuses a table without a stream', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'NoStream');
+    const table = new dynamodb.Table(stack, 'Table', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+    });
+    expect(
+      () => new Notifications(stack, 'Notifications', { table, senderAddress: 'a@example.com' }),
+    ).toThrow(/stream/);
+  });
+
+  it('passes the AWS Solutions checks, each acknowledgement with a reason', () => {
+    const { app } = built;
+    const report = new AwsSolutionsChecks().validateScope(app);
+    expect(
+      report.violations.map(
+        (violation) =>
+          `${violation.ruleName} ${violation.violatingResources.map((r) => r.constructPath).join(', ')}`,
+      ),
+    ).toEqual([]);
+    expect(() => app.synth()).not.toThrow();
+  });
+});
