@@ -4,6 +4,7 @@ import type { Construct } from 'constructs';
 import { FUNCTION_ENTRIES, MANAGEMENT_ROUTES } from '../lambdas/routes.js';
 import { ENV } from '../lambdas/runtime/env.js';
 import type { DeploymentConfig, LogRetentionDays } from './config.js';
+import { Notifications } from './constructs/notifications.js';
 import { DemoApi } from './demo-api.js';
 import { HmacKey } from './hmac-key.js';
 import { ManagementIdentity } from './identity.js';
@@ -31,6 +32,7 @@ export class AccessTokensStack extends Stack {
   public readonly jwtAuthorizer: ServiceFunction;
   public readonly managementApi: ManagementApi;
   public readonly demoApi: DemoApi | undefined;
+  public readonly notifications: Notifications;
 
   constructor(scope: Construct, id: string, props: AccessTokensStackProps) {
     super(scope, id, props);
@@ -40,6 +42,19 @@ export class AccessTokensStack extends Stack {
 
     this.table = new TokenTable(this, 'TokenTable');
     this.hmacKey = new HmacKey(this, 'HmacKey', { logRetention });
+    // Emails come from the table's stream, never from the request path.
+    this.notifications = new Notifications(this, 'Notifications', {
+      table: this.table.table,
+      senderAddress: config.senderAddress,
+      sesIdentity: config.sesIdentity,
+      sesIdentityExists: config.sesIdentityExists,
+      reminderWindowDays: config.reminderWindowDays,
+      logRetention,
+    });
+    new CfnOutput(this, 'NotificationDeadLetterQueueUrl', {
+      description: 'Failed notification emails (stream records past their retries)',
+      value: this.notifications.deadLetterQueue.queueUrl,
+    });
     this.identity = new ManagementIdentity(this, 'Identity', {
       identity: config.identity,
       claims: { accountId: config.accountIdClaim, role: config.roleClaim, email: config.emailClaim },

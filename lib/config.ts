@@ -1,5 +1,9 @@
 import { z } from 'zod';
 import {
+  DEFAULT_REMINDER_WINDOW_DAYS,
+  MAX_REMINDER_WINDOW_DAYS,
+} from '../lambdas/core/notifications/reminders.js';
+import {
   DEFAULT_POLICY_SETTINGS,
   type PolicySettings,
   type PolicySettingsInput,
@@ -41,6 +45,10 @@ export interface DeploymentConfig {
   readonly senderAddress: string;
   /** The SES identity (email address or domain) the sender address belongs to. */
   readonly sesIdentity: string;
+  /** Whether the SES identity already exists (the stack then references it instead of creating it). */
+  readonly sesIdentityExists: boolean;
+  /** Days before expiry when a token owner gets one reminder email. */
+  readonly reminderWindowDays: number;
   readonly identity: IdentityConfig;
   /** JWT claim holding the caller's account id. */
   readonly accountIdClaim: string;
@@ -134,6 +142,17 @@ const DEPLOYMENT_CONTEXT_KEYS = {
     description:
       'Verified SES identity (email address or domain) that sends the emails. Default: the sender address.',
   },
+  sesIdentityExists: {
+    kind: 'boolean',
+    default: false,
+    description:
+      'Whether `sesIdentity` already exists in SES (the stack then uses it instead of creating it).',
+  },
+  reminderWindowDays: {
+    kind: 'number',
+    default: DEFAULT_REMINDER_WINDOW_DAYS,
+    description: `Days before expiry when a token owner gets one reminder email (1-${MAX_REMINDER_WINDOW_DAYS}).`,
+  },
   identityProvider: {
     kind: 'string',
     default: 'cognito',
@@ -214,6 +233,13 @@ const deploymentSchema = z
         error: 'must be an email address or a domain name',
       })
       .optional(),
+    sesIdentityExists: z.boolean().default(false),
+    reminderWindowDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_REMINDER_WINDOW_DAYS)
+      .default(DEFAULT_REMINDER_WINDOW_DAYS),
     identityProvider: z
       .enum(['cognito', 'oidc'], { error: 'must be "cognito" or "oidc"' })
       .default('cognito'),
@@ -325,6 +351,8 @@ export function loadDeploymentConfig(context: Record<string, unknown>): Deployme
     policy: policy.data,
     senderAddress: settings.senderAddress,
     sesIdentity: settings.sesIdentity ?? settings.senderAddress,
+    sesIdentityExists: settings.sesIdentityExists,
+    reminderWindowDays: settings.reminderWindowDays,
     identity:
       settings.identityProvider === 'oidc' &&
       settings.oidcIssuer !== undefined &&

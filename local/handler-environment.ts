@@ -54,6 +54,7 @@ export function handlerEnvironment(input: HandlerEnvironmentInput): Record<strin
     // As deployed: the token authorizer's fallback; the demo API names its base path in a stage variable.
     [ENV.authorizerBasePath]: '',
     [ENV.notificationSenderAddress]: input.config.senderAddress,
+    [ENV.reminderWindowDays]: String(input.config.reminderWindowDays),
     // As in vitest.config.ts: the SDK's notice about releases after January 2027 needing Node 22
     // would greet every `npm start`; the lockfile pins today's releases.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

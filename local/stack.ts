@@ -10,6 +10,7 @@ import { emulatorComponent } from './emulator-component.js';
 import { assertPortFree } from './emulators.js';
 import { gatewayComponent } from './gateway-component.js';
 import { applyEnvironment, handlerEnvironment } from './handler-environment.js';
+import { notifierComponent } from './notifier-component.js';
 import { LOCAL_ENV, type LocalSettings } from './settings.js';
 import { tableComponent } from './table-component.js';
 
@@ -23,6 +24,7 @@ export const REPOSITORY_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const DEFAULT_COMPONENTS: readonly LocalComponent[] = [
   emulatorComponent,
   tableComponent,
+  notifierComponent,
   gatewayComponent,
 ];
 

@@ -59,6 +59,28 @@ async function createToken(jwt: string, name: string): Promise<{ id: string; sec
   return { id: reply.body?.id ?? '', secret: reply.body?.secret ?? '' };
 }
 
+interface StoredEmail {
+  readonly destination?: { readonly to?: readonly string[] };
+  readonly subject?: string;
+  readonly body?: { readonly text?: string; readonly html?: string };
+}
+
+async function waitForEmails(ses: string, recipient: string, count: number): Promise<string[]> {
+  const deadline = Date.now() + 15_000;
+  let subjects: string[] = [];
+  while (Date.now() < deadline) {
+    const store = (await (await fetch(`${ses}/store`)).json()) as { emails: StoredEmail[] };
+    const mine = store.emails.filter((email) => email.destination?.to?.includes(recipient));
+    for (const email of mine) {
+      expect(`${email.body?.text ?? ''}${email.body?.html ?? ''}`).not.toMatch(/atk_[0-9A-Za-z]{49}/);
+    }
+    subjects = mine.map((email) => email.subject ?? '');
+    if (subjects.length >= count) return subjects;
+    await new Promise((wait) => setTimeout(wait, 250));
+  }
+  throw new Error(`expected ${count} emails to ${recipient}, got: ${subjects.join(' | ')}`);
+}
+
 describe('npm start (the local stack)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'atk-local-e2e-'));
   let env: Record<string, string> = {};
@@ -131,6 +153,13 @@ describe('npm start (the local stack)', () => {
     expect((await call('DELETE', `/tokens/${token.id}`, { auth: `Bearer ${memberJwt}` })).status).toBe(204);
     const revoked = await call('GET', '/demo/reports/x', { auth: bearer });
     expect(revoked).toMatchObject({ status: 401, body: { error: { code: 'UNAUTHORIZED' } } });
+
+    // The stream poller feeds the notifier: the creation and revocation emails reach the SES emulator.
+    const ses = `http://127.0.0.1:${ports[2]}`;
+    const subjects = await waitForEmails(ses, 'ana@example.com', 2);
+    expect(subjects.join(' | ')).toMatch(/created/i);
+    expect(subjects.join(' | ')).toMatch(/revoked/i);
+    expect(JSON.stringify(subjects)).not.toContain(token.secret);
   });
 
   it('a viewer cannot create tokens', async () => {

@@ -48,6 +48,7 @@ function ourFunctions(): Array<[string, ServiceFunction]> {
   const functions: Array<[string, ServiceFunction]> = [...stack.managementFunctions.byRoute.entries()];
   functions.push(['tokenAuthorizer', stack.tokenAuthorizer], ['jwtAuthorizer', stack.jwtAuthorizer]);
   functions.push(['hmacKeyResource', stack.hmacKey.resourceFunction]);
+  functions.push(['notifier', stack.notifications.notifier], ['reminderJob', stack.notifications.reminderJob]);
   return functions;
 }
 
@@ -184,7 +185,8 @@ describe('functions', () => {
 
   it('exist once per route, plus the two authorizers, the demo handler and the key resource handler', () => {
     // + 1: the CDK Provider framework's own function.
-    template.resourceCountIs('AWS::Lambda::Function', MANAGEMENT_ROUTES.length + 4 + 1);
+    // + 2: the notifier and the reminder job.
+    template.resourceCountIs('AWS::Lambda::Function', MANAGEMENT_ROUTES.length + 4 + 1 + 2);
   });
 
   it('are bundled by esbuild as minified ESM with source maps and the AWS SDK inside', () => {
@@ -574,6 +576,31 @@ describe('demo API', () => {
   });
 });
 
+describe('notifications', () => {
+  it('the table stream feeds the notifier with partial batch responses, bisect, bounded retries and an SQS DLQ', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: Match.anyValue(),
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: Match.anyValue(),
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+    const mapping = Object.values(template.findResources('AWS::Lambda::EventSourceMapping'))[0];
+    expect(mapping?.Properties.MaximumRetryAttempts).toBeGreaterThan(0);
+    expect(mapping?.Properties.MaximumRetryAttempts).toBeLessThanOrEqual(10);
+  });
+
+  it('alarms on the dead-letter queue and runs the reminder job daily', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Namespace: 'AWS/SQS',
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: Match.stringLikeRegexp('^cron\\('),
+    });
+  });
+});
+
 describe('outputs', () => {
   it('give the management API URL, the token authorizer ARN, the user pool and the demo API URL', () => {
     template.hasOutput('ManagementApiUrl', { Value: Match.anyValue() });
@@ -585,6 +612,7 @@ describe('outputs', () => {
       [
         'DemoApiUrl',
         'ManagementApiUrl',
+        'NotificationDeadLetterQueueUrl',
         'TokenAuthorizerFunctionArn',
         'UserPoolClientId',
         'UserPoolId',
