@@ -51,20 +51,19 @@ let vitestOk = false;
 if (existsSync(vitestReport)) {
   const report = JSON.parse(readFileSync(vitestReport, 'utf8'));
   testsPassed = report.numPassedTests ?? 0;
-  testsFailed =
-    (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0) - countSuitesWithFailedTests(report);
+  testsFailed = (report.numFailedTests ?? 0) + countFilesThatFailedToRun(report);
   vitestOk = report.success === true && testsPassed > 0;
   if (!vitestOk && testsFailed === 0) testsFailed = 1; // e.g. a suite that failed to load, or no test ran
 } else {
   testsFailed = 1;
 }
 
-// A suite that fails to import reports no failed tests; count it once. A suite whose tests failed
-// is already counted through its tests.
-function countSuitesWithFailedTests(report) {
+// A test file that fails to load (or whose hooks fail) reports no failed test; count it once. A file
+// whose tests failed is already counted through its tests.
+function countFilesThatFailedToRun(report) {
   return (report.testResults ?? []).filter(
-    (suite) =>
-      suite.status === 'failed' && (suite.assertionResults ?? []).some((test) => test.status === 'failed'),
+    (file) =>
+      file.status === 'failed' && !(file.assertionResults ?? []).some((test) => test.status === 'failed'),
   ).length;
 }
 

@@ -31,6 +31,8 @@ describe('loadDeploymentConfig', () => {
       policy: DEFAULT_POLICY_SETTINGS,
       senderAddress: 'no-reply@example.com',
       sesIdentity: 'no-reply@example.com',
+      sesIdentityExists: false,
+      reminderWindowDays: 7,
       identity: { kind: 'cognito' },
       accountIdClaim: 'custom:account_id',
       roleClaim: 'custom:role',

@@ -64,6 +64,7 @@ describe('OIDC deployment', () => {
     template.hasOutput('TokenAuthorizerFunctionArn', { Value: Match.anyValue() });
     expect(Object.keys(template.findOutputs('*')).sort()).toEqual([
       'ManagementApiUrl',
+      'NotificationDeadLetterQueueUrl',
       'TokenAuthorizerFunctionArn',
     ]);
   });
