@@ -48,7 +48,10 @@ function ourFunctions(): Array<[string, ServiceFunction]> {
   const functions: Array<[string, ServiceFunction]> = [...stack.managementFunctions.byRoute.entries()];
   functions.push(['tokenAuthorizer', stack.tokenAuthorizer], ['jwtAuthorizer', stack.jwtAuthorizer]);
   functions.push(['hmacKeyResource', stack.hmacKey.resourceFunction]);
-  functions.push(['notifier', stack.notifications.notifier], ['reminderJob', stack.notifications.reminderJob]);
+  functions.push(
+    ['notifier', stack.notifications.notifier],
+    ['reminderJob', stack.notifications.reminderJob],
+  );
   return functions;
 }
 
