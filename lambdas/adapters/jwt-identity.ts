@@ -181,8 +181,9 @@ const MAX_EMAIL_LENGTH = 320;
 const ROLE_SET: ReadonlySet<string> = new Set(ROLES);
 
 const isRole = (value: unknown): value is Role => typeof value === 'string' && ROLE_SET.has(value);
+// `#` is refused: item keys join ids with `#` (see lambdas/core/caller-context.ts).
 const isId = (value: unknown): value is string =>
-  typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH;
+  typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH && !value.includes('#');
 
 /** The caller behind verified claims, or UnauthorizedError when a required claim is missing or wrong. */
 export function identityFromClaims(payload: JwtPayload, claims: JwtClaimNames): VerifiedIdentity {
