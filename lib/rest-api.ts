@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { ThrottleConfig } from './config.js';
+import { GATEWAY_ERRORS, gatewayErrorBody } from './gateway-errors.js';
 
 /**
  * API Gateway's account-level role for writing execution logs to CloudWatch (one per account and
@@ -36,10 +37,6 @@ export class ApiGatewayCloudWatchRole extends Construct {
 
 const JSON_HEADERS = { 'Content-Type': "'application/json'" };
 
-function errorBody(code: string, message: string): string {
-  return JSON.stringify({ error: { code, message } });
-}
-
 /**
  * Gateway responses (what API Gateway answers by itself: authorizer denials, throttling, unknown
  * routes, its own errors) in the contract's error shape `{"error":{"code","message"}}`.
@@ -53,33 +50,33 @@ export function addJsonGatewayResponses(api: apigateway.RestApi): void {
     {
       type: apigateway.ResponseType.UNAUTHORIZED,
       statusCode: '401',
-      body: errorBody('UNAUTHORIZED', 'Missing or invalid credentials'),
+      body: gatewayErrorBody(GATEWAY_ERRORS.unauthorized),
     },
     {
       type: apigateway.ResponseType.ACCESS_DENIED,
       statusCode: '403',
-      body: errorBody('FORBIDDEN', 'Not allowed'),
+      body: gatewayErrorBody(GATEWAY_ERRORS.accessDenied),
     },
     {
       type: apigateway.ResponseType.THROTTLED,
       statusCode: '429',
-      body: errorBody('RATE_LIMITED', 'Too many requests'),
+      body: gatewayErrorBody(GATEWAY_ERRORS.throttled),
     },
     {
       type: apigateway.ResponseType.REQUEST_TOO_LARGE,
       statusCode: '413',
-      body: errorBody('PAYLOAD_TOO_LARGE', 'Request too large'),
+      body: gatewayErrorBody(GATEWAY_ERRORS.requestTooLarge),
     },
     // No IAM or API-key auth here: a "missing authentication token" only ever means no such route.
     {
       type: apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN,
       statusCode: '404',
-      body: errorBody('NOT_FOUND', 'No such route'),
+      body: gatewayErrorBody(GATEWAY_ERRORS.noSuchRoute),
     },
     {
       type: apigateway.ResponseType.RESOURCE_NOT_FOUND,
       statusCode: '404',
-      body: errorBody('NOT_FOUND', 'No such route'),
+      body: gatewayErrorBody(GATEWAY_ERRORS.noSuchRoute),
     },
     // Other 4xx keep their status; API Gateway's own message ($context.error.messageString is
     // already a quoted JSON string) holds nothing internal.
@@ -89,7 +86,7 @@ export function addJsonGatewayResponses(api: apigateway.RestApi): void {
     },
     {
       type: apigateway.ResponseType.DEFAULT_5XX,
-      body: errorBody('INTERNAL', 'Internal server error'),
+      body: gatewayErrorBody(GATEWAY_ERRORS.internal),
     },
   ];
   for (const response of responses) {

@@ -1,6 +1,8 @@
 // What API Gateway answers by itself (no integration ran), in the bodies this project's stack
-// configures for its REST APIs (lib/rest-api.ts `addJsonGatewayResponses`), so that a client sees
-// the same status and body locally as deployed.
+// configures for its REST APIs: both build from lib/gateway-errors.ts, so a client sees the same
+// status and body locally as deployed.
+
+import { GATEWAY_ERRORS, type GatewayError, gatewayErrorBody } from '../lib/gateway-errors.js';
 
 export interface GatewayResponse {
   readonly statusCode: number;
@@ -8,27 +10,27 @@ export interface GatewayResponse {
   readonly body: string;
 }
 
-const json = (statusCode: number, code: string, message: string): GatewayResponse => ({
+const json = (error: GatewayError, statusCode: number = error.statusCode): GatewayResponse => ({
   statusCode,
   headers: { 'content-type': 'application/json' },
-  body: JSON.stringify({ error: { code, message } }),
+  body: gatewayErrorBody(error),
 });
 
 export const GATEWAY_RESPONSES = {
   /** UNAUTHORIZED: the authorizer threw `Unauthorized`, or the identity source is missing. */
-  unauthorized: json(401, 'UNAUTHORIZED', 'Missing or invalid credentials'),
+  unauthorized: json(GATEWAY_ERRORS.unauthorized),
   /** ACCESS_DENIED: the authorizer's policy does not allow the method ARN. */
-  accessDenied: json(403, 'FORBIDDEN', 'Not allowed'),
+  accessDenied: json(GATEWAY_ERRORS.accessDenied),
   /** MISSING_AUTHENTICATION_TOKEN: no such resource or no such method on it. */
-  noSuchRoute: json(404, 'NOT_FOUND', 'No such route'),
+  noSuchRoute: json(GATEWAY_ERRORS.noSuchRoute),
   /** REQUEST_TOO_LARGE: over the 10 MB payload limit of REST APIs. */
-  requestTooLarge: json(413, 'PAYLOAD_TOO_LARGE', 'Request too large'),
+  requestTooLarge: json(GATEWAY_ERRORS.requestTooLarge),
   /** AUTHORIZER_FAILURE / AUTHORIZER_CONFIGURATION_ERROR (DEFAULT_5XX). */
-  authorizerFailure: json(500, 'INTERNAL', 'Internal server error'),
+  authorizerFailure: json(GATEWAY_ERRORS.internal),
   /** Anything else that went wrong in the gateway itself (DEFAULT_5XX). */
-  internal: json(500, 'INTERNAL', 'Internal server error'),
+  internal: json(GATEWAY_ERRORS.internal),
   /** A malformed Lambda proxy response (DEFAULT_5XX, status 502). */
-  badGateway: json(502, 'INTERNAL', 'Internal server error'),
+  badGateway: json(GATEWAY_ERRORS.internal, 502),
   /** INTEGRATION_TIMEOUT (DEFAULT_5XX, status 504). */
-  integrationTimeout: json(504, 'INTERNAL', 'Internal server error'),
+  integrationTimeout: json(GATEWAY_ERRORS.internal, 504),
 } as const satisfies Record<string, GatewayResponse>;

@@ -1,0 +1,25 @@
+import type { ErrorCode } from '../lambdas/core/errors.js';
+
+// What API Gateway answers by itself (authorizer refusals, throttling, unknown routes, its own
+// failures), in the contract's error shape. The deployed REST APIs (lib/rest-api.ts) and the local
+// gateway emulation (local/gateway-responses.ts) both build from this one table, so a client sees
+// the same status and body locally as deployed. No aws-cdk-lib import: the local stack loads it.
+
+export interface GatewayError {
+  readonly statusCode: number;
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+export const GATEWAY_ERRORS = {
+  unauthorized: { statusCode: 401, code: 'UNAUTHORIZED', message: 'Missing or invalid credentials' },
+  accessDenied: { statusCode: 403, code: 'FORBIDDEN', message: 'Not allowed' },
+  noSuchRoute: { statusCode: 404, code: 'NOT_FOUND', message: 'No such route' },
+  requestTooLarge: { statusCode: 413, code: 'PAYLOAD_TOO_LARGE', message: 'Request too large' },
+  throttled: { statusCode: 429, code: 'RATE_LIMITED', message: 'Too many requests' },
+  internal: { statusCode: 500, code: 'INTERNAL', message: 'Internal server error' },
+} as const satisfies Record<string, GatewayError>;
+
+export function gatewayErrorBody(error: GatewayError): string {
+  return JSON.stringify({ error: { code: error.code, message: error.message } });
+}
