@@ -49,8 +49,20 @@ export const MANAGEMENT_ROUTES = [
     entry: 'lambdas/list-tokens/handler.ts',
     auth: 'jwt',
     roles: ALL_ROLES,
-    permissions: { table: 'read', hmacKey: false },
+    // hmacKey: list cursors are signed with a key derived from the HMAC key.
+    permissions: { table: 'read', hmacKey: true },
     summary: "List the caller's tokens; an admin may list another user's or the whole account's.",
+  },
+  {
+    name: 'revokeAllTokens',
+    method: 'DELETE',
+    path: '/tokens',
+    entry: 'lambdas/revoke-all-tokens/handler.ts',
+    auth: 'jwt',
+    roles: WRITERS,
+    permissions: { table: 'readWrite', hmacKey: false },
+    summary:
+      "Revoke every active token of the caller; an admin may pass another user's id or `*` (the account).",
   },
   {
     name: 'getToken',
@@ -71,6 +83,59 @@ export const MANAGEMENT_ROUTES = [
     roles: WRITERS,
     permissions: { table: 'readWrite', hmacKey: false },
     summary: 'Revoke a token. Irreversible; revoking again answers 204 and changes nothing.',
+  },
+  {
+    name: 'updateToken',
+    method: 'PATCH',
+    path: '/tokens/{id}',
+    entry: 'lambdas/update-token/handler.ts',
+    auth: 'jwt',
+    roles: WRITERS,
+    permissions: { table: 'readWrite', hmacKey: false },
+    summary:
+      "Edit a token's name, description, scopes, allowlist or expiry; the gateway follows within the revocation window.",
+  },
+  {
+    name: 'rotateToken',
+    method: 'POST',
+    path: '/tokens/{id}/rotate',
+    entry: 'lambdas/rotate-token/handler.ts',
+    auth: 'jwt',
+    roles: WRITERS,
+    permissions: { table: 'readWrite', hmacKey: true },
+    summary:
+      'A new secret for the same token; the old one stops now or after the grace period (at most 24 h).',
+  },
+  {
+    name: 'setUserTokenAccess',
+    method: 'PUT',
+    path: '/users/{userId}/token-access',
+    entry: 'lambdas/set-user-token-access/handler.ts',
+    auth: 'jwt',
+    roles: ['admin'],
+    permissions: { table: 'readWrite', hmacKey: false },
+    summary:
+      "Admins: disable (or enable again) a user's tokens; while disabled they are refused and none can be created.",
+  },
+  {
+    name: 'getUserTokenAccess',
+    method: 'GET',
+    path: '/users/{userId}/token-access',
+    entry: 'lambdas/get-user-token-access/handler.ts',
+    auth: 'jwt',
+    roles: ALL_ROLES,
+    permissions: { table: 'read', hmacKey: false },
+    summary: "Whether a user's token access is enabled: your own, or any user of your account for admins.",
+  },
+  {
+    name: 'listAuditEvents',
+    method: 'GET',
+    path: '/audit-events',
+    entry: 'lambdas/list-audit-events/handler.ts',
+    auth: 'jwt',
+    roles: ALL_ROLES,
+    permissions: { table: 'read', hmacKey: true },
+    summary: 'The audit trail, newest first: your own tokens and access; an admin sees the whole account.',
   },
   {
     name: 'getPolicy',
@@ -112,4 +177,6 @@ export const FUNCTION_ENTRIES = {
   notifier: 'lambdas/notifier/handler.ts',
   /** Daily (EventBridge): reminders for tokens that expire soon. */
   reminderJob: 'lambdas/reminder-job/handler.ts',
+  /** The table stream's TTL deletions of token items: release limit slots, audit `token.expired`. */
+  expiryLedger: 'lambdas/expiry-ledger/handler.ts',
 } as const;

@@ -128,6 +128,17 @@ const POLICY_CONTEXT_KEYS = {
     description:
       'How long a revoked token may still pass at the gateway (the token authorizer result cache TTL); 0 = immediately.',
   },
+  lastUsedIntervalSeconds: {
+    kind: 'number',
+    default: DEFAULT_POLICY_SETTINGS.lastUsedIntervalSeconds,
+    description:
+      "How often, at most, the token authorizer records a token's `lastUsedAt`, in seconds (1-86400).",
+  },
+  auditRetentionDays: {
+    kind: 'number',
+    default: DEFAULT_POLICY_SETTINGS.auditRetentionDays,
+    description: 'How long audit events are kept (DynamoDB TTL), in days (1-3650).',
+  },
 } as const satisfies Record<keyof PolicySettingsInput, ContextKeyDescription>;
 
 const DEPLOYMENT_CONTEXT_KEYS = {

@@ -16,6 +16,7 @@ const changeSchema = z.object({
   actorRole: z.enum(ROLES),
   sourceIp: z.string().optional(),
   userAgent: z.string().optional(),
+  bulk: z.boolean().optional(),
 });
 
 export const tokenItemSchema = z.object({
@@ -40,6 +41,10 @@ export const tokenItemSchema = z.object({
   revokedAt: z.string().nullable(),
   createdBy: z.string(),
   lastChange: changeSchema,
+  // Items written before these fields existed read as version 1 with no previous secret.
+  version: z.number().int().min(1).default(1),
+  previousSecretHash: z.string().nullable().default(null),
+  previousSecretNotAfter: z.string().nullable().default(null),
 });
 
 export type TokenItem = Record<string, unknown> & { entity: 'token' };
@@ -75,9 +80,13 @@ export function itemToToken(item: Record<string, unknown>): TokenRecord {
     ...token,
     ownerEmail: token.ownerEmail,
     lastChange: {
-      ...token.lastChange,
+      action: token.lastChange.action,
+      at: token.lastChange.at,
+      actorUserId: token.lastChange.actorUserId,
+      actorRole: token.lastChange.actorRole,
       sourceIp: token.lastChange.sourceIp,
       userAgent: token.lastChange.userAgent,
+      ...(token.lastChange.bulk === undefined ? {} : { bulk: token.lastChange.bulk }),
     },
   };
 }
@@ -99,6 +108,8 @@ export const credentialItemSchema = z.object({
   expiresAtMs: z.number().nullable(),
   notAfterMs: z.number().nullable(),
   keyVersion: z.string(),
+  disabled: z.boolean().default(false),
+  accessGeneration: z.number().int().min(0).default(0),
 });
 
 export function credentialToItem(credential: CredentialRecord): Record<string, unknown> {
@@ -119,8 +130,18 @@ export function itemToCredential(item: Record<string, unknown>): CredentialRecor
   return credential;
 }
 
-/** The credential snapshot that goes with a token record (same transaction). */
-export function credentialFor(token: TokenRecord, notAfterMs: number | null = null): CredentialRecord {
+/**
+ * The credential snapshot that goes with a token record (same transaction). `access` is the
+ * owner's token access when the credential is written (create and rotate happen only while enabled).
+ */
+export function credentialFor(
+  token: TokenRecord,
+  notAfterMs: number | null = null,
+  access: { readonly disabled: boolean; readonly accessGeneration: number } = {
+    disabled: false,
+    accessGeneration: 0,
+  },
+): CredentialRecord {
   return {
     secretHash: token.secretHash,
     tokenId: token.id,
@@ -133,5 +154,7 @@ export function credentialFor(token: TokenRecord, notAfterMs: number | null = nu
     expiresAtMs: token.expiresAt === null ? null : Date.parse(token.expiresAt),
     notAfterMs,
     keyVersion: token.keyVersion,
+    disabled: access.disabled,
+    accessGeneration: access.accessGeneration,
   };
 }

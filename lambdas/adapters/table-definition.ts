@@ -31,9 +31,36 @@ export const KEYS = {
     sk: 'LIMIT',
   }),
   accountLimit: (accountId: string) => ({ pk: `LIMIT#ACCOUNT#${accountId}`, sk: 'LIMIT' }),
+  /**
+   * A token's limit slot: exists exactly while the token counts against the limits (created with
+   * it, deleted with the counter decrements on revoke or on release after expiry). A user's slots
+   * share a partition, so a strongly consistent Query lists the user's live tokens (access
+   * fan-out, expiry sweep); the byAccount index lists an account's (`SLOTS#<accountId>` /
+   * `<expiresAt or 9999>#<tokenId>`). No TTL: slots are released, never expired away.
+   */
+  slot: (accountId: string, userId: string, tokenId: string) => ({
+    pk: `SLOTS#${accountId}#${userId}`,
+    sk: `SLOT#${tokenId}`,
+  }),
+  /** A user's token access (admin switch); absent = enabled. */
+  userAccess: (accountId: string, userId: string) => ({ pk: `ACCESS#${accountId}#${userId}`, sk: 'ACCESS' }),
+  /**
+   * Audit events: partition by token (`AUDIT#TOKEN#<tokenId>`) or, for events about no token, by
+   * user (`AUDIT#USER#<accountId>#<userId>`); sort `<at>#<eventId>`. byOwner index:
+   * `AUDIT#USER#<accountId>#<subjectUserId>`, byAccount index: `AUDIT#ACCOUNT#<accountId>`, same
+   * sort key. TTL = at + auditRetentionDays.
+   */
+  audit: (partition: string, at: string, eventId: string) => ({ pk: partition, sk: `${at}#${eventId}` }),
 } as const;
 
-export type EntityKind = 'token' | 'credential' | 'limit';
+export const PARTITIONS = {
+  slotsOfAccount: (accountId: string) => `SLOTS#${accountId}`,
+  auditOfToken: (tokenId: string) => `AUDIT#TOKEN#${tokenId}`,
+  auditOfUser: (accountId: string, userId: string) => `AUDIT#USER#${accountId}#${userId}`,
+  auditOfAccount: (accountId: string) => `AUDIT#ACCOUNT#${accountId}`,
+} as const;
+
+export type EntityKind = 'token' | 'credential' | 'limit' | 'slot' | 'userAccess' | 'audit';
 
 export function createTableInput(tableName: string): CreateTableCommandInput {
   const keyAttributes = [

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { ManagementRouteName } from '../routes.js';
 import type { ErrorCode } from './errors.js';
-import { TOKEN_ID_PATTERN } from './ids.js';
+import { AUDIT_EVENT_ID_PATTERN, TOKEN_ID_PATTERN } from './ids.js';
+import { AUDIT_ACTIONS, ROLES } from './model.js';
 
 // The management API's contract as zod schemas: the HTTP layer validates requests with them, the
 // handlers' results are typed by them, and lambdas/core/openapi.ts turns them into the OpenAPI
@@ -17,6 +18,8 @@ export const LIST_LIMIT_DEFAULT = 50;
 export const CURSOR_MAX_LENGTH = 2048;
 /** The largest request body accepted, in bytes (after base64 decoding). */
 export const MAX_BODY_BYTES = 16 * 1024;
+/** The longest rotation grace period: the old secret keeps working at most this long. */
+export const MAX_GRACE_PERIOD_SECONDS = 86_400;
 
 // A lone UTF-16 surrogate survives JSON.parse but is not Unicode; it would fail later (DynamoDB,
 // email) as a server error, so it is refused at the edge.
@@ -33,32 +36,71 @@ const isoDateTime = z.iso.datetime({ offset: true });
 // ---------------------------------------------------------------------------------------------
 // Requests
 
+const nameSchema = wellFormed(
+  z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .max(NAME_MAX_LENGTH)
+    .refine((value) => !CONTROL_CHARACTER.test(value), 'must not contain control characters'),
+).describe(`1–${NAME_MAX_LENGTH} characters (trimmed), no control characters.`);
+
+const descriptionSchema = wellFormed(
+  z
+    .string()
+    .max(DESCRIPTION_MAX_LENGTH)
+    .refine(
+      (value) => !CONTROL_EXCEPT_WHITESPACE.test(value),
+      'must not contain control characters other than tab and line breaks',
+    ),
+).describe(`What the token is for; up to ${DESCRIPTION_MAX_LENGTH} characters.`);
+
+const scopesSchema = z
+  .array(z.string().max(100))
+  .min(1)
+  .max(MAX_SCOPES_PER_TOKEN)
+  .describe('`<area>:read` / `<area>:write` scopes from the catalogue (GET /policy); no duplicates.');
+
+const allowedIpsSchema = z
+  .array(z.string().max(64))
+  .max(MAX_ALLOWED_IPS_PER_TOKEN)
+  .describe(
+    'IPv4/IPv6 addresses or CIDRs the token may be used from; stored normalised (`10.0.0.1` → `10.0.0.1/32`). ' +
+      'Empty: any address, unless the type requires an allowlist.',
+  );
+
+/** A user id in a path or query: what JWTs may carry (no control characters, no `#`). */
+const userIdSchema = wellFormed(
+  z
+    .string()
+    .min(1)
+    .max(256)
+    .refine((value) => !CONTROL_CHARACTER.test(value), 'must not contain control characters')
+    .refine((value) => !value.includes('#'), 'must not contain #'),
+);
+
+const limitSchema = z
+  .string()
+  .regex(/^[0-9]{1,3}$/, `must be a whole number from 1 to ${LIST_LIMIT_MAX}`)
+  .transform(Number)
+  .pipe(z.number().int().min(1).max(LIST_LIMIT_MAX))
+  .default(LIST_LIMIT_DEFAULT)
+  .describe(`Page size, 1–${LIST_LIMIT_MAX}; default ${LIST_LIMIT_DEFAULT}.`);
+
+const cursorSchema = z
+  .string()
+  .min(1)
+  .max(CURSOR_MAX_LENGTH)
+  .regex(/^[A-Za-z0-9_-]+$/, 'is not a cursor returned by this API')
+  .describe(
+    '`nextCursor` of the previous page. Bound to the caller and the query, and tamper-evident: any other cursor is a 400.',
+  );
+
 const createTokenRequestObject = z
   .object({
-    name: wellFormed(
-      z
-        .string()
-        .trim()
-        .min(1, 'must not be empty')
-        .max(NAME_MAX_LENGTH)
-        .refine((value) => !CONTROL_CHARACTER.test(value), 'must not contain control characters'),
-    ).describe(`1–${NAME_MAX_LENGTH} characters (trimmed), no control characters.`),
-    description: wellFormed(
-      z
-        .string()
-        .max(DESCRIPTION_MAX_LENGTH)
-        .refine(
-          (value) => !CONTROL_EXCEPT_WHITESPACE.test(value),
-          'must not contain control characters other than tab and line breaks',
-        ),
-    )
-      .default('')
-      .describe(`What the token is for; up to ${DESCRIPTION_MAX_LENGTH} characters.`),
-    scopes: z
-      .array(z.string().max(100))
-      .min(1)
-      .max(MAX_SCOPES_PER_TOKEN)
-      .describe('`<area>:read` / `<area>:write` scopes from the catalogue (GET /policy); no duplicates.'),
+    name: nameSchema,
+    description: descriptionSchema.default(''),
+    scopes: scopesSchema,
     expiresInDays: z
       .number()
       .int()
@@ -79,14 +121,7 @@ const createTokenRequestObject = z
       .max(32)
       .optional()
       .describe('A token type from GET /policy; default `defaultTokenType`.'),
-    allowedIps: z
-      .array(z.string().max(64))
-      .max(MAX_ALLOWED_IPS_PER_TOKEN)
-      .optional()
-      .describe(
-        'IPv4/IPv6 addresses or CIDRs the token may be used from; stored normalised (`10.0.0.1` → `10.0.0.1/32`). ' +
-          'Empty or absent: any address, unless the type requires an allowlist.',
-      ),
+    allowedIps: allowedIpsSchema.optional(),
   })
   .strict()
   .superRefine((request, ctx) => {
@@ -116,29 +151,12 @@ export const listTokensQuerySchema = z
       .enum(LIST_STATUS_FILTERS)
       .default('all')
       .describe('Only tokens with this status; default `all`.'),
-    userId: wellFormed(
-      z
-        .string()
-        .min(1)
-        .max(256)
-        .refine((value) => !CONTROL_CHARACTER.test(value), 'must not contain control characters'),
-    )
+    userId: userIdSchema
+      .or(z.literal('*'))
       .optional()
       .describe("Admins only: another user's tokens, or `*` for every token of the account."),
-    limit: z
-      .string()
-      .regex(/^[0-9]{1,3}$/, `must be a whole number from 1 to ${LIST_LIMIT_MAX}`)
-      .transform(Number)
-      .pipe(z.number().int().min(1).max(LIST_LIMIT_MAX))
-      .default(LIST_LIMIT_DEFAULT)
-      .describe(`Page size, 1–${LIST_LIMIT_MAX}; default ${LIST_LIMIT_DEFAULT}.`),
-    cursor: z
-      .string()
-      .min(1)
-      .max(CURSOR_MAX_LENGTH)
-      .regex(/^[A-Za-z0-9_-]+$/, 'is not a cursor returned by this API')
-      .optional()
-      .describe('`nextCursor` of the previous page.'),
+    limit: limitSchema,
+    cursor: cursorSchema.optional(),
   })
   .strict();
 export type ListTokensQuery = z.output<typeof listTokensQuerySchema>;
@@ -150,6 +168,89 @@ export const tokenPathSchema = z.object({
     .describe('Token id: `tok_` + 22 base62 characters.'),
 });
 export type TokenPath = z.output<typeof tokenPathSchema>;
+
+export const updateTokenRequestSchema = z
+  .object({
+    name: nameSchema.optional(),
+    description: descriptionSchema.optional(),
+    scopes: scopesSchema.optional(),
+    allowedIps: allowedIpsSchema.optional(),
+    expiresAt: isoDateTime
+      .nullable()
+      .optional()
+      .describe(
+        "A new expiry: in the future and no later than the maximum lifetime counted from the token's creation. " +
+          '`null` (never expires) only where the policy has `allowNoExpiry`.',
+      ),
+  })
+  .strict()
+  .refine((request) => Object.keys(request).length > 0, 'give at least one field to change')
+  .meta({
+    id: 'UpdateTokenRequest',
+    description:
+      'The fields to change; absent fields stay as they are. Scopes are checked against the catalogue, the token type and the caller.',
+    minProperties: 1,
+  });
+export type UpdateTokenRequest = z.output<typeof updateTokenRequestSchema>;
+
+export const rotateTokenRequestSchema = z
+  .object({
+    gracePeriodSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_GRACE_PERIOD_SECONDS)
+      .default(0)
+      .describe(
+        `How long the old secret keeps working, 0–${MAX_GRACE_PERIOD_SECONDS} seconds; default 0 (it stops at once).`,
+      ),
+  })
+  .strict()
+  .meta({ id: 'RotateTokenRequest', description: 'A rotation; the body may be omitted.' });
+export type RotateTokenRequest = z.output<typeof rotateTokenRequestSchema>;
+
+export const revokeAllQuerySchema = z
+  .object({
+    userId: userIdSchema
+      .or(z.literal('*'))
+      .optional()
+      .describe(
+        "Admins only: another user's tokens, or `*` for every token of the account. Default: your own.",
+      ),
+  })
+  .strict();
+export type RevokeAllQuery = z.output<typeof revokeAllQuerySchema>;
+
+export const userPathSchema = z.object({
+  userId: userIdSchema.describe('A user of your account.'),
+});
+export type UserPath = z.output<typeof userPathSchema>;
+
+export const tokenAccessRequestSchema = z
+  .object({
+    enabled: z.boolean().describe("false: the user's tokens stop verifying and they cannot create tokens."),
+  })
+  .strict()
+  .meta({ id: 'TokenAccessRequest', description: "Switch a user's token access." });
+export type TokenAccessRequest = z.output<typeof tokenAccessRequestSchema>;
+
+export const listAuditEventsQuerySchema = z
+  .object({
+    tokenId: z
+      .string()
+      .regex(TOKEN_ID_PATTERN, 'is not a token id')
+      .optional()
+      .describe('Only the events of this token.'),
+    userId: userIdSchema
+      .optional()
+      .describe(
+        "Admins only: the events about this user's tokens and access. Default for admins: the whole account.",
+      ),
+    limit: limitSchema,
+    cursor: cursorSchema.optional(),
+  })
+  .strict();
+export type ListAuditEventsQuery = z.output<typeof listAuditEventsQuerySchema>;
 
 // ---------------------------------------------------------------------------------------------
 // Responses
@@ -201,6 +302,61 @@ export const tokenListSchema = z
       ),
   })
   .meta({ id: 'TokenList', description: 'One page of tokens.' });
+
+export const revokeAllResultSchema = z
+  .object({ revoked: z.number().int().min(0).describe('How many active tokens this call revoked.') })
+  .meta({
+    id: 'RevokeAllResult',
+    description: 'The outcome of revoking all tokens; repeating it answers 0.',
+  });
+
+export const tokenAccessSchema = z
+  .object({
+    userId: z.string(),
+    accountId: z.string(),
+    enabled: z.boolean(),
+    updatedAt: isoDateTime.nullable().describe('null: never switched.'),
+    updatedBy: z.string().nullable(),
+    tokensAffected: z
+      .number()
+      .int()
+      .min(0)
+      .describe(
+        "How many of the user's token credentials this call switched (0 on GET or when nothing changed).",
+      ),
+  })
+  .meta({ id: 'TokenAccess', description: "A user's token access." });
+
+const auditValueSchema = z.union([z.string(), z.array(z.string()), z.null()]);
+
+export const auditEventSchema = z
+  .object({
+    id: z.string().regex(AUDIT_EVENT_ID_PATTERN),
+    at: isoDateTime,
+    action: z.enum(AUDIT_ACTIONS),
+    accountId: z.string(),
+    subjectUserId: z.string().describe('Whose token or access the event is about.'),
+    tokenId: z.string().nullable(),
+    tokenName: z.string().nullable(),
+    actor: z.object({
+      userId: z.string().nullable().describe('null: the system (expiry).'),
+      role: z.enum(ROLES).nullable(),
+      sourceIp: z.string().nullable(),
+      userAgent: z.string().nullable(),
+    }),
+    changes: z
+      .array(z.object({ field: z.string(), from: auditValueSchema, to: auditValueSchema }))
+      .describe('token.updated: each changed field with its old and new value.'),
+    details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+  })
+  .meta({ id: 'AuditEvent', description: 'One recorded action. Never carries a secret or its hash.' });
+
+export const auditEventListSchema = z
+  .object({
+    items: z.array(auditEventSchema).describe('Newest first.'),
+    nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last page.'),
+  })
+  .meta({ id: 'AuditEventList', description: 'One page of audit events.' });
 
 export const tokenTypeViewSchema = z
   .object({
@@ -286,6 +442,8 @@ export interface RouteContract {
   readonly responses: Readonly<Record<number, z.ZodType | null>>;
   /** Errors the route itself can answer besides 401/403 (authenticated routes) and 500 (all). */
   readonly errors: readonly ErrorCode[];
+  /** The body may be omitted (treated as `{}`). */
+  readonly bodyOptional?: boolean;
 }
 
 export const ROUTE_CONTRACTS = {
@@ -308,6 +466,40 @@ export const ROUTE_CONTRACTS = {
     path: tokenPathSchema,
     responses: { 204: null },
     errors: ['VALIDATION_FAILED', 'NOT_FOUND'],
+  },
+  updateToken: {
+    path: tokenPathSchema,
+    body: updateTokenRequestSchema,
+    responses: { 200: tokenViewSchema },
+    errors: ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'NOT_FOUND', 'CONFLICT'],
+  },
+  rotateToken: {
+    path: tokenPathSchema,
+    body: rotateTokenRequestSchema,
+    bodyOptional: true,
+    responses: { 201: createdTokenSchema },
+    errors: ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'NOT_FOUND', 'CONFLICT'],
+  },
+  revokeAllTokens: {
+    query: revokeAllQuerySchema,
+    responses: { 200: revokeAllResultSchema },
+    errors: ['VALIDATION_FAILED'],
+  },
+  setUserTokenAccess: {
+    path: userPathSchema,
+    body: tokenAccessRequestSchema,
+    responses: { 200: tokenAccessSchema },
+    errors: ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE'],
+  },
+  getUserTokenAccess: {
+    path: userPathSchema,
+    responses: { 200: tokenAccessSchema },
+    errors: ['VALIDATION_FAILED'],
+  },
+  listAuditEvents: {
+    query: listAuditEventsQuerySchema,
+    responses: { 200: auditEventListSchema },
+    errors: ['VALIDATION_FAILED'],
   },
   getPolicy: {
     responses: { 200: policySchema },

@@ -69,3 +69,10 @@ export class ConflictError extends DomainError {
 export class RateLimitedError extends DomainError {
   readonly code = 'RATE_LIMITED';
 }
+
+/** The owner's token access is disabled by an admin: they cannot create or rotate tokens. */
+export class TokenAccessDisabledError extends ForbiddenError {
+  constructor(message = 'Token access is disabled for this user by an administrator') {
+    super(message);
+  }
+}

@@ -28,6 +28,8 @@ export interface TokenChange {
   readonly actorRole: Role;
   readonly sourceIp: string | undefined;
   readonly userAgent: string | undefined;
+  /** Revoked as part of "revoke all" (DELETE /tokens): the email says so. */
+  readonly bulk?: boolean;
 }
 
 export interface TokenRecord {
@@ -53,6 +55,15 @@ export interface TokenRecord {
   readonly revokedAt: string | null;
   readonly createdBy: string;
   readonly lastChange: TokenChange;
+  /**
+   * Optimistic-concurrency version: 1 at creation, +1 on every change (edit, rotation, revocation).
+   * Every write is conditional on the version it read, so concurrent changes cannot interleave.
+   */
+  readonly version: number;
+  /** The secret before the last rotation, while its grace period lasts (its credential item's key). */
+  readonly previousSecretHash: string | null;
+  /** When the previous secret stops (ISO 8601); null when there is none. */
+  readonly previousSecretNotAfter: string | null;
 }
 
 /**
@@ -73,6 +84,71 @@ export interface CredentialRecord {
   /** Epoch milliseconds after which this secret stops, e.g. the end of a rotation grace period. */
   readonly notAfterMs: number | null;
   readonly keyVersion: string;
+  /** The owner's token access is disabled by an admin (PUT /users/{userId}/token-access): DISABLED. */
+  readonly disabled: boolean;
+  /**
+   * The owner's UserAccess.generation this credential's `disabled` was copied from. Fan-out writes
+   * are conditional on it growing, so a late disable can never overwrite a newer enable.
+   */
+  readonly accessGeneration: number;
+}
+
+/** Whether a user may use and create tokens; an admin switches it (absent item = enabled). */
+export interface UserAccess {
+  readonly accountId: string;
+  readonly userId: string;
+  readonly enabled: boolean;
+  /** +1 on every switch; 0 for a user never switched. */
+  readonly generation: number;
+  readonly updatedAt: string | null;
+  readonly updatedBy: string | null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audit trail
+
+export const AUDIT_ACTIONS = [
+  'token.created',
+  'token.updated',
+  'token.rotated',
+  'token.revoked',
+  'tokens.revoked-all',
+  'token.expired',
+  'user.token-access-disabled',
+  'user.token-access-enabled',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/** Who did it; all null for the system (expiry). */
+export interface AuditActor {
+  readonly userId: string | null;
+  readonly role: Role | null;
+  readonly sourceIp: string | null;
+  readonly userAgent: string | null;
+}
+
+/** One field of a token edit: values are JSON (strings, string arrays, null). Never a secret. */
+export interface FieldChange {
+  readonly field: 'name' | 'description' | 'scopes' | 'allowedIps' | 'expiresAt';
+  readonly from: string | readonly string[] | null;
+  readonly to: string | readonly string[] | null;
+}
+
+export interface AuditEvent {
+  /** `evt_` + 22 base62 characters. */
+  readonly id: string;
+  readonly at: string;
+  readonly action: AuditAction;
+  readonly accountId: string;
+  /** Whose token (or whose access) it is about: "own" audit events are those with the caller here. */
+  readonly subjectUserId: string;
+  readonly tokenId: string | null;
+  readonly tokenName: string | null;
+  readonly actor: AuditActor;
+  /** token.updated only: what changed. */
+  readonly changes: readonly FieldChange[];
+  /** Small facts: gracePeriodSeconds (rotated), revokedCount and target (revoked-all), bulk (revoked). */
+  readonly details: Readonly<Record<string, string | number | boolean | null>>;
 }
 
 export function statusOf(token: Pick<TokenRecord, 'state' | 'expiresAt'>, now: Date): TokenStatus {

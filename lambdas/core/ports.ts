@@ -1,5 +1,5 @@
 import type { HmacKey } from './hashing.js';
-import type { CredentialRecord, Role, TokenRecord } from './model.js';
+import type { AuditEvent, CredentialRecord, Role, TokenChange, TokenRecord, UserAccess } from './model.js';
 
 // Ports: what the domain needs from the outside world. Adapters in lambdas/adapters implement them
 // with AWS SDK clients passed to their constructors; tests implement them in memory.
@@ -33,10 +33,12 @@ export interface ActiveTokenLimits {
 
 export interface TokenRepository {
   /**
-   * Writes the token record and its credential atomically, counting it against the owner's and
-   * the account's active-token limits. Throws LimitExceededError when either is reached.
+   * Writes the token record, its credential, its limit slot and its audit event atomically,
+   * counting it against the owner's and the account's active-token limits. Throws
+   * LimitExceededError when either is reached, TokenAccessDisabledError (403) when the owner's token
+   * access is disabled.
    */
-  create(token: TokenRecord, limits: ActiveTokenLimits): Promise<void>;
+  create(token: TokenRecord, limits: ActiveTokenLimits, audit: AuditEvent): Promise<void>;
   /** Strongly consistent read by id. */
   get(tokenId: string): Promise<TokenRecord | undefined>;
   /** Newest first. */
@@ -44,10 +46,93 @@ export interface TokenRepository {
   /** Newest first, every user of the account. */
   listByAccount(accountId: string, page: PageRequest): Promise<Page<TokenRecord>>;
   /**
-   * Marks the token and its credential revoked and releases its limit slots, atomically and only
-   * if it is still active. Returns the revoked record, or undefined when it was already revoked.
+   * Marks the token and its credentials (current and, during a grace period, previous) revoked,
+   * releases its limit slot (if it still holds one) and writes the audit event built from the
+   * revoked record, atomically and only if it is still active. Returns the revoked record, or
+   * undefined when it was already revoked (nothing written: revoking is idempotent).
    */
-  revoke(tokenId: string, change: TokenRecord['lastChange']): Promise<TokenRecord | undefined>;
+  revoke(
+    tokenId: string,
+    change: TokenChange,
+    audit: (revoked: TokenRecord) => AuditEvent,
+  ): Promise<TokenRecord | undefined>;
+  /**
+   * An edit: `next` replaces `current` (same id and secret, version + 1) and the credential
+   * snapshots (current and previous secret) take its scopes, allowlist and expiry, keeping their
+   * `disabled` flag; plus the audit event. Conditional on `current.version` and state active:
+   * ConflictError (409) when the token changed or was revoked meanwhile.
+   */
+  update(current: TokenRecord, next: TokenRecord, audit: AuditEvent): Promise<void>;
+  /**
+   * A rotation: `next` (new secretHash/hint/keyVersion, previousSecretHash = current.secretHash,
+   * previousSecretNotAfter = end of grace, version + 1) replaces `current`; a new credential item
+   * for the new secret; the old secret's credential gets notAfterMs (and TTL) = end of grace; an
+   * older previous secret still in grace ends now. Conditional on `current.version`, state active
+   * and the owner's access enabled: ConflictError when another change won, TokenAccessDisabledError
+   * when access is disabled.
+   */
+  rotate(current: TokenRecord, next: TokenRecord, audit: AuditEvent): Promise<void>;
+  /**
+   * Ids of the tokens that hold a limit slot (active, not yet released after expiry), read strongly
+   * consistently: for a user from the base table, for a whole account (`userId` undefined) from
+   * an index (eventually consistent, fine for revoke-all: repeating it is safe).
+   */
+  listSlotHolders(accountId: string, userId: string | undefined): Promise<string[]>;
+  /**
+   * Releases the slots of tokens of the user (or account) that expired before `now`, each in its
+   * own conditional transaction with a `token.expired` audit event (written once, whoever
+   * releases first). Returns how many were released. Create calls it when a limit is hit.
+   */
+  releaseExpiredSlots(accountId: string, userId: string | undefined, now: Date): Promise<number>;
+  /**
+   * The stream's TTL deletion of a token item: releases its slot if it still holds one, with the
+   * `token.expired` audit event. Idempotent; returns whether this call released it.
+   */
+  releaseSlotOfDeletedToken(token: TokenRecord, audit: AuditEvent): Promise<boolean>;
+}
+
+export interface UserAccessRepository {
+  /** Strongly consistent; a user never switched is enabled with generation 0. */
+  get(accountId: string, userId: string): Promise<UserAccess>;
+  /**
+   * Switches access (generation + 1) and writes the audit event in one transaction; when it is
+   * already in that state, changes nothing and writes nothing. Returns the resulting state and
+   * whether it changed.
+   */
+  set(
+    accountId: string,
+    userId: string,
+    enabled: boolean,
+    by: { readonly at: string; readonly actorUserId: string },
+    audit: AuditEvent,
+  ): Promise<{ readonly access: UserAccess; readonly changed: boolean }>;
+  /**
+   * Copies `access.enabled` onto the credential items (current and previous secret) of the given
+   * tokens, each write conditional on `accessGeneration` growing. Returns how many credentials
+   * were written.
+   */
+  applyToCredentials(access: UserAccess, tokenIds: readonly string[]): Promise<number>;
+}
+
+/** What an audit listing is about. */
+export type AuditScope =
+  | { readonly kind: 'token'; readonly tokenId: string }
+  | { readonly kind: 'user'; readonly accountId: string; readonly userId: string }
+  | { readonly kind: 'account'; readonly accountId: string };
+
+export interface AuditLog {
+  /** Idempotent by event id (a retried append writes nothing new). */
+  append(event: AuditEvent): Promise<void>;
+  /** Newest first. The caller checks visibility of what comes back (token scope: any account). */
+  list(scope: AuditScope, page: PageRequest): Promise<Page<AuditEvent>>;
+}
+
+export interface LastUsedRecorder {
+  /**
+   * Sets the token's lastUsedAt to `at` unless it is already at or after `notBefore`: one
+   * conditional UpdateItem. Returns whether it wrote. Never throws for a lost race.
+   */
+  recordUse(tokenId: string, at: Date, notBefore: Date): Promise<boolean>;
 }
 
 export interface CredentialReader {

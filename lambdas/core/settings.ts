@@ -56,6 +56,10 @@ export const policySettingsSchema = z
     defaultTokenType: z.string().default('standard'),
     /** Upper bound on how long a revoked token may still pass: gateway cache TTL + in-process cache. */
     revocationWindowSeconds: z.number().int().min(0).max(3600).default(60),
+    /** The authorizer records a token's lastUsedAt at most once per this many seconds. */
+    lastUsedIntervalSeconds: z.number().int().min(1).max(86_400).default(900),
+    /** Audit events are kept this long (DynamoDB TTL), in days. */
+    auditRetentionDays: z.number().int().min(1).max(3650).default(365),
   })
   .strict()
   .superRefine((settings, ctx) => {

@@ -163,6 +163,8 @@ export function credentialRecord(overrides: Partial<CredentialRecord> = {}): Cre
     expiresAtMs: Date.now() + 86_400_000,
     notAfterMs: null,
     keyVersion: 'v1',
+    disabled: false,
+    accessGeneration: 0,
     ...overrides,
   };
 }

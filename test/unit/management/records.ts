@@ -33,6 +33,9 @@ export function tokenRecord(overrides: Partial<TokenRecord> = {}): TokenRecord {
       sourceIp: '198.51.100.7',
       userAgent: 'vitest',
     },
+    version: 1,
+    previousSecretHash: null,
+    previousSecretNotAfter: null,
     ...overrides,
   };
 }

@@ -62,6 +62,9 @@ export function issueToken(overrides: Partial<TokenRecord> = {}, now = new Date(
       sourceIp: '198.51.100.7',
       userAgent: 'curl/8.5.0',
     },
+    version: 1,
+    previousSecretHash: null,
+    previousSecretNotAfter: null,
     ...overrides,
   };
   return { token, secret };

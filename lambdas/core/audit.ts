@@ -1,0 +1,105 @@
+import { newAuditEventId } from './ids.js';
+import type { AuditAction, AuditActor, AuditEvent, Caller, FieldChange, TokenRecord } from './model.js';
+
+// Building audit events: who (the caller, or the system), what, about which token or user. Only
+// names, ids, scopes, allowlists and times go in: never a secret, its hash or its hint.
+
+export const SYSTEM_ACTOR: AuditActor = { userId: null, role: null, sourceIp: null, userAgent: null };
+
+export function actorOf(caller: Caller): AuditActor {
+  return {
+    userId: caller.userId,
+    role: caller.role,
+    sourceIp: caller.sourceIp ?? null,
+    userAgent: caller.userAgent ?? null,
+  };
+}
+
+export interface AuditEventInput {
+  readonly action: AuditAction;
+  readonly at: Date | string;
+  readonly actor: AuditActor;
+  readonly accountId: string;
+  readonly subjectUserId: string;
+  readonly token?: Pick<TokenRecord, 'id' | 'name'> | undefined;
+  readonly changes?: readonly FieldChange[];
+  readonly details?: AuditEvent['details'];
+  /** Tests and idempotent writers pin it; default a random `evt_` id. */
+  readonly id?: string;
+}
+
+export function auditEvent(input: AuditEventInput): AuditEvent {
+  return {
+    id: input.id ?? newAuditEventId(),
+    at: typeof input.at === 'string' ? input.at : input.at.toISOString(),
+    action: input.action,
+    accountId: input.accountId,
+    subjectUserId: input.subjectUserId,
+    tokenId: input.token?.id ?? null,
+    tokenName: input.token?.name ?? null,
+    actor: input.actor,
+    changes: input.changes ?? [],
+    details: input.details ?? {},
+  };
+}
+
+/** An event about a token, by the caller. */
+export function tokenAuditEvent(
+  action: AuditAction,
+  caller: Caller,
+  token: TokenRecord,
+  at: Date | string,
+  extra: Pick<AuditEventInput, 'changes' | 'details'> = {},
+): AuditEvent {
+  return auditEvent({
+    action,
+    at,
+    actor: actorOf(caller),
+    accountId: token.accountId,
+    subjectUserId: token.userId,
+    token,
+    ...extra,
+  });
+}
+
+/**
+ * `token.expired`, by the system, at the token's expiry. Its id is derived from the token id, so
+ * whoever records it (the expiry sweep or the stream's TTL deletion) writes the same event once.
+ */
+export function expiredAuditEvent(token: TokenRecord): AuditEvent {
+  return auditEvent({
+    id: `evt_${token.id.slice('tok_'.length)}`,
+    action: 'token.expired',
+    at: token.expiresAt ?? new Date(0).toISOString(),
+    actor: SYSTEM_ACTOR,
+    accountId: token.accountId,
+    subjectUserId: token.userId,
+    token,
+  });
+}
+
+const DIFFED_FIELDS = ['name', 'description', 'scopes', 'allowedIps', 'expiresAt'] as const;
+
+function sameValue(a: string | readonly string[] | null, b: string | readonly string[] | null): boolean {
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return a.length === b.length && a.every((value, index) => value === b[index]);
+  }
+  return a === b;
+}
+
+/** The field-level diff of an edit: one entry per field whose value changed. */
+export function diffToken(before: TokenRecord, after: TokenRecord): FieldChange[] {
+  const changes: FieldChange[] = [];
+  for (const field of DIFFED_FIELDS) {
+    const from = before[field];
+    const to = after[field];
+    if (!sameValue(from, to)) {
+      changes.push({
+        field,
+        from: Array.isArray(from) ? [...from] : (from as string | null),
+        to: Array.isArray(to) ? [...to] : (to as string | null),
+      });
+    }
+  }
+  return changes;
+}
