@@ -21,6 +21,8 @@ export const ENV = {
   jwtClaimEmail: 'JWT_CLAIM_EMAIL',
   /** Token authorizer: path prefix before the area segment, e.g. `/demo`. */
   authorizerBasePath: 'AUTHORIZER_BASE_PATH',
+  /** Token authorizer: a default route→scope map (JSON), used when the API sets no stage variable. */
+  authorizerRouteScopes: 'AUTHORIZER_ROUTE_SCOPES',
   /** Notifier and reminder job: the From address of notification emails. */
   notificationSenderAddress: 'NOTIFICATION_SENDER_ADDRESS',
   /** Reminder job: remind owners of tokens that expire within this many days (default 7). */

@@ -1,0 +1,67 @@
+import { SCOPE_PATTERN } from './settings.js';
+
+// An explicit route→scope map, for APIs whose paths do not start with an area: keys are
+// `<METHOD> <route>` with the route relative to the API's base path in API Gateway's template
+// syntax (`GET /reports/{id}`, `ANY /jobs/{proxy+}`), values are scopes (`reports:read`). The
+// authorizer looks up the route API Gateway matched (REST `resource`, HTTP API `routeKey`), so
+// there is no second, possibly different, path matcher: `<METHOD> <route>` first, then `ANY <route>`.
+// Routes not in the map fall back to the area rule (first segment after the base path).
+//
+// The map travels to the one deployed authorizer in a stage variable (ROUTE_SCOPES_STAGE_VARIABLE)
+// as base64url JSON: stage variable values allow only `[A-Za-z0-9-._~:/?#&=,]`, so JSON with
+// braces, quotes and spaces cannot go there as it is.
+
+export type RouteScopeMap = Readonly<Record<string, string>>;
+
+/** The stage variable holding an API's route→scope map (base64url JSON). */
+export const ROUTE_SCOPES_STAGE_VARIABLE = 'accessTokensRoutes';
+
+export const ROUTE_METHODS = ['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE', 'ANY'] as const;
+const ROUTE_KEY_PATTERN =
+  /^(GET|HEAD|OPTIONS|POST|PUT|PATCH|DELETE|ANY) (\/|(\/(\{[A-Za-z0-9_]+\+?\}|[A-Za-z0-9._~!$&'()*+,;=:@%-]+))+)$/;
+/** Stage variable values are limited in length; a map that does not fit must be split across APIs. */
+export const MAX_ENCODED_ROUTE_SCOPES_LENGTH = 2048;
+
+export class InvalidRouteScopesError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidRouteScopesError';
+  }
+}
+
+/** Validates a map: every key a `<METHOD> <route>`, every value a scope. Throws listing every problem. */
+export function parseRouteScopeMap(input: unknown): RouteScopeMap {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new InvalidRouteScopesError('route scopes must be an object of "<METHOD> <route>": "<scope>"');
+  }
+  const problems: string[] = [];
+  const map: Record<string, string> = {};
+  for (const [key, value] of Object.entries(input)) {
+    if (!ROUTE_KEY_PATTERN.test(key)) problems.push(`"${key}" is not "<METHOD> /<route>"`);
+    else if (typeof value !== 'string' || !SCOPE_PATTERN.test(value)) {
+      problems.push(`"${key}": ${JSON.stringify(value)} is not a scope (<area>:read|write)`);
+    } else map[key] = value;
+  }
+  if (problems.length > 0) throw new InvalidRouteScopesError(`invalid route scopes: ${problems.join('; ')}`);
+  return map;
+}
+
+export function encodeRouteScopes(map: RouteScopeMap): string {
+  const encoded = Buffer.from(JSON.stringify(parseRouteScopeMap(map)), 'utf8').toString('base64url');
+  if (encoded.length > MAX_ENCODED_ROUTE_SCOPES_LENGTH) {
+    throw new InvalidRouteScopesError(
+      `the encoded route scopes take ${encoded.length} characters; a stage variable holds at most ${MAX_ENCODED_ROUTE_SCOPES_LENGTH}`,
+    );
+  }
+  return encoded;
+}
+
+export function decodeRouteScopes(encoded: string): RouteScopeMap {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8'));
+  } catch {
+    throw new InvalidRouteScopesError('route scopes stage variable is not base64url JSON');
+  }
+  return parseRouteScopeMap(parsed);
+}
