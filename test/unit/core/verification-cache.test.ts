@@ -1,0 +1,81 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { VerificationCache } from '../../../lambdas/core/verification-cache.js';
+
+const options = { ttlMs: 1_000, negativeTtlMs: 200, maxEntries: 3 };
+
+describe('VerificationCache', () => {
+  it('serves a stored credential until its TTL, then misses', () => {
+    const cache = new VerificationCache<string>(options);
+    cache.store('h1', 'credential', 0);
+    expect(cache.lookup('h1', 999)).toEqual({ hit: true, value: 'credential' });
+    expect(cache.lookup('h1', 1_000)).toEqual({ hit: false });
+  });
+
+  it('keeps "not found" only for the shorter negative TTL', () => {
+    const cache = new VerificationCache<string>(options);
+    cache.store('unknown', undefined, 0);
+    expect(cache.lookup('unknown', 199)).toEqual({ hit: true, value: undefined });
+    expect(cache.lookup('unknown', 200)).toEqual({ hit: false });
+  });
+
+  it('evicts the least recently used entry when full', () => {
+    const cache = new VerificationCache<string>(options);
+    cache.store('a', 'A', 0);
+    cache.store('b', 'B', 0);
+    cache.store('c', 'C', 0);
+    cache.lookup('a', 1); // a is now the most recent
+    cache.store('d', 'D', 1);
+    expect(cache.lookup('b', 2)).toEqual({ hit: false });
+    expect(cache.lookup('a', 2)).toEqual({ hit: true, value: 'A' });
+    expect(cache.size).toBe(3);
+  });
+
+  it('stores nothing when its TTLs are 0 (revocation window 0)', () => {
+    const cache = new VerificationCache<string>({ ttlMs: 0, negativeTtlMs: 0, maxEntries: 100 });
+    cache.store('h', 'credential', 0);
+    cache.store('n', undefined, 0);
+    expect(cache.enabled).toBe(false);
+    expect(cache.lookup('h', 0)).toEqual({ hit: false });
+    expect(cache.lookup('n', 0)).toEqual({ hit: false });
+  });
+
+  it('never holds more than maxEntries and never serves an expired entry', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            op: fc.constantFrom('store', 'lookup'),
+            key: fc.constantFrom('a', 'b', 'c', 'd', 'e'),
+            found: fc.boolean(),
+            advanceMs: fc.nat(400),
+          }),
+          { maxLength: 60 },
+        ),
+        (steps) => {
+          const cache = new VerificationCache<string>(options);
+          const storedAt = new Map<string, { at: number; found: boolean }>();
+          let now = 0;
+          for (const step of steps) {
+            now += step.advanceMs;
+            if (step.op === 'store') {
+              cache.store(step.key, step.found ? step.key : undefined, now);
+              storedAt.set(step.key, { at: now, found: step.found });
+            } else {
+              const result = cache.lookup(step.key, now);
+              if (result.hit) {
+                const stored = storedAt.get(step.key);
+                expect(stored).toBeDefined();
+                const ttl = stored?.found ? options.ttlMs : options.negativeTtlMs;
+                expect(now - (stored?.at ?? 0)).toBeLessThan(ttl);
+                expect(result.value).toBe(stored?.found ? step.key : undefined);
+              }
+            }
+            expect(cache.size).toBeLessThanOrEqual(options.maxEntries);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
