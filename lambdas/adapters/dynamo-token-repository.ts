@@ -1,83 +1,103 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { CancellationReason } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
-  TransactWriteCommand,
-  type TransactWriteCommandInput,
+  type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { LimitExceededError, ValidationError } from '../core/errors.js';
-import type { TokenChange, TokenRecord } from '../core/model.js';
+import { auditEvent, expiredAuditEvent, SYSTEM_ACTOR } from '../core/audit.js';
+import {
+  ConflictError,
+  LimitExceededError,
+  TokenAccessDisabledError,
+  ValidationError,
+} from '../core/errors.js';
+import type { AuditEvent, TokenChange, TokenRecord, UserAccess } from '../core/model.js';
 import type { ActiveTokenLimits, Page, PageRequest, TokenRepository } from '../core/ports.js';
-import { credentialFor, credentialToItem, isTokenItem, itemToToken, tokenToItem } from './items.js';
-import { INDEXES, type IndexDefinition, KEYS, TABLE_KEYS } from './table-definition.js';
+import { DEFAULT_RETRY, type RetryOptions, type TaggedItem, Transactor } from './dynamo-token-transact.js';
+import { TokenWrites } from './dynamo-token-writes.js';
+import {
+  credentialFor,
+  credentialToItem,
+  isSlotItem,
+  isTokenItem,
+  itemToSlot,
+  itemToToken,
+  type SlotRecord,
+  slotFor,
+  tokenToItem,
+} from './items.js';
+import { INDEXES, type IndexDefinition, KEYS, PARTITIONS, TABLE_KEYS } from './table-definition.js';
 
-// TokenRepository on the single table. Creation and revocation are one TransactWriteItems each
-// (token item, credential item, the owner's and the account's active-token counters), so the limits
-// hold under concurrency and the authorizer never sees a credential without its token.
+// TokenRepository on the single table. Every change is one TransactWriteItems: the token item,
+// the credential snapshots the authorizer reads, the limit slot with both active-token counters,
+// and the audit event, so none of them can exist without the others.
 //
-// A transaction that is cancelled only because another transaction touched the same items at the
-// same moment (`TransactionConflict`, e.g. two users of one account creating tokens at once: both
-// update the account counter) is retried a few times with jitter before the error is passed on.
+// The counters equal the number of slot items at all times: an increment is only ever written
+// with the Put of a new slot, a decrement only with the conditional Delete of an existing one.
+// Whoever releases a slot (revoke, the expiry sweep, the stream's TTL deletion) therefore
+// decrements exactly once, however many try at the same moment.
 
-type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+export interface DynamoTokenRepositoryOptions {
+  readonly auditRetentionDays: number;
+  /** Tests shorten it; the default lets 30 concurrent writers of one account through. */
+  readonly retry?: RetryOptions;
+}
 
-const MAX_ATTEMPTS = 3;
-const CREATE = { token: 0, credential: 1, userLimit: 2, accountLimit: 3 } as const;
-const REVOKE = { token: 0, credential: 1 } as const;
+type CreatePart = 'token' | 'credential' | 'userLimit' | 'accountLimit' | 'slot' | 'access' | 'audit';
+type RevokePart = 'token' | 'credential' | 'previous' | 'slot' | 'userLimit' | 'accountLimit' | 'audit';
+type UpdatePart = 'token' | 'credential' | 'previous' | 'slot' | 'audit';
+type RotatePart = 'token' | 'newCredential' | 'access' | 'oldCredential' | 'olderCredential' | 'audit';
+type ReleasePart = 'slot' | 'userLimit' | 'accountLimit' | 'audit';
 
 export class DynamoTokenRepository implements TokenRepository {
+  private readonly transactor: Transactor;
+  private readonly writes: TokenWrites;
+
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
-  ) {}
+    options: DynamoTokenRepositoryOptions = { auditRetentionDays: 365 },
+  ) {
+    this.transactor = new Transactor(client, options.retry ?? DEFAULT_RETRY);
+    this.writes = new TokenWrites(tableName, options.auditRetentionDays);
+  }
 
-  async create(token: TokenRecord, limits: ActiveTokenLimits): Promise<void> {
-    const transactItems: TransactItem[] = [
+  async create(token: TokenRecord, limits: ActiveTokenLimits, audit: AuditEvent): Promise<void> {
+    const w = this.writes;
+    const parts: TaggedItem<CreatePart>[] = [
+      { tag: 'token', item: w.putNew(tokenToItem(token)) },
+      { tag: 'credential', item: w.putNew(credentialToItem(credentialFor(token))) },
       {
-        Put: {
-          TableName: this.tableName,
-          Item: dropUndefined(tokenToItem(token)),
-          ConditionExpression: 'attribute_not_exists(pk)',
-        },
+        tag: 'userLimit',
+        item: w.counterIncrement(KEYS.userLimit(token.accountId, token.userId), limits.perUser),
       },
       {
-        Put: {
-          TableName: this.tableName,
-          Item: dropUndefined(credentialToItem(credentialFor(token))),
-          ConditionExpression: 'attribute_not_exists(pk)',
-        },
+        tag: 'accountLimit',
+        item: w.counterIncrement(KEYS.accountLimit(token.accountId), limits.perAccount),
       },
-      this.counterIncrement(KEYS.userLimit(token.accountId, token.userId), limits.perUser),
-      this.counterIncrement(KEYS.accountLimit(token.accountId), limits.perAccount),
+      { tag: 'slot', item: w.putSlot(slotFor(token)) },
+      { tag: 'access', item: w.checkAccess(token.accountId, token.userId) },
+      { tag: 'audit', item: w.putAudit(audit) },
     ];
     for (let attempt = 1; ; attempt++) {
-      try {
-        await this.client.send(
-          new TransactWriteCommand({
-            TransactItems: transactItems,
-            // Makes the SDK's own retries of this attempt idempotent (a retried success is not a failure).
-            ClientRequestToken: `${token.id}-${attempt}`,
-          }),
+      const result = await this.transactor.send(parts);
+      if (result.committed) return;
+      const { failed } = result;
+      // Disabled access outranks a full limit: releasing slots would not help the caller.
+      if (failed.has('access')) throw new TokenAccessDisabledError();
+      if (failed.has('userLimit')) {
+        throw new LimitExceededError(
+          `You have reached the limit of ${limits.perUser} active tokens; revoke one before creating another`,
         );
-        return;
-      } catch (error) {
-        const reasons = cancellationReasons(error);
-        if (reasons === undefined) throw error;
-        if (failedCondition(reasons, CREATE.userLimit)) {
-          throw new LimitExceededError(
-            `You have reached the limit of ${limits.perUser} active tokens; revoke one before creating another`,
-          );
-        }
-        if (failedCondition(reasons, CREATE.accountLimit)) {
-          throw new LimitExceededError(
-            `Your account has reached its limit of ${limits.perAccount} active tokens`,
-          );
-        }
-        if (!onlyConflicts(reasons) || attempt >= MAX_ATTEMPTS) throw error;
-        await backoff(attempt);
       }
+      if (failed.has('accountLimit')) {
+        throw new LimitExceededError(
+          `Your account has reached its limit of ${limits.perAccount} active tokens`,
+        );
+      }
+      // The token or credential key exists already: an id or hash collision, never worth a retry.
+      if (failed.size > 0) throw result.error;
+      await this.transactor.backoffOrThrow(attempt, result.error);
     }
   }
 
@@ -96,102 +116,261 @@ export class DynamoTokenRepository implements TokenRepository {
     return this.query(INDEXES.byAccount, `ACCOUNT#${accountId}`, page);
   }
 
-  async revoke(tokenId: string, change: TokenChange): Promise<TokenRecord | undefined> {
-    let withCredential = true;
+  async revoke(
+    tokenId: string,
+    change: TokenChange,
+    audit: (revoked: TokenRecord) => AuditEvent,
+  ): Promise<TokenRecord | undefined> {
+    const w = this.writes;
+    const at = Date.parse(change.at);
+    // Keyed by hash, not by role: after a rotation re-read, the "current" credential is another item.
+    const goneCredentials = new Set<string>();
+    let slotGone = false;
     for (let attempt = 1; ; attempt++) {
       const current = await this.get(tokenId);
       if (current === undefined || current.state === 'revoked') return undefined;
-      try {
-        await this.client.send(
-          new TransactWriteCommand({ TransactItems: this.revokeItems(current, change, withCredential) }),
-        );
-        return { ...current, state: 'revoked', revokedAt: change.at, lastChange: change };
-      } catch (error) {
-        const reasons = cancellationReasons(error);
-        if (reasons === undefined) throw error;
-        const tokenReason = reasons[REVOKE.token];
-        const tokenChanged = tokenReason?.Code === 'ConditionalCheckFailed';
-        // Revoked meanwhile (a concurrent revoke): nothing left to do.
-        if (tokenChanged && (tokenReason.Item === undefined || tokenReason.Item.state?.S === 'revoked')) {
-          return undefined;
-        }
-        if (attempt >= MAX_ATTEMPTS) throw error;
-        // Still active but its secret changed meanwhile (rotation): read again, revoke the current credential.
-        if (tokenChanged) continue;
-        if (failedCondition(reasons, REVOKE.credential)) {
-          // The credential item is gone (TTL after expiry): the secret can no longer verify anyway.
-          withCredential = false;
-          continue;
-        }
-        if (!onlyConflicts(reasons)) throw error;
-        await backoff(attempt);
+      const revoked: TokenRecord = {
+        ...current,
+        state: 'revoked',
+        revokedAt: change.at,
+        lastChange: change,
+        version: current.version + 1,
+      };
+      const parts: TaggedItem<RevokePart>[] = [{ tag: 'token', item: w.revokeToken(current, change) }];
+      if (!goneCredentials.has(current.secretHash)) {
+        parts.push({ tag: 'credential', item: w.revokeCredential(current.secretHash) });
       }
+      const previous = previousInGrace(current, at);
+      if (previous !== undefined && !goneCredentials.has(previous)) {
+        parts.push({ tag: 'previous', item: w.revokeCredential(previous) });
+      }
+      if (!slotGone) {
+        parts.push(
+          { tag: 'slot', item: w.deleteSlot(slotFor(current)) },
+          { tag: 'userLimit', item: w.counterDecrement(KEYS.userLimit(current.accountId, current.userId)) },
+          { tag: 'accountLimit', item: w.counterDecrement(KEYS.accountLimit(current.accountId)) },
+        );
+      }
+      parts.push({ tag: 'audit', item: w.putAudit(audit(revoked)) });
+
+      const result = await this.transactor.send(parts);
+      if (result.committed) return revoked;
+      const { failed } = result;
+      if (failed.has('audit') || failed.has('userLimit') || failed.has('accountLimit')) throw result.error;
+      if (failed.size === 0) {
+        await this.transactor.backoffOrThrow(attempt, result.error);
+        continue;
+      }
+      // TTL removed the credential after expiry: that secret can no longer verify anyway.
+      if (failed.has('credential')) goneCredentials.add(current.secretHash);
+      if (failed.has('previous') && previous !== undefined) goneCredentials.add(previous);
+      // Released after expiry: the counters no longer count this token.
+      if (failed.has('slot')) slotGone = true;
+      // A failed token condition needs nothing here: the re-read at the top of the loop tells a
+      // concurrent revoke (done) from a concurrent edit or rotation (revoke the new version).
+      this.transactor.checkBudget(attempt, result.error);
     }
   }
 
-  private revokeItems(token: TokenRecord, change: TokenChange, withCredential: boolean): TransactItem[] {
-    const items: TransactItem[] = [
-      {
-        Update: {
-          TableName: this.tableName,
-          Key: KEYS.token(token.id),
-          UpdateExpression: 'SET #state = :revoked, revokedAt = :at, lastChange = :change',
-          ConditionExpression: '#state = :active AND secretHash = :hash',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: {
-            ':revoked': 'revoked',
-            ':active': 'active',
-            ':at': change.at,
-            ':change': dropUndefined({ ...change }),
-            ':hash': token.secretHash,
-          },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        },
-      },
-    ];
-    if (withCredential) {
-      items.push({
-        Update: {
-          TableName: this.tableName,
-          Key: KEYS.credential(token.secretHash),
-          UpdateExpression: 'SET #state = :revoked',
-          // Never create a stray credential item if TTL has already removed it.
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':revoked': 'revoked' },
-        },
-      });
+  async update(current: TokenRecord, next: TokenRecord, audit: AuditEvent): Promise<void> {
+    const w = this.writes;
+    const previous = previousInGrace(current, Date.parse(next.lastChange.at));
+    let previousGone = false;
+    const slotChanged = current.expiresAt !== next.expiresAt || current.name !== next.name;
+    for (let attempt = 1; ; attempt++) {
+      const parts: TaggedItem<UpdatePart>[] = [
+        { tag: 'token', item: w.replaceToken(current, next) },
+        { tag: 'credential', item: w.editCredential(current.secretHash, next, null) },
+      ];
+      if (previous !== undefined && !previousGone) {
+        parts.push({
+          tag: 'previous',
+          item: w.editCredential(previous, next, previousNotAfterMs(current) ?? null),
+        });
+      }
+      if (slotChanged) parts.push({ tag: 'slot', item: w.editSlot(next) });
+      parts.push({ tag: 'audit', item: w.putAudit(audit) });
+
+      const result = await this.transactor.send(parts);
+      if (result.committed) return;
+      const { failed } = result;
+      if (failed.has('token'))
+        throw new ConflictError('The token was changed or revoked meanwhile; reload it and try again');
+      // Credential removed by TTL or slot released by the expiry sweep: the token expired
+      // meanwhile, and an edit must not bring it back uncounted.
+      if (failed.has('credential') || failed.has('slot')) {
+        throw new ConflictError('The token expired meanwhile; it can no longer be edited');
+      }
+      if (failed.has('audit')) throw result.error;
+      if (failed.has('previous')) {
+        previousGone = true;
+        this.transactor.checkBudget(attempt, result.error);
+        continue;
+      }
+      await this.transactor.backoffOrThrow(attempt, result.error);
     }
-    items.push(
-      this.counterDecrement(KEYS.userLimit(token.accountId, token.userId)),
-      this.counterDecrement(KEYS.accountLimit(token.accountId)),
+  }
+
+  async rotate(current: TokenRecord, next: TokenRecord, audit: AuditEvent): Promise<void> {
+    const w = this.writes;
+    const at = Date.parse(next.lastChange.at);
+    const older = previousInGrace(current, at);
+    const oldNotAfterMs = previousNotAfterMs(next) ?? at;
+    let access = await this.readAccess(current.accountId, current.userId);
+    let oldGone = false;
+    let olderGone = false;
+    for (let attempt = 1; ; attempt++) {
+      if (!access.enabled) throw new TokenAccessDisabledError();
+      const credential = credentialFor(next, null, { disabled: false, accessGeneration: access.generation });
+      const parts: TaggedItem<RotatePart>[] = [
+        { tag: 'token', item: w.replaceToken(current, next) },
+        { tag: 'newCredential', item: w.putNew(credentialToItem(credential)) },
+        { tag: 'access', item: w.checkAccess(current.accountId, current.userId, access.generation) },
+      ];
+      if (!oldGone) {
+        parts.push({
+          tag: 'oldCredential',
+          item: w.endCredential(current.secretHash, current, oldNotAfterMs),
+        });
+      }
+      if (older !== undefined && !olderGone) {
+        parts.push({ tag: 'olderCredential', item: w.endCredential(older, current, at) });
+      }
+      parts.push({ tag: 'audit', item: w.putAudit(audit) });
+
+      const result = await this.transactor.send(parts);
+      if (result.committed) return;
+      const { failed } = result;
+      if (failed.has('token'))
+        throw new ConflictError('The token was changed or revoked meanwhile; reload it and try again');
+      if (failed.has('newCredential') || failed.has('audit')) throw result.error;
+      if (failed.size === 0) {
+        await this.transactor.backoffOrThrow(attempt, result.error);
+        continue;
+      }
+      // Switched meanwhile: the new credential must carry the generation it was checked against.
+      if (failed.has('access')) access = await this.readAccess(current.accountId, current.userId);
+      // Gone by TTL: nothing left to shorten.
+      if (failed.has('oldCredential')) oldGone = true;
+      if (failed.has('olderCredential')) olderGone = true;
+      this.transactor.checkBudget(attempt, result.error);
+    }
+  }
+
+  async listSlotHolders(accountId: string, userId: string | undefined): Promise<string[]> {
+    const slots = await this.querySlots(accountId, userId, undefined);
+    return slots.map((slot) => slot.tokenId);
+  }
+
+  async releaseExpiredSlots(accountId: string, userId: string | undefined, now: Date): Promise<number> {
+    const expired = (await this.querySlots(accountId, userId, now)).filter(
+      (slot) => slot.expiresAt !== null && Date.parse(slot.expiresAt) <= now.getTime(),
     );
-    return items;
+    let released = 0;
+    // One after another: every release updates the same account counter, so running them side by
+    // side would only turn into transaction conflicts and backoff.
+    for (const slot of expired) {
+      const token = await this.get(slot.tokenId);
+      const event = token === undefined ? expiredEventOfSlot(slot) : expiredAuditEvent(token);
+      if (await this.releaseSlot(slot, slot.expiresAt ?? undefined, event)) released++;
+    }
+    return released;
   }
 
-  private counterIncrement(key: Record<string, string>, limit: number): TransactItem {
-    return {
-      Update: {
+  releaseSlotOfDeletedToken(token: TokenRecord, audit: AuditEvent): Promise<boolean> {
+    return this.releaseSlot(slotFor(token), undefined, audit);
+  }
+
+  /** Returns false when the slot is gone, or (with `seenExpiresAt`) no longer expires then. */
+  private async releaseSlot(
+    slot: SlotRecord,
+    seenExpiresAt: string | undefined,
+    audit: AuditEvent,
+  ): Promise<boolean> {
+    const w = this.writes;
+    let withAudit = true;
+    for (let attempt = 1; ; attempt++) {
+      const parts: TaggedItem<ReleasePart>[] = [
+        { tag: 'slot', item: w.deleteSlot(slot, seenExpiresAt) },
+        { tag: 'userLimit', item: w.counterDecrement(KEYS.userLimit(slot.accountId, slot.userId)) },
+        { tag: 'accountLimit', item: w.counterDecrement(KEYS.accountLimit(slot.accountId)) },
+      ];
+      if (withAudit) parts.push({ tag: 'audit', item: w.putAudit(audit) });
+      const result = await this.transactor.send(parts);
+      if (result.committed) return true;
+      const { failed } = result;
+      if (failed.has('slot')) return false;
+      if (failed.has('userLimit') || failed.has('accountLimit')) throw result.error;
+      if (failed.has('audit')) {
+        // Recorded already (the event id is derived from the token id): release without it.
+        withAudit = false;
+        this.transactor.checkBudget(attempt, result.error);
+        continue;
+      }
+      await this.transactor.backoffOrThrow(attempt, result.error);
+    }
+  }
+
+  private async readAccess(
+    accountId: string,
+    userId: string,
+  ): Promise<Pick<UserAccess, 'enabled' | 'generation'>> {
+    const { Item } = await this.client.send(
+      new GetCommand({
         TableName: this.tableName,
-        Key: key,
-        UpdateExpression: 'SET #entity = :entity ADD #active :one',
-        ConditionExpression: 'attribute_not_exists(#active) OR #active < :limit',
-        ExpressionAttributeNames: { '#entity': 'entity', '#active': 'active' },
-        ExpressionAttributeValues: { ':entity': 'limit', ':one': 1, ':limit': limit },
-      },
+        Key: KEYS.userAccess(accountId, userId),
+        ConsistentRead: true,
+      }),
+    );
+    if (Item === undefined) return { enabled: true, generation: 0 };
+    return {
+      enabled: Item.enabled !== false,
+      generation: typeof Item.generation === 'number' ? Item.generation : 0,
     };
   }
 
-  private counterDecrement(key: Record<string, string>): TransactItem {
-    return {
-      Update: {
-        TableName: this.tableName,
-        Key: key,
-        UpdateExpression: 'SET #entity = :entity ADD #active :minusOne',
-        ExpressionAttributeNames: { '#entity': 'entity', '#active': 'active' },
-        ExpressionAttributeValues: { ':entity': 'limit', ':minusOne': -1 },
-      },
-    };
+  /**
+   * A user's slots from the base table (strongly consistent), or an account's from the byAccount
+   * index; with `expiredAt`, an account's are narrowed to those whose expiry sorts at or before it.
+   */
+  private async querySlots(
+    accountId: string,
+    userId: string | undefined,
+    expiredAt: Date | undefined,
+  ): Promise<SlotRecord[]> {
+    const base: QueryCommandInput =
+      userId === undefined
+        ? {
+            TableName: this.tableName,
+            IndexName: INDEXES.byAccount.indexName,
+            KeyConditionExpression: expiredAt === undefined ? '#pk = :pk' : '#pk = :pk AND #sk < :before',
+            ExpressionAttributeNames: {
+              '#pk': INDEXES.byAccount.partitionKey,
+              ...(expiredAt === undefined ? {} : { '#sk': INDEXES.byAccount.sortKey }),
+            },
+            ExpressionAttributeValues: {
+              ':pk': PARTITIONS.slotsOfAccount(accountId),
+              // '$' sorts right after '#': every `<expiresAt>#<tokenId>` with expiresAt <= now is before it.
+              ...(expiredAt === undefined ? {} : { ':before': `${expiredAt.toISOString()}$` }),
+            },
+          }
+        : {
+            TableName: this.tableName,
+            KeyConditionExpression: '#pk = :pk',
+            ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey },
+            ExpressionAttributeValues: { ':pk': KEYS.slot(accountId, userId, '').pk },
+            ConsistentRead: true,
+          };
+    const slots: SlotRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const { Items = [], LastEvaluatedKey } = await this.client.send(
+        new QueryCommand({ ...base, ExclusiveStartKey: startKey }),
+      );
+      for (const item of Items) if (isSlotItem(item)) slots.push(itemToSlot(item));
+      startKey = LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return slots;
   }
 
   private async query(
@@ -217,6 +396,34 @@ export class DynamoTokenRepository implements TokenRepository {
       nextCursor: LastEvaluatedKey === undefined ? undefined : encodeCursor(LastEvaluatedKey),
     };
   }
+}
+
+/** The previous secret's hash while its grace period lasts at `atMs`. */
+function previousInGrace(token: TokenRecord, atMs: number): string | undefined {
+  const notAfterMs = previousNotAfterMs(token);
+  return token.previousSecretHash !== null && notAfterMs !== undefined && notAfterMs > atMs
+    ? token.previousSecretHash
+    : undefined;
+}
+
+function previousNotAfterMs(token: TokenRecord): number | undefined {
+  return token.previousSecretNotAfter === null ? undefined : Date.parse(token.previousSecretNotAfter);
+}
+
+/**
+ * `token.expired` when the token item is gone (TTL): from what the slot kept, with the same id
+ * and time expiredAuditEvent gives it, so either writer records the one event.
+ */
+function expiredEventOfSlot(slot: SlotRecord): AuditEvent {
+  return auditEvent({
+    id: `evt_${slot.tokenId.slice('tok_'.length)}`,
+    action: 'token.expired',
+    at: slot.expiresAt ?? new Date(0).toISOString(),
+    actor: SYSTEM_ACTOR,
+    accountId: slot.accountId,
+    subjectUserId: slot.userId,
+    token: { id: slot.tokenId, name: slot.tokenName },
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -270,33 +477,4 @@ export function decodeCursor(
     throw invalidCursor();
   }
   return key;
-}
-
-// ---------------------------------------------------------------------------------------------
-
-function cancellationReasons(error: unknown): readonly CancellationReason[] | undefined {
-  if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return undefined;
-  const reasons: unknown = (error as { CancellationReasons?: unknown }).CancellationReasons;
-  return Array.isArray(reasons) ? (reasons as CancellationReason[]) : [];
-}
-
-function failedCondition(reasons: readonly CancellationReason[], index: number): boolean {
-  return reasons[index]?.Code === 'ConditionalCheckFailed';
-}
-
-function onlyConflicts(reasons: readonly CancellationReason[]): boolean {
-  const codes = reasons.map((reason) => reason.Code ?? 'None');
-  return (
-    codes.includes('TransactionConflict') &&
-    codes.every((code) => code === 'None' || code === 'TransactionConflict')
-  );
-}
-
-function backoff(attempt: number): Promise<void> {
-  return sleep(Math.round(20 * attempt * (0.5 + Math.random())));
-}
-
-/** Items without undefined values at any depth, whatever the client's marshalling options. */
-function dropUndefined<T extends Record<string, unknown>>(value: T): T {
-  return JSON.parse(JSON.stringify(value)) as T;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type CredentialRecord, ROLES, type TokenRecord } from '../core/model.js';
-import { INDEXES, KEYS } from './table-definition.js';
+import { INDEXES, KEYS, PARTITIONS } from './table-definition.js';
 
 // DynamoDB item shapes, mapped to and from the domain records. The repository writes both item
 // kinds, the authorizer reads credential items, and stream consumers read token items from
@@ -112,16 +112,24 @@ export const credentialItemSchema = z.object({
   accessGeneration: z.number().int().min(0).default(0),
 });
 
+/**
+ * A credential's TTL (epoch seconds): when it can never verify again, the earlier of expiry and
+ * notAfter; undefined when neither is set. The authorizer checks both times itself regardless.
+ */
+export function credentialTtl(expiresAtMs: number | null, notAfterMs: number | null): number | undefined {
+  const endsAtMs = [expiresAtMs, notAfterMs].filter((ms): ms is number => ms !== null);
+  return endsAtMs.length === 0 ? undefined : Math.floor(Math.min(...endsAtMs) / 1000);
+}
+
 export function credentialToItem(credential: CredentialRecord): Record<string, unknown> {
-  const endsAtMs = [credential.expiresAtMs, credential.notAfterMs].filter((ms): ms is number => ms !== null);
+  const ttl = credentialTtl(credential.expiresAtMs, credential.notAfterMs);
   return {
     ...KEYS.credential(credential.secretHash),
     entity: 'credential',
     ...credential,
     scopes: [...credential.scopes],
     allowedIps: [...credential.allowedIps],
-    // Removed by TTL once it can never verify again; the authorizer checks times itself regardless.
-    ...(endsAtMs.length === 0 ? {} : { ttl: Math.floor(Math.min(...endsAtMs) / 1000) }),
+    ...(ttl === undefined ? {} : { ttl }),
   };
 }
 
@@ -157,4 +165,61 @@ export function credentialFor(
     disabled: access.disabled,
     accessGeneration: access.accessGeneration,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Limit slots: one per token that counts against the active-token limits. The counters on the
+// limit items always equal the number of slot items, because every increment is written with a
+// slot Put and every decrement with a conditional slot Delete, in one transaction. The slot carries
+// what the `token.expired` audit event needs once the token item itself is gone (TTL).
+
+export interface SlotRecord {
+  readonly tokenId: string;
+  readonly userId: string;
+  readonly accountId: string;
+  readonly tokenName: string;
+  readonly expiresAt: string | null;
+}
+
+export const slotItemSchema = z.object({
+  entity: z.literal('slot'),
+  tokenId: z.string(),
+  userId: z.string(),
+  accountId: z.string(),
+  tokenName: z.string(),
+  expiresAt: z.string().nullable(),
+});
+
+/** Sorts a never-expiring slot after every dated one, so "expired before now" is a key range. */
+export function slotSortKey(expiresAt: string | null, tokenId: string): string {
+  return `${expiresAt ?? '9999'}#${tokenId}`;
+}
+
+export function slotFor(token: TokenRecord): SlotRecord {
+  return {
+    tokenId: token.id,
+    userId: token.userId,
+    accountId: token.accountId,
+    tokenName: token.name,
+    expiresAt: token.expiresAt,
+  };
+}
+
+export function slotToItem(slot: SlotRecord): Record<string, unknown> {
+  return {
+    ...KEYS.slot(slot.accountId, slot.userId, slot.tokenId),
+    entity: 'slot',
+    ...slot,
+    [INDEXES.byAccount.partitionKey]: PARTITIONS.slotsOfAccount(slot.accountId),
+    [INDEXES.byAccount.sortKey]: slotSortKey(slot.expiresAt, slot.tokenId),
+  };
+}
+
+export function isSlotItem(item: Record<string, unknown> | undefined): boolean {
+  return item?.entity === 'slot';
+}
+
+export function itemToSlot(item: Record<string, unknown>): SlotRecord {
+  const { entity: _entity, ...slot } = slotItemSchema.parse(item);
+  return slot;
 }
