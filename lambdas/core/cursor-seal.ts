@@ -49,8 +49,10 @@ export function hmacCursorSealer(key: HmacKey): CursorSealer {
     open(sealed, binding) {
       if (sealed.length <= TAG_LENGTH || !/^[A-Za-z0-9_-]+$/.test(sealed)) throw invalidCursorError();
       const inner = sealed.slice(0, -TAG_LENGTH);
-      const presented = Buffer.from(sealed.slice(-TAG_LENGTH), 'base64url');
-      const expected = tagOf(inner, binding);
+      // Compared as text, not as decoded bytes: the last base64url character carries 4 bits that
+      // decoding ignores, so byte equality would accept a few altered cursors.
+      const presented = Buffer.from(sealed.slice(-TAG_LENGTH), 'utf8');
+      const expected = Buffer.from(tagOf(inner, binding).toString('base64url'), 'utf8');
       if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
         throw invalidCursorError();
       }

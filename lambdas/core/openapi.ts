@@ -140,7 +140,12 @@ function operationOf(collector: ComponentCollector, route: RouteDefinition): Jso
     ...(parameters.length === 0 ? {} : { parameters }),
     ...(contract.body === undefined
       ? {}
-      : { requestBody: { required: true, content: jsonContent(collector.convert(contract.body, 'input')) } }),
+      : {
+          requestBody: {
+            required: contract.bodyOptional !== true,
+            content: jsonContent(collector.convert(contract.body, 'input')),
+          },
+        }),
     responses: { ...success, ...errorResponses(route, contract) },
     security: route.auth === 'jwt' ? [{ [BEARER_SCHEME]: [] }] : [],
   };

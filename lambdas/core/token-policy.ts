@@ -71,6 +71,134 @@ export function resolveTokenPolicy(
   return { type, scopes, allowedIps, expiresAt };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Edits (PATCH /tokens/{id})
+
+/** The editable fields of a token, as an edit request names them (absent = unchanged). */
+export interface TokenUpdateRequest {
+  readonly name?: string | undefined;
+  readonly description?: string | undefined;
+  readonly scopes?: readonly string[] | undefined;
+  readonly allowedIps?: readonly string[] | undefined;
+  readonly expiresAt?: string | null | undefined;
+}
+
+/** The token as an edit leaves it: every editable field, resolved (unchanged ones as they were). */
+export interface ResolvedTokenUpdate {
+  readonly name: string;
+  readonly description: string;
+  readonly scopes: readonly string[];
+  readonly allowedIps: readonly string[];
+  readonly expiresAt: string | null;
+}
+
+type EditableToken = ResolvedTokenUpdate & { readonly type: string; readonly createdAt: string };
+
+/**
+ * Applies the policy to an edit of `current`, or throws ValidationError listing every problem, with
+ * the same detail paths as a create. The rules are a create's, held against the token as it is:
+ * - scopes: from the catalogue and never more than the token's type allows;
+ * - allowedIps: normalised; a type that requires an allowlist cannot have it emptied;
+ * - expiresAt: in the future and no later than createdAt + maxLifetimeDays (the lifetime counts
+ *   from creation, so repeated edits cannot keep a token alive forever); null only with allowNoExpiry.
+ * A field set to what the token already holds is not a change and is not re-checked: a deployment
+ * that tightened its policy since must not make a harmless edit of another field fail. Scopes or
+ * addresses that only differ in order are kept in the token's order, so they are no change either.
+ */
+export function resolveTokenUpdate(
+  settings: PolicySettings,
+  current: EditableToken,
+  request: TokenUpdateRequest,
+  now: Date,
+): ResolvedTokenUpdate {
+  const issues: ErrorDetail[] = [];
+  const typeSettings = settings.tokenTypes[current.type];
+  // Without its type's rules there is nothing to hold new scopes or addresses against.
+  const typeGone = (path: string) =>
+    issues.push({
+      path,
+      message: `token type "${current.type}" is no longer configured; its ${path} cannot be changed`,
+    });
+
+  let scopes = current.scopes;
+  if (request.scopes !== undefined && !sameMembers(request.scopes, current.scopes)) {
+    if (typeSettings === undefined) typeGone('scopes');
+    scopes = checkScopes(settings, request.scopes, current.type, typeSettings?.allowedScopes, issues);
+  }
+
+  let allowedIps = current.allowedIps;
+  if (request.allowedIps !== undefined) {
+    const before = issues.length;
+    const normalised = normaliseAllowedIps(request.allowedIps, issues);
+    const valid = issues.length === before;
+    if (!valid || !sameMembers(normalised, current.allowedIps)) {
+      if (typeSettings === undefined) typeGone('allowedIps');
+      allowedIps = normalised;
+      if (typeSettings?.requireIpAllowlist === true && request.allowedIps.length === 0) {
+        issues.push({
+          path: 'allowedIps',
+          message: `token type "${current.type}" requires at least one allowed IP address or CIDR`,
+        });
+      }
+    }
+  }
+
+  let expiresAt = current.expiresAt;
+  if (request.expiresAt !== undefined && !sameInstant(request.expiresAt, current.expiresAt)) {
+    expiresAt = resolveEditedExpiry(settings, current.createdAt, request.expiresAt, now, issues);
+  }
+
+  if (issues.length > 0) throw new ValidationError('The token edit breaks the token policy', issues);
+  return {
+    name: request.name ?? current.name,
+    description: request.description ?? current.description,
+    scopes,
+    allowedIps,
+    expiresAt,
+  };
+}
+
+function sameMembers(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const members = new Set(b);
+  return new Set(a).size === a.length && a.every((value) => members.has(value));
+}
+
+function sameInstant(requested: string | null, current: string | null): boolean {
+  if (requested === null || current === null) return requested === current;
+  return Date.parse(requested) === Date.parse(current);
+}
+
+function resolveEditedExpiry(
+  settings: PolicySettings,
+  createdAt: string,
+  expiresAt: string | null,
+  now: Date,
+  issues: ErrorDetail[],
+): string | null {
+  if (expiresAt === null) {
+    if (!settings.allowNoExpiry) {
+      issues.push({ path: 'expiresAt', message: 'this deployment does not allow tokens that never expire' });
+    }
+    return null;
+  }
+  const at = Date.parse(expiresAt);
+  const latest = Date.parse(createdAt) + settings.maxLifetimeDays * DAY_MS;
+  if (Number.isNaN(at)) {
+    issues.push({ path: 'expiresAt', message: 'must be an ISO 8601 date and time' });
+  } else if (at <= now.getTime()) {
+    issues.push({ path: 'expiresAt', message: 'must be in the future' });
+  } else if (at > latest) {
+    issues.push({
+      path: 'expiresAt',
+      message: `must be no later than ${settings.maxLifetimeDays} days after the token was created (${new Date(latest).toISOString()})`,
+    });
+  } else {
+    return new Date(at).toISOString();
+  }
+  return null;
+}
+
 function resolveExpiry(
   settings: PolicySettings,
   request: TokenPolicyRequest,

@@ -1,9 +1,11 @@
 import type { CreateTokenRequest, ListTokensQuery } from './api-schemas.js';
-import { ForbiddenError, NotFoundError } from './errors.js';
+import { tokenAuditEvent } from './audit.js';
+import { ConflictError, ForbiddenError, LimitExceededError, NotFoundError } from './errors.js';
 import { hashToken } from './hashing.js';
 import { newTokenId } from './ids.js';
+import { openListCursor } from './list-cursors.js';
 import { type Caller, statusOf, type TokenChange, type TokenRecord } from './model.js';
-import type { Clock, KeySource, Page, TokenRepository } from './ports.js';
+import type { ActiveTokenLimits, Clock, KeySource, Page, TokenRepository } from './ports.js';
 import type { PolicySettings } from './settings.js';
 import { generateToken } from './token-format.js';
 import { resolveTokenPolicy } from './token-policy.js';
@@ -13,10 +15,19 @@ import { resolveTokenPolicy } from './token-policy.js';
 //
 // Visibility: a member sees their own tokens, an admin every token of their account. A token the
 // caller may not see answers NotFoundError, exactly like a token that does not exist.
+//
+// Every change hands the repository its audit event, so the change and its record are written in
+// one transaction: there is no change without its audit event, and no audit event for a change that
+// did not happen.
 
 export interface TokenDeps {
   readonly repository: TokenRepository;
   readonly clock: Clock;
+}
+
+/** Listings seal their cursors with a key derived from the HMAC key (list-cursors.ts). */
+export interface ListDeps extends TokenDeps {
+  readonly keySource: KeySource;
 }
 
 export interface CreateDeps extends TokenDeps {
@@ -35,7 +46,7 @@ export interface CreatedToken {
 /** At most this many repository pages are read to fill one filtered page. */
 export const MAX_QUERIES_PER_LIST = 5;
 
-function changeBy(caller: Caller, action: TokenChange['action'], at: Date): TokenChange {
+export function changeBy(caller: Caller, action: TokenChange['action'], at: Date): TokenChange {
   return {
     action,
     at: at.toISOString(),
@@ -46,12 +57,18 @@ function changeBy(caller: Caller, action: TokenChange['action'], at: Date): Toke
   };
 }
 
-function canSee(caller: Caller, token: TokenRecord): boolean {
+export function canSee(caller: Caller, token: TokenRecord): boolean {
   return token.accountId === caller.accountId && (caller.role === 'admin' || token.userId === caller.userId);
 }
 
-function assertCanWrite(caller: Caller): void {
+export function assertCanWrite(caller: Caller): void {
   if (caller.role === 'viewer') throw new ForbiddenError('Viewers cannot create or change tokens');
+}
+
+/** Edits and rotations apply to live tokens only: a revoked or expired token stays as it ended. */
+export function assertChangeable(token: TokenRecord, now: Date): void {
+  const status = statusOf(token, now);
+  if (status !== 'active') throw new ConflictError(`The token is ${status}; it can no longer be changed`);
 }
 
 export async function createToken(
@@ -85,16 +102,33 @@ export async function createToken(
     revokedAt: null,
     createdBy: caller.userId,
     lastChange: changeBy(caller, 'created', now),
+    version: 1,
+    previousSecretHash: null,
+    previousSecretNotAfter: null,
   };
-  await deps.repository.create(token, {
+  const limits: ActiveTokenLimits = {
     perUser: deps.settings.maxActiveTokensPerUser,
     perAccount: deps.settings.maxActiveTokensPerAccount,
-  });
+  };
+  const audit = tokenAuditEvent('token.created', caller, token, now);
+  try {
+    await deps.repository.create(token, limits, audit);
+  } catch (error) {
+    if (!(error instanceof LimitExceededError)) throw error;
+    // Expired tokens hold their slots until TTL deletes them (up to ~48 h late) or a sweep releases
+    // them; at the limit, release the owner's and the account's expired slots and try once more.
+    // The user's first: those are also the account's, and a released slot is not found again.
+    const released =
+      (await deps.repository.releaseExpiredSlots(caller.accountId, caller.userId, now)) +
+      (await deps.repository.releaseExpiredSlots(caller.accountId, undefined, now));
+    if (released === 0) throw error;
+    await deps.repository.create(token, limits, audit);
+  }
   return { token, secret };
 }
 
 export async function listTokens(
-  deps: TokenDeps,
+  deps: ListDeps,
   caller: Caller,
   query: ListTokensQuery,
 ): Promise<Page<TokenRecord>> {
@@ -102,6 +136,25 @@ export async function listTokens(
   if (target !== caller.userId && caller.role !== 'admin') {
     throw new ForbiddenError("Only an admin can list other users' tokens");
   }
+  const cursors = await openListCursor(
+    deps.keySource,
+    'listTokens',
+    caller,
+    [query.status, query.userId],
+    query.cursor,
+  );
+  const page = await listTokenPage(deps, caller, target, query.status, query.limit, cursors.inner);
+  return { items: page.items, nextCursor: cursors.seal(page.nextCursor) };
+}
+
+async function listTokenPage(
+  deps: TokenDeps,
+  caller: Caller,
+  target: string,
+  status: ListTokensQuery['status'],
+  limit: number,
+  startCursor: string | undefined,
+): Promise<Page<TokenRecord>> {
   // Index partitions are `USER#<accountId>#<userId>` strings, so ids containing `#` could make two
   // partitions coincide; whatever a page holds, only the caller's account (and user) gets through.
   const belongs = (token: TokenRecord) =>
@@ -114,16 +167,16 @@ export async function listTokens(
     return { items: page.items.filter(belongs), nextCursor: page.nextCursor };
   };
 
-  if (query.status === 'all') return fetchPage(query.limit, query.cursor);
+  if (status === 'all') return fetchPage(limit, startCursor);
 
   // Status depends on the clock (expiry), so it is filtered here. Asking each time for only as many
   // items as are still missing means the page never overflows and the repository's cursor stays exact.
   const now = deps.clock.now();
   const items: TokenRecord[] = [];
-  let cursor = query.cursor;
-  for (let queries = 0; queries < MAX_QUERIES_PER_LIST && items.length < query.limit; queries++) {
-    const page = await fetchPage(query.limit - items.length, cursor);
-    items.push(...page.items.filter((token) => statusOf(token, now) === query.status));
+  let cursor = startCursor;
+  for (let queries = 0; queries < MAX_QUERIES_PER_LIST && items.length < limit; queries++) {
+    const page = await fetchPage(limit - items.length, cursor);
+    items.push(...page.items.filter((token) => statusOf(token, now) === status));
     cursor = page.nextCursor;
     if (cursor === undefined) break;
   }
@@ -141,5 +194,9 @@ export async function revokeToken(deps: TokenDeps, caller: Caller, tokenId: stri
   assertCanWrite(caller);
   const token = await getToken(deps, caller, tokenId);
   if (token.state === 'revoked') return;
-  await deps.repository.revoke(token.id, changeBy(caller, 'revoked', deps.clock.now()));
+  const now = deps.clock.now();
+  // The event is built from the record the repository actually revoked (it may have re-read it).
+  await deps.repository.revoke(token.id, changeBy(caller, 'revoked', now), (revoked) =>
+    tokenAuditEvent('token.revoked', caller, revoked, now),
+  );
 }

@@ -1,11 +1,39 @@
+import { DynamoAuditLog } from '../adapters/dynamo-audit-log.js';
 import { DynamoTokenRepository } from '../adapters/dynamo-token-repository.js';
-import type { TokenRepository } from '../core/ports.js';
+import { DynamoUserAccessRepository } from '../adapters/dynamo-user-access.js';
+import type { AuditLog, TokenRepository, UserAccessRepository } from '../core/ports.js';
 import { sharedDocumentClient } from '../runtime/clients.js';
 import { ENV, requireEnv } from '../runtime/env.js';
+import { policySettingsFromEnv } from '../runtime/settings.js';
 
 // Wiring shared by the management handler modules. Called at module load (once per container), so
-// a missing env var fails the cold start with its name.
+// a missing env var fails the cold start with its name. Every repository that writes audit events
+// takes the retention from the same policy settings, so all of a change's events expire alike.
+
+function auditRetentionFromEnv(env: NodeJS.ProcessEnv): { auditRetentionDays: number } {
+  return { auditRetentionDays: policySettingsFromEnv(env).auditRetentionDays };
+}
 
 export function tokenRepositoryFromEnv(env: NodeJS.ProcessEnv = process.env): TokenRepository {
-  return new DynamoTokenRepository(sharedDocumentClient(), requireEnv(ENV.tableName, env));
+  return new DynamoTokenRepository(
+    sharedDocumentClient(),
+    requireEnv(ENV.tableName, env),
+    auditRetentionFromEnv(env),
+  );
+}
+
+export function userAccessRepositoryFromEnv(env: NodeJS.ProcessEnv = process.env): UserAccessRepository {
+  return new DynamoUserAccessRepository(
+    sharedDocumentClient(),
+    requireEnv(ENV.tableName, env),
+    auditRetentionFromEnv(env),
+  );
+}
+
+export function auditLogFromEnv(env: NodeJS.ProcessEnv = process.env): AuditLog {
+  return new DynamoAuditLog(
+    sharedDocumentClient(),
+    requireEnv(ENV.tableName, env),
+    auditRetentionFromEnv(env),
+  );
 }

@@ -24,8 +24,9 @@ import { parseInput } from './validation.js';
 //
 // It looks the route up in the route table (lambdas/routes.ts) and its contract in
 // lambdas/core/api-schemas.ts, and before the function runs it: authenticates the caller (401),
-// checks the route's roles (403), limits the body to 16 KB (413), parses JSON (400) and validates
-// body, query and path parameters against the contract (400). The function's result is typed by
+// checks the route's roles (403), limits the body to 16 KB (413), parses JSON (400; an absent body is
+// `{}` where the contract says `bodyOptional`) and validates body, query and path parameters
+// against the contract (400). The function's result is typed by
 // the contract's responses and rendered as JSON with no-store and security headers; errors are
 // mapped by one middleware; one log line per request. Event logging stays off (events carry the
 // Authorization header).
@@ -82,7 +83,8 @@ export function routeHandler<N extends ManagementRouteName>(
         throw new ForbiddenError(`The ${caller.role} role is not allowed to do this`);
       }
     }
-    const body = jsonBodyOf(event);
+    // A route whose every body field is optional may take no body at all (POST .../rotate).
+    const body = jsonBodyOf(event) ?? (contract.bodyOptional === true ? {} : undefined);
     if (contract.body !== undefined && body === undefined) {
       throw new ValidationError('A JSON object body is required');
     }

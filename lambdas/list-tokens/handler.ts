@@ -1,10 +1,15 @@
 import { toTokenView } from '../core/model.js';
 import { systemClock } from '../core/ports.js';
-import { listTokens, type TokenDeps } from '../core/token-service.js';
+import { type ListDeps, listTokens } from '../core/token-service.js';
 import { tokenRepositoryFromEnv } from '../http/dependencies.js';
 import { routeHandler } from '../http/route-handler.js';
+import { keySourceFromEnv } from '../runtime/key-source.js';
 
-const deps: TokenDeps = { repository: tokenRepositoryFromEnv(), clock: systemClock };
+const deps: ListDeps = {
+  repository: tokenRepositoryFromEnv(),
+  keySource: keySourceFromEnv(),
+  clock: systemClock,
+};
 
 export const handler = routeHandler('listTokens', async ({ caller, query }) => {
   const page = await listTokens(deps, caller, query);

@@ -3,13 +3,19 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../lambdas/core/errors.js';
 import { isValidAllowlistEntry } from '../../../lambdas/core/ip-allowlist.js';
-import { DEFAULT_POLICY_SETTINGS, parsePolicySettings } from '../../../lambdas/core/settings.js';
+import {
+  DEFAULT_POLICY_SETTINGS,
+  parsePolicySettings,
+  scopeCatalogue,
+} from '../../../lambdas/core/settings.js';
 import {
   defaultExpiryDays,
   normaliseAllowedIp,
   policyView,
   resolveTokenPolicy,
+  resolveTokenUpdate,
   type TokenPolicyRequest,
+  type TokenUpdateRequest,
 } from '../../../lambdas/core/token-policy.js';
 
 const NOW = new Date('2025-03-01T12:00:00.000Z');
@@ -241,5 +247,116 @@ describe('policy view', () => {
       requireIpAllowlist: true,
       allowedScopes: ['reports:read', 'content:read', 'products:read'],
     });
+  });
+});
+
+describe('resolveTokenUpdate', () => {
+  const current = {
+    name: 'CI',
+    description: '',
+    scopes: ['content:read', 'reports:read'],
+    allowedIps: ['10.0.0.0/24'],
+    expiresAt: new Date(NOW.getTime() + 30 * DAY).toISOString(),
+    type: 'standard',
+    createdAt: new Date(NOW.getTime() - 10 * DAY).toISOString(),
+  };
+
+  function updateDetails(request: TokenUpdateRequest, policy = settings, token = current) {
+    try {
+      resolveTokenUpdate(policy, token, request, NOW);
+    } catch (error) {
+      if (error instanceof ValidationError) return [...(error.details ?? [])];
+      throw error;
+    }
+    return [];
+  }
+
+  it('absent fields stay as they are; given ones are resolved', () => {
+    expect(resolveTokenUpdate(settings, current, {}, NOW)).toEqual({
+      name: 'CI',
+      description: '',
+      scopes: current.scopes,
+      allowedIps: current.allowedIps,
+      expiresAt: current.expiresAt,
+    });
+    expect(
+      resolveTokenUpdate(
+        settings,
+        current,
+        { allowedIps: ['2001:DB8::1', '10.0.0.7'], description: 'd' },
+        NOW,
+      ),
+    ).toMatchObject({ allowedIps: ['2001:db8::1/128', '10.0.0.7/32'], description: 'd' });
+  });
+
+  it('the same members in another order, or the same instant written differently, are no change', () => {
+    const resolved = resolveTokenUpdate(
+      settings,
+      current,
+      {
+        scopes: ['reports:read', 'content:read'],
+        allowedIps: ['10.0.0.9/24'],
+        expiresAt: current.expiresAt.replace('Z', '+00:00'),
+      },
+      NOW,
+    );
+    expect(resolved.scopes).toBe(current.scopes);
+    expect(resolved.allowedIps).toBe(current.allowedIps);
+    expect(resolved.expiresAt).toBe(current.expiresAt);
+  });
+
+  it('an unchanged field is not re-checked against a policy tightened since', () => {
+    const tightened = parsePolicySettings({ maxLifetimeDays: 7, expiryPresetsDays: [7] });
+    expect(
+      resolveTokenUpdate(tightened, current, { name: 'x', expiresAt: current.expiresAt }, NOW).name,
+    ).toBe('x');
+    expect(updateDetails({ expiresAt: new Date(NOW.getTime() + DAY).toISOString() }, tightened)).toEqual([
+      { path: 'expiresAt', message: expect.stringContaining('7 days after the token was created') },
+    ]);
+  });
+
+  it('collects every problem at once, with the create paths', () => {
+    expect(
+      updateDetails({
+        scopes: ['nope:read', 'content:read', 'content:read'],
+        allowedIps: ['x', '0.0.0.0/0'],
+      }),
+    ).toEqual([
+      { path: 'scopes.0', message: expect.stringContaining('unknown scope') },
+      { path: 'scopes.2', message: 'duplicate of scopes.1' },
+      { path: 'allowedIps.0', message: expect.stringContaining('IPv4 or IPv6') },
+      { path: 'allowedIps.1', message: expect.stringContaining('/0') },
+    ]);
+  });
+
+  it('a token whose type is no longer configured keeps its scopes and allowlist', () => {
+    const orphan = { ...current, type: 'retired' };
+    expect(updateDetails({ scopes: ['content:read'] }, settings, orphan)).toEqual([
+      { path: 'scopes', message: expect.stringContaining('no longer configured') },
+    ]);
+    expect(updateDetails({ name: 'renamed', scopes: [...orphan.scopes] }, settings, orphan)).toEqual([]);
+  });
+
+  it('property: whatever the edit, the result never holds a scope outside the type, nor an empty required allowlist', () => {
+    const restricted = { ...current, type: 'restricted', scopes: ['reports:read'] };
+    const allowed = new Set(settings.tokenTypes.restricted?.allowedScopes ?? []);
+    const scopeArb = fc.constantFrom(...scopeCatalogue(settings));
+    fc.assert(
+      fc.property(
+        fc.option(fc.array(scopeArb, { maxLength: 6 }), { nil: undefined }),
+        fc.option(fc.array(fc.constantFrom('10.0.0.1', '192.0.2.0/24', 'bad'), { maxLength: 3 }), {
+          nil: undefined,
+        }),
+        (scopes, allowedIps) => {
+          try {
+            const resolved = resolveTokenUpdate(settings, restricted, { scopes, allowedIps }, NOW);
+            expect(resolved.scopes.every((scope) => allowed.has(scope))).toBe(true);
+            expect(resolved.allowedIps.length).toBeGreaterThan(0);
+          } catch (error) {
+            expect(error).toBeInstanceOf(ValidationError);
+          }
+        },
+      ),
+    );
   });
 });

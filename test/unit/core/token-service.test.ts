@@ -4,18 +4,11 @@ import {
   ForbiddenError,
   LimitExceededError,
   NotFoundError,
+  TokenAccessDisabledError,
   ValidationError,
 } from '../../../lambdas/core/errors.js';
 import { type HmacKey, hashToken } from '../../../lambdas/core/hashing.js';
 import { newTokenId } from '../../../lambdas/core/ids.js';
-import type { Caller, TokenChange, TokenRecord } from '../../../lambdas/core/model.js';
-import type {
-  ActiveTokenLimits,
-  Clock,
-  Page,
-  PageRequest,
-  TokenRepository,
-} from '../../../lambdas/core/ports.js';
 import { DEFAULT_POLICY_SETTINGS, parsePolicySettings } from '../../../lambdas/core/settings.js';
 import { isWellFormedToken } from '../../../lambdas/core/token-format.js';
 import {
@@ -26,68 +19,9 @@ import {
   MAX_QUERIES_PER_LIST,
   revokeToken,
 } from '../../../lambdas/core/token-service.js';
+import { MemoryTokenRepository, TestClock, testCaller } from './memory-ports.js';
 
 // The use cases over in-memory ports: no mocks, no AWS.
-
-class MemoryTokenRepository implements TokenRepository {
-  readonly tokens = new Map<string, TokenRecord>();
-  readonly active = new Map<string, number>();
-  queries = 0;
-
-  async create(token: TokenRecord, limits: ActiveTokenLimits): Promise<void> {
-    const userKey = `${token.accountId}#${token.userId}`;
-    if ((this.active.get(userKey) ?? 0) >= limits.perUser) throw new LimitExceededError('user limit');
-    if ((this.active.get(token.accountId) ?? 0) >= limits.perAccount)
-      throw new LimitExceededError('account limit');
-    this.active.set(userKey, (this.active.get(userKey) ?? 0) + 1);
-    this.active.set(token.accountId, (this.active.get(token.accountId) ?? 0) + 1);
-    this.tokens.set(token.id, token);
-  }
-
-  async get(tokenId: string): Promise<TokenRecord | undefined> {
-    return this.tokens.get(tokenId);
-  }
-
-  async listByOwner(accountId: string, userId: string, page: PageRequest): Promise<Page<TokenRecord>> {
-    return this.page((token) => token.accountId === accountId && token.userId === userId, page);
-  }
-
-  async listByAccount(accountId: string, page: PageRequest): Promise<Page<TokenRecord>> {
-    return this.page((token) => token.accountId === accountId, page);
-  }
-
-  async revoke(tokenId: string, change: TokenChange): Promise<TokenRecord | undefined> {
-    const token = this.tokens.get(tokenId);
-    if (token === undefined || token.state === 'revoked') return undefined;
-    const revoked: TokenRecord = { ...token, state: 'revoked', revokedAt: change.at, lastChange: change };
-    this.tokens.set(tokenId, revoked);
-    const userKey = `${token.accountId}#${token.userId}`;
-    this.active.set(userKey, (this.active.get(userKey) ?? 0) - 1);
-    this.active.set(token.accountId, (this.active.get(token.accountId) ?? 0) - 1);
-    return revoked;
-  }
-
-  private page(match: (token: TokenRecord) => boolean, page: PageRequest): Page<TokenRecord> {
-    this.queries += 1;
-    const all = [...this.tokens.values()]
-      .filter(match)
-      .sort((a, b) => `${b.createdAt}#${b.id}`.localeCompare(`${a.createdAt}#${a.id}`));
-    const start = page.cursor === undefined ? 0 : Number(page.cursor);
-    const items = all.slice(start, start + page.limit);
-    const next = start + page.limit;
-    return { items, nextCursor: next < all.length ? String(next) : undefined };
-  }
-}
-
-class TestClock implements Clock {
-  constructor(public current: Date) {}
-  now(): Date {
-    return new Date(this.current);
-  }
-  advance(ms: number): void {
-    this.current = new Date(this.current.getTime() + ms);
-  }
-}
 
 const KEY: HmacKey = { version: 'v1', material: Buffer.alloc(32, 7) };
 
@@ -98,15 +32,7 @@ function setup(settings = DEFAULT_POLICY_SETTINGS) {
   return { repository, clock, deps };
 }
 
-const caller = (overrides: Partial<Caller> = {}): Caller => ({
-  userId: 'alice',
-  accountId: 'acct-1',
-  role: 'member',
-  email: 'alice@example.com',
-  sourceIp: '198.51.100.7',
-  userAgent: 'curl/8',
-  ...overrides,
-});
+const caller = testCaller;
 const alice = caller();
 const bob = caller({ userId: 'bob', email: 'bob@example.com' });
 const admin = caller({ userId: 'root', role: 'admin' });
@@ -230,11 +156,11 @@ describe('revokeToken', () => {
       revokedAt: '2025-03-01T12:01:00.000Z',
       lastChange: { action: 'revoked', actorUserId: 'alice', actorRole: 'member' },
     });
-    expect(repository.active.get('acct-1#alice')).toBe(0);
+    expect(repository.activeCount('acct-1', 'alice')).toBe(0);
     clock.advance(60_000);
     await revokeToken(deps, alice, token.id);
     expect(repository.tokens.get(token.id)).toEqual(revoked);
-    expect(repository.active.get('acct-1#alice')).toBe(0);
+    expect(repository.activeCount('acct-1', 'alice')).toBe(0);
   });
 
   it('another member or another account: not found; an admin of the account: revoked', async () => {
@@ -350,5 +276,168 @@ describe('listTokens defence in depth', () => {
       query({ userId: 'a#b' }),
     );
     expect(page.items).toEqual([]);
+  });
+});
+
+describe('audit events of create and revoke', () => {
+  it('create writes token.created with the change, by the caller; no secret, hash or hint in it', async () => {
+    const { deps, repository } = setup();
+    const { token, secret } = await createToken(deps, alice, request());
+    const events = repository.auditLog.all();
+    expect(events).toEqual([
+      expect.objectContaining({
+        action: 'token.created',
+        at: '2025-03-01T12:00:00.000Z',
+        accountId: 'acct-1',
+        subjectUserId: 'alice',
+        tokenId: token.id,
+        tokenName: 'CI deploys',
+        actor: { userId: 'alice', role: 'member', sourceIp: '198.51.100.7', userAgent: 'curl/8' },
+      }),
+    ]);
+    const text = JSON.stringify(events);
+    for (const forbidden of [secret, token.secretHash, token.hint]) expect(text).not.toContain(forbidden);
+  });
+
+  it('revoke writes token.revoked by the admin who did it, about the owner; once', async () => {
+    const { deps, repository } = setup();
+    const { token } = await createToken(deps, alice, request());
+    await revokeToken(deps, admin, token.id);
+    await revokeToken(deps, admin, token.id);
+    const revoked = repository.auditLog.all().filter((event) => event.action === 'token.revoked');
+    expect(revoked).toEqual([
+      expect.objectContaining({
+        tokenId: token.id,
+        subjectUserId: 'alice',
+        actor: expect.objectContaining({ userId: 'root', role: 'admin' }),
+        details: {},
+      }),
+    ]);
+  });
+});
+
+describe('createToken at the limit', () => {
+  it('releases expired slots (the user, then the account) and retries once', async () => {
+    const { deps, repository, clock } = setup(parsePolicySettings({ maxActiveTokensPerUser: 2 }));
+    await createToken(deps, alice, request({ expiresInDays: 7 }));
+    await createToken(deps, alice, request({ expiresInDays: 30 }));
+    clock.advance(8 * 86_400_000);
+    repository.calls = [];
+    const { token } = await createToken(deps, alice, request());
+    expect(repository.tokens.get(token.id)).toBeDefined();
+    expect(repository.calls).toEqual([
+      'create',
+      'releaseExpiredSlots:acct-1:alice',
+      'releaseExpiredSlots:acct-1:*',
+      'create',
+    ]);
+    expect(repository.auditLog.all().map((event) => event.action)).toEqual([
+      'token.created',
+      'token.created',
+      'token.expired',
+      'token.created',
+    ]);
+  });
+
+  it('with nothing to release, the LimitExceededError stands and nothing is retried', async () => {
+    const { deps, repository } = setup(parsePolicySettings({ maxActiveTokensPerUser: 1 }));
+    await createToken(deps, alice, request());
+    repository.calls = [];
+    await expect(createToken(deps, alice, request())).rejects.toBeInstanceOf(LimitExceededError);
+    expect(repository.calls.filter((call) => call === 'create')).toHaveLength(1);
+  });
+
+  it('an account-wide expired slot of another user frees the account limit', async () => {
+    const settings = parsePolicySettings({ maxActiveTokensPerUser: 2, maxActiveTokensPerAccount: 2 });
+    const { deps, clock } = setup(settings);
+    await createToken(deps, bob, request({ expiresInDays: 7 }));
+    await createToken(deps, alice, request({ expiresInDays: 30 }));
+    clock.advance(8 * 86_400_000);
+    await expect(createToken(deps, alice, request())).resolves.toHaveProperty('secret');
+  });
+
+  it('a disabled user cannot create (the repository refuses)', async () => {
+    const { deps, repository } = setup();
+    repository.access.set('acct-1#alice', {
+      accountId: 'acct-1',
+      userId: 'alice',
+      enabled: false,
+      generation: 1,
+      updatedAt: null,
+      updatedBy: null,
+    });
+    await expect(createToken(deps, alice, request())).rejects.toBeInstanceOf(TokenAccessDisabledError);
+    expect(repository.auditLog.all()).toEqual([]);
+  });
+});
+
+describe('signed list cursors', () => {
+  async function seeded() {
+    const context = setup();
+    for (let index = 0; index < 4; index++) {
+      context.clock.advance(1000);
+      await createToken(context.deps, alice, request({ name: `a${index}` }));
+    }
+    const first = await listTokens(context.deps, alice, query({ limit: 1 }));
+    if (first.nextCursor === undefined) throw new Error('expected a second page');
+    return { ...context, cursor: first.nextCursor };
+  }
+
+  it('the repository cursor never goes out bare', async () => {
+    const { cursor } = await seeded();
+    expect(cursor).not.toBe('1');
+    expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
+  });
+
+  it.each([
+    ['truncated', (cursor: string) => cursor.slice(0, -1)],
+    [
+      'one character changed',
+      (cursor: string) => `${cursor.slice(0, -1)}${cursor.endsWith('A') ? 'B' : 'A'}`,
+    ],
+    ['the bare repository cursor', () => '1'],
+    [
+      // Same top bits, other unused low bits: decodes to the same tag bytes, yet is not the cursor issued.
+      'the last character re-encoded',
+      (cursor: string) => {
+        const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+        const last = alphabet.indexOf(cursor.slice(-1));
+        return `${cursor.slice(0, -1)}${alphabet[last ^ 1]}`;
+      },
+    ],
+    ['another inner cursor with the old tag', (cursor: string) => `2${cursor.slice(1)}`],
+  ])('%s → ValidationError on cursor, with no repository read', async (_label, mutate) => {
+    const { deps, repository, cursor } = await seeded();
+    repository.queries = 0;
+    const error = await listTokens(deps, alice, query({ limit: 1, cursor: mutate(cursor) })).catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).details).toEqual([{ path: 'cursor', message: expect.any(String) }]);
+    expect(repository.queries).toBe(0);
+  });
+
+  it("another caller's cursor, or one for another query, is refused; the same query with another limit is not", async () => {
+    const { deps, cursor } = await seeded();
+    const aliceAsAdmin = caller({ role: 'admin' });
+    await expect(listTokens(deps, bob, query({ cursor }))).rejects.toBeInstanceOf(ValidationError);
+    await expect(listTokens(deps, aliceAsAdmin, query({ cursor }))).rejects.toBeInstanceOf(ValidationError);
+    await expect(listTokens(deps, alice, query({ cursor, status: 'active' }))).rejects.toBeInstanceOf(
+      ValidationError,
+    );
+    await expect(listTokens(deps, alice, query({ cursor, userId: 'alice' }))).rejects.toBeInstanceOf(
+      ValidationError,
+    );
+    const next = await listTokens(deps, alice, query({ cursor, limit: 2 }));
+    expect(next.items.map((token) => token.name)).toEqual(['a2', 'a1']);
+  });
+
+  it('a cursor sealed under another HMAC key is refused', async () => {
+    const { deps, cursor } = await seeded();
+    const rotatedKey = {
+      ...deps,
+      keySource: { getKey: async () => ({ version: 'v2', material: Buffer.alloc(32, 9) }) },
+    };
+    await expect(listTokens(rotatedKey, alice, query({ cursor }))).rejects.toBeInstanceOf(ValidationError);
   });
 });

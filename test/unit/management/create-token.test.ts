@@ -4,9 +4,16 @@ import {
   ThrottlingException,
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DEFAULT_RETRY } from '../../../lambdas/adapters/dynamo-token-transact.js';
+import { slotFor, slotToItem, tokenToItem } from '../../../lambdas/adapters/items.js';
 import { isWellFormedToken } from '../../../lambdas/core/token-format.js';
 import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
 import { stubHandlerEnv } from '../../support/env.js';
@@ -21,11 +28,28 @@ import {
   proxyEvent,
   viewerContext,
 } from '../../support/proxy-events.js';
+import { tokenRecord } from './records.js';
 
 const createEvent = (body: ProxyEventOptions['body'], extra: Partial<ProxyEventOptions> = {}) =>
   proxyEvent({ method: 'POST', resource: '/tokens', body, ...extra });
 
 const VALID = { name: 'CI deploys', scopes: ['content:read', 'content:write'] };
+
+/** The parts of the create transaction, in order. */
+const CREATE = {
+  token: 0,
+  credential: 1,
+  userLimit: 2,
+  accountLimit: 3,
+  slot: 4,
+  access: 5,
+  audit: 6,
+} as const;
+
+/** Cancellation codes for the create transaction with one part failing. */
+function failing(index: number, code = 'ConditionalCheckFailed'): string[] {
+  return Array.from({ length: 7 }, (_, part) => (part === index ? code : 'None'));
+}
 
 function cancelled(codes: string[]): TransactionCanceledException {
   return new TransactionCanceledException({
@@ -99,7 +123,8 @@ describe('POST /tokens (DynamoDB mocked)', () => {
     expect(calls).toHaveLength(1);
     const input = calls[0]?.args[0].input;
     const items = input?.TransactItems ?? [];
-    expect(items).toHaveLength(4);
+    // token, credential, both counters, the limit slot, the access check, the audit event
+    expect(items).toHaveLength(7);
     expect(items[0]?.Put).toMatchObject({
       TableName: 'tokens-table',
       ConditionExpression: 'attribute_not_exists(pk)',
@@ -129,8 +154,27 @@ describe('POST /tokens (DynamoDB mocked)', () => {
       Key: { pk: 'LIMIT#ACCOUNT#acct-1', sk: 'LIMIT' },
       ExpressionAttributeValues: { ':limit': 100 },
     });
-    // The secret itself goes nowhere near the table.
+    expect(items[4]?.Put).toMatchObject({
+      ConditionExpression: 'attribute_not_exists(pk)',
+      Item: { pk: 'SLOTS#acct-1#user-1', sk: `SLOT#${String(body.id)}`, entity: 'slot' },
+    });
+    expect(items[5]?.ConditionCheck).toMatchObject({ Key: { pk: 'ACCESS#acct-1#user-1', sk: 'ACCESS' } });
+    expect(items[6]?.Put).toMatchObject({
+      ConditionExpression: 'attribute_not_exists(pk)',
+      Item: {
+        pk: `AUDIT#TOKEN#${String(body.id)}`,
+        entity: 'audit',
+        action: 'token.created',
+        tokenId: body.id,
+        subjectUserId: 'user-1',
+        actor: { userId: 'user-1', role: 'member', sourceIp: '198.51.100.7', userAgent: 'vitest' },
+      },
+    });
+    // The secret goes nowhere near the table; the audit event carries no hash or hint either.
     expect(JSON.stringify(input)).not.toContain(secret);
+    const audit = JSON.stringify(items[6]?.Put?.Item);
+    expect(audit).not.toContain(String(items[0]?.Put?.Item?.secretHash));
+    expect(audit).not.toContain(String(body.hint));
   });
 
   it('responds with JSON, no-store and security headers', async () => {
@@ -145,22 +189,64 @@ describe('POST /tokens (DynamoDB mocked)', () => {
     expect(result.headers['strict-transport-security']).toContain('max-age=');
   });
 
-  it('409 LIMIT_EXCEEDED when the user counter condition fails', async () => {
-    dynamo.on(TransactWriteCommand).rejects(cancelled(['None', 'None', 'ConditionalCheckFailed', 'None']));
+  it('409 LIMIT_EXCEEDED when the user counter condition fails and no expired slot can be released', async () => {
+    dynamo.on(TransactWriteCommand).rejects(cancelled(failing(CREATE.userLimit)));
+    dynamo.on(QueryCommand).resolves({ Items: [] });
     const result = await invoke(handler, createEvent(VALID));
     expectContractError(result, 409, 'LIMIT_EXCEEDED');
     expect(result.json).toMatchObject({ error: { message: expect.stringContaining('10 active tokens') } });
+    // The user's slots, then the account's expired ones; nothing released, so no second attempt.
+    const queries = dynamo.commandCalls(QueryCommand).map((call) => call.args[0].input);
+    expect(queries).toEqual([
+      expect.objectContaining({ ExpressionAttributeValues: { ':pk': 'SLOTS#acct-1#user-1' } }),
+      expect.objectContaining({
+        IndexName: 'byAccount',
+        KeyConditionExpression: '#pk = :pk AND #sk < :before',
+      }),
+    ]);
+    expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(1);
   });
 
   it('409 LIMIT_EXCEEDED when the account counter condition fails', async () => {
-    dynamo.on(TransactWriteCommand).rejects(cancelled(['None', 'None', 'None', 'ConditionalCheckFailed']));
+    dynamo.on(TransactWriteCommand).rejects(cancelled(failing(CREATE.accountLimit)));
+    dynamo.on(QueryCommand).resolves({ Items: [] });
     const result = await invoke(handler, createEvent(VALID));
     expectContractError(result, 409, 'LIMIT_EXCEEDED');
     expect(result.json).toMatchObject({ error: { message: expect.stringContaining('account') } });
   });
 
+  it('at the limit, releases an expired slot and creates on the second attempt', async () => {
+    const expired = tokenRecord({ expiresAt: new Date(Date.now() - 60_000).toISOString() });
+    dynamo
+      .on(TransactWriteCommand)
+      .rejectsOnce(cancelled(failing(CREATE.userLimit)))
+      .resolves({});
+    dynamo
+      .on(QueryCommand)
+      .resolvesOnce({ Items: [slotToItem(slotFor(expired))] })
+      .resolves({ Items: [] });
+    dynamo.on(GetCommand).resolves({ Item: tokenToItem(expired) });
+    const result = await invoke(handler, createEvent(VALID));
+    expect(result.status).toBe(201);
+    const writes = dynamo
+      .commandCalls(TransactWriteCommand)
+      .map((call) => call.args[0].input.TransactItems ?? []);
+    // create (refused), the release of the expired slot with its token.expired event, create again.
+    expect(writes).toHaveLength(3);
+    expect(writes[1]?.[0]?.Delete?.Key).toEqual({ pk: 'SLOTS#acct-1#user-1', sk: `SLOT#${expired.id}` });
+    expect(writes[1]?.at(-1)?.Put?.Item).toMatchObject({ action: 'token.expired', tokenId: expired.id });
+    expect(writes[2]?.[0]?.Put?.Item).toMatchObject({ entity: 'token', name: 'CI deploys' });
+  });
+
+  it("403 FORBIDDEN when the owner's token access is disabled (the access check fails)", async () => {
+    dynamo.on(TransactWriteCommand).rejects(cancelled(failing(CREATE.access)));
+    const result = await invoke(handler, createEvent(VALID));
+    expectContractError(result, 403, 'FORBIDDEN');
+    expect(dynamo.commandCalls(QueryCommand)).toHaveLength(0);
+  });
+
   it('500 INTERNAL for any other cancellation (an id collision), with nothing about it in the body', async () => {
-    dynamo.on(TransactWriteCommand).rejects(cancelled(['ConditionalCheckFailed', 'None', 'None', 'None']));
+    dynamo.on(TransactWriteCommand).rejects(cancelled(failing(CREATE.token)));
     expectOpaqueInternalError(await invoke(handler, createEvent(VALID)));
     expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(1);
   });
@@ -168,7 +254,7 @@ describe('POST /tokens (DynamoDB mocked)', () => {
   it('retries a transaction conflict on the counters, then succeeds', async () => {
     dynamo
       .on(TransactWriteCommand)
-      .rejectsOnce(cancelled(['None', 'None', 'None', 'TransactionConflict']))
+      .rejectsOnce(cancelled(failing(CREATE.accountLimit, 'TransactionConflict')))
       .resolves({});
     const result = await invoke(handler, createEvent(VALID));
     expect(result.status).toBe(201);
@@ -180,9 +266,9 @@ describe('POST /tokens (DynamoDB mocked)', () => {
   });
 
   it('gives up on conflicts after a few attempts: 500', async () => {
-    dynamo.on(TransactWriteCommand).rejects(cancelled(['None', 'None', 'TransactionConflict', 'None']));
+    dynamo.on(TransactWriteCommand).rejects(cancelled(failing(CREATE.userLimit, 'TransactionConflict')));
     expectOpaqueInternalError(await invoke(handler, createEvent(VALID)));
-    expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(3);
+    expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(DEFAULT_RETRY.maxAttempts);
   });
 
   it.each([

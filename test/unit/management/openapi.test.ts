@@ -43,6 +43,51 @@ describe('the OpenAPI document', () => {
     expect(operations).toHaveLength(MANAGEMENT_ROUTES.length);
   });
 
+  it('lists the lifecycle routes: edit, rotate, revoke all, token access and the audit trail', () => {
+    const operation = (path: string, method: string) => document.paths[path]?.[method] as Json | undefined;
+    expect(operation('/tokens/{id}', 'patch')).toMatchObject({ operationId: 'updateToken' });
+    expect(operation('/tokens/{id}/rotate', 'post')).toMatchObject({ operationId: 'rotateToken' });
+    expect(operation('/tokens', 'delete')).toMatchObject({ operationId: 'revokeAllTokens' });
+    expect(operation('/users/{userId}/token-access', 'put')).toMatchObject({
+      operationId: 'setUserTokenAccess',
+    });
+    expect(operation('/users/{userId}/token-access', 'get')).toMatchObject({
+      operationId: 'getUserTokenAccess',
+    });
+    expect(operation('/audit-events', 'get')).toMatchObject({ operationId: 'listAuditEvents' });
+    expect(Object.keys(schemas)).toEqual(
+      expect.arrayContaining([
+        'UpdateTokenRequest',
+        'RotateTokenRequest',
+        'RevokeAllResult',
+        'TokenAccessRequest',
+        'TokenAccess',
+        'AuditEvent',
+        'AuditEventList',
+      ]),
+    );
+    const responses = (path: string, method: string) => (operation(path, method)?.responses ?? {}) as Json;
+    expect(Object.keys(responses('/tokens/{id}', 'patch'))).toEqual(
+      expect.arrayContaining(['200', '400', '404', '409', '413']),
+    );
+    expect(Object.keys(responses('/tokens/{id}/rotate', 'post'))).toEqual(
+      expect.arrayContaining(['201', '404', '409']),
+    );
+    expect(schemas.UpdateTokenRequest).toMatchObject({ additionalProperties: false, minProperties: 1 });
+    expect(Object.keys((schemas.UpdateTokenRequest?.properties ?? {}) as Json).sort()).toEqual(
+      ['allowedIps', 'description', 'expiresAt', 'name', 'scopes'].sort(),
+    );
+    const audit = operation('/audit-events', 'get') as { parameters: Json[] };
+    expect(audit.parameters.map((parameter) => parameter.name)).toEqual([
+      'tokenId',
+      'userId',
+      'limit',
+      'cursor',
+    ]);
+    const revokeAll = operation('/tokens', 'delete') as { parameters: Json[] };
+    expect(revokeAll.parameters.map((parameter) => parameter.name)).toEqual(['userId']);
+  });
+
   it('puts bearer JWT security on jwt routes and none on public ones', () => {
     expect(document.components.securitySchemes).toMatchObject({
       bearerJwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },

@@ -58,25 +58,34 @@ describe('DELETE /tokens/{id} (DynamoDB mocked)', () => {
     expect(result.rawBody).toBe('');
     expect(result.headers['cache-control']).toBe('no-store');
     const items = dynamo.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
-    expect(items.map((item) => item.Update?.Key)).toEqual([
+    expect(items.map((item) => item.Update?.Key ?? item.Delete?.Key ?? null)).toEqual([
       { pk: `TOKEN#${token.id}`, sk: 'TOKEN' },
       { pk: 'CREDENTIAL#hash-of-secret', sk: 'CREDENTIAL' },
+      { pk: 'SLOTS#acct-1#user-1', sk: `SLOT#${token.id}` },
       { pk: 'LIMIT#USER#acct-1#user-1', sk: 'LIMIT' },
       { pk: 'LIMIT#ACCOUNT#acct-1', sk: 'LIMIT' },
+      null,
     ]);
-    expect(items[0]?.Update).toMatchObject({
-      ConditionExpression: '#state = :active AND secretHash = :hash',
-      ExpressionAttributeValues: {
-        ':revoked': 'revoked',
-        ':change': {
-          action: 'revoked',
-          actorUserId: 'user-1',
-          actorRole: 'member',
-          sourceIp: '198.51.100.7',
-        },
+    expect(items[0]?.Update?.ExpressionAttributeValues).toMatchObject({
+      ':revoked': 'revoked',
+      ':change': {
+        action: 'revoked',
+        actorUserId: 'user-1',
+        actorRole: 'member',
+        sourceIp: '198.51.100.7',
       },
     });
-    expect(items[2]?.Update?.ExpressionAttributeValues).toMatchObject({ ':minusOne': -1 });
+    expect(items[3]?.Update?.ExpressionAttributeValues).toMatchObject({ ':minusOne': -1 });
+    expect(items[5]?.Put?.Item).toMatchObject({
+      pk: `AUDIT#TOKEN#${token.id}`,
+      entity: 'audit',
+      action: 'token.revoked',
+      tokenId: token.id,
+      subjectUserId: 'user-1',
+      actor: { userId: 'user-1', role: 'member' },
+      details: {},
+    });
+    expect(JSON.stringify(items[5]?.Put?.Item)).not.toContain('hash-of-secret');
   });
 
   it('204 again for a revoked token, without writing', async () => {
@@ -88,12 +97,21 @@ describe('DELETE /tokens/{id} (DynamoDB mocked)', () => {
 
   it('204 when a concurrent revoke wins the race (the token condition fails, item revoked)', async () => {
     const token = tokenRecord();
-    dynamo.on(GetCommand).resolves({ Item: tokenToItem(token) });
+    const revoked = tokenRecord({
+      ...token,
+      state: 'revoked',
+      revokedAt: new Date().toISOString(),
+      version: 2,
+    });
+    // The service's read, the repository's read, then the re-read after the failed condition.
+    dynamo
+      .on(GetCommand)
+      .resolvesOnce({ Item: tokenToItem(token) })
+      .resolvesOnce({ Item: tokenToItem(token) })
+      .resolves({ Item: tokenToItem(revoked) });
     dynamo
       .on(TransactWriteCommand)
-      .rejects(
-        cancelled([{ Code: 'ConditionalCheckFailed', Item: { state: { S: 'revoked' } } }, { Code: 'None' }]),
-      );
+      .rejects(cancelled([{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }]));
     expect((await invoke(handler, revokeEvent(token.id))).status).toBe(204);
     expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(1);
   });
@@ -103,13 +121,11 @@ describe('DELETE /tokens/{id} (DynamoDB mocked)', () => {
     dynamo.on(GetCommand).resolves({ Item: tokenToItem(token) });
     dynamo
       .on(TransactWriteCommand)
-      .rejectsOnce(
-        cancelled([{ Code: 'None' }, { Code: 'ConditionalCheckFailed' }, { Code: 'None' }, { Code: 'None' }]),
-      )
+      .rejectsOnce(cancelled([{ Code: 'None' }, { Code: 'ConditionalCheckFailed' }]))
       .resolves({});
     expect((await invoke(handler, revokeEvent(token.id))).status).toBe(204);
     const second = dynamo.commandCalls(TransactWriteCommand)[1]?.args[0].input.TransactItems ?? [];
-    expect(second).toHaveLength(3);
+    expect(second).toHaveLength(5);
     expect(second.some((item) => String(item.Update?.Key?.pk).startsWith('CREDENTIAL#'))).toBe(false);
   });
 

@@ -1,0 +1,186 @@
+import type { RevokeAllQuery, RotateTokenRequest, UpdateTokenRequest } from './api-schemas.js';
+import { actorOf, auditEvent, diffToken, tokenAuditEvent } from './audit.js';
+import { ForbiddenError } from './errors.js';
+import { hashToken } from './hashing.js';
+import { type Caller, statusOf, type TokenChange, type TokenRecord } from './model.js';
+import type { AuditLog, KeySource } from './ports.js';
+import type { PolicySettings } from './settings.js';
+import { generateToken } from './token-format.js';
+import { resolveTokenUpdate } from './token-policy.js';
+import {
+  assertCanWrite,
+  assertChangeable,
+  type CreatedToken,
+  changeBy,
+  getToken,
+  type TokenDeps,
+} from './token-service.js';
+
+// A token's life after creation: edits, rotations and "revoke all". Same visibility as the rest
+// of the service (token-service.ts): another user's token is "not found", a viewer changes nothing.
+// Each write is conditional on the version read here, so a change that raced another one is a 409
+// CONFLICT from the repository rather than a lost update.
+
+export interface UpdateDeps extends TokenDeps {
+  readonly settings: PolicySettings;
+}
+
+export interface RotateDeps extends TokenDeps {
+  readonly keySource: KeySource;
+  readonly settings: PolicySettings;
+}
+
+export interface RevokeAllDeps extends TokenDeps {
+  readonly auditLog: AuditLog;
+  /** How many tokens are read and revoked at once; default REVOKE_ALL_CONCURRENCY. */
+  readonly concurrency?: number;
+}
+
+/**
+ * Revoke-all works on at most this many tokens at a time: enough to finish a user's tokens in a
+ * few round trips, few enough not to burst an account's limit counters into transaction conflicts.
+ */
+export const REVOKE_ALL_CONCURRENCY = 8;
+
+function nextVersion(current: TokenRecord, change: TokenChange): Pick<TokenRecord, 'version' | 'lastChange'> {
+  return { version: current.version + 1, lastChange: change };
+}
+
+/**
+ * PATCH /tokens/{id}: the owner or an admin of the account edits a live token. An edit that changes
+ * nothing writes nothing (no version, no audit event) and returns the token as it is.
+ */
+export async function updateToken(
+  deps: UpdateDeps,
+  caller: Caller,
+  tokenId: string,
+  request: UpdateTokenRequest,
+): Promise<TokenRecord> {
+  assertCanWrite(caller);
+  const current = await getToken(deps, caller, tokenId);
+  const now = deps.clock.now();
+  assertChangeable(current, now);
+  const resolved = resolveTokenUpdate(deps.settings, current, request, now);
+  const edited: TokenRecord = { ...current, ...resolved };
+  const changes = diffToken(current, edited);
+  if (changes.length === 0) return current;
+  const next: TokenRecord = { ...edited, ...nextVersion(current, changeBy(caller, 'updated', now)) };
+  await deps.repository.update(
+    current,
+    next,
+    tokenAuditEvent('token.updated', caller, next, now, { changes }),
+  );
+  return next;
+}
+
+/**
+ * POST /tokens/{id}/rotate: a new secret for the same token id. The old secret keeps working for
+ * `gracePeriodSeconds` (0 = it stops now), so a client can be redeployed without downtime.
+ */
+export async function rotateToken(
+  deps: RotateDeps,
+  caller: Caller,
+  tokenId: string,
+  request: RotateTokenRequest,
+): Promise<CreatedToken> {
+  assertCanWrite(caller);
+  const current = await getToken(deps, caller, tokenId);
+  const now = deps.clock.now();
+  assertChangeable(current, now);
+  const key = await deps.keySource.getKey();
+  const { secret, hint } = generateToken(deps.settings.tokenPrefix);
+  const graceMs = request.gracePeriodSeconds * 1000;
+  const next: TokenRecord = {
+    ...current,
+    secretHash: hashToken(key, secret),
+    hint,
+    keyVersion: key.version,
+    rotatedAt: now.toISOString(),
+    previousSecretHash: current.secretHash,
+    previousSecretNotAfter: new Date(now.getTime() + graceMs).toISOString(),
+    ...nextVersion(current, changeBy(caller, 'rotated', now)),
+  };
+  await deps.repository.rotate(
+    current,
+    next,
+    tokenAuditEvent('token.rotated', caller, next, now, {
+      details: { gracePeriodSeconds: request.gracePeriodSeconds },
+    }),
+  );
+  return { token: next, secret };
+}
+
+/**
+ * DELETE /tokens?userId=: revokes every active token of the caller, of another user of the
+ * account (admins) or of the whole account (`*`, admins). Returns how many this call revoked; a
+ * token revoked meanwhile by someone else is not counted, so repeating the call answers 0.
+ */
+export async function revokeAllTokens(
+  deps: RevokeAllDeps,
+  caller: Caller,
+  query: RevokeAllQuery,
+): Promise<number> {
+  assertCanWrite(caller);
+  const target = query.userId ?? caller.userId;
+  if (target !== caller.userId && caller.role !== 'admin') {
+    throw new ForbiddenError("Only an admin can revoke other users' tokens");
+  }
+  const now = deps.clock.now();
+  const change: TokenChange = { ...changeBy(caller, 'revoked', now), bulk: true };
+  // Slot holders are exactly the tokens that may still be active: revoked ones released theirs.
+  const ids = await deps.repository.listSlotHolders(caller.accountId, target === '*' ? undefined : target);
+
+  let revoked = 0;
+  await forEachBounded(ids, deps.concurrency ?? REVOKE_ALL_CONCURRENCY, async (id) => {
+    const token = await deps.repository.get(id);
+    // The account index is eventually consistent and shared by key strings: check what came back.
+    if (token === undefined || token.accountId !== caller.accountId) return;
+    if (target !== '*' && token.userId !== target) return;
+    // Expired tokens no longer verify; revoking them would only send a misleading email.
+    if (statusOf(token, now) !== 'active') return;
+    const result = await deps.repository.revoke(token.id, change, (record) =>
+      tokenAuditEvent('token.revoked', caller, record, now, { details: { bulk: true } }),
+    );
+    if (result !== undefined) revoked += 1;
+  });
+
+  await deps.auditLog.append(
+    auditEvent({
+      action: 'tokens.revoked-all',
+      // Read again: the summary is recorded once the revocations are done, and sorts after them.
+      at: deps.clock.now(),
+      actor: actorOf(caller),
+      accountId: caller.accountId,
+      // For the whole account there is no one subject: the admin who did it is.
+      subjectUserId: target === '*' ? caller.userId : target,
+      details: { revokedCount: revoked, target },
+    }),
+  );
+  return revoked;
+}
+
+/**
+ * Runs `work` over `items` with at most `limit` in flight. On the first failure no new item is
+ * started; the ones in flight finish (their writes are not left to race a retry), then it throws.
+ */
+export async function forEachBounded<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  // One iterator shared by the workers: each `next()` hands out a different item.
+  const pending = items.values();
+  let failure: { readonly error: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    for (const item of pending) {
+      try {
+        await work(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+      if (failure !== undefined) return;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (failure !== undefined) throw failure.error;
+}

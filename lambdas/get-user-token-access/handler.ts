@@ -1,0 +1,10 @@
+import { getUserTokenAccess } from '../core/user-access-service.js';
+import { userAccessRepositoryFromEnv } from '../http/dependencies.js';
+import { routeHandler } from '../http/route-handler.js';
+
+const deps = { userAccess: userAccessRepositoryFromEnv() };
+
+export const handler = routeHandler('getUserTokenAccess', async ({ caller, path }) => ({
+  statusCode: 200,
+  body: await getUserTokenAccess(deps, caller, path.userId),
+}));

@@ -1,0 +1,14 @@
+import { type AuditDeps, listAuditEvents, toAuditEventView } from '../core/audit-service.js';
+import { auditLogFromEnv } from '../http/dependencies.js';
+import { routeHandler } from '../http/route-handler.js';
+import { keySourceFromEnv } from '../runtime/key-source.js';
+
+const deps: AuditDeps = { auditLog: auditLogFromEnv(), keySource: keySourceFromEnv() };
+
+export const handler = routeHandler('listAuditEvents', async ({ caller, query }) => {
+  const page = await listAuditEvents(deps, caller, query);
+  return {
+    statusCode: 200,
+    body: { items: page.items.map(toAuditEventView), nextCursor: page.nextCursor ?? null },
+  };
+});

@@ -1,0 +1,163 @@
+import { InternalServerError, ThrottlingException } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { slotFor, slotToItem, tokenToItem } from '../../../lambdas/adapters/items.js';
+import { KEYS } from '../../../lambdas/adapters/table-definition.js';
+import type { CallerContext } from '../../../lambdas/core/caller-context.js';
+import type { TokenRecord } from '../../../lambdas/core/model.js';
+import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
+import { stubHandlerEnv } from '../../support/env.js';
+import {
+  adminContext,
+  expectContractError,
+  expectOpaqueInternalError,
+  invoke,
+  memberContext,
+  proxyEvent,
+  viewerContext,
+} from '../../support/proxy-events.js';
+import { tokenRecord } from './records.js';
+
+const revokeAllEvent = (query: Record<string, string> = {}, caller?: CallerContext) =>
+  proxyEvent({ method: 'DELETE', resource: '/tokens', query, caller });
+
+describe('DELETE /tokens (DynamoDB mocked)', () => {
+  const dynamo = mockClient(DynamoDBDocumentClient);
+  let handler: RouteHandler;
+
+  beforeAll(async () => {
+    stubHandlerEnv({ tableName: 'tokens-table' });
+    ({ handler } = await import('../../../lambdas/revoke-all-tokens/handler.js'));
+  });
+  afterEach(() => {
+    dynamo.reset();
+  });
+  afterAll(() => {
+    vi.unstubAllEnvs();
+  });
+
+  function holding(tokens: readonly TokenRecord[]): void {
+    dynamo.on(QueryCommand).resolves({ Items: tokens.map((token) => slotToItem(slotFor(token))) });
+    for (const token of tokens) {
+      dynamo.on(GetCommand, { Key: KEYS.token(token.id) }).resolves({ Item: tokenToItem(token) });
+    }
+  }
+
+  const appended = () => dynamo.commandCalls(PutCommand).map((call) => call.args[0].input.Item);
+
+  it("200 {revoked: n}: the caller's active slot holders, each in its own bulk transaction, then one summary event", async () => {
+    const active = [tokenRecord(), tokenRecord()];
+    const expired = tokenRecord({ expiresAt: new Date(Date.now() - 1000).toISOString() });
+    holding([...active, expired]);
+    dynamo.on(TransactWriteCommand).resolves({});
+    dynamo.on(PutCommand).resolves({});
+    const result = await invoke(handler, revokeAllEvent());
+    expect(result.status).toBe(200);
+    expect(result.json).toEqual({ revoked: 2 });
+    expect(dynamo.commandCalls(QueryCommand)[0]?.args[0].input).toMatchObject({
+      ExpressionAttributeValues: { ':pk': 'SLOTS#acct-1#user-1' },
+      ConsistentRead: true,
+    });
+    const writes = dynamo
+      .commandCalls(TransactWriteCommand)
+      .map((call) => call.args[0].input.TransactItems ?? []);
+    expect(writes).toHaveLength(2);
+    for (const items of writes) {
+      expect(items[0]?.Update?.ExpressionAttributeValues?.[':change']).toMatchObject({
+        action: 'revoked',
+        bulk: true,
+      });
+      expect(items.at(-1)?.Put?.Item).toMatchObject({ action: 'token.revoked', details: { bulk: true } });
+    }
+    expect(appended()).toEqual([
+      expect.objectContaining({
+        entity: 'audit',
+        action: 'tokens.revoked-all',
+        subjectUserId: 'user-1',
+        tokenId: null,
+        details: { revokedCount: 2, target: 'user-1' },
+      }),
+    ]);
+  });
+
+  it('200 {revoked: 0} when nothing is active; the summary event is still written', async () => {
+    holding([]);
+    dynamo.on(PutCommand).resolves({});
+    const result = await invoke(handler, revokeAllEvent());
+    expect(result.json).toEqual({ revoked: 0 });
+    expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(0);
+    expect(appended()).toEqual([expect.objectContaining({ details: { revokedCount: 0, target: 'user-1' } })]);
+  });
+
+  it('an admin revokes the whole account from the slots index, skipping anything not in the account', async () => {
+    const mine = tokenRecord({ userId: 'bob' });
+    const stray = tokenRecord({ accountId: 'acct-2' });
+    holding([mine, stray]);
+    dynamo.on(TransactWriteCommand).resolves({});
+    dynamo.on(PutCommand).resolves({});
+    const result = await invoke(handler, revokeAllEvent({ userId: '*' }, adminContext()));
+    expect(result.json).toEqual({ revoked: 1 });
+    expect(dynamo.commandCalls(QueryCommand)[0]?.args[0].input).toMatchObject({
+      IndexName: 'byAccount',
+      ExpressionAttributeValues: { ':pk': 'SLOTS#acct-1' },
+    });
+    expect(appended()).toEqual([
+      expect.objectContaining({ subjectUserId: 'admin-1', details: { revokedCount: 1, target: '*' } }),
+    ]);
+  });
+
+  it('403 for a member naming another user or the account, and for a viewer; nothing is read', async () => {
+    expectContractError(await invoke(handler, revokeAllEvent({ userId: 'bob' })), 403, 'FORBIDDEN');
+    expectContractError(await invoke(handler, revokeAllEvent({ userId: '*' })), 403, 'FORBIDDEN');
+    expectContractError(await invoke(handler, revokeAllEvent({}, viewerContext())), 403, 'FORBIDDEN');
+    expect(dynamo.calls()).toHaveLength(0);
+  });
+
+  it('a member may name themselves; an admin of another account never reaches this one', async () => {
+    holding([]);
+    dynamo.on(PutCommand).resolves({});
+    expect((await invoke(handler, revokeAllEvent({ userId: 'user-1' }, memberContext()))).status).toBe(200);
+    await invoke(handler, revokeAllEvent({ userId: 'user-1' }, adminContext({ accountId: 'acct-2' })));
+    expect(dynamo.commandCalls(QueryCommand)[1]?.args[0].input).toMatchObject({
+      ExpressionAttributeValues: { ':pk': 'SLOTS#acct-2#user-1' },
+    });
+  });
+
+  it.each([['bell\u0007'], ['a#b'], ['']])('400 for userId=%j', async (userId) => {
+    expectContractError(
+      await invoke(handler, revokeAllEvent({ userId }, adminContext())),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expect(dynamo.calls()).toHaveLength(0);
+  });
+
+  it.each([
+    ['the slot query', 'query'],
+    ['a revoke transaction', 'write'],
+    ['the summary event', 'append'],
+  ])('500 INTERNAL with no detail when %s fails', async (_label, where) => {
+    const error = new InternalServerError({ message: 'boom', $metadata: {} });
+    holding([tokenRecord()]);
+    dynamo.on(TransactWriteCommand).resolves({});
+    dynamo.on(PutCommand).resolves({});
+    if (where === 'query') dynamo.on(QueryCommand).rejects(error);
+    if (where === 'write') dynamo.on(TransactWriteCommand).rejects(error);
+    if (where === 'append') dynamo.on(PutCommand).rejects(error);
+    expectOpaqueInternalError(await invoke(handler, revokeAllEvent()));
+  });
+
+  it('500 on throttling of a read', async () => {
+    holding([tokenRecord()]);
+    dynamo.on(GetCommand).rejects(new ThrottlingException({ message: 'slow down', $metadata: {} }));
+    expectOpaqueInternalError(await invoke(handler, revokeAllEvent()));
+    expect(dynamo.commandCalls(PutCommand)).toHaveLength(0);
+  });
+});
