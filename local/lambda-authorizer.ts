@@ -1,6 +1,7 @@
 import { AuthorizerCache, identityKey } from './authorizer-cache.js';
 import {
   type ApiStage,
+  headerOf,
   type IncomingRequest,
   type MatchedResource,
   methodArnOf,
@@ -12,7 +13,10 @@ import { type AuthorizerOutput, evaluatePolicy, readAuthorizerOutput } from './p
 
 // A REST API Lambda `REQUEST` authorizer as API Gateway runs it:
 //   - an identity source missing → 401, the function is not called;
-//   - the output is cached per identity-source values for the TTL (0 = no cache); a thrown
+//   - the output is cached per identity-source values for the TTL (0 = no cache), whatever sources
+//     the API configures: an API with a route→scope map adds the method and the matched resource's
+//     template (`context.httpMethod`, `context.resourcePath`), which identitySources can read from
+//     the matched resource; a thrown
 //     `Unauthorized` is cached as a 401; any other error, or an unusable output, is a 500 and is
 //     not cached;
 //   - the (fresh or cached) policy is evaluated against this request's method ARN: allow → the
@@ -42,8 +46,14 @@ type CachedResult =
 export interface LambdaAuthorizerOptions {
   readonly fn: LocalFunction;
   readonly cacheTtlSeconds: number;
-  /** The identity-source values of a request, or undefined when one is missing. */
-  readonly identitySources: (request: IncomingRequest) => readonly string[] | undefined;
+  /**
+   * The identity-source values of a request, or undefined when one is missing. `resource` is the
+   * matched resource, whose template is `context.resourcePath`.
+   */
+  readonly identitySources: (
+    request: IncomingRequest,
+    resource: MatchedResource,
+  ) => readonly string[] | undefined;
   readonly log: (line: string) => void;
 }
 
@@ -59,7 +69,7 @@ export class LambdaAuthorizer {
     request: IncomingRequest,
     resource: MatchedResource,
   ): Promise<AuthorizationOutcome> {
-    const sources = this.options.identitySources(request);
+    const sources = this.options.identitySources(request, resource);
     if (sources === undefined) {
       return {
         kind: 'refused',
@@ -123,3 +133,32 @@ export class LambdaAuthorizer {
     return { kind: 'output', output: readAuthorizerOutput(output) };
   }
 }
+
+/**
+ * REST identity-source values the way API Gateway reads them, for the sources the token authorizer
+ * uses: `method.request.header.<Name>` (an empty value counts as missing), `context.identity.sourceIp`,
+ * `context.httpMethod` and `context.resourcePath` (the matched template). Undefined when one is
+ * missing, as API Gateway then answers 401 without calling the authorizer.
+ */
+export function identitySourceValues(
+  sources: readonly string[],
+  request: IncomingRequest,
+  resource: MatchedResource,
+): string[] | undefined {
+  const values: string[] = [];
+  for (const source of sources) {
+    let value: string | undefined;
+    if (source.startsWith(HEADER_SOURCE)) {
+      value = headerOf(request, source.slice(HEADER_SOURCE.length));
+      if (value?.trim() === '') value = undefined;
+    } else if (source === 'context.identity.sourceIp') value = request.sourceIp;
+    else if (source === 'context.httpMethod') value = request.method;
+    else if (source === 'context.resourcePath') value = resource.resourcePath;
+    else throw new Error(`identity source ${source} is not emulated`);
+    if (value === undefined) return undefined;
+    values.push(value);
+  }
+  return values;
+}
+
+const HEADER_SOURCE = 'method.request.header.';

@@ -1,5 +1,5 @@
 import { bearerCredentials } from './bearer.js';
-import { requiredScope } from './gateway-scope.js';
+import { type MappedRoute, type RouteContext, requiredScopeFor } from './gateway-scope.js';
 import { ipAllowlistFor } from './ip-allowlist.js';
 import type { CredentialRecord } from './model.js';
 import { isWellFormedToken } from './token-format.js';
@@ -10,7 +10,12 @@ import { isWellFormedToken } from './token-format.js';
 //      Anything that fails here is MALFORMED and never reaches the key source or DynamoDB.
 //   2. [the caller hashes the token and reads the credential by its HMAC]
 //   3. decide: NOT_FOUND, REVOKED, EXPIRED (past expiresAt, whatever TTL has not yet deleted, or
-//      past notAfter: a secret rotated out), IP_NOT_ALLOWED, INSUFFICIENT_SCOPE, else VALID.
+//      past notAfter: a secret rotated out), DISABLED (an admin switched off the owner's token
+//      access), IP_NOT_ALLOWED, INSUFFICIENT_SCOPE, else VALID. The "no valid credential" reasons
+//      come first, so a disabled owner's token from a foreign address is a 401, not a 403 that would
+//      tell the caller the token itself still exists and is good.
+// The scope a request needs comes from the API's route→scope map when its matched route is mapped,
+// else from the area rule (gateway-scope.ts).
 
 export const AUTHORIZATION_REASONS = [
   'VALID',
@@ -30,10 +35,12 @@ export type UnauthenticatedReason = 'MALFORMED' | 'NOT_FOUND' | 'EXPIRED' | 'REV
 export type ForbiddenReason = 'IP_NOT_ALLOWED' | 'INSUFFICIENT_SCOPE';
 
 /**
- * What the authorizer logs: a decision's reason, or DEPENDENCY_FAILURE when KMS, DynamoDB or
- * anything else failed and no decision was made (the request fails closed with a 500).
+ * What the authorizer logs: a decision's reason, or why no decision was made and the request fails
+ * closed with a 500: INVALID_ROUTE_SCOPES when the API's route→scope map is broken (a deployment
+ * error that must be seen, not guessed around), DEPENDENCY_FAILURE when KMS, DynamoDB or anything
+ * else failed.
  */
-export type DecisionLogReason = AuthorizationReason | 'DEPENDENCY_FAILURE';
+export type DecisionLogReason = AuthorizationReason | 'INVALID_ROUTE_SCOPES' | 'DEPENDENCY_FAILURE';
 
 export type OutcomeClass = 'allow' | 'unauthenticated' | 'forbidden';
 
@@ -62,6 +69,8 @@ export interface GatewayRequest {
   readonly path: string;
   readonly basePath: string;
   readonly sourceIp: string | undefined;
+  /** The matched route and the API's route→scope map; absent = the area rule only. */
+  readonly route?: RouteContext;
 }
 
 export interface Decision {
@@ -72,6 +81,8 @@ export interface Decision {
   readonly area: string | undefined;
   /** The scope the request needs, when any scope could allow it. */
   readonly requiredScope: string | undefined;
+  /** Set when the required scope came from the route→scope map (REST builds its policy from it). */
+  readonly route: MappedRoute | undefined;
 }
 
 /**
@@ -83,9 +94,19 @@ export function presentedToken(authorization: string | undefined, prefix: string
   return credentials !== undefined && isWellFormedToken(credentials, prefix) ? credentials : undefined;
 }
 
+function requiredScopeOf(request: GatewayRequest) {
+  return requiredScopeFor(request.method, request.path, request.basePath, request.route);
+}
+
 export function malformedDecision(request: GatewayRequest): Decision {
-  const required = requiredScope(request.method, request.path, request.basePath);
-  return { reason: 'MALFORMED', credential: undefined, area: required.area, requiredScope: required.scope };
+  const required = requiredScopeOf(request);
+  return {
+    reason: 'MALFORMED',
+    credential: undefined,
+    area: required.area,
+    requiredScope: required.scope,
+    route: required.route,
+  };
 }
 
 /** Step 3: the decision for a well-formed token, given what the read found. */
@@ -94,18 +115,21 @@ export function decide(
   nowMs: number,
   request: GatewayRequest,
 ): Decision {
-  const required = requiredScope(request.method, request.path, request.basePath);
+  const required = requiredScopeOf(request);
   const decision = (reason: AuthorizationReason): Decision => ({
     reason,
     credential,
     area: required.area,
     requiredScope: required.scope,
+    route: required.route,
   });
   if (credential === undefined) return decision('NOT_FOUND');
   if (credential.state === 'revoked') return decision('REVOKED');
   // Checked here, not left to TTL: DynamoDB deletes expired items only "within a few days".
   if (credential.expiresAtMs !== null && credential.expiresAtMs <= nowMs) return decision('EXPIRED');
   if (credential.notAfterMs !== null && credential.notAfterMs <= nowMs) return decision('EXPIRED');
+  // `!== false` rather than truthiness: a damaged record without the flag fails closed.
+  if (credential.disabled !== false) return decision('DISABLED');
   if (!ipAllowlistFor(credential.allowedIps).allows(request.sourceIp)) return decision('IP_NOT_ALLOWED');
   if (required.scope === undefined || !credential.scopes.includes(required.scope)) {
     return decision('INSUFFICIENT_SCOPE');

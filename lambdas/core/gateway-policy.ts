@@ -11,6 +11,16 @@ import { SCOPE_PATTERN, type ScopeAction } from './settings.js';
 // a valid token lists every method ARN its scopes allow, and nothing else: a cached copy never
 // allows what the scopes do not and never denies another allowed route. A request outside the
 // scopes matches no statement: implicit deny, 403, from the same policy.
+//
+// That listing is only possible under the area rule, where the scope follows from a path prefix.
+// With a route→scope map the scope depends on the route template API Gateway matched, and IAM's
+// `*` in a Resource spans `/`, so no list of ARN patterns can say "one segment": `GET /v1/reports/*`
+// for `/v1/reports/{id}` would also match `/v1/reports/{id}/secrets`, mapped to another scope. So
+// for an API with a map the deployed identity sources also carry `context.httpMethod` and
+// `context.resourcePath` (the template): a cached policy is then only ever evaluated against
+// requests of the same method and template, and the authorizer answers for a mapped template with
+// a policy about that one route (routeResource): Allow when the token holds its scope, else an
+// explicit Deny (403). An unmapped template keeps the area listing, which is right for any route.
 
 export interface MethodArn {
   /** `arn:<partition>:execute-api:<region>:<account>:<apiId>/<stage>`: every resource of this API stage. */
@@ -81,6 +91,24 @@ export function allowedResources(apiStageArn: string, basePath: string, scopes: 
     }
   }
   return [...resources];
+}
+
+/**
+ * The ARN pattern of one method on one route template: `GET` and `/v1/reports/{id}` give
+ * `<apiStageArn>/GET/v1/reports/*`. Each `{x}` and `{x+}` becomes `*`, which matches every value
+ * API Gateway can put there (and more, since `*` spans `/`: safe only because the cache key holds
+ * the method and the template, see above).
+ */
+export function routeResource(apiStageArn: string, method: string, template: string): string {
+  return `${apiStageArn}/${method.toUpperCase()}${template.replace(/\{[^/{}]*\}/g, '*')}`;
+}
+
+/** An explicit deny of the given resources: the 403 for a mapped route the token may not call. */
+export function denyPolicy(resources: readonly string[]): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [{ Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [...resources] }],
+  };
 }
 
 /** Allows exactly the given resources; a policy that allows nothing is an explicit deny of all. */

@@ -1,9 +1,14 @@
-import { AREA_PATTERN, type ScopeAction } from './settings.js';
+import { lookupRouteScope, type RouteScopeMap, routeOfTemplate } from './route-scopes.js';
+import { AREA_PATTERN, SCOPE_PATTERN, type ScopeAction } from './settings.js';
 
 // Which scope a gateway request needs (DESIGN.md "Authorization model"): GET/HEAD/OPTIONS need
 // `<area>:read`, POST/PUT/PATCH/DELETE need `<area>:write`, and the area is the first path segment
 // after the API's base path. Any other method, a path outside the base path, or a segment that is
 // not an area needs a scope no token can hold.
+//
+// An API may override this per route with a route→scope map (route-scopes.ts): when the route the
+// gateway matched (its template) is in the map, the map's scope is the one needed, whatever the
+// method and path would say under the area rule.
 
 /**
  * The stage variable in which an API names its base path: one deployed token authorizer serves many
@@ -60,6 +65,23 @@ export interface RequiredScope {
   readonly action: ScopeAction | undefined;
   /** `<area>:<action>`, or undefined when the request cannot be allowed by any scope. */
   readonly scope: string | undefined;
+  /** Present only when the scope came from a route→scope map. */
+  readonly route?: MappedRoute;
+}
+
+/** A request whose matched route is in the API's route→scope map. */
+export interface MappedRoute {
+  /** The map key that matched (`GET /reports/{id}` or `ANY /reports/{id}`). */
+  readonly key: string;
+  /** The template as the gateway matched it, base path included: the REST policy is built from it. */
+  readonly template: string;
+}
+
+/** What the gateway told us about the matched route, and the API's map (if it has one). */
+export interface RouteContext {
+  /** REST `resource`, or the path of an HTTP API `routeKey`; undefined when the event names none. */
+  readonly template: string | undefined;
+  readonly scopes: RouteScopeMap | undefined;
 }
 
 export function requiredScope(method: string, path: string, basePath: string): RequiredScope {
@@ -70,4 +92,33 @@ export function requiredScope(method: string, path: string, basePath: string): R
     action,
     scope: area === undefined || action === undefined ? undefined : `${area}:${action}`,
   };
+}
+
+/**
+ * requiredScope with the API's route→scope map: the map's scope when the matched template (relative
+ * to the base path) is in it, `<METHOD> <route>` before `ANY <route>`; otherwise the area rule.
+ */
+export function requiredScopeFor(
+  method: string,
+  path: string,
+  basePath: string,
+  route: RouteContext | undefined,
+): RequiredScope {
+  const template = route?.template;
+  if (route?.scopes !== undefined && template !== undefined) {
+    const relative = routeOfTemplate(template, basePath);
+    const match = relative === undefined ? undefined : lookupRouteScope(route.scopes, method, relative);
+    if (match !== undefined) {
+      // The map was validated (parseRouteScopeMap), so the value is a scope; re-checked anyway so
+      // that a value that is not one can only ever need a scope no token holds.
+      const parsed = SCOPE_PATTERN.exec(match.scope);
+      return {
+        area: parsed?.[1],
+        action: parsed?.[2] as ScopeAction | undefined,
+        scope: parsed === null ? undefined : match.scope,
+        route: { key: match.key, template },
+      };
+    }
+  }
+  return requiredScope(method, path, basePath);
 }

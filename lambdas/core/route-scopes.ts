@@ -65,3 +65,87 @@ export function decodeRouteScopes(encoded: string): RouteScopeMap {
   }
   return parseRouteScopeMap(parsed);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Lookup, as the token authorizer does it per request.
+
+/**
+ * The route of a matched template relative to the (normalized) base path, in the map's syntax:
+ * `/v1/reports/{id}` with base path `/v1` is `/reports/{id}`, the base path itself is `/`. A
+ * template outside the base path (whole segments only, as gateway-scope.ts's areaOf) has no route:
+ * such a request is never looked up in the map.
+ */
+export function routeOfTemplate(template: string, basePath: string): string | undefined {
+  if (basePath === '') return template.startsWith('/') ? template : undefined;
+  if (template === basePath) return '/';
+  return template.startsWith(`${basePath}/`) ? template.slice(basePath.length) : undefined;
+}
+
+export interface RouteScopeMatch {
+  /** The map key that matched: `<METHOD> <route>` or `ANY <route>`. */
+  readonly key: string;
+  readonly scope: string;
+}
+
+/** `<METHOD> <route>` first, then `ANY <route>`; undefined when neither is in the map. */
+export function lookupRouteScope(
+  map: RouteScopeMap,
+  method: string,
+  route: string,
+): RouteScopeMatch | undefined {
+  for (const key of [`${method.toUpperCase()} ${route}`, `ANY ${route}`]) {
+    // Own properties only: a template such as `/constructor` must not find Object.prototype's.
+    if (Object.hasOwn(map, key)) {
+      const scope = map[key];
+      if (scope !== undefined) return { key, scope };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Decoded maps, memoized per distinct input: one deployed authorizer sees a handful of stage
+ * variable values, each on every request, and decoding plus validation per request would be
+ * wasted work on the hot path. Failures are memoized too (as the error to throw again), so a broken
+ * map costs one decode per container, not one per request. Bounded, because the inputs are not
+ * ours: when full it simply starts over.
+ */
+export class RouteScopeDecoder {
+  private readonly memo = new Map<string, RouteScopeMap | InvalidRouteScopesError>();
+
+  constructor(private readonly maxEntries = 100) {}
+
+  /** The stage variable form (base64url JSON). Throws InvalidRouteScopesError. */
+  fromStageVariable(encoded: string): RouteScopeMap {
+    return this.memoized(`stage:${encoded}`, () => decodeRouteScopes(encoded));
+  }
+
+  /** The env var form (plain JSON). Throws InvalidRouteScopesError. */
+  fromJson(json: string): RouteScopeMap {
+    return this.memoized(`json:${json}`, () => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(json);
+      } catch {
+        throw new InvalidRouteScopesError('route scopes are not JSON');
+      }
+      return parseRouteScopeMap(parsed);
+    });
+  }
+
+  private memoized(key: string, decode: () => RouteScopeMap): RouteScopeMap {
+    let entry = this.memo.get(key);
+    if (entry === undefined) {
+      try {
+        entry = decode();
+      } catch (error) {
+        if (!(error instanceof InvalidRouteScopesError)) throw error;
+        entry = error;
+      }
+      if (this.memo.size >= this.maxEntries) this.memo.clear();
+      this.memo.set(key, entry);
+    }
+    if (entry instanceof InvalidRouteScopesError) throw entry;
+    return entry;
+  }
+}

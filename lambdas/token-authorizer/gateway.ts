@@ -10,10 +10,13 @@ import {
   allowedResources,
   allowPolicy,
   denyAllPolicy,
+  denyPolicy,
   type MethodArn,
   parseMethodArn,
+  routeResource,
 } from '../core/gateway-policy.js';
-import { BASE_PATH_STAGE_VARIABLE, normalizeBasePath } from '../core/gateway-scope.js';
+import { BASE_PATH_STAGE_VARIABLE, normalizeBasePath, type RouteContext } from '../core/gateway-scope.js';
+import { ROUTE_SCOPES_STAGE_VARIABLE, RouteScopeDecoder, type RouteScopeMap } from '../core/route-scopes.js';
 
 // The token authorizer's two gateway dialects: reading the event, and answering so that the gateway
 // produces the status the contract asks for. What each outcome becomes:
@@ -25,9 +28,11 @@ import { BASE_PATH_STAGE_VARIABLE, normalizeBasePath } from '../core/gateway-sco
 // |   EXPIRED, REVOKED, DISABLED |                                        |                                          |
 // | INSUFFICIENT_SCOPE           | the same Allow policy, which does not  | isAuthorized false → 403                 |
 // |                              |   list this method ARN → 403 (implicit |                                          |
-// |                              |   deny)                                |                                          |
+// |                              |   deny); on a mapped route an explicit |                                          |
+// |                              |   Deny of that route → 403             |                                          |
 // | IP_NOT_ALLOWED               | explicit Deny of the stage → 403       | isAuthorized false → 403                 |
-// | DEPENDENCY_FAILURE           | any other error → 500, not cached      | any error → 500                          |
+// | DEPENDENCY_FAILURE,          | any other error → 500, not cached      | any error → 500                          |
+// |   INVALID_ROUTE_SCOPES       |                                        |                                          |
 // | no Authorization header      | 401 from the gateway, Lambda not called (identity source missing) | same     |
 //
 // Sources: REST: the API Gateway developer guide, "Use API Gateway Lambda authorizers" (its Node.js
@@ -51,6 +56,16 @@ import { BASE_PATH_STAGE_VARIABLE, normalizeBasePath } from '../core/gateway-sco
 // so its identity sources must include `$context.httpMethod` and `$context.path` (and
 // `$context.identity.sourceIp` for allowlists) besides the Authorization header, or its cache TTL must
 // be 0; otherwise one route's answer would be replayed on another.
+//
+// Route→scope maps (route-scopes.ts). The map is the stage variable `accessTokensRoutes` (base64url
+// JSON), else the authorizer's default from its env. The route looked up is the one API Gateway
+// matched: REST `resource` (the template, e.g. `/v1/reports/{id}`), HTTP API `routeKey`'s path
+// (`GET /v1/reports/{id}`; `$default` names no route). With a map, REST policies depend on the
+// template, so the REST identity sources must then include `context.httpMethod` and
+// `context.resourcePath` (gateway-policy.ts explains why a listing cannot work): an Allow for
+// exactly this method and route when the token holds the mapped scope, else an explicit Deny of
+// it; an unmapped template keeps the area listing. A map that does not decode is a deployment
+// error: every request fails closed with a 500 (not cached), logged as INVALID_ROUTE_SCOPES.
 
 type StringMap = Readonly<Record<string, string | null | undefined>>;
 
@@ -63,8 +78,14 @@ export interface TokenAuthorizerEvent {
   readonly headers?: StringMap | null;
   readonly stageVariables?: StringMap | null;
   readonly rawPath?: string;
+  /** REST REQUEST: the matched resource's template, base path included. */
+  readonly resource?: string;
+  /** HTTP API: `<METHOD> <template>` or `$default`. */
+  readonly routeKey?: string;
   readonly requestContext?: {
     readonly stage?: string;
+    readonly resourcePath?: string;
+    readonly routeKey?: string;
     readonly identity?: { readonly sourceIp?: string | null } | null;
     readonly http?: { readonly method?: string; readonly path?: string; readonly sourceIp?: string };
   };
@@ -83,6 +104,15 @@ interface RequestBase {
   readonly path: string;
   readonly basePath: string;
   readonly sourceIp: string | undefined;
+  readonly route: RouteContext;
+}
+
+/** What applies when the stage says nothing: the authorizer's env. */
+export interface AuthorizerDefaults {
+  /** Normalized. */
+  readonly basePath: string;
+  /** The default route→scope map as JSON (ENV.authorizerRouteScopes), undefined = none. */
+  readonly routeScopesJson: string | undefined;
 }
 
 export type AuthorizerRequest =
@@ -114,9 +144,32 @@ function basePathOf(stageVariables: StringMap | null | undefined, fallback: stri
 const stringOrUndefined = (value: unknown): string | undefined =>
   typeof value === 'string' ? value : undefined;
 
+const routeScopeDecoder = new RouteScopeDecoder();
+
+/** The API's map: its stage variable, else the default. Throws InvalidRouteScopesError. */
+function routeScopesOf(
+  stageVariables: StringMap | null | undefined,
+  defaults: AuthorizerDefaults,
+): RouteScopeMap | undefined {
+  const encoded = stageVariables?.[ROUTE_SCOPES_STAGE_VARIABLE];
+  if (typeof encoded === 'string') return routeScopeDecoder.fromStageVariable(encoded);
+  return defaults.routeScopesJson === undefined
+    ? undefined
+    : routeScopeDecoder.fromJson(defaults.routeScopesJson);
+}
+
+/** The template of an HTTP API route key (`GET /v1/x/{id}` → `/v1/x/{id}`); `$default` has none. */
+function templateOfRouteKey(routeKey: string | undefined): string | undefined {
+  if (routeKey === undefined) return undefined;
+  const space = routeKey.indexOf(' ');
+  const template = space === -1 ? undefined : routeKey.slice(space + 1);
+  return template?.startsWith('/') === true ? template : undefined;
+}
+
 /**
- * The request behind an authorizer event. `defaultBasePath` (normalized) applies when the stage
- * names none.
+ * The request behind an authorizer event. `defaults` apply when the stage names no base path or
+ * route map. Throws UnrecognizedEventError for an event API Gateway does not send, and
+ * InvalidRouteScopesError for a map that does not decode.
  *
  * REST (`version` absent or '1.0', with `methodArn`): the method and path come from the method ARN,
  * because that is what API Gateway evaluates the returned policy against (and a TOKEN event carries
@@ -124,7 +177,10 @@ const stringOrUndefined = (value: unknown): string | undefined =>
  * one (the `routeKey` names the route, whose method may be ANY or, in AWS's own sample, disagree);
  * the path is `rawPath`, without the `/<stage>` prefix HTTP APIs put there on a named stage.
  */
-export function readAuthorizerEvent(event: TokenAuthorizerEvent, defaultBasePath: string): AuthorizerRequest {
+export function readAuthorizerEvent(
+  event: TokenAuthorizerEvent,
+  defaults: AuthorizerDefaults,
+): AuthorizerRequest {
   if (event.version === '2.0') {
     const http = event.requestContext?.http;
     const method = stringOrUndefined(http?.method);
@@ -136,8 +192,14 @@ export function readAuthorizerEvent(event: TokenAuthorizerEvent, defaultBasePath
       authorization: headerValue(event.headers, 'authorization'),
       method,
       path: withoutStagePrefix(rawPath, stringOrUndefined(event.requestContext?.stage)),
-      basePath: basePathOf(event.stageVariables, defaultBasePath),
+      basePath: basePathOf(event.stageVariables, defaults.basePath),
       sourceIp: stringOrUndefined(http?.sourceIp),
+      route: {
+        template: templateOfRouteKey(
+          stringOrUndefined(event.routeKey) ?? stringOrUndefined(event.requestContext?.routeKey),
+        ),
+        scopes: routeScopesOf(event.stageVariables, defaults),
+      },
     };
   }
   if (event.version !== undefined && event.version !== '1.0') {
@@ -154,8 +216,17 @@ export function readAuthorizerEvent(event: TokenAuthorizerEvent, defaultBasePath
       : headerValue(event.headers, 'authorization'),
     method: methodArn.method,
     path: methodArn.path,
-    basePath: isTokenEvent ? defaultBasePath : basePathOf(event.stageVariables, defaultBasePath),
+    basePath: isTokenEvent ? defaults.basePath : basePathOf(event.stageVariables, defaults.basePath),
     sourceIp: isTokenEvent ? undefined : stringOrUndefined(event.requestContext?.identity?.sourceIp),
+    // A TOKEN authorizer's only identity source is the token, so its cache cannot be keyed by
+    // route: it never uses a map (and its event names no template anyway), only the area listing.
+    route: isTokenEvent
+      ? { template: undefined, scopes: undefined }
+      : {
+          template:
+            stringOrUndefined(event.resource) ?? stringOrUndefined(event.requestContext?.resourcePath),
+          scopes: routeScopesOf(event.stageVariables, defaults),
+        },
   };
 }
 
@@ -180,6 +251,17 @@ export function restResponse(
   if (isUnauthenticated(decision.reason) || credential === undefined) throw unauthorized();
   if (decision.reason === 'IP_NOT_ALLOWED') {
     return { principalId: credential.userId, policyDocument: denyAllPolicy(methodArn.apiStageArn) };
+  }
+  if (decision.route !== undefined) {
+    // A mapped route: a policy about this method and template only. Cache-safe because an API with
+    // a map keys its authorizer cache on the method and template too (see the header).
+    const resource = routeResource(methodArn.apiStageArn, methodArn.method, decision.route.template);
+    return {
+      principalId: credential.userId,
+      policyDocument:
+        decision.reason === 'VALID' ? allowPolicy(methodArn.apiStageArn, [resource]) : denyPolicy([resource]),
+      context: tokenAuthorizerContext(credential),
+    };
   }
   // VALID and INSUFFICIENT_SCOPE get the same policy: cache-safe for every route of this stage.
   const resources = allowedResources(methodArn.apiStageArn, basePath, credential.scopes);

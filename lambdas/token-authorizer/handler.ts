@@ -1,6 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { DynamoCredentialReader } from '../adapters/dynamo-credential-reader.js';
+import { DynamoLastUsedRecorder } from '../adapters/dynamo-last-used-recorder.js';
 import {
   type Decision,
   type DecisionLogReason,
@@ -10,6 +11,8 @@ import {
 } from '../core/authorization.js';
 import { normalizeBasePath } from '../core/gateway-scope.js';
 import { hashToken } from '../core/hashing.js';
+import { LastUsedThrottle } from '../core/last-used-throttle.js';
+import { InvalidRouteScopesError } from '../core/route-scopes.js';
 import { hintOf } from '../core/token-format.js';
 import { sharedDocumentClient } from '../runtime/clients.js';
 import { ENV, optionalEnv, requireEnv } from '../runtime/env.js';
@@ -17,6 +20,7 @@ import { keySourceFromEnv } from '../runtime/key-source.js';
 import { logger } from '../runtime/logger.js';
 import { policySettingsFromEnv } from '../runtime/settings.js';
 import {
+  type AuthorizerDefaults,
   type AuthorizerRequest,
   httpResponse,
   readAuthorizerEvent,
@@ -24,20 +28,46 @@ import {
   type TokenAuthorizerEvent,
   type TokenAuthorizerResult,
 } from './gateway.js';
+import { type LastUsedTracking, recordUseInBackground } from './last-used.js';
 
 // The token authorizer: REST API REQUEST (and TOKEN) authorizers and HTTP API simple-response
 // authorizers, from one handler (DESIGN.md "Token authorizer contract"; what each outcome becomes at
 // each gateway: gateway.ts). Per request: no I/O for a malformed token; otherwise one HMAC and exactly
-// one consistent GetItem. The HMAC key is decrypted once per container.
+// one consistent GetItem. The HMAC key is decrypted once per container. After a VALID decision, the
+// token's lastUsedAt is recorded in the background (last-used.ts), at most once per token per
+// `lastUsedIntervalSeconds` per container, and never awaited.
 //
 // Dependency failures (KMS, DynamoDB, a damaged item, anything unexpected) fail closed: a generic
 // error, which API Gateway answers with a 500 and does not cache. Never an Allow, and never a Deny
 // or a 401, which the gateway could cache and so lock a valid token out for the whole TTL after a blip.
 
-const tokenPrefix = policySettingsFromEnv().tokenPrefix;
-const defaultBasePath = normalizeBasePath(optionalEnv(ENV.authorizerBasePath));
+const settings = policySettingsFromEnv();
+const tokenPrefix = settings.tokenPrefix;
+// The default route map stays a string here and is decoded per request (memoized): a broken one
+// then fails each request closed with a logged INVALID_ROUTE_SCOPES, instead of failing the init
+// phase with an error that says nothing about which API setting is wrong.
+const defaults: AuthorizerDefaults = {
+  basePath: normalizeBasePath(optionalEnv(ENV.authorizerBasePath)),
+  routeScopesJson: optionalEnv(ENV.authorizerRouteScopes),
+};
 const keySource = keySourceFromEnv();
-const reader = new DynamoCredentialReader(sharedDocumentClient(), requireEnv(ENV.tableName));
+const tableName = requireEnv(ENV.tableName);
+const reader = new DynamoCredentialReader(sharedDocumentClient(), tableName);
+
+/** Distinct tokens one container remembers attempts for; more only means an extra conditional write. */
+const LAST_USED_MAX_TOKENS = 10_000;
+const lastUsedIntervalMs = settings.lastUsedIntervalSeconds * 1000;
+const lastUsed: LastUsedTracking = {
+  recorder: new DynamoLastUsedRecorder(sharedDocumentClient(), tableName),
+  throttle: new LastUsedThrottle({ intervalMs: lastUsedIntervalMs, maxEntries: LAST_USED_MAX_TOKENS }),
+  intervalMs: lastUsedIntervalMs,
+  onFailure: (tokenId, error) =>
+    // The error's name only: an SDK error message can quote the request, keys included.
+    logger.warn('lastUsedAt not recorded', {
+      tokenId,
+      errorName: error instanceof Error ? error.name : typeof error,
+    }),
+};
 
 // Start decrypting the HMAC key during the init phase, so the first request does not wait for it.
 // A failure is not kept (KmsKeySource forgets it); the first request tries again and fails closed.
@@ -95,7 +125,8 @@ function logFailure(
   startedAt: number,
 ): void {
   const fields: LogFields = {
-    reason: 'DEPENDENCY_FAILURE',
+    // Never the map or the error's message: only that the API's route map is what is broken.
+    reason: error instanceof InvalidRouteScopesError ? 'INVALID_ROUTE_SCOPES' : 'DEPENDENCY_FAILURE',
     gateway: request?.gateway,
     method: request?.method,
     area: undefined,
@@ -118,7 +149,7 @@ export async function authorizeEvent(event: TokenAuthorizerEvent): Promise<Token
   let token: string | undefined;
   let decision: Decision;
   try {
-    request = readAuthorizerEvent(event, defaultBasePath);
+    request = readAuthorizerEvent(event, defaults);
     token = presentedToken(request.authorization, tokenPrefix);
     decision = token === undefined ? malformedDecision(request) : await decideRequest(request, token);
   } catch (error) {
@@ -126,6 +157,9 @@ export async function authorizeEvent(event: TokenAuthorizerEvent): Promise<Token
     throw new Error(DEPENDENCY_FAILURE_MESSAGE);
   }
   logDecision(request, decision, token, startedAt);
+  if (decision.reason === 'VALID' && decision.credential !== undefined) {
+    recordUseInBackground(lastUsed, decision.credential.tokenId, Date.now());
+  }
   return request.gateway === 'rest'
     ? restResponse(decision, request.methodArn, request.basePath)
     : httpResponse(decision);

@@ -1,8 +1,9 @@
-import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { FileKeySource } from '../../lambdas/adapters/file-key-source.js';
-import { credentialToItem } from '../../lambdas/adapters/items.js';
+import { credentialToItem, tokenToItem } from '../../lambdas/adapters/items.js';
+import { KEYS } from '../../lambdas/adapters/table-definition.js';
 import { hashToken } from '../../lambdas/core/hashing.js';
 import type { CredentialRecord } from '../../lambdas/core/model.js';
 import { generateToken } from '../../lambdas/core/token-format.js';
@@ -19,6 +20,7 @@ import {
 } from '../support/authorizer-events.js';
 import { createTestTable, type TestTable } from '../support/dynamo.js';
 import { stubHandlerEnv } from '../support/env.js';
+import { tokenRecord } from '../unit/management/records.js';
 
 // The token authorizer on DynamoDB Local with the local key file: real credential items written as
 // the repository writes them (HMAC of a generated secret, credentialToItem), verified through the
@@ -31,6 +33,54 @@ let handler: Handler;
 let keySource: FileKeySource;
 let logs: StdoutCapture;
 const issuedSecrets: string[] = [];
+
+/** UpdateItem calls the handler's own client sends; `failUpdates` makes them fail before the wire. */
+const updates = { count: 0, failUpdates: false };
+
+/** Counts (and can fail) UpdateItem on a document client the handler module built. */
+function instrument(client: DynamoDBDocumentClient): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'UpdateItemCommand') {
+        updates.count += 1;
+        if (updates.failUpdates) {
+          throw Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
+        }
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'countUpdateItem' },
+  );
+}
+
+async function lastUsedAtOf(tokenId: string): Promise<unknown> {
+  const { Item } = await table.documentClient.send(
+    new GetCommand({ TableName: table.tableName, Key: KEYS.token(tokenId), ConsistentRead: true }),
+  );
+  return Item?.lastUsedAt;
+}
+
+async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** A token item plus its credential, as the repository writes them (lastUsedAt starts null). */
+async function issueWithToken(overrides: Partial<CredentialRecord> = {}) {
+  const token = tokenRecord();
+  await table.documentClient.send(new PutCommand({ TableName: table.tableName, Item: tokenToItem(token) }));
+  const issued = await issue({
+    tokenId: token.id,
+    userId: token.userId,
+    accountId: token.accountId,
+    ...overrides,
+  });
+  return { ...issued, token };
+}
 
 async function issue(
   overrides: Partial<CredentialRecord>,
@@ -60,6 +110,8 @@ beforeAll(async () => {
   if (keyFile === undefined) throw new Error('stubHandlerEnv made no key file');
   keySource = new FileKeySource(keyFile);
   handler = (await import('../../lambdas/token-authorizer/handler.js')).handler as unknown as Handler;
+  // The same module instance the handler uses (no module reset in this file): its shared client.
+  instrument((await import('../../lambdas/runtime/clients.js')).sharedDocumentClient());
   logs = captureStdout();
 });
 
@@ -121,10 +173,86 @@ describe('token authorizer on DynamoDB Local', () => {
     });
   });
 
+  it('lastUsedAt: 100 verifications of one token inside the interval write it once, without waiting for it', async () => {
+    const { secret, token } = await issueWithToken({ scopes: ['content:read'] });
+    expect(await lastUsedAtOf(token.id)).toBeNull();
+    const before = updates.count;
+    const startedAt = Date.now();
+    // Half at once (one container serving overlapping requests), half one after another.
+    const concurrent = await Promise.all(Array.from({ length: 50 }, () => rest(`Bearer ${secret}`)));
+    const sequential: TokenAuthorizerResult[] = [];
+    for (let index = 0; index < 50; index++) sequential.push(await rest(`Bearer ${secret}`));
+    for (const result of [...concurrent, ...sequential]) {
+      expect(
+        evaluatePolicy(result as APIGatewayAuthorizerResult, methodArn('GET', '/demo/content/items')),
+      ).toBe('allow');
+    }
+    const lastUsedAt = await until(
+      () => lastUsedAtOf(token.id),
+      (value) => typeof value === 'string',
+    );
+    expect(typeof lastUsedAt).toBe('string');
+    expect(Date.parse(String(lastUsedAt))).toBeGreaterThanOrEqual(startedAt - 1000);
+    expect(updates.count - before).toBe(1);
+  });
+
+  it('lastUsedAt: another container inside the interval asks once more, and the conditional update writes nothing', async () => {
+    const { secret, token } = await issueWithToken();
+    await rest(`Bearer ${secret}`);
+    const first = await until(
+      () => lastUsedAtOf(token.id),
+      (value) => typeof value === 'string',
+    );
+    vi.resetModules();
+    const other = (await import('../../lambdas/token-authorizer/handler.js')).handler as unknown as Handler;
+    instrument((await import('../../lambdas/runtime/clients.js')).sharedDocumentClient());
+    const before = updates.count;
+    for (let index = 0; index < 10; index++) {
+      await other(
+        restRequestEvent({ authorization: `Bearer ${secret}`, basePath: '/demo' }),
+        lambdaContext(),
+      );
+    }
+    await until(
+      async () => updates.count,
+      (count) => count > before,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(updates.count - before).toBe(1);
+    expect(await lastUsedAtOf(token.id)).toBe(first);
+  });
+
+  it('lastUsedAt: a failing update changes no decision and logs a warning with the error name only', async () => {
+    const { secret, credential } = await issueWithToken();
+    updates.failUpdates = true;
+    try {
+      logs.clear();
+      const before = updates.count;
+      const result = (await rest(`Bearer ${secret}`)) as APIGatewayAuthorizerResult;
+      expect(evaluatePolicy(result, methodArn('GET', '/demo/content/items'))).toBe('allow');
+      const warning = await until(
+        async () => logs.records().find((line) => line.message === 'lastUsedAt not recorded'),
+        (line) => line !== undefined,
+      );
+      expect(updates.count - before).toBe(1);
+      expect(warning).toMatchObject({
+        level: 'WARN',
+        tokenId: credential.tokenId,
+        errorName: 'ProvisionedThroughputExceededException',
+      });
+      expect(JSON.stringify(warning)).not.toContain('throttled');
+      expect(logs.records().filter((line) => line.message === 'token authorizer decision')).toEqual([
+        expect.objectContaining({ reason: 'VALID' }),
+      ]);
+    } finally {
+      updates.failUpdates = false;
+    }
+  });
+
   it('no issued secret appears in the table or in the logs', async () => {
     expect(issuedSecrets.length).toBeGreaterThanOrEqual(4);
     const { Items } = await table.documentClient.send(new ScanCommand({ TableName: table.tableName }));
-    expect(Items?.length).toBe(issuedSecrets.length);
+    expect(Items?.filter((item) => item.entity === 'credential').length).toBe(issuedSecrets.length);
     const stored = JSON.stringify(Items);
     const logged = logs.text();
     for (const secret of issuedSecrets) {

@@ -37,6 +37,10 @@ export interface RestRequestOptions {
   readonly sourceIp?: string;
   /** The `accessTokensBasePath` stage variable; omitted = the sample's stage variables only. */
   readonly basePath?: string;
+  /** The matched resource's template (`resource`, `requestContext.resourcePath`); default: the path. */
+  readonly resource?: string;
+  /** More stage variables (e.g. `accessTokensRoutes`). */
+  readonly stageVariables?: Readonly<Record<string, string>>;
 }
 
 /** A REST API REQUEST authorizer event: the sample with this request's method, path and header. */
@@ -50,18 +54,20 @@ export function restRequestEvent(options: RestRequestOptions = {}): Json {
   const requestContext = structuredClone(event.requestContext as Json);
   const identity = { ...(requestContext.identity as Json) };
   if (options.sourceIp !== undefined) identity.sourceIp = options.sourceIp;
+  const resource = options.resource ?? path;
   return {
     ...event,
     methodArn: methodArn(method, path),
     httpMethod: method,
     path,
-    resource: path,
+    resource,
     headers,
     stageVariables: {
       ...(event.stageVariables as Json),
       ...(options.basePath === undefined ? {} : { accessTokensBasePath: options.basePath }),
+      ...options.stageVariables,
     },
-    requestContext: { ...requestContext, httpMethod: method, path, resourcePath: path, identity },
+    requestContext: { ...requestContext, httpMethod: method, path, resourcePath: resource, identity },
   };
 }
 
@@ -80,6 +86,7 @@ export interface HttpRequestOptions {
   readonly sourceIp?: string;
   readonly stage?: string;
   readonly basePath?: string;
+  readonly stageVariables?: Readonly<Record<string, string>>;
 }
 
 /** An HTTP API (payload 2.0) authorizer event: the sample with this request. */
@@ -103,6 +110,7 @@ export function httpEvent(options: HttpRequestOptions = {}): Json {
     stageVariables: {
       ...(event.stageVariables as Json),
       ...(options.basePath === undefined ? {} : { accessTokensBasePath: options.basePath }),
+      ...options.stageVariables,
     },
     requestContext: {
       ...requestContext,

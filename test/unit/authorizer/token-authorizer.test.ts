@@ -232,12 +232,18 @@ describe('token authorizer handler', () => {
       expectOneDecision('VALID');
     });
 
-    it('DISABLED (reserved for user-level disabling) is a 401 like the other unauthenticated reasons', () => {
+    it("DISABLED (the owner's token access is off) is a 401 like the other unauthenticated reasons", async () => {
+      const { secret, credential } = issue({ disabled: true, accessGeneration: 3 });
+      await expect(
+        invoke(restRequestEvent({ authorization: `Bearer ${secret}`, basePath: '/demo' })),
+      ).rejects.toMatchObject(UNAUTHORIZED);
+      expect(expectOneDecision('DISABLED').tokenId).toBe(credential.tokenId);
       const decision: Decision = {
         reason: 'DISABLED',
-        credential: credentialRecord(),
+        credential: credentialRecord({ disabled: true }),
         area: 'content',
         requiredScope: 'content:read',
+        route: undefined,
       };
       const arn = parseMethodArn(methodArn('GET', '/demo/content'));
       if (arn === undefined) throw new Error('test ARN does not parse');
@@ -321,6 +327,7 @@ describe('token authorizer handler', () => {
       const revoked = issue({ state: 'revoked', scopes: ['merchants:write'] });
       const expired = issue({ expiresAtMs: Date.now() - 1, scopes: ['merchants:write'] });
       const fenced = issue({ allowedIps: ['192.0.2.0/24'], scopes: ['merchants:write'] });
+      const disabled = issue({ disabled: true, scopes: ['merchants:write'] });
       const cases: [string | undefined, string][] = [
         ['Bearer garbage', 'MALFORMED'],
         [undefined, 'MALFORMED'],
@@ -328,6 +335,7 @@ describe('token authorizer handler', () => {
         [`Bearer ${revoked.secret}`, 'REVOKED'],
         [`Bearer ${expired.secret}`, 'EXPIRED'],
         [`Bearer ${fenced.secret}`, 'IP_NOT_ALLOWED'],
+        [`Bearer ${disabled.secret}`, 'DISABLED'],
       ];
       for (const [authorization, reason] of cases) {
         expect(await invoke(httpEvent({ authorization }))).toEqual({ isAuthorized: false });

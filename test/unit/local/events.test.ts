@@ -99,4 +99,20 @@ describe('events built for Lambda', () => {
     expect(event.type).toBe('REQUEST');
     expect(event.identitySource).toBe('Bearer x');
   });
+
+  it('the REQUEST authorizer event names the matched template, the real method and the stage variables', () => {
+    const api: ApiStage = { apiId: 'demo', stage: 'local', stageVariables: { accessTokensRoutes: 'e30' } };
+    const event = requestAuthorizerEvent(
+      api,
+      { ...REQUEST, method: 'DELETE' },
+      { resourcePath: '/demo/{area}/{proxy+}', pathParameters: { area: 'reports', proxy: 'a/b' } },
+      ['Bearer x'],
+    );
+    expect(event).toMatchObject({
+      resource: '/demo/{area}/{proxy+}',
+      httpMethod: 'DELETE',
+      stageVariables: { accessTokensRoutes: 'e30' },
+      requestContext: { resourcePath: '/demo/{area}/{proxy+}', httpMethod: 'DELETE' },
+    });
+  });
 });

@@ -1,8 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
+import { encodeRouteScopes } from '../../../lambdas/core/route-scopes.js';
 import { AuthorizerCache } from '../../../local/authorizer-cache.js';
 import { type ApiStage, headerOf, type IncomingRequest } from '../../../local/events.js';
 import { GATEWAY_RESPONSES } from '../../../local/gateway-responses.js';
-import { LambdaAuthorizer } from '../../../local/lambda-authorizer.js';
+import { identitySourceValues, LambdaAuthorizer } from '../../../local/lambda-authorizer.js';
 import type { LocalFunction } from '../../../local/lambda-runtime.js';
 
 const API: ApiStage = { apiId: 'demo', stage: 'local', stageVariables: { accessTokensBasePath: '/demo' } };
@@ -160,6 +161,95 @@ describe('the emulated REST Lambda authorizer', () => {
     const second = await authorizer.authorize(API, request('GET', '/demo/reports/x', 'Bearer t'), RESOURCE);
     expect(second).toMatchObject({ cache: 'miss' });
     expect(invoke).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('route-scoped APIs: identity sources with the method and the resource template', () => {
+  const ROUTED_API: ApiStage = {
+    apiId: 'demo',
+    stage: 'local',
+    stageVariables: {
+      accessTokensBasePath: '/demo',
+      accessTokensRoutes: encodeRouteScopes({ 'GET /reports/{id}': 'reports:read' }),
+    },
+  };
+  const SOURCES = [
+    'method.request.header.Authorization',
+    'context.identity.sourceIp',
+    'context.httpMethod',
+    'context.resourcePath',
+  ];
+  const ITEM = { resourcePath: '/demo/reports/{id}', pathParameters: { id: '1' } };
+  const DEEPER = { resourcePath: '/demo/reports/{id}/secret', pathParameters: { id: '1' } };
+  // What the token authorizer answers for a mapped route: a policy about that one route.
+  const routePolicy = (event: unknown) => {
+    const { httpMethod, resource } = event as { httpMethod: string; resource: string };
+    const allowed = httpMethod === 'GET' && resource === '/demo/reports/{id}';
+    return {
+      principalId: 'user-1',
+      policyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Action: 'execute-api:Invoke',
+            Effect: allowed ? 'Allow' : 'Deny',
+            Resource: `${STAGE_ARN}/${httpMethod}${resource.replace(/\{[^}]*\}/g, '*')}`,
+          },
+        ],
+      },
+    };
+  };
+
+  it('reads the configured sources as API Gateway does; a missing or empty header is missing', () => {
+    const incoming = request('GET', '/demo/reports/1', 'Bearer t', '2001:db8::1');
+    expect(identitySourceValues(SOURCES, incoming, ITEM)).toEqual([
+      'Bearer t',
+      '2001:db8::1',
+      'GET',
+      '/demo/reports/{id}',
+    ]);
+    expect(identitySourceValues(SOURCES, request('GET', '/demo/reports/1'), ITEM)).toBeUndefined();
+    expect(identitySourceValues(SOURCES, request('GET', '/demo/reports/1', '  '), ITEM)).toBeUndefined();
+    expect(() => identitySourceValues(['stageVariables.x'], incoming, ITEM)).toThrow(/not emulated/);
+  });
+
+  it('passes resource, httpMethod and the stage variables; a cached route policy serves only its method and template', async () => {
+    const fn: LocalFunction = {
+      name: 'tokenAuthorizer',
+      entry: 'x.ts',
+      invoke: vi.fn(async (event) => routePolicy(event)),
+    };
+    const authorizer = new LambdaAuthorizer({
+      fn,
+      cacheTtlSeconds: 60,
+      identitySources: (incoming, resource) => identitySourceValues(SOURCES, incoming, resource),
+      log: vi.fn(),
+    });
+    const get1 = await authorizer.authorize(ROUTED_API, request('GET', '/demo/reports/1', 'Bearer t'), ITEM);
+    expect(fn.invoke).toHaveBeenLastCalledWith(
+      expect.objectContaining({
+        resource: '/demo/reports/{id}',
+        httpMethod: 'GET',
+        stageVariables: ROUTED_API.stageVariables,
+      }),
+    );
+    const get2 = await authorizer.authorize(ROUTED_API, request('GET', '/demo/reports/2', 'Bearer t'), ITEM);
+    const deeper = await authorizer.authorize(
+      ROUTED_API,
+      request('GET', '/demo/reports/1/secret', 'Bearer t'),
+      DEEPER,
+    );
+    const head = await authorizer.authorize(ROUTED_API, request('HEAD', '/demo/reports/1', 'Bearer t'), ITEM);
+    expect(get1).toMatchObject({ kind: 'allowed', cache: 'miss' });
+    expect(get2).toMatchObject({ kind: 'allowed', cache: 'hit' });
+    // Under a token+ip key the cached `GET /demo/reports/*` Allow would have let these through.
+    expect(deeper).toMatchObject({
+      kind: 'refused',
+      response: GATEWAY_RESPONSES.accessDenied,
+      cache: 'miss',
+    });
+    expect(head).toMatchObject({ kind: 'refused', response: GATEWAY_RESPONSES.accessDenied, cache: 'miss' });
+    expect(fn.invoke).toHaveBeenCalledTimes(3);
   });
 });
 
