@@ -1,30 +1,52 @@
-import type { DynamoDBBatchResponse } from 'aws-lambda';
+import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
+import { EXPIRY_LEDGER_FILTER_PATTERN } from '../lambdas/expiry-ledger/filter.js';
 import { FUNCTION_ENTRIES } from '../lambdas/routes.js';
 import type { LocalComponent } from './components.js';
+import { filterOf } from './event-filter.js';
 import { LOCAL_AWS_REGION } from './handler-environment.js';
-import { loadLambdaFunction, localFunction } from './lambda-runtime.js';
-import { startStreamPoller } from './stream-poller.js';
+import { type LocalFunction, loadLambdaFunction, localFunction } from './lambda-runtime.js';
+import { type StreamConsumer, startStreamPoller } from './stream-poller.js';
 
-// Feeds the notifier the table's stream as Lambda's event source mapping would, so an email shows
-// up on the SES emulator's page a moment after a token is created or revoked.
+// Feeds the table's stream to its consumers as Lambda's event source mappings would: the notifier
+// (every record, so an email shows up on the SES emulator's page a moment after a token is created
+// or revoked) and the expiry ledger (only TTL deletions of token items, by the same filter
+// criteria as deployed). Each consumer keeps its own position and retries.
 export const notifierComponent: LocalComponent = {
-  name: 'stream poller (notifier)',
+  name: 'stream poller (notifier, expiry ledger)',
   async start(context) {
-    const notifier = localFunction(
-      'access-tokens-local-notifier',
-      FUNCTION_ENTRIES.notifier,
-      await loadLambdaFunction(context.rootDir, FUNCTION_ENTRIES.notifier),
-      60_000,
-    );
+    const load = async (name: string, entry: string, timeoutMs: number) =>
+      localFunction(
+        `access-tokens-local-${name}`,
+        entry,
+        await loadLambdaFunction(context.rootDir, entry),
+        timeoutMs,
+      );
+    const notifier = await load('notifier', FUNCTION_ENTRIES.notifier, 60_000);
+    const expiryLedger = await load('expiryLedger', FUNCTION_ENTRIES.expiryLedger, 30_000);
     const poller = await startStreamPoller({
       dynamoEndpoint: context.urls.dynamoDb,
       tableName: context.tableName,
       region: LOCAL_AWS_REGION,
       intervalMs: 250,
-      handler: async (event) => (await notifier.invoke(event)) as DynamoDBBatchResponse | undefined,
+      consumers: streamConsumers(notifier, expiryLedger),
       onError: (error, where) =>
         context.log(`stream poller: ${where}: ${error instanceof Error ? error.message : String(error)}`),
     });
     return { stop: () => poller.stop() };
   },
 };
+
+/** The stream's consumers in the local stack, as the deployed stack maps them. */
+export function streamConsumers(notifier: LocalFunction, expiryLedger: LocalFunction): StreamConsumer[] {
+  const invoke = (fn: LocalFunction) => async (event: unknown) =>
+    (await fn.invoke(event)) as DynamoDBBatchResponse | undefined;
+  const isTtlDeletionOfToken = filterOf(EXPIRY_LEDGER_FILTER_PATTERN);
+  return [
+    { name: 'notifier', handler: invoke(notifier) },
+    {
+      name: 'expiry ledger',
+      handler: invoke(expiryLedger),
+      filter: (record: DynamoDBRecord) => isTtlDeletionOfToken(record),
+    },
+  ];
+}

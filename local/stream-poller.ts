@@ -30,14 +30,26 @@ import type {
 // they succeed (or `maxAttempts` is reached). A handler that throws fails the whole batch.
 // Shards open at start are read from LATEST; shards that appear later from TRIM_HORIZON, each after
 // its parent shard is finished (per-item order, as in Lambda).
+//
+// One poller can feed several functions (`consumers`), each like its own event source mapping:
+// its own shard iterators and retry state (one consumer's failing batch never holds another back)
+// and its own filter (Lambda's filter criteria: records it rejects are never delivered, and a
+// batch left empty is no invocation).
 
 export type StreamBatchHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | undefined>;
 
-export interface StreamPollerOptions {
+export interface StreamConsumer {
+  /** Names the consumer in what onError is told. */
+  readonly name: string;
+  readonly handler: StreamBatchHandler;
+  /** Which records reach it, as the mapping's filter criteria (local/event-filter.ts). @default all */
+  readonly filter?: (record: DynamoDBRecord) => boolean;
+}
+
+interface StreamPollerSettings {
   /** DynamoDB Local's URL; its Streams API answers on the same endpoint. */
   readonly dynamoEndpoint: string;
   readonly tableName: string;
-  readonly handler: StreamBatchHandler;
   /** Pause between polls of the shards. @default 250 */
   readonly intervalMs?: number;
   /** Pause before a failed batch is delivered again. @default 1000 */
@@ -56,6 +68,12 @@ export interface StreamPollerOptions {
   readonly onError?: (error: unknown, context: string) => void;
 }
 
+export type StreamPollerOptions = StreamPollerSettings &
+  (
+    | { readonly handler: StreamBatchHandler; readonly consumers?: never }
+    | { readonly consumers: readonly StreamConsumer[]; readonly handler?: never }
+  );
+
 export interface StreamPoller {
   readonly streamArn: string;
   /** Stops polling; resolves after the batch in flight (if any) has been handled. */
@@ -73,7 +91,28 @@ interface ShardState {
   attempts: number;
 }
 
+/** One consumer's event source mapping: its own shard positions and retry state. */
+interface Mapping {
+  readonly consumer: StreamConsumer;
+  readonly shards: Map<string, ShardState>;
+  readonly known: Set<string>;
+  /** Prefix of what onError is told; empty for a poller with a single `handler`. */
+  readonly label: string;
+}
+
+function consumersOf(options: StreamPollerOptions): readonly StreamConsumer[] {
+  if (options.consumers !== undefined) return options.consumers;
+  return [{ name: '', handler: options.handler }];
+}
+
 export async function startStreamPoller(options: StreamPollerOptions): Promise<StreamPoller> {
+  const mappings: Mapping[] = consumersOf(options).map((consumer) => ({
+    consumer,
+    shards: new Map(),
+    known: new Set(),
+    label: consumer.name === '' ? '' : `${consumer.name}: `,
+  }));
+  if (mappings.length === 0) throw new Error('stream poller: no consumers');
   const region = options.region ?? 'us-east-1';
   const credentials = options.credentials ?? { accessKeyId: 'local', secretAccessKey: 'local' };
   const intervalMs = options.intervalMs ?? 250;
@@ -96,9 +135,6 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
     throw new Error(`table ${options.tableName} has no stream enabled`);
   }
   const streamArn: string = latestStreamArn;
-
-  const shards = new Map<string, ShardState>();
-  const known = new Set<string>();
 
   async function listShards(): Promise<Shard[]> {
     const all: Shard[] = [];
@@ -130,32 +166,36 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
   }
 
   async function addShards(initial: boolean): Promise<void> {
-    for (const shard of await listShards()) {
-      const shardId = shard.ShardId;
-      if (shardId === undefined || known.has(shardId)) continue;
-      known.add(shardId);
-      const closed = shard.SequenceNumberRange?.EndingSequenceNumber !== undefined;
-      // At start, only what happens from now on; closed shards hold only the past.
-      if (initial && closed) continue;
-      shards.set(shardId, {
-        shardId,
-        parentShardId: shard.ParentShardId,
-        iterator: await iteratorFor(shardId, initial ? 'LATEST' : 'TRIM_HORIZON'),
-        lastSequenceNumber: undefined,
-        pending: [],
-        retryAt: 0,
-        attempts: 0,
-      });
+    const listed = await listShards();
+    for (const { shards, known } of mappings) {
+      for (const shard of listed) {
+        const shardId = shard.ShardId;
+        if (shardId === undefined || known.has(shardId)) continue;
+        known.add(shardId);
+        const closed = shard.SequenceNumberRange?.EndingSequenceNumber !== undefined;
+        // At start, only what happens from now on; closed shards hold only the past.
+        if (initial && closed) continue;
+        shards.set(shardId, {
+          shardId,
+          parentShardId: shard.ParentShardId,
+          // Each mapping its own iterator: its position moves only with its own deliveries.
+          iterator: await iteratorFor(shardId, initial ? 'LATEST' : 'TRIM_HORIZON'),
+          lastSequenceNumber: undefined,
+          pending: [],
+          retryAt: 0,
+          attempts: 0,
+        });
+      }
     }
   }
 
   await addShards(true);
 
-  async function deliver(shard: ShardState, records: DynamoDBRecord[]): Promise<void> {
+  async function deliver(mapping: Mapping, shard: ShardState, records: DynamoDBRecord[]): Promise<void> {
     shard.attempts += 1;
     let failedFrom = -1;
     try {
-      const response = await options.handler({ Records: records });
+      const response = await mapping.consumer.handler({ Records: records });
       const failures = response?.batchItemFailures ?? [];
       if (failures.length > 0) {
         const failed = new Set(failures.map((failure) => failure.itemIdentifier));
@@ -164,7 +204,10 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
         failedFrom = index === -1 ? 0 : index;
       }
     } catch (error) {
-      onError(error, `handler failed on a batch of ${records.length} record(s) of shard ${shard.shardId}`);
+      onError(
+        error,
+        `${mapping.label}handler failed on a batch of ${records.length} record(s) of shard ${shard.shardId}`,
+      );
       failedFrom = 0;
     }
     if (failedFrom === -1) {
@@ -176,7 +219,7 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
     if (shard.attempts >= maxAttempts) {
       onError(
         new Error(`dropped ${retry.length} record(s) after ${shard.attempts} attempts`),
-        `shard ${shard.shardId}`,
+        `${mapping.label}shard ${shard.shardId}`,
       );
       shard.pending = [];
       shard.attempts = 0;
@@ -186,17 +229,17 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
     shard.retryAt = Date.now() + retryDelayMs;
   }
 
-  async function readShard(shard: ShardState): Promise<void> {
+  async function readShard(mapping: Mapping, shard: ShardState): Promise<void> {
     if (shard.pending.length > 0) {
-      if (Date.now() >= shard.retryAt) await deliver(shard, shard.pending);
+      if (Date.now() >= shard.retryAt) await deliver(mapping, shard, shard.pending);
       return;
     }
     if (shard.iterator === undefined) {
-      shards.delete(shard.shardId); // closed and fully read
+      mapping.shards.delete(shard.shardId); // closed and fully read
       return;
     }
     // A child shard waits until its parent is read to the end.
-    if (shard.parentShardId !== undefined && shards.has(shard.parentShardId)) return;
+    if (shard.parentShardId !== undefined && mapping.shards.has(shard.parentShardId)) return;
     let output: { Records?: StreamsRecord[]; NextShardIterator?: string };
     try {
       output = await streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: batchSize }));
@@ -217,9 +260,12 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
     }
     shard.iterator = output.NextShardIterator;
     const records = (output.Records ?? []).map((record) => toLambdaRecord(record, streamArn, region));
+    // The position moves past filtered-out records too: Lambda drops them for good.
     const last = records.at(-1)?.dynamodb?.SequenceNumber;
     if (last !== undefined) shard.lastSequenceNumber = last;
-    if (records.length > 0) await deliver(shard, records);
+    const { filter } = mapping.consumer;
+    const delivered = filter === undefined ? records : records.filter((record) => filter(record));
+    if (delivered.length > 0) await deliver(mapping, shard, delivered);
   }
 
   let stopped = false;
@@ -233,12 +279,20 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
           nextRefresh = Date.now() + shardRefreshMs;
           await addShards(false);
         }
-        for (const shard of [...shards.values()]) {
-          if (stopped) break;
-          await readShard(shard);
-        }
       } catch (error) {
         onError(error, 'reading the stream failed; trying again');
+      }
+      for (const mapping of mappings) {
+        if (stopped) break;
+        // One mapping's read error does not keep the others from their records.
+        try {
+          for (const shard of [...mapping.shards.values()]) {
+            if (stopped) break;
+            await readShard(mapping, shard);
+          }
+        } catch (error) {
+          onError(error, `${mapping.label}reading the stream failed; trying again`);
+        }
       }
       if (stopped) break;
       await new Promise<void>((resolve) => {
@@ -313,5 +367,10 @@ function toLambdaValue(value: StreamsAttributeValue): AttributeValue {
   if (value.BS !== undefined) return { BS: value.BS.map(base64) };
   if (value.L !== undefined) return { L: value.L.map(toLambdaValue) };
   if (value.M !== undefined) return { M: toLambdaImage(value.M) };
+  // DynamoDB Local writes an empty map to its stream as `{}` instead of `{"M":{}}` (an empty list,
+  // string or binary keeps its type), so the SDK hands over a value with no member. Nothing else
+  // comes out empty, and Lambda delivers an empty map as `{"M":{}}`: an audit event's `details: {}`
+  // must not stop the shard.
+  if (Object.keys(value).length === 0) return { M: {} };
   throw new TypeError('unsupported attribute value in stream record');
 }

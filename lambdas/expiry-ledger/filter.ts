@@ -1,0 +1,15 @@
+import { DYNAMODB_SERVICE_PRINCIPAL } from '../notifier/stream-records.js';
+
+/**
+ * The expiry ledger's event filter, in Lambda's filter-criteria syntax. One definition serves the
+ * event source mapping (lib/constructs/expiry-ledger.ts) and the local stream poller, so what
+ * invokes the function deployed and locally cannot drift: only TTL deletions (REMOVE by the
+ * DynamoDB service principal; a user's delete has no userIdentity) of token items. Everything
+ * else on the stream (credentials, counters, slots, audit items, idempotency records) is
+ * filtered out before it costs an invocation.
+ */
+export const EXPIRY_LEDGER_FILTER_PATTERN = {
+  eventName: ['REMOVE'],
+  userIdentity: { type: ['Service'], principalId: [DYNAMODB_SERVICE_PRINCIPAL] },
+  dynamodb: { OldImage: { entity: { S: ['token'] } } },
+} as const;

@@ -1,0 +1,174 @@
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { KEYS, PARTITIONS } from '../../lambdas/adapters/table-definition.js';
+import type { PolicySettings } from '../../lambdas/core/settings.js';
+import { EXPIRY_LEDGER_FILTER_PATTERN } from '../../lambdas/expiry-ledger/filter.js';
+import { FUNCTION_ENTRIES } from '../../lambdas/routes.js';
+import { ENV } from '../../lambdas/runtime/env.js';
+import { ServiceFunction } from '../service-function.js';
+
+/** A stand-in id that no key prefix contains. */
+const ID = '{id}';
+
+/**
+ * The partition-key prefixes of the items the ledger writes: a token's slot, the user's and the
+ * account's active-token counters, and the token's audit partition. Derived from the key builders
+ * so that a change of key layout changes the grant with it.
+ */
+export const EXPIRY_LEDGER_LEADING_KEYS = [
+  KEYS.slot(ID, ID, ID).pk,
+  KEYS.userLimit(ID, ID).pk,
+  KEYS.accountLimit(ID).pk,
+  PARTITIONS.auditOfToken(ID),
+].map((key) => `${prefixOf(key)}*`);
+
+/**
+ * What the ledger does to the table: releaseSlotOfDeletedToken is one TransactWriteItems (no IAM
+ * action of its own: each item needs the action it performs) that deletes the slot (conditional on
+ * it existing), updates both counters and puts the audit event (conditional on it not existing).
+ * It reads nothing, so no GetItem, and checks no other item, so no ConditionCheckItem.
+ */
+export const EXPIRY_LEDGER_TABLE_ACTIONS = [
+  'dynamodb:DeleteItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:PutItem',
+] as const;
+
+export interface ExpiryLedgerProps {
+  /** The service's table; its stream (NEW_AND_OLD_IMAGES) carries the TTL deletions. */
+  readonly table: dynamodb.ITable;
+  /** The policy in force: the handler reads auditRetentionDays from it (POLICY_SETTINGS). */
+  readonly policy: PolicySettings;
+  /** @default 10 */
+  readonly batchSize?: number;
+  /**
+   * Times Lambda retries a failed record (after bisecting the batch) before its metadata goes to
+   * the dead-letter queue.
+   * @default 10
+   */
+  readonly retryAttempts?: number;
+  /**
+   * Records older than this go to the dead-letter queue instead of being retried (the stream keeps
+   * records for 24 hours).
+   * @default Duration.hours(6)
+   */
+  readonly maxRecordAge?: Duration;
+  /** @default logs.RetentionDays.ONE_YEAR */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Actions of the dead-letter queue alarm (e.g. an SNS topic).
+   * @default none: the alarm shows in CloudWatch only
+   */
+  readonly alarmActions?: readonly cloudwatch.IAlarmAction[];
+}
+
+/**
+ * The expiry ledger: a Lambda on the table's stream that, when DynamoDB's TTL deletes a token item
+ * that was still active, releases its limit slot (both active-token counters down by one) and
+ * records `token.expired`, each exactly once (conditional transaction, deterministic event id).
+ *
+ * Filter criteria keep every other record (user deletes, inserts, updates, non-token items) from
+ * invoking it. It starts at TRIM_HORIZON, so a (re)created mapping catches up on what the stream
+ * still holds; releases already done are no-ops. A failed record is retried (bisecting) up to
+ * `retryAttempts` or `maxRecordAge`; then the failed records' metadata (shard and sequence numbers)
+ * goes to an encrypted, SSL-only dead-letter queue, and its alarm fires: until someone acts, the
+ * slot stays taken (the create path's expiry sweep releases it when the owner next hits a limit).
+ */
+export class ExpiryLedger extends Construct {
+  public readonly ledger: ServiceFunction;
+  public readonly eventSource: DynamoEventSource;
+  /** The stream's on-failure destination: metadata of records that exhausted their retries. */
+  public readonly deadLetterQueue: sqs.Queue;
+  public readonly deadLetterAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: ExpiryLedgerProps) {
+    super(scope, id);
+    const { table } = props;
+    if (table.tableStreamArn === undefined) {
+      throw new Error('ExpiryLedger needs a table with a stream (NEW_AND_OLD_IMAGES)');
+    }
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself a dead-letter queue (the expiry ledger stream mapping on-failure destination); nothing consumes it automatically, and its depth alarms.',
+    });
+
+    this.ledger = new ServiceFunction(this, 'Ledger', {
+      entry: FUNCTION_ENTRIES.expiryLedger,
+      description: 'Access Tokens: releases the limit slots of tokens deleted by TTL and audits their expiry',
+      // One transaction per record, each with the SDK's own retries: 10 records take seconds, so
+      // 30 s leaves room for a throttled table without letting a stuck batch hold the shard long.
+      timeout: Duration.seconds(30),
+      environment: {
+        [ENV.tableName]: table.tableName,
+        [ENV.policySettings]: JSON.stringify(props.policy),
+      },
+      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+    });
+
+    this.eventSource = new DynamoEventSource(table, {
+      startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+      batchSize: props.batchSize ?? 10,
+      // One batch per shard at a time: a token's records stay in order (as in the notifier).
+      parallelizationFactor: 1,
+      reportBatchItemFailures: true,
+      bisectBatchOnError: true,
+      retryAttempts: props.retryAttempts ?? 10,
+      maxRecordAge: props.maxRecordAge ?? Duration.hours(6),
+      onFailure: new SqsDlq(this.deadLetterQueue),
+      filters: [lambda.FilterCriteria.filter(EXPIRY_LEDGER_FILTER_PATTERN)],
+    });
+    this.ledger.function.addEventSource(this.eventSource);
+
+    // Only the items a release touches, only the actions it performs; no reads, queries or scans.
+    this.ledger.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReleaseSlotAndAuditExpiry',
+        actions: [...EXPIRY_LEDGER_TABLE_ACTIONS],
+        resources: [table.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...EXPIRY_LEDGER_LEADING_KEYS] },
+        },
+      }),
+    );
+    Validations.of(this.ledger.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'dynamodb:ListStreams (added by the DynamoDB event source) has no resource-level permissions and needs "*"; reading the stream itself is limited to this table\'s stream ARN.',
+    });
+
+    // Anything in the dead-letter queue is a slot that was not released (and an expiry not audited).
+    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
+      alarmDescription: `Expired tokens' limit slots were not released after all retries (records in the expiry ledger dead-letter queue). Stack: ${Stack.of(this).stackName}.`,
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    if (props.alarmActions !== undefined) this.deadLetterAlarm.addAlarmAction(...props.alarmActions);
+  }
+}
+
+/** The constant part of a key built with ID for every id: everything before the first one. */
+function prefixOf(key: string): string {
+  const at = key.indexOf(ID);
+  if (at <= 0) throw new Error(`cannot find the constant prefix of ${key}`);
+  return key.slice(0, at);
+}
