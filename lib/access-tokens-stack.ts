@@ -1,9 +1,11 @@
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { FUNCTION_ENTRIES, MANAGEMENT_ROUTES } from '../lambdas/routes.js';
 import { ENV } from '../lambdas/runtime/env.js';
 import type { DeploymentConfig, LogRetentionDays } from './config.js';
+import { ExpiryLedger } from './constructs/expiry-ledger.js';
 import { Notifications } from './constructs/notifications.js';
 import { DemoApi } from './demo-api.js';
 import { HmacKey } from './hmac-key.js';
@@ -33,6 +35,7 @@ export class AccessTokensStack extends Stack {
   public readonly managementApi: ManagementApi;
   public readonly demoApi: DemoApi | undefined;
   public readonly notifications: Notifications;
+  public readonly expiryLedger: ExpiryLedger;
 
   constructor(scope: Construct, id: string, props: AccessTokensStackProps) {
     super(scope, id, props);
@@ -68,8 +71,8 @@ export class AccessTokensStack extends Stack {
       logRetention,
     });
 
-    // The token authorizer: one strongly consistent GetItem on the base table and kms:Decrypt of
-    // the HMAC key under its encryption context. Nothing else.
+    // The token authorizer: one strongly consistent GetItem on the base table, kms:Decrypt of the
+    // HMAC key under its encryption context, and UpdateItem of token items' lastUsedAt only.
     this.tokenAuthorizer = new ServiceFunction(this, 'TokenAuthorizer', {
       entry: FUNCTION_ENTRIES.tokenAuthorizer,
       description: 'Access Tokens: API Gateway authorizer for API access tokens',
@@ -84,7 +87,19 @@ export class AccessTokensStack extends Stack {
       },
     });
     this.table.grantVerify(this.tokenAuthorizer.role);
+    this.table.grantRecordLastUsed(this.tokenAuthorizer.role);
     this.hmacKey.grantDecrypt(this.tokenAuthorizer.role);
+    // APIs in other accounts attach the authorizer by ARN; only this (the function's) account can
+    // let their API Gateway invoke it. Authorizer invocations only (`.../authorizers/*`), in any
+    // region of that account: an integration of theirs cannot call it.
+    for (const account of config.authorizerInvokerAccounts) {
+      this.tokenAuthorizer.function.addPermission(`InvokeFromAccount${account}`, {
+        principal: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+        action: 'lambda:InvokeFunction',
+        sourceAccount: account,
+        sourceArn: `arn:${Aws.PARTITION}:execute-api:*:${account}:*/authorizers/*`,
+      });
+    }
 
     // The JWT authorizer of the management API: verifies JWTs against the issuer's JWKS, no table.
     this.jwtAuthorizer = new ServiceFunction(this, 'JwtAuthorizer', {
@@ -92,6 +107,17 @@ export class AccessTokensStack extends Stack {
       description: 'Access Tokens: management API authorizer (OIDC / Cognito JWTs)',
       logRetention,
       environment: { ...this.identity.jwtEnvironment },
+    });
+
+    // TTL deletions of still-active token items: release their limit slots, audit `token.expired`.
+    this.expiryLedger = new ExpiryLedger(this, 'ExpiryLedger', {
+      table: this.table.table,
+      policy: config.policy,
+      logRetention,
+    });
+    new CfnOutput(this, 'ExpiryLedgerDeadLetterQueueUrl', {
+      description: 'Expired tokens whose limit slot was not released (stream records past their retries)',
+      value: this.expiryLedger.deadLetterQueue.queueUrl,
     });
 
     const cloudWatchRole = new ApiGatewayCloudWatchRole(this, 'ApiGatewayCloudWatchRole');
@@ -130,7 +156,7 @@ export class AccessTokensStack extends Stack {
     });
     new CfnOutput(this, 'TokenAuthorizerFunctionArn', {
       description:
-        'Attach this function as a REQUEST authorizer (identity source: Authorization header) to your APIs',
+        'The token authorizer: attach it to your REST and HTTP APIs with the TokenAuthorizer construct (lib/token-authorizer.ts)',
       value: this.tokenAuthorizer.function.functionArn,
     });
     if (this.identity.userPool !== undefined && this.identity.userPoolClient !== undefined) {

@@ -62,6 +62,11 @@ export interface DeploymentConfig {
   readonly managementThrottle: ThrottleConfig;
   /** Retention of every log group the stack creates. */
   readonly logRetentionDays: LogRetentionDays;
+  /**
+   * AWS accounts whose API Gateway APIs may invoke the token authorizer (besides this account's):
+   * a function in another account can only be invoked with its owner's resource-based permission.
+   */
+  readonly authorizerInvokerAccounts: readonly string[];
 }
 
 type ValueKind = 'string' | 'number' | 'boolean' | 'json';
@@ -211,6 +216,12 @@ const DEPLOYMENT_CONTEXT_KEYS = {
     default: 365,
     description: `Retention of the stack's log groups, in days (one of ${LOG_RETENTION_DAYS.join(', ')}).`,
   },
+  authorizerInvokerAccounts: {
+    kind: 'json',
+    default: [],
+    description:
+      'Other AWS accounts (12-digit ids) whose APIs may attach the token authorizer: each gets a permission on the function for API Gateway in that account.',
+  },
 } as const satisfies Record<string, ContextKeyDescription>;
 
 /** Every context key this app reads, with its default and meaning (the README's configuration table). */
@@ -274,6 +285,11 @@ const deploymentSchema = z
         message: `must be one of ${LOG_RETENTION_DAYS.join(', ')}`,
       })
       .default(365),
+    authorizerInvokerAccounts: z
+      .array(z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id'))
+      .max(50, 'at most 50 accounts (each is a statement in the function policy, which holds 20 KB)')
+      .refine((accounts) => new Set(accounts).size === accounts.length, 'must not repeat an account')
+      .default([]),
   })
   .superRefine((value, ctx) => {
     if (value.identityProvider === 'oidc') {
@@ -381,6 +397,7 @@ export function loadDeploymentConfig(context: Record<string, unknown>): Deployme
     demoApi: settings.demoApi,
     managementThrottle: settings.managementThrottle,
     logRetentionDays: settings.logRetentionDays,
+    authorizerInvokerAccounts: settings.authorizerInvokerAccounts,
   };
 }
 

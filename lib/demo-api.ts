@@ -3,9 +3,9 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { BASE_PATH_STAGE_VARIABLE } from '../lambdas/core/gateway-scope.js';
 import type { ThrottleConfig } from './config.js';
 import { type ApiGatewayCloudWatchRole, SecureRestApi } from './rest-api.js';
+import { TokenAuthorizer } from './token-authorizer.js';
 
 export interface DemoApiProps {
   /** Answers `ANY /demo/{area}/...` by echoing the authorizer context. */
@@ -28,13 +28,15 @@ export interface DemoApiProps {
 }
 
 /**
- * A demo API behind the token authorizer, as any other API would attach it: `ANY /demo/{area}` and
- * `ANY /demo/{area}/{proxy+}`. Its stage variable `accessTokensBasePath` tells the shared authorizer
- * where the area segment starts, so one deployed authorizer can serve many APIs.
+ * A demo API behind the token authorizer, attached as any other API attaches it (TokenAuthorizer):
+ * `ANY /demo/{area}` and `ANY /demo/{area}/{proxy+}`. Its stage variable `accessTokensBasePath`
+ * tells the shared authorizer where the area segment starts, so one deployed authorizer can serve
+ * many APIs.
  */
 export class DemoApi extends Construct {
   public readonly api: apigateway.RestApi;
   public readonly accessLogGroup: logs.LogGroup;
+  public readonly tokenAuthorizer: TokenAuthorizer;
   public readonly authorizer: apigateway.RequestAuthorizer;
   public readonly basePath: string;
 
@@ -46,7 +48,6 @@ export class DemoApi extends Construct {
       description: 'Access Tokens demo: echoes the token authorizer context',
       throttle: props.throttle,
       cloudWatchRole: props.cloudWatchRole,
-      stageVariables: { [BASE_PATH_STAGE_VARIABLE]: this.basePath },
       ...(props.stageName === undefined ? {} : { stageName: props.stageName }),
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
       requestValidationReason:
@@ -55,30 +56,21 @@ export class DemoApi extends Construct {
     this.api = restApi.api;
     this.accessLogGroup = restApi.accessLogGroup;
 
-    // Cached per token AND source address: an IP allowlist decision made for one address is never
-    // reused for a request from another.
-    this.authorizer = new apigateway.RequestAuthorizer(this, 'TokenAuthorizer', {
+    // The area rule only (no route map): identity sources Authorization + source IP, the base path
+    // in the stage variable, and a redeployment whenever the cache TTL changes.
+    this.tokenAuthorizer = new TokenAuthorizer(this, 'TokenAuthorizer', {
       handler: props.tokenAuthorizerFunction,
-      identitySources: [
-        apigateway.IdentitySource.header('Authorization'),
-        apigateway.IdentitySource.context('identity.sourceIp'),
-      ],
-      resultsCacheTtl: props.authorizerCacheTtl,
+      basePath: this.basePath,
+      cacheTtl: props.authorizerCacheTtl,
     });
-    // An authorizer change takes effect with the next deployment of the stage: make it one.
-    this.api.latestDeployment?.addToLogicalId({
-      tokenAuthorizerCacheTtl: props.authorizerCacheTtl.toSeconds(),
-    });
+    this.authorizer = this.tokenAuthorizer.forRestApi(this.api);
 
     const integration = new apigateway.LambdaIntegration(props.handler, {
       proxy: true,
       allowTestInvoke: false,
     });
     const area = this.api.root.resourceForPath(`${this.basePath}/{area}`);
-    const methodOptions: apigateway.MethodOptions = {
-      authorizer: this.authorizer,
-      authorizationType: apigateway.AuthorizationType.CUSTOM,
-    };
+    const methodOptions = this.tokenAuthorizer.restMethodOptions(this.api);
     const methods = [
       area.addMethod('ANY', integration, methodOptions),
       area.addResource('{proxy+}').addMethod('ANY', integration, methodOptions),

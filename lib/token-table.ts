@@ -2,7 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { INDEXES, TABLE_KEYS, TTL_ATTRIBUTE } from '../lambdas/adapters/table-definition.js';
+import { INDEXES, KEYS, TABLE_KEYS, TTL_ATTRIBUTE } from '../lambdas/adapters/table-definition.js';
 
 /** Read actions: strongly consistent item reads and queries (on the table and its indexes). */
 export const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query'] as const;
@@ -16,6 +16,11 @@ export const TABLE_WRITE_ACTIONS = [
   'dynamodb:DeleteItem',
   'dynamodb:ConditionCheckItem',
 ] as const;
+
+/** Token items' partition keys start with this: `TOKEN#`, from the one key definition. */
+const TOKEN_PARTITION_PREFIX = KEYS.token('').pk;
+/** The attributes the token authorizer's lastUsedAt update may name: the key and lastUsedAt. */
+export const LAST_USED_ATTRIBUTES = [TABLE_KEYS.partitionKey, TABLE_KEYS.sortKey, 'lastUsedAt'] as const;
 
 export interface TokenTableProps {
   /**
@@ -81,12 +86,32 @@ export class TokenTable extends Construct {
     return read.combine(write);
   }
 
-  /** The token authorizer's one access: a strongly consistent GetItem on the base table. */
+  /** The token authorizer's one read: a strongly consistent GetItem on the base table. */
   public grantVerify(grantee: iam.IGrantable): iam.Grant {
     return iam.Grant.addToPrincipal({
       grantee,
       actions: ['dynamodb:GetItem'],
       resourceArns: [this.table.tableArn],
+    });
+  }
+
+  /**
+   * The token authorizer's one write: UpdateItem of `lastUsedAt` on token items, and nothing else.
+   * The conditions are what keep a compromised authorizer from rewriting a token's scopes, state or
+   * expiry (every attribute the request names, in its key, update and condition expressions, must
+   * be one of these), from touching credential or limit items (leading key `TOKEN#`), and from
+   * reading items back through ReturnValues.
+   */
+  public grantRecordLastUsed(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:UpdateItem'],
+      resourceArns: [this.table.tableArn],
+      conditions: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${TOKEN_PARTITION_PREFIX}*`] },
+        'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...LAST_USED_ATTRIBUTES] },
+        StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
+      },
     });
   }
 }

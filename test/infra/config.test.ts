@@ -40,7 +40,22 @@ describe('loadDeploymentConfig', () => {
       demoApi: true,
       managementThrottle: { rateLimit: 50, burstLimit: 100 },
       logRetentionDays: 365,
+      authorizerInvokerAccounts: [],
     });
+  });
+
+  it('reads authorizerInvokerAccounts: 12-digit account ids, each once', () => {
+    expect(
+      loadDeploymentConfig({ authorizerInvokerAccounts: '["111111111111","222222222222"]' })
+        .authorizerInvokerAccounts,
+    ).toEqual(['111111111111', '222222222222']);
+    expect(problemsOf({ authorizerInvokerAccounts: ['12345'] })).toMatch(
+      /authorizerInvokerAccounts\.0: must be a 12-digit AWS account id/,
+    );
+    expect(problemsOf({ authorizerInvokerAccounts: ['111111111111', '111111111111'] })).toMatch(
+      /authorizerInvokerAccounts: must not repeat an account/,
+    );
+    expect(problemsOf({ authorizerInvokerAccounts: '111111111111' })).toMatch(/authorizerInvokerAccounts/);
   });
 
   it('documents every policy setting and every key it reads', () => {

@@ -63,6 +63,7 @@ describe('OIDC deployment', () => {
     template.hasOutput('ManagementApiUrl', { Value: Match.anyValue() });
     template.hasOutput('TokenAuthorizerFunctionArn', { Value: Match.anyValue() });
     expect(Object.keys(template.findOutputs('*')).sort()).toEqual([
+      'ExpiryLedgerDeadLetterQueueUrl',
       'ManagementApiUrl',
       'NotificationDeadLetterQueueUrl',
       'TokenAuthorizerFunctionArn',

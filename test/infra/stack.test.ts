@@ -51,6 +51,7 @@ function ourFunctions(): Array<[string, ServiceFunction]> {
   functions.push(
     ['notifier', stack.notifications.notifier],
     ['reminderJob', stack.notifications.reminderJob],
+    ['expiryLedger', stack.expiryLedger.ledger],
   );
   return functions;
 }
@@ -188,8 +189,8 @@ describe('functions', () => {
 
   it('exist once per route, plus the two authorizers, the demo handler and the key resource handler', () => {
     // + 1: the CDK Provider framework's own function.
-    // + 2: the notifier and the reminder job.
-    template.resourceCountIs('AWS::Lambda::Function', MANAGEMENT_ROUTES.length + 4 + 1 + 2);
+    // + 3: the notifier, the reminder job and the expiry ledger.
+    template.resourceCountIs('AWS::Lambda::Function', MANAGEMENT_ROUTES.length + 4 + 1 + 3);
   });
 
   it('are bundled by esbuild as minified ESM with source maps and the AWS SDK inside', () => {
@@ -265,11 +266,22 @@ describe('functions', () => {
 });
 
 describe('least privilege', () => {
-  it('token authorizer: exactly GetItem on the table ARN and Decrypt under the encryption context', () => {
+  it('token authorizer: exactly GetItem on the table ARN, the lastUsedAt update and Decrypt under the encryption context', () => {
     const fn = stack.tokenAuthorizer;
     expect(statementsOfRole(template, logicalIdOf(fn.role))).toEqual([
       logStatement(fn),
       { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: arnOf(stack.table.table) },
+      {
+        // Token items only, naming no attribute but the key and lastUsedAt, returning nothing.
+        Effect: 'Allow',
+        Action: 'dynamodb:UpdateItem',
+        Resource: arnOf(stack.table.table),
+        Condition: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['TOKEN#*'] },
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk', 'lastUsedAt'] },
+          StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
+        },
+      },
       {
         Effect: 'Allow',
         Action: 'kms:Decrypt',
@@ -605,7 +617,7 @@ describe('notifications', () => {
 });
 
 describe('outputs', () => {
-  it('give the management API URL, the token authorizer ARN, the user pool and the demo API URL', () => {
+  it('give the management API URL, the token authorizer ARN, the user pool, the demo API URL and the two DLQs', () => {
     template.hasOutput('ManagementApiUrl', { Value: Match.anyValue() });
     template.hasOutput('TokenAuthorizerFunctionArn', { Value: arnOf(stack.tokenAuthorizer.function) });
     template.hasOutput('UserPoolId', { Value: Match.objectLike({ Ref: Match.anyValue() }) });
@@ -614,6 +626,7 @@ describe('outputs', () => {
     expect(Object.keys(template.findOutputs('*')).sort()).toEqual(
       [
         'DemoApiUrl',
+        'ExpiryLedgerDeadLetterQueueUrl',
         'ManagementApiUrl',
         'NotificationDeadLetterQueueUrl',
         'TokenAuthorizerFunctionArn',

@@ -1,0 +1,22 @@
+// The public CDK surface of Access Tokens: the stack itself, and what another app needs to protect
+// its own APIs with the deployed token authorizer. Everything else in lib/ is internal and may change.
+
+export { BASE_PATH_STAGE_VARIABLE } from '../lambdas/core/gateway-scope.js';
+export {
+  encodeRouteScopes,
+  InvalidRouteScopesError,
+  parseRouteScopeMap,
+  ROUTE_SCOPES_STAGE_VARIABLE,
+  type RouteScopeMap,
+} from '../lambdas/core/route-scopes.js';
+export { AccessTokensStack, type AccessTokensStackProps } from './access-tokens-stack.js';
+export { CONTEXT_KEYS, type DeploymentConfig, loadDeploymentConfig } from './config.js';
+export {
+  HTTP_IDENTITY_SOURCES,
+  REST_IDENTITY_SOURCES,
+  REST_ROUTE_MAP_IDENTITY_SOURCES,
+  TokenAuthorizer,
+  type TokenAuthorizerMethodOptions,
+  type TokenAuthorizerProps,
+  TokenHttpRouteAuthorizer,
+} from './token-authorizer.js';

@@ -1,0 +1,452 @@
+import { Arn, ArnFormat, Aws, CfnCondition, Duration, Fn, Names, Stack, Token } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct, type Node } from 'constructs';
+import { BASE_PATH_STAGE_VARIABLE, normalizeBasePath } from '../lambdas/core/gateway-scope.js';
+import {
+  encodeRouteScopes,
+  parseRouteScopeMap,
+  ROUTE_SCOPES_STAGE_VARIABLE,
+  type RouteScopeMap,
+  routeOfTemplate,
+} from '../lambdas/core/route-scopes.js';
+
+// Attaching the one deployed token authorizer to an API takes more than a RequestAuthorizer: the
+// API must tell the shared function its base path and route map (stage variables, because one
+// function serves many APIs), the identity sources must make API Gateway's result cache safe for
+// what the function decides (see lambdas/token-authorizer/gateway.ts, "Caching"), and API Gateway
+// needs permission to invoke a function that may live in another stack or account. This construct
+// does all of it, so that adopting the authorizer is one construct and one option per method.
+
+/** API Gateway's stage variable values may only hold these characters. */
+const STAGE_VARIABLE_VALUE = /^[A-Za-z0-9\-._~:/?#&=,]+$/;
+const FUNCTION_ARN =
+  /^arn:[a-z-]+:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$/;
+/** API Gateway caches authorizer results for at most an hour. */
+const MAX_CACHE_TTL_SECONDS = 3600;
+
+/** REST API identity sources: always the token and the caller's address (IP allowlists). */
+export const REST_IDENTITY_SOURCES: readonly string[] = [
+  apigateway.IdentitySource.header('Authorization'),
+  apigateway.IdentitySource.context('identity.sourceIp'),
+];
+/**
+ * Added on a REST API with a route map: the policy for a mapped route names that route's template
+ * (an IAM method ARN wildcard cannot express "the routes whose template maps to this scope"), so a
+ * cached policy is only right for the method and route it was made for.
+ */
+export const REST_ROUTE_MAP_IDENTITY_SOURCES: readonly string[] = [
+  apigateway.IdentitySource.context('httpMethod'),
+  apigateway.IdentitySource.context('resourcePath'),
+];
+/**
+ * HTTP API identity sources: a simple response is a boolean for every request with the same
+ * identity-source values, so the key must name the method and path as well as the token and the
+ * caller's address.
+ */
+export const HTTP_IDENTITY_SOURCES: readonly string[] = [
+  '$request.header.Authorization',
+  '$context.identity.sourceIp',
+  '$context.httpMethod',
+  '$context.path',
+];
+
+export interface TokenAuthorizerProps {
+  /**
+   * The token authorizer function, when it is a construct of this app (for instance
+   * `AccessTokensStack.tokenAuthorizer.function`). Give exactly one of `handler` and `functionArn`.
+   */
+  readonly handler?: lambda.IFunction;
+  /**
+   * The ARN of the deployed token authorizer: the Access Tokens stack's `TokenAuthorizerFunctionArn`
+   * output. It may be in another stack or another account (same region); a function in another
+   * account must list this API's account in its `authorizerInvokerAccounts` setting.
+   */
+  readonly functionArn?: string;
+  /**
+   * The path before the scope's area segment, for the area rule (`GET <basePath>/reports/...` needs
+   * `reports:read`), and the root that `routeScopes` routes are relative to.
+   * @default '' (the area is the first path segment)
+   */
+  readonly basePath?: string;
+  /**
+   * Scopes per route, for routes whose path does not start with an area: keys `<METHOD> <route>`
+   * with the route relative to `basePath` in API Gateway's template syntax (`GET /reports/{id}`,
+   * `ANY /jobs/{proxy+}`), values scopes (`reports:read`). Routes not in the map keep the area rule.
+   * Validated at synth: a malformed key or scope, or a key that names no route of the API, fails it.
+   * @default - no map: the area rule for every route
+   */
+  readonly routeScopes?: RouteScopeMap;
+  /**
+   * How long API Gateway caches a decision. A revoked token can pass for this long, so keep it at
+   * most the deployment's `revocationWindowSeconds`. `Duration.seconds(0)` turns the cache off.
+   * @default Duration.seconds(60)
+   */
+  readonly cacheTtl?: Duration;
+  /**
+   * Whether to add the Lambda permission that lets each API invoke the function. Only the
+   * function's account can add it.
+   * @default - added when the function is in the API's account: always for `handler` or an ARN
+   * that is a token; for a literal ARN, when its account is the stack's, and in an
+   * environment-agnostic stack under a CloudFormation condition that compares the two at deploy.
+   */
+  readonly invokePermission?: boolean;
+}
+
+/** Where a REST API's methods point at the token authorizer. */
+export type TokenAuthorizerMethodOptions = Required<
+  Pick<apigateway.MethodOptions, 'authorizer' | 'authorizationType'>
+>;
+
+/**
+ * The Access Tokens token authorizer, attached to your REST APIs and HTTP APIs.
+ *
+ * ```ts
+ * // REST API, area rule: GET /v1/reports/{id} needs reports:read, POST needs reports:write.
+ * const auth = new TokenAuthorizer(this, 'AccessTokens', { functionArn, basePath: '/v1' });
+ * api.root.resourceForPath('/v1/reports/{id}').addMethod('GET', integration, auth.restMethodOptions(api));
+ *
+ * // HTTP API, route map: for paths that do not start with a scope area.
+ * const jobs = new TokenAuthorizer(this, 'Jobs', { functionArn, routeScopes: { 'GET /jobs/{id}': 'triggers:read' } });
+ * httpApi.addRoutes({ path: '/jobs/{id}', methods: [HttpMethod.GET], integration, authorizer: jobs.forHttpApi(httpApi) });
+ * ```
+ *
+ * For each API it is attached to, it creates the authorizer (REST: a REQUEST authorizer; HTTP API:
+ * a Lambda authorizer with simple responses, payload 2.0), sets the stage variables that tell the
+ * shared function this API's base path (`accessTokensBasePath`) and route map
+ * (`accessTokensRoutes`), picks identity sources that keep API Gateway's result cache from replaying
+ * one request's decision on another, and lets API Gateway invoke the function. The stage variables
+ * go on the REST API's `deploymentStage` and on the HTTP API's `defaultStage`.
+ *
+ * Outcomes: REST APIs answer 401 for a missing, malformed, unknown, expired, revoked or disabled token and 403 for a
+ * valid token without the scope or outside its IP allowlist; an HTTP API's simple response can only
+ * allow or deny, so there every refusal is 403. Your integration receives `tokenId`, `userId`,
+ * `accountId`, `scopes` (space-separated) and `type` in the authorizer context.
+ */
+export class TokenAuthorizer extends Construct {
+  /** The function's ARN. */
+  public readonly functionArn: string;
+  /** The normalized base path: a leading slash, no trailing slash, '' for none. */
+  public readonly basePath: string;
+  /** The validated route map, when there is one. */
+  public readonly routeScopes: RouteScopeMap | undefined;
+  public readonly cacheTtl: Duration;
+  /** The stage variables this construct sets on every API it is attached to. */
+  public readonly stageVariables: Readonly<Record<string, string>>;
+
+  private readonly function: lambda.IFunction;
+  private readonly invokePermission: boolean | undefined;
+  private readonly restAuthorizers = new Map<apigateway.RestApi, apigateway.RequestAuthorizer>();
+  private readonly httpAuthorizers = new Map<apigwv2.HttpApi, TokenHttpRouteAuthorizer>();
+
+  constructor(scope: Construct, id: string, props: TokenAuthorizerProps) {
+    super(scope, id);
+    const functionArn = props.handler?.functionArn ?? props.functionArn;
+    if (functionArn === undefined || (props.handler !== undefined && props.functionArn !== undefined)) {
+      throw new Error(`TokenAuthorizer ${this.node.path}: give exactly one of handler and functionArn`);
+    }
+    if (!Token.isUnresolved(functionArn) && !FUNCTION_ARN.test(functionArn)) {
+      throw new Error(
+        `TokenAuthorizer ${this.node.path}: functionArn "${functionArn}" is not a Lambda function ARN (arn:<partition>:lambda:<region>:<account>:function:<name>)`,
+      );
+    }
+    this.functionArn = functionArn;
+    // A view of the function whose addPermission does nothing: RequestAuthorizer and
+    // HttpLambdaAuthorizer would otherwise add (or, for an imported function, silently skip) a
+    // permission of their own; this construct adds exactly one per API, knowing the account.
+    this.function = lambda.Function.fromFunctionAttributes(this, 'Function', {
+      functionArn: this.functionArn,
+      // Together: addPermission is a silent no-op (skipPermissions alone only silences the warning).
+      sameEnvironment: false,
+      skipPermissions: true,
+    });
+    this.invokePermission = props.invokePermission;
+
+    this.basePath = normalizeBasePath(props.basePath);
+    if (this.basePath !== '' && !STAGE_VARIABLE_VALUE.test(this.basePath)) {
+      throw new Error(
+        `TokenAuthorizer ${this.node.path}: basePath "${props.basePath}" must use only A-Z a-z 0-9 - . _ ~ : / ? # & = , (a stage variable carries it)`,
+      );
+    }
+
+    this.cacheTtl = props.cacheTtl ?? Duration.seconds(60);
+    const ttl = this.cacheTtl.toSeconds();
+    if (!Number.isInteger(ttl) || ttl < 0 || ttl > MAX_CACHE_TTL_SECONDS) {
+      throw new Error(
+        `TokenAuthorizer ${this.node.path}: cacheTtl must be whole seconds from 0 to ${MAX_CACHE_TTL_SECONDS}, got ${ttl}`,
+      );
+    }
+
+    const variables: Record<string, string> = {
+      // '/' rather than '': a stage variable cannot be empty, and the authorizer normalizes both to ''.
+      [BASE_PATH_STAGE_VARIABLE]: this.basePath === '' ? '/' : this.basePath,
+    };
+    if (props.routeScopes !== undefined) {
+      let map: RouteScopeMap;
+      let encoded: string;
+      try {
+        map = parseRouteScopeMap(props.routeScopes);
+        if (Object.keys(map).length === 0) {
+          throw new Error('routeScopes is empty; leave it out to use the area rule for every route');
+        }
+        encoded = encodeRouteScopes(map);
+      } catch (error) {
+        throw new Error(
+          `TokenAuthorizer ${this.node.path}: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+      this.routeScopes = map;
+      variables[ROUTE_SCOPES_STAGE_VARIABLE] = encoded;
+    } else {
+      this.routeScopes = undefined;
+    }
+    this.stageVariables = variables;
+  }
+
+  /** The identity sources of this authorizer on a REST API (`method.request...` / `context...`). */
+  public get restIdentitySources(): readonly string[] {
+    return this.routeScopes === undefined
+      ? REST_IDENTITY_SOURCES
+      : [...REST_IDENTITY_SOURCES, ...REST_ROUTE_MAP_IDENTITY_SOURCES];
+  }
+
+  /**
+   * The REQUEST authorizer of this token authorizer on `api`, created (with its stage variables and
+   * invoke permission) the first time, the same one after that. Use it as a method's `authorizer`
+   * with `authorizationType: CUSTOM`, or use {@link restMethodOptions}.
+   */
+  public forRestApi(api: apigateway.RestApi): apigateway.RequestAuthorizer {
+    const existing = this.restAuthorizers.get(api);
+    if (existing !== undefined) return existing;
+
+    this.setRestStageVariables(api);
+    const authorizer = new apigateway.RequestAuthorizer(this, `Rest${Names.nodeUniqueId(api.node)}`, {
+      handler: this.function,
+      identitySources: [...this.restIdentitySources],
+      resultsCacheTtl: this.cacheTtl,
+    });
+    // An authorizer change takes effect only with a new deployment of the stage: make it one.
+    api.latestDeployment?.addToLogicalId({
+      accessTokensAuthorizer: {
+        functionArn: this.functionArn,
+        identitySources: this.restIdentitySources,
+        cacheTtlSeconds: this.cacheTtl.toSeconds(),
+      },
+    });
+    this.addPermissionFor(api.node, api.restApiId, authorizer.authorizerId);
+    this.validateRoutesOf(api.node.path, () => restRoutesOf(api));
+    this.restAuthorizers.set(api, authorizer);
+    return authorizer;
+  }
+
+  /** `{ authorizer, authorizationType: CUSTOM }` for `resource.addMethod(method, integration, ...)`. */
+  public restMethodOptions(api: apigateway.RestApi): TokenAuthorizerMethodOptions {
+    return { authorizer: this.forRestApi(api), authorizationType: apigateway.AuthorizationType.CUSTOM };
+  }
+
+  /**
+   * The Lambda authorizer of this token authorizer on `api` (simple responses, payload 2.0), created
+   * (with its stage variables and invoke permission) the first time, the same one after that. Use
+   * it as a route's `authorizer`.
+   */
+  public forHttpApi(api: apigwv2.HttpApi): TokenHttpRouteAuthorizer {
+    const existing = this.httpAuthorizers.get(api);
+    if (existing !== undefined) return existing;
+
+    const stage = api.defaultStage;
+    if (stage === undefined) {
+      throw new Error(
+        `TokenAuthorizer ${this.node.path}: HTTP API ${api.node.path} has no default stage to carry the stage variables ${Object.keys(this.stageVariables).join(', ')}`,
+      );
+    }
+    claimStageVariables(api.node, this, this.stageVariables);
+    for (const [name, value] of Object.entries(this.stageVariables)) stage.addStageVariable(name, value);
+
+    const { partition, region } = Arn.split(this.functionArn, ArnFormat.COLON_RESOURCE_NAME);
+    const authorizer = new apigwv2.HttpAuthorizer(this, `Http${Names.nodeUniqueId(api.node)}`, {
+      httpApi: api,
+      type: apigwv2.HttpAuthorizerType.LAMBDA,
+      identitySource: [...HTTP_IDENTITY_SOURCES],
+      enableSimpleResponses: true,
+      payloadFormatVersion: apigwv2.AuthorizerPayloadVersion.VERSION_2_0,
+      authorizerUri: `arn:${partition}:apigateway:${region}:lambda:path/2015-03-31/functions/${this.functionArn}/invocations`,
+      resultsCacheTtl: this.cacheTtl,
+    });
+    this.addPermissionFor(api.node, api.apiId, authorizer.authorizerId);
+    this.validateRoutesOf(api.node.path, () => httpRoutesOf(api));
+    const routeAuthorizer = new TokenHttpRouteAuthorizer(authorizer, api);
+    this.httpAuthorizers.set(api, routeAuthorizer);
+    return routeAuthorizer;
+  }
+
+  private setRestStageVariables(api: apigateway.RestApi): void {
+    let stage: apigateway.Stage;
+    try {
+      stage = api.deploymentStage;
+    } catch {
+      throw new Error(
+        `TokenAuthorizer ${this.node.path}: REST API ${api.node.path} has no deployment stage to carry the stage variables ${Object.keys(this.stageVariables).join(', ')}`,
+      );
+    }
+    const cfnStage = stage.node.defaultChild;
+    if (!(cfnStage instanceof apigateway.CfnStage)) {
+      throw new Error(`TokenAuthorizer ${this.node.path}: the stage of ${api.node.path} is not a CfnStage`);
+    }
+    const current = cfnStage.variables;
+    if (current !== undefined && Token.isUnresolved(current)) {
+      throw new Error(
+        `TokenAuthorizer ${this.node.path}: the stage variables of ${api.node.path} are a token; they cannot be merged`,
+      );
+    }
+    const variables: Record<string, string> = { ...(current as Record<string, string> | undefined) };
+    for (const [name, value] of Object.entries(this.stageVariables)) {
+      const set = variables[name];
+      // A value set through deployOptions is this API's own statement of its base path: it must agree.
+      if (set !== undefined && set !== value && !isOwnedBy(api.node, name)) {
+        throw new Error(
+          `TokenAuthorizer ${this.node.path}: ${api.node.path} already sets the stage variable ${name} to "${set}", not "${value}"`,
+        );
+      }
+      variables[name] = value;
+    }
+    claimStageVariables(api.node, this, this.stageVariables);
+    cfnStage.variables = variables;
+  }
+
+  private addPermissionFor(apiNode: Node, apiId: string, authorizerId: string): void {
+    if (this.invokePermission === false) return;
+    const condition = this.invokePermission === true ? undefined : this.sameAccountCondition();
+    if (condition === 'other-account') return;
+    const permission = new lambda.CfnPermission(this, `Invoke${Names.nodeUniqueId(apiNode)}`, {
+      action: 'lambda:InvokeFunction',
+      functionName: this.functionArn,
+      principal: 'apigateway.amazonaws.com',
+      // This API's authorizer only: not its integrations, and no other API of the account.
+      sourceArn: Stack.of(this).formatArn({
+        service: 'execute-api',
+        resource: apiId,
+        resourceName: `authorizers/${authorizerId}`,
+      }),
+    });
+    if (condition !== undefined) permission.cfnOptions.condition = condition;
+  }
+
+  /**
+   * undefined: the function is in the stack's account (or may be assumed so: its ARN is a token of
+   * this app); 'other-account': known to be elsewhere; a condition: decided at deploy time.
+   */
+  private sameAccountCondition(): CfnCondition | 'other-account' | undefined {
+    if (Token.isUnresolved(this.functionArn)) return undefined;
+    const functionAccount = Arn.split(this.functionArn, ArnFormat.COLON_RESOURCE_NAME).account;
+    if (functionAccount === undefined || Token.isUnresolved(functionAccount)) return undefined;
+    const stackAccount = Stack.of(this).account;
+    if (!Token.isUnresolved(stackAccount)) {
+      return stackAccount === functionAccount ? undefined : 'other-account';
+    }
+    // One condition per stack and account, shared by every TokenAuthorizer of the stack (CloudFormation
+    // flags equivalent conditions).
+    const stack = Stack.of(this);
+    const id = `TokenAuthorizerFunctionInAccount${functionAccount}`;
+    const existing = stack.node.tryFindChild(id);
+    if (existing instanceof CfnCondition) return existing;
+    return new CfnCondition(stack, id, { expression: Fn.conditionEquals(Aws.ACCOUNT_ID, functionAccount) });
+  }
+
+  /** At synth (routes are added after the authorizer): every map key must name a route of the API. */
+  private validateRoutesOf(apiPath: string, routesOf: () => ApiRoute[]): void {
+    const map = this.routeScopes;
+    if (map === undefined) return;
+    this.node.addValidation({
+      validate: () => {
+        const routes = routesOf()
+          .map((route) => ({ method: route.method, route: routeOfTemplate(route.template, this.basePath) }))
+          .filter((route): route is { method: string; route: string } => route.route !== undefined);
+        return Object.keys(map)
+          .filter((key) => {
+            const [method, route] = key.split(' ');
+            return !routes.some(
+              (candidate) =>
+                candidate.route === route &&
+                (method === 'ANY' || candidate.method === 'ANY' || candidate.method === method),
+            );
+          })
+          .map(
+            (key) =>
+              `routeScopes key "${key}" names no route of ${apiPath} under base path "${this.basePath || '/'}" (a typo would leave that route to the area rule)`,
+          );
+      },
+    });
+  }
+}
+
+/** The token authorizer as an HTTP API route's `authorizer`; bound to one API. */
+export class TokenHttpRouteAuthorizer implements apigwv2.IHttpRouteAuthorizer {
+  constructor(
+    /** The AWS::ApiGatewayV2::Authorizer. */
+    public readonly authorizer: apigwv2.HttpAuthorizer,
+    private readonly api: apigwv2.HttpApi,
+  ) {}
+
+  public bind(options: apigwv2.HttpRouteAuthorizerBindOptions): apigwv2.HttpRouteAuthorizerConfig {
+    // By id: the route may hold a different object for the same API.
+    if (options.route.httpApi.apiId !== this.api.apiId) {
+      throw new Error(
+        `the token authorizer of ${this.api.node.path} cannot authorize a route of another API: use forHttpApi(thatApi)`,
+      );
+    }
+    return { authorizerId: this.authorizer.authorizerId, authorizationType: 'CUSTOM' };
+  }
+}
+
+interface ApiRoute {
+  readonly method: string;
+  /** The route's template, base path included. */
+  readonly template: string;
+}
+
+function restRoutesOf(api: apigateway.RestApi): ApiRoute[] {
+  return api.methods.map((method) => ({ method: method.httpMethod, template: method.resource.path }));
+}
+
+function httpRoutesOf(api: apigwv2.HttpApi): ApiRoute[] {
+  return api.node
+    .findAll()
+    .filter((construct): construct is apigwv2.CfnRoute => construct instanceof apigwv2.CfnRoute)
+    .flatMap((route) => {
+      // `GET /v1/jobs/{id}`; `$default` names no method and path, so no map key can match it.
+      const [method, template] = route.routeKey.split(' ');
+      return method === undefined || template === undefined ? [] : [{ method, template }];
+    });
+}
+
+// Two token authorizers on one API must agree on what it tells the shared function: the stage
+// holds one base path and one map. Recorded per API node, by the construct that set them.
+const STAGE_VARIABLE_OWNERS = new WeakMap<object, Map<string, { owner: Construct; value: string }>>();
+
+function isOwnedBy(apiNode: Node, name: string): boolean {
+  return STAGE_VARIABLE_OWNERS.get(apiNode)?.has(name) ?? false;
+}
+
+function claimStageVariables(
+  apiNode: Node,
+  owner: Construct,
+  variables: Readonly<Record<string, string>>,
+): void {
+  let owners = STAGE_VARIABLE_OWNERS.get(apiNode);
+  if (owners === undefined) {
+    owners = new Map();
+    STAGE_VARIABLE_OWNERS.set(apiNode, owners);
+  }
+  const names = new Set([...owners.keys(), ...Object.keys(variables)]);
+  for (const name of names) {
+    const claimed = owners.get(name);
+    const value = variables[name];
+    if (claimed !== undefined && claimed.owner !== owner && claimed.value !== value) {
+      throw new Error(
+        `TokenAuthorizer ${owner.node.path}: ${apiNode.path} already has the token authorizer of ${claimed.owner.node.path} with ${name} "${claimed.value}"; one API has one base path and one route map, so attach the same TokenAuthorizer (or one with the same basePath and routeScopes)`,
+      );
+    }
+  }
+  for (const [name, value] of Object.entries(variables)) owners.set(name, { owner, value });
+}
