@@ -2,6 +2,7 @@ import { Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { gatewayCacheTtlSeconds } from '../lambdas/core/settings.js';
 import { FUNCTION_ENTRIES, MANAGEMENT_ROUTES } from '../lambdas/routes.js';
 import { ENV } from '../lambdas/runtime/env.js';
 import type { DeploymentConfig, LogRetentionDays } from './config.js';
@@ -141,7 +142,7 @@ export class AccessTokensStack extends Stack {
       this.demoApi = new DemoApi(this, 'DemoApi', {
         handler: demoFunction.function,
         tokenAuthorizerFunction: this.tokenAuthorizer.function,
-        authorizerCacheTtl: Duration.seconds(config.policy.revocationWindowSeconds),
+        authorizerCacheTtl: Duration.seconds(gatewayCacheTtlSeconds(config.policy)),
         throttle: config.managementThrottle,
         cloudWatchRole,
         logRetention,

@@ -131,7 +131,7 @@ const POLICY_CONTEXT_KEYS = {
     kind: 'number',
     default: DEFAULT_POLICY_SETTINGS.revocationWindowSeconds,
     description:
-      'How long a revoked token may still pass at the gateway (the token authorizer result cache TTL); 0 = immediately.',
+      "How long a revoked or changed token may still pass: API Gateway's result cache plus the authorizer's in-process cache together; 0 = immediately.",
   },
   lastUsedIntervalSeconds: {
     kind: 'number',
@@ -143,6 +143,22 @@ const POLICY_CONTEXT_KEYS = {
     kind: 'number',
     default: DEFAULT_POLICY_SETTINGS.auditRetentionDays,
     description: 'How long audit events are kept (DynamoDB TTL), in days (1-3650).',
+  },
+  verificationCacheSeconds: {
+    kind: 'number',
+    default: DEFAULT_POLICY_SETTINGS.verificationCacheSeconds,
+    description:
+      "How long the token authorizer reuses a credential it read, in seconds; counted inside `revocationWindowSeconds` (API Gateway's cache gets the rest).",
+  },
+  verificationCacheNegativeSeconds: {
+    kind: 'number',
+    default: DEFAULT_POLICY_SETTINGS.verificationCacheNegativeSeconds,
+    description: 'How long the token authorizer remembers that a token does not exist, in seconds (0-300).',
+  },
+  verificationCacheMaxEntries: {
+    kind: 'number',
+    default: DEFAULT_POLICY_SETTINGS.verificationCacheMaxEntries,
+    description: 'Credentials one token authorizer container keeps in memory (least recently used go first).',
   },
 } as const satisfies Record<keyof PolicySettingsInput, ContextKeyDescription>;
 

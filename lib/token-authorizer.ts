@@ -11,6 +11,7 @@ import {
   type RouteScopeMap,
   routeOfTemplate,
 } from '../lambdas/core/route-scopes.js';
+import { DEFAULT_POLICY_SETTINGS } from '../lambdas/core/settings.js';
 
 // Attaching the one deployed token authorizer to an API takes more than a RequestAuthorizer: the
 // API must tell the shared function its base path and route map (stage variables, because one
@@ -25,6 +26,9 @@ const FUNCTION_ARN =
   /^arn:[a-z-]+:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$/;
 /** API Gateway caches authorizer results for at most an hour. */
 const MAX_CACHE_TTL_SECONDS = 3600;
+/** The default revocation window (60 s) minus the authorizer's default in-process cache (10 s). */
+const DEFAULT_CACHE_TTL_SECONDS =
+  DEFAULT_POLICY_SETTINGS.revocationWindowSeconds - DEFAULT_POLICY_SETTINGS.verificationCacheSeconds;
 
 /** REST API identity sources: always the token and the caller's address (IP allowlists). */
 export const REST_IDENTITY_SOURCES: readonly string[] = [
@@ -79,9 +83,11 @@ export interface TokenAuthorizerProps {
    */
   readonly routeScopes?: RouteScopeMap;
   /**
-   * How long API Gateway caches a decision. A revoked token can pass for this long, so keep it at
-   * most the deployment's `revocationWindowSeconds`. `Duration.seconds(0)` turns the cache off.
-   * @default Duration.seconds(60)
+   * How long API Gateway caches a decision. A revoked token can pass for this long plus the
+   * authorizer's own in-process cache (`verificationCacheSeconds`), so keep it at most
+   * `revocationWindowSeconds - verificationCacheSeconds` of the deployment (60 − 10 by default).
+   * `Duration.seconds(0)` turns the gateway cache off.
+   * @default Duration.seconds(50)
    */
   readonly cacheTtl?: Duration;
   /**
@@ -170,7 +176,7 @@ export class TokenAuthorizer extends Construct {
       );
     }
 
-    this.cacheTtl = props.cacheTtl ?? Duration.seconds(60);
+    this.cacheTtl = props.cacheTtl ?? Duration.seconds(DEFAULT_CACHE_TTL_SECONDS);
     const ttl = this.cacheTtl.toSeconds();
     if (!Number.isInteger(ttl) || ttl < 0 || ttl > MAX_CACHE_TTL_SECONDS) {
       throw new Error(

@@ -1,3 +1,4 @@
+import { gatewayCacheTtlSeconds } from '../lambdas/core/settings.js';
 import type { LocalComponent } from './components.js';
 import { DEV_AUDIENCE, DevIdentityProvider, loadOrCreateSigningKey } from './dev-identity.js';
 import { PortInUseError } from './emulators.js';
@@ -26,7 +27,8 @@ export const gatewayComponent: LocalComponent = {
     const routes = gatewayRoutes({
       functions,
       identity,
-      revocationWindowSeconds: context.policy.revocationWindowSeconds,
+      // API Gateway caches for what the authorizer's in-process cache leaves of the window.
+      revocationWindowSeconds: gatewayCacheTtlSeconds(context.policy),
       demoApi: context.config.demoApi,
       log: context.log,
     });

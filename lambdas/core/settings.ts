@@ -60,6 +60,16 @@ export const policySettingsSchema = z
     lastUsedIntervalSeconds: z.number().int().min(1).max(86_400).default(900),
     /** Audit events are kept this long (DynamoDB TTL), in days. */
     auditRetentionDays: z.number().int().min(1).max(3650).default(365),
+    /**
+     * How long the authorizer reuses a credential it read, in seconds. Counted inside the revocation
+     * window: the effective value is min(this, revocationWindowSeconds), and API Gateway's result
+     * cache gets the rest of the window (gatewayCacheTtlSeconds).
+     */
+    verificationCacheSeconds: z.number().int().min(0).max(3600).default(10),
+    /** How long the authorizer remembers that a well-formed token does not exist, in seconds. */
+    verificationCacheNegativeSeconds: z.number().int().min(0).max(300).default(5),
+    /** Credentials one authorizer container keeps (least recently used go first). */
+    verificationCacheMaxEntries: z.number().int().min(0).max(1_000_000).default(10_000),
   })
   .strict()
   .superRefine((settings, ctx) => {
@@ -117,6 +127,19 @@ export function parsePolicySettings(input: unknown, source = 'policy settings'):
     throw new Error(`Invalid ${source}:\n${lines.join('\n')}`);
   }
   return result.data;
+}
+
+/** The authorizer's in-process cache TTL: never longer than the revocation window. */
+export function verificationCacheTtlSeconds(settings: PolicySettings): number {
+  return Math.min(settings.verificationCacheSeconds, settings.revocationWindowSeconds);
+}
+
+/**
+ * API Gateway's authorizer result cache TTL: what the in-process cache leaves of the revocation
+ * window, so that a revoked token passes for at most revocationWindowSeconds in total.
+ */
+export function gatewayCacheTtlSeconds(settings: PolicySettings): number {
+  return settings.revocationWindowSeconds - verificationCacheTtlSeconds(settings);
 }
 
 export function scopeCatalogue(settings: PolicySettings): string[] {

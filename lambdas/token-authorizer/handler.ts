@@ -12,8 +12,11 @@ import {
 import { normalizeBasePath } from '../core/gateway-scope.js';
 import { hashToken } from '../core/hashing.js';
 import { LastUsedThrottle } from '../core/last-used-throttle.js';
+import type { CredentialRecord } from '../core/model.js';
 import { InvalidRouteScopesError } from '../core/route-scopes.js';
+import { verificationCacheTtlSeconds } from '../core/settings.js';
 import { hintOf } from '../core/token-format.js';
+import { VerificationCache } from '../core/verification-cache.js';
 import { sharedDocumentClient } from '../runtime/clients.js';
 import { ENV, optionalEnv, requireEnv } from '../runtime/env.js';
 import { keySourceFromEnv } from '../runtime/key-source.js';
@@ -51,6 +54,13 @@ const defaults: AuthorizerDefaults = {
   routeScopesJson: optionalEnv(ENV.authorizerRouteScopes),
 };
 const keySource = keySourceFromEnv();
+// Keyed by the secret's HMAC. The TTL counts inside the revocation window (the stack gives API
+// Gateway's cache only what is left of it), so a revoked token still passes for at most the window.
+const verificationCache = new VerificationCache<CredentialRecord>({
+  ttlMs: verificationCacheTtlSeconds(settings) * 1000,
+  negativeTtlMs: Math.min(settings.verificationCacheNegativeSeconds, settings.revocationWindowSeconds) * 1000,
+  maxEntries: settings.verificationCacheMaxEntries,
+});
 const tableName = requireEnv(ENV.tableName);
 const reader = new DynamoCredentialReader(sharedDocumentClient(), tableName);
 
@@ -139,8 +149,13 @@ function logFailure(
 
 async function decideRequest(request: AuthorizerRequest, token: string): Promise<Decision> {
   const key = await keySource.getKey();
-  const credential = await reader.findByHash(hashToken(key, token));
-  return decide(credential, Date.now(), request);
+  const secretHash = hashToken(key, token);
+  const nowMs = Date.now();
+  const cached = verificationCache.lookup(secretHash, nowMs);
+  if (cached.hit) return decide(cached.value, nowMs, request);
+  const credential = await reader.findByHash(secretHash);
+  verificationCache.store(secretHash, credential, nowMs);
+  return decide(credential, nowMs, request);
 }
 
 export async function authorizeEvent(event: TokenAuthorizerEvent): Promise<TokenAuthorizerResult> {

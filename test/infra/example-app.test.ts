@@ -26,14 +26,14 @@ beforeAll(() => {
 });
 
 describe('example: REST API (area rule)', () => {
-  it('has a REQUEST authorizer on the deployed function: Authorization + source IP, cached 60 s', () => {
+  it('has a REQUEST authorizer on the deployed function: Authorization + source IP, cached 50 s', () => {
     template.resourceCountIs('AWS::ApiGateway::Authorizer', 1);
     template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
       RestApiId: ref(stack.restApi),
       Type: 'REQUEST',
       AuthorizerUri: invocationUri(ARN),
       IdentitySource: 'method.request.header.Authorization,context.identity.sourceIp',
-      AuthorizerResultTtlInSeconds: 60,
+      AuthorizerResultTtlInSeconds: 50,
     });
   });
 
@@ -55,7 +55,7 @@ describe('example: REST API (area rule)', () => {
 });
 
 describe('example: HTTP API (route map)', () => {
-  it('has a simple-response Lambda authorizer keyed on token, address, method and path, cached 60 s', () => {
+  it('has a simple-response Lambda authorizer keyed on token, address, method and path, cached 50 s', () => {
     template.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 1);
     template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       ApiId: ref(stack.httpApi),
@@ -69,7 +69,7 @@ describe('example: HTTP API (route map)', () => {
       ],
       EnableSimpleResponses: true,
       AuthorizerPayloadFormatVersion: '2.0',
-      AuthorizerResultTtlInSeconds: 60,
+      AuthorizerResultTtlInSeconds: 50,
     });
   });
 

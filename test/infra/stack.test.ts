@@ -7,7 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createTableInput, INDEXES, TTL_ATTRIBUTE } from '../../lambdas/adapters/table-definition.js';
 import { HMAC_KEY_PURPOSE } from '../../lambdas/core/key-context.js';
-import { parsePolicySettings } from '../../lambdas/core/settings.js';
+import { gatewayCacheTtlSeconds, parsePolicySettings } from '../../lambdas/core/settings.js';
 import { MANAGEMENT_ROUTES } from '../../lambdas/routes.js';
 import { ENV } from '../../lambdas/runtime/env.js';
 import type { AccessTokensStack } from '../../lib/access-tokens-stack.js';
@@ -558,12 +558,12 @@ describe('demo API', () => {
     }
   });
 
-  it('caches the token authorizer per token and source IP, for the revocation window', () => {
+  it('caches the token authorizer per token and source IP, for what the in-process cache leaves of the revocation window', () => {
     template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
       RestApiId: ref(demoApi().api),
       Type: 'REQUEST',
       IdentitySource: 'method.request.header.Authorization,context.identity.sourceIp',
-      AuthorizerResultTtlInSeconds: synth.config.policy.revocationWindowSeconds,
+      AuthorizerResultTtlInSeconds: gatewayCacheTtlSeconds(synth.config.policy),
       AuthorizerUri: Match.objectLike({
         'Fn::Join': ['', Match.arrayWith([arnOf(stack.tokenAuthorizer.function)])],
       }),

@@ -72,7 +72,7 @@ function httpApiWith(
 }
 
 describe('TokenAuthorizer on a REST API', () => {
-  it('without a route map: Authorization + source IP, 60 s, base path stage variable, CUSTOM methods', () => {
+  it('without a route map: Authorization + source IP, base path stage variable, CUSTOM methods (50 s)', () => {
     const stack = newStack();
     const { api, auth } = restApiWith(stack, { basePath: 'v1/' });
     const template = Template.fromStack(stack);
@@ -82,7 +82,7 @@ describe('TokenAuthorizer on a REST API', () => {
       RestApiId: ref(api),
       Type: 'REQUEST',
       IdentitySource: 'method.request.header.Authorization,context.identity.sourceIp',
-      AuthorizerResultTtlInSeconds: 60,
+      AuthorizerResultTtlInSeconds: 50,
     });
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       RestApiId: ref(api),
@@ -206,7 +206,7 @@ describe('TokenAuthorizer on an HTTP API', () => {
     httpApiWith(stack, {});
     Template.fromStack(stack).hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       IdentitySource: Match.arrayWith(['$context.httpMethod', '$context.path']),
-      AuthorizerResultTtlInSeconds: 60,
+      AuthorizerResultTtlInSeconds: 50,
     });
   });
 

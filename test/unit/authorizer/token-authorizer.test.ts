@@ -61,9 +61,12 @@ describe('token authorizer handler', () => {
   }
 
   /** A fresh container: env stubbed, handler module loaded anew (its clients and key cache with it). */
-  async function loadContainer(): Promise<Handler> {
+  // The in-process verification cache is off here, so every test sees the uncached path; the
+  // cache's own tests below turn it on.
+  const UNCACHED = { verificationCacheSeconds: 0, verificationCacheNegativeSeconds: 0 };
+  async function loadContainer(policy: Record<string, unknown> = UNCACHED): Promise<Handler> {
     vi.resetModules();
-    stubHandlerEnv({ keySource: 'kms' });
+    stubHandlerEnv({ keySource: 'kms', policy });
     const module = await import('../../../lambdas/token-authorizer/handler.js');
     return module.handler as unknown as Handler;
   }
@@ -441,6 +444,57 @@ describe('token authorizer handler', () => {
         keyVersion: 'v1',
       });
       expect(getCalls()).toHaveLength(25);
+    });
+  });
+
+  describe('in-process verification cache', () => {
+    it('reuses a credential for verificationCacheSeconds, then reads again; 0 GetItem on a hit', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      try {
+        const cached = await loadContainer({ revocationWindowSeconds: 60, verificationCacheSeconds: 10 });
+        const { secret } = issue();
+        const event = restRequestEvent({ authorization: `Bearer ${secret}`, basePath: '/demo' });
+        await cached(event, lambdaContext());
+        ddb.resetHistory();
+        for (let index = 0; index < 10; index++) await cached(event, lambdaContext());
+        expect(getCalls()).toHaveLength(0);
+        vi.setSystemTime(Date.now() + 10_001);
+        await cached(event, lambdaContext());
+        expect(getCalls()).toHaveLength(1);
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
+    it('remembers an unknown token only for the shorter negative TTL', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      try {
+        const cached = await loadContainer({
+          revocationWindowSeconds: 60,
+          verificationCacheSeconds: 10,
+          verificationCacheNegativeSeconds: 2,
+        });
+        const event = restRequestEvent({
+          authorization: `Bearer ${generateToken('atk').secret}`,
+          basePath: '/demo',
+        });
+        await expect(cached(event, lambdaContext())).rejects.toThrow('Unauthorized');
+        await expect(cached(event, lambdaContext())).rejects.toThrow('Unauthorized');
+        expect(getCalls()).toHaveLength(1);
+        vi.setSystemTime(Date.now() + 2_001);
+        await expect(cached(event, lambdaContext())).rejects.toThrow('Unauthorized');
+        expect(getCalls()).toHaveLength(2);
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
+    it('is off when the revocation window is 0: every verification reads', async () => {
+      const immediate = await loadContainer({ revocationWindowSeconds: 0, verificationCacheSeconds: 10 });
+      const { secret } = issue();
+      const event = restRequestEvent({ authorization: `Bearer ${secret}`, basePath: '/demo' });
+      for (let index = 0; index < 3; index++) await immediate(event, lambdaContext());
+      expect(getCalls()).toHaveLength(3);
     });
   });
 
