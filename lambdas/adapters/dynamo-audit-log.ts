@@ -1,8 +1,9 @@
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { ValidationError } from '../core/errors.js';
+import { invalidCursorError } from '../core/cursor-seal.js';
 import type { AuditEvent } from '../core/model.js';
 import type { AuditLog, AuditScope, Page, PageRequest } from '../core/ports.js';
 import { auditEventToItem, isAuditItem, itemToAuditEvent } from './audit-items.js';
+import { decodeKeyCursor, encodeKeyCursor } from './key-cursor.js';
 import { INDEXES, type IndexDefinition, PARTITIONS, TABLE_KEYS } from './table-definition.js';
 
 // The audit trail on the single table. One token's events are read from the base table, strongly
@@ -85,20 +86,11 @@ export class DynamoAuditLog implements AuditLog {
 // garbage, truncated or foreign cursor (another scope's, another listing's) is a 400, never a
 // DynamoDB error and never a read of another partition. The service seals them with an HMAC on top.
 
-const MAX_CURSOR_LENGTH = 4_096;
-const MAX_CURSOR_VALUE_LENGTH = 512;
 /** `<at>#<eventId>`: an ISO time has no `#`, and neither has an event id. */
 const AUDIT_SORT_KEY = /^[^#]+#evt_[^#]+$/;
 
-export function encodeAuditCursor(lastEvaluatedKey: Record<string, unknown>): string {
-  return Buffer.from(JSON.stringify(lastEvaluatedKey), 'utf8').toString('base64url');
-}
-
-function invalidCursor(): ValidationError {
-  return new ValidationError('Invalid cursor', [
-    { path: 'cursor', message: 'is not a cursor returned by this API for this listing' },
-  ]);
-}
+export const encodeAuditCursor = encodeKeyCursor;
+const invalidCursor = invalidCursorError;
 
 /** The base-table partitions an event of this scope can be stored under. */
 function basePartitionFits(scope: AuditScope, basePartition: string): boolean {
@@ -120,26 +112,10 @@ function basePartitionFits(scope: AuditScope, basePartition: string): boolean {
 }
 
 export function decodeAuditCursor(cursor: string, scope: AuditScope): Record<string, string> {
-  if (cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalidCursor();
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw invalidCursor();
-  }
-  if (typeof decoded !== 'object' || decoded === null || Array.isArray(decoded)) throw invalidCursor();
   const { index, partition } = sourceOf(scope);
   const expectedKeys: string[] = [TABLE_KEYS.partitionKey, TABLE_KEYS.sortKey];
   if (index !== undefined) expectedKeys.push(index.partitionKey, index.sortKey);
-  const entries = Object.entries(decoded);
-  if (entries.length !== expectedKeys.length) throw invalidCursor();
-  const key: Record<string, string> = {};
-  for (const [name, value] of entries) {
-    if (!expectedKeys.includes(name) || typeof value !== 'string' || value.length > MAX_CURSOR_VALUE_LENGTH) {
-      throw invalidCursor();
-    }
-    key[name] = value;
-  }
+  const key = decodeKeyCursor(cursor, expectedKeys);
   const sortKey = key[TABLE_KEYS.sortKey] ?? '';
   if (!AUDIT_SORT_KEY.test(sortKey) || !basePartitionFits(scope, key[TABLE_KEYS.partitionKey] ?? '')) {
     throw invalidCursor();

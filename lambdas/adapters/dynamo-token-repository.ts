@@ -5,12 +5,8 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { auditEvent, expiredAuditEvent, SYSTEM_ACTOR } from '../core/audit.js';
-import {
-  ConflictError,
-  LimitExceededError,
-  TokenAccessDisabledError,
-  ValidationError,
-} from '../core/errors.js';
+import { invalidCursorError } from '../core/cursor-seal.js';
+import { ConflictError, LimitExceededError, TokenAccessDisabledError } from '../core/errors.js';
 import type { AuditEvent, TokenChange, TokenRecord, UserAccess } from '../core/model.js';
 import type { ActiveTokenLimits, Page, PageRequest, TokenRepository } from '../core/ports.js';
 import { DEFAULT_RETRY, type RetryOptions, type TaggedItem, Transactor } from './dynamo-token-transact.js';
@@ -26,6 +22,7 @@ import {
   slotFor,
   tokenToItem,
 } from './items.js';
+import { decodeKeyCursor, encodeKeyCursor } from './key-cursor.js';
 import { INDEXES, type IndexDefinition, KEYS, PARTITIONS, TABLE_KEYS } from './table-definition.js';
 
 // TokenRepository on the single table. Every change is one TransactWriteItems: the token item,
@@ -430,41 +427,20 @@ function expiredEventOfSlot(slot: SlotRecord): AuditEvent {
 // Cursors: the query's LastEvaluatedKey as base64url JSON. Opaque to clients, and checked on the way
 // back in so that a garbage, truncated or foreign cursor is a 400, never a DynamoDB error.
 
-const MAX_CURSOR_VALUE_LENGTH = 512;
-
-export function encodeCursor(lastEvaluatedKey: Record<string, unknown>): string {
-  return Buffer.from(JSON.stringify(lastEvaluatedKey), 'utf8').toString('base64url');
-}
-
-function invalidCursor(): ValidationError {
-  return new ValidationError('Invalid cursor', [
-    { path: 'cursor', message: 'is not a cursor returned by this API for this listing' },
-  ]);
-}
+export const encodeCursor = encodeKeyCursor;
+const invalidCursor = invalidCursorError;
 
 export function decodeCursor(
   cursor: string,
   index: IndexDefinition,
   partition: string,
 ): Record<string, string> {
-  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalidCursor();
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw invalidCursor();
-  }
-  if (typeof decoded !== 'object' || decoded === null || Array.isArray(decoded)) throw invalidCursor();
-  const expectedKeys = [TABLE_KEYS.partitionKey, TABLE_KEYS.sortKey, index.partitionKey, index.sortKey];
-  const entries = Object.entries(decoded);
-  if (entries.length !== expectedKeys.length) throw invalidCursor();
-  const key: Record<string, string> = {};
-  for (const [name, value] of entries) {
-    if (!expectedKeys.includes(name) || typeof value !== 'string' || value.length > MAX_CURSOR_VALUE_LENGTH) {
-      throw invalidCursor();
-    }
-    key[name] = value;
-  }
+  const key = decodeKeyCursor(cursor, [
+    TABLE_KEYS.partitionKey,
+    TABLE_KEYS.sortKey,
+    index.partitionKey,
+    index.sortKey,
+  ]);
   const tokenPk = key[TABLE_KEYS.partitionKey] ?? '';
   const tokenId = tokenPk.startsWith('TOKEN#') ? tokenPk.slice('TOKEN#'.length) : '';
   const expected = KEYS.token(tokenId);
