@@ -14,7 +14,7 @@ export const SERVICE_NAME = 'access-tokens';
 
 // esbuild emits ESM (top-level await works, as in the local stack); a CommonJS dependency that calls
 // require() on a Node built-in needs a real `require` in scope.
-const ESM_REQUIRE_BANNER =
+export const ESM_REQUIRE_BANNER =
   "import { createRequire as __atCreateRequire } from 'node:module'; const require = __atCreateRequire(import.meta.url);";
 
 export interface ServiceFunctionProps {

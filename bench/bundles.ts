@@ -1,0 +1,142 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { FUNCTION_ENTRIES, MANAGEMENT_ROUTES } from '../lambdas/routes.js';
+import { ESM_REQUIRE_BANNER } from '../lib/service-function.js';
+import { ROOT, tail, track } from './children.js';
+import { median, round } from './stats.js';
+
+// Cold start: every Lambda entry bundled as lib/service-function.ts has the CDK bundle it (esbuild,
+// ESM, minified, SDK bundled, mainFields module/main, the createRequire banner, source maps without
+// sources content), and the module-init time of the authorizer's bundle against a bundle that only
+// builds the same SDK clients, each in fresh `node` processes started alternately.
+
+export { ESM_REQUIRE_BANNER };
+
+export const ESBUILD_TARGET = 'node24';
+/** lib/service-function.ts sets NODE_OPTIONS=--enable-source-maps on every function. */
+export const LAMBDA_NODE_OPTIONS = '--enable-source-maps';
+
+export const SDK_CLIENTS_ONLY_ENTRY = 'bench/fixtures/sdk-clients-only.ts';
+
+/** Every Lambda entry of the stack, by its path relative to the repository root. */
+export function lambdaEntries(): string[] {
+  return [
+    ...new Set([...MANAGEMENT_ROUTES.map((route) => route.entry), ...Object.values(FUNCTION_ENTRIES)]),
+  ].sort();
+}
+
+export interface BuiltBundle {
+  readonly entry: string;
+  /** The bundle file (index.mjs). */
+  readonly file: string;
+  readonly bytes: number;
+}
+
+async function bundle(entry: string, outDir: string): Promise<BuiltBundle> {
+  const dir = join(outDir, entry.replace(/[/\\.]/g, '_'));
+  const file = join(dir, 'index.mjs');
+  await build({
+    entryPoints: [join(ROOT, entry)],
+    outfile: file,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: ESBUILD_TARGET,
+    minify: true,
+    sourcemap: true,
+    sourcesContent: false,
+    mainFields: ['module', 'main'],
+    banner: { js: ESM_REQUIRE_BANNER },
+    tsconfig: join(ROOT, 'tsconfig.json'),
+    logLevel: 'error',
+  });
+  return { entry, file, bytes: statSync(file).size };
+}
+
+/** Bundles every entry (and the SDK-clients-only baseline) into `outDir`. */
+export async function bundleAll(outDir: string): Promise<BuiltBundle[]> {
+  mkdirSync(outDir, { recursive: true });
+  return Promise.all([...lambdaEntries(), SDK_CLIENTS_ONLY_ENTRY].map((entry) => bundle(entry, outDir)));
+}
+
+export interface InitTiming {
+  readonly runs: number;
+  /** Median ms from process start (performance.timeOrigin) to "module evaluated". */
+  readonly authorizerMs: number;
+  readonly sdkClientsOnlyMs: number;
+  /** An empty module: what node itself takes to start, for reference. */
+  readonly emptyNodeMs: number;
+  readonly ratio: number;
+  readonly nodeOptions: string;
+}
+
+const MARKER = 'BENCH_MODULE_EVALUATED';
+
+/**
+ * A wrapper whose static import of the bundle is evaluated before its body, so the body's
+ * performance.now() (ms since the process started) is the moment the bundle's module was evaluated.
+ */
+function writeWrapper(dir: string, name: string, bundleFile: string | undefined): string {
+  const file = join(dir, `init-${name}.mjs`);
+  const importLine =
+    bundleFile === undefined ? '' : `import ${JSON.stringify(pathToFileURL(bundleFile).href)};\n`;
+  writeFileSync(
+    file,
+    `${importLine}const evaluatedMs = performance.now();\nprocess.stdout.write('${MARKER} ' + evaluatedMs + '\\n');\nprocess.exit(0);\n`,
+  );
+  return file;
+}
+
+async function timeStart(wrapper: string, env: Record<string, string>): Promise<number> {
+  const child = spawn(process.execPath, [wrapper], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  track('node (module init)', child);
+  const stdout = tail(child.stdout);
+  const stderr = tail(child.stderr);
+  const code = await new Promise<number | null>((resolveExit, reject) => {
+    child.once('error', reject);
+    child.once('exit', (exitCode) => resolveExit(exitCode));
+  });
+  const match = new RegExp(`${MARKER} ([0-9.]+)`).exec(stdout());
+  if (code !== 0 || match?.[1] === undefined) {
+    throw new Error(`module init of ${wrapper} failed (exit ${code}):\n${stdout()}\n${stderr()}`);
+  }
+  return Number(match[1]);
+}
+
+export async function measureInit(
+  authorizerBundle: string,
+  sdkClientsOnlyBundle: string,
+  dir: string,
+  env: Record<string, string>,
+  runs: number,
+): Promise<InitTiming> {
+  const wrappers = {
+    authorizer: writeWrapper(dir, 'authorizer', authorizerBundle),
+    sdkClientsOnly: writeWrapper(dir, 'sdk-clients-only', sdkClientsOnlyBundle),
+    empty: writeWrapper(dir, 'empty', undefined),
+  };
+  const childEnv = { ...env, NODE_OPTIONS: LAMBDA_NODE_OPTIONS };
+  const samples = { authorizer: [] as number[], sdkClientsOnly: [] as number[], empty: [] as number[] };
+  const order = ['authorizer', 'sdkClientsOnly', 'empty'] as const;
+  // One discarded round first (file cache), then `runs` rounds, the order rotating each round.
+  for (let round_ = -1; round_ < runs; round_ += 1) {
+    for (let k = 0; k < order.length; k += 1) {
+      const name = order[(k + Math.max(round_, 0)) % order.length] ?? 'authorizer';
+      const ms = await timeStart(wrappers[name], childEnv);
+      if (round_ >= 0) samples[name].push(ms);
+    }
+  }
+  const authorizerMs = median(samples.authorizer);
+  const sdkClientsOnlyMs = median(samples.sdkClientsOnly);
+  return {
+    runs,
+    authorizerMs: round(authorizerMs, 2),
+    sdkClientsOnlyMs: round(sdkClientsOnlyMs, 2),
+    emptyNodeMs: round(median(samples.empty), 2),
+    ratio: round(authorizerMs / sdkClientsOnlyMs),
+    nodeOptions: LAMBDA_NODE_OPTIONS,
+  };
+}

@@ -1,0 +1,62 @@
+import type { Summary } from './stats.js';
+
+// What the orchestrator (run.ts) and the in-process worker (verify-worker.ts) exchange: the worker's
+// mode and inputs come in BENCH_* environment variables, its result goes out as JSON in a file.
+
+export const WORKER_ENV = {
+  mode: 'BENCH_MODE',
+  resultFile: 'BENCH_RESULT_FILE',
+  /** The token's secret (a throwaway token on a throwaway table). */
+  secret: 'BENCH_SECRET',
+  /** The HMAC key file: the handler's key in `file` modes, the simulated KMS plaintext in `calls`. */
+  keyFile: 'BENCH_KEY_FILE',
+  iterations: 'BENCH_ITERATIONS',
+  warmup: 'BENCH_WARMUP',
+  durationMs: 'BENCH_DURATION_MS',
+} as const;
+
+export type WorkerMode = 'overhead' | 'cache' | 'calls';
+
+export interface OverheadResult {
+  readonly mode: 'overhead';
+  readonly authorizer: Summary;
+  readonly rawGetItem: Summary;
+}
+
+export interface CacheResult {
+  readonly mode: 'cache';
+  readonly opsPerSec: number;
+  readonly verifications: number;
+  readonly elapsedMs: number;
+  /** DynamoDB reads during the timed loop (0 when every verification was a cache hit). */
+  readonly ddbReads: number;
+}
+
+/** SDK calls by command name, e.g. { GetItemCommand: 1, DecryptCommand: 1 }. */
+export type CallCounts = Readonly<Record<string, number>>;
+
+export interface CallsResult {
+  readonly mode: 'calls';
+  /** Init plus the first verification of a fresh module instance. */
+  readonly cold: CallCounts;
+  /** All calls of `warmVerifications` later uncached verifications. */
+  readonly warm: CallCounts;
+  readonly warmVerifications: number;
+}
+
+export type WorkerResult = OverheadResult | CacheResult | CallsResult;
+
+export const READ_COMMANDS = new Set([
+  'GetItemCommand',
+  'BatchGetItemCommand',
+  'QueryCommand',
+  'ScanCommand',
+  'TransactGetItemsCommand',
+]);
+export const WRITE_COMMANDS = new Set([
+  'PutItemCommand',
+  'UpdateItemCommand',
+  'DeleteItemCommand',
+  'BatchWriteItemCommand',
+  'TransactWriteItemsCommand',
+]);

@@ -1,0 +1,215 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { DecryptCommandOutput } from '@aws-sdk/client-kms';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { FileKeySource } from '../lambdas/adapters/file-key-source.js';
+import { KEYS } from '../lambdas/adapters/table-definition.js';
+import { BASE_PATH_STAGE_VARIABLE } from '../lambdas/core/gateway-scope.js';
+import { hashToken } from '../lambdas/core/hashing.js';
+import type { TokenAuthorizerEvent, TokenAuthorizerResult } from '../lambdas/token-authorizer/gateway.js';
+import {
+  type CacheResult,
+  type CallCounts,
+  type CallsResult,
+  type OverheadResult,
+  READ_COMMANDS,
+  WORKER_ENV,
+  type WorkerMode,
+  type WorkerResult,
+} from './protocol.js';
+import { summarize } from './stats.js';
+
+// One fresh module instance of the token authorizer, in its own process (the handler reads its env
+// at import, so cache-off and cache-on need separate processes; stdout, where the handler's log
+// lines go, is discarded by the parent). Modes:
+//   overhead  cache off: authorizeEvent vs a raw consistent GetItem of the same credential item
+//             through the same shared document client, interleaved A/B (order alternating).
+//   cache     cache on: sequential awaited cache-hit verifications for a fixed time.
+//   calls     cache off, KMS key source: SDK calls of the cold path (init + first verification)
+//             and of later uncached verifications, counted by a middleware on the real clients.
+//             There is no KMS here, so a terminal middleware on the real KMSClient answers Decrypt
+//             with the key file's bytes; the count is of real `send`s by KmsKeySource.
+//
+// The handler module is imported dynamically, after the counting middleware is on the shared
+// clients (same module instance of lambdas/runtime/clients.ts as the handler's).
+
+function env(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === '') throw new Error(`worker: ${name} is not set`);
+  return value;
+}
+
+const mode = env(WORKER_ENV.mode) as WorkerMode;
+const secret = env(WORKER_ENV.secret);
+const keyFile = env(WORKER_ENV.keyFile);
+const tableName = env('TABLE_NAME');
+
+const PATH = '/demo/content/x';
+const event: TokenAuthorizerEvent = {
+  version: '1.0',
+  type: 'REQUEST',
+  methodArn: `arn:aws:execute-api:us-east-1:123456789012:benchapi/bench/GET${PATH}`,
+  resource: '/demo/{area}/{proxy+}',
+  headers: { Authorization: `Bearer ${secret}`, Accept: '*/*', 'User-Agent': 'bench' },
+  stageVariables: { [BASE_PATH_STAGE_VARIABLE]: '/demo' },
+  requestContext: {
+    stage: 'bench',
+    resourcePath: '/demo/{area}/{proxy+}',
+    identity: { sourceIp: '198.51.100.7' },
+  },
+};
+
+function assertAllowed(result: TokenAuthorizerResult): void {
+  const allowed =
+    'isAuthorized' in result
+      ? result.isAuthorized
+      : result.policyDocument.Statement.some((statement) => statement.Effect === 'Allow');
+  if (!allowed)
+    throw new Error(`the authorizer did not allow the benchmark token: ${JSON.stringify(result)}`);
+}
+
+const counts = new Map<string, number>();
+const snapshot = (): CallCounts => Object.fromEntries(counts);
+function difference(after: CallCounts, before: CallCounts): CallCounts {
+  const result: Record<string, number> = {};
+  for (const [name, value] of Object.entries(after)) {
+    const delta = value - (before[name] ?? 0);
+    if (delta !== 0) result[name] = delta;
+  }
+  return result;
+}
+const readsIn = (calls: CallCounts) =>
+  Object.entries(calls).reduce((sum, [name, value]) => sum + (READ_COMMANDS.has(name) ? value : 0), 0);
+
+/** Counts every send on the shared clients; in `calls` mode also answers KMS Decrypt locally. */
+async function instrumentClients(simulateKms: boolean): Promise<void> {
+  const clients = await import('../lambdas/runtime/clients.js');
+  const count = (name: string) => counts.set(name, (counts.get(name) ?? 0) + 1);
+  clients.sharedDocumentClient().middlewareStack.add(
+    (next, context) => async (args) => {
+      count(context.commandName ?? 'unknown');
+      return next(args);
+    },
+    { step: 'initialize', name: 'benchCountDynamoDb', priority: 'high' },
+  );
+  const plaintext = new Uint8Array(Buffer.from(readFileSync(keyFile, 'utf8').trim(), 'base64'));
+  clients.sharedKmsClient().middlewareStack.add(
+    (next, context) => async (args) => {
+      const name = context.commandName ?? 'unknown';
+      count(name);
+      if (!simulateKms) return next(args);
+      if (name !== 'DecryptCommand') throw new Error(`unexpected KMS call ${name}`);
+      const output: DecryptCommandOutput = { Plaintext: plaintext, $metadata: { httpStatusCode: 200 } };
+      return { output, response: undefined };
+    },
+    { step: 'initialize', name: 'benchCountKms', priority: 'high' },
+  );
+}
+
+const settle = (ms: number) => new Promise((resolveWait) => setTimeout(resolveWait, ms));
+
+async function overhead(): Promise<OverheadResult> {
+  const { authorizeEvent } = await import('../lambdas/token-authorizer/handler.js');
+  const { sharedDocumentClient } = await import('../lambdas/runtime/clients.js');
+  const client = sharedDocumentClient();
+  const key = await new FileKeySource(keyFile).getKey();
+  const get = new GetCommand({
+    TableName: tableName,
+    Key: KEYS.credential(hashToken(key, secret)),
+    ConsistentRead: true,
+  });
+  const iterations = Number(env(WORKER_ENV.iterations));
+  const warmup = Number(env(WORKER_ENV.warmup));
+  const authorizer: number[] = [];
+  const raw: number[] = [];
+  const timeAuthorizer = async (record: boolean) => {
+    const startedAt = performance.now();
+    const result = await authorizeEvent(event);
+    const took = performance.now() - startedAt;
+    assertAllowed(result);
+    if (record) authorizer.push(took);
+  };
+  const timeRaw = async (record: boolean) => {
+    const startedAt = performance.now();
+    const { Item } = await client.send(get);
+    const took = performance.now() - startedAt;
+    if (Item === undefined) throw new Error('the raw GetItem found no credential item');
+    if (record) raw.push(took);
+  };
+  for (let i = 0; i < warmup + iterations; i += 1) {
+    const record = i >= warmup;
+    // A/B per iteration, the order alternating so neither side always runs first.
+    if (i % 2 === 0) {
+      await timeAuthorizer(record);
+      await timeRaw(record);
+    } else {
+      await timeRaw(record);
+      await timeAuthorizer(record);
+    }
+  }
+  return { mode: 'overhead', authorizer: summarize(authorizer), rawGetItem: summarize(raw) };
+}
+
+async function cache(): Promise<CacheResult> {
+  await instrumentClients(false);
+  const { authorizeEvent } = await import('../lambdas/token-authorizer/handler.js');
+  const warmup = Number(env(WORKER_ENV.warmup));
+  const durationMs = Number(env(WORKER_ENV.durationMs));
+  // Bounded in time too, so that a cache that is off cannot stretch the warm-up to minutes.
+  const warmupDeadline = performance.now() + 1000;
+  for (let i = 0; i < warmup && performance.now() < warmupDeadline; i += 1) {
+    assertAllowed(await authorizeEvent(event));
+  }
+  await settle(100);
+  const before = snapshot();
+  let verifications = 0;
+  const startedAt = performance.now();
+  const deadline = startedAt + durationMs;
+  while (performance.now() < deadline) {
+    for (let i = 0; i < 500; i += 1) await authorizeEvent(event);
+    verifications += 500;
+  }
+  const elapsedMs = performance.now() - startedAt;
+  assertAllowed(await authorizeEvent(event));
+  return {
+    mode: 'cache',
+    opsPerSec: Math.round((verifications / elapsedMs) * 1000),
+    verifications,
+    elapsedMs: Math.round(elapsedMs),
+    ddbReads: readsIn(difference(snapshot(), before)),
+  };
+}
+
+async function calls(): Promise<CallsResult> {
+  await instrumentClients(true);
+  const { authorizeEvent } = await import('../lambdas/token-authorizer/handler.js');
+  assertAllowed(await authorizeEvent(event));
+  // The lastUsedAt UpdateItem runs in the background: let it be sent before counting.
+  await settle(300);
+  const cold = snapshot();
+  const warmVerifications = Number(env(WORKER_ENV.iterations));
+  for (let i = 0; i < warmVerifications; i += 1) assertAllowed(await authorizeEvent(event));
+  await settle(300);
+  return { mode: 'calls', cold, warm: difference(snapshot(), cold), warmVerifications };
+}
+
+async function main(): Promise<WorkerResult> {
+  switch (mode) {
+    case 'overhead':
+      return overhead();
+    case 'cache':
+      return cache();
+    case 'calls':
+      return calls();
+    default:
+      throw new Error(`worker: unknown mode ${String(mode)}`);
+  }
+}
+
+try {
+  const result = await main();
+  writeFileSync(env(WORKER_ENV.resultFile), JSON.stringify(result));
+  process.exit(0);
+} catch (error) {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+}
