@@ -1,7 +1,7 @@
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { CredentialRecord } from '../core/model.js';
 import type { CredentialReader } from '../core/ports.js';
-import { itemToCredential } from './items.js';
+import { checkCredentialItem } from './credential-item-check.js';
 import { KEYS } from './table-definition.js';
 
 /**
@@ -40,7 +40,8 @@ export class DynamoCredentialReader implements CredentialReader {
     if (Item === undefined) return undefined;
     let credential: CredentialRecord;
     try {
-      credential = itemToCredential(Item);
+      // Hand-written, same rules as items.ts's credentialItemSchema: keeps zod out of the authorizer.
+      credential = checkCredentialItem(Item);
     } catch {
       throw new CorruptCredentialError();
     }

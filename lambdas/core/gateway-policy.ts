@@ -1,5 +1,5 @@
 import { METHODS_BY_ACTION } from './gateway-scope.js';
-import { SCOPE_PATTERN, type ScopeAction } from './settings.js';
+import { SCOPE_PATTERN, type ScopeAction } from './scope-patterns.js';
 
 // IAM policies for REST API Lambda authorizers, built so that API Gateway's result cache cannot
 // turn one decision into a wrong answer for another route.

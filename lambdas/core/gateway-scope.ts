@@ -1,5 +1,5 @@
 import { lookupRouteScope, type RouteScopeMap, routeOfTemplate } from './route-scopes.js';
-import { AREA_PATTERN, SCOPE_PATTERN, type ScopeAction } from './settings.js';
+import { AREA_PATTERN, SCOPE_PATTERN, type ScopeAction } from './scope-patterns.js';
 
 // Which scope a gateway request needs (DESIGN.md "Authorization model"): GET/HEAD/OPTIONS need
 // `<area>:read`, POST/PUT/PATCH/DELETE need `<area>:write`, and the area is the first path segment

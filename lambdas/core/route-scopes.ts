@@ -1,4 +1,4 @@
-import { SCOPE_PATTERN } from './settings.js';
+import { SCOPE_PATTERN } from './scope-patterns.js';
 
 // An explicit route→scope map, for APIs whose paths do not start with an area: keys are
 // `<METHOD> <route>` with the route relative to the API's base path in API Gateway's template

@@ -1,13 +1,13 @@
 import { z } from 'zod';
+import { AREA_PATTERN, SCOPE_PATTERN } from './scope-patterns.js';
 import { TOKEN_PREFIX_PATTERN } from './token-format.js';
 
 // The token policy: what users may create and how the gateway treats tokens. The same schema
 // validates `cdk.json` context at synth time (lib/config.ts), the local stack's settings, and the
 // JSON the stack hands to every function in the POLICY_SETTINGS env var.
 
-export const AREA_PATTERN = /^[a-z][a-z0-9-]{0,39}$/;
-export const SCOPE_PATTERN = /^([a-z][a-z0-9-]{0,39}):(read|write)$/;
-export type ScopeAction = 'read' | 'write';
+// The patterns live in a zod-free module (the token authorizer imports them without zod).
+export { AREA_PATTERN, SCOPE_PATTERN, type ScopeAction } from './scope-patterns.js';
 
 const areaSchema = z
   .string()

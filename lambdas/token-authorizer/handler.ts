@@ -14,14 +14,13 @@ import { hashToken } from '../core/hashing.js';
 import { LastUsedThrottle } from '../core/last-used-throttle.js';
 import type { CredentialRecord } from '../core/model.js';
 import { InvalidRouteScopesError } from '../core/route-scopes.js';
-import { verificationCacheTtlSeconds } from '../core/settings.js';
 import { hintOf } from '../core/token-format.js';
 import { VerificationCache } from '../core/verification-cache.js';
+import { authorizerCacheTtlSeconds, authorizerSettingsFromEnv } from '../runtime/authorizer-settings.js';
 import { sharedDocumentClient } from '../runtime/clients.js';
 import { ENV, optionalEnv, requireEnv } from '../runtime/env.js';
 import { keySourceFromEnv } from '../runtime/key-source.js';
 import { logger } from '../runtime/logger.js';
-import { policySettingsFromEnv } from '../runtime/settings.js';
 import {
   type AuthorizerDefaults,
   type AuthorizerRequest,
@@ -44,7 +43,8 @@ import { type LastUsedTracking, recordUseInBackground } from './last-used.js';
 // error, which API Gateway answers with a 500 and does not cache. Never an Allow, and never a Deny
 // or a 401, which the gateway could cache and so lock a valid token out for the whole TTL after a blip.
 
-const settings = policySettingsFromEnv();
+// Only the fields the authorizer uses, checked without zod (runtime/authorizer-settings.ts).
+const settings = authorizerSettingsFromEnv();
 const tokenPrefix = settings.tokenPrefix;
 // The default route map stays a string here and is decoded per request (memoized): a broken one
 // then fails each request closed with a logged INVALID_ROUTE_SCOPES, instead of failing the init
@@ -57,7 +57,7 @@ const keySource = keySourceFromEnv();
 // Keyed by the secret's HMAC. The TTL counts inside the revocation window (the stack gives API
 // Gateway's cache only what is left of it), so a revoked token still passes for at most the window.
 const verificationCache = new VerificationCache<CredentialRecord>({
-  ttlMs: verificationCacheTtlSeconds(settings) * 1000,
+  ttlMs: authorizerCacheTtlSeconds(settings) * 1000,
   negativeTtlMs: Math.min(settings.verificationCacheNegativeSeconds, settings.revocationWindowSeconds) * 1000,
   maxEntries: settings.verificationCacheMaxEntries,
 });
@@ -102,30 +102,38 @@ interface LogFields {
 
 const elapsed = (startedAt: number) => Math.round((performance.now() - startedAt) * 1000) / 1000;
 
-/** Exactly one line per invocation. Never the token, the Authorization header or the hash. */
+/** Filled in key order: latencyMs is set last, so it stays the last field of the line. */
+type LogFieldsBuilder = { -readonly [K in keyof LogFields]?: LogFields[K] };
+
+/**
+ * Exactly one line per invocation. Never the token, the Authorization header or the hash.
+ * Hot path (every cache hit logs): one object, built in the final key order and handed to the
+ * logger as is, with no intermediate objects or spreads.
+ */
 function logDecision(
   request: AuthorizerRequest,
   decision: Decision,
   token: string | undefined,
   startedAt: number,
 ): void {
-  const fields: LogFields = {
+  const fields: LogFieldsBuilder = {
     reason: decision.reason,
     gateway: request.gateway,
     method: request.method,
     area: decision.area,
-    ...(decision.credential === undefined
-      ? token === undefined
-        ? {}
-        : { hint: hintOf(token, tokenPrefix) }
-      : { tokenId: decision.credential.tokenId, userId: decision.credential.userId }),
-    ...(decision.reason === 'INSUFFICIENT_SCOPE' && decision.requiredScope !== undefined
-      ? { requiredScope: decision.requiredScope }
-      : {}),
-    latencyMs: elapsed(startedAt),
   };
-  if (decision.reason === 'VALID') logger.info('token authorizer decision', { ...fields });
-  else logger.warn('token authorizer decision', { ...fields });
+  if (decision.credential !== undefined) {
+    fields.tokenId = decision.credential.tokenId;
+    fields.userId = decision.credential.userId;
+  } else if (token !== undefined) {
+    fields.hint = hintOf(token, tokenPrefix);
+  }
+  if (decision.reason === 'INSUFFICIENT_SCOPE' && decision.requiredScope !== undefined) {
+    fields.requiredScope = decision.requiredScope;
+  }
+  fields.latencyMs = elapsed(startedAt);
+  if (decision.reason === 'VALID') logger.info('token authorizer decision', fields);
+  else logger.warn('token authorizer decision', fields);
 }
 
 function logFailure(
