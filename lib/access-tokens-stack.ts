@@ -8,6 +8,7 @@ import { ENV } from '../lambdas/runtime/env.js';
 import type { DeploymentConfig, LogRetentionDays } from './config.js';
 import { ExpiryLedger } from './constructs/expiry-ledger.js';
 import { Notifications } from './constructs/notifications.js';
+import { ServiceAlarms } from './constructs/service-alarms.js';
 import { DemoApi } from './demo-api.js';
 import { HmacKey } from './hmac-key.js';
 import { ManagementIdentity } from './identity.js';
@@ -37,6 +38,7 @@ export class AccessTokensStack extends Stack {
   public readonly demoApi: DemoApi | undefined;
   public readonly notifications: Notifications;
   public readonly expiryLedger: ExpiryLedger;
+  public readonly alarms: ServiceAlarms;
 
   constructor(scope: Construct, id: string, props: AccessTokensStackProps) {
     super(scope, id, props);
@@ -150,6 +152,15 @@ export class AccessTokensStack extends Stack {
     } else {
       this.demoApi = undefined;
     }
+
+    // Next to the dead-letter queue alarms (Notifications, ExpiryLedger): the request path.
+    this.alarms = new ServiceAlarms(this, 'Alarms', {
+      tokenAuthorizerFunction: this.tokenAuthorizer.function,
+      apis: {
+        ManagementApi: this.managementApi.api,
+        ...(this.demoApi === undefined ? {} : { DemoApi: this.demoApi.api }),
+      },
+    });
 
     new CfnOutput(this, 'ManagementApiUrl', {
       description: 'Base URL of the management API',
