@@ -1,5 +1,5 @@
 import { App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { AccessTokensStack } from '../lib/access-tokens-stack.js';
 import { type DeploymentConfig, loadDeploymentConfig } from '../lib/config.js';
 
@@ -23,4 +23,4 @@ new AccessTokensStack(app, 'AccessTokens', {
   description: 'Access Tokens: self-hosted API access tokens (management API, token authorizer)',
 });
 
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));

@@ -93,6 +93,23 @@ export class HmacKey extends Construct {
       reason:
         'The CDK Provider framework grants lambda:InvokeFunction on the onEvent handler and its versions/aliases (`<arn>:*`); it is scoped to that one function.',
     });
+    const frameworkFunction = this.provider.node.findChild('framework-onEvent');
+    for (const [id, reason] of [
+      [
+        'Serverless-LambdaDLQ',
+        'The CDK Provider framework function is invoked synchronously by CloudFormation for this one custom resource; a failure fails the deployment, which is the signal, so there is nothing for a DLQ to keep.',
+      ],
+      [
+        'Serverless-LambdaTracing',
+        'The CDK Provider framework function runs only during deployments, once per change of the HMAC key resource; CloudFormation events and its log group say what happened, tracing adds nothing.',
+      ],
+      [
+        'Serverless-LambdaDefaultMemorySize',
+        'The CDK Provider framework function only relays a CloudFormation event to our handler and back; its memory size is set by aws-cdk-lib and 128 MB is ample for that.',
+      ],
+    ] as const) {
+      Validations.of(frameworkFunction).acknowledge({ id, reason });
+    }
 
     const properties: HmacKeyResourceProperties = { KeyId: this.key.keyArn, KeyVersion: this.version };
     this.resource = new CustomResource(this, 'Ciphertext', {

@@ -105,6 +105,11 @@ export class ExpiryLedger extends Construct {
       reason:
         'This queue is itself a dead-letter queue (the expiry ledger stream mapping on-failure destination); nothing consumes it automatically, and its depth alarms.',
     });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'Serverless-SQSRedrivePolicy',
+      reason:
+        'This queue is itself the dead-letter queue of the expiry ledger; a dead-letter queue of a dead-letter queue would only hide failed records one level further away.',
+    });
 
     this.ledger = new ServiceFunction(this, 'Ledger', {
       entry: FUNCTION_ENTRIES.expiryLedger,

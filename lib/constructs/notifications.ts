@@ -229,6 +229,11 @@ export class Notifications extends Construct {
       reason:
         'This queue is itself a dead-letter queue (a Lambda on-failure destination / EventBridge target DLQ); nothing consumes it automatically, and its depth alarms.',
     });
+    Validations.of(queue).acknowledge({
+      id: 'Serverless-SQSRedrivePolicy',
+      reason:
+        'This queue is itself the dead-letter queue of the notifier / reminder job; a dead-letter queue of a dead-letter queue would only hide failed records one level further away.',
+    });
     return queue;
   }
 

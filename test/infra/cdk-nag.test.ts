@@ -1,6 +1,6 @@
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { AccessTokensStack } from '../../lib/access-tokens-stack.js';
 import { loadDeploymentConfig } from '../../lib/config.js';
@@ -12,7 +12,7 @@ import { cdkJsonContext } from './helpers.js';
 
 function appWithChecks(): App {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
   return app;
 }
 
@@ -42,20 +42,22 @@ describe.each([
     'OIDC, no demo API',
     { identityProvider: 'oidc', oidcIssuer: 'https://id.example.com', oidcAudience: 'api', demoApi: false },
   ],
-])('AWS Solutions checks: %s', (_name, context) => {
+])('AWS Solutions and Serverless checks: %s', (_name, context) => {
   it('report no unacknowledged error or warning, and the synth succeeds', () => {
     const app = appWithChecks();
     new AccessTokensStack(app, 'AccessTokens', {
       config: loadDeploymentConfig({ ...cdkJsonContext(), ...context }),
     });
 
-    const report = new AwsSolutionsChecks().validateScope(app);
-    expect(
-      report.violations.map(
-        (violation) =>
-          `${violation.ruleName} ${violation.violatingResources.map((r) => r.constructPath).join(', ')}`,
-      ),
-    ).toEqual([]);
+    for (const pack of [new AwsSolutionsChecks(), new ServerlessChecks()]) {
+      const report = pack.validateScope(app);
+      expect(
+        report.violations.map(
+          (violation) =>
+            `${violation.ruleName} ${violation.violatingResources.map((r) => r.constructPath).join(', ')}`,
+        ),
+      ).toEqual([]);
+    }
     expect(() => app.synth()).not.toThrow();
 
     for (const acknowledgement of acknowledgementsIn(app)) {
