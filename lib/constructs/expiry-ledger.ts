@@ -1,11 +1,11 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { Duration, Validations } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { KEYS, PARTITIONS } from '../../lambdas/adapters/table-definition.js';
 import type { PolicySettings } from '../../lambdas/core/settings.js';
@@ -13,6 +13,7 @@ import { EXPIRY_LEDGER_FILTER_PATTERN } from '../../lambdas/expiry-ledger/filter
 import { FUNCTION_ENTRIES } from '../../lambdas/routes.js';
 import { ENV } from '../../lambdas/runtime/env.js';
 import { ServiceFunction } from '../service-function.js';
+import { deadLetterQueue, queueDepthAlarm } from './dead-letter-queue.js';
 
 /** A stand-in id that no key prefix contains. */
 const ID = '{id}';
@@ -95,21 +96,11 @@ export class ExpiryLedger extends Construct {
       throw new Error('ExpiryLedger needs a table with a stream (NEW_AND_OLD_IMAGES)');
     }
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason:
-        'This queue is itself a dead-letter queue (the expiry ledger stream mapping on-failure destination); nothing consumes it automatically, and its depth alarms.',
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'Serverless-SQSRedrivePolicy',
-      reason:
-        'This queue is itself the dead-letter queue of the expiry ledger; a dead-letter queue of a dead-letter queue would only hide failed records one level further away.',
-    });
+    this.deadLetterQueue = deadLetterQueue(
+      this,
+      'DeadLetterQueue',
+      'the expiry ledger stream mapping on-failure destination',
+    );
 
     this.ledger = new ServiceFunction(this, 'Ledger', {
       entry: FUNCTION_ENTRIES.expiryLedger,
@@ -156,18 +147,13 @@ export class ExpiryLedger extends Construct {
     });
 
     // Anything in the dead-letter queue is a slot that was not released (and an expiry not audited).
-    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription: `Expired tokens' limit slots were not released after all retries (records in the expiry ledger dead-letter queue). Stack: ${Stack.of(this).stackName}.`,
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: cloudwatch.Stats.MAXIMUM,
-      }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    if (props.alarmActions !== undefined) this.deadLetterAlarm.addAlarmAction(...props.alarmActions);
+    this.deadLetterAlarm = queueDepthAlarm(
+      this,
+      'DeadLetterAlarm',
+      this.deadLetterQueue,
+      "Expired tokens' limit slots were not released after all retries (records in the expiry ledger dead-letter queue)",
+      props.alarmActions,
+    );
   }
 }
 

@@ -1,5 +1,5 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { Duration, Validations } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -9,7 +9,7 @@ import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as ses from 'aws-cdk-lib/aws-ses';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { INDEXES, KEYS } from '../../lambdas/adapters/table-definition.js';
 import { IDEMPOTENCY_PREFIX } from '../../lambdas/core/notifications/idempotency.js';
@@ -17,6 +17,7 @@ import { DEFAULT_REMINDER_WINDOW_DAYS } from '../../lambdas/core/notifications/r
 import { FUNCTION_ENTRIES } from '../../lambdas/routes.js';
 import { ENV } from '../../lambdas/runtime/env.js';
 import { ServiceFunction } from '../service-function.js';
+import { deadLetterQueue, queueDepthAlarm } from './dead-letter-queue.js';
 
 /** The prefix of every token item's partition key: the only records the notifier is invoked for. */
 const TOKEN_PK_PREFIX = KEYS.token('').pk;
@@ -113,8 +114,16 @@ export class Notifications extends Construct {
       [ENV.notificationSenderAddress]: props.senderAddress,
     };
 
-    this.deadLetterQueue = this.deadLetterQueueNamed('DeadLetterQueue');
-    this.reminderDeadLetterQueue = this.deadLetterQueueNamed('ReminderDeadLetterQueue');
+    this.deadLetterQueue = deadLetterQueue(
+      this,
+      'DeadLetterQueue',
+      'the notifier stream mapping on-failure destination',
+    );
+    this.reminderDeadLetterQueue = deadLetterQueue(
+      this,
+      'ReminderDeadLetterQueue',
+      'the reminder job: EventBridge target DLQ and Lambda on-failure destination',
+    );
 
     // The notifier: stream records of token items → emails.
     this.notifier = new ServiceFunction(this, 'Notifier', {
@@ -204,57 +213,19 @@ export class Notifications extends Construct {
     });
 
     // Alarms: anything in a dead-letter queue is an email that did not go out.
-    this.deadLetterAlarm = this.queueAlarm(
+    this.deadLetterAlarm = queueDepthAlarm(
+      this,
       'DeadLetterAlarm',
       this.deadLetterQueue,
       'Token notification emails failed after all retries (records in the notifier dead-letter queue)',
       props.alarmActions,
     );
-    this.reminderDeadLetterAlarm = this.queueAlarm(
+    this.reminderDeadLetterAlarm = queueDepthAlarm(
+      this,
       'ReminderDeadLetterAlarm',
       this.reminderDeadLetterQueue,
       'Token expiry reminder runs failed after all retries',
       props.alarmActions,
     );
-  }
-
-  private deadLetterQueueNamed(id: string): sqs.Queue {
-    const queue = new sqs.Queue(this, id, {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(queue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason:
-        'This queue is itself a dead-letter queue (a Lambda on-failure destination / EventBridge target DLQ); nothing consumes it automatically, and its depth alarms.',
-    });
-    Validations.of(queue).acknowledge({
-      id: 'Serverless-SQSRedrivePolicy',
-      reason:
-        'This queue is itself the dead-letter queue of the notifier / reminder job; a dead-letter queue of a dead-letter queue would only hide failed records one level further away.',
-    });
-    return queue;
-  }
-
-  private queueAlarm(
-    id: string,
-    queue: sqs.Queue,
-    description: string,
-    actions: readonly cloudwatch.IAlarmAction[] | undefined,
-  ): cloudwatch.Alarm {
-    const alarm = new cloudwatch.Alarm(this, id, {
-      alarmDescription: `${description}. Stack: ${Stack.of(this).stackName}.`,
-      metric: queue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: cloudwatch.Stats.MAXIMUM,
-      }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    if (actions !== undefined) alarm.addAlarmAction(...actions);
-    return alarm;
   }
 }
