@@ -99,7 +99,8 @@ export class Transactor {
   }
 }
 
-function cancellationReasons(error: unknown): readonly CancellationReason[] | undefined {
+/** The reasons of a cancelled transaction; undefined for any other error. */
+export function cancellationReasons(error: unknown): readonly CancellationReason[] | undefined {
   if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return undefined;
   const reasons: unknown = (error as { CancellationReasons?: unknown }).CancellationReasons;
   return Array.isArray(reasons) ? (reasons as CancellationReason[]) : [];

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CancellationReason } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -8,10 +7,12 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { forEachBounded } from '../core/bounded.js';
 import { ConflictError } from '../core/errors.js';
 import type { AuditEvent, UserAccess } from '../core/model.js';
 import { type Clock, systemClock, type UserAccessRepository } from '../core/ports.js';
 import { auditEventToItem } from './audit-items.js';
+import { cancellationReasons } from './dynamo-token-transact.js';
 import { isTokenItem, itemToToken } from './items.js';
 import { KEYS } from './table-definition.js';
 
@@ -154,10 +155,12 @@ export class DynamoUserAccessRepository implements UserAccessRepository {
   }
 
   async applyToCredentials(access: UserAccess, tokenIds: readonly string[]): Promise<number> {
-    const counts = await mapBounded(tokenIds, FAN_OUT_CONCURRENCY, (tokenId) =>
-      this.applyToToken(access, tokenId),
-    );
-    return counts.reduce((sum, count) => sum + count, 0);
+    let written = 0;
+    await forEachBounded(tokenIds, FAN_OUT_CONCURRENCY, async (tokenId) => {
+      const count = await this.applyToToken(access, tokenId);
+      written += count;
+    });
+    return written;
   }
 
   private async applyToToken(access: UserAccess, tokenId: string): Promise<number> {
@@ -202,39 +205,4 @@ export class DynamoUserAccessRepository implements UserAccessRepository {
       throw error;
     }
   }
-}
-
-function cancellationReasons(error: unknown): readonly CancellationReason[] | undefined {
-  if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return undefined;
-  const reasons: unknown = (error as { CancellationReasons?: unknown }).CancellationReasons;
-  return Array.isArray(reasons) ? (reasons as CancellationReason[]) : [];
-}
-
-/**
- * `fn` over every input with at most `limit` calls in flight, results in input order. After the
- * first failure no new call starts; the in-flight ones finish, then that failure is thrown, so a
- * repeated request picks up whatever was not written.
- */
-async function mapBounded<T, R>(
-  inputs: readonly T[],
-  limit: number,
-  fn: (input: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(inputs.length);
-  // One iterator shared by the workers: each takes the next input when it is free.
-  const pending = inputs.entries();
-  let failure: { readonly error: unknown } | undefined;
-  const worker = async () => {
-    for (const [index, input] of pending) {
-      if (failure !== undefined) return;
-      try {
-        results[index] = await fn(input);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, inputs.length) }, worker));
-  if (failure !== undefined) throw failure.error;
-  return results;
 }

@@ -1,5 +1,6 @@
 import type { RevokeAllQuery, RotateTokenRequest, UpdateTokenRequest } from './api-schemas.js';
 import { actorOf, auditEvent, diffToken, tokenAuditEvent } from './audit.js';
+import { forEachBounded } from './bounded.js';
 import { ForbiddenError } from './errors.js';
 import { hashToken } from './hashing.js';
 import { type Caller, statusOf, type TokenChange, type TokenRecord } from './model.js';
@@ -138,8 +139,11 @@ export async function revokeAllTokens(
     if (target !== '*' && token.userId !== target) return;
     // Expired tokens no longer verify; revoking them would only send a misleading email.
     if (statusOf(token, now) !== 'active') return;
-    const result = await deps.repository.revoke(token.id, change, (record) =>
-      tokenAuditEvent('token.revoked', caller, record, now, { details: { bulk: true } }),
+    const result = await deps.repository.revoke(
+      token.id,
+      change,
+      (record) => tokenAuditEvent('token.revoked', caller, record, now, { details: { bulk: true } }),
+      token,
     );
     if (result !== undefined) revoked += 1;
   });
@@ -159,28 +163,4 @@ export async function revokeAllTokens(
   return revoked;
 }
 
-/**
- * Runs `work` over `items` with at most `limit` in flight. On the first failure no new item is
- * started; the ones in flight finish (their writes are not left to race a retry), then it throws.
- */
-export async function forEachBounded<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  // One iterator shared by the workers: each `next()` hands out a different item.
-  const pending = items.values();
-  let failure: { readonly error: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    for (const item of pending) {
-      try {
-        await work(item);
-      } catch (error) {
-        failure ??= { error };
-      }
-      if (failure !== undefined) return;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  if (failure !== undefined) throw failure.error;
-}
+export { forEachBounded };
