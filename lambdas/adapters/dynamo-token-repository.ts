@@ -117,6 +117,7 @@ export class DynamoTokenRepository implements TokenRepository {
     tokenId: string,
     change: TokenChange,
     audit: (revoked: TokenRecord) => AuditEvent,
+    known?: TokenRecord,
   ): Promise<TokenRecord | undefined> {
     const w = this.writes;
     const at = Date.parse(change.at);
@@ -124,7 +125,8 @@ export class DynamoTokenRepository implements TokenRepository {
     const goneCredentials = new Set<string>();
     let slotGone = false;
     for (let attempt = 1; ; attempt++) {
-      const current = await this.get(tokenId);
+      // The caller's own consistent read serves the first attempt; a lost race reads again.
+      const current = attempt === 1 && known?.id === tokenId ? known : await this.get(tokenId);
       if (current === undefined || current.state === 'revoked') return undefined;
       const revoked: TokenRecord = {
         ...current,

@@ -49,12 +49,14 @@ export interface TokenRepository {
    * Marks the token and its credentials (current and, during a grace period, previous) revoked,
    * releases its limit slot (if it still holds one) and writes the audit event built from the
    * revoked record, atomically and only if it is still active. Returns the revoked record, or
-   * undefined when it was already revoked (nothing written: revoking is idempotent).
+   * undefined when it was already revoked (nothing written: revoking is idempotent). `known` is the
+   * record the caller has just read consistently: it saves the first re-read.
    */
   revoke(
     tokenId: string,
     change: TokenChange,
     audit: (revoked: TokenRecord) => AuditEvent,
+    known?: TokenRecord,
   ): Promise<TokenRecord | undefined>;
   /**
    * An edit: `next` replaces `current` (same id and secret, version + 1) and the credential

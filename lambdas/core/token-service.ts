@@ -196,7 +196,10 @@ export async function revokeToken(deps: TokenDeps, caller: Caller, tokenId: stri
   if (token.state === 'revoked') return;
   const now = deps.clock.now();
   // The event is built from the record the repository actually revoked (it may have re-read it).
-  await deps.repository.revoke(token.id, changeBy(caller, 'revoked', now), (revoked) =>
-    tokenAuditEvent('token.revoked', caller, revoked, now),
+  await deps.repository.revoke(
+    token.id,
+    changeBy(caller, 'revoked', now),
+    (revoked) => tokenAuditEvent('token.revoked', caller, revoked, now),
+    token,
   );
 }

@@ -103,10 +103,10 @@ describe('DELETE /tokens/{id} (DynamoDB mocked)', () => {
       revokedAt: new Date().toISOString(),
       version: 2,
     });
-    // The service's read, the repository's read, then the re-read after the failed condition.
+    // The service's read (the repository's first attempt reuses it), then the re-read after the
+    // failed condition.
     dynamo
       .on(GetCommand)
-      .resolvesOnce({ Item: tokenToItem(token) })
       .resolvesOnce({ Item: tokenToItem(token) })
       .resolves({ Item: tokenToItem(revoked) });
     dynamo
