@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -120,4 +122,33 @@ export async function runTsxScript(
     throw new Error(`${name} failed (exit ${code ?? sig ?? '?'}):\n${stderr()}`);
   }
   return { stderr: stderr() };
+}
+
+/**
+ * A temporary work directory for a run, and the cleanup on every way out: Ctrl-C or SIGTERM stops
+ * every tracked child, removes the directory and exits 130; a normal exit kills what is left.
+ */
+export function runScope(prefix: string): {
+  readonly dir: string;
+  readonly removeDir: () => void;
+  /** Whether a signal is stopping the run (its main flow should not report a failure then). */
+  readonly interrupted: () => boolean;
+} {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    // One Ctrl-C arrives twice (the terminal, and tsx relaying it): act once.
+    if (interrupted) return;
+    interrupted = true;
+    console.error(`\n${signal}: stopping child processes...`);
+    void stopAllChildren().finally(() => {
+      removeDir();
+      process.exit(130);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('exit', killAllChildrenNow);
+  return { dir, removeDir, interrupted: () => interrupted };
 }

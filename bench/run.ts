@@ -1,5 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { arch, availableParallelism, cpus, release, tmpdir, totalmem, type } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { arch, availableParallelism, cpus, release, totalmem, type } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -14,15 +14,7 @@ import { createToken } from '../lambdas/core/token-service.js';
 import { FUNCTION_ENTRIES } from '../lambdas/routes.js';
 import { findFreePort, startDynamoDbLocal } from '../local/emulators.js';
 import { bundleAll, measureInit, SDK_CLIENTS_ONLY_ENTRY } from './bundles.js';
-import {
-  baseEnv,
-  killAllChildrenNow,
-  ROOT,
-  runTsxScript,
-  stopAllChildren,
-  stopChild,
-  track,
-} from './children.js';
+import { baseEnv, ROOT, runScope, runTsxScript, stopAllChildren, stopChild, track } from './children.js';
 import { measureGateway, startLocalStack } from './gateway.js';
 import {
   type CacheResult,
@@ -75,22 +67,7 @@ const log = (line: string) =>
 
 // --- stopping children on every way out -------------------------------------------------------
 
-const workDir = mkdtempSync(join(tmpdir(), 'atk-bench-'));
-const removeWorkDir = () => rmSync(workDir, { recursive: true, force: true });
-let interrupted = false;
-function onSignal(signal: NodeJS.Signals): void {
-  // One Ctrl-C arrives twice (the terminal, and tsx relaying it): act once.
-  if (interrupted) return;
-  interrupted = true;
-  console.error(`\n${signal}: stopping child processes...`);
-  void stopAllChildren().finally(() => {
-    removeWorkDir();
-    process.exit(130);
-  });
-}
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
-process.on('exit', killAllChildrenNow);
+const { dir: workDir, removeDir: removeWorkDir, interrupted } = runScope('atk-bench-');
 
 // --- helpers ---------------------------------------------------------------------------------
 
@@ -324,7 +301,7 @@ try {
   console.log(`\n${formatTable(result)}\n`);
 } catch (error) {
   exitCode = 1;
-  if (!interrupted)
+  if (!interrupted())
     console.error(
       `\nbenchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
     );
@@ -332,4 +309,4 @@ try {
   await stopAllChildren();
   removeWorkDir();
 }
-if (!interrupted) process.exit(exitCode);
+if (!interrupted()) process.exit(exitCode);

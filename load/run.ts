@@ -1,8 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { killAllChildrenNow, stopAllChildren, stopChild } from '../bench/children.js';
+import { runScope, stopAllChildren, stopChild } from '../bench/children.js';
 import { type LocalStackProcess, startLocalStack } from '../bench/gateway.js';
 import { percentile, round } from '../bench/stats.js';
 import { type CounterRow, checkCounters, waitForEmails } from './checks.js';
@@ -52,22 +49,7 @@ const log = (line: string) => console.log(`[load ${((Date.now() - startedAt) / 1
 
 // --- stopping children on every way out -------------------------------------------------------
 
-const dataDir = mkdtempSync(join(tmpdir(), 'atk-load-'));
-const removeDataDir = () => rmSync(dataDir, { recursive: true, force: true });
-let interrupted = false;
-function onSignal(signal: NodeJS.Signals): void {
-  // One Ctrl-C arrives twice (the terminal, and tsx relaying it): act once.
-  if (interrupted) return;
-  interrupted = true;
-  console.error(`\n${signal}: stopping child processes...`);
-  void stopAllChildren().finally(() => {
-    removeDataDir();
-    process.exit(130);
-  });
-}
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
-process.on('exit', killAllChildrenNow);
+const { dir: dataDir, removeDir: removeDataDir, interrupted } = runScope('atk-load-');
 
 // --- the stack's endpoints, from its ready banner ------------------------------------------------
 
@@ -210,7 +192,7 @@ class Traffic {
 
   async run(deadline: number, workers: number): Promise<void> {
     const worker = async () => {
-      while (Date.now() < deadline && !interrupted) {
+      while (Date.now() < deadline && !interrupted()) {
         if (Math.random() < MANAGEMENT_SHARE) await this.manage();
         else await this.verify();
       }
@@ -293,7 +275,7 @@ async function exercise(client: HttpClient, endpoints: Endpoints): Promise<Outco
   const trafficStart = performance.now();
   await traffic.run(Date.now() + DURATION_S * 1000, CONNECTIONS);
   const elapsedS = (performance.now() - trafficStart) / 1000;
-  if (interrupted) return { ok: false };
+  if (interrupted()) return { ok: false };
 
   // Lost events: every created token's "created" email, every revoked token's "revoked" email.
   const expectedEmails = new Set<string>([
@@ -373,5 +355,5 @@ try {
   await stopAllChildren();
   removeDataDir();
 }
-if (interrupted) exitCode = 130;
+if (interrupted()) exitCode = 130;
 process.exit(exitCode);
