@@ -2,11 +2,11 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
 import { InvalidJwtError, JwtIdentityVerifier, jwtVerifierConfigFromEnv } from '../adapters/jwt-identity.js';
-import { bearerCredentials, headerValue } from '../core/bearer.js';
+import { bearerCredentials } from '../core/bearer.js';
 import type { CallerContext } from '../core/caller-context.js';
 import { UnauthorizedError } from '../core/errors.js';
-import { parseMethodArn } from '../core/gateway-policy.js';
 import type { VerifiedIdentity } from '../core/ports.js';
+import { allowStagePolicy, readRestAuthorizerEvent, unauthorized } from '../core/rest-authorizer.js';
 import { logger } from '../runtime/logger.js';
 
 // The management API's REST REQUEST authorizer: `Authorization: Bearer <jwt>` → a verified caller.
@@ -46,21 +46,15 @@ function callerContext(identity: VerifiedIdentity): CallerContext {
 export async function authorizeCaller(event: JwtAuthorizerEvent): Promise<JwtAuthorizerResult> {
   const startedAt = performance.now();
   const latencyMs = () => Math.round((performance.now() - startedAt) * 1000) / 1000;
-  const methodArn = typeof event.methodArn === 'string' ? parseMethodArn(event.methodArn) : undefined;
-  if (methodArn === undefined) {
+  const rest = readRestAuthorizerEvent(event);
+  if (rest === undefined) {
     logger.error('jwt authorizer decision', { reason: 'DEPENDENCY_FAILURE', errorName: 'UnrecognizedEvent' });
     throw new Error(VERIFIER_UNAVAILABLE_MESSAGE);
   }
-  const authorization =
-    event.type === 'TOKEN'
-      ? typeof event.authorizationToken === 'string'
-        ? event.authorizationToken
-        : undefined
-      : headerValue(event.headers, 'authorization');
-  const jwt = bearerCredentials(authorization);
+  const jwt = bearerCredentials(rest.authorization);
   if (jwt === undefined) {
     logger.warn('jwt authorizer decision', { reason: 'MALFORMED', latencyMs: latencyMs() });
-    throw new Error('Unauthorized');
+    throw unauthorized();
   }
   let identity: VerifiedIdentity;
   try {
@@ -70,7 +64,7 @@ export async function authorizeCaller(event: JwtAuthorizerEvent): Promise<JwtAut
       error instanceof InvalidJwtError ? error.reason : error instanceof Error ? error.name : typeof error;
     if (error instanceof UnauthorizedError) {
       logger.warn('jwt authorizer decision', { reason: 'INVALID', errorName, latencyMs: latencyMs() });
-      throw new Error('Unauthorized');
+      throw unauthorized();
     }
     logger.error('jwt authorizer decision', {
       reason: 'DEPENDENCY_FAILURE',
@@ -88,12 +82,7 @@ export async function authorizeCaller(event: JwtAuthorizerEvent): Promise<JwtAut
   });
   return {
     principalId: identity.userId,
-    policyDocument: {
-      Version: '2012-10-17',
-      Statement: [
-        { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: `${methodArn.apiStageArn}/*/*` },
-      ],
-    },
+    policyDocument: allowStagePolicy(rest.methodArn.apiStageArn),
     context: callerContext(identity),
   };
 }

@@ -12,10 +12,10 @@ import {
   denyAllPolicy,
   denyPolicy,
   type MethodArn,
-  parseMethodArn,
   routeResource,
 } from '../core/gateway-policy.js';
 import { BASE_PATH_STAGE_VARIABLE, normalizeBasePath, type RouteContext } from '../core/gateway-scope.js';
+import { readRestAuthorizerEvent, unauthorized } from '../core/rest-authorizer.js';
 import { ROUTE_SCOPES_STAGE_VARIABLE, RouteScopeDecoder, type RouteScopeMap } from '../core/route-scopes.js';
 
 // The token authorizer's two gateway dialects: reading the event, and answering so that the gateway
@@ -205,15 +205,13 @@ export function readAuthorizerEvent(
   if (event.version !== undefined && event.version !== '1.0') {
     throw new UnrecognizedEventError('unknown version');
   }
-  const methodArn = typeof event.methodArn === 'string' ? parseMethodArn(event.methodArn) : undefined;
-  if (methodArn === undefined) throw new UnrecognizedEventError('no parseable methodArn');
-  const isTokenEvent = event.type === 'TOKEN';
+  const rest = readRestAuthorizerEvent(event);
+  if (rest === undefined) throw new UnrecognizedEventError('no parseable methodArn');
+  const { methodArn, isTokenEvent } = rest;
   return {
     gateway: 'rest',
     methodArn,
-    authorization: isTokenEvent
-      ? stringOrUndefined(event.authorizationToken)
-      : headerValue(event.headers, 'authorization'),
+    authorization: rest.authorization,
     method: methodArn.method,
     path: methodArn.path,
     basePath: isTokenEvent ? defaults.basePath : basePathOf(event.stageVariables, defaults.basePath),
@@ -235,11 +233,6 @@ function withoutStagePrefix(path: string, stage: string | undefined): string {
   const prefix = `/${stage}`;
   if (path === prefix) return '/';
   return path.startsWith(`${prefix}/`) ? path.slice(prefix.length) : path;
-}
-
-/** Thrown for every 401-class decision on REST: API Gateway maps exactly this message to 401. */
-export function unauthorized(): Error {
-  return new Error('Unauthorized');
 }
 
 export function restResponse(
