@@ -116,25 +116,31 @@ export function decide(
   request: GatewayRequest,
 ): Decision {
   const required = requiredScopeOf(request);
-  const decision = (reason: AuthorizationReason): Decision => ({
-    reason,
+  return {
+    reason: reasonFor(credential, nowMs, request, required.scope),
     credential,
     area: required.area,
     requiredScope: required.scope,
     route: required.route,
-  });
-  if (credential === undefined) return decision('NOT_FOUND');
-  if (credential.state === 'revoked') return decision('REVOKED');
+  };
+}
+
+function reasonFor(
+  credential: CredentialRecord | undefined,
+  nowMs: number,
+  request: GatewayRequest,
+  requiredScope: string | undefined,
+): AuthorizationReason {
+  if (credential === undefined) return 'NOT_FOUND';
+  if (credential.state === 'revoked') return 'REVOKED';
   // Checked here, not left to TTL: DynamoDB deletes expired items only "within a few days".
-  if (credential.expiresAtMs !== null && credential.expiresAtMs <= nowMs) return decision('EXPIRED');
-  if (credential.notAfterMs !== null && credential.notAfterMs <= nowMs) return decision('EXPIRED');
+  if (credential.expiresAtMs !== null && credential.expiresAtMs <= nowMs) return 'EXPIRED';
+  if (credential.notAfterMs !== null && credential.notAfterMs <= nowMs) return 'EXPIRED';
   // `!== false` rather than truthiness: a damaged record without the flag fails closed.
-  if (credential.disabled !== false) return decision('DISABLED');
-  if (!ipAllowlistFor(credential.allowedIps).allows(request.sourceIp)) return decision('IP_NOT_ALLOWED');
-  if (required.scope === undefined || !credential.scopes.includes(required.scope)) {
-    return decision('INSUFFICIENT_SCOPE');
-  }
-  return decision('VALID');
+  if (credential.disabled !== false) return 'DISABLED';
+  if (!ipAllowlistFor(credential.allowedIps).allows(request.sourceIp)) return 'IP_NOT_ALLOWED';
+  if (requiredScope === undefined || !credential.scopes.includes(requiredScope)) return 'INSUFFICIENT_SCOPE';
+  return 'VALID';
 }
 
 export interface AuthorizationInput extends GatewayRequest {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { BASE62_ALPHABET, bytesToBase62, encodeBase62 } from './base62.js';
+import { BASE62_ALPHABET, bytesToBase62 } from './base62.js';
 
 // Token string: `<prefix>_<random><checksum>` (DESIGN.md "Token format").
 // random: 32 bytes from randomBytes, base62, fixed width 43 (62^43 > 2^256).
@@ -12,7 +12,10 @@ export const HINT_SUFFIX_LENGTH = 4;
 export const TOKEN_PREFIX_PATTERN = /^[a-z][a-z0-9]{1,15}$/;
 
 const BODY_LENGTH = RANDOM_WIDTH + CHECKSUM_WIDTH;
-const BASE62_CHARS = new Set(BASE62_ALPHABET);
+
+/** 0-9, A-Z, a-z: BASE62_ALPHABET, by character code (the authorizer checks every token's 49). */
+const isBase62Code = (code: number) =>
+  (code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a);
 
 export interface GeneratedToken {
   /** The secret: shown to its owner once, never stored, logged or emailed. */
@@ -29,8 +32,18 @@ export function assertValidPrefix(prefix: string): void {
   }
 }
 
+/**
+ * The CRC32 of the random part, base62, fixed width: what encodeBase62 gives, in plain number
+ * arithmetic (a CRC32 is below 2^32 < 62^6, so it always fits), because every verification runs it.
+ */
 export function checksumOf(randomPart: string): string {
-  return encodeBase62(BigInt(crc32(randomPart)), CHECKSUM_WIDTH);
+  let rest = crc32(randomPart);
+  let out = '';
+  for (let digit = 0; digit < CHECKSUM_WIDTH; digit++) {
+    out = BASE62_ALPHABET.charAt(rest % 62) + out;
+    rest = Math.floor(rest / 62);
+  }
+  return out;
 }
 
 export function generateToken(
@@ -56,10 +69,11 @@ export function hintOf(secret: string, prefix: string): string {
 export function isWellFormedToken(candidate: string, prefix: string): boolean {
   if (candidate.length !== prefix.length + 1 + BODY_LENGTH) return false;
   if (!candidate.startsWith(prefix) || candidate.charCodeAt(prefix.length) !== 0x5f /* _ */) return false;
-  const body = candidate.slice(prefix.length + 1);
-  for (const char of body) if (!BASE62_CHARS.has(char)) return false;
-  const randomPart = body.slice(0, RANDOM_WIDTH);
-  return body.slice(RANDOM_WIDTH) === checksumOf(randomPart);
+  const start = prefix.length + 1;
+  for (let index = start; index < candidate.length; index++) {
+    if (!isBase62Code(candidate.charCodeAt(index))) return false;
+  }
+  return candidate.slice(start + RANDOM_WIDTH) === checksumOf(candidate.slice(start, start + RANDOM_WIDTH));
 }
 
 /** The regex a secret scanner can use to find leaked tokens of this deployment. */

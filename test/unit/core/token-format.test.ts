@@ -1,7 +1,10 @@
+import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BASE62_ALPHABET } from '../../../lambdas/core/base62.js';
+import { BASE62_ALPHABET, encodeBase62 } from '../../../lambdas/core/base62.js';
 import {
+  CHECKSUM_WIDTH,
+  checksumOf,
   generateToken,
   isWellFormedToken,
   RANDOM_BYTES,
@@ -58,6 +61,15 @@ describe('token format', () => {
     expect(isWellFormedToken(other, PREFIX)).toBe(false);
     fc.assert(
       fc.property(fc.string({ maxLength: 80 }), (garbage) => isWellFormedToken(garbage, PREFIX) === false),
+    );
+  });
+
+  it('the checksum is the fixed-width base62 of the CRC32 (number arithmetic = the BigInt codec)', () => {
+    expect(checksumOf('')).toBe('000000');
+    fc.assert(
+      fc.property(fc.string({ unit: base62Char, minLength: 43, maxLength: 43 }), (randomPart) => {
+        expect(checksumOf(randomPart)).toBe(encodeBase62(BigInt(crc32(randomPart)), CHECKSUM_WIDTH));
+      }),
     );
   });
 
