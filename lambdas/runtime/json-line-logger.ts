@@ -1,0 +1,237 @@
+import { randomInt } from 'node:crypto';
+import type { Context } from 'aws-lambda';
+
+// The token authorizer's logger: the same JSON lines the Powertools Logger writes (runtime/logger.ts
+// with its middy middleware, as every other function of this stack logs), written by hand.
+//
+// Why by hand: the authorizer logs every decision, and on an in-process cache hit the decision is
+// only a few microseconds of work; Powertools spent about 30 µs of a 45 µs verification on the one
+// line (deep merges of attribute objects, a level-name lookup by scanning a table, the env read
+// twice per line, a JSON replacer called for every key, a Console), and it and the middy
+// middleware that gives it the Lambda context were the last 24 KB keeping the bundle above
+// 400 KB. docs/performance.md has the figures. Nothing else in the stack uses this.
+//
+// What is kept, as Powertools 2.x writes it (a unit test compares lines with a real Powertools
+// Logger, key by key and in order, for the same input and environment):
+//   - keys, in order: level, message, timestamp, service, cold_start, function_arn,
+//     function_memory_size, function_name, function_request_id, sampling_rate, xray_trace_id,
+//     tenant_id, then the line's own fields in their order; a value that is undefined, null or ''
+//     is left out;
+//   - the level: AWS_LAMBDA_LOG_LEVEL (Lambda's advanced logging controls; FATAL means CRITICAL)
+//     wins, then POWERTOOLS_LOG_LEVEL, then LOG_LEVEL, else INFO; a line below it is not written.
+//     POWERTOOLS_LOGGER_SAMPLE_RATE lowers the level to DEBUG for that share of invocations (and
+//     says so in a DEBUG line), unless the advanced logging controls set it;
+//   - the timestamp: ISO 8601 in UTC, or with the offset of TZ when TZ names another zone;
+//   - cold_start true on the first invocation of an on-demand container only;
+//   - INFO and below to stdout, WARN and above to stderr, one line each (what Powertools' Console
+//     does; Lambda ships both streams to the function's log group).
+// Not kept, because this function never uses them: persistent or temporary keys, error objects
+// and other non-primitive values, log buffering, POWERTOOLS_DEV pretty printing, event logging.
+
+const LEVELS = { TRACE: 6, DEBUG: 8, INFO: 12, WARN: 16, ERROR: 20, CRITICAL: 24, SILENT: 28 } as const;
+export type LogLevelName = keyof typeof LEVELS;
+
+const isLevelName = (value: string): value is LogLevelName => Object.hasOwn(LEVELS, value);
+
+/** Primitive values only: what the authorizer's lines carry. */
+export type LogValue = string | number | boolean | null | undefined;
+export type LogFields = Readonly<Record<string, LogValue>>;
+
+/** What one invocation's lines share: its Lambda context fields, its trace id and its log level. */
+export interface InvocationLog {
+  /** `,"cold_start":…` through `,"function_request_id":…`, or '' without a context. */
+  readonly head: string;
+  /** `,"sampling_rate":…` through `,"tenant_id":…`. */
+  readonly tail: string;
+  readonly level: number;
+}
+
+/** The Lambda runtime's per-invocation store (concurrent invocations); Powertools reads the trace id there first. */
+interface LambdaGlobal {
+  readonly awslambda?: { readonly InvokeStore?: { getXRayTraceId(): string | undefined } };
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const field = (name: string, value: LogValue): string =>
+  value === undefined || value === null || value === '' ? '' : `,"${name}":${JSON.stringify(value)}`;
+
+/** The `Root` of an X-Ray trace header (`Root=1-…;Parent=…;Sampled=1`), as Powertools reads it. */
+function traceRoot(header: string | undefined): string | undefined {
+  if (header === undefined || header === '') return undefined;
+  if (!header.includes('=')) return header;
+  for (const part of header.split(';')) {
+    const [key, value] = part.split('=');
+    if (key === 'Root') return value;
+  }
+  return undefined;
+}
+
+const dateFormatter = (timeZone: string) =>
+  new Intl.DateTimeFormat('en', {
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    timeZone,
+  });
+
+/** TZ as Powertools applies it: a zone other than UTC gives local time with its offset; an unknown zone, UTC with +00:00. */
+interface ZonedTime {
+  readonly formatter: Intl.DateTimeFormat;
+  readonly withOffset: boolean;
+}
+
+function zonedTime(timeZone: string): ZonedTime | undefined {
+  if (timeZone === '' || timeZone.includes('UTC')) return undefined;
+  try {
+    return { formatter: dateFormatter(timeZone), withOffset: true };
+  } catch {
+    return { formatter: dateFormatter('UTC'), withOffset: false };
+  }
+}
+
+export class JsonLineLogger {
+  private readonly baseLevel: number;
+  /** Set by Lambda's advanced logging controls: sampling cannot change it. */
+  private readonly levelIsFixed: boolean;
+  private readonly service: string;
+  private readonly sampleRate: number;
+  private readonly samplingField: string;
+  private readonly onDemand: boolean;
+  private coldStart = true;
+  private readonly zoned: ZonedTime | undefined;
+  private lastStampMs = Number.NaN;
+  private lastStamp = '';
+  /** The rendered function_arn, function_memory_size and function_name of the last context seen. */
+  private lastFunction: { arn: unknown; memory: unknown; name: unknown; rendered: string } | undefined;
+
+  constructor(
+    private readonly env: Env = process.env,
+    private readonly out: {
+      readonly stdout: NodeJS.WritableStream;
+      readonly stderr: NodeJS.WritableStream;
+    } = {
+      stdout: process.stdout,
+      stderr: process.stderr,
+    },
+  ) {
+    const trimmed = (name: string) => env[name]?.trim() ?? '';
+    const lambdaLevel =
+      trimmed('AWS_LAMBDA_LOG_LEVEL') === 'FATAL' ? 'CRITICAL' : trimmed('AWS_LAMBDA_LOG_LEVEL');
+    const configured = trimmed('POWERTOOLS_LOG_LEVEL') || trimmed('LOG_LEVEL');
+    this.levelIsFixed = isLevelName(lambdaLevel);
+    this.baseLevel = isLevelName(lambdaLevel)
+      ? LEVELS[lambdaLevel]
+      : isLevelName(configured)
+        ? LEVELS[configured]
+        : LEVELS.INFO;
+    // runtime/logger.ts passes POWERTOOLS_SERVICE_NAME ?? 'access-tokens'; Powertools replaces '' with its default.
+    this.service = JSON.stringify((env.POWERTOOLS_SERVICE_NAME ?? 'access-tokens') || 'service_undefined');
+    const rate = Number(trimmed('POWERTOOLS_LOGGER_SAMPLE_RATE') || '0');
+    this.sampleRate = Number.isFinite(rate) && rate >= 0 && rate <= 1 ? rate : 0;
+    this.samplingField = `,"sampling_rate":${JSON.stringify(this.sampleRate)}`;
+    this.onDemand = trimmed('AWS_LAMBDA_INITIALIZATION_TYPE') === 'on-demand';
+    this.zoned = zonedTime(trimmed('TZ'));
+  }
+
+  /**
+   * Starts an invocation (Powertools' addContext): renders what its lines share once, and decides
+   * its level (debug sampling). Without a context, lines carry no context fields.
+   */
+  invocation(context: Context | undefined): InvocationLog {
+    const store = (globalThis as LambdaGlobal).awslambda?.InvokeStore;
+    const traceId = traceRoot(store?.getXRayTraceId() ?? this.env._X_AMZN_TRACE_ID?.trim());
+    const tail = `${this.samplingField}${field('xray_trace_id', traceId)}`;
+    const level = this.invocationLevel(tail);
+    if (context === undefined) return { head: '', tail, level };
+    const coldStart = this.onDemand && this.coldStart;
+    this.coldStart = false;
+    return {
+      head: `,"cold_start":${coldStart}${this.functionFields(context)}${field('function_request_id', context.awsRequestId)}`,
+      tail: `${tail}${field('tenant_id', (context as { readonly tenantId?: string }).tenantId)}`,
+      level,
+    };
+  }
+
+  enabled(invocation: InvocationLog, level: LogLevelName): boolean {
+    return LEVELS[level] >= invocation.level;
+  }
+
+  debug(invocation: InvocationLog, message: string, fields?: LogFields): void {
+    this.write(invocation, 'DEBUG', message, fields);
+  }
+
+  info(invocation: InvocationLog, message: string, fields?: LogFields): void {
+    this.write(invocation, 'INFO', message, fields);
+  }
+
+  warn(invocation: InvocationLog, message: string, fields?: LogFields): void {
+    this.write(invocation, 'WARN', message, fields);
+  }
+
+  error(invocation: InvocationLog, message: string, fields?: LogFields): void {
+    this.write(invocation, 'ERROR', message, fields);
+  }
+
+  private write(invocation: InvocationLog, level: LogLevelName, message: string, fields?: LogFields): void {
+    const threshold = LEVELS[level];
+    if (threshold < invocation.level) return;
+    let line = `{"level":"${level}"${field('message', message)},"timestamp":"${this.timestamp()}","service":${this.service}${invocation.head}${invocation.tail}`;
+    if (fields !== undefined) {
+      for (const key in fields) {
+        const value = fields[key];
+        if (value === undefined || value === null || value === '') continue;
+        line += `,${JSON.stringify(key)}:${JSON.stringify(value)}`;
+      }
+    }
+    (threshold >= LEVELS.WARN ? this.out.stderr : this.out.stdout).write(`${line}}\n`);
+  }
+
+  /** The base level, or DEBUG for a sampled invocation (said in a DEBUG line without context, as Powertools does). */
+  private invocationLevel(tail: string): number {
+    if (this.sampleRate === 0 || this.levelIsFixed || this.baseLevel <= LEVELS.TRACE) return this.baseLevel;
+    if (randomInt(0, 100) / 100 > this.sampleRate) return this.baseLevel;
+    this.debug({ head: '', tail, level: LEVELS.DEBUG }, 'Setting log level to DEBUG due to sampling rate');
+    return LEVELS.DEBUG;
+  }
+
+  /** Function ARN, memory and name rarely change between invocations: rendered once while they do not. */
+  private functionFields(context: Context): string {
+    const last = this.lastFunction;
+    const { invokedFunctionArn: arn, memoryLimitInMB: memory, functionName: name } = context;
+    if (last !== undefined && last.arn === arn && last.memory === memory && last.name === name) {
+      return last.rendered;
+    }
+    const rendered = `${field('function_arn', arn)}${field('function_memory_size', memory)}${field('function_name', name)}`;
+    this.lastFunction = { arn, memory, name, rendered };
+    return rendered;
+  }
+
+  /** Formatted at most once per millisecond: many lines share one at a high request rate. */
+  private timestamp(): string {
+    const nowMs = Date.now();
+    if (nowMs !== this.lastStampMs) {
+      this.lastStampMs = nowMs;
+      this.lastStamp =
+        this.zoned === undefined ? new Date(nowMs).toISOString() : zonedStamp(this.zoned, nowMs);
+    }
+    return this.lastStamp;
+  }
+}
+
+/** `2026-01-01T13:00:00.000+06:00`: Powertools' timestamp when TZ names a zone other than UTC. */
+function zonedStamp(zoned: ZonedTime, nowMs: number): string {
+  const date = new Date(nowMs);
+  const parts: Record<string, string> = {};
+  for (const part of zoned.formatter.formatToParts(date)) parts[part.type] = part.value;
+  const offset = zoned.withOffset ? -date.getTimezoneOffset() : 0;
+  const hours = String(Math.abs(Math.floor(offset / 60))).padStart(2, '0');
+  const minutes = String(Math.abs(offset % 60)).padStart(2, '0');
+  const millis = String(date.getMilliseconds()).padStart(3, '0');
+  const time = `${parts.hour}:${parts.minute}:${parts.second}.${millis}`;
+  return `${parts.year}-${parts.month}-${parts.day}T${time}${offset >= 0 ? '+' : '-'}${hours}:${minutes}`;
+}

@@ -1,0 +1,57 @@
+import type { Decision } from '../core/authorization.js';
+import type { MethodArn } from '../core/gateway-policy.js';
+import type { CredentialRecord } from '../core/model.js';
+import { type RestAuthorizerResult, restResponse } from './gateway.js';
+
+// REST answers kept per credential. Under the area rule (no mapped route) the answer to VALID and to
+// INSUFFICIENT_SCOPE is the same Allow policy listing every method ARN the scopes allow, plus the
+// context (gateway.ts, restResponse): it depends on the credential, the API stage and the base path
+// only, and building it (a regex per scope, a few dozen ARN strings) was a large share of a cache-hit
+// verification. So it is built once per (credential, API stage, base path) and kept with the
+// credential object itself: the verification cache hands out the same object on every hit, a new
+// read brings a new object (and so a new answer, e.g. after the scopes changed), and an object the
+// cache has dropped takes its answers with it. Every other answer is built per request, as before.
+// Kept answers are frozen: no caller can change what the next request gets.
+
+/** Distinct (API stage, base path) pairs remembered per credential; more only means rebuilding. */
+const MAX_ANSWERS_PER_CREDENTIAL = 16;
+
+const answers = new WeakMap<CredentialRecord, Map<string, RestAuthorizerResult>>();
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** restResponse, with the area-rule Allow answer of a credential built once per API stage and base path. */
+export function restResponseFor(
+  decision: Decision,
+  methodArn: MethodArn,
+  basePath: string,
+): RestAuthorizerResult {
+  const credential = decision.credential;
+  if (
+    credential === undefined ||
+    decision.route !== undefined ||
+    (decision.reason !== 'VALID' && decision.reason !== 'INSUFFICIENT_SCOPE')
+  ) {
+    return restResponse(decision, methodArn, basePath);
+  }
+  let byStage = answers.get(credential);
+  if (byStage === undefined) {
+    byStage = new Map();
+    answers.set(credential, byStage);
+  }
+  // An API stage ARN holds no line break, so the key names exactly one pair.
+  const key = `${methodArn.apiStageArn}\n${basePath}`;
+  let answer = byStage.get(key);
+  if (answer === undefined) {
+    answer = deepFreeze(restResponse(decision, methodArn, basePath));
+    if (byStage.size >= MAX_ANSWERS_PER_CREDENTIAL) byStage.clear();
+    byStage.set(key, answer);
+  }
+  return answer;
+}

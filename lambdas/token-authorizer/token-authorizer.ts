@@ -1,0 +1,158 @@
+import type { Context } from 'aws-lambda';
+import type { Decision, DecisionLogReason } from '../core/authorization.js';
+import { bearerCredentials } from '../core/bearer.js';
+import { InvalidRouteScopesError } from '../core/route-scopes.js';
+import { hintOf, isWellFormedToken } from '../core/token-format.js';
+import { type VerifyTokenDeps, verifyToken } from '../core/verify-token.js';
+import type { InvocationLog, JsonLineLogger } from '../runtime/json-line-logger.js';
+import {
+  type AuthorizerDefaults,
+  type AuthorizerRequest,
+  httpResponse,
+  readAuthorizerEvent,
+  type TokenAuthorizerEvent,
+  type TokenAuthorizerResult,
+} from './gateway.js';
+import { type LastUsedTracking, recordUseInBackground } from './last-used.js';
+import { restResponseFor } from './rest-responses.js';
+
+// The token authorizer: REST API REQUEST (and TOKEN) authorizers and HTTP API simple-response
+// authorizers, from one function (DESIGN.md "Token authorizer contract"; what each outcome becomes at
+// each gateway: gateway.ts). Per invocation: read the event, verify the token (the core use case,
+// core/verify-token.ts: no I/O for a malformed token, otherwise one HMAC and one consistent GetItem
+// unless the in-process cache answers), log the decision in exactly one line, answer in the
+// gateway's dialect. After a VALID decision the token's lastUsedAt is recorded in the background
+// (last-used.ts), never awaited.
+//
+// Dependency failures (KMS, DynamoDB, a damaged item, anything unexpected) fail closed: a generic
+// error, which API Gateway answers with a 500 and does not cache. Never an Allow, and never a Deny
+// or a 401, which the gateway could cache and so lock a valid token out for the whole TTL after a blip.
+
+/** The only error a dependency failure surfaces: it says nothing about the cause. */
+export const DEPENDENCY_FAILURE_MESSAGE = 'Authorizer dependency failure';
+
+export const DECISION_MESSAGE = 'token authorizer decision';
+
+export interface TokenAuthorizerDeps {
+  readonly verify: VerifyTokenDeps;
+  /** What applies when the API's stage says nothing: the function's env. */
+  readonly defaults: AuthorizerDefaults;
+  readonly logger: JsonLineLogger;
+  /** lastUsedAt recording; its failures are logged here. */
+  readonly lastUsed: Omit<LastUsedTracking, 'onFailure'>;
+}
+
+export type TokenAuthorizer = (
+  event: TokenAuthorizerEvent,
+  context?: Context,
+) => Promise<TokenAuthorizerResult>;
+
+/** A decision line's own fields, in the order they are written. Never the token, the header or the hash. */
+type DecisionFields = {
+  reason: DecisionLogReason;
+  gateway: AuthorizerRequest['gateway'] | undefined;
+  method: string | undefined;
+  area: string | undefined;
+  tokenId?: string;
+  userId?: string;
+  /** Only for a well-formed token that is not ours (or whose check failed): prefix and last four characters. */
+  hint?: string;
+  requiredScope?: string;
+  errorName?: string;
+  latencyMs?: number;
+};
+
+const elapsed = (startedAt: number) => Math.round((performance.now() - startedAt) * 1000) / 1000;
+
+export function createTokenAuthorizer(deps: TokenAuthorizerDeps): TokenAuthorizer {
+  const { logger, defaults, lastUsed } = deps;
+  const tokenPrefix = deps.verify.tokenPrefix;
+
+  function logDecision(
+    log: InvocationLog,
+    request: AuthorizerRequest,
+    decision: Decision,
+    token: string | undefined,
+    startedAt: number,
+  ): void {
+    const valid = decision.reason === 'VALID';
+    if (!logger.enabled(log, valid ? 'INFO' : 'WARN')) return;
+    // One object, built in the final key order (latencyMs last), with no spreads.
+    const fields: DecisionFields = {
+      reason: decision.reason,
+      gateway: request.gateway,
+      method: request.method,
+      area: decision.area,
+    };
+    if (decision.credential !== undefined) {
+      fields.tokenId = decision.credential.tokenId;
+      fields.userId = decision.credential.userId;
+    } else if (token !== undefined && decision.reason !== 'MALFORMED') {
+      fields.hint = hintOf(token, tokenPrefix);
+    }
+    if (decision.reason === 'INSUFFICIENT_SCOPE' && decision.requiredScope !== undefined) {
+      fields.requiredScope = decision.requiredScope;
+    }
+    fields.latencyMs = elapsed(startedAt);
+    if (valid) logger.info(log, DECISION_MESSAGE, fields);
+    else logger.warn(log, DECISION_MESSAGE, fields);
+  }
+
+  function logFailure(
+    log: InvocationLog,
+    request: AuthorizerRequest | undefined,
+    token: string | undefined,
+    error: unknown,
+    startedAt: number,
+  ): void {
+    const fields: DecisionFields = {
+      // Never the map or the error's message: only that the API's route map is what is broken.
+      reason: error instanceof InvalidRouteScopesError ? 'INVALID_ROUTE_SCOPES' : 'DEPENDENCY_FAILURE',
+      gateway: request?.gateway,
+      method: request?.method,
+      area: undefined,
+    };
+    if (token !== undefined && isWellFormedToken(token, tokenPrefix))
+      fields.hint = hintOf(token, tokenPrefix);
+    fields.errorName = error instanceof Error ? error.name : typeof error;
+    fields.latencyMs = elapsed(startedAt);
+    logger.error(log, DECISION_MESSAGE, fields);
+  }
+
+  // The invocation the last line belongs to: a lastUsedAt failure is reported in the background,
+  // with the context of whichever invocation is running then (as Powertools' logger would).
+  let current = logger.invocation(undefined);
+  const tracking: LastUsedTracking = {
+    ...lastUsed,
+    onFailure: (tokenId, error) =>
+      // The error's name only: an SDK error message can quote the request, keys included.
+      logger.warn(current, 'lastUsedAt not recorded', {
+        tokenId,
+        errorName: error instanceof Error ? error.name : typeof error,
+      }),
+  };
+
+  return async (event, context) => {
+    const startedAt = performance.now();
+    const log = logger.invocation(context);
+    current = log;
+    let request: AuthorizerRequest | undefined;
+    let token: string | undefined;
+    let decision: Decision;
+    try {
+      request = readAuthorizerEvent(event, defaults);
+      token = bearerCredentials(request.authorization);
+      decision = await verifyToken(deps.verify, request, token);
+    } catch (error) {
+      logFailure(log, request, token, error, startedAt);
+      throw new Error(DEPENDENCY_FAILURE_MESSAGE);
+    }
+    logDecision(log, request, decision, token, startedAt);
+    if (decision.reason === 'VALID' && decision.credential !== undefined) {
+      recordUseInBackground(tracking, decision.credential.tokenId, Date.now());
+    }
+    return request.gateway === 'rest'
+      ? restResponseFor(decision, request.methodArn, request.basePath)
+      : httpResponse(decision);
+  };
+}
