@@ -81,6 +81,7 @@ export class AccessTokensStack extends Stack {
       description: 'Access Tokens: API Gateway authorizer for API access tokens',
       memorySize: 512,
       logRetention,
+      lambdaCredentialsOnly: true,
       environment: {
         [ENV.tableName]: this.table.table.tableName,
         [ENV.policySettings]: policySettings,

@@ -17,6 +17,21 @@ export const SERVICE_NAME = 'access-tokens';
 export const ESM_REQUIRE_BANNER =
   "import { createRequire as __atCreateRequire } from 'node:module'; const require = __atCreateRequire(import.meta.url);";
 
+/**
+ * Credential sources of the SDK's default chain that a Lambda function never reaches (Lambda puts
+ * credentials in the environment, the chain's first link), and the module that stands in for them
+ * in bundles that opt out: lambdas/runtime/lambda-credential-sources.ts explains. Relative to the
+ * repository root, where esbuild runs.
+ */
+export const LAMBDA_UNUSED_CREDENTIAL_SOURCES: Readonly<Record<string, string>> = Object.fromEntries(
+  [
+    '@aws-sdk/credential-provider-sso',
+    '@aws-sdk/credential-provider-ini',
+    '@aws-sdk/credential-provider-process',
+    '@aws-sdk/credential-provider-web-identity',
+  ].map((pkg) => [pkg, './lambdas/runtime/lambda-credential-sources.ts']),
+);
+
 export interface ServiceFunctionProps {
   /** The handler module, relative to the repository root (it exports `handler`). */
   readonly entry: string;
@@ -34,6 +49,12 @@ export interface ServiceFunctionProps {
   readonly timeout?: Duration;
   /** @default 'INFO' */
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /**
+   * Bundle only the credential sources a Lambda function can use (LAMBDA_UNUSED_CREDENTIAL_SOURCES):
+   * about 117 KB less code to load at cold start.
+   * @default false
+   */
+  readonly lambdaCredentialsOnly?: boolean;
 }
 
 /**
@@ -98,6 +119,15 @@ export class ServiceFunction extends Construct {
         sourcesContent: false,
         bundleAwsSDK: true,
         forceDockerBundling: false,
+        ...(props.lambdaCredentialsOnly === true
+          ? {
+              esbuildArgs: {
+                '--alias': Object.entries(LAMBDA_UNUSED_CREDENTIAL_SOURCES).map(
+                  ([pkg, to]) => `${pkg}=${to}`,
+                ),
+              },
+            }
+          : {}),
       },
     });
     Validations.of(this.function).acknowledge({

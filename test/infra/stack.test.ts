@@ -1,18 +1,22 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureLocalKeyFile } from '../../lambdas/adapters/file-key-source.js';
 import { createTableInput, INDEXES, TTL_ATTRIBUTE } from '../../lambdas/adapters/table-definition.js';
 import { HMAC_KEY_PURPOSE } from '../../lambdas/core/key-context.js';
 import { gatewayCacheTtlSeconds, parsePolicySettings } from '../../lambdas/core/settings.js';
+import { generateToken } from '../../lambdas/core/token-format.js';
 import { MANAGEMENT_ROUTES } from '../../lambdas/routes.js';
 import { ENV } from '../../lambdas/runtime/env.js';
 import type { AccessTokensStack } from '../../lib/access-tokens-stack.js';
 import { FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME, type ServiceFunction } from '../../lib/service-function.js';
 import { TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS } from '../../lib/token-table.js';
+import { restRequestEvent } from '../support/authorizer-events.js';
 import {
   actionsOf,
   arnOf,
@@ -222,6 +226,64 @@ describe('functions', () => {
     );
     expect(load.stderr).not.toMatch(/Error/);
     expect(load.stdout).toBe('function');
+  });
+
+  it('the token authorizer is bundled without the credential sources Lambda never has, and signs with the environment credentials', () => {
+    const fn = template.findResources('AWS::Lambda::Function')[logicalIdOf(stack.tokenAuthorizer.function)];
+    const code = `asset.${String(fn?.Properties.Code.S3Key).replace(/\.zip$/, '')}`;
+    const bundleFile = join(synth.assemblyDir, code, 'index.mjs');
+    const bundle = readFileSync(bundleFile, 'utf8');
+    expect(bundle).toContain('credentials are not bundled in this Lambda function');
+    // The STS and SSO clients and the SSO session reader that only those sources use.
+    for (const absent of ['AssumeRoleWithWebIdentity', 'GetRoleCredentials', 'sso_start_url']) {
+      expect(bundle).not.toContain(absent);
+    }
+    // A verification through the bundle: its one GetItem is signed with AWS_ACCESS_KEY_ID, the way
+    // Lambda hands a function its credentials; the fake table knows no token, so it is a 401.
+    const dir = mkdtempSync(join(tmpdir(), 'atk-bundle-'));
+    try {
+      const keyFile = join(dir, 'hmac.key');
+      ensureLocalKeyFile(keyFile);
+      const event = restRequestEvent({ authorization: `Bearer ${generateToken('atk').secret}` });
+      const script = `
+        import { createServer } from 'node:http';
+        const seen = [];
+        const server = createServer((req, res) => {
+          seen.push(req.headers.authorization ?? '');
+          req.resume();
+          req.on('end', () => { res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' }); res.end('{}'); });
+        });
+        await new Promise((listening) => server.listen(0, '127.0.0.1', listening));
+        process.env.AWS_ENDPOINT_URL_DYNAMODB = 'http://127.0.0.1:' + server.address().port;
+        const { handler } = await import(${JSON.stringify(pathToFileURL(bundleFile).href)});
+        let outcome = 'allowed';
+        try { await handler(${JSON.stringify(event)}, { awsRequestId: 'r-1', functionName: 'authorizer' }); }
+        catch (error) { outcome = error.message; }
+        server.close();
+        process.stdout.write(JSON.stringify({ outcome, seen }));`;
+      const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: {
+          PATH: process.env.PATH,
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          AWS_REGION: 'eu-west-1',
+          AWS_ACCESS_KEY_ID: 'AKIDBUNDLETEST',
+          AWS_SECRET_ACCESS_KEY: 'bundle-test-secret',
+          [ENV.tableName]: 'bundle-test',
+          [ENV.policySettings]: JSON.stringify(parsePolicySettings({})),
+          [ENV.hmacKeyFile]: keyFile,
+          POWERTOOLS_LOG_LEVEL: 'SILENT',
+        },
+      });
+      expect(run.stderr).toBe('');
+      const result = JSON.parse(run.stdout) as { outcome: string; seen: string[] };
+      expect(result.outcome).toBe('Unauthorized');
+      expect(result.seen).toHaveLength(1);
+      expect(result.seen[0]).toContain('Credential=AKIDBUNDLETEST/');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('are configured only through the shared env var names', () => {
