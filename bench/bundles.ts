@@ -4,14 +4,15 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { FUNCTION_ENTRIES, MANAGEMENT_ROUTES } from '../lambdas/routes.js';
-import { ESM_REQUIRE_BANNER } from '../lib/service-function.js';
+import { ESM_REQUIRE_BANNER, LAMBDA_UNUSED_CREDENTIAL_SOURCES } from '../lib/service-function.js';
 import { ROOT, tail, track } from './children.js';
 import { median, round } from './stats.js';
 
 // Cold start: every Lambda entry bundled as lib/service-function.ts has the CDK bundle it (esbuild,
 // ESM, minified, SDK bundled, mainFields module/main, the createRequire banner, source maps without
-// sources content), and the module-init time of the authorizer's bundle against a bundle that only
-// builds the same SDK clients, each in fresh `node` processes started alternately.
+// sources content, the token authorizer without the credential sources Lambda never has), and the
+// module-init time of the authorizer's bundle against a bundle that only builds the same SDK
+// clients, each in fresh `node` processes started alternately.
 
 export { ESM_REQUIRE_BANNER };
 
@@ -20,6 +21,13 @@ export const ESBUILD_TARGET = 'node24';
 export const LAMBDA_NODE_OPTIONS = '--enable-source-maps';
 
 export const SDK_CLIENTS_ONLY_ENTRY = 'bench/fixtures/sdk-clients-only.ts';
+
+/**
+ * Entries bundled with `lambdaCredentialsOnly` (lib/service-function.ts), as lib/access-tokens-stack.ts
+ * sets it for the token authorizer; and the baseline its module init is compared with, so that the
+ * ratio compares the same SDK.
+ */
+const LAMBDA_CREDENTIALS_ONLY = new Set<string>([FUNCTION_ENTRIES.tokenAuthorizer, SDK_CLIENTS_ONLY_ENTRY]);
 
 /** Every Lambda entry of the stack, by its path relative to the repository root. */
 export function lambdaEntries(): string[] {
@@ -52,6 +60,8 @@ async function bundle(entry: string, outDir: string): Promise<BuiltBundle> {
     banner: { js: ESM_REQUIRE_BANNER },
     tsconfig: join(ROOT, 'tsconfig.json'),
     logLevel: 'error',
+    absWorkingDir: ROOT,
+    ...(LAMBDA_CREDENTIALS_ONLY.has(entry) ? { alias: { ...LAMBDA_UNUSED_CREDENTIAL_SOURCES } } : {}),
   });
   return { entry, file, bytes: statSync(file).size };
 }

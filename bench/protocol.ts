@@ -26,10 +26,18 @@ export interface OverheadResult {
 export interface CacheResult {
   readonly mode: 'cache';
   readonly opsPerSec: number;
+  /** Verifications per second of CPU time the worker used (all its threads): less sensitive to other load. */
+  readonly opsPerCpuSecond: number;
   readonly verifications: number;
   readonly elapsedMs: number;
   /** DynamoDB reads during the timed loop (0 when every verification was a cache hit). */
   readonly ddbReads: number;
+  /** Outside the timing: lines written per cache-hit verification (1: one line per decision). */
+  readonly logLinesPerVerification: number;
+  /** Of those, VALID decision lines with the Lambda context fields, per verification (1). */
+  readonly decisionLinesPerVerification: number;
+  /** HMACs computed per cache-hit verification (1: the cache is keyed by the HMAC). */
+  readonly hmacsPerVerification: number;
 }
 
 /** SDK calls by command name, e.g. { GetItemCommand: 1, DecryptCommand: 1 }. */

@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { arch, availableParallelism, cpus, release, totalmem, type } from 'node:os';
+import { arch, availableParallelism, cpus, loadavg, release, totalmem, type } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -31,7 +31,7 @@ import { type BenchResult, formatTable, type Machine } from './report.js';
 import { round } from './stats.js';
 
 // `npm run bench [-- --json FILE] [--quick]`: the token authorizer's performance figures.
-//   1. uncached verification through authorizeEvent ÷ a raw consistent GetItem (DynamoDB Local);
+//   1. uncached verification through the handler ÷ a raw consistent GetItem (DynamoDB Local);
 //   2. cache-hit verifications per second;
 //   3. AWS SDK calls per verification (cold, warm), counted on the real clients;
 //   4. bundle sizes of every Lambda entry and the authorizer's module-init time;
@@ -62,6 +62,7 @@ const PLAN = {
 const TABLE_NAME = 'access-tokens-bench';
 const CREDENTIALS = { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' };
 const startedAt = Date.now();
+const loadAtStart = round(loadavg()[0] ?? 0, 2);
 const log = (line: string) =>
   console.log(`[bench ${((Date.now() - startedAt) / 1000).toFixed(1)} s] ${line}`);
 
@@ -173,7 +174,7 @@ async function main(workDir: string): Promise<BenchResult> {
     [WORKER_ENV.keyFile]: keyFile,
   };
 
-  log(`1/5 authorizeEvent vs raw GetItem, ${PLAN.overheadIterations} interleaved pairs (cache off)...`);
+  log(`1/5 the handler vs raw GetItem, ${PLAN.overheadIterations} interleaved pairs (cache off)...`);
   const overhead: OverheadResult = await runWorker(
     'overhead',
     {
@@ -264,9 +265,14 @@ async function main(workDir: string): Promise<BenchResult> {
     cacheHit: {
       verifications: cache.verifications,
       elapsedMs: cache.elapsedMs,
+      opsPerCpuSecond: cache.opsPerCpuSecond,
       ddbReads: cache.ddbReads,
       cacheActive: cache.ddbReads === 0,
+      logLinesPerVerification: cache.logLinesPerVerification,
+      decisionLinesPerVerification: cache.decisionLinesPerVerification,
+      hmacsPerVerification: cache.hmacsPerVerification,
     },
+    loadAverage: { start: loadAtStart, end: round(loadavg()[0] ?? 0, 2) },
     kmsCallsWarm: warm.DecryptCommand ?? 0,
     ddbReadsPerUncachedVerify: round(sumOf(warm, READ_COMMANDS) / n),
     ddbWritesPerVerify: round(sumOf(warm, WRITE_COMMANDS) / n),

@@ -1,6 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import type { DecryptCommandOutput } from '@aws-sdk/client-kms';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
 import { FileKeySource } from '../lambdas/adapters/file-key-source.js';
 import { KEYS } from '../lambdas/adapters/table-definition.js';
 import { BASE_PATH_STAGE_VARIABLE } from '../lambdas/core/gateway-scope.js';
@@ -20,10 +22,12 @@ import { summarize } from './stats.js';
 
 // One fresh module instance of the token authorizer, in its own process (the handler reads its env
 // at import, so cache-off and cache-on need separate processes; stdout, where the handler's log
-// lines go, is discarded by the parent). Modes:
-//   overhead  cache off: authorizeEvent vs a raw consistent GetItem of the same credential item
+// lines go, is discarded by the parent). The handler is called as Lambda calls it, with a context
+// (a different request id each time), so every decision line carries the context fields. Modes:
+//   overhead  cache off: the handler vs a raw consistent GetItem of the same credential item
 //             through the same shared document client, interleaved A/B (order alternating).
-//   cache     cache on: sequential awaited cache-hit verifications for a fixed time.
+//   cache     cache on: sequential awaited cache-hit verifications for a fixed time; then, outside
+//             the timing, the log lines and HMACs of 1,000 more (each must be exactly one).
 //   calls     cache off, KMS key source: SDK calls of the cold path (init + first verification)
 //             and of later uncached verifications, counted by a middleware on the real clients.
 //             There is no KMS here, so a terminal middleware on the real KMSClient answers Decrypt
@@ -57,6 +61,29 @@ const event: TokenAuthorizerEvent = {
     identity: { sourceIp: '198.51.100.7' },
   },
 };
+
+type Handler = (event: TokenAuthorizerEvent, context: Context) => Promise<TokenAuthorizerResult>;
+
+async function loadHandler(): Promise<Handler> {
+  return (await import('../lambdas/token-authorizer/handler.js')).handler;
+}
+
+/** Lambda contexts with distinct request ids, as the runtime hands one to each invocation. */
+const contexts: Context[] = Array.from({ length: 1024 }, (_, index) => ({
+  callbackWaitsForEmptyEventLoop: true,
+  functionName: 'access-tokens-token-authorizer',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:access-tokens-token-authorizer',
+  memoryLimitInMB: '512',
+  awsRequestId: `0b1f6a8e-7b61-41e6-9a41-${String(index).padStart(12, '0')}`,
+  logGroupName: '/aws/lambda/access-tokens-token-authorizer',
+  logStreamName: '2026/01/01/[$LATEST]0123456789abcdef',
+  getRemainingTimeInMillis: () => 3000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+}));
+const contextFor = (index: number) => contexts[index & 1023] as Context;
 
 function assertAllowed(result: TokenAuthorizerResult): void {
   const allowed =
@@ -108,7 +135,7 @@ async function instrumentClients(simulateKms: boolean): Promise<void> {
 const settle = (ms: number) => new Promise((resolveWait) => setTimeout(resolveWait, ms));
 
 async function overhead(): Promise<OverheadResult> {
-  const { authorizeEvent } = await import('../lambdas/token-authorizer/handler.js');
+  const handler = await loadHandler();
   const { sharedDocumentClient } = await import('../lambdas/runtime/clients.js');
   const client = sharedDocumentClient();
   const key = await new FileKeySource(keyFile).getKey();
@@ -121,9 +148,11 @@ async function overhead(): Promise<OverheadResult> {
   const warmup = Number(env(WORKER_ENV.warmup));
   const authorizer: number[] = [];
   const raw: number[] = [];
+  let invocation = 0;
   const timeAuthorizer = async (record: boolean) => {
+    const context = contextFor(invocation++);
     const startedAt = performance.now();
-    const result = await authorizeEvent(event);
+    const result = await handler(event, context);
     const took = performance.now() - startedAt;
     assertAllowed(result);
     if (record) authorizer.push(took);
@@ -149,45 +178,105 @@ async function overhead(): Promise<OverheadResult> {
   return { mode: 'overhead', authorizer: summarize(authorizer), rawGetItem: summarize(raw) };
 }
 
+/**
+ * Runs `verifications` cache-hit verifications outside any timing and counts what they wrote and
+ * hashed: decision lines (JSON with the message and the Lambda context fields) on stdout and
+ * stderr, and HMACs (node:crypto's createHmac, wrapped for the count and put back after).
+ */
+async function countPerVerification(
+  handler: Handler,
+  verifications: number,
+): Promise<{ logLines: number; decisionLines: number; hmacs: number }> {
+  const crypto = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+  const originalHmac = crypto.createHmac;
+  const writes = { stdout: process.stdout.write, stderr: process.stderr.write };
+  const chunks: string[] = [];
+  let hmacs = 0;
+  crypto.createHmac = ((...args: Parameters<typeof originalHmac>) => {
+    hmacs += 1;
+    return originalHmac(...args);
+  }) as typeof originalHmac;
+  syncBuiltinESMExports();
+  const capture = (chunk: unknown) => {
+    chunks.push(String(chunk));
+    return true;
+  };
+  process.stdout.write = capture as typeof process.stdout.write;
+  process.stderr.write = capture as typeof process.stderr.write;
+  try {
+    for (let i = 0; i < verifications; i += 1) assertAllowed(await handler(event, contextFor(i)));
+  } finally {
+    process.stdout.write = writes.stdout;
+    process.stderr.write = writes.stderr;
+    crypto.createHmac = originalHmac;
+    syncBuiltinESMExports();
+  }
+  const lines = chunks
+    .join('')
+    .split('\n')
+    .filter((line) => line !== '');
+  const decisionLines = lines.filter((line) => {
+    const parsed = JSON.parse(line) as Record<string, unknown>;
+    return (
+      parsed.message === 'token authorizer decision' &&
+      parsed.reason === 'VALID' &&
+      typeof parsed.function_request_id === 'string'
+    );
+  }).length;
+  return {
+    logLines: lines.length / verifications,
+    decisionLines: decisionLines / verifications,
+    hmacs: hmacs / verifications,
+  };
+}
+
 async function cache(): Promise<CacheResult> {
   await instrumentClients(false);
-  const { authorizeEvent } = await import('../lambdas/token-authorizer/handler.js');
+  const handler = await loadHandler();
   const warmup = Number(env(WORKER_ENV.warmup));
   const durationMs = Number(env(WORKER_ENV.durationMs));
   // Bounded in time too, so that a cache that is off cannot stretch the warm-up to minutes.
   const warmupDeadline = performance.now() + 1000;
   for (let i = 0; i < warmup && performance.now() < warmupDeadline; i += 1) {
-    assertAllowed(await authorizeEvent(event));
+    assertAllowed(await handler(event, contextFor(i)));
   }
   await settle(100);
   const before = snapshot();
   let verifications = 0;
   const startedAt = performance.now();
+  const cpuBefore = process.cpuUsage();
   const deadline = startedAt + durationMs;
   while (performance.now() < deadline) {
-    for (let i = 0; i < 500; i += 1) await authorizeEvent(event);
-    verifications += 500;
+    for (let i = 0; i < 1024; i += 1) await handler(event, contextFor(i));
+    verifications += 1024;
   }
   const elapsedMs = performance.now() - startedAt;
-  assertAllowed(await authorizeEvent(event));
+  const cpu = process.cpuUsage(cpuBefore);
+  const ddbReads = readsIn(difference(snapshot(), before));
+  assertAllowed(await handler(event, contextFor(0)));
+  const counted = await countPerVerification(handler, 1000);
   return {
     mode: 'cache',
     opsPerSec: Math.round((verifications / elapsedMs) * 1000),
+    opsPerCpuSecond: Math.round(verifications / ((cpu.user + cpu.system) / 1e6)),
     verifications,
     elapsedMs: Math.round(elapsedMs),
-    ddbReads: readsIn(difference(snapshot(), before)),
+    ddbReads,
+    logLinesPerVerification: counted.logLines,
+    decisionLinesPerVerification: counted.decisionLines,
+    hmacsPerVerification: counted.hmacs,
   };
 }
 
 async function calls(): Promise<CallsResult> {
   await instrumentClients(true);
-  const { authorizeEvent } = await import('../lambdas/token-authorizer/handler.js');
-  assertAllowed(await authorizeEvent(event));
+  const handler = await loadHandler();
+  assertAllowed(await handler(event, contextFor(0)));
   // The lastUsedAt UpdateItem runs in the background: let it be sent before counting.
   await settle(300);
   const cold = snapshot();
   const warmVerifications = Number(env(WORKER_ENV.iterations));
-  for (let i = 0; i < warmVerifications; i += 1) assertAllowed(await authorizeEvent(event));
+  for (let i = 0; i < warmVerifications; i += 1) assertAllowed(await handler(event, contextFor(i + 1)));
   await settle(300);
   return { mode: 'calls', cold, warm: difference(snapshot(), cold), warmVerifications };
 }

@@ -104,6 +104,8 @@ export class JsonLineLogger {
   private readonly onDemand: boolean;
   private coldStart = true;
   private readonly zoned: ZonedTime | undefined;
+  private lastMessage: string | undefined;
+  private lastMessageField = '';
   private lastStampMs = Number.NaN;
   private lastStamp = '';
   /** The rendered function_arn, function_memory_size and function_name of the last context seen. */
@@ -180,15 +182,17 @@ export class JsonLineLogger {
   private write(invocation: InvocationLog, level: LogLevelName, message: string, fields?: LogFields): void {
     const threshold = LEVELS[level];
     if (threshold < invocation.level) return;
-    let line = `{"level":"${level}"${field('message', message)},"timestamp":"${this.timestamp()}","service":${this.service}${invocation.head}${invocation.tail}`;
-    if (fields !== undefined) {
-      for (const key in fields) {
-        const value = fields[key];
-        if (value === undefined || value === null || value === '') continue;
-        line += `,${JSON.stringify(key)}:${JSON.stringify(value)}`;
-      }
+    const line = `{"level":"${level}"${this.messageField(message)},"timestamp":"${this.timestamp()}","service":${this.service}${invocation.head}${invocation.tail}${fields === undefined ? '' : ownFields(fields)}}\n`;
+    (threshold >= LEVELS.WARN ? this.out.stderr : this.out.stdout).write(line);
+  }
+
+  /** A line's message, rendered once while it repeats (every decision line has the same). */
+  private messageField(message: string): string {
+    if (message !== this.lastMessage) {
+      this.lastMessage = message;
+      this.lastMessageField = field('message', message);
     }
-    (threshold >= LEVELS.WARN ? this.out.stderr : this.out.stdout).write(`${line}}\n`);
+    return this.lastMessageField;
   }
 
   /** The base level, or DEBUG for a sampled invocation (said in a DEBUG line without context, as Powertools does). */
@@ -221,6 +225,24 @@ export class JsonLineLogger {
     }
     return this.lastStamp;
   }
+}
+
+/**
+ * A line's own fields, `,"reason":"VALID",…`, in their order: one JSON.stringify of the object, which
+ * leaves undefined values out by itself; null and '' (which Powertools also leaves out) are dropped
+ * first, on a copy, when there are any.
+ */
+function ownFields(fields: LogFields): string {
+  let kept = fields;
+  for (const key in fields) {
+    const value = fields[key];
+    if (value === null || value === '') {
+      kept = Object.fromEntries(Object.entries(fields).filter(([, entry]) => entry !== null && entry !== ''));
+      break;
+    }
+  }
+  const json = JSON.stringify(kept);
+  return json.length === 2 ? '' : `,${json.slice(1, -1)}`;
 }
 
 /** `2026-01-01T13:00:00.000+06:00`: Powertools' timestamp when TZ names a zone other than UTC. */
