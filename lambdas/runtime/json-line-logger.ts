@@ -25,8 +25,9 @@ import type { Context } from 'aws-lambda';
 //   - cold_start true on the first invocation of an on-demand container only;
 //   - INFO and below to stdout, WARN and above to stderr, one line each (what Powertools' Console
 //     does; Lambda ships both streams to the function's log group).
-// Not kept, because this function never uses them: persistent or temporary keys, error objects
-// and other non-primitive values, log buffering, POWERTOOLS_DEV pretty printing, event logging.
+// Not kept, because this function never uses them: persistent or temporary keys, own fields named
+// like Powertools' keys (it drops or overwrites those), error objects and other non-primitive
+// values, log buffering, POWERTOOLS_DEV pretty printing, event logging.
 
 const LEVELS = { TRACE: 6, DEBUG: 8, INFO: 12, WARN: 16, ERROR: 20, CRITICAL: 24, SILENT: 28 } as const;
 export type LogLevelName = keyof typeof LEVELS;
@@ -53,8 +54,29 @@ interface LambdaGlobal {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/**
+ * A JSON string literal. Most values (ids, ARNs, reason codes) need no escaping, and a call of
+ * JSON.stringify costs more than the rest of the line: they are quoted as they are; anything with
+ * a quote, a backslash, a control or a non-ASCII character goes through JSON.stringify.
+ */
+function quote(value: string): string {
+  for (let index = 0; index < value.length; index++) {
+    const code = value.charCodeAt(index);
+    if (code < 0x20 || code === 0x22 || code === 0x5c || code > 0x7e) return JSON.stringify(value);
+  }
+  return `"${value}"`;
+}
+
+/** A primitive as JSON: what JSON.stringify gives (a number that is not finite is null). */
+function json(value: string | number | boolean): string {
+  if (typeof value === 'string') return quote(value);
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
+  return value ? 'true' : 'false';
+}
+
+/** `,"name":value`, or '' for undefined, null and '' (which Powertools leaves out). */
 const field = (name: string, value: LogValue): string =>
-  value === undefined || value === null || value === '' ? '' : `,"${name}":${JSON.stringify(value)}`;
+  value === undefined || value === null || value === '' ? '' : `,${quote(name)}:${json(value)}`;
 
 /** The `Root` of an X-Ray trace header (`Root=1-…;Parent=…;Sampled=1`), as Powertools reads it. */
 function traceRoot(header: string | undefined): string | undefined {
@@ -94,6 +116,8 @@ function zonedTime(timeZone: string): ZonedTime | undefined {
   }
 }
 
+const NO_FIELDS = { leading: '', rest: '' };
+
 export class JsonLineLogger {
   private readonly baseLevel: number;
   /** Set by Lambda's advanced logging controls: sampling cannot change it. */
@@ -132,10 +156,10 @@ export class JsonLineLogger {
         ? LEVELS[configured]
         : LEVELS.INFO;
     // runtime/logger.ts passes POWERTOOLS_SERVICE_NAME ?? 'access-tokens'; Powertools replaces '' with its default.
-    this.service = JSON.stringify((env.POWERTOOLS_SERVICE_NAME ?? 'access-tokens') || 'service_undefined');
+    this.service = quote((env.POWERTOOLS_SERVICE_NAME ?? 'access-tokens') || 'service_undefined');
     const rate = Number(trimmed('POWERTOOLS_LOGGER_SAMPLE_RATE') || '0');
     this.sampleRate = Number.isFinite(rate) && rate >= 0 && rate <= 1 ? rate : 0;
-    this.samplingField = `,"sampling_rate":${JSON.stringify(this.sampleRate)}`;
+    this.samplingField = `,"sampling_rate":${json(this.sampleRate)}`;
     this.onDemand = trimmed('AWS_LAMBDA_INITIALIZATION_TYPE') === 'on-demand';
     this.zoned = zonedTime(trimmed('TZ'));
   }
@@ -182,7 +206,9 @@ export class JsonLineLogger {
   private write(invocation: InvocationLog, level: LogLevelName, message: string, fields?: LogFields): void {
     const threshold = LEVELS[level];
     if (threshold < invocation.level) return;
-    const line = `{"level":"${level}"${this.messageField(message)},"timestamp":"${this.timestamp()}","service":${this.service}${invocation.head}${invocation.tail}${fields === undefined ? '' : ownFields(fields)}}\n`;
+    const own = fields === undefined ? NO_FIELDS : ownFields(fields);
+    const start = own.leading === '' ? '{' : `{${own.leading.slice(1)},`;
+    const line = `${start}"level":"${level}"${this.messageField(message)},"timestamp":"${this.timestamp()}","service":${this.service}${invocation.head}${invocation.tail}${own.rest}}\n`;
     (threshold >= LEVELS.WARN ? this.out.stderr : this.out.stdout).write(line);
   }
 
@@ -227,22 +253,28 @@ export class JsonLineLogger {
   }
 }
 
+/** A canonical array index ('0', '7', not '07'): JavaScript objects list such keys first. */
+function isArrayIndex(key: string): boolean {
+  const first = key.charCodeAt(0);
+  if (first < 0x30 || first > 0x39) return false;
+  const index = Number(key);
+  return String(index) === key && index < 4294967295;
+}
+
 /**
- * A line's own fields, `,"reason":"VALID",…`, in their order: one JSON.stringify of the object, which
- * leaves undefined values out by itself; null and '' (which Powertools also leaves out) are dropped
- * first, on a copy, when there are any.
+ * A line's own fields, `,"reason":"VALID",…`, in their order. Keys that are array indexes come first
+ * in any JavaScript object, so Powertools writes them before `level`: `leading` holds those.
  */
-function ownFields(fields: LogFields): string {
-  let kept = fields;
+function ownFields(fields: LogFields): { readonly leading: string; readonly rest: string } {
+  let leading = '';
+  let rest = '';
   for (const key in fields) {
-    const value = fields[key];
-    if (value === null || value === '') {
-      kept = Object.fromEntries(Object.entries(fields).filter(([, entry]) => entry !== null && entry !== ''));
-      break;
-    }
+    // Powertools' merge skips these two (prototype pollution), so they never reach its line.
+    if (key === '__proto__' || key === 'constructor') continue;
+    if (isArrayIndex(key)) leading += field(key, fields[key]);
+    else rest += field(key, fields[key]);
   }
-  const json = JSON.stringify(kept);
-  return json.length === 2 ? '' : `,${json.slice(1, -1)}`;
+  return { leading, rest };
 }
 
 /** `2026-01-01T13:00:00.000+06:00`: Powertools' timestamp when TZ names a zone other than UTC. */

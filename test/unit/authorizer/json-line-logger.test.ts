@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { JsonLineLogger, type LogFields } from '../../../lambdas/runtime/json-line-logger.js';
 import { captureStdout, lambdaContext } from '../../support/authorizer-events.js';
@@ -36,6 +37,20 @@ function both(
 }
 
 const lines = (text: string) => text.split('\n').filter((line) => line !== '');
+
+/** What Powertools writes before a line's own fields, with a Lambda context (no trace, no tenant). */
+const BASE_KEYS = [
+  'level',
+  'message',
+  'timestamp',
+  'service',
+  'cold_start',
+  'function_arn',
+  'function_memory_size',
+  'function_name',
+  'function_request_id',
+  'sampling_rate',
+];
 
 const DECISION: LogFields = {
   reason: 'VALID',
@@ -89,24 +104,23 @@ describe('JsonLineLogger writes the lines Powertools writes', () => {
     });
     log('warn', 'lastUsedAt not recorded', { tokenId: 'tok_1', errorName: 'Throttling' });
     log('info', 'odd values', { empty: '', nothing: null, quote: 'a "b"\n\\c', flag: false, zero: 0 });
+    log('info', 'more odd values', {
+      text: 'é 😀 \ud800 \u007f \t',
+      nan: Number.NaN,
+      infinite: Number.POSITIVE_INFINITY,
+      negativeZero: -0,
+      '"key"': 'k',
+      '2': 'an integer-like key',
+    });
     log('debug', 'debug line', { a: 1 });
   };
 
   it('with the Lambda context of an invocation', () => {
     const { powertools, handWritten } = both(lambdaContext(), emitAll);
     expect(handWritten).toEqual(powertools);
-    expect(handWritten).toHaveLength(5);
+    expect(handWritten).toHaveLength(6);
     expect(Object.keys(JSON.parse(handWritten[0] ?? '{}'))).toEqual([
-      'level',
-      'message',
-      'timestamp',
-      'service',
-      'cold_start',
-      'function_arn',
-      'function_memory_size',
-      'function_name',
-      'function_request_id',
-      'sampling_rate',
+      ...BASE_KEYS,
       'reason',
       'gateway',
       'method',
@@ -153,6 +167,26 @@ describe('JsonLineLogger writes the lines Powertools writes', () => {
     const { powertools, handWritten } = both(lambdaContext(), emitAll);
     expect(handWritten).toEqual(powertools);
     expect(JSON.parse(handWritten[0] ?? '{}').timestamp).toBe('2026-03-01T18:04:56.789+05:30');
+  });
+
+  it('for any message and fields of primitive values', () => {
+    // Own fields never reuse Powertools' own keys (it drops or overwrites those; see the logger).
+    const powertoolsKeys = new Set([...BASE_KEYS, 'xray_trace_id', 'tenant_id']);
+    const ownKey = fc.string().filter((key) => !powertoolsKeys.has(key));
+    const value = fc.oneof(
+      fc.string(),
+      fc.string({ unit: 'binary' }),
+      fc.constantFrom('', null, undefined, true, false),
+      fc.double(),
+      fc.integer(),
+    );
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.dictionary(ownKey, value), (message, fields) => {
+        const { powertools, handWritten } = both(lambdaContext(), (log) => log('info', message, fields));
+        expect(handWritten).toEqual(powertools);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('INFO and DEBUG to stdout, WARN and ERROR to stderr', () => {
@@ -205,6 +239,6 @@ describe('JsonLineLogger writes the lines Powertools writes', () => {
       message: 'Setting log level to DEBUG due to sampling rate',
       sampling_rate: 1,
     });
-    expect(handWritten).toHaveLength(7);
+    expect(handWritten).toHaveLength(8);
   });
 });
