@@ -78,6 +78,16 @@ function json(value: string | number | boolean): string {
 const field = (name: string, value: LogValue): string =>
   value === undefined || value === null || value === '' ? '' : `,${quote(name)}:${json(value)}`;
 
+/** field() for this logger's own keys, which need no quoting: `,"xray_trace_id":` and so on. */
+const known = (name: string) => {
+  const prefix = `,"${name}":`;
+  return (value: LogValue): string =>
+    value === undefined || value === null || value === '' ? '' : `${prefix}${json(value)}`;
+};
+const traceIdField = known('xray_trace_id');
+const requestIdField = known('function_request_id');
+const tenantIdField = known('tenant_id');
+
 /** The `Root` of an X-Ray trace header (`Root=1-…;Parent=…;Sampled=1`), as Powertools reads it. */
 function traceRoot(header: string | undefined): string | undefined {
   if (header === undefined || header === '') return undefined;
@@ -171,14 +181,14 @@ export class JsonLineLogger {
   invocation(context: Context | undefined): InvocationLog {
     const store = (globalThis as LambdaGlobal).awslambda?.InvokeStore;
     const traceId = traceRoot(store?.getXRayTraceId() ?? this.env._X_AMZN_TRACE_ID?.trim());
-    const tail = `${this.samplingField}${field('xray_trace_id', traceId)}`;
+    const tail = `${this.samplingField}${traceIdField(traceId)}`;
     const level = this.invocationLevel(tail);
     if (context === undefined) return { head: '', tail, level };
     const coldStart = this.onDemand && this.coldStart;
     this.coldStart = false;
     return {
-      head: `,"cold_start":${coldStart}${this.functionFields(context)}${field('function_request_id', context.awsRequestId)}`,
-      tail: `${tail}${field('tenant_id', (context as { readonly tenantId?: string }).tenantId)}`,
+      head: `,"cold_start":${coldStart}${this.functionFields(context)}${requestIdField(context.awsRequestId)}`,
+      tail: `${tail}${tenantIdField((context as { readonly tenantId?: string }).tenantId)}`,
       level,
     };
   }

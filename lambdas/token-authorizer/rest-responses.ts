@@ -13,10 +13,11 @@ import { type RestAuthorizerResult, restResponse } from './gateway.js';
 // cache has dropped takes its answers with it. Every other answer is built per request, as before.
 // Kept answers are frozen: no caller can change what the next request gets.
 
-/** Distinct (API stage, base path) pairs remembered per credential; more only means rebuilding. */
+/** API stages per credential, and base paths per stage, remembered; more only means rebuilding. */
 const MAX_ANSWERS_PER_CREDENTIAL = 16;
 
-const answers = new WeakMap<CredentialRecord, Map<string, RestAuthorizerResult>>();
+/** Per credential: API stage ARN → base path → answer (nested, so no key string is built per request). */
+const answers = new WeakMap<CredentialRecord, Map<string, Map<string, RestAuthorizerResult>>>();
 
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
@@ -45,13 +46,17 @@ export function restResponseFor(
     byStage = new Map();
     answers.set(credential, byStage);
   }
-  // An API stage ARN holds no line break, so the key names exactly one pair.
-  const key = `${methodArn.apiStageArn}\n${basePath}`;
-  let answer = byStage.get(key);
+  let byBasePath = byStage.get(methodArn.apiStageArn);
+  if (byBasePath === undefined) {
+    if (byStage.size >= MAX_ANSWERS_PER_CREDENTIAL) byStage.clear();
+    byBasePath = new Map();
+    byStage.set(methodArn.apiStageArn, byBasePath);
+  }
+  let answer = byBasePath.get(basePath);
   if (answer === undefined) {
     answer = deepFreeze(restResponse(decision, methodArn, basePath));
-    if (byStage.size >= MAX_ANSWERS_PER_CREDENTIAL) byStage.clear();
-    byStage.set(key, answer);
+    if (byBasePath.size >= MAX_ANSWERS_PER_CREDENTIAL) byBasePath.clear();
+    byBasePath.set(basePath, answer);
   }
   return answer;
 }
