@@ -20,7 +20,10 @@ export type WorkerMode = 'overhead' | 'cache' | 'calls';
 export interface OverheadResult {
   readonly mode: 'overhead';
   readonly authorizer: Summary;
+  /** A new GetCommand per read, as the authorizer makes one. */
   readonly rawGetItem: Summary;
+  /** For reference: one GetCommand object sent again each time (the baseline before 2026-11-30). */
+  readonly rawGetItemReusedCommand: Summary;
 }
 
 export interface CacheResult {

@@ -174,7 +174,9 @@ async function main(workDir: string): Promise<BenchResult> {
     [WORKER_ENV.keyFile]: keyFile,
   };
 
-  log(`1/5 the handler vs raw GetItem, ${PLAN.overheadIterations} interleaved pairs (cache off)...`);
+  log(
+    `1/5 the handler vs raw GetItem (new command; reused command), ${PLAN.overheadIterations} interleaved rounds (cache off)...`,
+  );
   const overhead: OverheadResult = await runWorker(
     'overhead',
     {
@@ -260,7 +262,11 @@ async function main(workDir: string): Promise<BenchResult> {
     authorizerP99Ms: overhead.authorizer.p99Ms,
     rawGetItemMedianMs: overhead.rawGetItem.medianMs,
     rawGetItemP99Ms: overhead.rawGetItem.p99Ms,
-    overhead: { authorizer: overhead.authorizer, rawGetItem: overhead.rawGetItem },
+    overhead: {
+      authorizer: overhead.authorizer,
+      rawGetItem: overhead.rawGetItem,
+      rawGetItemReusedCommand: overhead.rawGetItemReusedCommand,
+    },
     cacheHitOpsPerSec: cache.opsPerSec,
     cacheHit: {
       verifications: cache.verifications,
