@@ -185,12 +185,20 @@ const isRole = (value: unknown): value is Role => typeof value === 'string' && R
 const isId = (value: unknown): value is string =>
   typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH && !value.includes('#');
 
+/**
+ * A claim by its configured name, own properties only: a claim name such as `constructor` or
+ * `toString` must find nothing in a payload that lacks it, never Object.prototype's member.
+ */
+function claim(payload: JwtPayload, name: string): unknown {
+  return Object.hasOwn(payload, name) ? payload[name] : undefined;
+}
+
 /** The caller behind verified claims, or UnauthorizedError when a required claim is missing or wrong. */
 export function identityFromClaims(payload: JwtPayload, claims: JwtClaimNames): VerifiedIdentity {
-  const userId = payload.sub;
-  const accountId = payload[claims.accountId];
-  const role = payload[claims.role];
-  const email = payload[claims.email];
+  const userId = claim(payload, 'sub');
+  const accountId = claim(payload, claims.accountId);
+  const role = claim(payload, claims.role);
+  const email = claim(payload, claims.email);
   // aws-jwt-verify checks `exp` only when present; a JWT that never expires is not accepted here.
   if (typeof payload.exp !== 'number') throw new InvalidJwtError('ExpClaim');
   if (!isId(userId)) throw new InvalidJwtError('SubjectClaim');

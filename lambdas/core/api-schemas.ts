@@ -3,6 +3,7 @@ import type { ManagementRouteName } from '../routes.js';
 import type { ErrorCode } from './errors.js';
 import { AUDIT_EVENT_ID_PATTERN, TOKEN_ID_PATTERN } from './ids.js';
 import { AUDIT_ACTIONS, ROLES } from './model.js';
+import { TOKEN_TYPE_NAME_PATTERN } from './settings.js';
 
 // The management API's contract as zod schemas: the HTTP layer validates requests with them, the
 // handlers' results are typed by them, and lambdas/core/openapi.ts turns them into the OpenAPI
@@ -118,7 +119,7 @@ const createTokenRequestObject = z
       ),
     type: z
       .string()
-      .max(32)
+      .regex(TOKEN_TYPE_NAME_PATTERN, 'is not a token type name (see tokenTypes in GET /policy)')
       .optional()
       .describe('A token type from GET /policy; default `defaultTokenType`.'),
     allowedIps: allowedIpsSchema.optional(),

@@ -14,6 +14,12 @@ const areaSchema = z
   .regex(AREA_PATTERN, 'an area is lowercase letters, digits and dashes, starting with a letter (max 40)');
 const scopeSchema = z.string().regex(SCOPE_PATTERN, 'a scope is `<area>:read` or `<area>:write`');
 
+/** A token type's name, in the configuration and in a create request alike. */
+export const TOKEN_TYPE_NAME_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
+const typeNameSchema = z
+  .string()
+  .regex(TOKEN_TYPE_NAME_PATTERN, 'a token type name is lowercase letters, digits and dashes (max 32)');
+
 export const tokenTypeSchema = z
   .object({
     description: z.string().min(1).max(200),
@@ -45,7 +51,7 @@ export const policySettingsSchema = z
       .array(areaSchema)
       .min(1)
       .default(['content', 'products', 'triggers', 'reports', 'bulk-data', 'system']),
-    tokenTypes: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/), tokenTypeSchema).default({
+    tokenTypes: z.record(typeNameSchema, tokenTypeSchema).default({
       standard: { description: 'Any scopes from the catalogue.', requireIpAllowlist: false },
       restricted: {
         description: 'Read-only reporting access; must be limited to an IP allowlist.',
@@ -53,7 +59,7 @@ export const policySettingsSchema = z
         requireIpAllowlist: true,
       },
     }),
-    defaultTokenType: z.string().default('standard'),
+    defaultTokenType: typeNameSchema.default('standard'),
     /** Upper bound on how long a revoked token may still pass: gateway cache TTL + in-process cache. */
     revocationWindowSeconds: z.number().int().min(0).max(3600).default(60),
     /** The authorizer records a token's lastUsedAt at most once per this many seconds. */
@@ -89,7 +95,7 @@ export const policySettingsSchema = z
         message: 'maxActiveTokensPerUser cannot exceed maxActiveTokensPerAccount',
       });
     }
-    if (!(settings.defaultTokenType in settings.tokenTypes)) {
+    if (tokenTypeNamed(settings, settings.defaultTokenType) === undefined) {
       ctx.addIssue({
         code: 'custom',
         path: ['defaultTokenType'],
@@ -140,6 +146,19 @@ export function verificationCacheTtlSeconds(settings: PolicySettings): number {
  */
 export function gatewayCacheTtlSeconds(settings: PolicySettings): number {
   return settings.revocationWindowSeconds - verificationCacheTtlSeconds(settings);
+}
+
+/**
+ * The configured token type of that name, or undefined. Own properties only: the types are a plain
+ * object, and `constructor`, `__proto__`, `toString` or `hasOwnProperty` must find nothing unless
+ * the configuration names such a type (a prototype member has no allowedScopes and no
+ * requireIpAllowlist, so finding one would lift every restriction).
+ */
+export function tokenTypeNamed(
+  settings: Pick<PolicySettings, 'tokenTypes'>,
+  name: string,
+): TokenTypeSettings | undefined {
+  return Object.hasOwn(settings.tokenTypes, name) ? settings.tokenTypes[name] : undefined;
 }
 
 export function scopeCatalogue(settings: PolicySettings): string[] {

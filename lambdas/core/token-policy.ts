@@ -7,7 +7,7 @@ import {
   type PolicyView,
 } from './api-schemas.js';
 import { type ErrorDetail, ValidationError } from './errors.js';
-import { type PolicySettings, scopeCatalogue } from './settings.js';
+import { type PolicySettings, scopeCatalogue, tokenTypeNamed } from './settings.js';
 
 // The token policy applied to a create request: expiry, scopes, token type and IP allowlist.
 // Every problem is collected and reported at once as one ValidationError with a detail per field.
@@ -52,7 +52,7 @@ export function resolveTokenPolicy(
   const issues: ErrorDetail[] = [];
   const expiresAt = resolveExpiry(settings, request, now, issues);
   const type = request.type ?? settings.defaultTokenType;
-  const typeSettings = settings.tokenTypes[type];
+  const typeSettings = tokenTypeNamed(settings, type);
   if (typeSettings === undefined) {
     issues.push({
       path: 'type',
@@ -112,7 +112,7 @@ export function resolveTokenUpdate(
   now: Date,
 ): ResolvedTokenUpdate {
   const issues: ErrorDetail[] = [];
-  const typeSettings = settings.tokenTypes[current.type];
+  const typeSettings = tokenTypeNamed(settings, current.type);
   // Without its type's rules there is nothing to hold new scopes or addresses against.
   const typeGone = (path: string) =>
     issues.push({
