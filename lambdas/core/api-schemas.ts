@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ManagementRouteName } from '../routes.js';
 import type { ErrorCode } from './errors.js';
+import { IDENTITY_PATTERN, IDENTITY_PATTERN_DESCRIPTION, WHOLE_ACCOUNT } from './identity.js';
 import { AUDIT_EVENT_ID_PATTERN, TOKEN_ID_PATTERN } from './ids.js';
 import { AUDIT_ACTIONS, ROLES } from './model.js';
 import { TOKEN_TYPE_NAME_PATTERN } from './settings.js';
@@ -70,15 +71,11 @@ const allowedIpsSchema = z
       'Empty: any address, unless the type requires an allowlist.',
   );
 
-/** A user id in a path or query: what JWTs may carry (no control characters, no `#`). */
-const userIdSchema = wellFormed(
-  z
-    .string()
-    .min(1)
-    .max(256)
-    .refine((value) => !CONTROL_CHARACTER.test(value), 'must not contain control characters')
-    .refine((value) => !value.includes('#'), 'must not contain #'),
-);
+/** A user id in a path or query: the one identity pattern JWTs must match too (identity.ts). */
+const userIdSchema = z
+  .string()
+  .regex(IDENTITY_PATTERN, `must be ${IDENTITY_PATTERN_DESCRIPTION}`)
+  .describe(`A user id: ${IDENTITY_PATTERN_DESCRIPTION}.`);
 
 const limitSchema = z
   .string()
@@ -153,7 +150,7 @@ export const listTokensQuerySchema = z
       .default('all')
       .describe('Only tokens with this status; default `all`.'),
     userId: userIdSchema
-      .or(z.literal('*'))
+      .or(z.literal(WHOLE_ACCOUNT))
       .optional()
       .describe("Admins only: another user's tokens, or `*` for every token of the account."),
     limit: limitSchema,
@@ -213,7 +210,7 @@ export type RotateTokenRequest = z.output<typeof rotateTokenRequestSchema>;
 export const revokeAllQuerySchema = z
   .object({
     userId: userIdSchema
-      .or(z.literal('*'))
+      .or(z.literal(WHOLE_ACCOUNT))
       .optional()
       .describe(
         "Admins only: another user's tokens, or `*` for every token of the account. Default: your own.",

@@ -1,8 +1,8 @@
 import type { RevokeAllQuery, RotateTokenRequest, UpdateTokenRequest } from './api-schemas.js';
 import { actorOf, auditEvent, diffToken, tokenAuditEvent } from './audit.js';
 import { forEachBounded } from './bounded.js';
-import { ForbiddenError } from './errors.js';
 import { hashToken } from './hashing.js';
+import { WHOLE_ACCOUNT } from './identity.js';
 import { type Caller, statusOf, type TokenChange, type TokenRecord } from './model.js';
 import type { AuditLog, KeySource } from './ports.js';
 import type { PolicySettings } from './settings.js';
@@ -14,6 +14,8 @@ import {
   type CreatedToken,
   changeBy,
   getToken,
+  ownedBy,
+  ownersOf,
   type TokenDeps,
 } from './token-service.js';
 
@@ -122,21 +124,20 @@ export async function revokeAllTokens(
   query: RevokeAllQuery,
 ): Promise<number> {
   assertCanWrite(caller);
-  const target = query.userId ?? caller.userId;
-  if (target !== caller.userId && caller.role !== 'admin') {
-    throw new ForbiddenError("Only an admin can revoke other users' tokens");
-  }
+  const owners = ownersOf(caller, query.userId, "Only an admin can revoke other users' tokens");
   const now = deps.clock.now();
   const change: TokenChange = { ...changeBy(caller, 'revoked', now), bulk: true };
   // Slot holders are exactly the tokens that may still be active: revoked ones released theirs.
-  const ids = await deps.repository.listSlotHolders(caller.accountId, target === '*' ? undefined : target);
+  const ids = await deps.repository.listSlotHolders(
+    caller.accountId,
+    owners.kind === 'account' ? undefined : owners.userId,
+  );
 
   let revoked = 0;
   await forEachBounded(ids, deps.concurrency ?? REVOKE_ALL_CONCURRENCY, async (id) => {
     const token = await deps.repository.get(id);
     // The account index is eventually consistent and shared by key strings: check what came back.
-    if (token === undefined || token.accountId !== caller.accountId) return;
-    if (target !== '*' && token.userId !== target) return;
+    if (token === undefined || !ownedBy(caller, owners, token)) return;
     // Expired tokens no longer verify; revoking them would only send a misleading email.
     if (statusOf(token, now) !== 'active') return;
     const result = await deps.repository.revoke(
@@ -156,8 +157,8 @@ export async function revokeAllTokens(
       actor: actorOf(caller),
       accountId: caller.accountId,
       // For the whole account there is no one subject: the admin who did it is.
-      subjectUserId: target === '*' ? caller.userId : target,
-      details: { revokedCount: revoked, target },
+      subjectUserId: owners.kind === 'account' ? caller.userId : owners.userId,
+      details: { revokedCount: revoked, target: owners.kind === 'account' ? WHOLE_ACCOUNT : owners.userId },
     }),
   );
   return revoked;
