@@ -362,6 +362,12 @@ export const tokenTypeViewSchema = z
     description: z.string(),
     allowedScopes: z.array(z.string()).describe('The scopes this type may carry.'),
     requireIpAllowlist: z.boolean(),
+    minAllowlistPrefix: z
+      .object({ ipv4: z.number().int(), ipv6: z.number().int() })
+      .nullable()
+      .describe(
+        'With requireIpAllowlist: the shortest prefix an allowlist entry may have per family (wider ranges are a 400); null otherwise.',
+      ),
   })
   .meta({ id: 'TokenType', description: 'A kind of token and its restrictions.' });
 

@@ -20,6 +20,22 @@ const typeNameSchema = z
   .string()
   .regex(TOKEN_TYPE_NAME_PATTERN, 'a token type name is lowercase letters, digits and dashes (max 32)');
 
+/**
+ * How wide one allowlist entry of a type that requires an allowlist may be, as the shortest prefix
+ * length accepted per family. Without a bound, `0.0.0.0/1` + `128.0.0.0/1` (or `::/1` + `8000::/1`)
+ * "limit" a token to the whole Internet. The default refuses IPv4 ranges wider than a /8 and IPv6
+ * ranges wider than a /32 (an ISP's allocation).
+ */
+export const DEFAULT_MIN_ALLOWLIST_PREFIX = { ipv4: 8, ipv6: 32 } as const;
+
+const minAllowlistPrefixSchema = z
+  .object({
+    ipv4: z.number().int().min(1).max(32).default(DEFAULT_MIN_ALLOWLIST_PREFIX.ipv4),
+    ipv6: z.number().int().min(1).max(128).default(DEFAULT_MIN_ALLOWLIST_PREFIX.ipv6),
+  })
+  .strict();
+export type AllowlistBound = z.infer<typeof minAllowlistPrefixSchema>;
+
 export const tokenTypeSchema = z
   .object({
     description: z.string().min(1).max(200),
@@ -27,8 +43,18 @@ export const tokenTypeSchema = z
     allowedScopes: z.array(scopeSchema).min(1).optional(),
     /** Vendors' "profile read" style tokens must be limited to known addresses. */
     requireIpAllowlist: z.boolean().default(false),
+    /**
+     * With requireIpAllowlist: the shortest prefix an entry may have, per family; omitted (or a
+     * family left out) = DEFAULT_MIN_ALLOWLIST_PREFIX. Part of the type so that it travels with
+     * `tokenTypes` in cdk.json and the local settings like the rest of the type.
+     */
+    minAllowlistPrefix: minAllowlistPrefixSchema.optional(),
   })
-  .strict();
+  .strict()
+  .refine((type) => type.minAllowlistPrefix === undefined || type.requireIpAllowlist, {
+    path: ['minAllowlistPrefix'],
+    message: 'minAllowlistPrefix applies only to a type with requireIpAllowlist: true',
+  });
 
 export const policySettingsSchema = z
   .object({
@@ -159,6 +185,12 @@ export function tokenTypeNamed(
   name: string,
 ): TokenTypeSettings | undefined {
   return Object.hasOwn(settings.tokenTypes, name) ? settings.tokenTypes[name] : undefined;
+}
+
+/** The allowlist bound of a type that requires an allowlist; undefined for any other type. */
+export function allowlistBoundOf(type: TokenTypeSettings): AllowlistBound | undefined {
+  if (!type.requireIpAllowlist) return undefined;
+  return { ...DEFAULT_MIN_ALLOWLIST_PREFIX, ...type.minAllowlistPrefix };
 }
 
 export function scopeCatalogue(settings: PolicySettings): string[] {
