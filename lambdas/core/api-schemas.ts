@@ -469,7 +469,7 @@ export const ROUTE_CONTRACTS = {
   revokeToken: {
     path: tokenPathSchema,
     responses: { 204: null },
-    errors: ['VALIDATION_FAILED', 'NOT_FOUND'],
+    errors: ['VALIDATION_FAILED', 'NOT_FOUND', 'CONFLICT'],
   },
   updateToken: {
     path: tokenPathSchema,

@@ -70,7 +70,7 @@ export class RateLimitedError extends DomainError {
   readonly code = 'RATE_LIMITED';
 }
 
-/** The owner's token access is disabled by an admin: they cannot create or rotate tokens. */
+/** The owner's token access is disabled by an admin: their tokens cannot be created, edited or rotated. */
 export class TokenAccessDisabledError extends ForbiddenError {
   constructor(message = 'Token access is disabled for this user by an administrator') {
     super(message);

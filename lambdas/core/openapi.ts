@@ -35,7 +35,7 @@ const ERROR_DESCRIPTIONS: Record<ErrorCode, string> = {
   VALIDATION_FAILED: 'the request breaks the contract or the token policy (see `details`)',
   PAYLOAD_TOO_LARGE: 'the body is larger than 16 KB',
   LIMIT_EXCEEDED: 'the active-token limit of the user or the account is reached',
-  CONFLICT: 'a concurrent change',
+  CONFLICT: 'a concurrent change, or a token that is revoked or expired and can no longer be changed',
   RATE_LIMITED: 'too many requests',
   INTERNAL: 'an internal error; the body says nothing more',
 };

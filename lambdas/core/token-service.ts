@@ -211,12 +211,19 @@ export async function getToken(deps: TokenDeps, caller: Caller, tokenId: string)
   return token;
 }
 
-/** Revokes a token; revoking a revoked token changes nothing and succeeds. */
+/**
+ * Revokes a token; revoking a revoked token changes nothing and succeeds. Any role may revoke what
+ * it may see (a viewer their own tokens, made while they could still create them): revoking only
+ * ever reduces access. An expired token is a 409: it no longer verifies, there is nothing to end,
+ * and a "revoked" email about it would be wrong. It stays expired.
+ */
 export async function revokeToken(deps: TokenDeps, caller: Caller, tokenId: string): Promise<void> {
-  assertCanWrite(caller);
   const token = await getToken(deps, caller, tokenId);
   if (token.state === 'revoked') return;
   const now = deps.clock.now();
+  if (statusOf(token, now) === 'expired') {
+    throw new ConflictError('The token has expired; there is nothing left to revoke');
+  }
   // The event is built from the record the repository actually revoked (it may have re-read it).
   await deps.repository.revoke(
     token.id,

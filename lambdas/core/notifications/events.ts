@@ -103,7 +103,8 @@ function changeEvent(
  * The event a stream record of a token item stands for, if any:
  * - INSERT of an active token written by a create → created;
  * - MODIFY whose state goes active → revoked → revoked (the transition is the event: a MODIFY that
- *   leaves the state alone, e.g. revoking again or recording use, sends nothing);
+ *   leaves the state alone, e.g. revoking again or recording use, sends nothing), unless the token
+ *   had expired by then;
  * - MODIFY of an active token whose lastChange is a new rotation → rotated;
  * - REMOVE by the DynamoDB service principal (TTL) of a token that was still active → expired
  *   (never "revoked"; a revoked token that TTL removes later gets nothing more);
@@ -126,6 +127,9 @@ export function tokenEventFromChange(change: TokenStreamChange): TokenEvent | un
           newToken.lastChange.action === 'revoked'
             ? newToken.lastChange.at
             : (newToken.revokedAt ?? newToken.lastChange.at);
+        // A token that had expired before it was "revoked" had already stopped: no email says it
+        // was revoked. The service never writes such a change; this holds for any writer.
+        if (newToken.expiresAt !== null && Date.parse(newToken.expiresAt) <= Date.parse(at)) return undefined;
         return changeEvent('revoked', newToken, at, change.bulk);
       }
       if (
