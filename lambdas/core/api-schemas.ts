@@ -24,14 +24,20 @@ export const MAX_BODY_BYTES = 16 * 1024;
 export const MAX_GRACE_PERIOD_SECONDS = 86_400;
 
 // A lone UTF-16 surrogate survives JSON.parse but is not Unicode; it would fail later (DynamoDB,
-// email) as a server error, so it is refused at the edge.
+// email) as a server error, so it is refused at the edge. U+FFFD is what invalid UTF-8 becomes when
+// a gateway decodes it leniently: it is refused too, so that bytes that were not text are never
+// stored as text (lambdas/http/request.ts refuses it in the raw body as well).
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const REPLACEMENT_CHARACTER = '\uFFFD';
 // Control characters. A name ends up in email subjects and log lines, where CR/LF is an injection.
 const CONTROL_CHARACTER = /\p{Cc}/u;
 const CONTROL_EXCEPT_WHITESPACE = /[^\P{Cc}\t\n\r]/u;
 
 const wellFormed = (schema: z.ZodString) =>
-  schema.refine((value) => !LONE_SURROGATE.test(value), 'must be well-formed Unicode text');
+  schema.refine(
+    (value) => !LONE_SURROGATE.test(value) && !value.includes(REPLACEMENT_CHARACTER),
+    'must be well-formed UTF-8 text (no lone surrogates, no U+FFFD)',
+  );
 
 const isoDateTime = z.iso.datetime({ offset: true });
 
@@ -403,6 +409,7 @@ export const ERROR_CODES = [
   'NOT_FOUND',
   'VALIDATION_FAILED',
   'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
   'LIMIT_EXCEEDED',
   'CONFLICT',
   'RATE_LIMITED',
@@ -454,7 +461,7 @@ export const ROUTE_CONTRACTS = {
   createToken: {
     body: createTokenRequestSchema,
     responses: { 201: createdTokenSchema },
-    errors: ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'LIMIT_EXCEEDED'],
+    errors: ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'LIMIT_EXCEEDED'],
   },
   listTokens: {
     query: listTokensQuerySchema,
@@ -475,14 +482,14 @@ export const ROUTE_CONTRACTS = {
     path: tokenPathSchema,
     body: updateTokenRequestSchema,
     responses: { 200: tokenViewSchema },
-    errors: ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'NOT_FOUND', 'CONFLICT'],
+    errors: ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_FOUND', 'CONFLICT'],
   },
   rotateToken: {
     path: tokenPathSchema,
     body: rotateTokenRequestSchema,
     bodyOptional: true,
     responses: { 201: createdTokenSchema },
-    errors: ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'NOT_FOUND', 'CONFLICT'],
+    errors: ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_FOUND', 'CONFLICT'],
   },
   revokeAllTokens: {
     query: revokeAllQuerySchema,
@@ -493,7 +500,7 @@ export const ROUTE_CONTRACTS = {
     path: userPathSchema,
     body: tokenAccessRequestSchema,
     responses: { 200: tokenAccessSchema },
-    errors: ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE'],
+    errors: ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'],
   },
   getUserTokenAccess: {
     path: userPathSchema,
