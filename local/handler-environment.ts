@@ -8,6 +8,8 @@ import { DEV_AUDIENCE } from './dev-identity.js';
 // comes from a file instead of KMS, and the JWT authorizer trusts the dev identity provider.
 
 export const LOCAL_AWS_REGION = 'us-east-1';
+/** The local notifier's From address when cdk.json sets none (a deploy without one has no emails). */
+export const LOCAL_SENDER_ADDRESS = 'no-reply@example.com';
 
 export interface HandlerEnvironmentInput {
   readonly config: DeploymentConfig;
@@ -53,7 +55,7 @@ export function handlerEnvironment(input: HandlerEnvironmentInput): Record<strin
     [ENV.jwtClaimEmail]: input.config.emailClaim,
     // As deployed: the token authorizer's fallback; the demo API names its base path in a stage variable.
     [ENV.authorizerBasePath]: '',
-    [ENV.notificationSenderAddress]: input.config.senderAddress,
+    [ENV.notificationSenderAddress]: input.config.senderAddress ?? LOCAL_SENDER_ADDRESS,
     [ENV.reminderWindowDays]: String(input.config.reminderWindowDays),
     // As in vitest.config.ts: the SDK's notice about releases after January 2027 needing Node 22
     // would greet every `npm start`; the lockfile pins today's releases.

@@ -1,4 +1,4 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -35,7 +35,9 @@ export interface NotificationsProps {
   /**
    * Whether the SES identity exists (verified) already, outside this stack. If false, the construct
    * creates it (an email identity sends a verification email; a domain identity needs its DKIM
-   * records in DNS).
+   * records in DNS, see {@link Notifications.dkimRecords}). A created identity is retained when it
+   * leaves the stack (switching this to true, or `cdk destroy`): verified by hand, it must not be
+   * deleted by a settings change.
    * @default false
    */
   readonly sesIdentityExists?: boolean;
@@ -82,6 +84,11 @@ export class Notifications extends Construct {
   public readonly notifier: ServiceFunction;
   public readonly reminderJob: ServiceFunction;
   public readonly emailIdentity: ses.IEmailIdentity;
+  /**
+   * The DKIM CNAME records to publish in DNS, for a domain identity this construct creates (SES
+   * verifies the domain by them); empty otherwise.
+   */
+  public readonly dkimRecords: readonly ses.DkimRecord[];
   /** The stream's on-failure destination: metadata of records that exhausted their retries. */
   public readonly deadLetterQueue: sqs.Queue;
   /** The reminder job's failed runs (asynchronous invocation failures and undeliverable events). */
@@ -100,14 +107,21 @@ export class Notifications extends Construct {
     const sesIdentity = props.sesIdentity ?? props.senderAddress;
     const reminderWindowDays = props.reminderWindowDays ?? DEFAULT_REMINDER_WINDOW_DAYS;
 
-    this.emailIdentity =
-      props.sesIdentityExists === true
-        ? ses.EmailIdentity.fromEmailIdentityName(this, 'EmailIdentity', sesIdentity)
-        : new ses.EmailIdentity(this, 'EmailIdentity', {
-            identity: sesIdentity.includes('@')
-              ? ses.Identity.email(sesIdentity)
-              : ses.Identity.domain(sesIdentity),
-          });
+    if (props.sesIdentityExists === true) {
+      this.emailIdentity = ses.EmailIdentity.fromEmailIdentityName(this, 'EmailIdentity', sesIdentity);
+      this.dkimRecords = [];
+    } else {
+      const isEmail = sesIdentity.includes('@');
+      const identity = new ses.EmailIdentity(this, 'EmailIdentity', {
+        identity: isEmail ? ses.Identity.email(sesIdentity) : ses.Identity.domain(sesIdentity),
+      });
+      // Kept when it leaves the template (sesIdentityExists false → true, `cdk destroy`): its
+      // verification (the emailed link, the DKIM records in DNS) was done by hand. Deleted only by
+      // the rollback of the deploy that created it, when nobody can have verified it yet.
+      identity.applyRemovalPolicy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE);
+      this.emailIdentity = identity;
+      this.dkimRecords = isEmail ? [] : identity.dkimRecords;
+    }
 
     const environment = {
       [ENV.tableName]: table.tableName,
@@ -178,16 +192,39 @@ export class Notifications extends Construct {
       ],
     });
 
-    // Permissions. SES: only from the configured identity, only with the configured From address.
+    // Permissions. SES: only with the configured From address, on the identities SES authorizes.
+    // SES checks the caller's permission on every identity a message involves: the sender's, and,
+    // while the account is in the SES sandbox, each recipient's too (recipients must then be verified
+    // identities of the account). A role allowed only on the sender identity gets "not authorized to
+    // perform `ses:SendEmail' on resource `arn:aws:ses:<region>:<account>:identity/<recipient>'" in
+    // the sandbox. Sources: "Identity and access management in Amazon SES" (SES Developer Guide,
+    // https://docs.aws.amazon.com/ses/latest/dg/control-user-access.html: "If your account is in the
+    // SES sandbox, its restrictions will prevent the implementation of some of these policies"), the
+    // sandbox rule in "Request production access"
+    // (https://docs.aws.amazon.com/ses/latest/dg/request-production-access.html), and the error as
+    // reported in aws/aws-sdk-js#3641. So the resource is this account's and Region's identities
+    // (`identity/*`), and least privilege comes from the `ses:FromAddress` condition: the functions
+    // can only send as the configured sender, whatever the recipient ("Sending policy examples",
+    // https://docs.aws.amazon.com/ses/latest/dg/sending-authorization-policy-examples.html).
+    const accountIdentities = Stack.of(this).formatArn({
+      service: 'ses',
+      resource: 'identity',
+      resourceName: '*',
+    });
     for (const fn of [this.notifier, this.reminderJob]) {
       fn.role.addToPrincipalPolicy(
         new iam.PolicyStatement({
-          sid: 'SendFromConfiguredIdentity',
+          sid: 'SendAsConfiguredSender',
           actions: ['ses:SendEmail', 'ses:SendRawEmail'],
-          resources: [this.emailIdentity.emailIdentityArn],
+          resources: [accountIdentities],
           conditions: { StringEquals: { 'ses:FromAddress': props.senderAddress } },
         }),
       );
+      Validations.of(fn.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*]',
+        reason:
+          "SES authorizes the sender's identity and, while the account is in the SES sandbox, each recipient's identity too, so sending needs every identity of this account and Region; the statement only allows ses:SendEmail/SendRawEmail with ses:FromAddress equal to the configured sender.",
+      });
       fn.role.addToPrincipalPolicy(
         new iam.PolicyStatement({
           sid: 'IdempotencyRecords',

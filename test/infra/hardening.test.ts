@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { API_5XX_RATE_THRESHOLD } from '../../lib/constructs/service-alarms.js';
-import { arnOf, logicalIdOf, type PolicyStatement, ref, synthesize } from './helpers.js';
+import { arnOf, logicalIdOf, type PolicyStatement, ref, synthesize, WITH_EMAILS } from './helpers.js';
 
-// Hardening invariants of the default stack (Cognito, demo API), read from one synthesized
+// Hardening invariants of the full stack (Cognito, demo API, emails on), read from one synthesized
 // template: least privilege, no secrets in API Gateway logs, bounded log retention, a failure
 // destination for every asynchronous consumer, and alarms on the failure paths.
 
-const { stack, template } = synthesize();
+const { stack, template } = synthesize({ context: WITH_EMAILS });
 
 // `findResources` types a resource's properties as `any`: CloudFormation JSON, read as such here.
 function resourcesOfType(type: string) {
@@ -48,6 +48,25 @@ const ALLOWED_WILDCARDS: readonly { action: string; resource: string; reason: st
     reason:
       'Added by the DynamoDB event source of the notifier and the expiry ledger: ListStreams has no resource-level permissions; reading the stream is limited to the table stream ARN.',
   },
+  ...['ses:SendEmail', 'ses:SendRawEmail'].map((action) => ({
+    action,
+    resource: JSON.stringify({
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':ses:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':identity/*',
+        ],
+      ],
+    }),
+    reason:
+      "The notifier and the reminder job: SES authorizes the sender's identity and, in the SES sandbox, each recipient's identity too; the statement's ses:FromAddress condition limits it to the configured sender (lib/constructs/notifications.ts).",
+  })),
   {
     action: 'lambda:InvokeFunction',
     resource: JSON.stringify({
@@ -212,7 +231,7 @@ describe('alarms', () => {
     });
   });
 
-  it.each(['access-tokens-management', 'access-tokens-demo'])('alarm on the 5XX rate of %s', (apiName) => {
+  it.each(['AccessTokens-management', 'AccessTokens-demo'])('alarm on the 5XX rate of %s', (apiName) => {
     expect(
       alarms.find(
         (alarm) =>
@@ -230,7 +249,7 @@ describe('alarms', () => {
 
   it('the 5XX alarms watch the APIs of this stack', () => {
     const apiNames = resourcesOfType('AWS::ApiGateway::RestApi').map(([, api]) => api.Name);
-    expect(apiNames.sort()).toEqual(['access-tokens-demo', 'access-tokens-management']);
+    expect(apiNames.sort()).toEqual(['AccessTokens-demo', 'AccessTokens-management']);
     expect(logicalIdOf(stack.alarms.tokenAuthorizerErrors)).toBeDefined();
   });
 });

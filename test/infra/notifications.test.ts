@@ -13,6 +13,22 @@ import { actionsOf, arnOf, logicalIdOf, ref, statementsOfRole } from './helpers.
 // The Notifications construct in a minimal stack of its own (a token table and nothing else), with
 // cdk-nag's AWS Solutions checks. Bundling is skipped: the assertions read the construct tree.
 
+/** `arn:<partition>:ses:<region>:<account>:identity/*`: every identity of the account and Region. */
+const ACCOUNT_IDENTITIES = {
+  'Fn::Join': [
+    '',
+    [
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      ':ses:',
+      { Ref: 'AWS::Region' },
+      ':',
+      { Ref: 'AWS::AccountId' },
+      ':identity/*',
+    ],
+  ],
+};
+
 interface Built {
   readonly app: App;
   readonly stack: Stack;
@@ -132,11 +148,34 @@ describe('Notifications construct', () => {
     }
   });
 
-  it('creates the SES identity from context (a domain here)', () => {
-    built.template.hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: 'mail.example.com' });
+  it('creates the SES identity from context (a domain here), kept when it leaves the stack', () => {
+    // Retained on `cdk destroy` and when sesIdentityExists turns true (the identity leaves the
+    // template): its verification was done by hand. Only the rollback of the deploy that created it
+    // deletes it.
+    built.template.hasResource('AWS::SES::EmailIdentity', {
+      Properties: { EmailIdentity: 'mail.example.com' },
+      DeletionPolicy: 'RetainExceptOnCreate',
+      UpdateReplacePolicy: 'Retain',
+    });
   });
 
-  it('lets the notifier send only from the configured identity and address, and write only idempotency records', () => {
+  it('gives the DKIM CNAME records of a domain identity it creates, and none otherwise', () => {
+    const { stack, notifications } = built;
+    expect(notifications.dkimRecords).toHaveLength(3);
+    const identityId = logicalIdOf(notifications.emailIdentity);
+    notifications.dkimRecords.forEach((record, index) => {
+      expect(stack.resolve(record.name)).toEqual({
+        'Fn::GetAtt': [identityId, `DkimDNSTokenName${index + 1}`],
+      });
+      expect(stack.resolve(record.value)).toEqual({
+        'Fn::GetAtt': [identityId, `DkimDNSTokenValue${index + 1}`],
+      });
+    });
+    expect(build({ sesIdentity: undefined }).notifications.dkimRecords).toEqual([]);
+    expect(build({ sesIdentityExists: true }).notifications.dkimRecords).toEqual([]);
+  });
+
+  it("lets the notifier send only as the configured sender, on the account's identities (SES sandbox), and write only idempotency records", () => {
     const { template, notifications, table } = built;
     const statements = statementsOfRole(template, logicalIdOf(notifications.notifier.role));
     const sesStatements = statements.filter((statement) =>
@@ -145,9 +184,9 @@ describe('Notifications construct', () => {
     expect(sesStatements).toHaveLength(1);
     const [send] = sesStatements;
     expect([...actionsOf(sesStatements)].sort()).toEqual(['ses:SendEmail', 'ses:SendRawEmail']);
-    const identityArn = JSON.stringify(send?.Resource);
-    expect(identityArn).toContain(':identity/');
-    expect(identityArn).toContain(logicalIdOf(notifications.emailIdentity));
+    // In the SES sandbox SES also checks the recipient's identity (a verified address of this
+    // account): a policy on the sender identity alone is refused for every recipient.
+    expect(send?.Resource).toEqual(ACCOUNT_IDENTITIES);
     expect(send?.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'no-reply@mail.example.com' } });
 
     const dynamoStatements = statements.filter((statement) =>
@@ -170,16 +209,17 @@ describe('Notifications construct', () => {
   it('names an email identity when the identity is an address (the default is the sender)', () => {
     const { template, notifications } = build({ sesIdentity: undefined });
     template.hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: 'no-reply@mail.example.com' });
-    const statements = statementsOfRole(template, logicalIdOf(notifications.notifier.role));
-    expect(JSON.stringify(statements)).toContain(logicalIdOf(notifications.emailIdentity));
+    expect(notifications.dkimRecords).toEqual([]);
   });
 
   it('uses an existing identity by name without creating one', () => {
     const { template, notifications } = build({ sesIdentityExists: true });
     template.resourceCountIs('AWS::SES::EmailIdentity', 0);
+    expect(notifications.emailIdentity.emailIdentityName).toBe('mail.example.com');
     const statements = statementsOfRole(template, logicalIdOf(notifications.notifier.role));
     const send = statements.find((statement) => actionsOf([statement]).includes('ses:SendEmail'));
-    expect(JSON.stringify(send?.Resource)).toContain(':identity/mail.example.com');
+    expect(send?.Resource).toEqual(ACCOUNT_IDENTITIES);
+    expect(send?.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'no-reply@mail.example.com' } });
   });
 
   it('runs the reminder job daily, with retries and a dead-letter queue, and its window in the env', () => {
