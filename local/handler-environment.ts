@@ -55,6 +55,8 @@ export function handlerEnvironment(input: HandlerEnvironmentInput): Record<strin
     [ENV.authorizerBasePath]: '',
     [ENV.notificationSenderAddress]: input.config.senderAddress,
     [ENV.reminderWindowDays]: String(input.config.reminderWindowDays),
+    // The SES emulator has no send quota to read; pace as fast as a production account allows.
+    [ENV.notificationMaxSendRate]: '50',
     // As in vitest.config.ts: the SDK's notice about releases after January 2027 needing Node 22
     // would greet every `npm start`; the lockfile pins today's releases.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
