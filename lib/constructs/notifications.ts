@@ -1,5 +1,5 @@
-import { Duration, Validations } from 'aws-cdk-lib';
-import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -95,6 +95,8 @@ export class Notifications extends Construct {
   public readonly reminderDeadLetterQueue: sqs.Queue;
   public readonly deadLetterAlarm: cloudwatch.Alarm;
   public readonly reminderDeadLetterAlarm: cloudwatch.Alarm;
+  /** The reminders fall behind: a task has waited on the reminder queue for over 6 hours. */
+  public readonly reminderBacklogAlarm: cloudwatch.Alarm;
   public readonly eventSource: DynamoEventSource;
   public readonly reminderRule: events.Rule;
   /** The reminder job's work: one message per expiry day and page (and reminders to retry). */
@@ -195,6 +197,14 @@ export class Notifications extends Construct {
         reportBatchItemFailures: true,
       }),
     );
+    for (const child of this.reminderJob.function.node.children) {
+      if (!(child instanceof lambda.EventSourceMapping)) continue;
+      Validations.of(child).acknowledge({
+        id: 'Serverless-LambdaEventSourceMappingDestination',
+        reason:
+          "An SQS event source: a message that keeps failing goes to the queue's own dead-letter queue (redrive policy, 3 receives: the reminder dead-letter queue, which alarms); an on-failure destination is for stream sources.",
+      });
+    }
     this.reminderQueue.grantSendMessages(this.reminderJob.role);
     this.reminderRule = new events.Rule(this, 'ReminderSchedule', {
       description: 'Access Tokens: runs the token expiry reminder job',
@@ -298,5 +308,17 @@ export class Notifications extends Construct {
       'Token expiry reminder runs failed after all retries',
       props.alarmActions,
     );
+    this.reminderBacklogAlarm = new cloudwatch.Alarm(this, 'ReminderBacklogAlarm', {
+      alarmDescription: `Token expiry reminders are falling behind (a task waited over 6 hours on the reminder queue). Stack: ${Stack.of(this).stackName}.`,
+      metric: this.reminderQueue.metricApproximateAgeOfOldestMessage({
+        period: Duration.minutes(15),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: Duration.hours(6).toSeconds(),
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    if (props.alarmActions !== undefined) this.reminderBacklogAlarm.addAlarmAction(...props.alarmActions);
   }
 }
