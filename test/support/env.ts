@@ -31,6 +31,8 @@ export function stubHandlerEnv(options: HandlerEnvOptions = {}): { keyFile: stri
   vi.stubEnv(ENV.tableName, options.tableName ?? 'access-tokens-test');
   vi.stubEnv(ENV.policySettings, JSON.stringify(policy));
   if (options.dynamoEndpoint !== undefined) vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', options.dynamoEndpoint);
+  // The SES emulator has no send quota to read: the notifier and the reminder job pace at this.
+  vi.stubEnv(ENV.notificationMaxSendRate, '1000');
   let keyFile: string | undefined;
   if ((options.keySource ?? 'file') === 'file') {
     keyFile = join(mkdtempSync(join(tmpdir(), 'atk-key-')), 'hmac.key');

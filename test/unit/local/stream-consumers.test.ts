@@ -142,7 +142,9 @@ describe('local stream poller: notifier and expiry ledger', () => {
     await new Promise((resolve) => setTimeout(resolve, 50)); // anything more would show up by now
 
     // Not the credential's TTL deletion: the notifier's filter (lambdas/notifier/filter.ts) leaves it out.
-    expect(eventIds(notifier.events)).toEqual([[records[0]?.eventID, records[1]?.eventID, records[3]?.eventID]]);
+    expect(eventIds(notifier.events)).toEqual([
+      [records[0]?.eventID, records[1]?.eventID, records[3]?.eventID],
+    ]);
     expect(eventIds(ledger.events)).toEqual([[records[3]?.eventID]]);
     const [delivered] = ledger.events[0]?.Records ?? [];
     // In Lambda's shape: lower-case userIdentity, JSON attribute values.
