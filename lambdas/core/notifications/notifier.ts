@@ -142,6 +142,9 @@ export function deliverOnce(event: TokenEvent, deps: NotifierDeps): Promise<Deli
 
 async function claimOrWait(notification: Notification, deps: NotifierDeps): Promise<ClaimResult> {
   const sleep = deps.sleep ?? realSleep;
+  // Never longer than a lease, whatever the clock says: by then the holder has marked, released or
+  // stopped, and the claim is no longer in progress.
+  let waited = 0;
   for (;;) {
     const now = deps.clock.now();
     const claim = await deps.store.claim({
@@ -155,10 +158,11 @@ async function claimOrWait(notification: Notification, deps: NotifierDeps): Prom
     if (claim.status !== 'in-progress') return claim;
     // Another delivery is on it: it marks it sent, releases it (we send), or stops (maybe sent).
     const pause = Math.max(1, Math.min(CLAIM_POLL_MS, claim.leaseUntilMs - now.getTime() + 1));
-    if ((deps.waitBudgetMs?.() ?? 0) < pause) {
+    if ((deps.waitBudgetMs?.() ?? 0) < pause || waited + pause > CLAIM_LEASE_SECONDS * 1000 + CLAIM_POLL_MS) {
       throw new DeliveryInProgressError(notification.key, claim.leaseUntilMs);
     }
     await sleep(pause);
+    waited += pause;
   }
 }
 
