@@ -50,17 +50,31 @@ export interface SdkClientConfig {
 }
 
 /**
+ * Local stack and tests only: a longer per-attempt timeout (milliseconds) for emulators on a busy
+ * machine, where one DynamoDB Local call can take seconds. Never set by the stack: deployed
+ * functions keep SDK_CALL_LIMITS, which the claim lease is sized from.
+ */
+export const SDK_REQUEST_TIMEOUT_ENV = 'SDK_REQUEST_TIMEOUT_MS';
+
+function requestTimeoutFrom(env: NodeJS.ProcessEnv): number {
+  const raw = env[SDK_REQUEST_TIMEOUT_ENV];
+  const value = raw === undefined || raw === '' ? Number.NaN : Number(raw);
+  return Number.isInteger(value) && value > 0 ? value : SDK_CALL_LIMITS.requestTimeoutMs;
+}
+
+/**
  * What every handler passes to an SDK client's constructor (spread, next to anything of its own,
  * e.g. an endpoint in tests).
  */
-export function sdkClientConfig(): SdkClientConfig {
+export function sdkClientConfig(env: NodeJS.ProcessEnv = process.env): SdkClientConfig {
+  const requestTimeout = requestTimeoutFrom(env);
   return {
     maxAttempts: SDK_CALL_LIMITS.maxAttempts,
     requestHandler: {
-      connectionTimeout: SDK_CALL_LIMITS.connectionTimeoutMs,
-      requestTimeout: SDK_CALL_LIMITS.requestTimeoutMs,
+      connectionTimeout: Math.max(SDK_CALL_LIMITS.connectionTimeoutMs, Math.min(requestTimeout, 10_000)),
+      requestTimeout,
       throwOnRequestTimeout: true,
-      socketTimeout: SDK_CALL_LIMITS.requestTimeoutMs,
+      socketTimeout: requestTimeout,
     },
   };
 }

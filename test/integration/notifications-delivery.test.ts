@@ -63,7 +63,7 @@ async function waitFor<T>(
 const settle = (ms = 1500) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function sesMailer(endpoint: string): SesMailer {
-  // As deployed: the handlers' SDK client settings (enforced timeouts), here with an endpoint.
+  // As deployed (not the longer local override): the handlers' SDK client settings, with an endpoint.
   const client = new SESClient({
     ...sdkClientConfig(),
     endpoint,
