@@ -65,7 +65,7 @@ const settle = (ms = 1500) => new Promise((resolve) => setTimeout(resolve, ms));
 function sesMailer(endpoint: string): SesMailer {
   // As deployed (not the longer local override): the handlers' SDK client settings, with an endpoint.
   const client = new SESClient({
-    ...sdkClientConfig(),
+    ...sdkClientConfig({}),
     endpoint,
     region: 'us-east-1',
     credentials: LOCAL_CREDENTIALS,
