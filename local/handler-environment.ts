@@ -1,5 +1,6 @@
 import type { PolicySettings } from '../lambdas/core/settings.js';
 import { ENV } from '../lambdas/runtime/env.js';
+import { SDK_REQUEST_TIMEOUT_ENV } from '../lambdas/runtime/sdk-options.js';
 import type { DeploymentConfig } from '../lib/config.js';
 import { DEV_AUDIENCE } from './dev-identity.js';
 
@@ -57,6 +58,11 @@ export function handlerEnvironment(input: HandlerEnvironmentInput): Record<strin
     [ENV.authorizerBasePath]: '',
     [ENV.notificationSenderAddress]: input.config.senderAddress ?? LOCAL_SENDER_ADDRESS,
     [ENV.reminderWindowDays]: String(input.config.reminderWindowDays),
+    // The SES emulator has no send quota to read; pace as fast as a production account allows.
+    [ENV.notificationMaxSendRate]: '50',
+    // The emulators on a busy laptop can take seconds per call: a longer per-attempt timeout than
+    // deployed (lambdas/runtime/sdk-options.ts).
+    [SDK_REQUEST_TIMEOUT_ENV]: '30000',
     // As in vitest.config.ts: the SDK's notice about releases after January 2027 needing Node 22
     // would greet every `npm start`; the lockfile pins today's releases.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

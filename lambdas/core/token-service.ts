@@ -55,6 +55,8 @@ export function changeBy(caller: Caller, action: TokenChange['action'], at: Date
     actorRole: caller.role,
     sourceIp: caller.sourceIp,
     userAgent: caller.userAgent,
+    // The notifier keeps the owner's address current from this (lambdas/core/notifications/contacts.ts).
+    ...(caller.email === undefined || caller.email === '' ? {} : { actorEmail: caller.email }),
   };
 }
 

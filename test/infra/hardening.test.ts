@@ -68,6 +68,12 @@ const ALLOWED_WILDCARDS: readonly { action: string; resource: string; reason: st
       "The notifier and the reminder job: SES authorizes the sender's identity and, in the SES sandbox, each recipient's identity too; the statement's ses:FromAddress condition limits it to the configured sender (lib/constructs/notifications.ts).",
   })),
   {
+    action: 'ses:GetSendQuota',
+    resource: '"*"',
+    reason:
+      "The notifier and the reminder job pace emails to SES's send rate; GetSendQuota has no resource-level permissions and reads a number only.",
+  },
+  {
     action: 'lambda:InvokeFunction',
     resource: JSON.stringify({
       'Fn::Join': [
@@ -166,10 +172,18 @@ describe('log groups', () => {
 });
 
 describe('asynchronous and stream consumers', () => {
-  it('every event source mapping has an on-failure destination', () => {
+  it('every stream event source mapping has an on-failure destination, every queue one a dead-letter queue', () => {
     const mappings = resourcesOfType('AWS::Lambda::EventSourceMapping');
-    expect(mappings).toHaveLength(2);
+    expect(mappings).toHaveLength(3);
+    const queues = Object.fromEntries(resourcesOfType('AWS::SQS::Queue'));
     for (const [logicalId, mapping] of mappings) {
+      const queueId: string | undefined = mapping.EventSourceArn?.['Fn::GetAtt']?.[0];
+      if (queueId !== undefined && typeOf(queueId) === 'AWS::SQS::Queue') {
+        // An SQS source: failed messages go to the queue's dead-letter queue (its redrive policy).
+        expect(queues[queueId]?.RedrivePolicy?.deadLetterTargetArn, logicalId).toBeDefined();
+        expect(queues[queueId]?.RedrivePolicy?.maxReceiveCount, logicalId).toEqual(expect.any(Number));
+        continue;
+      }
       expect(mapping.DestinationConfig?.OnFailure?.Destination, logicalId).toBeDefined();
       expect(mapping.MaximumRetryAttempts, logicalId).toEqual(expect.any(Number));
     }
@@ -195,10 +209,21 @@ describe('asynchronous and stream consumers', () => {
 describe('alarms', () => {
   const alarms = resourcesOfType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm);
 
-  it("alarm on every queue's depth (every queue of this stack is a dead-letter queue)", () => {
+  it("alarm on every dead-letter queue's depth, and on the age of the reminder work queue's oldest task", () => {
     const queues = resourcesOfType('AWS::SQS::Queue');
-    expect(queues).toHaveLength(3);
-    for (const [queueId] of queues) {
+    expect(queues).toHaveLength(4);
+    const { notifications } = stack;
+    if (notifications === undefined) throw new Error('this synthesis has emails on');
+    const workQueueId = logicalIdOf(notifications.reminderQueue);
+    expect(
+      alarms.find(
+        (alarm) =>
+          alarm.MetricName === 'ApproximateAgeOfOldestMessage' &&
+          JSON.stringify(alarm.Dimensions) ===
+            JSON.stringify([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [workQueueId, 'QueueName'] } }]),
+      ),
+    ).toMatchObject({ Threshold: 6 * 3600, ComparisonOperator: 'GreaterThanThreshold' });
+    for (const [queueId] of queues.filter(([id]) => id !== workQueueId)) {
       const depthAlarm = alarms.find(
         (alarm) =>
           alarm.MetricName === 'ApproximateNumberOfMessagesVisible' &&
