@@ -30,6 +30,11 @@ export interface RouteDefinition {
 
 const ALL_ROLES: readonly Role[] = ['admin', 'member', 'viewer'];
 const WRITERS: readonly Role[] = ['admin', 'member'];
+// Revoking only ever reduces access, so every role may revoke what it may see: an owner may always
+// revoke their own tokens, whatever their role is now (a member demoted to viewer keeps the tokens
+// they created, and must be able to end them). The service narrows it: viewers and members their
+// own, admins their account's.
+const REVOKERS: readonly Role[] = ALL_ROLES;
 
 export const MANAGEMENT_ROUTES = [
   {
@@ -59,7 +64,7 @@ export const MANAGEMENT_ROUTES = [
     path: '/tokens',
     entry: 'lambdas/revoke-all-tokens/handler.ts',
     auth: 'jwt',
-    roles: WRITERS,
+    roles: REVOKERS,
     permissions: { table: 'readWrite', hmacKey: false },
     summary:
       "Revoke every active token of the caller; an admin may pass another user's id or `*` (the account).",
@@ -80,9 +85,10 @@ export const MANAGEMENT_ROUTES = [
     path: '/tokens/{id}',
     entry: 'lambdas/revoke-token/handler.ts',
     auth: 'jwt',
-    roles: WRITERS,
+    roles: REVOKERS,
     permissions: { table: 'readWrite', hmacKey: false },
-    summary: 'Revoke a token. Irreversible; revoking again answers 204 and changes nothing.',
+    summary:
+      'Revoke a token. Irreversible; revoking again answers 204 and changes nothing; an expired token is a 409.',
   },
   {
     name: 'updateToken',

@@ -1,4 +1,4 @@
-import { Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, Aspects, Aws, CfnOutput, Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -16,7 +16,11 @@ import { ManagementApi } from './management-api.js';
 import { ManagementFunctions } from './management-functions.js';
 import { ApiGatewayCloudWatchRole } from './rest-api.js';
 import { ServiceFunction } from './service-function.js';
+import { LambdaEnvironmentLimit, LogGroupsRetainedExceptOnCreate } from './stack-policies.js';
 import { TokenTable } from './token-table.js';
+
+/** The id of the synth warning a deployment without a sender gets. */
+export const EMAILS_OFF_WARNING_ID = 'access-tokens:emailsOff';
 
 export interface AccessTokensStackProps extends StackProps {
   /** The validated deployment configuration (lib/config.ts, from cdk.json context). */
@@ -25,7 +29,17 @@ export interface AccessTokensStackProps extends StackProps {
 
 /**
  * Access Tokens: the token table, the KMS-backed HMAC key, the management API with its functions
- * and JWT authorizer, the token authorizer other APIs attach, and (optionally) a demo API.
+ * and JWT authorizer, the token authorizer other APIs attach, emails (when a sender is configured)
+ * and (optionally) a demo API.
+ *
+ * What outlives `cdk destroy` (README "Tear down"): the table and the user pool (RETAIN, with
+ * deletion protection), the KMS key, the SES identity, every log group and the API Gateway logging
+ * role. Log groups and the SES identity are RETAIN_ON_UPDATE_OR_DELETE: the rollback of the deploy
+ * that created them deletes them, so a failed first deploy leaves no orphans.
+ *
+ * Logical ids of the stateful resources are pinned by test/infra/logical-ids.test.ts: a construct
+ * rename would replace them (a new, empty table or user pool, a new key that cannot decrypt the
+ * HMAC key).
  */
 export class AccessTokensStack extends Stack {
   public readonly table: TokenTable;
@@ -36,7 +50,10 @@ export class AccessTokensStack extends Stack {
   public readonly jwtAuthorizer: ServiceFunction;
   public readonly managementApi: ManagementApi;
   public readonly demoApi: DemoApi | undefined;
-  public readonly notifications: Notifications;
+  /** Undefined when no sender is configured: the stack then deploys without emails. */
+  public readonly notifications: Notifications | undefined;
+  /** Undefined with `apiGatewayCloudWatchRole: existing`. */
+  public readonly apiGatewayCloudWatchRole: ApiGatewayCloudWatchRole | undefined;
   public readonly expiryLedger: ExpiryLedger;
   public readonly alarms: ServiceAlarms;
 
@@ -46,21 +63,12 @@ export class AccessTokensStack extends Stack {
     const logRetention = retentionDaysOf(config.logRetentionDays);
     const policySettings = JSON.stringify(config.policy);
 
+    Aspects.of(this).add(new LogGroupsRetainedExceptOnCreate());
+    Aspects.of(this).add(new LambdaEnvironmentLimit());
+
     this.table = new TokenTable(this, 'TokenTable');
     this.hmacKey = new HmacKey(this, 'HmacKey', { logRetention });
-    // Emails come from the table's stream, never from the request path.
-    this.notifications = new Notifications(this, 'Notifications', {
-      table: this.table.table,
-      senderAddress: config.senderAddress,
-      sesIdentity: config.sesIdentity,
-      sesIdentityExists: config.sesIdentityExists,
-      reminderWindowDays: config.reminderWindowDays,
-      logRetention,
-    });
-    new CfnOutput(this, 'NotificationDeadLetterQueueUrl', {
-      description: 'Failed notification emails (stream records past their retries)',
-      value: this.notifications.deadLetterQueue.queueUrl,
-    });
+    this.notifications = this.addNotifications(config, logRetention);
     this.identity = new ManagementIdentity(this, 'Identity', {
       identity: config.identity,
       claims: { accountId: config.accountIdClaim, role: config.roleClaim, email: config.emailClaim },
@@ -124,15 +132,24 @@ export class AccessTokensStack extends Stack {
       value: this.expiryLedger.deadLetterQueue.queueUrl,
     });
 
-    const cloudWatchRole = new ApiGatewayCloudWatchRole(this, 'ApiGatewayCloudWatchRole');
+    // The Region's API Gateway logging role: this stack's own (retained), or the account's.
+    this.apiGatewayCloudWatchRole =
+      config.apiGatewayCloudWatchRole === 'managed'
+        ? new ApiGatewayCloudWatchRole(this, 'ApiGatewayCloudWatchRole')
+        : undefined;
+    const cloudWatchRole =
+      this.apiGatewayCloudWatchRole === undefined ? {} : { cloudWatchRole: this.apiGatewayCloudWatchRole };
+    // API names carry the stack name: the 5XX alarms find their API's metrics by name (ApiName), and
+    // two deployments in one account and Region must not share them.
     this.managementApi = new ManagementApi(this, 'ManagementApi', {
+      restApiName: `${this.stackName}-management`,
       routes: MANAGEMENT_ROUTES.map((route) => ({
         route,
         handler: this.managementFunctions.functionOf(route.name).function,
       })),
       jwtAuthorizerFunction: this.jwtAuthorizer.function,
       throttle: config.managementThrottle,
-      cloudWatchRole,
+      ...cloudWatchRole,
       logRetention,
     });
 
@@ -143,11 +160,12 @@ export class AccessTokensStack extends Stack {
         logRetention,
       });
       this.demoApi = new DemoApi(this, 'DemoApi', {
+        restApiName: `${this.stackName}-demo`,
         handler: demoFunction.function,
         tokenAuthorizerFunction: this.tokenAuthorizer.function,
         authorizerCacheTtl: Duration.seconds(gatewayCacheTtlSeconds(config.policy)),
         throttle: config.managementThrottle,
-        cloudWatchRole,
+        ...cloudWatchRole,
         logRetention,
       });
     } else {
@@ -182,6 +200,52 @@ export class AccessTokensStack extends Stack {
         value: this.demoApi.url,
       });
     }
+  }
+
+  /**
+   * Emails come from the table's stream, never from the request path. Without a sender there are
+   * none: no notifier, no reminder job, no SES identity, no permission to send. Not deployed-but-
+   * disabled functions: those would need a sender to grant ses:SendEmail for, and would start
+   * mailing out whatever the stream still held the day someone enabled them.
+   */
+  private addNotifications(
+    config: DeploymentConfig,
+    logRetention: logs.RetentionDays,
+  ): Notifications | undefined {
+    if (config.senderAddress === undefined) {
+      const message =
+        'Emails are OFF: no senderAddress is configured, so the stack has no notifier, no reminder job and no SES identity. Deploy with -c senderAddress=tokens@yourdomain.com (an address or domain you can verify in SES) to turn them on (README "Emails").';
+      Annotations.of(this).addWarningV2(EMAILS_OFF_WARNING_ID, message);
+      new CfnOutput(this, 'EmailNotifications', {
+        description: 'Whether token emails are sent',
+        value: 'off: no senderAddress configured (deploy with -c senderAddress=tokens@yourdomain.com)',
+      });
+      return undefined;
+    }
+    const notifications = new Notifications(this, 'Notifications', {
+      table: this.table.table,
+      senderAddress: config.senderAddress,
+      ...(config.sesIdentity === undefined ? {} : { sesIdentity: config.sesIdentity }),
+      sesIdentityExists: config.sesIdentityExists,
+      reminderWindowDays: config.reminderWindowDays,
+      logRetention,
+    });
+    new CfnOutput(this, 'EmailNotifications', {
+      description: 'Whether token emails are sent',
+      value: `on: from ${config.senderAddress} through the SES identity ${config.sesIdentity ?? config.senderAddress}`,
+    });
+    new CfnOutput(this, 'NotificationDeadLetterQueueUrl', {
+      description: 'Failed notification emails (stream records past their retries)',
+      value: notifications.deadLetterQueue.queueUrl,
+    });
+    // A domain identity the stack creates is verified by these records in the domain's DNS.
+    notifications.dkimRecords.forEach((record, index) => {
+      new CfnOutput(this, `SesDkimRecord${index + 1}`, {
+        description: `DKIM record ${index + 1} of 3 to publish in the DNS of ${config.sesIdentity}: SES verifies the domain by them`,
+        value: Fn.join(' ', [record.name, 'CNAME', record.value]),
+      });
+    });
+    return notifications;
   }
 }
 

@@ -39,12 +39,22 @@ export const LOG_RETENTION_DAYS = [
 ] as const;
 export type LogRetentionDays = (typeof LOG_RETENTION_DAYS)[number];
 
+/**
+ * Who sets the Region's API Gateway CloudWatch Logs role (an account-wide setting that every REST
+ * API stage with logging needs): `managed`, this stack (its own role, retained); `existing`, someone
+ * else already did, and the stack leaves the setting alone.
+ */
+export type ApiGatewayCloudWatchRoleMode = 'managed' | 'existing';
+
 export interface DeploymentConfig {
   readonly policy: PolicySettings;
-  /** The From address of notification emails. */
-  readonly senderAddress: string;
-  /** The SES identity (email address or domain) the sender address belongs to. */
-  readonly sesIdentity: string;
+  /**
+   * The From address of notification emails. Undefined: no sender is configured, and the stack
+   * deploys without emails (no notifier, no reminder job, no SES identity).
+   */
+  readonly senderAddress: string | undefined;
+  /** The SES identity (email address or domain) the sender address belongs to; undefined without a sender. */
+  readonly sesIdentity: string | undefined;
   /** Whether the SES identity already exists (the stack then references it instead of creating it). */
   readonly sesIdentityExists: boolean;
   /** Days before expiry when a token owner gets one reminder email. */
@@ -67,6 +77,8 @@ export interface DeploymentConfig {
    * a function in another account can only be invoked with its owner's resource-based permission.
    */
   readonly authorizerInvokerAccounts: readonly string[];
+  /** Who sets the Region's API Gateway CloudWatch Logs role. */
+  readonly apiGatewayCloudWatchRole: ApiGatewayCloudWatchRoleMode;
 }
 
 type ValueKind = 'string' | 'number' | 'boolean' | 'json';
@@ -165,20 +177,21 @@ const POLICY_CONTEXT_KEYS = {
 const DEPLOYMENT_CONTEXT_KEYS = {
   senderAddress: {
     kind: 'string',
-    default: 'no-reply@example.com',
-    description: 'From address of notification emails.',
+    default: undefined,
+    description:
+      'From address of notification emails, on a domain or address you can verify in SES. Unset: the stack deploys **without emails** (no notifier, reminder job or SES identity; a synth warning and the `EmailNotifications` output say so).',
   },
   sesIdentity: {
     kind: 'string',
     default: undefined,
     description:
-      'Verified SES identity (email address or domain) that sends the emails. Default: the sender address.',
+      'Verified SES identity (email address or domain) that sends the emails. Default: the sender address. Needs `senderAddress`.',
   },
   sesIdentityExists: {
     kind: 'boolean',
     default: false,
     description:
-      'Whether `sesIdentity` already exists in SES (the stack then uses it instead of creating it).',
+      'Whether `sesIdentity` already exists in SES (the stack then uses it instead of creating it). Needs `senderAddress`.',
   },
   reminderWindowDays: {
     kind: 'number',
@@ -238,6 +251,12 @@ const DEPLOYMENT_CONTEXT_KEYS = {
     description:
       'Other AWS accounts (12-digit ids) whose APIs may attach the token authorizer: each gets a permission on the function for API Gateway in that account.',
   },
+  apiGatewayCloudWatchRole: {
+    kind: 'string',
+    default: 'managed',
+    description:
+      "The Region's API Gateway CloudWatch Logs role (account-wide; every REST API stage that logs needs it). `managed`: the stack creates one, sets it and keeps it on `cdk destroy`. `existing`: the account already has one (`aws apigateway get-account`), the stack leaves the setting alone.",
+  },
 } as const satisfies Record<string, ContextKeyDescription>;
 
 /** Every context key this app reads, with its default and meaning (the README's configuration table). */
@@ -265,7 +284,7 @@ const claimName = z.string().min(1, 'must not be empty').max(100);
 
 const deploymentSchema = z
   .object({
-    senderAddress: z.email({ error: 'must be an email address' }).default('no-reply@example.com'),
+    senderAddress: z.email({ error: 'must be an email address' }).optional(),
     sesIdentity: z
       .union([z.email(), z.string().regex(SES_DOMAIN_PATTERN)], {
         error: 'must be an email address or a domain name',
@@ -306,6 +325,9 @@ const deploymentSchema = z
       .max(50, 'at most 50 accounts (each is a statement in the function policy, which holds 20 KB)')
       .refine((accounts) => new Set(accounts).size === accounts.length, 'must not repeat an account')
       .default([]),
+    apiGatewayCloudWatchRole: z
+      .enum(['managed', 'existing'], { error: 'must be "managed" or "existing"' })
+      .default('managed'),
   })
   .superRefine((value, ctx) => {
     if (value.identityProvider === 'oidc') {
@@ -334,7 +356,18 @@ const deploymentSchema = z
         }
       }
     }
-    if (value.sesIdentity !== undefined) {
+    if (value.senderAddress === undefined) {
+      // An SES setting without a sender would be silently ignored: emails stay off.
+      for (const key of ['sesIdentity', 'sesIdentityExists'] as const) {
+        if (value[key] !== undefined && value[key] !== false) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: 'is only used with senderAddress (without one the stack deploys without emails)',
+          });
+        }
+      }
+    } else if (value.sesIdentity !== undefined) {
       const sender = value.senderAddress.toLowerCase();
       const identity = value.sesIdentity.toLowerCase();
       const senderDomain = sender.slice(sender.lastIndexOf('@') + 1);
@@ -393,7 +426,8 @@ export function loadDeploymentConfig(context: Record<string, unknown>): Deployme
   return {
     policy: policy.data,
     senderAddress: settings.senderAddress,
-    sesIdentity: settings.sesIdentity ?? settings.senderAddress,
+    sesIdentity:
+      settings.senderAddress === undefined ? undefined : (settings.sesIdentity ?? settings.senderAddress),
     sesIdentityExists: settings.sesIdentityExists,
     reminderWindowDays: settings.reminderWindowDays,
     identity:
@@ -414,6 +448,7 @@ export function loadDeploymentConfig(context: Record<string, unknown>): Deployme
     managementThrottle: settings.managementThrottle,
     logRetentionDays: settings.logRetentionDays,
     authorizerInvokerAccounts: settings.authorizerInvokerAccounts,
+    apiGatewayCloudWatchRole: settings.apiGatewayCloudWatchRole,
   };
 }
 

@@ -8,6 +8,8 @@ import { type ApiGatewayCloudWatchRole, SecureRestApi } from './rest-api.js';
 import { TokenAuthorizer } from './token-authorizer.js';
 
 export interface DemoApiProps {
+  /** The API's name, unique in the account and Region: its metrics are found by it (`ApiName`). */
+  readonly restApiName: string;
   /** Answers `ANY /demo/{area}/...` by echoing the authorizer context. */
   readonly handler: lambda.IFunction;
   /** The token authorizer of this project (the same function other APIs attach). */
@@ -15,7 +17,8 @@ export interface DemoApiProps {
   /** Result cache TTL of the token authorizer: the revocation window. */
   readonly authorizerCacheTtl: Duration;
   readonly throttle: ThrottleConfig;
-  readonly cloudWatchRole: ApiGatewayCloudWatchRole;
+  /** @default - the account already has one (see SecureRestApiProps) */
+  readonly cloudWatchRole?: ApiGatewayCloudWatchRole;
   /**
    * The path before the scope's area segment.
    * @default '/demo'
@@ -44,10 +47,10 @@ export class DemoApi extends Construct {
     super(scope, id);
     this.basePath = props.basePath ?? '/demo';
     const restApi = new SecureRestApi(this, 'RestApi', {
-      restApiName: 'access-tokens-demo',
+      restApiName: props.restApiName,
       description: 'Access Tokens demo: echoes the token authorizer context',
       throttle: props.throttle,
-      cloudWatchRole: props.cloudWatchRole,
+      ...(props.cloudWatchRole === undefined ? {} : { cloudWatchRole: props.cloudWatchRole }),
       ...(props.stageName === undefined ? {} : { stageName: props.stageName }),
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
       requestValidationReason:

@@ -13,12 +13,15 @@ export interface ManagementRouteBinding {
 }
 
 export interface ManagementApiProps {
+  /** The API's name, unique in the account and Region: its metrics are found by it (`ApiName`). */
+  readonly restApiName: string;
   /** One method per route (lambdas/routes.ts), each a Lambda proxy integration to its function. */
   readonly routes: readonly ManagementRouteBinding[];
   /** The JWT authorizer: verifies the caller's ID token (OIDC / Cognito) on `auth: 'jwt'` routes. */
   readonly jwtAuthorizerFunction: lambda.IFunction;
   readonly throttle: ThrottleConfig;
-  readonly cloudWatchRole: ApiGatewayCloudWatchRole;
+  /** @default - the account already has one (see SecureRestApiProps) */
+  readonly cloudWatchRole?: ApiGatewayCloudWatchRole;
   /**
    * How long API Gateway caches the JWT authorizer's decision per Authorization header.
    * @default Duration.seconds(60)
@@ -41,10 +44,10 @@ export class ManagementApi extends Construct {
   constructor(scope: Construct, id: string, props: ManagementApiProps) {
     super(scope, id);
     const restApi = new SecureRestApi(this, 'RestApi', {
-      restApiName: 'access-tokens-management',
+      restApiName: props.restApiName,
       description: 'Access Tokens: create, list, rotate and revoke API access tokens',
       throttle: props.throttle,
-      cloudWatchRole: props.cloudWatchRole,
+      ...(props.cloudWatchRole === undefined ? {} : { cloudWatchRole: props.cloudWatchRole }),
       ...(props.stageName === undefined ? {} : { stageName: props.stageName }),
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
       requestValidationReason:

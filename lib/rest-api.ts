@@ -7,9 +7,15 @@ import type { ThrottleConfig } from './config.js';
 import { GATEWAY_ERRORS, gatewayErrorBody } from './gateway-errors.js';
 
 /**
- * API Gateway's account-level role for writing execution logs to CloudWatch (one per account and
- * region; every REST API stage with execution logging needs it). Retained on stack deletion, so
- * that other APIs of the account keep logging.
+ * API Gateway's account-level role for writing logs to CloudWatch (one per account and Region;
+ * every REST API stage with execution or access logging needs it), for `apiGatewayCloudWatchRole:
+ * managed`. Setting it replaces whatever role the account had; that role had the same AWS managed
+ * policy, so other APIs keep logging.
+ *
+ * Plain RETAIN on both, not RETAIN_ON_UPDATE_OR_DELETE: the account setting outlives any stack
+ * operation (deleting AWS::ApiGateway::Account does not reset it), so the role it points at must
+ * too. Were the role deleted with the stack, or by the rollback of a failed first deploy, every
+ * REST API in the Region would be left pointing at a role that no longer exists.
  */
 export class ApiGatewayCloudWatchRole extends Construct {
   public readonly role: iam.Role;
@@ -127,12 +133,20 @@ export function jsonAccessLogFormat(): apigateway.AccessLogFormat {
 }
 
 export interface SecureRestApiProps {
+  /**
+   * The API's name: also the `ApiName` dimension of its CloudWatch metrics, so it must be unique in
+   * the account and Region (derive it from the stack name).
+   */
   readonly restApiName: string;
   readonly description: string;
   /** Default method throttling of the stage. */
   readonly throttle: ThrottleConfig;
-  /** The account's API Gateway CloudWatch role: the stage's execution logging needs it first. */
-  readonly cloudWatchRole: ApiGatewayCloudWatchRole;
+  /**
+   * The account's API Gateway CloudWatch role, when this stack sets it: the stage's logging needs
+   * it first.
+   * @default - the account already has one (`apiGatewayCloudWatchRole: existing`)
+   */
+  readonly cloudWatchRole?: ApiGatewayCloudWatchRole;
   /** @default 'v1' */
   readonly stageName?: string;
   /** @default - none */
@@ -149,18 +163,26 @@ export interface SecureRestApiProps {
  * secrets, never reach a log), X-Ray tracing, default method throttling, and gateway responses in
  * the contract's JSON error shape.
  *
+ * Both log groups have the configured retention. API Gateway would create the execution log group
+ * (`API-Gateway-Execution-Logs_{rest-api-id}/{stage_name}`) itself when the stage is deployed, with
+ * no retention (kept forever) and outside the stack ("Execution logging for REST APIs", API Gateway
+ * Developer Guide: https://docs.aws.amazon.com/apigateway/latest/developerguide/rest-api-execution-logging.html);
+ * so the stack creates it under that name first, and the stage depends on it.
+ *
  * Payload size: REST APIs cannot cap request bodies below their fixed 10 MB limit; the handlers
  * refuse bodies over 16 KB with 413 PAYLOAD_TOO_LARGE.
  */
 export class SecureRestApi extends Construct {
   public readonly api: apigateway.RestApi;
   public readonly accessLogGroup: logs.LogGroup;
+  /** `API-Gateway-Execution-Logs_{rest-api-id}/{stage_name}`, where API Gateway writes execution logs. */
+  public readonly executionLogGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: SecureRestApiProps) {
     super(scope, id);
-    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
-    });
+    const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
+    const stageName = props.stageName ?? 'v1';
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention });
     this.api = new apigateway.RestApi(this, 'Api', {
       restApiName: props.restApiName,
       description: props.description,
@@ -168,7 +190,7 @@ export class SecureRestApi extends Construct {
       // The account-level role is managed once, by ApiGatewayCloudWatchRole.
       cloudWatchRole: false,
       deployOptions: {
-        stageName: props.stageName ?? 'v1',
+        stageName,
         ...(props.stageVariables === undefined ? {} : { variables: { ...props.stageVariables } }),
         accessLogDestination: new apigateway.LogGroupLogDestination(this.accessLogGroup),
         accessLogFormat: jsonAccessLogFormat(),
@@ -181,7 +203,14 @@ export class SecureRestApi extends Construct {
     });
     // RestApi adds an `Endpoint` output of its own; the stack names its outputs itself.
     this.api.node.tryRemoveChild('Endpoint');
-    this.api.deploymentStage.node.addDependency(props.cloudWatchRole.account);
+    if (props.cloudWatchRole !== undefined) {
+      this.api.deploymentStage.node.addDependency(props.cloudWatchRole.account);
+    }
+    this.executionLogGroup = new logs.LogGroup(this, 'ExecutionLogs', {
+      logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${stageName}`,
+      retention,
+    });
+    this.api.deploymentStage.node.addDependency(this.executionLogGroup);
     addJsonGatewayResponses(this.api);
 
     const cfnApi = this.api.node.defaultChild;

@@ -5,7 +5,7 @@ import { LOCAL_AWS_REGION } from '../local/handler-environment.js';
 // The checks after the traffic: every created/revoked token's email in the SES emulator's store,
 // and the active-token counters in the table consistent with the slots and the token items.
 
-export type EmailKind = 'created' | 'revoked';
+export type EmailKind = 'created' | 'revoked' | 'summary';
 
 interface StoredEmail {
   readonly subject?: string;
@@ -13,25 +13,41 @@ interface StoredEmail {
 }
 
 const TOKEN_ID_LINE = /^Token id:\s*(\S+)\s*$/m;
+/** A token listed in a revoke-all summary: `- "name" (tok_…, hint)`. */
+const SUMMARY_LINE = /^- ".*" \((tok_[A-Za-z0-9]+), /gm;
 
 function kindOf(subject: string): EmailKind | undefined {
   if (/ created$/.test(subject)) return 'created';
   if (/ was revoked$/.test(subject)) return 'revoked';
+  if (/ access tokens? revoked at once$/.test(subject)) return 'summary';
   return undefined;
 }
 
-/** `created:<id>` / `revoked:<id>` for every token email in the store. */
-async function emailKeys(sesUrl: string): Promise<Set<string>> {
+/**
+ * How often each `created:<id>`, `revoked:<id>` (an email about that one token) and `summary:<id>`
+ * (the token named in a revoke-all summary) occurs in the store.
+ */
+export async function emailTally(sesUrl: string): Promise<Map<string, number>> {
   const response = await fetch(`${sesUrl}/store`, { signal: AbortSignal.timeout(30_000) });
   if (!response.ok) throw new Error(`GET ${sesUrl}/store: ${response.status}`);
   const store = (await response.json()) as { emails?: readonly StoredEmail[] };
-  const keys = new Set<string>();
+  const tally = new Map<string, number>();
+  const count = (key: string) => tally.set(key, (tally.get(key) ?? 0) + 1);
   for (const email of store.emails ?? []) {
     const kind = kindOf(email.subject ?? '');
-    const id = TOKEN_ID_LINE.exec(email.body?.text ?? '')?.[1];
-    if (kind !== undefined && id !== undefined) keys.add(`${kind}:${id}`);
+    const text = email.body?.text ?? '';
+    if (kind === 'summary') {
+      for (const match of text.matchAll(SUMMARY_LINE)) count(`summary:${match[1]}`);
+      continue;
+    }
+    const id = TOKEN_ID_LINE.exec(text)?.[1];
+    if (kind !== undefined && id !== undefined) count(`${kind}:${id}`);
   }
-  return keys;
+  return tally;
+}
+
+async function emailKeys(sesUrl: string): Promise<Set<string>> {
+  return new Set((await emailTally(sesUrl)).keys());
 }
 
 export interface EmailCheck {

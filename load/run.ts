@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
 import { runScope, stopAllChildren, stopChild } from '../bench/children.js';
-import { type LocalStackProcess, startLocalStack } from '../bench/gateway.js';
+import { startLocalStack } from '../bench/gateway.js';
 import { percentile, round } from '../bench/stats.js';
 import { type CounterRow, checkCounters, waitForEmails } from './checks.js';
 import { HttpClient, type Reply, stringField } from './http.js';
+import { type Endpoints, endpointsOf, session } from './stack.js';
 
 // `npm run test:load`: the local stack (as `npm start` runs it, on free ports and a temporary data
 // directory), then `--duration` seconds (60) of mixed traffic from `--connections` (50) concurrent
@@ -51,25 +52,6 @@ const log = (line: string) => console.log(`[load ${((Date.now() - startedAt) / 1
 
 const { dir: dataDir, removeDir: removeDataDir, interrupted } = runScope('atk-load-');
 
-// --- the stack's endpoints, from its ready banner ------------------------------------------------
-
-interface Endpoints {
-  readonly gateway: string;
-  readonly ses: string;
-  readonly dynamoDb: string;
-  readonly tableName: string;
-}
-
-function endpointsOf(stack: LocalStackProcess): Endpoints {
-  const output = stack.output();
-  const ses = /Emails \(SES\)\s+(http:\/\/\S+)/.exec(output)?.[1];
-  const dynamo = /DynamoDB Local\s+(http:\/\/\S+)\s+table (\S+),/.exec(output);
-  if (ses === undefined || dynamo?.[1] === undefined || dynamo[2] === undefined) {
-    throw new Error(`could not read the SES / DynamoDB URLs from the ready banner:\n${output}`);
-  }
-  return { gateway: stack.url, ses, dynamoDb: dynamo[1], tableName: dynamo[2] };
-}
-
 // --- traffic ---------------------------------------------------------------------------------
 
 interface User {
@@ -92,14 +74,6 @@ const pick = <T>(items: readonly T[]): T => {
   if (item === undefined) throw new Error('pick from an empty list');
   return item;
 };
-
-async function session(client: HttpClient, accountId: string, userId: string): Promise<string> {
-  const reply = await client.send('POST', '/_local/session', {
-    body: { email: `${userId}@${accountId}.example.com`, accountId, role: 'member', userId },
-  });
-  if (reply.status !== 200) throw new Error(`POST /_local/session: ${reply.status} ${reply.text}`);
-  return stringField(reply, 'jwt');
-}
 
 let tokenCounter = 0;
 const createBody = (area: string) => ({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { IDENTITY_PATTERN, IDENTITY_PATTERN_DESCRIPTION } from '../lambdas/core/identity.js';
 import { ROLES } from '../lambdas/core/model.js';
 import type { DevIdentityProvider } from './dev-identity.js';
 import type { GatewayResponse } from './gateway-responses.js';
@@ -10,12 +11,16 @@ import type { GatewayResponse } from './gateway-responses.js';
 export const SESSION_PATH = '/_local/session';
 export const JWKS_PATH = '/_local/.well-known/jwks.json';
 
+// The ids must match the identity pattern the JWT authorizer holds `sub` and the account claim to
+// (lambdas/core/identity.ts): the dev sign-in never issues a JWT the API would refuse.
+const identity = z.string().regex(IDENTITY_PATTERN, `must be ${IDENTITY_PATTERN_DESCRIPTION}`);
+
 export const sessionRequestSchema = z
   .object({
     email: z.email(),
-    accountId: z.string().min(1).max(256),
+    accountId: identity,
     role: z.enum(ROLES),
-    userId: z.string().min(1).max(256).optional(),
+    userId: identity.optional(),
   })
   .strict();
 

@@ -9,6 +9,7 @@ import {
 } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { IDENTITY_PATTERN_DESCRIPTION, isSafeIdentity } from '../lambdas/core/identity.js';
 import type { Role } from '../lambdas/core/model.js';
 
 // The local stack's dev identity provider: it stands in for Cognito / an OIDC issuer. It signs
@@ -85,8 +86,12 @@ export class DevIdentityProvider {
     this.publicJwk = { kty: jwk.kty, n: jwk.n, e: jwk.e, kid: this.keyId, alg: 'RS256', use: 'sig' };
   }
 
+  /** Throws for ids the API would refuse (lambdas/core/identity.ts): it never signs such a JWT. */
   issueSession(request: SessionRequest): Session {
     const userId = request.userId ?? userIdForEmail(request.email);
+    if (!isSafeIdentity(userId) || !isSafeIdentity(request.accountId)) {
+      throw new Error(`user and account ids must be ${IDENTITY_PATTERN_DESCRIPTION}`);
+    }
     const issuedAt = Math.floor(this.now() / 1000);
     const expiresAt = issuedAt + SESSION_LIFETIME_SECONDS;
     const { claims } = this.settings;

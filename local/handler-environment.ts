@@ -1,5 +1,6 @@
 import type { PolicySettings } from '../lambdas/core/settings.js';
 import { ENV } from '../lambdas/runtime/env.js';
+import { SDK_REQUEST_TIMEOUT_ENV } from '../lambdas/runtime/sdk-options.js';
 import type { DeploymentConfig } from '../lib/config.js';
 import { DEV_AUDIENCE } from './dev-identity.js';
 
@@ -8,6 +9,8 @@ import { DEV_AUDIENCE } from './dev-identity.js';
 // comes from a file instead of KMS, and the JWT authorizer trusts the dev identity provider.
 
 export const LOCAL_AWS_REGION = 'us-east-1';
+/** The local notifier's From address when cdk.json sets none (a deploy without one has no emails). */
+export const LOCAL_SENDER_ADDRESS = 'no-reply@example.com';
 
 export interface HandlerEnvironmentInput {
   readonly config: DeploymentConfig;
@@ -53,8 +56,13 @@ export function handlerEnvironment(input: HandlerEnvironmentInput): Record<strin
     [ENV.jwtClaimEmail]: input.config.emailClaim,
     // As deployed: the token authorizer's fallback; the demo API names its base path in a stage variable.
     [ENV.authorizerBasePath]: '',
-    [ENV.notificationSenderAddress]: input.config.senderAddress,
+    [ENV.notificationSenderAddress]: input.config.senderAddress ?? LOCAL_SENDER_ADDRESS,
     [ENV.reminderWindowDays]: String(input.config.reminderWindowDays),
+    // The SES emulator has no send quota to read; pace as fast as a production account allows.
+    [ENV.notificationMaxSendRate]: '50',
+    // The emulators on a busy laptop can take seconds per call: a longer per-attempt timeout than
+    // deployed (lambdas/runtime/sdk-options.ts).
+    [SDK_REQUEST_TIMEOUT_ENV]: '30000',
     // As in vitest.config.ts: the SDK's notice about releases after January 2027 needing Node 22
     // would greet every `npm start`; the lockfile pins today's releases.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

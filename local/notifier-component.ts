@@ -1,5 +1,6 @@
 import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
 import { EXPIRY_LEDGER_FILTER_PATTERN } from '../lambdas/expiry-ledger/filter.js';
+import { NOTIFIER_FILTER_PATTERNS } from '../lambdas/notifier/filter.js';
 import { FUNCTION_ENTRIES } from '../lambdas/routes.js';
 import type { LocalComponent } from './components.js';
 import { filterOf } from './event-filter.js';
@@ -7,10 +8,11 @@ import { LOCAL_AWS_REGION } from './handler-environment.js';
 import { type LocalFunction, loadLambdaFunction, localFunction } from './lambda-runtime.js';
 import { type StreamConsumer, startStreamPoller } from './stream-poller.js';
 
-// Feeds the table's stream to its consumers as Lambda's event source mappings would: the notifier
-// (every record, so an email shows up on the SES emulator's page a moment after a token is created
-// or revoked) and the expiry ledger (only TTL deletions of token items, by the same filter
-// criteria as deployed). Each consumer keeps its own position and retries.
+// Feeds the table's stream to its consumers as Lambda's event source mappings would, each with the
+// filter criteria deployed: the notifier (token items, contact items and revoke-all summaries, so
+// an email shows up on the SES emulator's page a moment after a token is created or revoked) and
+// the expiry ledger (only TTL deletions of token items). Each consumer keeps its own position and
+// retries.
 export const notifierComponent: LocalComponent = {
   name: 'stream poller (notifier, expiry ledger)',
   async start(context) {
@@ -21,7 +23,7 @@ export const notifierComponent: LocalComponent = {
         await loadLambdaFunction(context.rootDir, entry),
         timeoutMs,
       );
-    const notifier = await load('notifier', FUNCTION_ENTRIES.notifier, 60_000);
+    const notifier = await load('notifier', FUNCTION_ENTRIES.notifier, 300_000);
     const expiryLedger = await load('expiryLedger', FUNCTION_ENTRIES.expiryLedger, 30_000);
     const poller = await startStreamPoller({
       dynamoEndpoint: context.urls.dynamoDb,
@@ -41,8 +43,13 @@ export function streamConsumers(notifier: LocalFunction, expiryLedger: LocalFunc
   const invoke = (fn: LocalFunction) => async (event: unknown) =>
     (await fn.invoke(event)) as DynamoDBBatchResponse | undefined;
   const isTtlDeletionOfToken = filterOf(EXPIRY_LEDGER_FILTER_PATTERN);
+  const notifierFilters = NOTIFIER_FILTER_PATTERNS.map((pattern) => filterOf(pattern));
   return [
-    { name: 'notifier', handler: invoke(notifier) },
+    {
+      name: 'notifier',
+      handler: invoke(notifier),
+      filter: (record: DynamoDBRecord) => notifierFilters.some((matches) => matches(record)),
+    },
     {
       name: 'expiry ledger',
       handler: invoke(expiryLedger),

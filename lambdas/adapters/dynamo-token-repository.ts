@@ -7,7 +7,13 @@ import {
 import { auditEvent, expiredAuditEvent, SYSTEM_ACTOR } from '../core/audit.js';
 import { invalidCursorError } from '../core/cursor-seal.js';
 import { ConflictError, LimitExceededError, TokenAccessDisabledError } from '../core/errors.js';
-import type { AuditEvent, TokenChange, TokenRecord, UserAccess } from '../core/model.js';
+import {
+  type AuditEvent,
+  statusOf,
+  type TokenChange,
+  type TokenRecord,
+  type UserAccess,
+} from '../core/model.js';
 import type { ActiveTokenLimits, Page, PageRequest, TokenRepository } from '../core/ports.js';
 import { DEFAULT_RETRY, type RetryOptions, type TaggedItem, Transactor } from './dynamo-token-transact.js';
 import { TokenWrites } from './dynamo-token-writes.js';
@@ -42,7 +48,7 @@ export interface DynamoTokenRepositoryOptions {
 
 type CreatePart = 'token' | 'credential' | 'userLimit' | 'accountLimit' | 'slot' | 'access' | 'audit';
 type RevokePart = 'token' | 'credential' | 'previous' | 'slot' | 'userLimit' | 'accountLimit' | 'audit';
-type UpdatePart = 'token' | 'credential' | 'previous' | 'slot' | 'audit';
+type UpdatePart = 'token' | 'credential' | 'previous' | 'slot' | 'access' | 'audit';
 type RotatePart = 'token' | 'newCredential' | 'access' | 'oldCredential' | 'olderCredential' | 'audit';
 type ReleasePart = 'slot' | 'userLimit' | 'accountLimit' | 'audit';
 
@@ -128,6 +134,10 @@ export class DynamoTokenRepository implements TokenRepository {
       // The caller's own consistent read serves the first attempt; a lost race reads again.
       const current = attempt === 1 && known?.id === tokenId ? known : await this.get(tokenId);
       if (current === undefined || current.state === 'revoked') return undefined;
+      // An expired token is never turned into a revoked one (that would send a "revoked" email about
+      // a token that had already stopped): nothing to do. Exact, because the write below is
+      // conditional on the version read, which pins expiresAt.
+      if (statusOf(current, new Date(at)) === 'expired') return undefined;
       const revoked: TokenRecord = {
         ...current,
         state: 'revoked',
@@ -188,11 +198,15 @@ export class DynamoTokenRepository implements TokenRepository {
         });
       }
       if (slotChanged) parts.push({ tag: 'slot', item: w.editSlot(next) });
+      // Like create and rotate: while an admin has the owner's token access off, their tokens
+      // cannot be changed (an edit would otherwise widen scopes that take effect on re-enable).
+      parts.push({ tag: 'access', item: w.checkAccess(current.accountId, current.userId) });
       parts.push({ tag: 'audit', item: w.putAudit(audit) });
 
       const result = await this.transactor.send(parts);
       if (result.committed) return;
       const { failed } = result;
+      if (failed.has('access')) throw new TokenAccessDisabledError();
       if (failed.has('token'))
         throw new ConflictError('The token was changed or revoked meanwhile; reload it and try again');
       // Credential removed by TTL or slot released by the expiry sweep: the token expired

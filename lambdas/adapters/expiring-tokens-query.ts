@@ -5,20 +5,23 @@ import { isTokenItem, itemToToken } from './items.js';
 import { INDEXES } from './table-definition.js';
 
 // Tokens by expiry, through the byExpiryDay index (`EXPIRES#<yyyy-mm-dd>` / `<expiresAt>#<tokenId>`):
-// one query per UTC day of the range, every page of it. The expiry time itself is compared after
-// parsing, so the sort key's string format never decides who gets a reminder. The index is
-// eventually consistent, which is fine for a daily job.
+// one page of one UTC day at a time, the cursor being the page's LastEvaluatedKey (base64url JSON;
+// it holds only key attributes: the token id and its expiry). The index is eventually consistent;
+// the reminder worker reads every candidate again from the table before it sends.
 
-const DAY_MS = 86_400_000;
+export { utcDaysBetween } from '../core/notifications/reminders.js';
 
-/** The UTC days (`yyyy-mm-dd`) from `from`'s to `to`'s, both included. */
-export function utcDaysBetween(from: Date, to: Date): string[] {
-  const days: string[] = [];
-  const start = Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate());
-  for (let day = start; day <= to.getTime(); day += DAY_MS) {
-    days.push(new Date(day).toISOString().slice(0, 10));
+function encodeCursor(key: Record<string, unknown> | undefined): string | undefined {
+  return key === undefined ? undefined : Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+function decodeCursor(cursor: string | undefined): Record<string, unknown> | undefined {
+  if (cursor === undefined) return undefined;
+  const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new Error('reminder cursor is not a key');
   }
-  return days;
+  return parsed as Record<string, unknown>;
 }
 
 export class DynamoExpiringTokensQuery implements ExpiringTokens {
@@ -27,40 +30,34 @@ export class DynamoExpiringTokensQuery implements ExpiringTokens {
     private readonly tableName: string,
     /** Told about a token item that does not parse; it is skipped, the others still get reminders. */
     private readonly onMalformedItem: (error: unknown, pk: unknown) => void = () => undefined,
-    private readonly pageSize = 100,
   ) {}
 
-  async *expiringBetween(from: Date, to: Date): AsyncIterable<TokenRecord> {
+  async page(
+    day: string,
+    cursor: string | undefined,
+    limit: number,
+  ): Promise<{ tokens: TokenRecord[]; cursor: string | undefined }> {
     const index = INDEXES.byExpiryDay;
-    for (const day of utcDaysBetween(from, to)) {
-      let exclusiveStartKey: Record<string, unknown> | undefined;
-      do {
-        const page = await this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: index.indexName,
-            KeyConditionExpression: '#pk = :day',
-            ExpressionAttributeNames: { '#pk': index.partitionKey },
-            ExpressionAttributeValues: { ':day': `EXPIRES#${day}` },
-            Limit: this.pageSize,
-            ExclusiveStartKey: exclusiveStartKey,
-          }),
-        );
-        for (const item of page.Items ?? []) {
-          if (!isTokenItem(item)) continue;
-          let token: TokenRecord;
-          try {
-            token = itemToToken(item);
-          } catch (error) {
-            this.onMalformedItem(error, item.pk);
-            continue;
-          }
-          if (token.expiresAt === null) continue;
-          const expiresMs = Date.parse(token.expiresAt);
-          if (expiresMs >= from.getTime() && expiresMs <= to.getTime()) yield token;
-        }
-        exclusiveStartKey = page.LastEvaluatedKey;
-      } while (exclusiveStartKey !== undefined);
+    const page = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: index.indexName,
+        KeyConditionExpression: '#pk = :day',
+        ExpressionAttributeNames: { '#pk': index.partitionKey },
+        ExpressionAttributeValues: { ':day': `EXPIRES#${day}` },
+        Limit: limit,
+        ExclusiveStartKey: decodeCursor(cursor),
+      }),
+    );
+    const tokens: TokenRecord[] = [];
+    for (const item of page.Items ?? []) {
+      if (!isTokenItem(item)) continue;
+      try {
+        tokens.push(itemToToken(item));
+      } catch (error) {
+        this.onMalformedItem(error, item.pk);
+      }
     }
+    return { tokens, cursor: encodeCursor(page.LastEvaluatedKey) };
   }
 }

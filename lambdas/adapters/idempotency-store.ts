@@ -12,10 +12,12 @@ import type { ClaimRequest, ClaimResult, IdempotencyStore } from '../core/notifi
 import { TTL_ATTRIBUTE } from './table-definition.js';
 
 // Idempotency records of the notifier and the reminder job, in the service's table:
-// pk `IDEMPOTENCY#<key>`, sk `IDEMPOTENCY`, entity `notification`, status `pending` | `sent`, and the
-// table's TTL attribute. Both functions may touch only items whose pk starts with `IDEMPOTENCY#`
-// (an IAM dynamodb:LeadingKeys condition), and the event source filters these items out of the
-// notifier's stream.
+// pk `IDEMPOTENCY#<key>`, sk `IDEMPOTENCY`, entity `notification`, status `pending` (with
+// `leaseUntil`) | `sent` (`maybeSent: true` when a lapsed claim was closed without sending), and the
+// table's TTL attribute. The protocol is in lambdas/core/notifications/notifier.ts. Both functions
+// may write only items whose pk starts with `IDEMPOTENCY#` or `CONTACT#` (an IAM
+// dynamodb:LeadingKeys condition), and the event source filters these items out of the notifier's
+// stream.
 
 export const IDEMPOTENCY_SORT_KEY = 'IDEMPOTENCY';
 export const IDEMPOTENCY_ENTITY = 'notification';
@@ -43,8 +45,16 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
           ConsistentRead: true,
         }),
       );
-      if (Item?.status === 'sent') return { status: 'done' };
-      if (Item !== undefined || attempt >= 2) return { status: 'in-progress' };
+      if (Item === undefined) {
+        if (attempt >= 2) return { status: 'in-progress', leaseUntilMs: request.now.getTime() };
+        continue;
+      }
+      if (Item.status === 'sent') return { status: 'done' };
+      // Our own put, answered too late and retried by the SDK: the claim is ours.
+      if (Item.claimId === claimId) return { status: 'claimed', claimId };
+      const leaseUntilMs = typeof Item.leaseUntil === 'number' ? Item.leaseUntil : 0;
+      if (leaseUntilMs >= request.now.getTime()) return { status: 'in-progress', leaseUntilMs };
+      return { status: 'lapsed', claimId: String(Item.claimId) };
     }
   }
 
@@ -64,10 +74,8 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
             leaseUntil: request.leaseUntilMs,
             [TTL_ATTRIBUTE]: request.expiresAt,
           },
-          // New, or a pending claim whose holder has stopped (its lease lapsed).
-          ConditionExpression: 'attribute_not_exists(pk) OR (#status = :pending AND leaseUntil < :now)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':pending': 'pending', ':now': request.now.getTime() },
+          // Only a new record: a lapsed claim is never taken over (it may have been sent).
+          ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
       return true;
@@ -95,7 +103,31 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
         }),
       );
     } catch (error) {
-      // Someone took the claim over after our lease lapsed: their record stands.
+      // Someone marked it maybe sent after our lease lapsed: that record stands.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async markMaybeSent(key: string, claimId: string, at: Date): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: idempotencyItemKey(key),
+          UpdateExpression: 'SET #status = :sent, sentAt = :at, maybeSent = :true REMOVE leaseUntil',
+          ConditionExpression: 'claimId = :claimId AND #status = :pending',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':sent': 'sent',
+            ':at': at.toISOString(),
+            ':true': true,
+            ':claimId': claimId,
+            ':pending': 'pending',
+          },
+        }),
+      );
+    } catch (error) {
+      // Its holder marked or released it meanwhile: that stands.
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
   }

@@ -17,6 +17,8 @@ const changeSchema = z.object({
   sourceIp: z.string().optional(),
   userAgent: z.string().optional(),
   bulk: z.boolean().optional(),
+  bulkId: z.string().optional(),
+  actorEmail: z.string().optional(),
 });
 
 export const tokenItemSchema = z.object({
@@ -87,6 +89,8 @@ export function itemToToken(item: Record<string, unknown>): TokenRecord {
       sourceIp: token.lastChange.sourceIp,
       userAgent: token.lastChange.userAgent,
       ...(token.lastChange.bulk === undefined ? {} : { bulk: token.lastChange.bulk }),
+      ...(token.lastChange.bulkId === undefined ? {} : { bulkId: token.lastChange.bulkId }),
+      ...(token.lastChange.actorEmail === undefined ? {} : { actorEmail: token.lastChange.actorEmail }),
     },
   };
 }

@@ -13,6 +13,7 @@ import { type Fetcher, SimpleFetcher } from 'aws-jwt-verify/https';
 import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
 import type { JwtPayload } from 'aws-jwt-verify/jwt-model';
 import { UnauthorizedError } from '../core/errors.js';
+import { isSafeIdentity } from '../core/identity.js';
 import { ROLES, type Role } from '../core/model.js';
 import type { IdentityVerifier, VerifiedIdentity } from '../core/ports.js';
 import { ENV, optionalEnv, requireEnv } from '../runtime/env.js';
@@ -176,25 +177,33 @@ export class InvalidJwtError extends UnauthorizedError {
   }
 }
 
-const MAX_ID_LENGTH = 256;
 const MAX_EMAIL_LENGTH = 320;
 const ROLE_SET: ReadonlySet<string> = new Set(ROLES);
 
 const isRole = (value: unknown): value is Role => typeof value === 'string' && ROLE_SET.has(value);
-// `#` is refused: item keys join ids with `#` (see lambdas/core/caller-context.ts).
-const isId = (value: unknown): value is string =>
-  typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH && !value.includes('#');
 
-/** The caller behind verified claims, or UnauthorizedError when a required claim is missing or wrong. */
+/**
+ * A claim by its configured name, own properties only: a claim name such as `constructor` or
+ * `toString` must find nothing in a payload that lacks it, never Object.prototype's member.
+ */
+function claim(payload: JwtPayload, name: string): unknown {
+  return Object.hasOwn(payload, name) ? payload[name] : undefined;
+}
+
+/**
+ * The caller behind verified claims, or UnauthorizedError when a required claim is missing or wrong.
+ * `sub` and the account id must match the one identity pattern (lambdas/core/identity.ts): a `sub`
+ * of `*` would otherwise read as "the whole account", one with `#` could collide in item keys.
+ */
 export function identityFromClaims(payload: JwtPayload, claims: JwtClaimNames): VerifiedIdentity {
-  const userId = payload.sub;
-  const accountId = payload[claims.accountId];
-  const role = payload[claims.role];
-  const email = payload[claims.email];
+  const userId = claim(payload, 'sub');
+  const accountId = claim(payload, claims.accountId);
+  const role = claim(payload, claims.role);
+  const email = claim(payload, claims.email);
   // aws-jwt-verify checks `exp` only when present; a JWT that never expires is not accepted here.
   if (typeof payload.exp !== 'number') throw new InvalidJwtError('ExpClaim');
-  if (!isId(userId)) throw new InvalidJwtError('SubjectClaim');
-  if (!isId(accountId)) throw new InvalidJwtError('AccountIdClaim');
+  if (!isSafeIdentity(userId)) throw new InvalidJwtError('SubjectClaim');
+  if (!isSafeIdentity(accountId)) throw new InvalidJwtError('AccountIdClaim');
   if (!isRole(role)) throw new InvalidJwtError('RoleClaim');
   if (email !== undefined && (typeof email !== 'string' || email.length > MAX_EMAIL_LENGTH)) {
     throw new InvalidJwtError('EmailClaim');

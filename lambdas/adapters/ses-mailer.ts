@@ -2,8 +2,9 @@ import { type SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
 import type { Mailer, OutgoingEmail } from '../core/notifications/notifier.js';
 
 // The notifier's mailer: SES v1 SendEmail (subject, text and HTML bodies, UTF-8). The client comes
-// from the handler module; its retry settings absorb short throttling within one call, and anything
-// that still fails is thrown for the caller to report and retry.
+// from the handler module (lambdas/runtime/notifications.ts, with the enforced timeouts of
+// lambdas/runtime/sdk-options.ts); its retries absorb short throttling within one call, and anything
+// that still fails (an error, or no answer in time) is thrown for the caller to report and retry.
 
 export interface SesMailerOptions {
   /** The From address; it must belong to the SES identity the function may send from. */
@@ -38,12 +39,3 @@ export class SesMailer implements Mailer {
     return { messageId: output.MessageId };
   }
 }
-
-/**
- * Settings for the handler modules' SESClient: a few SDK retries (standard mode, with backoff) for
- * brief throttling, and timeouts well inside the functions' own and the claim lease.
- */
-export const SES_CLIENT_CONFIG = {
-  maxAttempts: 3,
-  requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000 },
-} as const;

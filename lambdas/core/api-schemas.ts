@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import type { ManagementRouteName } from '../routes.js';
 import type { ErrorCode } from './errors.js';
+import { IDENTITY_PATTERN, IDENTITY_PATTERN_DESCRIPTION, WHOLE_ACCOUNT } from './identity.js';
 import { AUDIT_EVENT_ID_PATTERN, TOKEN_ID_PATTERN } from './ids.js';
 import { AUDIT_ACTIONS, ROLES } from './model.js';
+import { TOKEN_TYPE_NAME_PATTERN } from './settings.js';
 
 // The management API's contract as zod schemas: the HTTP layer validates requests with them, the
 // handlers' results are typed by them, and lambdas/core/openapi.ts turns them into the OpenAPI
@@ -22,14 +24,20 @@ export const MAX_BODY_BYTES = 16 * 1024;
 export const MAX_GRACE_PERIOD_SECONDS = 86_400;
 
 // A lone UTF-16 surrogate survives JSON.parse but is not Unicode; it would fail later (DynamoDB,
-// email) as a server error, so it is refused at the edge.
+// email) as a server error, so it is refused at the edge. U+FFFD is what invalid UTF-8 becomes when
+// a gateway decodes it leniently: it is refused too, so that bytes that were not text are never
+// stored as text (lambdas/http/request.ts refuses it in the raw body as well).
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const REPLACEMENT_CHARACTER = '\uFFFD';
 // Control characters. A name ends up in email subjects and log lines, where CR/LF is an injection.
 const CONTROL_CHARACTER = /\p{Cc}/u;
 const CONTROL_EXCEPT_WHITESPACE = /[^\P{Cc}\t\n\r]/u;
 
 const wellFormed = (schema: z.ZodString) =>
-  schema.refine((value) => !LONE_SURROGATE.test(value), 'must be well-formed Unicode text');
+  schema.refine(
+    (value) => !LONE_SURROGATE.test(value) && !value.includes(REPLACEMENT_CHARACTER),
+    'must be well-formed UTF-8 text (no lone surrogates, no U+FFFD)',
+  );
 
 const isoDateTime = z.iso.datetime({ offset: true });
 
@@ -69,15 +77,11 @@ const allowedIpsSchema = z
       'Empty: any address, unless the type requires an allowlist.',
   );
 
-/** A user id in a path or query: what JWTs may carry (no control characters, no `#`). */
-const userIdSchema = wellFormed(
-  z
-    .string()
-    .min(1)
-    .max(256)
-    .refine((value) => !CONTROL_CHARACTER.test(value), 'must not contain control characters')
-    .refine((value) => !value.includes('#'), 'must not contain #'),
-);
+/** A user id in a path or query: the one identity pattern JWTs must match too (identity.ts). */
+const userIdSchema = z
+  .string()
+  .regex(IDENTITY_PATTERN, `must be ${IDENTITY_PATTERN_DESCRIPTION}`)
+  .describe(`A user id: ${IDENTITY_PATTERN_DESCRIPTION}.`);
 
 const limitSchema = z
   .string()
@@ -118,7 +122,7 @@ const createTokenRequestObject = z
       ),
     type: z
       .string()
-      .max(32)
+      .regex(TOKEN_TYPE_NAME_PATTERN, 'is not a token type name (see tokenTypes in GET /policy)')
       .optional()
       .describe('A token type from GET /policy; default `defaultTokenType`.'),
     allowedIps: allowedIpsSchema.optional(),
@@ -152,7 +156,7 @@ export const listTokensQuerySchema = z
       .default('all')
       .describe('Only tokens with this status; default `all`.'),
     userId: userIdSchema
-      .or(z.literal('*'))
+      .or(z.literal(WHOLE_ACCOUNT))
       .optional()
       .describe("Admins only: another user's tokens, or `*` for every token of the account."),
     limit: limitSchema,
@@ -212,7 +216,7 @@ export type RotateTokenRequest = z.output<typeof rotateTokenRequestSchema>;
 export const revokeAllQuerySchema = z
   .object({
     userId: userIdSchema
-      .or(z.literal('*'))
+      .or(z.literal(WHOLE_ACCOUNT))
       .optional()
       .describe(
         "Admins only: another user's tokens, or `*` for every token of the account. Default: your own.",
@@ -364,6 +368,12 @@ export const tokenTypeViewSchema = z
     description: z.string(),
     allowedScopes: z.array(z.string()).describe('The scopes this type may carry.'),
     requireIpAllowlist: z.boolean(),
+    minAllowlistPrefix: z
+      .object({ ipv4: z.number().int(), ipv6: z.number().int() })
+      .nullable()
+      .describe(
+        'With requireIpAllowlist: the shortest prefix an allowlist entry may have per family (wider ranges are a 400); null otherwise.',
+      ),
   })
   .meta({ id: 'TokenType', description: 'A kind of token and its restrictions.' });
 
@@ -399,6 +409,7 @@ export const ERROR_CODES = [
   'NOT_FOUND',
   'VALIDATION_FAILED',
   'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
   'LIMIT_EXCEEDED',
   'CONFLICT',
   'RATE_LIMITED',
@@ -450,7 +461,7 @@ export const ROUTE_CONTRACTS = {
   createToken: {
     body: createTokenRequestSchema,
     responses: { 201: createdTokenSchema },
-    errors: ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'LIMIT_EXCEEDED'],
+    errors: ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'LIMIT_EXCEEDED'],
   },
   listTokens: {
     query: listTokensQuerySchema,
@@ -465,20 +476,20 @@ export const ROUTE_CONTRACTS = {
   revokeToken: {
     path: tokenPathSchema,
     responses: { 204: null },
-    errors: ['VALIDATION_FAILED', 'NOT_FOUND'],
+    errors: ['VALIDATION_FAILED', 'NOT_FOUND', 'CONFLICT'],
   },
   updateToken: {
     path: tokenPathSchema,
     body: updateTokenRequestSchema,
     responses: { 200: tokenViewSchema },
-    errors: ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'NOT_FOUND', 'CONFLICT'],
+    errors: ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_FOUND', 'CONFLICT'],
   },
   rotateToken: {
     path: tokenPathSchema,
     body: rotateTokenRequestSchema,
     bodyOptional: true,
     responses: { 201: createdTokenSchema },
-    errors: ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'NOT_FOUND', 'CONFLICT'],
+    errors: ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_FOUND', 'CONFLICT'],
   },
   revokeAllTokens: {
     query: revokeAllQuerySchema,
@@ -489,7 +500,7 @@ export const ROUTE_CONTRACTS = {
     path: userPathSchema,
     body: tokenAccessRequestSchema,
     responses: { 200: tokenAccessSchema },
-    errors: ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE'],
+    errors: ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'],
   },
   getUserTokenAccess: {
     path: userPathSchema,

@@ -1,16 +1,14 @@
 import { z } from 'zod';
+import { IDENTITY_PATTERN, IDENTITY_PATTERN_DESCRIPTION } from './identity.js';
 import { ROLES } from './model.js';
 
 // What the management API's JWT authorizer hands to the route handlers in
 // `requestContext.authorizer` (API Gateway allows only string values there). The JWT authorizer
 // produces it from verified claims; the HTTP layer parses it into a Caller.
-// Ids are refused if they contain `#`: item keys join ids with `#` (`USER#<accountId>#<userId>`), so
-// `#` inside an id could make two users' keys coincide.
-const identifier = z
-  .string()
-  .min(1)
-  .max(256)
-  .regex(/^[^#]+$/, 'must not contain #');
+// Ids must match the one identity pattern (identity.ts): no `#` (item keys join ids with `#`, so
+// `#` inside an id could make two users' keys coincide), no `*` (the "whole account" sentinel), no
+// control characters. A context that breaks it is a 401, whatever produced it.
+const identifier = z.string().regex(IDENTITY_PATTERN, `must be ${IDENTITY_PATTERN_DESCRIPTION}`);
 
 export const callerContextSchema = z.object({
   userId: identifier,

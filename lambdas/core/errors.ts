@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'VALIDATION_FAILED'
   | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
   | 'LIMIT_EXCEEDED'
   | 'CONFLICT'
   | 'RATE_LIMITED'
@@ -19,6 +20,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   NOT_FOUND: 404,
   VALIDATION_FAILED: 400,
   PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
   LIMIT_EXCEEDED: 409,
   CONFLICT: 409,
   RATE_LIMITED: 429,
@@ -60,6 +62,10 @@ export class ValidationError extends DomainError {
 export class PayloadTooLargeError extends DomainError {
   readonly code = 'PAYLOAD_TOO_LARGE';
 }
+/** A request body that is not `application/json` (UTF-8). */
+export class UnsupportedMediaTypeError extends DomainError {
+  readonly code = 'UNSUPPORTED_MEDIA_TYPE';
+}
 export class LimitExceededError extends DomainError {
   readonly code = 'LIMIT_EXCEEDED';
 }
@@ -70,7 +76,7 @@ export class RateLimitedError extends DomainError {
   readonly code = 'RATE_LIMITED';
 }
 
-/** The owner's token access is disabled by an admin: they cannot create or rotate tokens. */
+/** The owner's token access is disabled by an admin: their tokens cannot be created, edited or rotated. */
 export class TokenAccessDisabledError extends ForbiddenError {
   constructor(message = 'Token access is disabled for this user by an administrator') {
     super(message);

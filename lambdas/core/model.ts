@@ -30,13 +30,26 @@ export interface TokenChange {
   readonly userAgent: string | undefined;
   /** Revoked as part of "revoke all" (DELETE /tokens): the email says so. */
   readonly bulk?: boolean;
+  /**
+   * Which "revoke all" (the id of its `tokens.revoked-all` audit event): the notifier sends one
+   * summary email per owner for all of them instead of one email per token.
+   */
+  readonly bulkId?: string;
+  /**
+   * The actor's email, from their verified JWT. When the actor is the token's owner, the notifier
+   * takes it as the owner's current address (docs/security.md, "Emails").
+   */
+  readonly actorEmail?: string;
 }
 
 export interface TokenRecord {
   readonly id: string;
   readonly userId: string;
   readonly accountId: string;
-  /** The owner's email when the token was created: where notifications go. */
+  /**
+   * The owner's email when the token was created; notifications go to the owner's current address
+   * (refreshed from their management writes), this one only until there is one.
+   */
   readonly ownerEmail: string | undefined;
   readonly name: string;
   readonly description: string;

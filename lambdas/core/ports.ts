@@ -49,8 +49,9 @@ export interface TokenRepository {
    * Marks the token and its credentials (current and, during a grace period, previous) revoked,
    * releases its limit slot (if it still holds one) and writes the audit event built from the
    * revoked record, atomically and only if it is still active. Returns the revoked record, or
-   * undefined when it was already revoked (nothing written: revoking is idempotent). `known` is the
-   * record the caller has just read consistently: it saves the first re-read.
+   * undefined when it was already revoked (nothing written: revoking is idempotent) or had expired
+   * by `change.at` (nothing written: an expired token is never revoked). `known` is the record the
+   * caller has just read consistently: it saves the first re-read.
    */
   revoke(
     tokenId: string,
@@ -61,8 +62,9 @@ export interface TokenRepository {
   /**
    * An edit: `next` replaces `current` (same id and secret, version + 1) and the credential
    * snapshots (current and previous secret) take its scopes, allowlist and expiry, keeping their
-   * `disabled` flag; plus the audit event. Conditional on `current.version` and state active:
-   * ConflictError (409) when the token changed or was revoked meanwhile.
+   * `disabled` flag; plus the audit event. Conditional on `current.version`, state active and the
+   * owner's access enabled: ConflictError (409) when the token changed or was revoked meanwhile,
+   * TokenAccessDisabledError (403) when the owner's token access is disabled.
    */
   update(current: TokenRecord, next: TokenRecord, audit: AuditEvent): Promise<void>;
   /**

@@ -35,15 +35,16 @@ export function parseRouteScopeMap(input: unknown): RouteScopeMap {
     throw new InvalidRouteScopesError('route scopes must be an object of "<METHOD> <route>": "<scope>"');
   }
   const problems: string[] = [];
-  const map: Record<string, string> = {};
+  const entries: [string, string][] = [];
   for (const [key, value] of Object.entries(input)) {
     if (!ROUTE_KEY_PATTERN.test(key)) problems.push(`"${key}" is not "<METHOD> /<route>"`);
     else if (typeof value !== 'string' || !SCOPE_PATTERN.test(value)) {
       problems.push(`"${key}": ${JSON.stringify(value)} is not a scope (<area>:read|write)`);
-    } else map[key] = value;
+    } else entries.push([key, value]);
   }
   if (problems.length > 0) throw new InvalidRouteScopesError(`invalid route scopes: ${problems.join('; ')}`);
-  return map;
+  // Own properties only, whatever the keys (lookupRouteScope reads them with Object.hasOwn).
+  return Object.fromEntries(entries);
 }
 
 export function encodeRouteScopes(map: RouteScopeMap): string {

@@ -14,6 +14,28 @@ const areaSchema = z
   .regex(AREA_PATTERN, 'an area is lowercase letters, digits and dashes, starting with a letter (max 40)');
 const scopeSchema = z.string().regex(SCOPE_PATTERN, 'a scope is `<area>:read` or `<area>:write`');
 
+/** A token type's name, in the configuration and in a create request alike. */
+export const TOKEN_TYPE_NAME_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
+const typeNameSchema = z
+  .string()
+  .regex(TOKEN_TYPE_NAME_PATTERN, 'a token type name is lowercase letters, digits and dashes (max 32)');
+
+/**
+ * How wide one allowlist entry of a type that requires an allowlist may be, as the shortest prefix
+ * length accepted per family. Without a bound, `0.0.0.0/1` + `128.0.0.0/1` (or `::/1` + `8000::/1`)
+ * "limit" a token to the whole Internet. The default refuses IPv4 ranges wider than a /8 and IPv6
+ * ranges wider than a /32 (an ISP's allocation).
+ */
+export const DEFAULT_MIN_ALLOWLIST_PREFIX = { ipv4: 8, ipv6: 32 } as const;
+
+const minAllowlistPrefixSchema = z
+  .object({
+    ipv4: z.number().int().min(1).max(32).default(DEFAULT_MIN_ALLOWLIST_PREFIX.ipv4),
+    ipv6: z.number().int().min(1).max(128).default(DEFAULT_MIN_ALLOWLIST_PREFIX.ipv6),
+  })
+  .strict();
+export type AllowlistBound = z.infer<typeof minAllowlistPrefixSchema>;
+
 export const tokenTypeSchema = z
   .object({
     description: z.string().min(1).max(200),
@@ -21,8 +43,18 @@ export const tokenTypeSchema = z
     allowedScopes: z.array(scopeSchema).min(1).optional(),
     /** Vendors' "profile read" style tokens must be limited to known addresses. */
     requireIpAllowlist: z.boolean().default(false),
+    /**
+     * With requireIpAllowlist: the shortest prefix an entry may have, per family; omitted (or a
+     * family left out) = DEFAULT_MIN_ALLOWLIST_PREFIX. Part of the type so that it travels with
+     * `tokenTypes` in cdk.json and the local settings like the rest of the type.
+     */
+    minAllowlistPrefix: minAllowlistPrefixSchema.optional(),
   })
-  .strict();
+  .strict()
+  .refine((type) => type.minAllowlistPrefix === undefined || type.requireIpAllowlist, {
+    path: ['minAllowlistPrefix'],
+    message: 'minAllowlistPrefix applies only to a type with requireIpAllowlist: true',
+  });
 
 export const policySettingsSchema = z
   .object({
@@ -45,7 +77,7 @@ export const policySettingsSchema = z
       .array(areaSchema)
       .min(1)
       .default(['content', 'products', 'triggers', 'reports', 'bulk-data', 'system']),
-    tokenTypes: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/), tokenTypeSchema).default({
+    tokenTypes: z.record(typeNameSchema, tokenTypeSchema).default({
       standard: { description: 'Any scopes from the catalogue.', requireIpAllowlist: false },
       restricted: {
         description: 'Read-only reporting access; must be limited to an IP allowlist.',
@@ -53,7 +85,7 @@ export const policySettingsSchema = z
         requireIpAllowlist: true,
       },
     }),
-    defaultTokenType: z.string().default('standard'),
+    defaultTokenType: typeNameSchema.default('standard'),
     /** Upper bound on how long a revoked token may still pass: gateway cache TTL + in-process cache. */
     revocationWindowSeconds: z.number().int().min(0).max(3600).default(60),
     /** The authorizer records a token's lastUsedAt at most once per this many seconds. */
@@ -89,7 +121,7 @@ export const policySettingsSchema = z
         message: 'maxActiveTokensPerUser cannot exceed maxActiveTokensPerAccount',
       });
     }
-    if (!(settings.defaultTokenType in settings.tokenTypes)) {
+    if (tokenTypeNamed(settings, settings.defaultTokenType) === undefined) {
       ctx.addIssue({
         code: 'custom',
         path: ['defaultTokenType'],
@@ -140,6 +172,25 @@ export function verificationCacheTtlSeconds(settings: PolicySettings): number {
  */
 export function gatewayCacheTtlSeconds(settings: PolicySettings): number {
   return settings.revocationWindowSeconds - verificationCacheTtlSeconds(settings);
+}
+
+/**
+ * The configured token type of that name, or undefined. Own properties only: the types are a plain
+ * object, and `constructor`, `__proto__`, `toString` or `hasOwnProperty` must find nothing unless
+ * the configuration names such a type (a prototype member has no allowedScopes and no
+ * requireIpAllowlist, so finding one would lift every restriction).
+ */
+export function tokenTypeNamed(
+  settings: Pick<PolicySettings, 'tokenTypes'>,
+  name: string,
+): TokenTypeSettings | undefined {
+  return Object.hasOwn(settings.tokenTypes, name) ? settings.tokenTypes[name] : undefined;
+}
+
+/** The allowlist bound of a type that requires an allowlist; undefined for any other type. */
+export function allowlistBoundOf(type: TokenTypeSettings): AllowlistBound | undefined {
+  if (!type.requireIpAllowlist) return undefined;
+  return { ...DEFAULT_MIN_ALLOWLIST_PREFIX, ...type.minAllowlistPrefix };
 }
 
 export function scopeCatalogue(settings: PolicySettings): string[] {

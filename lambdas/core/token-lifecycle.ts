@@ -1,8 +1,9 @@
 import type { RevokeAllQuery, RotateTokenRequest, UpdateTokenRequest } from './api-schemas.js';
 import { actorOf, auditEvent, diffToken, tokenAuditEvent } from './audit.js';
 import { forEachBounded } from './bounded.js';
-import { ForbiddenError } from './errors.js';
 import { hashToken } from './hashing.js';
+import { WHOLE_ACCOUNT } from './identity.js';
+import { newAuditEventId } from './ids.js';
 import { type Caller, statusOf, type TokenChange, type TokenRecord } from './model.js';
 import type { AuditLog, KeySource } from './ports.js';
 import type { PolicySettings } from './settings.js';
@@ -14,6 +15,8 @@ import {
   type CreatedToken,
   changeBy,
   getToken,
+  ownedBy,
+  ownersOf,
   type TokenDeps,
 } from './token-service.js';
 
@@ -114,52 +117,58 @@ export async function rotateToken(
 /**
  * DELETE /tokens?userId=: revokes every active token of the caller, of another user of the
  * account (admins) or of the whole account (`*`, admins). Returns how many this call revoked; a
- * token revoked meanwhile by someone else is not counted, so repeating the call answers 0.
+ * token revoked meanwhile by someone else is not counted, so repeating the call answers 0. Any role
+ * may revoke their own (it only reduces access); expired tokens are skipped, never revoked.
  */
 export async function revokeAllTokens(
   deps: RevokeAllDeps,
   caller: Caller,
   query: RevokeAllQuery,
 ): Promise<number> {
-  assertCanWrite(caller);
-  const target = query.userId ?? caller.userId;
-  if (target !== caller.userId && caller.role !== 'admin') {
-    throw new ForbiddenError("Only an admin can revoke other users' tokens");
-  }
+  const owners = ownersOf(caller, query.userId, "Only an admin can revoke other users' tokens");
   const now = deps.clock.now();
-  const change: TokenChange = { ...changeBy(caller, 'revoked', now), bulk: true };
+  // The summary event's id names this revoke-all on every token it revokes, so that the notifier
+  // can send each owner one email for all of them (lambdas/core/notifications/bulk-revocations.ts).
+  const bulkId = newAuditEventId();
+  const change: TokenChange = { ...changeBy(caller, 'revoked', now), bulk: true, bulkId };
   // Slot holders are exactly the tokens that may still be active: revoked ones released theirs.
-  const ids = await deps.repository.listSlotHolders(caller.accountId, target === '*' ? undefined : target);
+  const ids = await deps.repository.listSlotHolders(
+    caller.accountId,
+    owners.kind === 'account' ? undefined : owners.userId,
+  );
 
   let revoked = 0;
-  await forEachBounded(ids, deps.concurrency ?? REVOKE_ALL_CONCURRENCY, async (id) => {
-    const token = await deps.repository.get(id);
-    // The account index is eventually consistent and shared by key strings: check what came back.
-    if (token === undefined || token.accountId !== caller.accountId) return;
-    if (target !== '*' && token.userId !== target) return;
-    // Expired tokens no longer verify; revoking them would only send a misleading email.
-    if (statusOf(token, now) !== 'active') return;
-    const result = await deps.repository.revoke(
-      token.id,
-      change,
-      (record) => tokenAuditEvent('token.revoked', caller, record, now, { details: { bulk: true } }),
-      token,
+  try {
+    await forEachBounded(ids, deps.concurrency ?? REVOKE_ALL_CONCURRENCY, async (id) => {
+      const token = await deps.repository.get(id);
+      // The account index is eventually consistent and shared by key strings: check what came back.
+      if (token === undefined || !ownedBy(caller, owners, token)) return;
+      // Expired tokens no longer verify; revoking them would only send a misleading email.
+      if (statusOf(token, now) !== 'active') return;
+      const result = await deps.repository.revoke(
+        token.id,
+        change,
+        (record) => tokenAuditEvent('token.revoked', caller, record, now, { details: { bulk: true } }),
+        token,
+      );
+      if (result !== undefined) revoked += 1;
+    });
+  } finally {
+    // Also after a failure part of the way: the tokens revoked so far get their summary email.
+    await deps.auditLog.append(
+      auditEvent({
+        id: bulkId,
+        action: 'tokens.revoked-all',
+        // Read again: the summary is recorded once the revocations are done, and sorts after them.
+        at: deps.clock.now(),
+        actor: actorOf(caller),
+        accountId: caller.accountId,
+        // For the whole account there is no one subject: the admin who did it is.
+        subjectUserId: owners.kind === 'account' ? caller.userId : owners.userId,
+        details: { revokedCount: revoked, target: owners.kind === 'account' ? WHOLE_ACCOUNT : owners.userId },
+      }),
     );
-    if (result !== undefined) revoked += 1;
-  });
-
-  await deps.auditLog.append(
-    auditEvent({
-      action: 'tokens.revoked-all',
-      // Read again: the summary is recorded once the revocations are done, and sorts after them.
-      at: deps.clock.now(),
-      actor: actorOf(caller),
-      accountId: caller.accountId,
-      // For the whole account there is no one subject: the admin who did it is.
-      subjectUserId: target === '*' ? caller.userId : target,
-      details: { revokedCount: revoked, target },
-    }),
-  );
+  }
   return revoked;
 }
 

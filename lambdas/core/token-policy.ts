@@ -7,7 +7,13 @@ import {
   type PolicyView,
 } from './api-schemas.js';
 import { type ErrorDetail, ValidationError } from './errors.js';
-import { type PolicySettings, scopeCatalogue } from './settings.js';
+import {
+  type AllowlistBound,
+  allowlistBoundOf,
+  type PolicySettings,
+  scopeCatalogue,
+  tokenTypeNamed,
+} from './settings.js';
 
 // The token policy applied to a create request: expiry, scopes, token type and IP allowlist.
 // Every problem is collected and reported at once as one ValidationError with a detail per field.
@@ -52,7 +58,7 @@ export function resolveTokenPolicy(
   const issues: ErrorDetail[] = [];
   const expiresAt = resolveExpiry(settings, request, now, issues);
   const type = request.type ?? settings.defaultTokenType;
-  const typeSettings = settings.tokenTypes[type];
+  const typeSettings = tokenTypeNamed(settings, type);
   if (typeSettings === undefined) {
     issues.push({
       path: 'type',
@@ -60,7 +66,8 @@ export function resolveTokenPolicy(
     });
   }
   const scopes = checkScopes(settings, request.scopes, type, typeSettings?.allowedScopes, issues);
-  const allowedIps = normaliseAllowedIps(request.allowedIps ?? [], issues);
+  const bound = typeSettings === undefined ? undefined : allowlistBoundOf(typeSettings);
+  const allowedIps = normaliseAllowedIps(request.allowedIps ?? [], issues, bound && { bound, type });
   if (typeSettings?.requireIpAllowlist === true && (request.allowedIps ?? []).length === 0) {
     issues.push({
       path: 'allowedIps',
@@ -112,7 +119,7 @@ export function resolveTokenUpdate(
   now: Date,
 ): ResolvedTokenUpdate {
   const issues: ErrorDetail[] = [];
-  const typeSettings = settings.tokenTypes[current.type];
+  const typeSettings = tokenTypeNamed(settings, current.type);
   // Without its type's rules there is nothing to hold new scopes or addresses against.
   const typeGone = (path: string) =>
     issues.push({
@@ -129,7 +136,12 @@ export function resolveTokenUpdate(
   let allowedIps = current.allowedIps;
   if (request.allowedIps !== undefined) {
     const before = issues.length;
-    const normalised = normaliseAllowedIps(request.allowedIps, issues);
+    const bound = typeSettings === undefined ? undefined : allowlistBoundOf(typeSettings);
+    const normalised = normaliseAllowedIps(
+      request.allowedIps,
+      issues,
+      bound && { bound, type: current.type },
+    );
     const valid = issues.length === before;
     if (!valid || !sameMembers(normalised, current.allowedIps)) {
       if (typeSettings === undefined) typeGone('allowedIps');
@@ -274,14 +286,29 @@ function checkScopes(
   return [...scopes];
 }
 
-function normaliseAllowedIps(entries: readonly string[], issues: ErrorDetail[]): string[] {
+/** A type's allowlist bound and the type's name, for the message. */
+interface TypeBound {
+  readonly bound: AllowlistBound;
+  readonly type: string;
+}
+
+function normaliseAllowedIps(
+  entries: readonly string[],
+  issues: ErrorDetail[],
+  typeBound: TypeBound | undefined,
+): string[] {
   const normalised: string[] = [];
   const seen = new Map<string, number>();
   entries.forEach((entry, index) => {
     const path = `allowedIps.${index}`;
-    const result = normaliseAllowedIp(entry);
+    const result = normaliseEntry(entry);
     if ('error' in result) {
       issues.push({ path, message: result.error });
+      return;
+    }
+    const tooWide = typeBound === undefined ? undefined : wideness(result, typeBound);
+    if (tooWide !== undefined) {
+      issues.push({ path, message: tooWide });
       return;
     }
     const first = seen.get(result.cidr);
@@ -304,6 +331,39 @@ function normaliseAllowedIps(entries: readonly string[], issues: ErrorDetail[]):
  * `10.0.0.0/24`); IPv6 is written in RFC 5952 form; IPv4-mapped IPv6 (`::ffff:10.0.0.1`) becomes IPv4.
  */
 export function normaliseAllowedIp(entry: string): { cidr: string } | { error: string } {
+  const result = normaliseEntry(entry);
+  return 'error' in result ? result : { cidr: result.cidr };
+}
+
+interface NormalisedEntry {
+  readonly cidr: string;
+  readonly family: 4 | 6;
+  readonly prefix: number;
+  /** The network address. */
+  readonly value: bigint;
+}
+
+/** `::ffff:0:0/96`: where node:net's BlockList (and so the gateway) matches IPv4 sources in IPv6 rules. */
+const IPV4_MAPPED_NETWORK = 0xffffn << 32n;
+
+/**
+ * Why an entry is wider than a type's bound allows, or undefined when it is not. An IPv6 range that
+ * contains `::ffff:0:0/96` (e.g. `::/32`, `::/80`) also matches every IPv4 address at the gateway,
+ * so it counts as an IPv4 /0 whatever its IPv6 prefix.
+ */
+function wideness(entry: NormalisedEntry, { bound, type }: TypeBound): string | undefined {
+  const rule = `token type "${type}" allows IPv4 ranges of /${bound.ipv4} or narrower and IPv6 ranges of /${bound.ipv6} or narrower`;
+  if (entry.family === 4) {
+    return entry.prefix < bound.ipv4 ? `${entry.cidr} is too wide: ${rule}` : undefined;
+  }
+  const shift = BigInt(128 - entry.prefix);
+  if (entry.prefix <= 96 && entry.value >> shift === IPV4_MAPPED_NETWORK >> shift) {
+    return `${entry.cidr} is too wide: it contains ::ffff:0:0/96 and so every IPv4 address; ${rule}`;
+  }
+  return entry.prefix < bound.ipv6 ? `${entry.cidr} is too wide: ${rule}` : undefined;
+}
+
+function normaliseEntry(entry: string): NormalisedEntry | { error: string } {
   const text = entry.trim();
   const slash = text.indexOf('/');
   const address = slash === -1 ? text : text.slice(0, slash);
@@ -333,7 +393,7 @@ export function normaliseAllowedIp(entry: string): { cidr: string } | { error: s
   const network = family === 4 ? bigIntToIpv4(value & mask) : bigIntToIpv6(value & mask);
   // The same check the gateway's matcher makes: what is stored here is always usable there.
   new BlockList().addSubnet(network, prefix, family === 4 ? 'ipv4' : 'ipv6');
-  return { cidr: `${network}/${prefix}` };
+  return { cidr: `${network}/${prefix}`, family, prefix, value: value & mask };
 }
 
 function ipv4ToBigInt(address: string): bigint {
@@ -396,6 +456,7 @@ export function policyView(settings: PolicySettings): PolicyView {
       description: type.description,
       allowedScopes: [...(type.allowedScopes ?? catalogue)],
       requireIpAllowlist: type.requireIpAllowlist,
+      minAllowlistPrefix: allowlistBoundOf(type) ?? null,
     })),
     defaultTokenType: settings.defaultTokenType,
     revocationWindowSeconds: settings.revocationWindowSeconds,

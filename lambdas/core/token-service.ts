@@ -2,6 +2,7 @@ import type { CreateTokenRequest, ListTokensQuery } from './api-schemas.js';
 import { tokenAuditEvent } from './audit.js';
 import { ConflictError, ForbiddenError, LimitExceededError, NotFoundError } from './errors.js';
 import { hashToken } from './hashing.js';
+import { WHOLE_ACCOUNT } from './identity.js';
 import { newTokenId } from './ids.js';
 import { openListCursor } from './list-cursors.js';
 import { type Caller, statusOf, type TokenChange, type TokenRecord } from './model.js';
@@ -54,6 +55,8 @@ export function changeBy(caller: Caller, action: TokenChange['action'], at: Date
     actorRole: caller.role,
     sourceIp: caller.sourceIp,
     userAgent: caller.userAgent,
+    // The notifier keeps the owner's address current from this (lambdas/core/notifications/contacts.ts).
+    ...(caller.email === undefined || caller.email === '' ? {} : { actorEmail: caller.email }),
   };
 }
 
@@ -127,15 +130,37 @@ export async function createToken(
   return { token, secret };
 }
 
+/** Whose tokens a listing or a revoke-all is about, within the caller's account. */
+export type TokenOwners = { readonly kind: 'account' } | { readonly kind: 'user'; readonly userId: string };
+
+/**
+ * The owners a `?userId=` query names: `*` is the whole account, decided from the query alone and
+ * never from a computed target (a caller whose own id were `*` must not get the account by leaving
+ * the query out); no query is the caller. Anyone but an admin may name only themself: 403.
+ */
+export function ownersOf(caller: Caller, requested: string | undefined, forbidden: string): TokenOwners {
+  if (requested === WHOLE_ACCOUNT) {
+    if (caller.role !== 'admin') throw new ForbiddenError(forbidden);
+    return { kind: 'account' };
+  }
+  const userId = requested ?? caller.userId;
+  if (userId !== caller.userId && caller.role !== 'admin') throw new ForbiddenError(forbidden);
+  return { kind: 'user', userId };
+}
+
+/** Whether a token read back from an index is one of `owners`' in the caller's account. */
+export function ownedBy(caller: Caller, owners: TokenOwners, token: TokenRecord): boolean {
+  return (
+    token.accountId === caller.accountId && (owners.kind === 'account' || token.userId === owners.userId)
+  );
+}
+
 export async function listTokens(
   deps: ListDeps,
   caller: Caller,
   query: ListTokensQuery,
 ): Promise<Page<TokenRecord>> {
-  const target = query.userId ?? caller.userId;
-  if (target !== caller.userId && caller.role !== 'admin') {
-    throw new ForbiddenError("Only an admin can list other users' tokens");
-  }
+  const owners = ownersOf(caller, query.userId, "Only an admin can list other users' tokens");
   const cursors = await openListCursor(
     deps.keySource,
     'listTokens',
@@ -143,27 +168,26 @@ export async function listTokens(
     [query.status, query.userId],
     query.cursor,
   );
-  const page = await listTokenPage(deps, caller, target, query.status, query.limit, cursors.inner);
+  const page = await listTokenPage(deps, caller, owners, query.status, query.limit, cursors.inner);
   return { items: page.items, nextCursor: cursors.seal(page.nextCursor) };
 }
 
 async function listTokenPage(
   deps: TokenDeps,
   caller: Caller,
-  target: string,
+  owners: TokenOwners,
   status: ListTokensQuery['status'],
   limit: number,
   startCursor: string | undefined,
 ): Promise<Page<TokenRecord>> {
   // Index partitions are `USER#<accountId>#<userId>` strings, so ids containing `#` could make two
   // partitions coincide; whatever a page holds, only the caller's account (and user) gets through.
-  const belongs = (token: TokenRecord) =>
-    token.accountId === caller.accountId && (target === '*' || token.userId === target);
+  const belongs = (token: TokenRecord) => ownedBy(caller, owners, token);
   const fetchPage = async (limit: number, cursor: string | undefined): Promise<Page<TokenRecord>> => {
     const page =
-      target === '*'
+      owners.kind === 'account'
         ? await deps.repository.listByAccount(caller.accountId, { limit, cursor })
-        : await deps.repository.listByOwner(caller.accountId, target, { limit, cursor });
+        : await deps.repository.listByOwner(caller.accountId, owners.userId, { limit, cursor });
     return { items: page.items.filter(belongs), nextCursor: page.nextCursor };
   };
 
@@ -189,12 +213,19 @@ export async function getToken(deps: TokenDeps, caller: Caller, tokenId: string)
   return token;
 }
 
-/** Revokes a token; revoking a revoked token changes nothing and succeeds. */
+/**
+ * Revokes a token; revoking a revoked token changes nothing and succeeds. Any role may revoke what
+ * it may see (a viewer their own tokens, made while they could still create them): revoking only
+ * ever reduces access. An expired token is a 409: it no longer verifies, there is nothing to end,
+ * and a "revoked" email about it would be wrong. It stays expired.
+ */
 export async function revokeToken(deps: TokenDeps, caller: Caller, tokenId: string): Promise<void> {
-  assertCanWrite(caller);
   const token = await getToken(deps, caller, tokenId);
   if (token.state === 'revoked') return;
   const now = deps.clock.now();
+  if (statusOf(token, now) === 'expired') {
+    throw new ConflictError('The token has expired; there is nothing left to revoke');
+  }
   // The event is built from the record the repository actually revoked (it may have re-read it).
   await deps.repository.revoke(
     token.id,

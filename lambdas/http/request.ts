@@ -1,7 +1,12 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { MAX_BODY_BYTES } from '../core/api-schemas.js';
 import { callerContextSchema } from '../core/caller-context.js';
-import { PayloadTooLargeError, UnauthorizedError, ValidationError } from '../core/errors.js';
+import {
+  PayloadTooLargeError,
+  UnauthorizedError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from '../core/errors.js';
 import type { Caller } from '../core/model.js';
 
 // Reading a REST API proxy event. Nothing here trusts the event's shape beyond what API Gateway
@@ -31,7 +36,16 @@ function tooLarge(): PayloadTooLargeError {
   return new PayloadTooLargeError(`The request body is larger than ${MAX_BODY_BYTES} bytes`);
 }
 
-/** The raw body as text, checked against the size limit; undefined when there is none. */
+const notUtf8 = () => new ValidationError('The request body is not UTF-8 text');
+const REPLACEMENT_CHARACTER = '\uFFFD';
+
+/**
+ * The raw body as text, checked against the size limit and decoded as strict UTF-8; undefined when
+ * there is none. A base64 body (binary media types) is decoded from its bytes with a fatal decoder.
+ * A text body has been decoded by API Gateway already, which turns invalid UTF-8 into U+FFFD: the
+ * replacement character in it is the trace of bytes that were not UTF-8, so it is refused the same
+ * way (a client that means U+FFFD can send it escaped; string fields refuse it too, api-schemas.ts).
+ */
 export function rawBodyOf(event: APIGatewayProxyEvent): string | undefined {
   const raw = event.body;
   if (typeof raw !== 'string' || raw === '') return undefined;
@@ -43,12 +57,50 @@ export function rawBodyOf(event: APIGatewayProxyEvent): string | undefined {
     try {
       return utf8.decode(bytes);
     } catch {
-      throw new ValidationError('The request body is not UTF-8 text');
+      throw notUtf8();
     }
   }
   // A UTF-8 encoding is never shorter than the string's UTF-16 length, so test that first.
   if (raw.length > MAX_BODY_BYTES || Buffer.byteLength(raw, 'utf8') > MAX_BODY_BYTES) throw tooLarge();
+  if (raw.includes(REPLACEMENT_CHARACTER)) throw notUtf8();
   return raw;
+}
+
+/**
+ * Refuses a body that does not say it is JSON: 415. `application/json`, any case, optionally with
+ * `charset=utf-8` (RFC 8259 §11 defines no charset, but clients send it); another charset, another
+ * type, no Content-Type or several different ones are refused. Parsed by hand: the grammar needed
+ * is one media type and its parameters (RFC 9110 §8.3.1), and node:util's MIMEType is still
+ * experimental on Node 20.
+ */
+export function assertJsonContentType(event: APIGatewayProxyEvent): void {
+  const values = new Set<string>();
+  for (const [name, value] of Object.entries(event.headers ?? {})) {
+    if (name.toLowerCase() === 'content-type' && typeof value === 'string') values.add(value);
+  }
+  for (const [name, list] of Object.entries(event.multiValueHeaders ?? {})) {
+    if (name.toLowerCase() !== 'content-type' || !Array.isArray(list)) continue;
+    for (const value of list) if (typeof value === 'string') values.add(value);
+  }
+  const [value, ...others] = values;
+  if (value === undefined || others.length > 0 || !isJsonMediaType(value)) {
+    throw new UnsupportedMediaTypeError(
+      'The request body must be JSON: send it with Content-Type: application/json',
+    );
+  }
+}
+
+function isJsonMediaType(value: string): boolean {
+  const [essence = '', ...parameters] = value.split(';');
+  if (essence.trim().toLowerCase() !== 'application/json') return false;
+  return parameters.every((parameter) => {
+    const equals = parameter.indexOf('=');
+    if (equals === -1) return parameter.trim() === '';
+    const name = parameter.slice(0, equals).trim().toLowerCase();
+    const raw = parameter.slice(equals + 1).trim();
+    const unquoted = raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw;
+    return name !== 'charset' || unquoted.toLowerCase() === 'utf-8';
+  });
 }
 
 /** The body as a JSON object; undefined when there is no body. */

@@ -13,7 +13,7 @@ import {
 } from '../routes.js';
 import { logger } from '../runtime/logger.js';
 import { accessLog, errorMapper, noteCaller } from './middlewares.js';
-import { callerOf, jsonBodyOf, pathParametersOf, queryOf } from './request.js';
+import { assertJsonContentType, callerOf, jsonBodyOf, pathParametersOf, queryOf } from './request.js';
 import { emptyResponse, jsonResponse } from './response.js';
 import { parseInput } from './validation.js';
 
@@ -24,7 +24,8 @@ import { parseInput } from './validation.js';
 //
 // It looks the route up in the route table (lambdas/routes.ts) and its contract in
 // lambdas/core/api-schemas.ts, and before the function runs it: authenticates the caller (401),
-// checks the route's roles (403), limits the body to 16 KB (413), parses JSON (400; an absent body is
+// checks the route's roles (403), requires `Content-Type: application/json` for a body (415), limits
+// the body to 16 KB (413), refuses bodies that are not UTF-8 (400), parses JSON (400; an absent body is
 // `{}` where the contract says `bodyOptional`) and validates body, query and path parameters
 // against the contract (400). The function's result is typed by
 // the contract's responses and rendered as JSON with no-store and security headers; errors are
@@ -82,6 +83,10 @@ export function routeHandler<N extends ManagementRouteName>(
       if (!route.roles.includes(caller.role)) {
         throw new ForbiddenError(`The ${caller.role} role is not allowed to do this`);
       }
+    }
+    // A body is JSON or nothing: 415 before a byte of it is read (routes that take no body ignore it).
+    if (contract.body !== undefined && typeof event.body === 'string' && event.body !== '') {
+      assertJsonContentType(event);
     }
     // A route whose every body field is optional may take no body at all (POST .../rotate).
     const body = jsonBodyOf(event) ?? (contract.bodyOptional === true ? {} : undefined);

@@ -1,25 +1,31 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { SESClient } from '@aws-sdk/client-ses';
 import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { DynamoBulkRevocationTokens } from '../adapters/bulk-revocation-query.js';
+import { DynamoOwnerContacts } from '../adapters/dynamo-owner-contacts.js';
 import { DynamoIdempotencyStore } from '../adapters/idempotency-store.js';
-import { SES_CLIENT_CONFIG, SesMailer } from '../adapters/ses-mailer.js';
+import { SendPacer } from '../core/notifications/pacing.js';
 import { systemClock } from '../core/ports.js';
 import { sharedDocumentClient } from '../runtime/clients.js';
 import { ENV, requireEnv } from '../runtime/env.js';
 import { logger } from '../runtime/logger.js';
+import { mailerFromEnv, sendRateFromEnv } from '../runtime/notifications.js';
 import { createStreamNotifier } from './stream-notifier.js';
 
-// The notifier: the table's stream (token items only, by the event source's filter) → one email per
-// token event, through SES. Partial batch responses: a record whose email failed is reported and
-// retried; the rest of the batch is not lost. See stream-notifier.ts.
+// The notifier: the table's stream (token items, contact items and revoke-all summaries, by the
+// event source's filter) → emails through SES, paced to SES's send rate. Partial batch responses: a
+// record whose email failed is reported and retried; the rest of the batch is not. See
+// stream-notifier.ts.
 
 const tableName = requireEnv(ENV.tableName);
-const senderAddress = requireEnv(ENV.notificationSenderAddress);
+const documentClient = sharedDocumentClient();
 
 const notify = createStreamNotifier({
-  mailer: new SesMailer(new SESClient(SES_CLIENT_CONFIG), { senderAddress }),
-  store: new DynamoIdempotencyStore(sharedDocumentClient(), tableName),
+  mailer: mailerFromEnv(),
+  store: new DynamoIdempotencyStore(documentClient, tableName),
+  contacts: new DynamoOwnerContacts(documentClient, tableName),
+  bulkTokens: new DynamoBulkRevocationTokens(documentClient, tableName),
+  pacer: new SendPacer(sendRateFromEnv()),
   clock: systemClock,
   logger,
 });

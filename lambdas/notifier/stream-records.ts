@@ -1,12 +1,17 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, AttributeValue as StreamAttributeValue } from 'aws-lambda';
+import { isAuditItem, itemToAuditEvent } from '../adapters/audit-items.js';
+import { isContactItem, itemToContact } from '../adapters/dynamo-owner-contacts.js';
 import { isTokenItem, itemToToken } from '../adapters/items.js';
-import type { TokenRecord } from '../core/model.js';
+import type { AuditEvent, TokenRecord } from '../core/model.js';
+import type { OwnerContact } from '../core/notifications/contacts.js';
 import type { TokenStreamChange } from '../core/notifications/events.js';
 
-// Decodes a DynamoDB stream record, as Lambda delivers it, into the notifier's TokenStreamChange:
-// undefined for any item that is not a token (credentials, limit counters, idempotency records).
+// Decodes a DynamoDB stream record, as Lambda delivers it, into what the notifier acts on: a
+// token change, the summary audit event of a revoke-all, or a change of an owner's contact address;
+// undefined for any other item (credentials, limit counters, other audit events, idempotency
+// records).
 
 /** The principal of TTL deletions (DynamoDB itself); a user's delete carries no userIdentity. */
 export const DYNAMODB_SERVICE_PRINCIPAL = 'dynamodb.amazonaws.com';
@@ -69,4 +74,35 @@ export function decodeTokenChange(record: DynamoDBRecord): TokenStreamChange | u
     removedByService: eventName === 'REMOVE' && isTtlDeletion(record),
     bulk: bulkFlagOf(newItem),
   };
+}
+
+export type NotifierRecord =
+  | { readonly type: 'token'; readonly change: TokenStreamChange }
+  | { readonly type: 'revoked-all'; readonly event: AuditEvent }
+  | {
+      readonly type: 'contact';
+      readonly oldContact: OwnerContact | undefined;
+      readonly newContact: OwnerContact | undefined;
+    };
+
+/**
+ * What a stream record means to the notifier, or undefined when nothing. Throws when an image of
+ * an item it acts on does not parse (a record to report, not to skip silently).
+ */
+export function decodeNotifierRecord(record: DynamoDBRecord): NotifierRecord | undefined {
+  const change = decodeTokenChange(record);
+  if (change !== undefined) return { type: 'token', change };
+  const oldItem = imageOf(record.dynamodb?.OldImage);
+  const newItem = imageOf(record.dynamodb?.NewImage);
+  if (record.eventName === 'INSERT' && isAuditItem(newItem) && newItem?.action === 'tokens.revoked-all') {
+    return { type: 'revoked-all', event: itemToAuditEvent(newItem) };
+  }
+  if (isContactItem(oldItem) || isContactItem(newItem)) {
+    return {
+      type: 'contact',
+      oldContact: oldItem !== undefined && isContactItem(oldItem) ? itemToContact(oldItem) : undefined,
+      newContact: newItem !== undefined && isContactItem(newItem) ? itemToContact(newItem) : undefined,
+    };
+  }
+  return undefined;
 }

@@ -1,72 +1,115 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { SESClient } from '@aws-sdk/client-ses';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
-import type { Context } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { DynamoOwnerContacts } from '../adapters/dynamo-owner-contacts.js';
+import { DynamoTokenLookup } from '../adapters/dynamo-token-lookup.js';
 import { DynamoExpiringTokensQuery } from '../adapters/expiring-tokens-query.js';
 import { DynamoIdempotencyStore } from '../adapters/idempotency-store.js';
-import { SES_CLIENT_CONFIG, SesMailer } from '../adapters/ses-mailer.js';
+import { parseReminderTask, SqsReminderQueue } from '../adapters/sqs-reminder-queue.js';
+import { SendPacer } from '../core/notifications/pacing.js';
 import {
   parseReminderWindowDays,
-  type ReminderRunResult,
-  runReminders,
+  planReminders,
+  type ReminderWorkerDeps,
+  runReminderTask,
 } from '../core/notifications/reminders.js';
 import { systemClock } from '../core/ports.js';
 import { sharedDocumentClient } from '../runtime/clients.js';
 import { ENV, optionalEnv, requireEnv } from '../runtime/env.js';
 import { logger } from '../runtime/logger.js';
+import { mailerFromEnv, sendRateFromEnv } from '../runtime/notifications.js';
+import { SDK_CALL_MAX_MS, sdkClientConfig } from '../runtime/sdk-options.js';
 
-// The daily reminder job (EventBridge schedule): every active token that expires within the window
-// gets one reminder, however often the job runs. If any reminder failed, the run fails after trying
-// all of them, so the asynchronous invocation is retried (sending only what is still missing) and
-// ends in the job's dead-letter queue if it keeps failing; the next day's run tries again anyway.
+// The reminder job, one function with two triggers (lambdas/core/notifications/reminders.ts):
+// - the daily schedule (EventBridge): plans the run, one task per expiry day of the window, on
+//   the job's SQS queue;
+// - that queue: each message is a task (a page of a day's tokens, or reminders to retry), done by
+//   up to REMINDER_WORKERS workers at once, each paced to its share of SES's send rate. A task
+//   that fails is retried by SQS, then parked in the job's dead-letter queue (which alarms).
+
+/** How many workers the queue's event source runs at once (lib/constructs/notifications.ts). */
+export const REMINDER_WORKERS = 2;
+/** The part of SES's send rate the reminders take, all workers together; the notifier has the rest. */
+export const REMINDER_RATE_SHARE = 0.5;
+/** A reminder is started only with this much of the invocation left (re-read, claim, send, mark). */
+export const MIN_REMAINING_MS_PER_REMINDER = 4 * SDK_CALL_MAX_MS;
 
 const tableName = requireEnv(ENV.tableName);
-const senderAddress = requireEnv(ENV.notificationSenderAddress);
+const queueUrl = requireEnv(ENV.reminderQueueUrl);
 const windowDays = parseReminderWindowDays(optionalEnv(ENV.reminderWindowDays), ENV.reminderWindowDays);
 
 const documentClient = sharedDocumentClient();
-const mailer = new SesMailer(new SESClient(SES_CLIENT_CONFIG), { senderAddress });
-const store = new DynamoIdempotencyStore(documentClient, tableName);
-const tokens = new DynamoExpiringTokensQuery(documentClient, tableName, (error, pk) =>
-  logger.error('skipped a token item that does not parse', {
-    pk,
-    errorName: error instanceof Error ? error.name : typeof error,
-  }),
-);
+const queue = new SqsReminderQueue(new SQSClient(sdkClientConfig()), queueUrl);
+const pacer = new SendPacer(sendRateFromEnv(), REMINDER_RATE_SHARE / REMINDER_WORKERS);
+const worker: Omit<ReminderWorkerDeps, 'spareTimeMs'> = {
+  windowDays,
+  queue,
+  tokens: new DynamoExpiringTokensQuery(documentClient, tableName, (error, pk) =>
+    logger.error('skipped a token item that does not parse', {
+      pk,
+      errorName: error instanceof Error ? error.name : typeof error,
+    }),
+  ),
+  lookup: new DynamoTokenLookup(documentClient, tableName),
+  contacts: new DynamoOwnerContacts(documentClient, tableName),
+  mailer: mailerFromEnv(),
+  store: new DynamoIdempotencyStore(documentClient, tableName),
+  clock: systemClock,
+  beforeSend: () => pacer.acquire(),
+  onFailure: (error, tokenId) =>
+    logger.error('reminder failed; it goes back on the queue', {
+      tokenId,
+      errorName: error instanceof Error ? error.name : typeof error,
+    }),
+  onMaybeSent: (notification) =>
+    logger.warn('maybe sent: a claim lapsed after its send attempt; not sending again, marked sent', {
+      kind: notification.kind,
+      subjectId: notification.subjectId,
+    }),
+  onCompleteFailed: (error, notification) =>
+    logger.error('email sent, but recording it failed: it will count as maybe sent, never resent', {
+      kind: notification.kind,
+      subjectId: notification.subjectId,
+      errorName: error instanceof Error ? error.name : typeof error,
+    }),
+};
 
-export class ReminderRunFailedError extends Error {
-  constructor(readonly result: ReminderRunResult) {
-    super(
-      result.complete
-        ? `${result.failed} reminder(s) could not be sent`
-        : `the run stopped for lack of time (${result.failed} reminder(s) failed); its retry carries on`,
-    );
-    this.name = 'ReminderRunFailedError';
-  }
+function isSqsEvent(event: unknown): event is SQSEvent {
+  const records = (event as { Records?: unknown })?.Records;
+  return (
+    Array.isArray(records) &&
+    records.every((record) => (record as { eventSource?: unknown })?.eventSource === 'aws:sqs')
+  );
 }
 
 export async function remind(
-  _event: unknown,
+  event: unknown,
   context: Pick<Context, 'getRemainingTimeInMillis'>,
-): Promise<ReminderRunResult> {
-  const result = await runReminders({
-    remainingTimeMs: () => context.getRemainingTimeInMillis(),
-    tokens,
-    mailer,
-    store,
-    clock: systemClock,
-    windowDays,
-    onFailure: (error, token) =>
-      logger.error('reminder failed', {
-        tokenId: token.id,
+): Promise<SQSBatchResponse | { readonly plannedDays: number }> {
+  if (!isSqsEvent(event)) {
+    const { days } = await planReminders({ clock: systemClock, windowDays, queue });
+    logger.info('reminder run planned', { windowDays, days: days.length });
+    return { plannedDays: days.length };
+  }
+  const spareTimeMs = () => context.getRemainingTimeInMillis() - MIN_REMAINING_MS_PER_REMINDER;
+  const batchItemFailures: { itemIdentifier: string }[] = [];
+  for (const record of event.Records) {
+    try {
+      const task = parseReminderTask(record.body);
+      const result = await runReminderTask({ ...worker, spareTimeMs }, task);
+      logger.info('reminder task done', { type: task.type, day: task.day, ...result });
+    } catch (error) {
+      logger.error('reminder task failed; SQS delivers it again', {
+        messageId: record.messageId,
         errorName: error instanceof Error ? error.name : typeof error,
-      }),
-  });
-  logger.info('reminder run finished', { windowDays, ...result });
-  if (result.failed > 0 || !result.complete) throw new ReminderRunFailedError(result);
-  return result;
+      });
+      batchItemFailures.push({ itemIdentifier: record.messageId });
+    }
+  }
+  return { batchItemFailures };
 }
 
-export const handler = middy<unknown, ReminderRunResult>()
+export const handler = middy<unknown, SQSBatchResponse | { readonly plannedDays: number }>()
   .use(injectLambdaContext(logger, { logEvent: false }))
   .handler(remind);

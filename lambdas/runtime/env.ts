@@ -27,6 +27,13 @@ export const ENV = {
   notificationSenderAddress: 'NOTIFICATION_SENDER_ADDRESS',
   /** Reminder job: remind owners of tokens that expire within this many days (default 7). */
   reminderWindowDays: 'REMINDER_WINDOW_DAYS',
+  /**
+   * Notifier and reminder job: SES's maximum send rate to pace to (emails per second); unset =
+   * ask SES (GetSendQuota).
+   */
+  notificationMaxSendRate: 'NOTIFICATION_MAX_SEND_RATE',
+  /** Reminder job: the SQS queue of its work (one message per expiry day and page). */
+  reminderQueueUrl: 'REMINDER_QUEUE_URL',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -1,26 +1,28 @@
-import { Duration, Validations } from 'aws-cdk-lib';
-import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as ses from 'aws-cdk-lib/aws-ses';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { CONTACT_PREFIX } from '../../lambdas/adapters/dynamo-owner-contacts.js';
 import { INDEXES, KEYS } from '../../lambdas/adapters/table-definition.js';
 import { IDEMPOTENCY_PREFIX } from '../../lambdas/core/notifications/idempotency.js';
 import { DEFAULT_REMINDER_WINDOW_DAYS } from '../../lambdas/core/notifications/reminders.js';
+import { NOTIFIER_FILTER_PATTERNS } from '../../lambdas/notifier/filter.js';
 import { FUNCTION_ENTRIES } from '../../lambdas/routes.js';
 import { ENV } from '../../lambdas/runtime/env.js';
 import { ServiceFunction } from '../service-function.js';
 import { deadLetterQueue, queueDepthAlarm } from './dead-letter-queue.js';
 
-/** The prefix of every token item's partition key: the only records the notifier is invoked for. */
-const TOKEN_PK_PREFIX = KEYS.token('').pk;
+/** The reminder job's workers at once (lambdas/reminder-job/handler.ts paces each to its share). */
+const REMINDER_WORKERS = 2;
 
 export interface NotificationsProps {
   /** The service's table; its stream (NEW_AND_OLD_IMAGES) feeds the notifier. */
@@ -35,7 +37,9 @@ export interface NotificationsProps {
   /**
    * Whether the SES identity exists (verified) already, outside this stack. If false, the construct
    * creates it (an email identity sends a verification email; a domain identity needs its DKIM
-   * records in DNS).
+   * records in DNS, see {@link Notifications.dkimRecords}). A created identity is retained when it
+   * leaves the stack (switching this to true, or `cdk destroy`): verified by hand, it must not be
+   * deleted by a settings change.
    * @default false
    */
   readonly sesIdentityExists?: boolean;
@@ -57,6 +61,11 @@ export interface NotificationsProps {
   readonly maxRecordAge?: Duration;
   /** @default 10 */
   readonly batchSize?: number;
+  /**
+   * SES's maximum send rate to pace emails to (emails per second).
+   * @default looked up from SES (GetSendQuota) by each function
+   */
+  readonly maxSendRate?: number;
   /** @default logs.RetentionDays.ONE_YEAR */
   readonly logRetention?: logs.RetentionDays;
   /**
@@ -82,14 +91,23 @@ export class Notifications extends Construct {
   public readonly notifier: ServiceFunction;
   public readonly reminderJob: ServiceFunction;
   public readonly emailIdentity: ses.IEmailIdentity;
+  /**
+   * The DKIM CNAME records to publish in DNS, for a domain identity this construct creates (SES
+   * verifies the domain by them); empty otherwise.
+   */
+  public readonly dkimRecords: readonly ses.DkimRecord[];
   /** The stream's on-failure destination: metadata of records that exhausted their retries. */
   public readonly deadLetterQueue: sqs.Queue;
   /** The reminder job's failed runs (asynchronous invocation failures and undeliverable events). */
   public readonly reminderDeadLetterQueue: sqs.Queue;
   public readonly deadLetterAlarm: cloudwatch.Alarm;
   public readonly reminderDeadLetterAlarm: cloudwatch.Alarm;
+  /** The reminders fall behind: a task has waited on the reminder queue for over 6 hours. */
+  public readonly reminderBacklogAlarm: cloudwatch.Alarm;
   public readonly eventSource: DynamoEventSource;
   public readonly reminderRule: events.Rule;
+  /** The reminder job's work: one message per expiry day and page (and reminders to retry). */
+  public readonly reminderQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: NotificationsProps) {
     super(scope, id);
@@ -100,18 +118,28 @@ export class Notifications extends Construct {
     const sesIdentity = props.sesIdentity ?? props.senderAddress;
     const reminderWindowDays = props.reminderWindowDays ?? DEFAULT_REMINDER_WINDOW_DAYS;
 
-    this.emailIdentity =
-      props.sesIdentityExists === true
-        ? ses.EmailIdentity.fromEmailIdentityName(this, 'EmailIdentity', sesIdentity)
-        : new ses.EmailIdentity(this, 'EmailIdentity', {
-            identity: sesIdentity.includes('@')
-              ? ses.Identity.email(sesIdentity)
-              : ses.Identity.domain(sesIdentity),
-          });
+    if (props.sesIdentityExists === true) {
+      this.emailIdentity = ses.EmailIdentity.fromEmailIdentityName(this, 'EmailIdentity', sesIdentity);
+      this.dkimRecords = [];
+    } else {
+      const isEmail = sesIdentity.includes('@');
+      const identity = new ses.EmailIdentity(this, 'EmailIdentity', {
+        identity: isEmail ? ses.Identity.email(sesIdentity) : ses.Identity.domain(sesIdentity),
+      });
+      // Kept when it leaves the template (sesIdentityExists false → true, `cdk destroy`): its
+      // verification (the emailed link, the DKIM records in DNS) was done by hand. Deleted only by
+      // the rollback of the deploy that created it, when nobody can have verified it yet.
+      identity.applyRemovalPolicy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE);
+      this.emailIdentity = identity;
+      this.dkimRecords = isEmail ? [] : identity.dkimRecords;
+    }
 
     const environment = {
       [ENV.tableName]: table.tableName,
       [ENV.notificationSenderAddress]: props.senderAddress,
+      ...(props.maxSendRate === undefined
+        ? {}
+        : { [ENV.notificationMaxSendRate]: String(props.maxSendRate) }),
     };
 
     this.deadLetterQueue = deadLetterQueue(
@@ -129,8 +157,10 @@ export class Notifications extends Construct {
     this.notifier = new ServiceFunction(this, 'Notifier', {
       entry: FUNCTION_ENTRIES.notifier,
       description: 'Access Tokens: emails token owners about their tokens (table stream to SES)',
-      // Records start only with 20 s left (one delivery's worst case), so 60 s leaves 40 s of work.
-      timeout: Duration.seconds(60),
+      // An email starts only with 87 s left (one delivery's worst case with the SDK's enforced
+      // timeouts); the rest is enough to wait out another delivery's whole claim lease (120 s), so
+      // a claim in progress costs no stream retry (docs/security.md, "Emails").
+      timeout: Duration.minutes(5),
       environment,
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
     });
@@ -143,22 +173,30 @@ export class Notifications extends Construct {
       retryAttempts: props.retryAttempts ?? 10,
       maxRecordAge: props.maxRecordAge ?? Duration.hours(6),
       onFailure: new SqsDlq(this.deadLetterQueue),
-      // Only token items: credentials, limit counters and the notifier's own idempotency records
-      // never invoke it.
-      filters: [
-        lambda.FilterCriteria.filter({
-          dynamodb: { Keys: { pk: { S: lambda.FilterRule.beginsWith(TOKEN_PK_PREFIX) } } },
-        }),
-      ],
+      // Token items, contact items and revoke-all summaries only (lambdas/notifier/filter.ts).
+      filters: NOTIFIER_FILTER_PATTERNS.map((pattern) => lambda.FilterCriteria.filter(pattern)),
     });
     this.notifier.function.addEventSource(this.eventSource);
 
-    // The reminder job: daily; a failed run is retried (idempotent), then parked in its queue.
+    // The reminder job: daily, it plans the run onto its queue; the queue's tasks are its work. A
+    // failed run or task is retried (idempotent), then parked in its dead-letter queue.
+    this.reminderQueue = new sqs.Queue(this, 'ReminderQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // Six times the job's timeout, as AWS advises for a Lambda event source.
+      visibilityTimeout: Duration.minutes(30),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.reminderDeadLetterQueue, maxReceiveCount: 3 },
+    });
     this.reminderJob = new ServiceFunction(this, 'ReminderJob', {
       entry: FUNCTION_ENTRIES.reminderJob,
       description: 'Access Tokens: daily reminders for tokens that expire soon',
       timeout: Duration.minutes(5),
-      environment: { ...environment, [ENV.reminderWindowDays]: String(reminderWindowDays) },
+      environment: {
+        ...environment,
+        [ENV.reminderWindowDays]: String(reminderWindowDays),
+        [ENV.reminderQueueUrl]: this.reminderQueue.queueUrl,
+      },
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
     });
     this.reminderJob.function.configureAsyncInvoke({
@@ -166,6 +204,22 @@ export class Notifications extends Construct {
       maxEventAge: Duration.hours(6),
       onFailure: new SqsDestination(this.reminderDeadLetterQueue),
     });
+    this.reminderJob.function.addEventSource(
+      new SqsEventSource(this.reminderQueue, {
+        batchSize: 1,
+        maxConcurrency: REMINDER_WORKERS,
+        reportBatchItemFailures: true,
+      }),
+    );
+    for (const child of this.reminderJob.function.node.children) {
+      if (!(child instanceof lambda.EventSourceMapping)) continue;
+      Validations.of(child).acknowledge({
+        id: 'Serverless-LambdaEventSourceMappingDestination',
+        reason:
+          "An SQS event source: a message that keeps failing goes to the queue's own dead-letter queue (redrive policy, 3 receives: the reminder dead-letter queue, which alarms); an on-failure destination is for stream sources.",
+      });
+    }
+    this.reminderQueue.grantSendMessages(this.reminderJob.role);
     this.reminderRule = new events.Rule(this, 'ReminderSchedule', {
       description: 'Access Tokens: runs the token expiry reminder job',
       schedule: props.reminderSchedule ?? events.Schedule.cron({ minute: '0', hour: '8' }),
@@ -178,16 +232,39 @@ export class Notifications extends Construct {
       ],
     });
 
-    // Permissions. SES: only from the configured identity, only with the configured From address.
+    // Permissions. SES: only with the configured From address, on the identities SES authorizes.
+    // SES checks the caller's permission on every identity a message involves: the sender's, and,
+    // while the account is in the SES sandbox, each recipient's too (recipients must then be verified
+    // identities of the account). A role allowed only on the sender identity gets "not authorized to
+    // perform `ses:SendEmail' on resource `arn:aws:ses:<region>:<account>:identity/<recipient>'" in
+    // the sandbox. Sources: "Identity and access management in Amazon SES" (SES Developer Guide,
+    // https://docs.aws.amazon.com/ses/latest/dg/control-user-access.html: "If your account is in the
+    // SES sandbox, its restrictions will prevent the implementation of some of these policies"), the
+    // sandbox rule in "Request production access"
+    // (https://docs.aws.amazon.com/ses/latest/dg/request-production-access.html), and the error as
+    // reported in aws/aws-sdk-js#3641. So the resource is this account's and Region's identities
+    // (`identity/*`), and least privilege comes from the `ses:FromAddress` condition: the functions
+    // can only send as the configured sender, whatever the recipient ("Sending policy examples",
+    // https://docs.aws.amazon.com/ses/latest/dg/sending-authorization-policy-examples.html).
+    const accountIdentities = Stack.of(this).formatArn({
+      service: 'ses',
+      resource: 'identity',
+      resourceName: '*',
+    });
     for (const fn of [this.notifier, this.reminderJob]) {
       fn.role.addToPrincipalPolicy(
         new iam.PolicyStatement({
-          sid: 'SendFromConfiguredIdentity',
+          sid: 'SendAsConfiguredSender',
           actions: ['ses:SendEmail', 'ses:SendRawEmail'],
-          resources: [this.emailIdentity.emailIdentityArn],
+          resources: [accountIdentities],
           conditions: { StringEquals: { 'ses:FromAddress': props.senderAddress } },
         }),
       );
+      Validations.of(fn.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*]',
+        reason:
+          "SES authorizes the sender's identity and, while the account is in the SES sandbox, each recipient's identity too, so sending needs every identity of this account and Region; the statement only allows ses:SendEmail/SendRawEmail with ses:FromAddress equal to the configured sender.",
+      });
       fn.role.addToPrincipalPolicy(
         new iam.PolicyStatement({
           sid: 'IdempotencyRecords',
@@ -198,7 +275,48 @@ export class Notifications extends Construct {
           },
         }),
       );
+      // Pacing: SES's send rate. GetSendQuota has no resource-level permissions.
+      fn.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ sid: 'ReadSendQuota', actions: ['ses:GetSendQuota'], resources: ['*'] }),
+      );
     }
+    Validations.of(this.reminderJob.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'ses:GetSendQuota (SES\'s send rate, to pace emails to) has no resource-level permissions and needs "*"; it reads a number and nothing else.',
+    });
+    // The notifier keeps owners' current addresses (contact items) and reads the tokens of a
+    // revoke-all through the owner and account indexes, for its summary.
+    this.notifier.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'OwnerContacts',
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        resources: [table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${CONTACT_PREFIX}*`] } },
+      }),
+    );
+    this.notifier.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'QueryTokensOfRevokeAll',
+        actions: ['dynamodb:Query'],
+        resources: [INDEXES.byOwner, INDEXES.byAccount].map(
+          (index) => `${table.tableArn}/index/${index.indexName}`,
+        ),
+      }),
+    );
+    // The reminder job reads each candidate token again (consistently) and its owner's address.
+    this.reminderJob.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadTokensAndContacts',
+        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
+        resources: [table.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': {
+            'dynamodb:LeadingKeys': [`${KEYS.token('').pk}*`, `${CONTACT_PREFIX}*`],
+          },
+        },
+      }),
+    );
     this.reminderJob.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'QueryTokensByExpiryDay',
@@ -209,7 +327,7 @@ export class Notifications extends Construct {
     Validations.of(this.notifier.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'dynamodb:ListStreams (added by the DynamoDB event source) has no resource-level permissions and needs "*"; reading the stream itself is limited to this table\'s stream ARN.',
+        'dynamodb:ListStreams (added by the DynamoDB event source) and ses:GetSendQuota (SES\'s send rate, to pace emails to) have no resource-level permissions and need "*"; reading the stream itself is limited to this table\'s stream ARN, and GetSendQuota reads a number and nothing else.',
     });
 
     // Alarms: anything in a dead-letter queue is an email that did not go out.
@@ -227,5 +345,17 @@ export class Notifications extends Construct {
       'Token expiry reminder runs failed after all retries',
       props.alarmActions,
     );
+    this.reminderBacklogAlarm = new cloudwatch.Alarm(this, 'ReminderBacklogAlarm', {
+      alarmDescription: `Token expiry reminders are falling behind (a task waited over 6 hours on the reminder queue). Stack: ${Stack.of(this).stackName}.`,
+      metric: this.reminderQueue.metricApproximateAgeOfOldestMessage({
+        period: Duration.minutes(15),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: Duration.hours(6).toSeconds(),
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    if (props.alarmActions !== undefined) this.reminderBacklogAlarm.addAlarmAction(...props.alarmActions);
   }
 }

@@ -4,14 +4,14 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { AccessTokensStack } from '../../lib/access-tokens-stack.js';
 import { loadDeploymentConfig } from '../../lib/config.js';
-import { cdkJsonContext } from './helpers.js';
+import { appContext, WITH_EMAILS } from './helpers.js';
 
 // cdk-nag v3 is a validation plugin: at synth it reports every finding that no
 // `Validations.of(construct).acknowledge(...)` covers, and a report with findings (errors or
 // warnings) fails the synth. Bundling is skipped: the checks read the construct tree only.
 
-function appWithChecks(): App {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+function appWithChecks(context: Record<string, unknown> = {}): App {
+  const app = new App({ context: appContext(context) });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
   return app;
 }
@@ -37,16 +37,24 @@ function acknowledgementsIn(app: App): Acknowledgement[] {
 }
 
 describe.each([
-  ['default (Cognito, demo API)', {}],
+  ['cdk.json as shipped (Cognito, demo API, no sender: no emails)', {}],
+  ['with a sender (emails on)', WITH_EMAILS],
   [
-    'OIDC, no demo API',
-    { identityProvider: 'oidc', oidcIssuer: 'https://id.example.com', oidcAudience: 'api', demoApi: false },
+    'OIDC, no demo API, emails to an address identity, the account’s own API Gateway logging role',
+    {
+      identityProvider: 'oidc',
+      oidcIssuer: 'https://id.example.com',
+      oidcAudience: 'api',
+      demoApi: false,
+      senderAddress: 'tokens@example.com',
+      apiGatewayCloudWatchRole: 'existing',
+    },
   ],
 ])('AWS Solutions and Serverless checks: %s', (_name, context) => {
   it('report no unacknowledged error or warning, and the synth succeeds', () => {
-    const app = appWithChecks();
+    const app = appWithChecks(context);
     new AccessTokensStack(app, 'AccessTokens', {
-      config: loadDeploymentConfig({ ...cdkJsonContext(), ...context }),
+      config: loadDeploymentConfig(app.node.getAllContext()),
     });
 
     for (const pack of [new AwsSolutionsChecks(), new ServerlessChecks()]) {
@@ -69,7 +77,9 @@ describe.each([
         expect(acknowledgement.id).toMatch(/\[(Resource|Action|Policy)::.+\]$/);
       }
     }
-  });
+    // Two rule packs and CloudFormation's own template checks over the whole stack: seconds alone,
+    // a minute on a loaded two-core machine.
+  }, 240_000);
 });
 
 describe('an unacknowledged finding', () => {

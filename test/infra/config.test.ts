@@ -29,8 +29,9 @@ describe('loadDeploymentConfig', () => {
   it('has documented defaults for everything', () => {
     expect(loadDeploymentConfig({})).toEqual({
       policy: DEFAULT_POLICY_SETTINGS,
-      senderAddress: 'no-reply@example.com',
-      sesIdentity: 'no-reply@example.com',
+      // No sender: a deploy without emails, rather than one whose emails can never be sent.
+      senderAddress: undefined,
+      sesIdentity: undefined,
       sesIdentityExists: false,
       reminderWindowDays: 7,
       identity: { kind: 'cognito' },
@@ -41,6 +42,7 @@ describe('loadDeploymentConfig', () => {
       managementThrottle: { rateLimit: 50, burstLimit: 100 },
       logRetentionDays: 365,
       authorizerInvokerAccounts: [],
+      apiGatewayCloudWatchRole: 'managed',
     });
   });
 
@@ -180,6 +182,34 @@ describe('loadDeploymentConfig', () => {
     expect(
       problemsOf({ identityProvider: 'oidc', oidcIssuer: 'http://id.example.com', oidcAudience: 'api' }),
     ).toContain('oidcIssuer: must be an https URL');
+  });
+
+  it('ships no sender in cdk.json: emails stay off until a deployment names a real one', () => {
+    expect(cdkJsonContext()).not.toHaveProperty('senderAddress');
+    expect(loadDeploymentConfig(cdkJsonContext()).senderAddress).toBeUndefined();
+    expect(loadDeploymentConfig({ senderAddress: 'tokens@yourdomain.com' })).toMatchObject({
+      senderAddress: 'tokens@yourdomain.com',
+      sesIdentity: 'tokens@yourdomain.com',
+    });
+  });
+
+  it('refuses SES settings without a sender (they would be ignored)', () => {
+    expect(problemsOf({ sesIdentity: 'example.org' })).toContain(
+      'sesIdentity: is only used with senderAddress',
+    );
+    expect(problemsOf({ sesIdentityExists: 'true' })).toContain(
+      'sesIdentityExists: is only used with senderAddress',
+    );
+    expect(() => loadDeploymentConfig({ sesIdentityExists: false })).not.toThrow();
+  });
+
+  it('reads apiGatewayCloudWatchRole: managed (default) or existing', () => {
+    expect(loadDeploymentConfig({ apiGatewayCloudWatchRole: 'existing' }).apiGatewayCloudWatchRole).toBe(
+      'existing',
+    );
+    expect(problemsOf({ apiGatewayCloudWatchRole: 'none' })).toContain(
+      'apiGatewayCloudWatchRole: must be "managed" or "existing"',
+    );
   });
 
   it('checks that the SES identity covers the sender address', () => {

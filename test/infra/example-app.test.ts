@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +9,8 @@ import {
   type ProtectedApiStack,
 } from '../../examples/protected-api/stack.js';
 import { decodeRouteScopes } from '../../lambdas/core/route-scopes.js';
-import { ref } from './helpers.js';
+import { repoPath } from '../../lib/paths.js';
+import { cdkJsonContext, ref } from './helpers.js';
 
 // examples/protected-api: an app of its own protecting a REST API and an HTTP API with the deployed
 // token authorizer, by ARN. Built as its entry point builds it, with and without the context key.
@@ -20,9 +22,28 @@ const invocationUri = (arn: string) =>
 let stack: ProtectedApiStack;
 let template: Template;
 
+/** examples/protected-api/cdk.json's context (its pinned feature flags), as `cdk synth` there passes it. */
+function exampleContext(context: Record<string, unknown> = {}): Record<string, unknown> {
+  const cdkJson: unknown = JSON.parse(readFileSync(repoPath('examples/protected-api/cdk.json'), 'utf8'));
+  const shipped =
+    typeof cdkJson === 'object' && cdkJson !== null ? Reflect.get(cdkJson, 'context') : undefined;
+  if (typeof shipped !== 'object' || shipped === null)
+    throw new Error('examples/protected-api/cdk.json has no context');
+  return { ...shipped, ...context };
+}
+
 beforeAll(() => {
-  stack = buildProtectedApiStack(new App({ context: { tokenAuthorizerArn: ARN } }));
+  stack = buildProtectedApiStack(new App({ context: exampleContext({ tokenAuthorizerArn: ARN }) }));
   template = Template.fromStack(stack);
+});
+
+describe('example: its cdk.json', () => {
+  it('pins the same CDK feature flags as the Access Tokens app', () => {
+    const flags = (context: Record<string, unknown>) =>
+      Object.fromEntries(Object.entries(context).filter(([key]) => key.startsWith('@aws-cdk/')));
+    expect(flags(exampleContext())).toEqual(flags(cdkJsonContext()));
+    expect(Object.keys(flags(exampleContext())).length).toBeGreaterThan(0);
+  });
 });
 
 describe('example: REST API (area rule)', () => {
@@ -108,7 +129,8 @@ describe('example: invoke permissions', () => {
   });
 
   it('synthesizes with the placeholder ARN when no context is given', () => {
-    const placeholder = Template.fromStack(buildProtectedApiStack(new App()));
+    const { tokenAuthorizerArn: _, ...withoutArn } = exampleContext();
+    const placeholder = Template.fromStack(buildProtectedApiStack(new App({ context: withoutArn })));
     placeholder.hasResourceProperties('AWS::ApiGateway::Authorizer', {
       AuthorizerUri: invocationUri(PLACEHOLDER_AUTHORIZER_ARN),
     });

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { API_5XX_RATE_THRESHOLD } from '../../lib/constructs/service-alarms.js';
-import { arnOf, logicalIdOf, type PolicyStatement, ref, synthesize } from './helpers.js';
+import { arnOf, logicalIdOf, type PolicyStatement, ref, synthesize, WITH_EMAILS } from './helpers.js';
 
-// Hardening invariants of the default stack (Cognito, demo API), read from one synthesized
+// Hardening invariants of the full stack (Cognito, demo API, emails on), read from one synthesized
 // template: least privilege, no secrets in API Gateway logs, bounded log retention, a failure
 // destination for every asynchronous consumer, and alarms on the failure paths.
 
-const { stack, template } = synthesize();
+const { stack, template } = synthesize({ context: WITH_EMAILS });
 
 // `findResources` types a resource's properties as `any`: CloudFormation JSON, read as such here.
 function resourcesOfType(type: string) {
@@ -47,6 +47,31 @@ const ALLOWED_WILDCARDS: readonly { action: string; resource: string; reason: st
     resource: '"*"',
     reason:
       'Added by the DynamoDB event source of the notifier and the expiry ledger: ListStreams has no resource-level permissions; reading the stream is limited to the table stream ARN.',
+  },
+  ...['ses:SendEmail', 'ses:SendRawEmail'].map((action) => ({
+    action,
+    resource: JSON.stringify({
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':ses:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':identity/*',
+        ],
+      ],
+    }),
+    reason:
+      "The notifier and the reminder job: SES authorizes the sender's identity and, in the SES sandbox, each recipient's identity too; the statement's ses:FromAddress condition limits it to the configured sender (lib/constructs/notifications.ts).",
+  })),
+  {
+    action: 'ses:GetSendQuota',
+    resource: '"*"',
+    reason:
+      "The notifier and the reminder job pace emails to SES's send rate; GetSendQuota has no resource-level permissions and reads a number only.",
   },
   {
     action: 'lambda:InvokeFunction',
@@ -147,10 +172,18 @@ describe('log groups', () => {
 });
 
 describe('asynchronous and stream consumers', () => {
-  it('every event source mapping has an on-failure destination', () => {
+  it('every stream event source mapping has an on-failure destination, every queue one a dead-letter queue', () => {
     const mappings = resourcesOfType('AWS::Lambda::EventSourceMapping');
-    expect(mappings).toHaveLength(2);
+    expect(mappings).toHaveLength(3);
+    const queues = Object.fromEntries(resourcesOfType('AWS::SQS::Queue'));
     for (const [logicalId, mapping] of mappings) {
+      const queueId: string | undefined = mapping.EventSourceArn?.['Fn::GetAtt']?.[0];
+      if (queueId !== undefined && typeOf(queueId) === 'AWS::SQS::Queue') {
+        // An SQS source: failed messages go to the queue's dead-letter queue (its redrive policy).
+        expect(queues[queueId]?.RedrivePolicy?.deadLetterTargetArn, logicalId).toBeDefined();
+        expect(queues[queueId]?.RedrivePolicy?.maxReceiveCount, logicalId).toEqual(expect.any(Number));
+        continue;
+      }
       expect(mapping.DestinationConfig?.OnFailure?.Destination, logicalId).toBeDefined();
       expect(mapping.MaximumRetryAttempts, logicalId).toEqual(expect.any(Number));
     }
@@ -176,10 +209,21 @@ describe('asynchronous and stream consumers', () => {
 describe('alarms', () => {
   const alarms = resourcesOfType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm);
 
-  it("alarm on every queue's depth (every queue of this stack is a dead-letter queue)", () => {
+  it("alarm on every dead-letter queue's depth, and on the age of the reminder work queue's oldest task", () => {
     const queues = resourcesOfType('AWS::SQS::Queue');
-    expect(queues).toHaveLength(3);
-    for (const [queueId] of queues) {
+    expect(queues).toHaveLength(4);
+    const { notifications } = stack;
+    if (notifications === undefined) throw new Error('this synthesis has emails on');
+    const workQueueId = logicalIdOf(notifications.reminderQueue);
+    expect(
+      alarms.find(
+        (alarm) =>
+          alarm.MetricName === 'ApproximateAgeOfOldestMessage' &&
+          JSON.stringify(alarm.Dimensions) ===
+            JSON.stringify([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [workQueueId, 'QueueName'] } }]),
+      ),
+    ).toMatchObject({ Threshold: 6 * 3600, ComparisonOperator: 'GreaterThanThreshold' });
+    for (const [queueId] of queues.filter(([id]) => id !== workQueueId)) {
       const depthAlarm = alarms.find(
         (alarm) =>
           alarm.MetricName === 'ApproximateNumberOfMessagesVisible' &&
@@ -212,7 +256,7 @@ describe('alarms', () => {
     });
   });
 
-  it.each(['access-tokens-management', 'access-tokens-demo'])('alarm on the 5XX rate of %s', (apiName) => {
+  it.each(['AccessTokens-management', 'AccessTokens-demo'])('alarm on the 5XX rate of %s', (apiName) => {
     expect(
       alarms.find(
         (alarm) =>
@@ -230,7 +274,7 @@ describe('alarms', () => {
 
   it('the 5XX alarms watch the APIs of this stack', () => {
     const apiNames = resourcesOfType('AWS::ApiGateway::RestApi').map(([, api]) => api.Name);
-    expect(apiNames.sort()).toEqual(['access-tokens-demo', 'access-tokens-management']);
+    expect(apiNames.sort()).toEqual(['AccessTokens-demo', 'AccessTokens-management']);
     expect(logicalIdOf(stack.alarms.tokenAuthorizerErrors)).toBeDefined();
   });
 });

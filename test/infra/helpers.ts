@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -21,11 +21,35 @@ export function cdkJsonContext(): Record<string, unknown> {
   return { ...context };
 }
 
+/**
+ * A sender on a domain identity: the deploy command of the README (`-c senderAddress=...`), which
+ * turns emails on. cdk.json as shipped has none, and deploys without emails.
+ */
+export const WITH_EMAILS = {
+  senderAddress: 'tokens@mail.example.com',
+  sesIdentity: 'mail.example.com',
+} as const;
+
+/**
+ * The context an app gets in tests: cdk.json's (its settings and its pinned feature flags, as
+ * `cdk synth` passes them), then the test's own, then no bundling unless asked for.
+ */
+export function appContext(context: Record<string, unknown> = {}, bundle = false): Record<string, unknown> {
+  return {
+    ...cdkJsonContext(),
+    ...context,
+    // CDK's own switch: no stack is bundled when the list is empty.
+    ...(bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
+  };
+}
+
 export interface SynthOptions {
   /** Context on top of cdk.json's. */
   readonly context?: Record<string, unknown>;
   /** Run esbuild for every function (slow); otherwise CDK skips bundling. @default false */
   readonly bundle?: boolean;
+  /** @default 'AccessTokens' */
+  readonly stackName?: string;
 }
 
 export interface Synthesized {
@@ -37,14 +61,22 @@ export interface Synthesized {
   readonly assemblyDir: string;
 }
 
+/** Cloud assemblies of this test process, removed when it exits: no temp files left behind. */
+const assemblyDirs: string[] = [];
+process.once('exit', () => {
+  for (const dir of assemblyDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 export function synthesize(options: SynthOptions = {}): Synthesized {
+  const outdir = mkdtempSync(join(tmpdir(), 'access-tokens-cdk-'));
+  assemblyDirs.push(outdir);
   const app = new App({
-    outdir: mkdtempSync(join(tmpdir(), 'access-tokens-cdk-')),
-    // CDK's own switch: no stack is bundled when the list is empty.
-    context: options.bundle === true ? {} : { 'aws:cdk:bundling-stacks': [] },
+    outdir,
+    context: appContext(options.context, options.bundle === true),
   });
-  const config = loadDeploymentConfig({ ...cdkJsonContext(), ...options.context });
-  const stack = new AccessTokensStack(app, 'AccessTokens', { config });
+  // As bin/app.ts reads it.
+  const config = loadDeploymentConfig(app.node.getAllContext());
+  const stack = new AccessTokensStack(app, options.stackName ?? 'AccessTokens', { config });
   const assembly = app.synth();
   return { app, stack, config, template: Template.fromStack(stack), assemblyDir: assembly.directory };
 }

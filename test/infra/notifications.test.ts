@@ -13,6 +13,22 @@ import { actionsOf, arnOf, logicalIdOf, ref, statementsOfRole } from './helpers.
 // The Notifications construct in a minimal stack of its own (a token table and nothing else), with
 // cdk-nag's AWS Solutions checks. Bundling is skipped: the assertions read the construct tree.
 
+/** `arn:<partition>:ses:<region>:<account>:identity/*`: every identity of the account and Region. */
+const ACCOUNT_IDENTITIES = {
+  'Fn::Join': [
+    '',
+    [
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      ':ses:',
+      { Ref: 'AWS::Region' },
+      ':',
+      { Ref: 'AWS::AccountId' },
+      ':identity/*',
+    ],
+  ],
+};
+
 interface Built {
   readonly app: App;
   readonly stack: Stack;
@@ -46,7 +62,8 @@ describe('Notifications construct', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: FUNCTION_RUNTIME.name,
       Architectures: ['arm64'],
-      Timeout: 60,
+      // Enough to wait out another delivery's claim lease (120 s) and still deliver.
+      Timeout: 300,
       Role: arnOf(notifications.notifier.role),
       LoggingConfig: { LogGroup: ref(notifications.notifier.logGroup) },
       Environment: {
@@ -73,10 +90,21 @@ describe('Notifications construct', () => {
       BatchSize: 10,
       DestinationConfig: { OnFailure: { Destination: arnOf(notifications.deadLetterQueue) } },
       FilterCriteria: {
-        Filters: [{ Pattern: JSON.stringify({ dynamodb: { Keys: { pk: { S: [{ prefix: 'TOKEN#' }] } } } }) }],
+        Filters: [
+          { Pattern: JSON.stringify({ dynamodb: { Keys: { pk: { S: [{ prefix: 'TOKEN#' }] } } } }) },
+          { Pattern: JSON.stringify({ dynamodb: { Keys: { pk: { S: [{ prefix: 'CONTACT#' }] } } } }) },
+          {
+            Pattern: JSON.stringify({
+              eventName: ['INSERT'],
+              dynamodb: { NewImage: { entity: { S: ['audit'] }, action: { S: ['tokens.revoked-all'] } } },
+            }),
+          },
+        ],
       },
     });
-    const [mapping] = Object.values(template.findResources('AWS::Lambda::EventSourceMapping'));
+    const mapping = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).find(
+      (resource) => resource.Properties.StartingPosition === 'TRIM_HORIZON',
+    );
     const retries = mapping?.Properties.MaximumRetryAttempts;
     expect(retries).toBeGreaterThanOrEqual(0);
     expect(retries).toBeLessThanOrEqual(20);
@@ -132,23 +160,51 @@ describe('Notifications construct', () => {
     }
   });
 
-  it('creates the SES identity from context (a domain here)', () => {
-    built.template.hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: 'mail.example.com' });
+  it('creates the SES identity from context (a domain here), kept when it leaves the stack', () => {
+    // Retained on `cdk destroy` and when sesIdentityExists turns true (the identity leaves the
+    // template): its verification was done by hand. Only the rollback of the deploy that created it
+    // deletes it.
+    built.template.hasResource('AWS::SES::EmailIdentity', {
+      Properties: { EmailIdentity: 'mail.example.com' },
+      DeletionPolicy: 'RetainExceptOnCreate',
+      UpdateReplacePolicy: 'Retain',
+    });
   });
 
-  it('lets the notifier send only from the configured identity and address, and write only idempotency records', () => {
+  it('gives the DKIM CNAME records of a domain identity it creates, and none otherwise', () => {
+    const { stack, notifications } = built;
+    expect(notifications.dkimRecords).toHaveLength(3);
+    const identityId = logicalIdOf(notifications.emailIdentity);
+    notifications.dkimRecords.forEach((record, index) => {
+      expect(stack.resolve(record.name)).toEqual({
+        'Fn::GetAtt': [identityId, `DkimDNSTokenName${index + 1}`],
+      });
+      expect(stack.resolve(record.value)).toEqual({
+        'Fn::GetAtt': [identityId, `DkimDNSTokenValue${index + 1}`],
+      });
+    });
+    expect(build({ sesIdentity: undefined }).notifications.dkimRecords).toEqual([]);
+    expect(build({ sesIdentityExists: true }).notifications.dkimRecords).toEqual([]);
+  });
+
+  it("lets the notifier send only as the configured sender, on the account's identities (SES sandbox), write only idempotency and contact records, and query only the owner and account indexes", () => {
     const { template, notifications, table } = built;
     const statements = statementsOfRole(template, logicalIdOf(notifications.notifier.role));
-    const sesStatements = statements.filter((statement) =>
-      actionsOf([statement]).some((action) => action.startsWith('ses:')),
+    const sendStatements = statements.filter((statement) =>
+      actionsOf([statement]).some((action) => action.startsWith('ses:Send')),
     );
-    expect(sesStatements).toHaveLength(1);
-    const [send] = sesStatements;
-    expect([...actionsOf(sesStatements)].sort()).toEqual(['ses:SendEmail', 'ses:SendRawEmail']);
-    const identityArn = JSON.stringify(send?.Resource);
-    expect(identityArn).toContain(':identity/');
-    expect(identityArn).toContain(logicalIdOf(notifications.emailIdentity));
+    expect(sendStatements).toHaveLength(1);
+    const [send] = sendStatements;
+    expect([...actionsOf(sendStatements)].sort()).toEqual(['ses:SendEmail', 'ses:SendRawEmail']);
+    // In the SES sandbox SES also checks the recipient's identity (a verified address of this
+    // account): a policy on the sender identity alone is refused for every recipient.
+    expect(send?.Resource).toEqual(ACCOUNT_IDENTITIES);
     expect(send?.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'no-reply@mail.example.com' } });
+    // Pacing: the send quota, a read with no resource-level permissions.
+    const quota = statements.filter((statement) => actionsOf([statement]).includes('ses:GetSendQuota'));
+    expect(quota.map((statement) => [actionsOf([statement]), statement.Resource])).toEqual([
+      [['ses:GetSendQuota'], '*'],
+    ]);
 
     const dynamoStatements = statements.filter((statement) =>
       actionsOf([statement]).some((action) => action.startsWith('dynamodb:')),
@@ -156,30 +212,37 @@ describe('Notifications construct', () => {
     const itemWrites = dynamoStatements.filter((statement) =>
       actionsOf([statement]).some((action) => /Put|Update|Delete|BatchWrite/.test(action)),
     );
-    expect(itemWrites).toHaveLength(1);
-    expect(itemWrites[0]?.Resource).toEqual(arnOf(table.table));
-    expect(itemWrites[0]?.Condition).toEqual({
-      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['IDEMPOTENCY#*'] },
-    });
-    // No scans, no queries, no table-wide access for the notifier.
+    expect(itemWrites).toHaveLength(2);
+    for (const write of itemWrites) expect(write.Resource).toEqual(arnOf(table.table));
+    expect(itemWrites.map((write) => write.Condition)).toEqual([
+      { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['IDEMPOTENCY#*'] } },
+      { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['CONTACT#*'] } },
+    ]);
+    const queries = dynamoStatements.filter((statement) => actionsOf([statement]).includes('dynamodb:Query'));
+    expect(queries).toHaveLength(1);
+    const indexes = JSON.stringify(queries[0]?.Resource);
+    expect(indexes).toContain('/index/byOwner');
+    expect(indexes).toContain('/index/byAccount');
+    expect(indexes).not.toContain('byExpiryDay');
+    // No scans, no table-wide access for the notifier.
     expect(actionsOf(statements)).not.toContain('dynamodb:Scan');
-    expect(actionsOf(statements)).not.toContain('dynamodb:Query');
     expect(actionsOf(statements).filter((action) => action.endsWith('*'))).toEqual([]);
   });
 
   it('names an email identity when the identity is an address (the default is the sender)', () => {
     const { template, notifications } = build({ sesIdentity: undefined });
     template.hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: 'no-reply@mail.example.com' });
-    const statements = statementsOfRole(template, logicalIdOf(notifications.notifier.role));
-    expect(JSON.stringify(statements)).toContain(logicalIdOf(notifications.emailIdentity));
+    expect(notifications.dkimRecords).toEqual([]);
   });
 
   it('uses an existing identity by name without creating one', () => {
     const { template, notifications } = build({ sesIdentityExists: true });
     template.resourceCountIs('AWS::SES::EmailIdentity', 0);
+    expect(notifications.emailIdentity.emailIdentityName).toBe('mail.example.com');
     const statements = statementsOfRole(template, logicalIdOf(notifications.notifier.role));
     const send = statements.find((statement) => actionsOf([statement]).includes('ses:SendEmail'));
-    expect(JSON.stringify(send?.Resource)).toContain(':identity/mail.example.com');
+    expect(send?.Resource).toEqual(ACCOUNT_IDENTITIES);
+    expect(send?.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'no-reply@mail.example.com' } });
   });
 
   it('runs the reminder job daily, with retries and a dead-letter queue, and its window in the env', () => {
@@ -206,9 +269,47 @@ describe('Notifications construct', () => {
     });
   });
 
-  it('lets the reminder job query only the byExpiryDay index, and send like the notifier', () => {
+  it('plans onto its own queue, whose messages it works off two at a time (failed ones to its dead-letter queue)', () => {
+    const { template, notifications } = built;
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: ref(notifications.reminderJob.function),
+      EventSourceArn: arnOf(notifications.reminderQueue),
+      BatchSize: 1,
+      ScalingConfig: { MaximumConcurrency: 2 },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    const queue = template.findResources('AWS::SQS::Queue')[logicalIdOf(notifications.reminderQueue)];
+    expect(queue?.Properties).toMatchObject({
+      SqsManagedSseEnabled: true,
+      VisibilityTimeout: 1800,
+      RedrivePolicy: {
+        deadLetterTargetArn: arnOf(notifications.reminderDeadLetterQueue),
+        maxReceiveCount: 3,
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Role: arnOf(notifications.reminderJob.role),
+      Environment: {
+        Variables: Match.objectLike({ [ENV.reminderQueueUrl]: ref(notifications.reminderQueue) }),
+      },
+    });
+    const statements = statementsOfRole(template, logicalIdOf(notifications.reminderJob.role));
+    expect(
+      statements.some(
+        (statement) =>
+          actionsOf([statement]).includes('sqs:SendMessage') &&
+          JSON.stringify(statement.Resource) === JSON.stringify(arnOf(notifications.reminderQueue)),
+      ),
+    ).toBe(true);
+  });
+
+  it('lets the reminder job query only the byExpiryDay index, read tokens and contacts, and send like the notifier', () => {
     const { template, notifications, table } = built;
     const statements = statementsOfRole(template, logicalIdOf(notifications.reminderJob.role));
+    const reads = statements.filter((statement) => actionsOf([statement]).includes('dynamodb:BatchGetItem'));
+    expect(reads.map((statement) => statement.Condition)).toEqual([
+      { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['TOKEN#*', 'CONTACT#*'] } },
+    ]);
     const query = statements.filter((statement) => actionsOf([statement]).includes('dynamodb:Query'));
     expect(query).toHaveLength(1);
     expect(JSON.stringify(query[0]?.Resource)).toContain('/index/byExpiryDay');
@@ -221,6 +322,7 @@ describe('Notifications construct', () => {
   it('takes its settings from props', () => {
     const { template } = build({
       reminderWindowDays: 14,
+      maxSendRate: 25,
       retryAttempts: 3,
       maxRecordAge: Duration.hours(1),
       batchSize: 5,
@@ -231,7 +333,9 @@ describe('Notifications construct', () => {
       BatchSize: 5,
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ [ENV.reminderWindowDays]: '14' }) },
+      Environment: {
+        Variables: Match.objectLike({ [ENV.reminderWindowDays]: '14', [ENV.notificationMaxSendRate]: '25' }),
+      },
     });
   });
 

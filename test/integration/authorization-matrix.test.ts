@@ -1,5 +1,5 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { KEYS } from '../../lambdas/adapters/table-definition.js';
 import type { CallerContext } from '../../lambdas/core/caller-context.js';
 import { newTokenId } from '../../lambdas/core/ids.js';
@@ -64,7 +64,7 @@ const EXPECTED: Record<MatrixRoute, Record<Role, Row>> = {
   revokeAllTokens: /* DELETE /tokens?userId= */ {
     admin: row(200, 200, 200), // other account: {revoked: 0}
     member: row(200, 403, 403),
-    viewer: row(403, 403, 403),
+    viewer: row(200, 403, 403), // revoking only reduces access: a demoted owner ends their own tokens
   },
   getToken: /*       GET /tokens/{id} */ {
     admin: row(200, 200, 404),
@@ -74,7 +74,7 @@ const EXPECTED: Record<MatrixRoute, Record<Role, Row>> = {
   revokeToken: /*    DELETE /tokens/{id} */ {
     admin: row(204, 204, 404),
     member: row(204, 404, 404),
-    viewer: row(403, 403, 403),
+    viewer: row(204, 404, 404), // owner-revokes-after-demotion: the viewer's own token was made as a member
   },
   updateToken: /*    PATCH /tokens/{id} */ {
     admin: row(200, 200, 404),
@@ -419,6 +419,117 @@ describe('authorization matrix on DynamoDB Local', () => {
         return;
     }
   }
+
+  // Rows beyond role × relation (issue #11): an owner demoted to viewer ends their own tokens; while an
+  // admin has a user's token access off, nobody can edit, rotate or create that user's tokens, but
+  // they can still be revoked.
+  describe('demoted and disabled owners', () => {
+    const DAN = memberContext({ userId: 'dan', accountId: HOME, email: 'dan@example.com' });
+    const DAN_DEMOTED = viewerContext({ userId: 'dan', accountId: HOME, email: 'dan@example.com' });
+    const DORA = memberContext({ userId: 'dora', accountId: HOME, email: 'dora@example.com' });
+    const widen = { scopes: ['content:read', 'system:write'] };
+
+    async function disableDora(): Promise<void> {
+      const result = await call('setUserTokenAccess', {
+        caller: CALLERS.admin,
+        pathParameters: { userId: DORA.userId },
+        body: { enabled: false },
+      });
+      expect(result.status).toBe(200);
+    }
+
+    interface Outcome {
+      readonly result: InvokeResult;
+      /** The token the row acts on, as it was just before the request. */
+      readonly before?: TokenSnapshot;
+    }
+    type Scenario = readonly [name: string, expected: number, run: () => Promise<Outcome>];
+
+    /** Creates a token for `owner`, disables Dora, then sends the request. */
+    const onToken =
+      (owner: CallerContext, name: MatrixRoute, caller: CallerContext, body?: object, disable = true) =>
+      async (): Promise<Outcome> => {
+        const token = await create(owner);
+        const before = await snapshot(token.id);
+        if (disable) await disableDora();
+        const result = await call(name, { caller, pathParameters: { id: token.id }, body });
+        return { result, before };
+      };
+
+    const SCENARIOS: readonly Scenario[] = [
+      [
+        'demoted owner (viewer now): DELETE /tokens/{id} of their own token',
+        204,
+        onToken(DAN, 'revokeToken', DAN_DEMOTED, undefined, false),
+      ],
+      [
+        'demoted owner (viewer now): DELETE /tokens (their own)',
+        200,
+        async () => {
+          const token = await create(DAN);
+          return {
+            result: await call('revokeAllTokens', { caller: DAN_DEMOTED, query: {} }),
+            before: await snapshot(token.id),
+          };
+        },
+      ],
+      [
+        'disabled owner: PATCH /tokens/{id} of their own token',
+        403,
+        onToken(DORA, 'updateToken', DORA, widen),
+      ],
+      [
+        'disabled owner: PATCH /tokens/{id} by an admin of the account',
+        403,
+        onToken(DORA, 'updateToken', CALLERS.admin, widen),
+      ],
+      ['disabled owner: POST /tokens/{id}/rotate', 403, onToken(DORA, 'rotateToken', DORA)],
+      [
+        'disabled owner: POST /tokens',
+        403,
+        async () => {
+          await disableDora();
+          return {
+            result: await call('createToken', {
+              caller: DORA,
+              body: { name: 'disabled', scopes: ['content:read'] },
+            }),
+          };
+        },
+      ],
+      [
+        'disabled owner: DELETE /tokens/{id} still ends their own token',
+        204,
+        onToken(DORA, 'revokeToken', DORA),
+      ],
+    ];
+
+    afterEach(async () => {
+      // Every row starts with Dora's access on, whatever the previous one left.
+      const result = await call('setUserTokenAccess', {
+        caller: CALLERS.admin,
+        pathParameters: { userId: DORA.userId },
+        body: { enabled: true },
+      });
+      expect(result.status).toBe(200);
+    });
+
+    it.each(SCENARIOS)('%s → %i', async (_name, expected, run) => {
+      const { result, before } = await run();
+      expect(result.status, result.rawBody).toBe(expected);
+      expectNoForeignData(result);
+      if (before === undefined) return;
+      const after = await snapshot(before.id);
+      if (expected === 403) {
+        expect(errorOf(result)?.code).toBe('FORBIDDEN');
+        // A refused change leaves the token as it was (its credential is disabled by the switch).
+        expect(after.token).toEqual(before.token);
+      } else {
+        expect(after.token.state).toBe('revoked');
+        expect(after.credential.state).toBe('revoked');
+      }
+    });
+  });
 
   it('the other account is untouched: every one of its tokens still active and unchanged, its trail its own', async () => {
     expect(foreignSnapshots.length).toBeGreaterThan(10);

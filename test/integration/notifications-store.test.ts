@@ -5,7 +5,7 @@ import type { ClaimRequest } from '../../lambdas/core/notifications/notifier.js'
 import { createTestTable, type TestTable } from '../support/dynamo.js';
 
 // The idempotency store's conditional writes on DynamoDB Local: one claim wins, a sent record is
-// final, a released or lapsed claim can be taken again.
+// final, a released claim can be taken again, a lapsed one is maybe sent and never taken over.
 
 describe('DynamoIdempotencyStore on DynamoDB Local', () => {
   let table: TestTable;
@@ -46,7 +46,10 @@ describe('DynamoIdempotencyStore on DynamoDB Local', () => {
     const claim = request();
     const first = await store.claim(claim);
     expect(first.status).toBe('claimed');
-    await expect(store.claim(claim)).resolves.toEqual({ status: 'in-progress' });
+    await expect(store.claim(claim)).resolves.toEqual({
+      status: 'in-progress',
+      leaseUntilMs: claim.leaseUntilMs,
+    });
     if (first.status !== 'claimed') throw new Error('not claimed');
 
     await store.complete(claim.key, first.claimId, new Date(), 'ses-1');
@@ -70,17 +73,30 @@ describe('DynamoIdempotencyStore on DynamoDB Local', () => {
     await expect(store.claim(claim)).resolves.toMatchObject({ status: 'claimed' });
   });
 
-  it('a lapsed claim is taken over, and the old holder can neither complete nor release it', async () => {
+  it('a lapsed claim is never taken over: it is maybe sent, marked so, and then done', async () => {
     const claim = request({ leaseUntilMs: Date.now() - 1 });
     const stale = await store.claim(claim);
     if (stale.status !== 'claimed') throw new Error('not claimed');
-    const fresh = await store.claim({ ...claim, leaseUntilMs: Date.now() + 120_000 });
-    if (fresh.status !== 'claimed') throw new Error('not taken over');
-    expect(fresh.claimId).not.toBe(stale.claimId);
-
-    await store.complete(claim.key, stale.claimId, new Date(), 'late');
+    await expect(store.claim({ ...claim, leaseUntilMs: Date.now() + 120_000 })).resolves.toEqual({
+      status: 'lapsed',
+      claimId: stale.claimId,
+    });
+    await store.markMaybeSent(claim.key, stale.claimId, new Date());
+    expect(await itemOf(claim.key)).toMatchObject({ status: 'sent', maybeSent: true });
+    expect(await itemOf(claim.key)).not.toHaveProperty('leaseUntil');
+    await expect(store.claim(claim)).resolves.toEqual({ status: 'done' });
+    // The old holder's late release changes nothing.
     await store.release(claim.key, stale.claimId);
-    expect(await itemOf(claim.key)).toMatchObject({ status: 'pending', claimId: fresh.claimId });
+    expect(await itemOf(claim.key)).toMatchObject({ status: 'sent' });
+  });
+
+  it('a put that succeeded but was answered too late (the SDK retried it) is still our claim', async () => {
+    const claim = request();
+    const fixedId = `claim-${claim.key}`;
+    const retried = new DynamoIdempotencyStore(table.documentClient, table.tableName, () => fixedId);
+    await expect(retried.claim(claim)).resolves.toEqual({ status: 'claimed', claimId: fixedId });
+    // The same put again (as the SDK's retry of a timed-out attempt): the record holds our claim id.
+    await expect(retried.claim(claim)).resolves.toEqual({ status: 'claimed', claimId: fixedId });
   });
 
   it('a sent record is never taken over, whatever the lease said', async () => {

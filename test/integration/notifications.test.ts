@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { SESClient } from '@aws-sdk/client-ses';
+import { SendMessageBatchCommand, type SendMessageBatchCommandInput, SQSClient } from '@aws-sdk/client-sqs';
 import { DeleteCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { DynamoIdempotencyStore } from '../../lambdas/adapters/idempotency-store.js';
 import { credentialFor, credentialToItem, tokenToItem } from '../../lambdas/adapters/items.js';
@@ -339,12 +341,15 @@ describe('notifications on DynamoDB Local and the SES emulator', () => {
 
 describe('the reminder job on DynamoDB Local and the SES emulator', () => {
   let table: TestTable;
+  // SQS has no emulator here: the queue is mocked, its messages handed to the handler as SQS would.
+  const sqs = mockClient(SQSClient);
 
   beforeAll(async () => {
     table = await createTestTable();
   });
 
   afterAll(async () => {
+    sqs.restore();
     vi.unstubAllEnvs();
     await table.drop();
   });
@@ -368,21 +373,29 @@ describe('the reminder job on DynamoDB Local and the SES emulator', () => {
         AWS_ENDPOINT_URL_SES: sesEndpoint(),
         [ENV.notificationSenderAddress]: SENDER,
         [ENV.reminderWindowDays]: '7',
+        [ENV.reminderQueueUrl]: 'https://sqs.us-east-1.amazonaws.com/123456789012/reminders',
         POWERTOOLS_LOG_LEVEL: 'SILENT',
       },
     });
     vi.resetModules();
     const { handler } = await import('../../lambdas/reminder-job/handler.js');
+    const queued: string[] = [];
+    sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => {
+      queued.push(...(input.Entries ?? []).map((entry) => entry.MessageBody ?? ''));
+      return { Successful: [], Failed: [] };
+    });
 
-    await expect(handler({ source: 'aws.events' }, lambdaContext())).resolves.toMatchObject({
-      sent: 3,
-      failed: 0,
-    });
-    await expect(handler({ source: 'aws.events' }, lambdaContext())).resolves.toMatchObject({
-      sent: 0,
-      alreadySent: 3,
-      failed: 0,
-    });
+    /** The schedule, then every queued message as the SQS event source delivers them. */
+    const runDay = async () => {
+      await expect(handler({ source: 'aws.events' }, lambdaContext())).resolves.toEqual({ plannedDays: 8 });
+      while (queued.length > 0) {
+        const body = queued.shift() ?? '';
+        const event = { Records: [{ messageId: randomUUID(), body, eventSource: 'aws:sqs' }] };
+        await expect(handler(event, lambdaContext())).resolves.toEqual({ batchItemFailures: [] });
+      }
+    };
+    await runDay();
+    await runDay();
 
     for (const token of due) {
       const emails = await emailsTo(token.ownerEmail ?? '');

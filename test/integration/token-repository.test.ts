@@ -251,14 +251,25 @@ describe('revoke', () => {
     expect(await counters('acct-r', 'rot')).toEqual({ user: 0, account: expect.any(Number) });
   });
 
-  it('after the slot was released at expiry, revokes without counting down again', async () => {
+  it('an expired token is never revoked (issue #11): nothing written, its slot released once by expiry', async () => {
     const token = await create(
       newToken('acct-x', 'old', { expiresAt: new Date(Date.now() - 1_000).toISOString() }),
     );
     expect(await repository.releaseExpiredSlots('acct-x', 'old', new Date())).toBe(1);
     expect(await counters('acct-x', 'old')).toEqual({ user: 0, account: 0 });
-    expect(await revoke(token.id)).toMatchObject({ state: 'revoked' });
+    expect(await revoke(token.id)).toBeUndefined();
+    expect(await repository.get(token.id)).toMatchObject({ state: 'active', version: token.version });
     expect(await counters('acct-x', 'old')).toEqual({ user: 0, account: 0 });
+  });
+
+  it('with its slot already gone (released in a race), revokes without counting down again', async () => {
+    const token = await create(newToken('acct-x', 'raced'));
+    await table.documentClient.send(
+      new DeleteCommand({ TableName: table.tableName, Key: KEYS.slot('acct-x', 'raced', token.id) }),
+    );
+    const before = await counters('acct-x', 'raced');
+    expect(await revoke(token.id)).toMatchObject({ state: 'revoked' });
+    expect(await counters('acct-x', 'raced')).toEqual(before);
   });
 });
 

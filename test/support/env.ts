@@ -9,6 +9,7 @@ import {
   parsePolicySettings,
 } from '../../lambdas/core/settings.js';
 import { ENV } from '../../lambdas/runtime/env.js';
+import { SDK_REQUEST_TIMEOUT_ENV } from '../../lambdas/runtime/sdk-options.js';
 
 // Environment for importing handler modules in tests: the same variables the stack sets, pointed
 // at DynamoDB Local (integration) or at nothing in particular (unit tests with client mocks).
@@ -31,6 +32,10 @@ export function stubHandlerEnv(options: HandlerEnvOptions = {}): { keyFile: stri
   vi.stubEnv(ENV.tableName, options.tableName ?? 'access-tokens-test');
   vi.stubEnv(ENV.policySettings, JSON.stringify(policy));
   if (options.dynamoEndpoint !== undefined) vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', options.dynamoEndpoint);
+  // The SES emulator has no send quota to read: the notifier and the reminder job pace at this.
+  vi.stubEnv(ENV.notificationMaxSendRate, '1000');
+  // DynamoDB Local on a loaded machine can take seconds per call (lambdas/runtime/sdk-options.ts).
+  vi.stubEnv(SDK_REQUEST_TIMEOUT_ENV, '30000');
   let keyFile: string | undefined;
   if ((options.keySource ?? 'file') === 'file') {
     keyFile = join(mkdtempSync(join(tmpdir(), 'atk-key-')), 'hmac.key');

@@ -103,7 +103,8 @@ function changeEvent(
  * The event a stream record of a token item stands for, if any:
  * - INSERT of an active token written by a create → created;
  * - MODIFY whose state goes active → revoked → revoked (the transition is the event: a MODIFY that
- *   leaves the state alone, e.g. revoking again or recording use, sends nothing);
+ *   leaves the state alone, e.g. revoking again or recording use, sends nothing), unless the token
+ *   had expired by then;
  * - MODIFY of an active token whose lastChange is a new rotation → rotated;
  * - REMOVE by the DynamoDB service principal (TTL) of a token that was still active → expired
  *   (never "revoked"; a revoked token that TTL removes later gets nothing more);
@@ -126,6 +127,9 @@ export function tokenEventFromChange(change: TokenStreamChange): TokenEvent | un
           newToken.lastChange.action === 'revoked'
             ? newToken.lastChange.at
             : (newToken.revokedAt ?? newToken.lastChange.at);
+        // A token that had expired before it was "revoked" had already stopped: no email says it
+        // was revoked. The service never writes such a change; this holds for any writer.
+        if (newToken.expiresAt !== null && Date.parse(newToken.expiresAt) <= Date.parse(at)) return undefined;
         return changeEvent('revoked', newToken, at, change.bulk);
       }
       if (
@@ -160,13 +164,23 @@ function sameChange(a: TokenChange, b: TokenChange): boolean {
 
 const DAY_MS = 86_400_000;
 
+/** How often the reminder job runs (its schedule is daily). */
+export const REMINDER_RUN_INTERVAL_MS = DAY_MS;
+
 /**
  * Whether the reminder job should remind the owner of this token now: it is active, has an owner
- * address, expires within the window (and has not expired yet), and is past the first half of its
- * life, so that a short-lived token (e.g. a 7-day token with a 7-day window) is not "reminded" the
- * day after its owner chose that lifetime.
+ * address, expires within the window (and has not expired yet), and either is in the second half
+ * of its life (so that a short-lived token, e.g. a 7-day token with a 7-day window, is not
+ * "reminded" the day after its owner chose that lifetime), or will have expired by the next run
+ * (`runIntervalMs` from now): a token whose whole second half falls between two runs gets its one
+ * reminder at the last run before it expires.
  */
-export function isDueForReminder(token: TokenRecord, now: Date, windowDays: number): boolean {
+export function isDueForReminder(
+  token: TokenRecord,
+  now: Date,
+  windowDays: number,
+  runIntervalMs: number = REMINDER_RUN_INTERVAL_MS,
+): boolean {
   if (token.state !== 'active' || token.expiresAt === null) return false;
   if (token.ownerEmail === undefined || token.ownerEmail === '') return false;
   const expiresMs = Date.parse(token.expiresAt);
@@ -174,8 +188,8 @@ export function isDueForReminder(token: TokenRecord, now: Date, windowDays: numb
   const nowMs = now.getTime();
   if (Number.isNaN(expiresMs) || expiresMs <= nowMs) return false;
   if (expiresMs - nowMs > windowDays * DAY_MS) return false;
-  if (!Number.isNaN(createdMs) && nowMs - createdMs < (expiresMs - createdMs) / 2) return false;
-  return true;
+  if (Number.isNaN(createdMs) || nowMs - createdMs >= (expiresMs - createdMs) / 2) return true;
+  return expiresMs - nowMs <= runIntervalMs;
 }
 
 /** The reminder for a token that {@link isDueForReminder}; undefined when there is nobody to tell. */

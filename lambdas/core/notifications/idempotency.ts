@@ -29,9 +29,12 @@ export const IDEMPOTENCY_PREFIX = 'IDEMPOTENCY#';
 export const STREAM_EVENT_RETENTION_SECONDS = 7 * DAY_SECONDS;
 
 /**
- * How long a claim protects an email that is being sent. Longer than any one delivery can take (the
- * SES client's timeouts and the functions' timeouts are well below it); after it lapses, a claim
- * left behind by a crash no longer blocks the retry, so an email is never lost to a crash.
+ * How long a claim protects an email that is being sent: longer than its holder can take to claim,
+ * send and release it, every SDK call of which ends within its enforced timeouts (three calls of
+ * at most 29 s each, lambdas/runtime/sdk-options.ts; a unit test keeps the two in step). While it
+ * is live, another delivery of the same email waits for it (the notifier's invocations have the
+ * time to wait out a whole lease, so a live claim costs no stream retry); once it lapses without
+ * a mark, the email counts as maybe sent and is never sent again (notifier.ts).
  */
 export const CLAIM_LEASE_SECONDS = 120;
 

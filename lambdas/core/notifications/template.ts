@@ -135,7 +135,7 @@ function adviceOf(event: TokenEvent): string {
   }
 }
 
-interface Detail {
+export interface Detail {
   readonly label: string;
   readonly value: string;
 }
@@ -171,23 +171,41 @@ function detailsOf(event: TokenEvent): Detail[] {
 const FOOTER =
   'You receive this email because you own this access token. It never contains a token secret, and nobody will ever ask you for one.';
 
-export function renderEmail(event: TokenEvent, options: TemplateOptions = {}): RenderedEmail {
-  const product = plainLine(options.productName ?? DEFAULT_PRODUCT_NAME, 60);
-  const subject = `[${product}] ${subjectOf(event, event.token.name)}`;
-  const lead = leadOf(event, event.token.name);
-  const details = detailsOf(event);
-  const advice = adviceOf(event);
-  const width = Math.max(...details.map((detail) => detail.label.length));
+/** The parts of an email, as plain text; renderLayout builds the text and HTML bodies from them. */
+export interface EmailParts {
+  /** Without the `[product]` prefix. */
+  readonly subject: string;
+  readonly lead: readonly string[];
+  readonly details: readonly Detail[];
+  /** A list of lines after the details (e.g. the tokens of a revoke-all). */
+  readonly list?: readonly string[];
+  readonly advice: string;
+  readonly footer?: string;
+}
+
+export function productNameOf(options: TemplateOptions): string {
+  return plainLine(options.productName ?? DEFAULT_PRODUCT_NAME, 60);
+}
+
+/** The one layout of every notification email: lead, details table, list, advice, footer. */
+export function renderLayout(parts: EmailParts, options: TemplateOptions = {}): RenderedEmail {
+  const product = productNameOf(options);
+  const subject = `[${product}] ${parts.subject}`;
+  const { lead, details, advice } = parts;
+  const list = parts.list ?? [];
+  const footer = parts.footer ?? FOOTER;
+  const width = Math.max(0, ...details.map((detail) => detail.label.length));
 
   const text = [
     lead.join(' '),
     '',
     ...details.map((detail) => `${`${detail.label}:`.padEnd(width + 2)}${detail.value}`),
+    ...(list.length === 0 ? [] : ['', ...list.map((line) => `- ${line}`)]),
     '',
     advice,
     '',
     '-- ',
-    `${product}. ${FOOTER}`,
+    `${product}. ${footer}`,
     '',
   ].join('\n');
 
@@ -204,10 +222,23 @@ export function renderEmail(event: TokenEvent, options: TemplateOptions = {}): R
     '<body style="font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;font-size:15px;line-height:1.5;color:#1f2328">',
     `<p>${escapeHtml(lead.join(' '))}</p>`,
     `<table role="presentation" style="border-collapse:collapse">${rows}</table>`,
+    ...(list.length === 0 ? [] : [`<ul>${list.map((line) => `<li>${escapeHtml(line)}</li>`).join('')}</ul>`]),
     `<p><strong>${escapeHtml(advice)}</strong></p>`,
-    `<p style="color:#59636e;font-size:13px">${escapeHtml(product)}. ${escapeHtml(FOOTER)}</p>`,
+    `<p style="color:#59636e;font-size:13px">${escapeHtml(product)}. ${escapeHtml(footer)}</p>`,
     '</body></html>',
   ].join('\n');
 
   return { subject, text, html };
+}
+
+export function renderEmail(event: TokenEvent, options: TemplateOptions = {}): RenderedEmail {
+  return renderLayout(
+    {
+      subject: subjectOf(event, event.token.name),
+      lead: leadOf(event, event.token.name),
+      details: detailsOf(event),
+      advice: adviceOf(event),
+    },
+    options,
+  );
 }

@@ -317,6 +317,14 @@ describe('revoke', () => {
     expect(items[5]?.Put?.Item).toMatchObject({ action: 'token.revoked', tokenId: token.id });
   });
 
+  it('an expired token is never revoked (issue #11): no write, nothing returned, whether known or read', async () => {
+    const expired = tokenRecord({ expiresAt: new Date(Date.now() - 1000).toISOString() });
+    dynamo.on(GetCommand).resolves({ Item: tokenToItem(expired) });
+    expect(await repository().revoke(expired.id, change('revoked'), revokedAudit, expired)).toBeUndefined();
+    expect(await repository().revoke(expired.id, change('revoked'), revokedAudit)).toBeUndefined();
+    expect(transactions()).toHaveLength(0);
+  });
+
   it('version 1 also matches an item written before versions existed', async () => {
     const token = tokenRecord();
     dynamo.on(GetCommand).resolves({ Item: tokenToItem(token) });
@@ -463,7 +471,7 @@ describe('update', () => {
   };
   const updatedAudit = createdAudit(next);
 
-  it('one transaction: token (keeping lastUsedAt), both credentials, the slot, the audit event', async () => {
+  it('one transaction: token (keeping lastUsedAt), both credentials, the slot, the owner’s access, the audit event', async () => {
     dynamo.on(TransactWriteCommand).resolves({});
     await repository().update(current, next, updatedAudit);
     const [items = []] = transactions();
@@ -472,8 +480,10 @@ describe('update', () => {
       KEYS.credential(current.secretHash),
       KEYS.credential('old-hash'),
       KEYS.slot('acct-1', 'user-1', current.id),
+      KEYS.userAccess('acct-1', 'user-1'),
       { pk: `AUDIT#TOKEN#${current.id}`, sk: expect.any(String) },
     ]);
+    expect(items[4]?.ConditionCheck?.ConditionExpression).toBe('attribute_not_exists(pk) OR enabled = :true');
     const tokenUpdate = items[0]?.Update;
     expect(tokenUpdate?.ConditionExpression).toBe('#version = :expectedVersion AND #state = :active');
     expect(Object.values(tokenUpdate?.ExpressionAttributeNames ?? {})).not.toContain('lastUsedAt');
@@ -507,16 +517,24 @@ describe('update', () => {
     ['the current credential (expired, gone by TTL)', 1],
     ['the slot (released after expiry)', 3],
   ])('a failed condition on %s is CONFLICT', async (_, index) => {
-    dynamo.on(TransactWriteCommand).rejects(cancelled(reasons(5, { [index]: 'ConditionalCheckFailed' })));
+    dynamo.on(TransactWriteCommand).rejects(cancelled(reasons(6, { [index]: 'ConditionalCheckFailed' })));
     await expect(repository().update(current, next, updatedAudit)).rejects.toBeInstanceOf(ConflictError);
+    expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(1);
+  });
+
+  it('the owner’s token access disabled (issue #11): 403 TokenAccessDisabledError, not retried', async () => {
+    dynamo.on(TransactWriteCommand).rejects(cancelled(reasons(6, { 4: 'ConditionalCheckFailed' })));
+    await expect(repository().update(current, next, updatedAudit)).rejects.toBeInstanceOf(
+      TokenAccessDisabledError,
+    );
     expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(1);
   });
 
   it('previous credential gone: retried without it; conflicts retried', async () => {
     dynamo
       .on(TransactWriteCommand)
-      .rejectsOnce(cancelled(reasons(5, { 2: 'ConditionalCheckFailed' })))
-      .rejectsOnce(cancelled(reasons(4, { 0: 'TransactionConflict' })))
+      .rejectsOnce(cancelled(reasons(6, { 2: 'ConditionalCheckFailed' })))
+      .rejectsOnce(cancelled(reasons(5, { 0: 'TransactionConflict' })))
       .resolves({});
     await repository().update(current, next, updatedAudit);
     const calls = transactions();

@@ -1,11 +1,12 @@
 import { expiredAuditEvent } from '../../../lambdas/core/audit.js';
 import { ConflictError, LimitExceededError, TokenAccessDisabledError } from '../../../lambdas/core/errors.js';
-import type {
-  AuditEvent,
-  Caller,
-  TokenChange,
-  TokenRecord,
-  UserAccess,
+import {
+  type AuditEvent,
+  type Caller,
+  statusOf,
+  type TokenChange,
+  type TokenRecord,
+  type UserAccess,
 } from '../../../lambdas/core/model.js';
 import type {
   ActiveTokenLimits,
@@ -121,6 +122,7 @@ export class MemoryTokenRepository implements TokenRepository {
     this.calls.push(`revoke:${tokenId}`);
     const token = this.tokens.get(tokenId);
     if (token === undefined || token.state === 'revoked') return undefined;
+    if (statusOf(token, new Date(change.at)) === 'expired') return undefined;
     const revoked: TokenRecord = {
       ...token,
       state: 'revoked',
@@ -137,6 +139,7 @@ export class MemoryTokenRepository implements TokenRepository {
   async update(current: TokenRecord, next: TokenRecord, audit: AuditEvent): Promise<void> {
     this.calls.push(`update:${current.id}`);
     this.assertUnchanged(current);
+    if (this.isDisabled(current.accountId, current.userId)) throw new TokenAccessDisabledError();
     this.tokens.set(next.id, next);
     await this.auditLog.append(audit);
   }

@@ -176,10 +176,14 @@ describe('revokeToken', () => {
     });
   });
 
-  it('a viewer cannot revoke', async () => {
-    const { deps } = setup();
-    const { token } = await createToken(deps, alice, request());
-    await expect(revokeToken(deps, viewer, token.id)).rejects.toBeInstanceOf(ForbiddenError);
+  it('a viewer revokes their own token (made while a member), never another user’s', async () => {
+    const { deps, repository } = setup();
+    const { token: others } = await createToken(deps, alice, request());
+    await expect(revokeToken(deps, viewer, others.id)).rejects.toBeInstanceOf(NotFoundError);
+    const { token: own } = await createToken(deps, { ...viewer, role: 'member' }, request());
+    await revokeToken(deps, viewer, own.id);
+    expect(repository.tokens.get(own.id)?.state).toBe('revoked');
+    expect(repository.tokens.get(others.id)?.state).toBe('active');
   });
 });
 

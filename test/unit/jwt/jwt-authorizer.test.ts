@@ -159,6 +159,19 @@ describe('invalid tokens → exactly `Unauthorized` (401)', () => {
     ['no expiry', () => `Bearer ${issuer.sign(idTokenClaims(issuer.issuer, { exp: undefined }))}`],
     ['missing subject', () => `Bearer ${issuer.sign(idTokenClaims(issuer.issuer, { sub: undefined }))}`],
     ['non-string email', () => `Bearer ${issuer.sign(idTokenClaims(issuer.issuer, { email: 42 }))}`],
+    // Issue #11, item 2: identities outside the one identity pattern (lambdas/core/identity.ts). A
+    // `sub` of `*` read as "the whole account" in GET and DELETE /tokens before the fix.
+    ['subject "*"', () => `Bearer ${issuer.sign(idTokenClaims(issuer.issuer, { sub: '*' }))}`],
+    ['subject with "#"', () => `Bearer ${issuer.sign(idTokenClaims(issuer.issuer, { sub: 'a#b' }))}`],
+    [
+      'subject with a line break',
+      () => `Bearer ${issuer.sign(idTokenClaims(issuer.issuer, { sub: 'a\nb' }))}`,
+    ],
+    ['subject with a space', () => `Bearer ${issuer.sign(idTokenClaims(issuer.issuer, { sub: 'a b' }))}`],
+    [
+      'account "*"',
+      () => `Bearer ${issuer.sign(idTokenClaims(issuer.issuer, { 'custom:account_id': '*' }))}`,
+    ],
   ];
 
   for (const [name, authorization] of cases) {

@@ -113,11 +113,27 @@ describe('DELETE /tokens (DynamoDB mocked)', () => {
     ]);
   });
 
-  it('403 for a member naming another user or the account, and for a viewer; nothing is read', async () => {
+  it('403 for a member or a viewer naming another user or the account; nothing is read', async () => {
     expectContractError(await invoke(handler, revokeAllEvent({ userId: 'bob' })), 403, 'FORBIDDEN');
     expectContractError(await invoke(handler, revokeAllEvent({ userId: '*' })), 403, 'FORBIDDEN');
-    expectContractError(await invoke(handler, revokeAllEvent({}, viewerContext())), 403, 'FORBIDDEN');
+    for (const userId of ['bob', '*']) {
+      expectContractError(
+        await invoke(handler, revokeAllEvent({ userId }, viewerContext())),
+        403,
+        'FORBIDDEN',
+      );
+    }
     expect(dynamo.calls()).toHaveLength(0);
+  });
+
+  it('a viewer may revoke their own tokens: it only reduces access', async () => {
+    holding([]);
+    dynamo.on(PutCommand).resolves({});
+    const result = await invoke(handler, revokeAllEvent({}, viewerContext()));
+    expect(result.status).toBe(200);
+    expect(dynamo.commandCalls(QueryCommand)[0]?.args[0].input).toMatchObject({
+      ExpressionAttributeValues: { ':pk': 'SLOTS#acct-1#viewer-1' },
+    });
   });
 
   it('a member may name themselves; an admin of another account never reaches this one', async () => {

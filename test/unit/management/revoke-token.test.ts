@@ -147,13 +147,25 @@ describe('DELETE /tokens/{id} (DynamoDB mocked)', () => {
     expect((await invoke(handler, revokeEvent(token.id, adminContext()))).status).toBe(204);
   });
 
-  it('403 for a viewer, before any read', async () => {
-    expectContractError(
-      await invoke(handler, revokeEvent(tokenRecord().id, viewerContext())),
-      403,
-      'FORBIDDEN',
-    );
-    expect(dynamo.commandCalls(GetCommand)).toHaveLength(0);
+  it('a viewer revokes their own token (made while a member): 204; another user’s is a 404', async () => {
+    const own = tokenRecord({ userId: 'viewer-1' });
+    dynamo.on(GetCommand).resolves({ Item: tokenToItem(own) });
+    dynamo.on(TransactWriteCommand).resolves({});
+    expect((await invoke(handler, revokeEvent(own.id, viewerContext()))).status).toBe(204);
+    expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(1);
+    dynamo.reset();
+    const other = tokenRecord();
+    dynamo.on(GetCommand).resolves({ Item: tokenToItem(other) });
+    expectContractError(await invoke(handler, revokeEvent(other.id, viewerContext())), 404, 'NOT_FOUND');
+    expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(0);
+  });
+
+  it('409 CONFLICT for an expired token, and nothing written (no "revoked" email can follow)', async () => {
+    const expired = tokenRecord({ expiresAt: new Date(Date.now() - 60_000).toISOString() });
+    dynamo.on(GetCommand).resolves({ Item: tokenToItem(expired) });
+    const result = await invoke(handler, revokeEvent(expired.id));
+    expectContractError(result, 409, 'CONFLICT');
+    expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(0);
   });
 
   it('400 for a malformed id, before any read', async () => {

@@ -258,6 +258,38 @@ describe('reminders', () => {
     expect(due({ createdAt: at(-4), expiresAt: at(3) })).toBe(true);
   });
 
+  it('a token whose whole second half falls between two daily runs is reminded at the last run before it expires', () => {
+    // Created 07:30, expires 20:00: its second half starts at 13:45, after the 08:00 run; the next
+    // run (tomorrow 08:00) is after its expiry.
+    const short = issueToken({
+      createdAt: '2026-06-01T07:30:00.000Z',
+      expiresAt: '2026-06-01T20:00:00.000Z',
+    }).token;
+    expect(isDueForReminder(short, now, 7)).toBe(true);
+    // A 3-day token created just before a run is not: later runs fall in its second half.
+    expect(isDueForReminder(issueToken({ createdAt: at(-0.01), expiresAt: at(3) }).token, now, 7)).toBe(
+      false,
+    );
+    // Every run between creation and expiry, stepped by a day, reminds any token exactly at one run
+    // or more (the first due run sends; the idempotency key makes it one email).
+    for (const lifetimeHours of [1, 5, 13, 23, 25, 47, 71, 24 * 7]) {
+      for (let offsetHours = 0; offsetHours < 24; offsetHours += 3) {
+        const created = new Date(now.getTime() - offsetHours * 3_600_000);
+        const token = issueToken({
+          createdAt: created.toISOString(),
+          expiresAt: new Date(created.getTime() + lifetimeHours * 3_600_000).toISOString(),
+        }).token;
+        const runs = Array.from({ length: 9 }, (_, day) => new Date(now.getTime() + day * DAY_MS)).filter(
+          (run) => run.getTime() >= created.getTime(),
+        );
+        expect(
+          runs.some((run) => isDueForReminder(token, run, 7)),
+          `${lifetimeHours} h, -${offsetHours} h`,
+        ).toBe(Date.parse(token.expiresAt ?? '') > now.getTime());
+      }
+    }
+  });
+
   it('counts whole days left, up', () => {
     const { token } = issueToken({ createdAt: at(-80), expiresAt: at(5.2) });
     const event = reminderEventFor(token, now);

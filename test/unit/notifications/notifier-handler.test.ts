@@ -46,8 +46,8 @@ type Handler = (
 
 const SENDER = 'no-reply@example.com';
 
-/** A fresh invocation of the deployed function (60 s timeout). */
-const lambdaContext = (remainingMs = 60_000) => ({
+/** A fresh invocation of the deployed function (5-minute timeout). */
+const lambdaContext = (remainingMs = 300_000) => ({
   ...baseContext('notifier'),
   getRemainingTimeInMillis: () => remainingMs,
 });
@@ -80,7 +80,9 @@ describe('notifier handler', () => {
   let logs: StdoutCapture;
 
   beforeAll(async () => {
-    stubHandlerEnv({ extra: { [ENV.notificationSenderAddress]: SENDER } });
+    stubHandlerEnv({
+      extra: { [ENV.notificationSenderAddress]: SENDER, [ENV.notificationMaxSendRate]: '1000' },
+    });
     ({ handler } = (await import('../../../lambdas/notifier/handler.js')) as unknown as { handler: Handler });
   });
 

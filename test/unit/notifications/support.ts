@@ -173,6 +173,7 @@ interface MemoryRecord {
   claimId: string;
   leaseUntilMs: number;
   expiresAt: number;
+  maybeSent?: boolean;
 }
 
 /** The DynamoDB store's semantics in memory. */
@@ -183,8 +184,11 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   async claim(request: ClaimRequest): Promise<ClaimResult> {
     const existing = this.records.get(request.key);
     if (existing?.status === 'sent') return { status: 'done' };
-    if (existing !== undefined && existing.leaseUntilMs >= request.now.getTime())
-      return { status: 'in-progress' };
+    if (existing !== undefined) {
+      return existing.leaseUntilMs >= request.now.getTime()
+        ? { status: 'in-progress', leaseUntilMs: existing.leaseUntilMs }
+        : { status: 'lapsed', claimId: existing.claimId };
+    }
     this.counter += 1;
     const claimId = `claim-${this.counter}`;
     this.records.set(request.key, {
@@ -199,6 +203,14 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   async complete(key: string, claimId: string): Promise<void> {
     const record = this.records.get(key);
     if (record?.claimId === claimId) record.status = 'sent';
+  }
+
+  async markMaybeSent(key: string, claimId: string): Promise<void> {
+    const record = this.records.get(key);
+    if (record?.claimId === claimId && record.status === 'pending') {
+      record.status = 'sent';
+      record.maybeSent = true;
+    }
   }
 
   async release(key: string, claimId: string): Promise<void> {
