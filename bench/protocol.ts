@@ -31,6 +31,9 @@ export interface CacheResult {
   readonly opsPerSec: number;
   /** Verifications per second of CPU time the worker used (all its threads): less sensitive to other load. */
   readonly opsPerCpuSecond: number;
+  /** The floor, timed in slices alternating with the verifications: one HMAC and one line, per second. */
+  readonly floorOpsPerSec: number;
+  readonly floorOpsPerCpuSecond: number;
   readonly verifications: number;
   readonly elapsedMs: number;
   /** DynamoDB reads during the timed loop (0 when every verification was a cache hit). */

@@ -38,6 +38,9 @@ export interface BenchResult {
     readonly elapsedMs: number;
     /** Verifications per second of the worker's CPU time. */
     readonly opsPerCpuSecond: number;
+    /** One HMAC and one decision line, nothing else, timed alongside: what no code can beat here. */
+    readonly floorOpsPerSec: number;
+    readonly floorOpsPerCpuSecond: number;
     /** DynamoDB reads during the timed loop: 0 when every verification was a cache hit. */
     readonly ddbReads: number;
     readonly cacheActive: boolean;
@@ -130,6 +133,12 @@ export function tableRows(r: BenchResult): Row[] {
       '  same, per second of worker CPU time',
       n(r.cacheHit.opsPerCpuSecond, 0),
       `(load ${n(r.loadAverage.start, 2)} → ${n(r.loadAverage.end, 2)})`,
+      '',
+    ],
+    [
+      '  floor: 1 HMAC + 1 line only, same slices',
+      `${n(r.cacheHit.floorOpsPerSec, 0)} / s, ${n(r.cacheHit.floorOpsPerCpuSecond, 0)} per CPU s; cache hit = ${n(r.cacheHitOpsPerSec / r.cacheHit.floorOpsPerSec, 2)} of it`,
+      '(physical limit)',
       '',
     ],
     [

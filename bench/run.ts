@@ -273,6 +273,8 @@ async function main(workDir: string): Promise<BenchResult> {
       verifications: cache.verifications,
       elapsedMs: cache.elapsedMs,
       opsPerCpuSecond: cache.opsPerCpuSecond,
+      floorOpsPerSec: cache.floorOpsPerSec,
+      floorOpsPerCpuSecond: cache.floorOpsPerCpuSecond,
       ddbReads: cache.ddbReads,
       cacheActive: cache.ddbReads === 0,
       logLinesPerVerification: cache.logLinesPerVerification,
