@@ -21,6 +21,8 @@ export const ESBUILD_TARGET = 'node24';
 export const LAMBDA_NODE_OPTIONS = '--enable-source-maps';
 
 export const SDK_CLIENTS_ONLY_ENTRY = 'bench/fixtures/sdk-clients-only.ts';
+/** The same baseline bundled with every credential source, as a function without `lambdaCredentialsOnly`. */
+export const SDK_CLIENTS_ONLY_UNTRIMMED_ENTRY = `${SDK_CLIENTS_ONLY_ENTRY}#untrimmed`;
 
 /**
  * Entries bundled with `lambdaCredentialsOnly` (lib/service-function.ts), as lib/access-tokens-stack.ts
@@ -47,7 +49,7 @@ async function bundle(entry: string, outDir: string): Promise<BuiltBundle> {
   const dir = join(outDir, entry.replace(/[/\\.]/g, '_'));
   const file = join(dir, 'index.mjs');
   await build({
-    entryPoints: [join(ROOT, entry)],
+    entryPoints: [join(ROOT, entry.replace(/#.*$/, ''))],
     outfile: file,
     bundle: true,
     platform: 'node',
@@ -69,7 +71,11 @@ async function bundle(entry: string, outDir: string): Promise<BuiltBundle> {
 /** Bundles every entry (and the SDK-clients-only baseline) into `outDir`. */
 export async function bundleAll(outDir: string): Promise<BuiltBundle[]> {
   mkdirSync(outDir, { recursive: true });
-  return Promise.all([...lambdaEntries(), SDK_CLIENTS_ONLY_ENTRY].map((entry) => bundle(entry, outDir)));
+  return Promise.all(
+    [...lambdaEntries(), SDK_CLIENTS_ONLY_ENTRY, SDK_CLIENTS_ONLY_UNTRIMMED_ENTRY].map((entry) =>
+      bundle(entry, outDir),
+    ),
+  );
 }
 
 export interface InitTiming {
@@ -77,6 +83,8 @@ export interface InitTiming {
   /** Median ms from process start (performance.timeOrigin) to "module evaluated". */
   readonly authorizerMs: number;
   readonly sdkClientsOnlyMs: number;
+  /** The baseline with every credential source bundled, for reference. */
+  readonly sdkClientsOnlyUntrimmedMs: number;
   /** An empty module: what node itself takes to start, for reference. */
   readonly emptyNodeMs: number;
   readonly ratio: number;
@@ -119,6 +127,7 @@ async function timeStart(wrapper: string, env: Record<string, string>): Promise<
 export async function measureInit(
   authorizerBundle: string,
   sdkClientsOnlyBundle: string,
+  sdkClientsOnlyUntrimmedBundle: string,
   dir: string,
   env: Record<string, string>,
   runs: number,
@@ -126,11 +135,17 @@ export async function measureInit(
   const wrappers = {
     authorizer: writeWrapper(dir, 'authorizer', authorizerBundle),
     sdkClientsOnly: writeWrapper(dir, 'sdk-clients-only', sdkClientsOnlyBundle),
+    sdkClientsOnlyUntrimmed: writeWrapper(dir, 'sdk-clients-only-untrimmed', sdkClientsOnlyUntrimmedBundle),
     empty: writeWrapper(dir, 'empty', undefined),
   };
   const childEnv = { ...env, NODE_OPTIONS: LAMBDA_NODE_OPTIONS };
-  const samples = { authorizer: [] as number[], sdkClientsOnly: [] as number[], empty: [] as number[] };
-  const order = ['authorizer', 'sdkClientsOnly', 'empty'] as const;
+  const samples = {
+    authorizer: [] as number[],
+    sdkClientsOnly: [] as number[],
+    sdkClientsOnlyUntrimmed: [] as number[],
+    empty: [] as number[],
+  };
+  const order = ['authorizer', 'sdkClientsOnly', 'sdkClientsOnlyUntrimmed', 'empty'] as const;
   // One discarded round first (file cache), then `runs` rounds, the order rotating each round.
   for (let round_ = -1; round_ < runs; round_ += 1) {
     for (let k = 0; k < order.length; k += 1) {
@@ -145,6 +160,7 @@ export async function measureInit(
     runs,
     authorizerMs: round(authorizerMs, 2),
     sdkClientsOnlyMs: round(sdkClientsOnlyMs, 2),
+    sdkClientsOnlyUntrimmedMs: round(median(samples.sdkClientsOnlyUntrimmed), 2),
     emptyNodeMs: round(median(samples.empty), 2),
     ratio: round(authorizerMs / sdkClientsOnlyMs),
     nodeOptions: LAMBDA_NODE_OPTIONS,

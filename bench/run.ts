@@ -13,7 +13,12 @@ import { DEFAULT_POLICY_SETTINGS, parsePolicySettings } from '../lambdas/core/se
 import { createToken } from '../lambdas/core/token-service.js';
 import { FUNCTION_ENTRIES } from '../lambdas/routes.js';
 import { findFreePort, startDynamoDbLocal } from '../local/emulators.js';
-import { bundleAll, measureInit, SDK_CLIENTS_ONLY_ENTRY } from './bundles.js';
+import {
+  bundleAll,
+  measureInit,
+  SDK_CLIENTS_ONLY_ENTRY,
+  SDK_CLIENTS_ONLY_UNTRIMMED_ENTRY,
+} from './bundles.js';
 import { baseEnv, ROOT, runScope, runTsxScript, stopAllChildren, stopChild, track } from './children.js';
 import { measureGateway, startLocalStack } from './gateway.js';
 import {
@@ -217,6 +222,7 @@ async function main(workDir: string): Promise<BenchResult> {
   const init = await measureInit(
     authorizerBundle.file,
     bundleOf(SDK_CLIENTS_ONLY_ENTRY).file,
+    bundleOf(SDK_CLIENTS_ONLY_UNTRIMMED_ENTRY).file,
     workDir,
     { ...handlerEnv, POLICY_SETTINGS: JSON.stringify(DEFAULT_POLICY_SETTINGS), HMAC_KEY_FILE: keyFile },
     PLAN.initRuns,
@@ -289,7 +295,7 @@ async function main(workDir: string): Promise<BenchResult> {
     sdkCallsWarm: perVerify(warm, n),
     warmVerifications: n,
     bundleBytes: Object.fromEntries(
-      bundles.filter((b) => b.entry !== SDK_CLIENTS_ONLY_ENTRY).map((b) => [b.entry, b.bytes]),
+      bundles.filter((b) => !b.entry.startsWith(SDK_CLIENTS_ONLY_ENTRY)).map((b) => [b.entry, b.bytes]),
     ),
     authorizerBundleBytes: authorizerBundle.bytes,
     authorizerInitRatio: init.ratio,
@@ -297,6 +303,7 @@ async function main(workDir: string): Promise<BenchResult> {
       runs: init.runs,
       authorizerMs: init.authorizerMs,
       sdkClientsOnlyMs: init.sdkClientsOnlyMs,
+      sdkClientsOnlyUntrimmedMs: init.sdkClientsOnlyUntrimmedMs,
       emptyNodeMs: init.emptyNodeMs,
       nodeOptions: init.nodeOptions,
     },
