@@ -93,14 +93,16 @@ export class AccessTokensStack extends Stack {
     this.table.grantRecordLastUsed(this.tokenAuthorizer.role);
     this.hmacKey.grantDecrypt(this.tokenAuthorizer.role);
     // APIs in other accounts attach the authorizer by ARN; only this (the function's) account can
-    // let their API Gateway invoke it. Authorizer invocations only (`.../authorizers/*`), in any
-    // region of that account: an integration of theirs cannot call it.
+    // let their API Gateway invoke it. Authorizer invocations only (`.../authorizers/*`) of APIs in
+    // this stack's region (an authorizer calls a function of its own region): an integration of
+    // theirs cannot call it. The region is named, not `*`: AWS::Lambda::Permission's SourceArn
+    // pattern does not accept a wildcard region, and the deployment would fail.
     for (const account of config.authorizerInvokerAccounts) {
       this.tokenAuthorizer.function.addPermission(`InvokeFromAccount${account}`, {
         principal: new iam.ServicePrincipal('apigateway.amazonaws.com'),
         action: 'lambda:InvokeFunction',
         sourceAccount: account,
-        sourceArn: `arn:${Aws.PARTITION}:execute-api:*:${account}:*/authorizers/*`,
+        sourceArn: `arn:${Aws.PARTITION}:execute-api:${Aws.REGION}:${account}:*/authorizers/*`,
       });
     }
 

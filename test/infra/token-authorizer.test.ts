@@ -7,8 +7,10 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeRouteScopes, encodeRouteScopes, type RouteScopeMap } from '../../lambdas/core/route-scopes.js';
 import type { AccessTokensStack } from '../../lib/access-tokens-stack.js';
+import { loadDeploymentConfig } from '../../lib/config.js';
 import { TokenAuthorizer, type TokenAuthorizerProps } from '../../lib/index.js';
-import { arnOf, ref, synthesize } from './helpers.js';
+import { type DeployEnvironment, LONGEST_ENVIRONMENT, resolveIntrinsics } from './cfn-resolve.js';
+import { arnOf, cdkJsonContext, ref, synthesize } from './helpers.js';
 
 // The TokenAuthorizer construct on small stacks of its own (no bundling: inline functions only).
 
@@ -142,6 +144,7 @@ describe('TokenAuthorizer on a REST API', () => {
         'Fn::Join': ['', Match.arrayWith([ref(api), '/authorizers/', ref(auth.forRestApi(api))])],
       },
     });
+    expectDeployableSourceArns(template);
   });
 
   it('redeploys the stage when the cache TTL changes', () => {
@@ -199,6 +202,7 @@ describe('TokenAuthorizer on an HTTP API', () => {
       Principal: 'apigateway.amazonaws.com',
       SourceArn: { 'Fn::Join': ['', Match.arrayWith([ref(api), '/authorizers/', authorizerId])] },
     });
+    expectDeployableSourceArns(template);
   });
 
   it('uses the same identity sources without a route map (simple responses are booleans)', () => {
@@ -309,28 +313,153 @@ describe('TokenAuthorizer validation', () => {
   });
 });
 
+/**
+ * The SourceArn pattern AWS::Lambda::Permission accepts (CloudFormation resource reference and the
+ * Lambda AddPermission API): a wildcard in the region field does not match, so such a permission
+ * fails the deployment.
+ */
+const SOURCE_ARN_PATTERN =
+  /^arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9-])+:([a-z]{2}(-gov)?-[a-z]+-\d{1})?:(\d{12})?:(.*)$/;
+const DEPLOY_ENVIRONMENTS: readonly DeployEnvironment[] = [
+  { partition: 'aws', region: 'eu-west-1', account: '123456789012' },
+  LONGEST_ENVIRONMENT,
+];
+/** Lambda's limit on a function's resource-based policy. */
+const RESOURCE_POLICY_LIMIT_BYTES = 20 * 1024;
+/**
+ * Statements of APIs in the function's own account (one per API the TokenAuthorizer construct
+ * attaches it to, the demo API's included) that the policy must still have room for.
+ */
+const SAME_ACCOUNT_API_STATEMENTS = 15;
+
+function sourceArnsOf(template: Template): Array<[string, unknown]> {
+  return Object.entries(template.findResources('AWS::Lambda::Permission'))
+    .filter(([, permission]) => permission.Properties.SourceArn !== undefined)
+    .map(([id, permission]) => [id, permission.Properties.SourceArn]);
+}
+
+function expectDeployableSourceArns(template: Template): void {
+  const arns = sourceArnsOf(template);
+  expect(arns.length).toBeGreaterThan(0);
+  for (const [id, sourceArn] of arns) {
+    for (const env of DEPLOY_ENVIRONMENTS) {
+      expect(resolveIntrinsics(sourceArn, env), `${id} in ${env.region}`).toMatch(SOURCE_ARN_PATTERN);
+    }
+  }
+}
+
+/** The longest list of invoker accounts the configuration accepts. */
+function largestAcceptedAccountList(): string[] {
+  let accepted: string[] = [];
+  for (let count = 1; count <= 100; count++) {
+    const accounts = Array.from({ length: count }, (_, index) => String(100_000_000_000 + index));
+    const context = { ...cdkJsonContext(), authorizerInvokerAccounts: JSON.stringify(accounts) };
+    let ok = true;
+    try {
+      loadDeploymentConfig(context);
+    } catch {
+      ok = false;
+    }
+    if (!ok) break;
+    accepted = accounts;
+  }
+  return accepted;
+}
+
+interface StoredStatement {
+  readonly Sid: string;
+  readonly Effect: 'Allow';
+  readonly Principal: { readonly Service: string };
+  readonly Action: string;
+  readonly Resource: string;
+  readonly Condition: Record<string, Record<string, string>>;
+}
+
+/** A permission as Lambda stores it in the policy, with the longest statement id and names. */
+function storedStatement(
+  properties: { Principal: string; Action: string; SourceAccount?: string; SourceArn: unknown },
+  env: DeployEnvironment,
+): StoredStatement {
+  return {
+    // StatementId: at most 100 characters; CloudFormation makes one from the stack and logical id.
+    Sid: 'S'.repeat(100),
+    Effect: 'Allow',
+    Principal: { Service: properties.Principal },
+    Action: properties.Action,
+    // A function name: at most 64 characters.
+    Resource: `arn:${env.partition}:lambda:${env.region}:${env.account}:function:${'f'.repeat(64)}`,
+    Condition: {
+      ...(properties.SourceAccount === undefined
+        ? {}
+        : { StringEquals: { 'AWS:SourceAccount': properties.SourceAccount } }),
+      ArnLike: { 'AWS:SourceArn': resolveIntrinsics(properties.SourceArn, env) },
+    },
+  };
+}
+
 describe('the stack: authorizerInvokerAccounts', () => {
   let stack: AccessTokensStack;
   let template: Template;
+  let accounts: string[];
 
   beforeAll(() => {
+    // The most accounts the configuration accepts: the worst case for the function's policy.
+    accounts = largestAcceptedAccountList();
     ({ stack, template } = synthesize({
-      context: { authorizerInvokerAccounts: '["111111111111","222222222222"]' },
+      context: { authorizerInvokerAccounts: JSON.stringify(accounts) },
     }));
   }, 120_000);
 
-  it('lets API Gateway authorizers of each listed account invoke the token authorizer', () => {
-    for (const account of ['111111111111', '222222222222']) {
+  it("lets API Gateway authorizers of each listed account invoke the token authorizer, in the stack's region", () => {
+    expect(accounts.length).toBeGreaterThan(1);
+    for (const account of accounts) {
       template.hasResourceProperties('AWS::Lambda::Permission', {
         Action: 'lambda:InvokeFunction',
         Principal: 'apigateway.amazonaws.com',
         FunctionName: arnOf(stack.tokenAuthorizer.function),
         SourceAccount: account,
         SourceArn: {
-          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:execute-api:*:${account}:*/authorizers/*`]],
+          'Fn::Join': [
+            '',
+            [
+              'arn:',
+              { Ref: 'AWS::Partition' },
+              ':execute-api:',
+              { Ref: 'AWS::Region' },
+              `:${account}:*/authorizers/*`,
+            ],
+          ],
         },
       });
     }
+  });
+
+  it('gives every Lambda permission a SourceArn that AWS::Lambda::Permission accepts', () => {
+    // Fails before the fix: the invoker accounts' SourceArn had `*` as its region.
+    expectDeployableSourceArns(template);
+  });
+
+  it("keeps the token authorizer's resource policy under Lambda's 20 KB, with room for same-account APIs", () => {
+    const functionArn = JSON.stringify(arnOf(stack.tokenAuthorizer.function));
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission')).filter(
+      (permission) => JSON.stringify(permission.Properties.FunctionName) === functionArn,
+    );
+    // The listed accounts and the demo API's authorizer.
+    expect(permissions).toHaveLength(accounts.length + 1);
+    const env = LONGEST_ENVIRONMENT;
+    const sameAccountApi = {
+      Principal: 'apigateway.amazonaws.com',
+      Action: 'lambda:InvokeFunction',
+      SourceArn: `arn:${env.partition}:execute-api:${env.region}:${env.account}:abcdefghij/authorizers/abcdef`,
+    };
+    const statements = [
+      ...permissions.map((permission) => storedStatement(permission.Properties, env)),
+      // The demo API's is one of these already; the others are APIs attached later.
+      ...Array.from({ length: SAME_ACCOUNT_API_STATEMENTS - 1 }, () => storedStatement(sameAccountApi, env)),
+    ];
+    const policy = JSON.stringify({ Version: '2012-10-17', Id: 'default', Statement: statements });
+    // Fails before the fix: 50 accounts were accepted, about 26 KB.
+    expect(Buffer.byteLength(policy, 'utf8')).toBeLessThanOrEqual(RESOURCE_POLICY_LIMIT_BYTES);
   });
 
   it('adds none by default', () => {
@@ -341,5 +470,6 @@ describe('the stack: authorizerInvokerAccounts', () => {
           JSON.stringify(arnOf(plain.tokenAuthorizer.function)) && permission.Properties.SourceAccount,
     );
     expect(crossAccount).toEqual([]);
+    expectDeployableSourceArns(defaults);
   }, 120_000);
 });
