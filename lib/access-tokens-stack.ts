@@ -16,6 +16,7 @@ import { ManagementApi } from './management-api.js';
 import { ManagementFunctions } from './management-functions.js';
 import { ApiGatewayCloudWatchRole } from './rest-api.js';
 import { ServiceFunction } from './service-function.js';
+import { declareTokenAuthorizerSettings } from './token-authorizer.js';
 import { TokenTable } from './token-table.js';
 
 export interface AccessTokensStackProps extends StackProps {
@@ -89,6 +90,8 @@ export class AccessTokensStack extends Stack {
         [ENV.authorizerBasePath]: '',
       },
     });
+    // A TokenAuthorizer given this function takes its default cache TTL from these settings.
+    declareTokenAuthorizerSettings(this.tokenAuthorizer.function, config.policy);
     this.table.grantVerify(this.tokenAuthorizer.role);
     this.table.grantRecordLastUsed(this.tokenAuthorizer.role);
     this.hmacKey.grantDecrypt(this.tokenAuthorizer.role);
@@ -172,6 +175,11 @@ export class AccessTokensStack extends Stack {
       description:
         'The token authorizer: attach it to your REST and HTTP APIs with the TokenAuthorizer construct (lib/token-authorizer.ts)',
       value: this.tokenAuthorizer.function.functionArn,
+    });
+    new CfnOutput(this, 'TokenAuthorizerCacheTtlSeconds', {
+      description:
+        "The longest API Gateway result cache TTL the revocation window allows: the TokenAuthorizer construct's cacheTtl for a function given by ARN",
+      value: String(gatewayCacheTtlSeconds(config.policy)),
     });
     if (this.identity.userPool !== undefined && this.identity.userPoolClient !== undefined) {
       new CfnOutput(this, 'UserPoolId', { value: this.identity.userPool.userPoolId });

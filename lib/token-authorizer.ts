@@ -11,7 +11,6 @@ import {
   type RouteScopeMap,
   routeOfTemplate,
 } from '../lambdas/core/route-scopes.js';
-import { DEFAULT_POLICY_SETTINGS } from '../lambdas/core/settings.js';
 
 // Attaching the one deployed token authorizer to an API takes more than a RequestAuthorizer: the
 // API must tell the shared function its base path and route map (stage variables, because one
@@ -26,9 +25,45 @@ const FUNCTION_ARN =
   /^arn:[a-z-]+:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$/;
 /** API Gateway caches authorizer results for at most an hour. */
 const MAX_CACHE_TTL_SECONDS = 3600;
-/** The default revocation window (60 s) minus the authorizer's default in-process cache (10 s). */
-const DEFAULT_CACHE_TTL_SECONDS =
-  DEFAULT_POLICY_SETTINGS.revocationWindowSeconds - DEFAULT_POLICY_SETTINGS.verificationCacheSeconds;
+
+/**
+ * The settings of a token authorizer deployment that bound API Gateway's result cache: a revoked
+ * token may pass for the gateway's TTL plus the function's in-process cache, and the deployment
+ * promises at most `revocationWindowSeconds` (0 = immediate).
+ */
+export interface TokenAuthorizerRevocationSettings {
+  readonly revocationWindowSeconds: number;
+  readonly verificationCacheSeconds: number;
+}
+
+/**
+ * The longest gateway cache TTL a deployment allows: the revocation window minus the function's
+ * in-process cache (which never exceeds the window). The same as gatewayCacheTtlSeconds in
+ * lambdas/core/settings.ts, for the two fields it reads.
+ */
+export function gatewayCacheTtlOf(settings: TokenAuthorizerRevocationSettings): Duration {
+  const window = settings.revocationWindowSeconds;
+  return Duration.seconds(window - Math.min(settings.verificationCacheSeconds, window));
+}
+
+// The settings of token authorizer functions this app deploys (AccessTokensStack declares its own),
+// so that a TokenAuthorizer given that function derives its TTL from the deployment's settings
+// rather than from defaults the deployment may not use.
+const DEPLOYED_SETTINGS = new WeakMap<object, TokenAuthorizerRevocationSettings>();
+
+/**
+ * Records the revocation settings `fn` is deployed with: a TokenAuthorizer whose `handler` is `fn`
+ * then takes its default cache TTL from them, and refuses a longer one.
+ */
+export function declareTokenAuthorizerSettings(
+  fn: lambda.IFunction,
+  settings: TokenAuthorizerRevocationSettings,
+): void {
+  DEPLOYED_SETTINGS.set(fn, {
+    revocationWindowSeconds: settings.revocationWindowSeconds,
+    verificationCacheSeconds: settings.verificationCacheSeconds,
+  });
+}
 
 /** REST API identity sources: always the token and the caller's address (IP allowlists). */
 export const REST_IDENTITY_SOURCES: readonly string[] = [
@@ -84,10 +119,14 @@ export interface TokenAuthorizerProps {
   readonly routeScopes?: RouteScopeMap;
   /**
    * How long API Gateway caches a decision. A revoked token can pass for this long plus the
-   * authorizer's own in-process cache (`verificationCacheSeconds`), so keep it at most
-   * `revocationWindowSeconds - verificationCacheSeconds` of the deployment (60 − 10 by default).
-   * `Duration.seconds(0)` turns the gateway cache off.
-   * @default Duration.seconds(50)
+   * authorizer's own in-process cache (`verificationCacheSeconds`), so it must be at most
+   * `revocationWindowSeconds - verificationCacheSeconds` of the deployment (60 − 10 by default; 0
+   * when the window is 0): the stack's `TokenAuthorizerCacheTtlSeconds` output.
+   * `Duration.seconds(0)` turns the gateway cache off. A longer TTL than the deployment allows
+   * fails, when the construct knows the deployment's settings.
+   * @default - derived from the deployment's settings when `handler` is the function of an
+   * `AccessTokensStack` of this app (see {@link declareTokenAuthorizerSettings}); required
+   * otherwise (a `functionArn`, whose deployment's settings the construct cannot see)
    */
   readonly cacheTtl?: Duration;
   /**
@@ -110,11 +149,12 @@ export type TokenAuthorizerMethodOptions = Required<
  *
  * ```ts
  * // REST API, area rule: GET /v1/reports/{id} needs reports:read, POST needs reports:write.
- * const auth = new TokenAuthorizer(this, 'AccessTokens', { functionArn, basePath: '/v1' });
+ * // cacheTtl: the Access Tokens stack's TokenAuthorizerCacheTtlSeconds output.
+ * const auth = new TokenAuthorizer(this, 'AccessTokens', { functionArn, cacheTtl, basePath: '/v1' });
  * api.root.resourceForPath('/v1/reports/{id}').addMethod('GET', integration, auth.restMethodOptions(api));
  *
  * // HTTP API, route map: for paths that do not start with a scope area.
- * const jobs = new TokenAuthorizer(this, 'Jobs', { functionArn, routeScopes: { 'GET /jobs/{id}': 'triggers:read' } });
+ * const jobs = new TokenAuthorizer(this, 'Jobs', { functionArn, cacheTtl, routeScopes: { 'GET /jobs/{id}': 'triggers:read' } });
  * httpApi.addRoutes({ path: '/jobs/{id}', methods: [HttpMethod.GET], integration, authorizer: jobs.forHttpApi(httpApi) });
  * ```
  *
@@ -176,13 +216,7 @@ export class TokenAuthorizer extends Construct {
       );
     }
 
-    this.cacheTtl = props.cacheTtl ?? Duration.seconds(DEFAULT_CACHE_TTL_SECONDS);
-    const ttl = this.cacheTtl.toSeconds();
-    if (!Number.isInteger(ttl) || ttl < 0 || ttl > MAX_CACHE_TTL_SECONDS) {
-      throw new Error(
-        `TokenAuthorizer ${this.node.path}: cacheTtl must be whole seconds from 0 to ${MAX_CACHE_TTL_SECONDS}, got ${ttl}`,
-      );
-    }
+    this.cacheTtl = this.cacheTtlFor(props);
 
     const variables: Record<string, string> = {
       // '/' rather than '': a stage variable cannot be empty, and the authorizer normalizes both to ''.
@@ -208,6 +242,34 @@ export class TokenAuthorizer extends Construct {
       this.routeScopes = undefined;
     }
     this.stageVariables = variables;
+  }
+
+  /**
+   * The gateway cache TTL: the one given, checked against the deployment's settings when they are
+   * known; else the longest those settings allow; with neither, an error (a default built from
+   * default settings would break the promise of a deployment whose window is shorter, e.g. 0).
+   */
+  private cacheTtlFor(props: TokenAuthorizerProps): Duration {
+    const deployed = props.handler === undefined ? undefined : DEPLOYED_SETTINGS.get(props.handler);
+    const allowed = deployed === undefined ? undefined : gatewayCacheTtlOf(deployed);
+    const ttl = props.cacheTtl ?? allowed;
+    if (ttl === undefined) {
+      throw new Error(
+        `TokenAuthorizer ${this.node.path}: give cacheTtl, at most the deployment's revocationWindowSeconds - verificationCacheSeconds (its TokenAuthorizerCacheTtlSeconds output); the settings of a function given by ARN are not known here`,
+      );
+    }
+    const seconds = ttl.toSeconds();
+    if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_CACHE_TTL_SECONDS) {
+      throw new Error(
+        `TokenAuthorizer ${this.node.path}: cacheTtl must be whole seconds from 0 to ${MAX_CACHE_TTL_SECONDS}, got ${seconds}`,
+      );
+    }
+    if (allowed !== undefined && deployed !== undefined && seconds > allowed.toSeconds()) {
+      throw new Error(
+        `TokenAuthorizer ${this.node.path}: cacheTtl ${seconds} s would let a revoked token pass longer than the deployment's revocationWindowSeconds (${deployed.revocationWindowSeconds} s, of which the function's own cache takes ${deployed.revocationWindowSeconds - allowed.toSeconds()} s): at most ${allowed.toSeconds()} s`,
+      );
+    }
+    return ttl;
   }
 
   /** The identity sources of this authorizer on a REST API (`method.request...` / `context...`). */

@@ -21,12 +21,14 @@ let stack: ProtectedApiStack;
 let template: Template;
 
 beforeAll(() => {
-  stack = buildProtectedApiStack(new App({ context: { tokenAuthorizerArn: ARN } }));
+  stack = buildProtectedApiStack(
+    new App({ context: { tokenAuthorizerArn: ARN, tokenAuthorizerCacheTtlSeconds: '50' } }),
+  );
   template = Template.fromStack(stack);
 });
 
 describe('example: REST API (area rule)', () => {
-  it('has a REQUEST authorizer on the deployed function: Authorization + source IP, cached 50 s', () => {
+  it('has a REQUEST authorizer on the deployed function: Authorization + source IP, cached for the given 50 s', () => {
     template.resourceCountIs('AWS::ApiGateway::Authorizer', 1);
     template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
       RestApiId: ref(stack.restApi),
@@ -107,10 +109,12 @@ describe('example: invoke permissions', () => {
     }
   });
 
-  it('synthesizes with the placeholder ARN when no context is given', () => {
+  it('synthesizes with the placeholder ARN and no gateway cache when no context is given', () => {
     const placeholder = Template.fromStack(buildProtectedApiStack(new App()));
     placeholder.hasResourceProperties('AWS::ApiGateway::Authorizer', {
       AuthorizerUri: invocationUri(PLACEHOLDER_AUTHORIZER_ARN),
+      AuthorizerResultTtlInSeconds: 0,
     });
+    placeholder.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { AuthorizerResultTtlInSeconds: 0 });
   });
 });

@@ -6,7 +6,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeRouteScopes, encodeRouteScopes, type RouteScopeMap } from '../../lambdas/core/route-scopes.js';
-import type { AccessTokensStack } from '../../lib/access-tokens-stack.js';
+import { AccessTokensStack } from '../../lib/access-tokens-stack.js';
 import { loadDeploymentConfig } from '../../lib/config.js';
 import { TokenAuthorizer, type TokenAuthorizerProps } from '../../lib/index.js';
 import { type DeployEnvironment, LONGEST_ENVIRONMENT, resolveIntrinsics } from './cfn-resolve.js';
@@ -16,6 +16,8 @@ import { arnOf, cdkJsonContext, ref, synthesize } from './helpers.js';
 
 const ARN_IN_111 = 'arn:aws:lambda:eu-west-1:111111111111:function:AccessTokens-TokenAuthorizer';
 const ROUTES: RouteScopeMap = { 'GET /jobs/{id}': 'triggers:read', 'ANY /jobs/{id}/run': 'triggers:write' };
+/** What these tests pass as cacheTtl unless they test it: the default deployment's 60 − 10 s. */
+const DEFAULT_TTL = Duration.seconds(50);
 
 function newStack(props: StackProps = {}): Stack {
   return new Stack(new App(), 'Api', props);
@@ -39,6 +41,7 @@ function restApiWith(
   const api = new apigateway.RestApi(stack, 'Rest', { cloudWatchRole: false, ...apiProps });
   const auth = new TokenAuthorizer(stack, 'Auth', {
     ...(props.functionArn === undefined ? { handler: props.handler ?? authorizerFunction(stack) } : {}),
+    cacheTtl: DEFAULT_TTL,
     ...props,
   });
   for (const path of paths) {
@@ -57,6 +60,7 @@ function httpApiWith(
   const api = new apigwv2.HttpApi(stack, 'Http');
   const auth = new TokenAuthorizer(stack, 'Auth', {
     ...(props.functionArn === undefined ? { handler: props.handler ?? authorizerFunction(stack) } : {}),
+    cacheTtl: DEFAULT_TTL,
     ...props,
   });
   const integration = new HttpLambdaIntegration(
@@ -72,6 +76,15 @@ function httpApiWith(
   }
   return { api, auth };
 }
+
+// The first synth of a file loads most of aws-cdk-lib (tens of seconds on a loaded machine): done
+// here, under the hook timeout, rather than in whichever test happens to run first.
+beforeAll(() => {
+  const stack = newStack();
+  restApiWith(stack, {});
+  httpApiWith(newStack(), {});
+  Template.fromStack(stack);
+}, 120_000);
 
 describe('TokenAuthorizer on a REST API', () => {
   it('without a route map: Authorization + source IP, base path stage variable, CUSTOM methods (50 s)', () => {
@@ -308,8 +321,66 @@ describe('TokenAuthorizer validation', () => {
 
     const stack = newStack();
     const { api } = restApiWith(stack, { basePath: '/v1' }, ['/v1/x']);
-    const second = new TokenAuthorizer(stack, 'Second', { functionArn: ARN_IN_111, basePath: '/v2' });
+    const second = new TokenAuthorizer(stack, 'Second', {
+      functionArn: ARN_IN_111,
+      cacheTtl: DEFAULT_TTL,
+      basePath: '/v2',
+    });
     expect(() => second.forRestApi(api)).toThrow(/one API has one base path/);
+  });
+});
+
+/** An Access Tokens stack with these settings, and an API stack in the same app to attach it to. */
+function deploymentWith(context: Record<string, unknown>): { accessTokens: AccessTokensStack; api: Stack } {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const config = loadDeploymentConfig({ ...cdkJsonContext(), ...context });
+  const accessTokens = new AccessTokensStack(app, 'AccessTokens', { config });
+  return { accessTokens, api: new Stack(app, 'Api') };
+}
+
+describe("TokenAuthorizer cache TTL: the deployment's revocation window", () => {
+  it('revocationWindowSeconds 0: cache TTL 0 for an API given the function, the demo API, and the output', () => {
+    const { accessTokens, api } = deploymentWith({ revocationWindowSeconds: 0 });
+    // Fails before the fix: the default was a constant 50 s, built from the default settings.
+    const { auth } = restApiWith(api, {
+      handler: accessTokens.tokenAuthorizer.function,
+      cacheTtl: undefined,
+    });
+    expect(auth.cacheTtl.toSeconds()).toBe(0);
+    Template.fromStack(api).hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      AuthorizerResultTtlInSeconds: 0,
+    });
+    const template = Template.fromStack(accessTokens);
+    if (accessTokens.demoApi === undefined) throw new Error('cdk.json deploys the demo API');
+    template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      RestApiId: ref(accessTokens.demoApi.api),
+      AuthorizerResultTtlInSeconds: 0,
+    });
+    template.hasOutput('TokenAuthorizerCacheTtlSeconds', { Value: '0' });
+  });
+
+  it('takes what the window leaves after the in-process cache, and refuses a longer TTL', () => {
+    const { accessTokens, api } = deploymentWith({
+      revocationWindowSeconds: 30,
+      verificationCacheSeconds: 10,
+    });
+    const handler = accessTokens.tokenAuthorizer.function;
+    expect(new TokenAuthorizer(api, 'Derived', { handler }).cacheTtl.toSeconds()).toBe(20);
+    expect(
+      new TokenAuthorizer(api, 'Shorter', { handler, cacheTtl: Duration.seconds(5) }).cacheTtl.toSeconds(),
+    ).toBe(5);
+    expect(() => new TokenAuthorizer(api, 'Longer', { handler, cacheTtl: Duration.seconds(21) })).toThrow(
+      /cacheTtl 21 s would let a revoked token pass longer than the deployment's revocationWindowSeconds \(30 s.*at most 20 s/,
+    );
+    Template.fromStack(accessTokens).hasOutput('TokenAuthorizerCacheTtlSeconds', { Value: '20' });
+  });
+
+  it('needs cacheTtl when the deployment is not known (a function by ARN, or a function of its own)', () => {
+    const stack = newStack();
+    expect(() => new TokenAuthorizer(stack, 'ByArn', { functionArn: ARN_IN_111 })).toThrow(/give cacheTtl/);
+    expect(() => new TokenAuthorizer(stack, 'Own', { handler: authorizerFunction(stack) })).toThrow(
+      /give cacheTtl/,
+    );
   });
 });
 
