@@ -1,8 +1,20 @@
-import { Arn, ArnFormat, Aws, CfnCondition, Duration, Fn, Names, Stack, Token } from 'aws-cdk-lib';
+import {
+  Arn,
+  ArnFormat,
+  Aspects,
+  Aws,
+  CfnCondition,
+  Duration,
+  Fn,
+  type IAspect,
+  Names,
+  Stack,
+  Token,
+} from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { Construct, type Node } from 'constructs';
+import { Construct, type IConstruct, type Node } from 'constructs';
 import { BASE_PATH_STAGE_VARIABLE, normalizeBasePath } from '../lambdas/core/gateway-scope.js';
 import {
   encodeRouteScopes,
@@ -59,6 +71,7 @@ export function declareTokenAuthorizerSettings(
   fn: lambda.IFunction,
   settings: TokenAuthorizerRevocationSettings,
 ): void {
+  TOKEN_AUTHORIZER_FUNCTION_ARNS.add(fn.functionArn);
   DEPLOYED_SETTINGS.set(fn, {
     revocationWindowSeconds: settings.revocationWindowSeconds,
     verificationCacheSeconds: settings.verificationCacheSeconds,
@@ -208,6 +221,9 @@ export class TokenAuthorizer extends Construct {
       skipPermissions: true,
     });
     this.invokePermission = props.invokePermission;
+    // Every API of this stack, attached through this construct or not, gets the cache-key check.
+    checkCacheKeysInStack(Stack.of(this));
+    TOKEN_AUTHORIZER_FUNCTION_ARNS.add(this.functionArn);
 
     this.basePath = normalizeBasePath(props.basePath);
     if (this.basePath !== '' && !STAGE_VARIABLE_VALUE.test(this.basePath)) {
@@ -304,6 +320,7 @@ export class TokenAuthorizer extends Construct {
     });
     this.addPermissionFor(api.node, api.restApiId, authorizer.authorizerId);
     this.validateRoutesOf(api.node.path, () => restRoutesOf(api));
+    checkCacheKeysOf(api, this.functionArn);
     this.restAuthorizers.set(api, authorizer);
     return authorizer;
   }
@@ -343,6 +360,7 @@ export class TokenAuthorizer extends Construct {
     });
     this.addPermissionFor(api.node, api.apiId, authorizer.authorizerId);
     this.validateRoutesOf(api.node.path, () => httpRoutesOf(api));
+    checkCacheKeysOf(api, this.functionArn);
     const routeAuthorizer = new TokenHttpRouteAuthorizer(authorizer, api);
     this.httpAuthorizers.set(api, routeAuthorizer);
     return routeAuthorizer;
@@ -517,4 +535,140 @@ function claimStageVariables(
     }
   }
   for (const [name, value] of Object.entries(variables)) owners.set(name, { owner, value });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cache keys (#11 finding 3). The route map is a stage variable, which every authorizer of the
+// stage sees (and anyone can set by hand), while identity sources are per authorizer. A map-less
+// TokenAuthorizer attached to a stage whose map another one set (in either order), a hand-made
+// RequestAuthorizer, or `accessTokensRoutes` set through deployOptions would make the function
+// answer a mapped route with a route policy that API Gateway caches under a key without the route,
+// and serves for another route. So the synth fails for such an API, whatever order things were
+// attached in; the function checks the same at run time for what CDK cannot see (gateway.ts).
+//
+// REST: when any stage of the API carries `accessTokensRoutes`, every REQUEST authorizer of the
+// API (authorizers belong to the API, not to a stage) must list `context.httpMethod` and
+// `context.resourcePath`, or cache nothing (TTL 0). Every one, not only those that call this
+// function: which function a hand-made authorizer calls cannot always be told at synth. TOKEN
+// authorizers are safe (the function never uses a map for their events); Cognito ones do not call
+// it. HTTP API: a simple response is a boolean for the method and path in the key, so any Lambda
+// authorizer of an API that calls a token authorizer function of this app (by its ARN) must list
+// `$context.httpMethod` and `$context.path`, map or not, or cache nothing.
+
+const TOKEN_AUTHORIZER_FUNCTION_ARNS = new Set<string>();
+const CHECKED_APIS = new WeakSet<IConstruct>();
+const CHECKED_STACKS = new WeakSet<Stack>();
+
+function checkCacheKeysInStack(stack: Stack): void {
+  if (CHECKED_STACKS.has(stack)) return;
+  CHECKED_STACKS.add(stack);
+  const aspect: IAspect = {
+    visit(node: IConstruct): void {
+      if (node instanceof apigateway.RestApiBase || node instanceof apigwv2.HttpApi) {
+        checkCacheKeysOf(node, undefined);
+      }
+    },
+  };
+  Aspects.of(stack).add(aspect);
+}
+
+function checkCacheKeysOf(
+  api: apigateway.RestApiBase | apigwv2.HttpApi,
+  functionArn: string | undefined,
+): void {
+  if (functionArn !== undefined) TOKEN_AUTHORIZER_FUNCTION_ARNS.add(functionArn);
+  if (CHECKED_APIS.has(api)) return;
+  CHECKED_APIS.add(api);
+  api.node.addValidation({
+    validate: () => (api instanceof apigwv2.HttpApi ? httpCacheKeyProblems(api) : restCacheKeyProblems(api)),
+  });
+}
+
+/** Resolved at validation time (Lazy values included); undefined when it is not an object. */
+function resolvedRecord(scope: IConstruct, value: unknown): Record<string, unknown> | undefined {
+  const resolved: unknown = Stack.of(scope).resolve(value);
+  return typeof resolved === 'object' && resolved !== null && !Array.isArray(resolved)
+    ? (resolved as Record<string, unknown>)
+    : undefined;
+}
+
+/** Whether the authorizer caches: a TTL it does not name is API Gateway's default (300 s on REST). */
+function cachesResults(authorizer: IConstruct, ttl: unknown): boolean {
+  return Stack.of(authorizer).resolve(ttl) !== 0;
+}
+
+/**
+ * Whether `id` (an authorizer's or stage's API id) names `api`: compared resolved in the API's
+ * stack, because an L2 authorizer's id is a Lazy of its own, not the API's token.
+ */
+function namesApi(api: IConstruct, apiRef: string, id: unknown): boolean {
+  const stack = Stack.of(api);
+  return JSON.stringify(stack.resolve(id)) === JSON.stringify(stack.resolve(apiRef));
+}
+
+function identitySourcesOf(authorizer: IConstruct, raw: unknown): string[] | undefined {
+  const resolved: unknown = Stack.of(authorizer).resolve(raw);
+  if (typeof resolved === 'string') return resolved.split(',').map((source) => source.trim());
+  if (Array.isArray(resolved) && resolved.every((source) => typeof source === 'string')) return resolved;
+  return undefined;
+}
+
+export function restCacheKeyProblems(api: apigateway.RestApiBase): string[] {
+  const all = api.node.root.node.findAll();
+  const withMap = all.filter(
+    (construct): construct is apigateway.CfnStage =>
+      construct instanceof apigateway.CfnStage &&
+      namesApi(api, api.restApiId, construct.restApiId) &&
+      resolvedRecord(construct, construct.variables)?.[ROUTE_SCOPES_STAGE_VARIABLE] !== undefined,
+  );
+  const [stage] = withMap;
+  if (stage === undefined) return [];
+  const required = REST_ROUTE_MAP_IDENTITY_SOURCES;
+  return all
+    .filter(
+      (construct): construct is apigateway.CfnAuthorizer =>
+        construct instanceof apigateway.CfnAuthorizer &&
+        namesApi(api, api.restApiId, construct.restApiId) &&
+        construct.type === 'REQUEST' &&
+        cachesResults(construct, construct.authorizerResultTtlInSeconds),
+    )
+    .filter((authorizer) => {
+      const sources = identitySourcesOf(authorizer, authorizer.identitySource);
+      return sources === undefined || !required.every((source) => sources.includes(source));
+    })
+    .map(
+      (authorizer) =>
+        `${authorizer.node.path}: the stage ${stage.node.path} carries a route map (${ROUTE_SCOPES_STAGE_VARIABLE}), so every REQUEST authorizer of ${api.node.path} must key its cache on ${required.join(' and ')} (or cache nothing), or a cached answer for one route is served for another; its identity sources are "${String(Stack.of(authorizer).resolve(authorizer.identitySource) ?? '')}". Attach the token authorizer with one TokenAuthorizer that has the routeScopes.`,
+    );
+}
+
+export function httpCacheKeyProblems(api: apigwv2.HttpApi): string[] {
+  const required = ['$context.httpMethod', '$context.path'];
+  return api.node.root.node
+    .findAll()
+    .filter(
+      (construct): construct is apigwv2.CfnAuthorizer =>
+        construct instanceof apigwv2.CfnAuthorizer &&
+        namesApi(api, api.apiId, construct.apiId) &&
+        construct.authorizerType === 'REQUEST' &&
+        callsTokenAuthorizer(construct) &&
+        cachesResults(construct, construct.authorizerResultTtlInSeconds),
+    )
+    .filter((authorizer) => {
+      const sources = identitySourcesOf(authorizer, authorizer.identitySource);
+      return sources === undefined || !required.every((source) => sources.includes(source));
+    })
+    .map(
+      (authorizer) =>
+        `${authorizer.node.path}: it calls the token authorizer, whose simple response is a boolean for one method and path, so it must key its cache on ${required.join(' and ')} (or cache nothing); its identity sources are ${JSON.stringify(Stack.of(authorizer).resolve(authorizer.identitySource) ?? [])}. Attach the token authorizer with TokenAuthorizer.forHttpApi.`,
+    );
+}
+
+/** Whether the authorizer's URI names a token authorizer function of this app (compared resolved). */
+function callsTokenAuthorizer(authorizer: apigwv2.CfnAuthorizer): boolean {
+  const stack = Stack.of(authorizer);
+  const uri = JSON.stringify(stack.resolve(authorizer.authorizerUri) ?? '');
+  return [...TOKEN_AUTHORIZER_FUNCTION_ARNS].some((arn) =>
+    uri.includes(JSON.stringify(stack.resolve(arn)).replace(/^"|"$/g, '')),
+  );
 }

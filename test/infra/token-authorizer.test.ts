@@ -468,6 +468,121 @@ function storedStatement(
   };
 }
 
+describe('cache keys on an API with a route map fail the synth whatever the order (#11 finding 3)', () => {
+  const MAP_KEYED = 'context.httpMethod and context.resourcePath';
+
+  it('a map-less TokenAuthorizer attached first, then one with the map: the first keys no route', () => {
+    const stack = newStack();
+    const api = new apigateway.RestApi(stack, 'Rest', { cloudWatchRole: false });
+    const handler = authorizerFunction(stack);
+    const plain = new TokenAuthorizer(stack, 'Plain', { handler, cacheTtl: DEFAULT_TTL });
+    const mapped = new TokenAuthorizer(stack, 'Mapped', {
+      handler,
+      cacheTtl: DEFAULT_TTL,
+      routeScopes: ROUTES,
+    });
+    const integration = new apigateway.MockIntegration();
+    api.root.resourceForPath('/other').addMethod('GET', integration, plain.restMethodOptions(api));
+    api.root.resourceForPath('/jobs/{id}').addMethod('GET', integration, mapped.restMethodOptions(api));
+    api.root.resourceForPath('/jobs/{id}/run').addMethod('POST', integration, mapped.restMethodOptions(api));
+    // Fails before the fix: this synthesized, and the plain authorizer's cached route policies
+    // (token + address only) were served for other routes.
+    expect(() => Template.fromStack(stack)).toThrow(
+      new RegExp(
+        `Api/Plain/Rest[^:]*: the stage .* carries a route map .*must key its cache on ${MAP_KEYED}`,
+      ),
+    );
+  });
+
+  it('the other order is refused when attaching (one API, one map)', () => {
+    const stack = newStack();
+    const handler = authorizerFunction(stack);
+    const { api } = restApiWith(stack, { handler, routeScopes: ROUTES }, ['/jobs/{id}', '/jobs/{id}/run']);
+    const plain = new TokenAuthorizer(stack, 'Plain', {
+      handler,
+      cacheTtl: DEFAULT_TTL,
+    });
+    expect(() => plain.forRestApi(api)).toThrow(/one API has one base path and one route map/);
+  });
+
+  it('a route map set by hand in deployOptions, with a map-less TokenAuthorizer', () => {
+    const stack = newStack();
+    restApiWith(stack, {}, ['/jobs/{id}'], {
+      deployOptions: {
+        variables: { accessTokensRoutes: encodeRouteScopes({ 'GET /jobs/{id}': 'triggers:read' }) },
+      },
+    });
+    expect(() => Template.fromStack(stack)).toThrow(/carries a route map/);
+  });
+
+  it('a plain RequestAuthorizer on a mapped API, attached without TokenAuthorizer (the stack check finds it); TTL 0 and TOKEN authorizers pass', () => {
+    const build = (authorizer: (stack: Stack, fn: lambda.IFunction) => apigateway.IAuthorizer) => {
+      const stack = newStack();
+      const fn = authorizerFunction(stack);
+      // A TokenAuthorizer elsewhere in the stack: the stack's APIs are checked.
+      restApiWith(stack, { handler: fn });
+      const api = new apigateway.RestApi(stack, 'Mapped', {
+        cloudWatchRole: false,
+        deployOptions: {
+          variables: { accessTokensRoutes: encodeRouteScopes({ 'GET /jobs/{id}': 'triggers:read' }) },
+        },
+      });
+      api.root
+        .resourceForPath('/jobs/{id}')
+        .addMethod('GET', new apigateway.MockIntegration(), { authorizer: authorizer(stack, fn) });
+      return stack;
+    };
+    const plain = build(
+      (stack, handler) =>
+        new apigateway.RequestAuthorizer(stack, 'Hand', {
+          handler,
+          identitySources: [apigateway.IdentitySource.header('Authorization')],
+        }),
+    );
+    expect(() => Template.fromStack(plain)).toThrow(/Api\/Hand\/Resource: the stage .* carries a route map/);
+    const uncached = build(
+      (stack, handler) =>
+        new apigateway.RequestAuthorizer(stack, 'Hand', {
+          handler,
+          identitySources: [apigateway.IdentitySource.header('Authorization')],
+          resultsCacheTtl: Duration.seconds(0),
+        }),
+    );
+    expect(() => Template.fromStack(uncached)).not.toThrow();
+    const keyed = build(
+      (stack, handler) =>
+        new apigateway.RequestAuthorizer(stack, 'Hand', {
+          handler,
+          identitySources: [
+            apigateway.IdentitySource.header('Authorization'),
+            apigateway.IdentitySource.context('httpMethod'),
+            apigateway.IdentitySource.context('resourcePath'),
+          ],
+        }),
+    );
+    expect(() => Template.fromStack(keyed)).not.toThrow();
+    const token = build((stack, handler) => new apigateway.TokenAuthorizer(stack, 'Hand', { handler }));
+    expect(() => Template.fromStack(token)).not.toThrow();
+  });
+
+  it('HTTP API: a hand-made Lambda authorizer calling the token authorizer must key on method and path', () => {
+    const stack = newStack();
+    const { api, auth } = httpApiWith(stack, {});
+    new apigwv2.HttpAuthorizer(stack, 'Hand', {
+      httpApi: api,
+      type: apigwv2.HttpAuthorizerType.LAMBDA,
+      identitySource: ['$request.header.Authorization'],
+      enableSimpleResponses: true,
+      payloadFormatVersion: apigwv2.AuthorizerPayloadVersion.VERSION_2_0,
+      authorizerUri: `arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/${auth.functionArn}/invocations`,
+      resultsCacheTtl: Duration.seconds(30),
+    });
+    expect(() => Template.fromStack(stack)).toThrow(
+      /Api\/Hand\/Resource: it calls the token authorizer.*\$context\.httpMethod and \$context\.path/,
+    );
+  });
+});
+
 describe('the stack: authorizerInvokerAccounts', () => {
   let stack: AccessTokensStack;
   let template: Template;
