@@ -66,6 +66,7 @@ describe('OIDC deployment', () => {
       'ExpiryLedgerDeadLetterQueueUrl',
       'ManagementApiUrl',
       'NotificationDeadLetterQueueUrl',
+      'TokenAuthorizerCacheTtlSeconds',
       'TokenAuthorizerFunctionArn',
     ]);
   });
