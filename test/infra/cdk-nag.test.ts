@@ -69,7 +69,8 @@ describe.each([
         expect(acknowledgement.id).toMatch(/\[(Resource|Action|Policy)::.+\]$/);
       }
     }
-  });
+    // A cold synth with both packs takes 35-50 s on a loaded 2-core machine.
+  }, 180_000);
 });
 
 describe('an unacknowledged finding', () => {
