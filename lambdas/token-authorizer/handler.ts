@@ -6,10 +6,11 @@ import {
   type Decision,
   type DecisionLogReason,
   decide,
+  isUnauthenticated,
   malformedDecision,
   presentedToken,
 } from '../core/authorization.js';
-import { normalizeBasePath } from '../core/gateway-scope.js';
+import { normalizeBasePath, type PathIssue } from '../core/gateway-scope.js';
 import { hashToken } from '../core/hashing.js';
 import { LastUsedThrottle } from '../core/last-used-throttle.js';
 import type { CredentialRecord } from '../core/model.js';
@@ -26,9 +27,11 @@ import {
   type AuthorizerRequest,
   httpResponse,
   readAuthorizerEvent,
+  restRefusal,
   restResponse,
   type TokenAuthorizerEvent,
   type TokenAuthorizerResult,
+  UnkeyedRouteMapError,
 } from './gateway.js';
 import { type LastUsedTracking, recordUseInBackground } from './last-used.js';
 
@@ -86,8 +89,14 @@ keySource.getKey().catch(() => undefined);
 /** The only error a dependency failure surfaces: it says nothing about the cause. */
 export const DEPENDENCY_FAILURE_MESSAGE = 'Authorizer dependency failure';
 
+/**
+ * The decision reasons, plus the gateway's own: a refused path (403) and a route map whose cache
+ * key does not name the route (500), see gateway.ts.
+ */
+type LogReason = DecisionLogReason | 'NON_CANONICAL_PATH' | 'UNKEYED_ROUTE_MAP';
+
 interface LogFields {
-  readonly reason: DecisionLogReason;
+  readonly reason: LogReason;
   readonly gateway: AuthorizerRequest['gateway'] | undefined;
   readonly method: string | undefined;
   readonly area: string | undefined;
@@ -96,6 +105,8 @@ interface LogFields {
   /** Only for a well-formed token that is not ours: prefix and last four characters. */
   readonly hint?: string;
   readonly requiredScope?: string;
+  /** For NON_CANONICAL_PATH: what is wrong with the path (never the path itself). */
+  readonly pathIssue?: PathIssue;
   readonly errorName?: string;
   readonly latencyMs: number;
 }
@@ -115,9 +126,10 @@ function logDecision(
   decision: Decision,
   token: string | undefined,
   startedAt: number,
+  pathIssue: PathIssue | undefined,
 ): void {
   const fields: LogFieldsBuilder = {
-    reason: decision.reason,
+    reason: pathIssue === undefined ? decision.reason : 'NON_CANONICAL_PATH',
     gateway: request.gateway,
     method: request.method,
     area: decision.area,
@@ -131,8 +143,9 @@ function logDecision(
   if (decision.reason === 'INSUFFICIENT_SCOPE' && decision.requiredScope !== undefined) {
     fields.requiredScope = decision.requiredScope;
   }
+  if (pathIssue !== undefined) fields.pathIssue = pathIssue;
   fields.latencyMs = elapsed(startedAt);
-  if (decision.reason === 'VALID') logger.info('token authorizer decision', fields);
+  if (fields.reason === 'VALID') logger.info('token authorizer decision', fields);
   else logger.warn('token authorizer decision', fields);
 }
 
@@ -144,7 +157,12 @@ function logFailure(
 ): void {
   const fields: LogFields = {
     // Never the map or the error's message: only that the API's route map is what is broken.
-    reason: error instanceof InvalidRouteScopesError ? 'INVALID_ROUTE_SCOPES' : 'DEPENDENCY_FAILURE',
+    reason:
+      error instanceof InvalidRouteScopesError
+        ? 'INVALID_ROUTE_SCOPES'
+        : error instanceof UnkeyedRouteMapError
+          ? 'UNKEYED_ROUTE_MAP'
+          : 'DEPENDENCY_FAILURE',
     gateway: request?.gateway,
     method: request?.method,
     area: undefined,
@@ -179,7 +197,20 @@ export async function authorizeEvent(event: TokenAuthorizerEvent): Promise<Token
     logFailure(request, token, error, startedAt);
     throw new Error(DEPENDENCY_FAILURE_MESSAGE);
   }
-  logDecision(request, decision, token, startedAt);
+  // A refused path overrides only what a token could have been allowed: a bad token stays a 401
+  // (REST), an address outside the allowlist stays a Deny.
+  const pathIssue =
+    request.pathIssue !== undefined &&
+    !isUnauthenticated(decision.reason) &&
+    decision.reason !== 'IP_NOT_ALLOWED'
+      ? request.pathIssue
+      : undefined;
+  logDecision(request, decision, token, startedAt, pathIssue);
+  if (pathIssue !== undefined) {
+    return request.gateway === 'rest'
+      ? restRefusal(decision, request.methodArn, request.basePath)
+      : { isAuthorized: false };
+  }
   if (decision.reason === 'VALID' && decision.credential !== undefined) {
     recordUseInBackground(lastUsed, decision.credential.tokenId, Date.now());
   }

@@ -67,6 +67,7 @@ describe('OIDC deployment', () => {
       'EmailNotifications',
       'ExpiryLedgerDeadLetterQueueUrl',
       'ManagementApiUrl',
+      'TokenAuthorizerCacheTtlSeconds',
       'TokenAuthorizerFunctionArn',
     ]);
   });
