@@ -8,7 +8,10 @@ import { type DeploymentConfig, loadDeploymentConfig } from '../../lib/config.js
 import { logicalIdOf } from '../../lib/logical-id.js';
 import { repoPath } from '../../lib/paths.js';
 
-// One synth per test file (bundling is the slow part); every assertion reads the same template.
+// One synth per deployment configuration and worker: the infra project runs its files in shared
+// workers (vitest.config.ts, `isolate: false`), and synthesize() hands every file that asks for the
+// same configuration the same synthesized stack (assertions only read it). Bundling (esbuild for
+// every function, the slow part) is off unless a test reads the bundled code.
 
 /** The context of cdk.json, as `cdk synth` would pass it. */
 export function cdkJsonContext(): Record<string, unknown> {
@@ -24,7 +27,7 @@ export function cdkJsonContext(): Record<string, unknown> {
 export interface SynthOptions {
   /** Context on top of cdk.json's. */
   readonly context?: Record<string, unknown>;
-  /** Run esbuild for every function (slow); otherwise CDK skips bundling. @default false */
+  /** Run esbuild for every function (slow; never shared); otherwise CDK skips bundling. @default false */
   readonly bundle?: boolean;
 }
 
@@ -33,20 +36,27 @@ export interface Synthesized {
   readonly stack: AccessTokensStack;
   readonly config: DeploymentConfig;
   readonly template: Template;
-  /** The cloud assembly directory (bundled assets live here). */
+  /** The cloud assembly directory (bundled assets live here); only while the file that asked runs. */
   readonly assemblyDir: string;
 }
 
+const synthesized = new Map<string, Synthesized>();
+
 export function synthesize(options: SynthOptions = {}): Synthesized {
+  const config = loadDeploymentConfig({ ...cdkJsonContext(), ...options.context });
+  const key = JSON.stringify(config);
+  const shared = options.bundle === true ? undefined : synthesized.get(key);
+  if (shared !== undefined) return shared;
   const app = new App({
     outdir: mkdtempSync(join(tmpdir(), 'access-tokens-cdk-')),
     // CDK's own switch: no stack is bundled when the list is empty.
     context: options.bundle === true ? {} : { 'aws:cdk:bundling-stacks': [] },
   });
-  const config = loadDeploymentConfig({ ...cdkJsonContext(), ...options.context });
   const stack = new AccessTokensStack(app, 'AccessTokens', { config });
   const assembly = app.synth();
-  return { app, stack, config, template: Template.fromStack(stack), assemblyDir: assembly.directory };
+  const result = { app, stack, config, template: Template.fromStack(stack), assemblyDir: assembly.directory };
+  if (options.bundle !== true) synthesized.set(key, result);
+  return result;
 }
 
 export interface PolicyStatement {

@@ -4,6 +4,7 @@ import { INDEXES } from '../../lambdas/adapters/table-definition.js';
 import { HMAC_KEY_PURPOSE } from '../../lambdas/core/key-context.js';
 import { MANAGEMENT_ROUTES, type ManagementRouteName, routeNamed } from '../../lambdas/routes.js';
 import type { AccessTokensStack } from '../../lib/access-tokens-stack.js';
+import { scaled } from '../support/time.js';
 import { actionsOf, arnOf, logicalIdOf, ref, statementsOfRole, synthesize } from './helpers.js';
 
 // The management API's newer routes (edit, rotate, revoke all, token access, audit events) as the
@@ -15,7 +16,7 @@ let template: Template;
 
 beforeAll(() => {
   ({ stack, template } = synthesize());
-}, 120_000);
+}, scaled(120_000));
 
 const NEW_ROUTES: ReadonlyArray<[ManagementRouteName, string, string]> = [
   ['updateToken', 'PATCH', '/tokens/{id}'],

@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeRouteScopes, encodeRouteScopes, type RouteScopeMap } from '../../lambdas/core/route-scopes.js';
 import type { AccessTokensStack } from '../../lib/access-tokens-stack.js';
 import { TokenAuthorizer, type TokenAuthorizerProps } from '../../lib/index.js';
+import { scaled } from '../support/time.js';
 import { arnOf, ref, synthesize } from './helpers.js';
 
 // The TokenAuthorizer construct on small stacks of its own (no bundling: inline functions only).
@@ -317,7 +318,7 @@ describe('the stack: authorizerInvokerAccounts', () => {
     ({ stack, template } = synthesize({
       context: { authorizerInvokerAccounts: '["111111111111","222222222222"]' },
     }));
-  }, 120_000);
+  }, scaled(120_000));
 
   it('lets API Gateway authorizers of each listed account invoke the token authorizer', () => {
     for (const account of ['111111111111', '222222222222']) {
@@ -333,13 +334,17 @@ describe('the stack: authorizerInvokerAccounts', () => {
     }
   });
 
-  it('adds none by default', () => {
-    const { template: defaults, stack: plain } = synthesize();
-    const crossAccount = Object.values(defaults.findResources('AWS::Lambda::Permission')).filter(
-      (permission) =>
-        JSON.stringify(permission.Properties.FunctionName) ===
-          JSON.stringify(arnOf(plain.tokenAuthorizer.function)) && permission.Properties.SourceAccount,
-    );
-    expect(crossAccount).toEqual([]);
-  }, 120_000);
+  it(
+    'adds none by default',
+    () => {
+      const { template: defaults, stack: plain } = synthesize();
+      const crossAccount = Object.values(defaults.findResources('AWS::Lambda::Permission')).filter(
+        (permission) =>
+          JSON.stringify(permission.Properties.FunctionName) ===
+            JSON.stringify(arnOf(plain.tokenAuthorizer.function)) && permission.Properties.SourceAccount,
+      );
+      expect(crossAccount).toEqual([]);
+    },
+    scaled(120_000),
+  );
 });
