@@ -9,6 +9,7 @@ import {
   routeNamed,
 } from '../../lambdas/routes.js';
 import type { AccessTokensStack } from '../../lib/access-tokens-stack.js';
+import { scaled } from '../support/time.js';
 import { actionsOf, arnOf, logicalIdOf, ref, statementsOfRole, synthesize } from './helpers.js';
 
 // The management API's newer routes (edit, rotate, revoke all, token access, audit events) as the
@@ -20,7 +21,7 @@ let template: Template;
 
 beforeAll(() => {
   ({ stack, template } = synthesize());
-}, 120_000);
+}, scaled(120_000));
 
 const NEW_ROUTES: ReadonlyArray<[ManagementRouteName, string, string]> = [
   ['updateToken', 'PATCH', '/tokens/{id}'],

@@ -1,18 +1,21 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createTableInput, INDEXES, TTL_ATTRIBUTE } from '../../lambdas/adapters/table-definition.js';
 import { CURSOR_KEY_PURPOSE, HMAC_KEY_PURPOSE } from '../../lambdas/core/key-context.js';
 import { gatewayCacheTtlSeconds, parsePolicySettings } from '../../lambdas/core/settings.js';
-import { MANAGEMENT_ROUTES, type RoutePermissions } from '../../lambdas/routes.js';
+import { FUNCTION_ENTRIES, MANAGEMENT_ROUTES, type RoutePermissions } from '../../lambdas/routes.js';
 import { ENV } from '../../lambdas/runtime/env.js';
 import type { AccessTokensStack } from '../../lib/access-tokens-stack.js';
-import { FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME, type ServiceFunction } from '../../lib/service-function.js';
+import { FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME, ServiceFunction } from '../../lib/service-function.js';
 import { TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS } from '../../lib/token-table.js';
+import { scaled } from '../support/time.js';
 import {
   actionsOf,
   arnOf,
@@ -26,18 +29,20 @@ import {
 } from './helpers.js';
 
 // The full deployment (cdk.json as shipped: Cognito, demo API on; plus a sender, as the README's
-// deploy command passes it, so emails are on), synthesized once, with bundling, as `cdk synth` does
-// it. test/infra/deploy-readiness.test.ts covers cdk.json alone (no sender: no emails).
+// deploy command passes it, so emails are on), synthesized once without bundling (shared with the
+// other files that read it); the bundling test bundles one function of its own, with the same
+// ServiceFunction construct every function uses. (`npm test` ends with a real `cdk synth`, which
+// bundles them all.) test/infra/deploy-readiness.test.ts covers cdk.json alone (no sender: no emails).
 
 let synth: Synthesized;
 let template: Template;
 let stack: AccessTokensStack;
 
 beforeAll(() => {
-  synth = synthesize({ bundle: true, context: WITH_EMAILS });
+  synth = synthesize({ context: WITH_EMAILS });
   template = synth.template;
   stack = synth.stack;
-}, 600_000);
+}, scaled(240_000));
 
 const ENCRYPTION_CONTEXT_CONDITION = {
   StringEquals: {
@@ -275,19 +280,26 @@ describe('functions', () => {
   });
 
   it('are bundled by esbuild as minified ESM with source maps and the AWS SDK inside', () => {
-    const fn =
-      template.findResources('AWS::Lambda::Function')[logicalIdOf(stack.hmacKey.resourceFunction.function)];
+    const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'access-tokens-cdk-')) });
+    const bundled = new ServiceFunction(new Stack(app, 'Bundled'), 'ResourceHandler', {
+      entry: FUNCTION_ENTRIES.hmacKeyResource,
+      description: 'the key resource handler, bundled as every function is',
+    });
+    const assemblyDir = app.synth().directory;
+    const fn = Template.fromStack(Stack.of(bundled)).findResources('AWS::Lambda::Function')[
+      logicalIdOf(bundled.function)
+    ];
     const s3Key: unknown = fn?.Properties.Code.S3Key;
     expect(s3Key).toMatch(/^[0-9a-f]{64}\.zip$/);
     const code = `asset.${String(s3Key).replace(/\.zip$/, '')}`;
-    const bundle = readFileSync(join(synth.assemblyDir, code, 'index.mjs'), 'utf8');
-    expect(existsSync(join(synth.assemblyDir, code, 'index.mjs.map'))).toBe(true);
+    const bundle = readFileSync(join(assemblyDir, code, 'index.mjs'), 'utf8');
+    expect(existsSync(join(assemblyDir, code, 'index.mjs.map'))).toBe(true);
     expect(bundle.startsWith('import { createRequire')).toBe(true);
     expect(bundle).toContain('GenerateDataKeyWithoutPlaintext');
     expect(bundle).not.toMatch(/from\s*["']@aws-sdk\//);
     // Minified: local names are gone; the source map leads back to the TypeScript.
     expect(bundle).not.toContain('createHmacKeyResourceHandler');
-    const sourceMap = JSON.parse(readFileSync(join(synth.assemblyDir, code, 'index.mjs.map'), 'utf8'));
+    const sourceMap = JSON.parse(readFileSync(join(assemblyDir, code, 'index.mjs.map'), 'utf8'));
     expect(sourceMap.sources).toEqual(
       expect.arrayContaining([expect.stringMatching(/lambdas\/hmac-key-resource\/resource\.ts$/)]),
     );
@@ -297,7 +309,7 @@ describe('functions', () => {
       [
         '--input-type=module',
         '-e',
-        `const m = await import(${JSON.stringify(pathToFileURL(join(synth.assemblyDir, code, 'index.mjs')).href)}); process.stdout.write(typeof m.handler);`,
+        `const m = await import(${JSON.stringify(pathToFileURL(join(assemblyDir, code, 'index.mjs')).href)}); process.stdout.write(typeof m.handler);`,
       ],
       { encoding: 'utf8', env: { ...process.env, AWS_REGION: 'eu-west-1', POWERTOOLS_LOG_LEVEL: 'SILENT' } },
     );

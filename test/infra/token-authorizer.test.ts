@@ -9,6 +9,7 @@ import { decodeRouteScopes, encodeRouteScopes, type RouteScopeMap } from '../../
 import { AccessTokensStack } from '../../lib/access-tokens-stack.js';
 import { loadDeploymentConfig } from '../../lib/config.js';
 import { TokenAuthorizer, type TokenAuthorizerProps } from '../../lib/index.js';
+import { scaled } from '../support/time.js';
 import { type DeployEnvironment, LONGEST_ENVIRONMENT, resolveIntrinsics } from './cfn-resolve.js';
 import { arnOf, cdkJsonContext, ref, synthesize } from './helpers.js';
 
@@ -594,7 +595,7 @@ describe('the stack: authorizerInvokerAccounts', () => {
     ({ stack, template } = synthesize({
       context: { authorizerInvokerAccounts: JSON.stringify(accounts) },
     }));
-  }, 120_000);
+  }, scaled(120_000));
 
   it("lets API Gateway authorizers of each listed account invoke the token authorizer, in the stack's region", () => {
     expect(accounts.length).toBeGreaterThan(1);
@@ -648,14 +649,18 @@ describe('the stack: authorizerInvokerAccounts', () => {
     expect(Buffer.byteLength(policy, 'utf8')).toBeLessThanOrEqual(RESOURCE_POLICY_LIMIT_BYTES);
   });
 
-  it('adds none by default', () => {
-    const { template: defaults, stack: plain } = synthesize();
-    const crossAccount = Object.values(defaults.findResources('AWS::Lambda::Permission')).filter(
-      (permission) =>
-        JSON.stringify(permission.Properties.FunctionName) ===
-          JSON.stringify(arnOf(plain.tokenAuthorizer.function)) && permission.Properties.SourceAccount,
-    );
-    expect(crossAccount).toEqual([]);
-    expectDeployableSourceArns(defaults);
-  }, 120_000);
+  it(
+    'adds none by default',
+    () => {
+      const { template: defaults, stack: plain } = synthesize();
+      const crossAccount = Object.values(defaults.findResources('AWS::Lambda::Permission')).filter(
+        (permission) =>
+          JSON.stringify(permission.Properties.FunctionName) ===
+            JSON.stringify(arnOf(plain.tokenAuthorizer.function)) && permission.Properties.SourceAccount,
+      );
+      expect(crossAccount).toEqual([]);
+      expectDeployableSourceArns(defaults);
+    },
+    scaled(120_000),
+  );
 });

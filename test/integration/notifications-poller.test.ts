@@ -3,12 +3,13 @@ import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type StreamPoller, startStreamPoller } from '../../local/stream-poller.js';
 import { createTestTable, type TestTable } from '../support/dynamo.js';
+import { scaled } from '../support/time.js';
 
 // The local stream poller on DynamoDB Local: Lambda's event shape, LATEST at start, and Lambda's
 // partial-batch semantics (redelivery from the first reported record).
 
-async function waitFor(done: () => boolean, timeoutMs = 8000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+async function waitFor(done: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + scaled(timeoutMs);
   while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
