@@ -136,6 +136,7 @@ export async function revokeAllTokens(
   const ids = await deps.repository.listSlotHolders(caller.accountId, target === '*' ? undefined : target);
 
   let revoked = 0;
+  let failed = true;
   try {
     await forEachBounded(ids, deps.concurrency ?? REVOKE_ALL_CONCURRENCY, async (id) => {
       const token = await deps.repository.get(id);
@@ -152,21 +153,24 @@ export async function revokeAllTokens(
       );
       if (result !== undefined) revoked += 1;
     });
+    failed = false;
   } finally {
-    // Also after a failure part of the way: the tokens revoked so far get their summary email.
-    await deps.auditLog.append(
-      auditEvent({
-        id: bulkId,
-        action: 'tokens.revoked-all',
-        // Read again: the summary is recorded once the revocations are done, and sorts after them.
-        at: deps.clock.now(),
-        actor: actorOf(caller),
-        accountId: caller.accountId,
-        // For the whole account there is no one subject: the admin who did it is.
-        subjectUserId: target === '*' ? caller.userId : target,
-        details: { revokedCount: revoked, target },
-      }),
-    );
+    // Also after a failure part of the way, once a token was revoked: those get their summary email.
+    if (!failed || revoked > 0) {
+      await deps.auditLog.append(
+        auditEvent({
+          id: bulkId,
+          action: 'tokens.revoked-all',
+          // Read again: the summary is recorded once the revocations are done, and sorts after them.
+          at: deps.clock.now(),
+          actor: actorOf(caller),
+          accountId: caller.accountId,
+          // For the whole account there is no one subject: the admin who did it is.
+          subjectUserId: target === '*' ? caller.userId : target,
+          details: { revokedCount: revoked, target },
+        }),
+      );
+    }
   }
   return revoked;
 }

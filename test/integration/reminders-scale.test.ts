@@ -109,12 +109,15 @@ describe(`reminders for ${N} due tokens on DynamoDB Local`, () => {
   let table: TestTable;
   let seededMs = 0;
 
-  beforeAll(async () => {
-    table = await createTestTable();
-    const started = performance.now();
-    await seed(table);
-    seededMs = performance.now() - started;
-  }, 120_000 + N * 60);
+  beforeAll(
+    async () => {
+      table = await createTestTable();
+      const started = performance.now();
+      await seed(table);
+      seededMs = performance.now() - started;
+    },
+    120_000 + N * 60,
+  );
 
   afterAll(async () => {
     await table.drop();
