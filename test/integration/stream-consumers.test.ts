@@ -90,7 +90,15 @@ describe('local stream consumers on DynamoDB Local', () => {
     await table.documentClient.send(
       new PutCommand({
         TableName: table.tableName,
-        Item: { pk: 'AUDIT#TOKEN#tok_x', sk: 'x', entity: 'audit', details: {}, changes: [] },
+        // A revoke-all summary: the one audit event the notifier's filter lets through.
+        Item: {
+          pk: 'AUDIT#USER#acct#u',
+          sk: 'x',
+          entity: 'audit',
+          action: 'tokens.revoked-all',
+          details: {},
+          changes: [],
+        },
       }),
     );
     const delivered = () => notifier.events.flatMap((event) => event.Records);
