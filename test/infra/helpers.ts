@@ -53,6 +53,8 @@ export interface SynthOptions {
   readonly bundle?: boolean;
   /** @default 'AccessTokens' */
   readonly stackName?: string;
+  /** Build an app of its own instead of the worker's shared synth (for tests that read annotations). @default false */
+  readonly fresh?: boolean;
 }
 
 export interface Synthesized {
@@ -76,7 +78,8 @@ const synthesized = new Map<string, Synthesized>();
 export function synthesize(options: SynthOptions = {}): Synthesized {
   const context = appContext(options.context, options.bundle === true);
   const key = JSON.stringify({ context, stackName: options.stackName });
-  const shared = options.bundle === true ? undefined : synthesized.get(key);
+  const unshared = options.bundle === true || options.fresh === true;
+  const shared = unshared ? undefined : synthesized.get(key);
   if (shared !== undefined) return shared;
   const outdir = mkdtempSync(join(tmpdir(), 'access-tokens-cdk-'));
   assemblyDirs.push(outdir);
@@ -89,7 +92,7 @@ export function synthesize(options: SynthOptions = {}): Synthesized {
   const stack = new AccessTokensStack(app, options.stackName ?? 'AccessTokens', { config });
   const assembly = app.synth();
   const result = { app, stack, config, template: Template.fromStack(stack), assemblyDir: assembly.directory };
-  if (options.bundle !== true) synthesized.set(key, result);
+  if (!unshared) synthesized.set(key, result);
   return result;
 }
 
