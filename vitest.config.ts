@@ -1,15 +1,52 @@
 import { defineConfig } from 'vitest/config';
+import { TIME_SCALE_ENV, timeScaleForThisMachine } from './test/support/time.js';
+
+// Four projects, each runnable alone (`npm run test:unit`, `test:integration`, `test:infra`,
+// `test:e2e`); `npm test` runs them all:
+//   unit         no emulator, no network beyond 127.0.0.1 servers a test starts itself;
+//   integration  DynamoDB Local and the SES emulator, started once by the project's global setup;
+//   infra        CDK assertions and cdk-nag (synth is the slow part; bundling only where a test
+//                reads the bundled code);
+//   e2e          the local stack as `npm start` runs it (each file starts its own).
+//
+// Every deadline is a last-resort guard, scaled for the machine (test/support/time.ts): the scale is
+// computed once here and handed to every worker through the environment.
+const timeScale = timeScaleForThisMachine();
+const scaled = (ms: number) => Math.round(ms * timeScale);
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/support/global-setup.ts'],
-    // The SDK warns that releases after January 2027 need Node 22; the lockfile pins today's releases.
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    env: {
+      [TIME_SCALE_ENV]: String(timeScale),
+      // The SDK warns that releases after January 2027 need Node 22; the lockfile pins today's releases.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    },
+    // A temporary directory per test file, removed after it; Powertools log lines kept out of the
+    // run's output, shown for a failing test.
+    setupFiles: ['test/support/temp-dir.ts', 'test/support/quiet-logs.ts'],
+    testTimeout: scaled(60_000),
+    hookTimeout: scaled(120_000),
+    teardownTimeout: scaled(60_000),
     // Two cores: CDK synth tests and integration tests run in separate forks.
     pool: 'forks',
     maxWorkers: 2,
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+        },
+      },
+      {
+        extends: true,
+        // Files share their worker's modules (aws-cdk-lib loads once) and its synthesized stacks
+        // (test/infra/helpers.ts): assertions only read them, and nothing here stubs env or modules.
+        test: { name: 'infra', include: ['test/infra/**/*.test.ts'], isolate: false },
+      },
+      { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'] } },
+    ],
   },
 });

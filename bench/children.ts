@@ -5,11 +5,21 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 // Every child process the benchmark starts is registered here, so that an error, Ctrl-C or SIGTERM
-// stops all of them: DynamoDB Local (java), the tsx workers, the timed `node` starts and the local
-// stack (its own process group: tsx, node, java, the SES emulator).
+// stops all of them: DynamoDB Local (java), the TypeScript workers, the timed `node` starts and the
+// local stack (its own process group: node, java, the SES emulator). If the benchmark is killed
+// outright, they go too: DynamoDB Local and the SES emulator exit when their parent does
+// (local/emulators.ts), and so does the local stack (bin/local.ts).
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
-export const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
+
+/**
+ * `node` with tsx's loader, then the script: TypeScript run in one process, as `npm start` runs
+ * bin/local.ts. (The `tsx` binary would put a process of its own in between, which outlives the
+ * benchmark if that is killed, and keeps its child alive with it.)
+ */
+export function tsxCommand(script: string): [string, string[]] {
+  return [process.execPath, ['--import', 'tsx', script]];
+}
 
 interface Tracked {
   readonly name: string;
@@ -97,7 +107,7 @@ export interface WorkerRun {
 }
 
 /**
- * Runs `tsx <script>` to completion with stdout discarded (the handler's log lines go there, as in
+ * Runs a TypeScript script to completion with stdout discarded (the handler's log lines go there, as in
  * Lambda, at the deployed log level) and stderr kept for the error message. Rejects on a non-zero
  * exit or after `timeoutMs`.
  */
@@ -107,7 +117,8 @@ export async function runTsxScript(
   env: Record<string, string>,
   timeoutMs: number,
 ): Promise<WorkerRun> {
-  const child = spawn(TSX, [script], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const [command, args] = tsxCommand(script);
+  const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
   track(name, child);
   const stderr = tail(child.stderr);
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);

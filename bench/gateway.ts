@@ -2,10 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import autocannon from 'autocannon';
 import { READY_MARKER } from '../local/banner.js';
 import { findFreePort } from '../local/emulators.js';
-import { ROOT, stopChild, TSX, tail, track } from './children.js';
+import { ROOT, stopChild, tail, track, tsxCommand } from './children.js';
 import { median, round } from './stats.js';
 
-// Gateway load: `npm start` as a user runs it (tsx bin/local.ts, its own process group, free ports,
+// Gateway load: `npm start` as a user runs it (bin/local.ts, its own process group, free ports,
 // a temporary data directory), a dev JWT from POST /_local/session, a `content:read` token, then
 // autocannon on GET /demo/content/x with that token, and sequential create/list/revoke calls.
 
@@ -46,7 +46,8 @@ export async function startLocalStack(dataDir: string, readyTimeoutMs = 90_000):
     await findFreePort(),
     await findFreePort(),
   ];
-  const child = spawn(TSX, ['bin/local.ts'], {
+  const [command, args] = tsxCommand('bin/local.ts');
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: {
       ...process.env,

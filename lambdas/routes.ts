@@ -11,6 +11,8 @@ export interface RoutePermissions {
   readonly table: 'none' | 'read' | 'readWrite';
   /** Whether it hashes secrets and so must decrypt the HMAC key. */
   readonly hmacKey: boolean;
+  /** Whether it signs list cursors and so must decrypt the cursor key (not the HMAC key). */
+  readonly cursorKey?: boolean;
 }
 
 export interface RouteDefinition {
@@ -54,8 +56,8 @@ export const MANAGEMENT_ROUTES = [
     entry: 'lambdas/list-tokens/handler.ts',
     auth: 'jwt',
     roles: ALL_ROLES,
-    // hmacKey: list cursors are signed with a key derived from the HMAC key.
-    permissions: { table: 'read', hmacKey: true },
+    // cursorKey: list cursors are signed with a key of their own, not the HMAC key.
+    permissions: { table: 'read', hmacKey: false, cursorKey: true },
     summary: "List the caller's tokens; an admin may list another user's or the whole account's.",
   },
   {
@@ -140,7 +142,7 @@ export const MANAGEMENT_ROUTES = [
     entry: 'lambdas/list-audit-events/handler.ts',
     auth: 'jwt',
     roles: ALL_ROLES,
-    permissions: { table: 'read', hmacKey: true },
+    permissions: { table: 'read', hmacKey: false, cursorKey: true },
     summary: 'The audit trail, newest first: your own tokens and access; an admin sees the whole account.',
   },
   {

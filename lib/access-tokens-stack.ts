@@ -17,6 +17,7 @@ import { ManagementFunctions } from './management-functions.js';
 import { ApiGatewayCloudWatchRole } from './rest-api.js';
 import { ServiceFunction } from './service-function.js';
 import { LambdaEnvironmentLimit, LogGroupsRetainedExceptOnCreate } from './stack-policies.js';
+import { declareTokenAuthorizerSettings } from './token-authorizer.js';
 import { TokenTable } from './token-table.js';
 
 /** The id of the synth warning a deployment without a sender gets. */
@@ -98,18 +99,22 @@ export class AccessTokensStack extends Stack {
         [ENV.authorizerBasePath]: '',
       },
     });
+    // A TokenAuthorizer given this function takes its default cache TTL from these settings.
+    declareTokenAuthorizerSettings(this.tokenAuthorizer.function, config.policy);
     this.table.grantVerify(this.tokenAuthorizer.role);
     this.table.grantRecordLastUsed(this.tokenAuthorizer.role);
     this.hmacKey.grantDecrypt(this.tokenAuthorizer.role);
     // APIs in other accounts attach the authorizer by ARN; only this (the function's) account can
-    // let their API Gateway invoke it. Authorizer invocations only (`.../authorizers/*`), in any
-    // region of that account: an integration of theirs cannot call it.
+    // let their API Gateway invoke it. Authorizer invocations only (`.../authorizers/*`) of APIs in
+    // this stack's region (an authorizer calls a function of its own region): an integration of
+    // theirs cannot call it. The region is named, not `*`: AWS::Lambda::Permission's SourceArn
+    // pattern does not accept a wildcard region, and the deployment would fail.
     for (const account of config.authorizerInvokerAccounts) {
       this.tokenAuthorizer.function.addPermission(`InvokeFromAccount${account}`, {
         principal: new iam.ServicePrincipal('apigateway.amazonaws.com'),
         action: 'lambda:InvokeFunction',
         sourceAccount: account,
-        sourceArn: `arn:${Aws.PARTITION}:execute-api:*:${account}:*/authorizers/*`,
+        sourceArn: `arn:${Aws.PARTITION}:execute-api:${Aws.REGION}:${account}:*/authorizers/*`,
       });
     }
 
@@ -189,6 +194,11 @@ export class AccessTokensStack extends Stack {
       description:
         'The token authorizer: attach it to your REST and HTTP APIs with the TokenAuthorizer construct (lib/token-authorizer.ts)',
       value: this.tokenAuthorizer.function.functionArn,
+    });
+    new CfnOutput(this, 'TokenAuthorizerCacheTtlSeconds', {
+      description:
+        "The longest API Gateway result cache TTL the revocation window allows: the TokenAuthorizer construct's cacheTtl for a function given by ARN",
+      value: String(gatewayCacheTtlSeconds(config.policy)),
     });
     if (this.identity.userPool !== undefined && this.identity.userPoolClient !== undefined) {
       new CfnOutput(this, 'UserPoolId', { value: this.identity.userPool.userPoolId });

@@ -278,6 +278,14 @@ export function isCdkContextKey(key: string): boolean {
   );
 }
 
+/**
+ * Each invoker account is one statement of up to ~520 bytes in the token authorizer's resource
+ * policy, which Lambda caps at 20 KB; 25 of them leave room for 15 statements of APIs in the
+ * function's own account (one per API that attaches it, the demo API's included).
+ * test/infra/token-authorizer.test.ts computes the worst case.
+ */
+export const MAX_AUTHORIZER_INVOKER_ACCOUNTS = 25;
+
 const SES_DOMAIN_PATTERN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https URL' });
 const claimName = z.string().min(1, 'must not be empty').max(100);
@@ -322,7 +330,10 @@ const deploymentSchema = z
       .default(365),
     authorizerInvokerAccounts: z
       .array(z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id'))
-      .max(50, 'at most 50 accounts (each is a statement in the function policy, which holds 20 KB)')
+      .max(
+        MAX_AUTHORIZER_INVOKER_ACCOUNTS,
+        `at most ${MAX_AUTHORIZER_INVOKER_ACCOUNTS} accounts (each is a statement in the function policy, which holds 20 KB)`,
+      )
       .refine((accounts) => new Set(accounts).size === accounts.length, 'must not repeat an account')
       .default([]),
     apiGatewayCloudWatchRole: z

@@ -1,10 +1,16 @@
-import { CustomResource, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, Lazy, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { CURRENT_HMAC_KEY_VERSION, HMAC_KEY_PURPOSE } from '../lambdas/core/key-context.js';
+import {
+  CURRENT_CURSOR_KEY_VERSION,
+  CURRENT_HMAC_KEY_VERSION,
+  CURSOR_KEY_PURPOSE,
+  type DataKeyPurpose,
+  HMAC_KEY_PURPOSE,
+} from '../lambdas/core/key-context.js';
 import {
   CIPHERTEXT_ATTRIBUTE,
   HMAC_KEY_RESOURCE_TYPE,
@@ -27,32 +33,52 @@ export interface HmacKeyProps {
 }
 
 /**
- * The KMS key (rotation on, retained) and the envelope-encrypted 256-bit HMAC key, made at deploy by
- * our own custom resource (lambdas/hmac-key-resource) through the CDK Provider framework.
+ * The KMS key (rotation on, retained) and two envelope-encrypted 256-bit data keys, made at deploy by
+ * our own custom resource (lambdas/hmac-key-resource) through the CDK Provider framework: the HMAC
+ * key, which hashes token secrets (only the functions that hash secrets may decrypt it), and the
+ * cursor key, which signs list cursors (only the list handlers may decrypt it). Each is decryptable
+ * only under its own encryption context (lambdas/core/key-context.ts).
  *
  * Not `AwsCustomResource`: its handler UTF-8-decodes binary response fields, which would corrupt the
  * ciphertext. The ciphertext is the same across stack updates for the same key and version (the
  * handler keeps it in the physical id): a new one would break every issued token. Replacing the KMS
- * key itself (a new logical id) has the same effect, hence RETAIN.
+ * key itself (a new logical id) has the same effect, hence retained on update and delete; but not
+ * when its creation is rolled back (RETAIN_ON_UPDATE_OR_DELETE), so a failed first deploy leaves no
+ * orphaned key behind.
+ *
+ * The key policy keeps CDK's default administrator statement (the account root) and names each use
+ * explicitly: kms:Decrypt per data key for the roles granted it, kms:GenerateDataKeyWithoutPlaintext
+ * for the custom resource's handler, each under the key's encryption context and for those roles
+ * only (`aws:PrincipalArn`; the account as principal, so that a role created in the same deployment
+ * never makes the policy invalid). The roles' own policies grant the same, and nothing else.
  */
 export class HmacKey extends Construct {
   public readonly key: kms.Key;
   public readonly version: string;
   /** The base64 ciphertext of the HMAC key (a CloudFormation token). */
   public readonly ciphertext: string;
+  public readonly cursorKeyVersion: string;
+  /** The base64 ciphertext of the list-cursor key (a CloudFormation token). */
+  public readonly cursorCiphertext: string;
   public readonly resourceFunction: ServiceFunction;
   public readonly provider: cr.Provider;
   public readonly resource: CustomResource;
+  public readonly cursorResource: CustomResource;
+  private readonly decrypters: Record<DataKeyPurpose, string[]> = {
+    [HMAC_KEY_PURPOSE]: [],
+    [CURSOR_KEY_PURPOSE]: [],
+  };
 
   constructor(scope: Construct, id: string, props: HmacKeyProps = {}) {
     super(scope, id);
     this.version = props.version ?? CURRENT_HMAC_KEY_VERSION;
+    this.cursorKeyVersion = CURRENT_CURSOR_KEY_VERSION;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
 
     this.key = new kms.Key(this, 'Key', {
       description: `Access Tokens: encrypts the HMAC key that hashes API tokens (${HMAC_KEY_PURPOSE})`,
       enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
 
     this.resourceFunction = new ServiceFunction(this, 'ResourceHandler', {
@@ -61,14 +87,25 @@ export class HmacKey extends Construct {
       logRetention,
       timeout: Duration.seconds(30),
     });
-    this.resourceFunction.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'GenerateHmacKeyCiphertext',
-        actions: ['kms:GenerateDataKeyWithoutPlaintext'],
-        resources: [this.key.keyArn],
-        conditions: { StringEquals: this.encryptionContextConditions() },
-      }),
-    );
+    for (const [sid, purpose] of [
+      ['GenerateHmacKeyCiphertext', HMAC_KEY_PURPOSE],
+      ['GenerateCursorKeyCiphertext', CURSOR_KEY_PURPOSE],
+    ] as const) {
+      const conditions = { StringEquals: this.encryptionContextConditions(purpose) };
+      this.resourceFunction.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid,
+          actions: ['kms:GenerateDataKeyWithoutPlaintext'],
+          resources: [this.key.keyArn],
+          conditions,
+        }),
+      );
+      this.key.addToResourcePolicy(
+        this.keyPolicyUse(sid, 'kms:GenerateDataKeyWithoutPlaintext', conditions, [
+          this.resourceFunction.role.roleArn,
+        ]),
+      );
+    }
 
     // The framework function gets its own role (no AWS managed policy) and log group.
     const frameworkLogGroup = new logs.LogGroup(this, 'ProviderLogGroup', { retention: logRetention });
@@ -118,28 +155,88 @@ export class HmacKey extends Construct {
       properties: { ...properties },
     });
     this.ciphertext = this.resource.getAttString(CIPHERTEXT_ATTRIBUTE);
+
+    // The same resource type and provider, another purpose: the list handlers' key. The HMAC key's
+    // resource keeps its properties (no KeyPurpose) so that CloudFormation sends it no Update.
+    const cursorProperties: HmacKeyResourceProperties = {
+      KeyId: this.key.keyArn,
+      KeyVersion: this.cursorKeyVersion,
+      KeyPurpose: CURSOR_KEY_PURPOSE,
+    };
+    this.cursorResource = new CustomResource(this, 'CursorKeyCiphertext', {
+      serviceToken: this.provider.serviceToken,
+      resourceType: HMAC_KEY_RESOURCE_TYPE,
+      properties: { ...cursorProperties },
+    });
+    this.cursorCiphertext = this.cursorResource.getAttString(CIPHERTEXT_ATTRIBUTE);
   }
 
-  /** The environment a function that hashes secrets needs to decrypt the key. */
+  /** The environment a function that hashes secrets needs to decrypt the HMAC key. */
   public get environment(): Readonly<Record<string, string>> {
     return { [ENV.hmacKeyCiphertext]: this.ciphertext, [ENV.hmacKeyVersion]: this.version };
   }
 
-  /** kms:Decrypt on the key, only for this HMAC key's encryption context. */
-  public grantDecrypt(grantee: iam.IGrantable): iam.Grant {
-    const grant = iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['kms:Decrypt'],
-      resourceArns: [this.key.keyArn],
-      conditions: { StringEquals: this.encryptionContextConditions() },
-    });
-    return grant;
+  /** The environment a list handler needs to decrypt the cursor key. */
+  public get cursorEnvironment(): Readonly<Record<string, string>> {
+    return {
+      [ENV.cursorKeyCiphertext]: this.cursorCiphertext,
+      [ENV.cursorKeyVersion]: this.cursorKeyVersion,
+    };
   }
 
-  private encryptionContextConditions(): Record<string, string> {
+  /** kms:Decrypt on the key, only for the HMAC key's encryption context: the functions that hash secrets. */
+  public grantDecrypt(role: iam.IRole): iam.Grant {
+    return this.grantDecryptOf(HMAC_KEY_PURPOSE, role);
+  }
+
+  /** kms:Decrypt on the key, only for the cursor key's encryption context: the list handlers. */
+  public grantDecryptCursorKey(role: iam.IRole): iam.Grant {
+    return this.grantDecryptOf(CURSOR_KEY_PURPOSE, role);
+  }
+
+  private grantDecryptOf(purpose: DataKeyPurpose, role: iam.IRole): iam.Grant {
+    const conditions = { StringEquals: this.encryptionContextConditions(purpose) };
+    const decrypters = this.decrypters[purpose];
+    if (decrypters.length === 0) {
+      // One key policy statement per data key, naming every role granted it (filled in at synth).
+      this.key.addToResourcePolicy(
+        this.keyPolicyUse(
+          purpose === HMAC_KEY_PURPOSE ? 'DecryptHmacKey' : 'DecryptCursorKey',
+          'kms:Decrypt',
+          conditions,
+          Lazy.list({ produce: () => decrypters }),
+        ),
+      );
+    }
+    decrypters.push(role.roleArn);
+    return iam.Grant.addToPrincipal({
+      grantee: role,
+      actions: ['kms:Decrypt'],
+      resourceArns: [this.key.keyArn],
+      conditions,
+    });
+  }
+
+  /** A key policy statement: `action` for these roles only, under `conditions`. */
+  private keyPolicyUse(
+    sid: string,
+    action: string,
+    conditions: Record<string, Record<string, string>>,
+    roleArns: string[],
+  ): iam.PolicyStatement {
+    return new iam.PolicyStatement({
+      sid,
+      principals: [new iam.AccountRootPrincipal()],
+      actions: [action],
+      resources: ['*'],
+      conditions: { ...conditions, ArnEquals: { 'aws:PrincipalArn': roleArns } },
+    });
+  }
+
+  private encryptionContextConditions(purpose: DataKeyPurpose): Record<string, string> {
     return {
-      'kms:EncryptionContext:purpose': HMAC_KEY_PURPOSE,
-      'kms:EncryptionContext:keyVersion': this.version,
+      'kms:EncryptionContext:purpose': purpose,
+      'kms:EncryptionContext:keyVersion': purpose === HMAC_KEY_PURPOSE ? this.version : this.cursorKeyVersion,
     };
   }
 }

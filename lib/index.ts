@@ -12,11 +12,14 @@ export {
 export { AccessTokensStack, type AccessTokensStackProps } from './access-tokens-stack.js';
 export { CONTEXT_KEYS, type DeploymentConfig, loadDeploymentConfig } from './config.js';
 export {
+  declareTokenAuthorizerSettings,
+  gatewayCacheTtlOf,
   HTTP_IDENTITY_SOURCES,
   REST_IDENTITY_SOURCES,
   REST_ROUTE_MAP_IDENTITY_SOURCES,
   TokenAuthorizer,
   type TokenAuthorizerMethodOptions,
   type TokenAuthorizerProps,
+  type TokenAuthorizerRevocationSettings,
   TokenHttpRouteAuthorizer,
 } from './token-authorizer.js';

@@ -21,7 +21,8 @@ export interface ManagementFunctionsProps {
 /**
  * One function per management route, each with a role that allows what its route's `permissions`
  * say and nothing more: `read` routes GetItem/Query, `readWrite` routes also item writes, `hmacKey`
- * routes kms:Decrypt of the HMAC key under its encryption context.
+ * routes kms:Decrypt of the HMAC key under its encryption context, `cursorKey` routes the same of
+ * the cursor key.
  */
 export class ManagementFunctions extends Construct {
   /** The function of each route, by route name. */
@@ -35,6 +36,7 @@ export class ManagementFunctions extends Construct {
       const environment: Record<string, string> = { [ENV.policySettings]: policySettings };
       if (route.permissions.table !== 'none') environment[ENV.tableName] = props.table.table.tableName;
       if (route.permissions.hmacKey) Object.assign(environment, props.hmacKey.environment);
+      if (route.permissions.cursorKey === true) Object.assign(environment, props.hmacKey.cursorEnvironment);
 
       const fn = new ServiceFunction(this, constructIdOf(route.name), {
         entry: route.entry,
@@ -53,6 +55,7 @@ export class ManagementFunctions extends Construct {
           break;
       }
       if (route.permissions.hmacKey) props.hmacKey.grantDecrypt(fn.role);
+      if (route.permissions.cursorKey === true) props.hmacKey.grantDecryptCursorKey(fn.role);
       byRoute.set(route.name, fn);
     }
     this.byRoute = byRoute;

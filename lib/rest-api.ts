@@ -9,8 +9,9 @@ import { GATEWAY_ERRORS, gatewayErrorBody } from './gateway-errors.js';
 /**
  * API Gateway's account-level role for writing logs to CloudWatch (one per account and Region;
  * every REST API stage with execution or access logging needs it), for `apiGatewayCloudWatchRole:
- * managed`. Setting it replaces whatever role the account had; that role had the same AWS managed
- * policy, so other APIs keep logging.
+ * managed`. Setting it replaces whatever role the account had; this one carries the AWS managed
+ * policy AWS documents for the purpose (AmazonAPIGatewayPushToCloudWatchLogs), so the account's
+ * other APIs keep logging through it.
  *
  * Plain RETAIN on both, not RETAIN_ON_UPDATE_OR_DELETE: the account setting outlives any stack
  * operation (deleting AWS::ApiGateway::Account does not reset it), so the role it points at must

@@ -1,8 +1,20 @@
-import { Arn, ArnFormat, Aws, CfnCondition, Duration, Fn, Names, Stack, Token } from 'aws-cdk-lib';
+import {
+  Arn,
+  ArnFormat,
+  Aspects,
+  Aws,
+  CfnCondition,
+  Duration,
+  Fn,
+  type IAspect,
+  Names,
+  Stack,
+  Token,
+} from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { Construct, type Node } from 'constructs';
+import { Construct, type IConstruct, type Node } from 'constructs';
 import { BASE_PATH_STAGE_VARIABLE, normalizeBasePath } from '../lambdas/core/gateway-scope.js';
 import {
   encodeRouteScopes,
@@ -11,7 +23,6 @@ import {
   type RouteScopeMap,
   routeOfTemplate,
 } from '../lambdas/core/route-scopes.js';
-import { DEFAULT_POLICY_SETTINGS } from '../lambdas/core/settings.js';
 
 // Attaching the one deployed token authorizer to an API takes more than a RequestAuthorizer: the
 // API must tell the shared function its base path and route map (stage variables, because one
@@ -26,9 +37,46 @@ const FUNCTION_ARN =
   /^arn:[a-z-]+:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$/;
 /** API Gateway caches authorizer results for at most an hour. */
 const MAX_CACHE_TTL_SECONDS = 3600;
-/** The default revocation window (60 s) minus the authorizer's default in-process cache (10 s). */
-const DEFAULT_CACHE_TTL_SECONDS =
-  DEFAULT_POLICY_SETTINGS.revocationWindowSeconds - DEFAULT_POLICY_SETTINGS.verificationCacheSeconds;
+
+/**
+ * The settings of a token authorizer deployment that bound API Gateway's result cache: a revoked
+ * token may pass for the gateway's TTL plus the function's in-process cache, and the deployment
+ * promises at most `revocationWindowSeconds` (0 = immediate).
+ */
+export interface TokenAuthorizerRevocationSettings {
+  readonly revocationWindowSeconds: number;
+  readonly verificationCacheSeconds: number;
+}
+
+/**
+ * The longest gateway cache TTL a deployment allows: the revocation window minus the function's
+ * in-process cache (which never exceeds the window). The same as gatewayCacheTtlSeconds in
+ * lambdas/core/settings.ts, for the two fields it reads.
+ */
+export function gatewayCacheTtlOf(settings: TokenAuthorizerRevocationSettings): Duration {
+  const window = settings.revocationWindowSeconds;
+  return Duration.seconds(window - Math.min(settings.verificationCacheSeconds, window));
+}
+
+// The settings of token authorizer functions this app deploys (AccessTokensStack declares its own),
+// so that a TokenAuthorizer given that function derives its TTL from the deployment's settings
+// rather than from defaults the deployment may not use.
+const DEPLOYED_SETTINGS = new WeakMap<object, TokenAuthorizerRevocationSettings>();
+
+/**
+ * Records the revocation settings `fn` is deployed with: a TokenAuthorizer whose `handler` is `fn`
+ * then takes its default cache TTL from them, and refuses a longer one.
+ */
+export function declareTokenAuthorizerSettings(
+  fn: lambda.IFunction,
+  settings: TokenAuthorizerRevocationSettings,
+): void {
+  TOKEN_AUTHORIZER_FUNCTION_ARNS.add(fn.functionArn);
+  DEPLOYED_SETTINGS.set(fn, {
+    revocationWindowSeconds: settings.revocationWindowSeconds,
+    verificationCacheSeconds: settings.verificationCacheSeconds,
+  });
+}
 
 /** REST API identity sources: always the token and the caller's address (IP allowlists). */
 export const REST_IDENTITY_SOURCES: readonly string[] = [
@@ -84,10 +132,14 @@ export interface TokenAuthorizerProps {
   readonly routeScopes?: RouteScopeMap;
   /**
    * How long API Gateway caches a decision. A revoked token can pass for this long plus the
-   * authorizer's own in-process cache (`verificationCacheSeconds`), so keep it at most
-   * `revocationWindowSeconds - verificationCacheSeconds` of the deployment (60 − 10 by default).
-   * `Duration.seconds(0)` turns the gateway cache off.
-   * @default Duration.seconds(50)
+   * authorizer's own in-process cache (`verificationCacheSeconds`), so it must be at most
+   * `revocationWindowSeconds - verificationCacheSeconds` of the deployment (60 − 10 by default; 0
+   * when the window is 0): the stack's `TokenAuthorizerCacheTtlSeconds` output.
+   * `Duration.seconds(0)` turns the gateway cache off. A longer TTL than the deployment allows
+   * fails, when the construct knows the deployment's settings.
+   * @default - derived from the deployment's settings when `handler` is the function of an
+   * `AccessTokensStack` of this app (see {@link declareTokenAuthorizerSettings}); required
+   * otherwise (a `functionArn`, whose deployment's settings the construct cannot see)
    */
   readonly cacheTtl?: Duration;
   /**
@@ -110,11 +162,12 @@ export type TokenAuthorizerMethodOptions = Required<
  *
  * ```ts
  * // REST API, area rule: GET /v1/reports/{id} needs reports:read, POST needs reports:write.
- * const auth = new TokenAuthorizer(this, 'AccessTokens', { functionArn, basePath: '/v1' });
+ * // cacheTtl: the Access Tokens stack's TokenAuthorizerCacheTtlSeconds output.
+ * const auth = new TokenAuthorizer(this, 'AccessTokens', { functionArn, cacheTtl, basePath: '/v1' });
  * api.root.resourceForPath('/v1/reports/{id}').addMethod('GET', integration, auth.restMethodOptions(api));
  *
  * // HTTP API, route map: for paths that do not start with a scope area.
- * const jobs = new TokenAuthorizer(this, 'Jobs', { functionArn, routeScopes: { 'GET /jobs/{id}': 'triggers:read' } });
+ * const jobs = new TokenAuthorizer(this, 'Jobs', { functionArn, cacheTtl, routeScopes: { 'GET /jobs/{id}': 'triggers:read' } });
  * httpApi.addRoutes({ path: '/jobs/{id}', methods: [HttpMethod.GET], integration, authorizer: jobs.forHttpApi(httpApi) });
  * ```
  *
@@ -168,6 +221,9 @@ export class TokenAuthorizer extends Construct {
       skipPermissions: true,
     });
     this.invokePermission = props.invokePermission;
+    // Every API of this stack, attached through this construct or not, gets the cache-key check.
+    checkCacheKeysInStack(Stack.of(this));
+    TOKEN_AUTHORIZER_FUNCTION_ARNS.add(this.functionArn);
 
     this.basePath = normalizeBasePath(props.basePath);
     if (this.basePath !== '' && !STAGE_VARIABLE_VALUE.test(this.basePath)) {
@@ -176,13 +232,7 @@ export class TokenAuthorizer extends Construct {
       );
     }
 
-    this.cacheTtl = props.cacheTtl ?? Duration.seconds(DEFAULT_CACHE_TTL_SECONDS);
-    const ttl = this.cacheTtl.toSeconds();
-    if (!Number.isInteger(ttl) || ttl < 0 || ttl > MAX_CACHE_TTL_SECONDS) {
-      throw new Error(
-        `TokenAuthorizer ${this.node.path}: cacheTtl must be whole seconds from 0 to ${MAX_CACHE_TTL_SECONDS}, got ${ttl}`,
-      );
-    }
+    this.cacheTtl = this.cacheTtlFor(props);
 
     const variables: Record<string, string> = {
       // '/' rather than '': a stage variable cannot be empty, and the authorizer normalizes both to ''.
@@ -208,6 +258,34 @@ export class TokenAuthorizer extends Construct {
       this.routeScopes = undefined;
     }
     this.stageVariables = variables;
+  }
+
+  /**
+   * The gateway cache TTL: the one given, checked against the deployment's settings when they are
+   * known; else the longest those settings allow; with neither, an error (a default built from
+   * default settings would break the promise of a deployment whose window is shorter, e.g. 0).
+   */
+  private cacheTtlFor(props: TokenAuthorizerProps): Duration {
+    const deployed = props.handler === undefined ? undefined : DEPLOYED_SETTINGS.get(props.handler);
+    const allowed = deployed === undefined ? undefined : gatewayCacheTtlOf(deployed);
+    const ttl = props.cacheTtl ?? allowed;
+    if (ttl === undefined) {
+      throw new Error(
+        `TokenAuthorizer ${this.node.path}: give cacheTtl, at most the deployment's revocationWindowSeconds - verificationCacheSeconds (its TokenAuthorizerCacheTtlSeconds output); the settings of a function given by ARN are not known here`,
+      );
+    }
+    const seconds = ttl.toSeconds();
+    if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_CACHE_TTL_SECONDS) {
+      throw new Error(
+        `TokenAuthorizer ${this.node.path}: cacheTtl must be whole seconds from 0 to ${MAX_CACHE_TTL_SECONDS}, got ${seconds}`,
+      );
+    }
+    if (allowed !== undefined && deployed !== undefined && seconds > allowed.toSeconds()) {
+      throw new Error(
+        `TokenAuthorizer ${this.node.path}: cacheTtl ${seconds} s would let a revoked token pass longer than the deployment's revocationWindowSeconds (${deployed.revocationWindowSeconds} s, of which the function's own cache takes ${deployed.revocationWindowSeconds - allowed.toSeconds()} s): at most ${allowed.toSeconds()} s`,
+      );
+    }
+    return ttl;
   }
 
   /** The identity sources of this authorizer on a REST API (`method.request...` / `context...`). */
@@ -242,6 +320,7 @@ export class TokenAuthorizer extends Construct {
     });
     this.addPermissionFor(api.node, api.restApiId, authorizer.authorizerId);
     this.validateRoutesOf(api.node.path, () => restRoutesOf(api));
+    checkCacheKeysOf(api, this.functionArn);
     this.restAuthorizers.set(api, authorizer);
     return authorizer;
   }
@@ -281,6 +360,7 @@ export class TokenAuthorizer extends Construct {
     });
     this.addPermissionFor(api.node, api.apiId, authorizer.authorizerId);
     this.validateRoutesOf(api.node.path, () => httpRoutesOf(api));
+    checkCacheKeysOf(api, this.functionArn);
     const routeAuthorizer = new TokenHttpRouteAuthorizer(authorizer, api);
     this.httpAuthorizers.set(api, routeAuthorizer);
     return routeAuthorizer;
@@ -455,4 +535,140 @@ function claimStageVariables(
     }
   }
   for (const [name, value] of Object.entries(variables)) owners.set(name, { owner, value });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cache keys (#11 finding 3). The route map is a stage variable, which every authorizer of the
+// stage sees (and anyone can set by hand), while identity sources are per authorizer. A map-less
+// TokenAuthorizer attached to a stage whose map another one set (in either order), a hand-made
+// RequestAuthorizer, or `accessTokensRoutes` set through deployOptions would make the function
+// answer a mapped route with a route policy that API Gateway caches under a key without the route,
+// and serves for another route. So the synth fails for such an API, whatever order things were
+// attached in; the function checks the same at run time for what CDK cannot see (gateway.ts).
+//
+// REST: when any stage of the API carries `accessTokensRoutes`, every REQUEST authorizer of the
+// API (authorizers belong to the API, not to a stage) must list `context.httpMethod` and
+// `context.resourcePath`, or cache nothing (TTL 0). Every one, not only those that call this
+// function: which function a hand-made authorizer calls cannot always be told at synth. TOKEN
+// authorizers are safe (the function never uses a map for their events); Cognito ones do not call
+// it. HTTP API: a simple response is a boolean for the method and path in the key, so any Lambda
+// authorizer of an API that calls a token authorizer function of this app (by its ARN) must list
+// `$context.httpMethod` and `$context.path`, map or not, or cache nothing.
+
+const TOKEN_AUTHORIZER_FUNCTION_ARNS = new Set<string>();
+const CHECKED_APIS = new WeakSet<IConstruct>();
+const CHECKED_STACKS = new WeakSet<Stack>();
+
+function checkCacheKeysInStack(stack: Stack): void {
+  if (CHECKED_STACKS.has(stack)) return;
+  CHECKED_STACKS.add(stack);
+  const aspect: IAspect = {
+    visit(node: IConstruct): void {
+      if (node instanceof apigateway.RestApiBase || node instanceof apigwv2.HttpApi) {
+        checkCacheKeysOf(node, undefined);
+      }
+    },
+  };
+  Aspects.of(stack).add(aspect);
+}
+
+function checkCacheKeysOf(
+  api: apigateway.RestApiBase | apigwv2.HttpApi,
+  functionArn: string | undefined,
+): void {
+  if (functionArn !== undefined) TOKEN_AUTHORIZER_FUNCTION_ARNS.add(functionArn);
+  if (CHECKED_APIS.has(api)) return;
+  CHECKED_APIS.add(api);
+  api.node.addValidation({
+    validate: () => (api instanceof apigwv2.HttpApi ? httpCacheKeyProblems(api) : restCacheKeyProblems(api)),
+  });
+}
+
+/** Resolved at validation time (Lazy values included); undefined when it is not an object. */
+function resolvedRecord(scope: IConstruct, value: unknown): Record<string, unknown> | undefined {
+  const resolved: unknown = Stack.of(scope).resolve(value);
+  return typeof resolved === 'object' && resolved !== null && !Array.isArray(resolved)
+    ? (resolved as Record<string, unknown>)
+    : undefined;
+}
+
+/** Whether the authorizer caches: a TTL it does not name is API Gateway's default (300 s on REST). */
+function cachesResults(authorizer: IConstruct, ttl: unknown): boolean {
+  return Stack.of(authorizer).resolve(ttl) !== 0;
+}
+
+/**
+ * Whether `id` (an authorizer's or stage's API id) names `api`: compared resolved in the API's
+ * stack, because an L2 authorizer's id is a Lazy of its own, not the API's token.
+ */
+function namesApi(api: IConstruct, apiRef: string, id: unknown): boolean {
+  const stack = Stack.of(api);
+  return JSON.stringify(stack.resolve(id)) === JSON.stringify(stack.resolve(apiRef));
+}
+
+function identitySourcesOf(authorizer: IConstruct, raw: unknown): string[] | undefined {
+  const resolved: unknown = Stack.of(authorizer).resolve(raw);
+  if (typeof resolved === 'string') return resolved.split(',').map((source) => source.trim());
+  if (Array.isArray(resolved) && resolved.every((source) => typeof source === 'string')) return resolved;
+  return undefined;
+}
+
+export function restCacheKeyProblems(api: apigateway.RestApiBase): string[] {
+  const all = api.node.root.node.findAll();
+  const withMap = all.filter(
+    (construct): construct is apigateway.CfnStage =>
+      construct instanceof apigateway.CfnStage &&
+      namesApi(api, api.restApiId, construct.restApiId) &&
+      resolvedRecord(construct, construct.variables)?.[ROUTE_SCOPES_STAGE_VARIABLE] !== undefined,
+  );
+  const [stage] = withMap;
+  if (stage === undefined) return [];
+  const required = REST_ROUTE_MAP_IDENTITY_SOURCES;
+  return all
+    .filter(
+      (construct): construct is apigateway.CfnAuthorizer =>
+        construct instanceof apigateway.CfnAuthorizer &&
+        namesApi(api, api.restApiId, construct.restApiId) &&
+        construct.type === 'REQUEST' &&
+        cachesResults(construct, construct.authorizerResultTtlInSeconds),
+    )
+    .filter((authorizer) => {
+      const sources = identitySourcesOf(authorizer, authorizer.identitySource);
+      return sources === undefined || !required.every((source) => sources.includes(source));
+    })
+    .map(
+      (authorizer) =>
+        `${authorizer.node.path}: the stage ${stage.node.path} carries a route map (${ROUTE_SCOPES_STAGE_VARIABLE}), so every REQUEST authorizer of ${api.node.path} must key its cache on ${required.join(' and ')} (or cache nothing), or a cached answer for one route is served for another; its identity sources are "${String(Stack.of(authorizer).resolve(authorizer.identitySource) ?? '')}". Attach the token authorizer with one TokenAuthorizer that has the routeScopes.`,
+    );
+}
+
+export function httpCacheKeyProblems(api: apigwv2.HttpApi): string[] {
+  const required = ['$context.httpMethod', '$context.path'];
+  return api.node.root.node
+    .findAll()
+    .filter(
+      (construct): construct is apigwv2.CfnAuthorizer =>
+        construct instanceof apigwv2.CfnAuthorizer &&
+        namesApi(api, api.apiId, construct.apiId) &&
+        construct.authorizerType === 'REQUEST' &&
+        callsTokenAuthorizer(construct) &&
+        cachesResults(construct, construct.authorizerResultTtlInSeconds),
+    )
+    .filter((authorizer) => {
+      const sources = identitySourcesOf(authorizer, authorizer.identitySource);
+      return sources === undefined || !required.every((source) => sources.includes(source));
+    })
+    .map(
+      (authorizer) =>
+        `${authorizer.node.path}: it calls the token authorizer, whose simple response is a boolean for one method and path, so it must key its cache on ${required.join(' and ')} (or cache nothing); its identity sources are ${JSON.stringify(Stack.of(authorizer).resolve(authorizer.identitySource) ?? [])}. Attach the token authorizer with TokenAuthorizer.forHttpApi.`,
+    );
+}
+
+/** Whether the authorizer's URI names a token authorizer function of this app (compared resolved). */
+function callsTokenAuthorizer(authorizer: apigwv2.CfnAuthorizer): boolean {
+  const stack = Stack.of(authorizer);
+  const uri = JSON.stringify(stack.resolve(authorizer.authorizerUri) ?? '');
+  return [...TOKEN_AUTHORIZER_FUNCTION_ARNS].some((arn) =>
+    uri.includes(JSON.stringify(stack.resolve(arn)).replace(/^"|"$/g, '')),
+  );
 }

@@ -19,6 +19,8 @@ export const TABLE_WRITE_ACTIONS = [
 
 /** Token items' partition keys start with this: `TOKEN#`, from the one key definition. */
 const TOKEN_PARTITION_PREFIX = KEYS.token('').pk;
+/** Credential items' partition keys start with this: `CREDENTIAL#`, from the one key definition. */
+const CREDENTIAL_PARTITION_PREFIX = KEYS.credential('').pk;
 /** The attributes the token authorizer's lastUsedAt update may name: the key and lastUsedAt. */
 export const LAST_USED_ATTRIBUTES = [TABLE_KEYS.partitionKey, TABLE_KEYS.sortKey, 'lastUsedAt'] as const;
 
@@ -86,12 +88,19 @@ export class TokenTable extends Construct {
     return read.combine(write);
   }
 
-  /** The token authorizer's one read: a strongly consistent GetItem on the base table. */
+  /**
+   * The token authorizer's one read: a strongly consistent GetItem on the base table, of credential
+   * items only (leading key `CREDENTIAL#`): a compromised authorizer cannot read token records (owner
+   * email addresses), audit events, limit counters or access items.
+   */
   public grantVerify(grantee: iam.IGrantable): iam.Grant {
     return iam.Grant.addToPrincipal({
       grantee,
       actions: ['dynamodb:GetItem'],
       resourceArns: [this.table.tableArn],
+      conditions: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${CREDENTIAL_PARTITION_PREFIX}*`] },
+      },
     });
   }
 

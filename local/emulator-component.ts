@@ -3,7 +3,8 @@ import { type RunningService, startDynamoDbLocal, startSesEmulator } from './emu
 
 // DynamoDB Local (data on disk, so a restart keeps the tokens) and the SES emulator, as child
 // processes. If this process exits without stopping them (an uncaught error, process.exit), the
-// exit hook kills them, so no java process outlives the stack.
+// exit hook kills them at once; if it is killed outright, they notice and exit by themselves
+// (local/emulators.ts). Either way no java process outlives the stack.
 
 function killOnExit(services: readonly RunningService[]): () => void {
   const kill = () => {

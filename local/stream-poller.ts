@@ -36,6 +36,10 @@ import type {
 // and its own filter (Lambda's filter criteria: records it rejects are never delivered, and a
 // batch left empty is no invocation).
 
+// Retry and refresh times run on the monotonic clock: a test that fakes or moves `Date` (or a wall
+// clock that jumps) must not push a retry or a shard refresh into the future.
+const monotonicNow = (): number => performance.now();
+
 export type StreamBatchHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | undefined>;
 
 export interface StreamConsumer {
@@ -226,12 +230,12 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
       return;
     }
     shard.pending = retry;
-    shard.retryAt = Date.now() + retryDelayMs;
+    shard.retryAt = monotonicNow() + retryDelayMs;
   }
 
   async function readShard(mapping: Mapping, shard: ShardState): Promise<void> {
     if (shard.pending.length > 0) {
-      if (Date.now() >= shard.retryAt) await deliver(mapping, shard, shard.pending);
+      if (monotonicNow() >= shard.retryAt) await deliver(mapping, shard, shard.pending);
       return;
     }
     if (shard.iterator === undefined) {
@@ -270,13 +274,13 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
 
   let stopped = false;
   let wake: (() => void) | undefined;
-  let nextRefresh = Date.now() + shardRefreshMs;
+  let nextRefresh = monotonicNow() + shardRefreshMs;
 
   async function loop(): Promise<void> {
     while (!stopped) {
       try {
-        if (Date.now() >= nextRefresh) {
-          nextRefresh = Date.now() + shardRefreshMs;
+        if (monotonicNow() >= nextRefresh) {
+          nextRefresh = monotonicNow() + shardRefreshMs;
           await addShards(false);
         }
       } catch (error) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// `npm test`: typecheck, lint, every vitest suite (unit, integration on DynamoDB Local + the SES
-// emulator, CDK assertions + cdk-nag), then a real `cdk synth` with cdk-nag. Every step runs even if
-// an earlier one failed, so one run shows every problem; the exit code is non-zero if any failed.
+// `npm test`: typecheck, lint, the four vitest projects in one run (unit; integration on DynamoDB
+// Local + the SES emulator; infra: CDK assertions + cdk-nag; e2e: the local stack; see
+// vitest.config.ts), then a real `cdk synth` with cdk-nag. Every step runs even if an earlier one
+// failed, so one run shows every problem; the exit code is non-zero if any failed.
 // The last line is `N passed, N failed`: vitest's test counts from its JSON report, plus one for each
 // non-vitest step.
 import { spawnSync } from 'node:child_process';

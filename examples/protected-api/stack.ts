@@ -1,4 +1,4 @@
-import { type App, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { type App, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -13,6 +13,11 @@ import { type RouteScopeMap, TokenAuthorizer } from '../../lib/index.js';
 /** Synthesizes as it is; replace it with your deployment's `TokenAuthorizerFunctionArn`. */
 export const PLACEHOLDER_AUTHORIZER_ARN =
   'arn:aws:lambda:us-east-1:123456789012:function:AccessTokens-TokenAuthorizer';
+/**
+ * Without the deployment's `TokenAuthorizerCacheTtlSeconds` output, no gateway cache: that never
+ * lets a revoked token pass longer than the deployment's revocation window, whatever it is.
+ */
+export const PLACEHOLDER_CACHE_TTL_SECONDS = 0;
 
 /** The REST API's paths start with an area after `/api`: `GET /api/reports/...` needs `reports:read`. */
 export const REST_BASE_PATH = '/api';
@@ -30,6 +35,11 @@ export const JOB_ROUTE_SCOPES: RouteScopeMap = {
 export interface ProtectedApiStackProps extends StackProps {
   /** The deployed token authorizer's ARN. */
   readonly tokenAuthorizerArn: string;
+  /**
+   * API Gateway's result cache TTL: the deployment's `TokenAuthorizerCacheTtlSeconds` output (what
+   * its revocation window leaves after the function's own cache).
+   */
+  readonly tokenAuthorizerCacheTtlSeconds: number;
 }
 
 export class ProtectedApiStack extends Stack {
@@ -48,8 +58,10 @@ export class ProtectedApiStack extends Stack {
       // The account-level API Gateway logging role is the account owner's business, not an example's.
       cloudWatchRole: false,
     });
+    const cacheTtl = Duration.seconds(props.tokenAuthorizerCacheTtlSeconds);
     this.reportsAuthorizer = new TokenAuthorizer(this, 'ReportsAuthorizer', {
       functionArn: props.tokenAuthorizerArn,
+      cacheTtl,
       basePath: REST_BASE_PATH,
     });
     const auth = this.reportsAuthorizer.restMethodOptions(this.restApi);
@@ -75,6 +87,7 @@ export class ProtectedApiStack extends Stack {
     });
     this.jobsAuthorizer = new TokenAuthorizer(this, 'JobsAuthorizer', {
       functionArn: props.tokenAuthorizerArn,
+      cacheTtl,
       routeScopes: JOB_ROUTE_SCOPES,
     });
     const authorizer = this.jobsAuthorizer.forHttpApi(this.httpApi);
@@ -114,9 +127,19 @@ function echoIntegration(): apigateway.MockIntegration {
   });
 }
 
-/** The example's stack, from the app's context (`-c tokenAuthorizerArn=...`). */
+/**
+ * The example's stack, from the app's context (`-c tokenAuthorizerArn=...
+ * -c tokenAuthorizerCacheTtlSeconds=...`).
+ */
 export function buildProtectedApiStack(app: App, id = 'ProtectedApiExample'): ProtectedApiStack {
   const arn: unknown = app.node.tryGetContext('tokenAuthorizerArn');
   if (arn !== undefined && typeof arn !== 'string') throw new Error('tokenAuthorizerArn must be a string');
-  return new ProtectedApiStack(app, id, { tokenAuthorizerArn: arn ?? PLACEHOLDER_AUTHORIZER_ARN });
+  const ttl: unknown = app.node.tryGetContext('tokenAuthorizerCacheTtlSeconds');
+  // `-c key=50` arrives as a string; cdk.json may hold a number.
+  const ttlSeconds = ttl === undefined ? PLACEHOLDER_CACHE_TTL_SECONDS : Number(ttl);
+  if (!Number.isInteger(ttlSeconds)) throw new Error('tokenAuthorizerCacheTtlSeconds must be whole seconds');
+  return new ProtectedApiStack(app, id, {
+    tokenAuthorizerArn: arn ?? PLACEHOLDER_AUTHORIZER_ARN,
+    tokenAuthorizerCacheTtlSeconds: ttlSeconds,
+  });
 }

@@ -1,12 +1,13 @@
 import { DecryptCommand, type KMSClient } from '@aws-sdk/client-kms';
 import type { HmacKey } from '../core/hashing.js';
-import { hmacKeyEncryptionContext } from '../core/key-context.js';
+import { type DataKeyPurpose, dataKeyEncryptionContext, HMAC_KEY_PURPOSE } from '../core/key-context.js';
 import type { KeySource } from '../core/ports.js';
 
 /**
- * Decrypts the HMAC key's ciphertext (made at deploy by GenerateDataKeyWithoutPlaintext) once per
- * container and keeps the plaintext in memory, so the hot path makes no KMS call. A failed decrypt
- * is not cached: the next request tries again.
+ * Decrypts a data key's ciphertext (made at deploy by GenerateDataKeyWithoutPlaintext: the HMAC key,
+ * or the list-cursor key with `purpose` CURSOR_KEY_PURPOSE) once per container and keeps the
+ * plaintext in memory, so the hot path makes no KMS call. A failed decrypt is not cached: the next
+ * request tries again.
  */
 export class KmsKeySource implements KeySource {
   private pending: Promise<HmacKey> | undefined;
@@ -15,6 +16,7 @@ export class KmsKeySource implements KeySource {
     private readonly kms: KMSClient,
     private readonly ciphertextBase64: string,
     private readonly version: string,
+    private readonly purpose: DataKeyPurpose = HMAC_KEY_PURPOSE,
   ) {}
 
   getKey(): Promise<HmacKey> {
@@ -31,7 +33,7 @@ export class KmsKeySource implements KeySource {
     const { Plaintext } = await this.kms.send(
       new DecryptCommand({
         CiphertextBlob: Buffer.from(this.ciphertextBase64, 'base64'),
-        EncryptionContext: hmacKeyEncryptionContext(this.version),
+        EncryptionContext: dataKeyEncryptionContext(this.purpose, this.version),
       }),
     );
     if (Plaintext === undefined || Plaintext.length < 32) {

@@ -9,8 +9,9 @@ import type { HmacKey } from './hashing.js';
 //
 // Format: `<inner><tag>`, where tag = the first 16 bytes of
 // HMAC-SHA256(cursorKey, binding "\n" inner), base64url (22 characters). Both parts are base64url,
-// so the whole passes the query schema's `[A-Za-z0-9_-]+`. The cursor key is derived from the HMAC
-// key with a fixed label, so a cursor tag can never be confused with a token hash.
+// so the whole passes the query schema's `[A-Za-z0-9_-]+`. The key material is the list handlers'
+// own cursor key (a data key separate from the HMAC key, see lib/hmac-key.ts), through a fixed
+// label, so a cursor tag is also never the HMAC of anything else under that key.
 
 const TAG_BYTES = 16;
 const TAG_LENGTH = 22; // base64url of 16 bytes, unpadded

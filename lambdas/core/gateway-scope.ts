@@ -122,3 +122,35 @@ export function requiredScopeFor(
   }
   return requiredScope(method, path, basePath);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Paths the authorizer refuses to judge. The scope follows from the path (or the template the
+// gateway matched for it), and a backend may normalise a path differently from the gateway:
+// `/v1/content/../system/x` could be judged `content` here and served as `system` there. API
+// Gateway is expected to normalise dot segments, but defence in depth does not rely on every
+// gateway (or custom domain, or proxy in front of one) doing so. Refused outright: a `.` or `..`
+// segment, an encoded separator or dot (`%2F`, `%5C`, `%2E`, in any case and however often the
+// `%` itself is encoded, `%252F`), and a backslash, which some servers treat as `/`.
+
+/** Why a path is refused; undefined for a path the authorizer judges. */
+export type PathIssue = 'DOT_SEGMENT' | 'ENCODED_SEPARATOR' | 'BACKSLASH';
+
+const DOT_SEGMENT = /(?:^|\/)\.{1,2}(?:\/|$)/;
+const ENCODED_SEPARATOR = /%(?:25)*(?:2e|2f|5c)/i;
+
+export function pathIssueOf(path: string): PathIssue | undefined {
+  if (DOT_SEGMENT.test(path)) return 'DOT_SEGMENT';
+  if (ENCODED_SEPARATOR.test(path)) return 'ENCODED_SEPARATOR';
+  if (path.includes('\\')) return 'BACKSLASH';
+  return undefined;
+}
+
+/** The first issue among every form of the path an event carries (raw, decoded, with the stage). */
+export function pathIssueOfAny(paths: readonly (string | undefined)[]): PathIssue | undefined {
+  for (const path of paths) {
+    if (path === undefined) continue;
+    const issue = pathIssueOf(path);
+    if (issue !== undefined) return issue;
+  }
+  return undefined;
+}

@@ -17,7 +17,8 @@ export interface ListCursors {
 }
 
 /**
- * Opens `cursor` (if any) for this route, caller and filters. `filters` are every query parameter
+ * Opens `cursor` (if any) for this route, caller and filters, with the cursor key from `keySource`
+ * (the list handlers' own data key, never the HMAC key: lambdas/runtime/key-source.ts). `filters` are every query parameter
  * except `cursor` and `limit`, in a fixed order per route: a page size may change between pages,
  * nothing else may.
  */

@@ -138,6 +138,7 @@ export async function revokeAllTokens(
   );
 
   let revoked = 0;
+  let failed = true;
   try {
     await forEachBounded(ids, deps.concurrency ?? REVOKE_ALL_CONCURRENCY, async (id) => {
       const token = await deps.repository.get(id);
@@ -153,21 +154,27 @@ export async function revokeAllTokens(
       );
       if (result !== undefined) revoked += 1;
     });
+    failed = false;
   } finally {
-    // Also after a failure part of the way: the tokens revoked so far get their summary email.
-    await deps.auditLog.append(
-      auditEvent({
-        id: bulkId,
-        action: 'tokens.revoked-all',
-        // Read again: the summary is recorded once the revocations are done, and sorts after them.
-        at: deps.clock.now(),
-        actor: actorOf(caller),
-        accountId: caller.accountId,
-        // For the whole account there is no one subject: the admin who did it is.
-        subjectUserId: owners.kind === 'account' ? caller.userId : owners.userId,
-        details: { revokedCount: revoked, target: owners.kind === 'account' ? WHOLE_ACCOUNT : owners.userId },
-      }),
-    );
+    // Also after a failure part of the way, once a token was revoked: those get their summary email.
+    if (!failed || revoked > 0) {
+      await deps.auditLog.append(
+        auditEvent({
+          id: bulkId,
+          action: 'tokens.revoked-all',
+          // Read again: the summary is recorded once the revocations are done, and sorts after them.
+          at: deps.clock.now(),
+          actor: actorOf(caller),
+          accountId: caller.accountId,
+          // For the whole account there is no one subject: the admin who did it is.
+          subjectUserId: owners.kind === 'account' ? caller.userId : owners.userId,
+          details: {
+            revokedCount: revoked,
+            target: owners.kind === 'account' ? WHOLE_ACCOUNT : owners.userId,
+          },
+        }),
+      );
+    }
   }
   return revoked;
 }

@@ -1,9 +1,10 @@
 import { type AuditDeps, listAuditEvents, toAuditEventView } from '../core/audit-service.js';
 import { auditLogFromEnv } from '../http/dependencies.js';
 import { routeHandler } from '../http/route-handler.js';
-import { keySourceFromEnv } from '../runtime/key-source.js';
+import { cursorKeySourceFromEnv } from '../runtime/key-source.js';
 
-const deps: AuditDeps = { auditLog: auditLogFromEnv(), keySource: keySourceFromEnv() };
+// keySource only signs list cursors: the cursor key, not the HMAC key.
+const deps: AuditDeps = { auditLog: auditLogFromEnv(), keySource: cursorKeySourceFromEnv() };
 
 export const handler = routeHandler('listAuditEvents', async ({ caller, query }) => {
   const page = await listAuditEvents(deps, caller, query);

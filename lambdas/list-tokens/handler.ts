@@ -3,11 +3,12 @@ import { systemClock } from '../core/ports.js';
 import { type ListDeps, listTokens } from '../core/token-service.js';
 import { tokenRepositoryFromEnv } from '../http/dependencies.js';
 import { routeHandler } from '../http/route-handler.js';
-import { keySourceFromEnv } from '../runtime/key-source.js';
+import { cursorKeySourceFromEnv } from '../runtime/key-source.js';
 
 const deps: ListDeps = {
   repository: tokenRepositoryFromEnv(),
-  keySource: keySourceFromEnv(),
+  // Only signs list cursors: the cursor key, not the HMAC key.
+  keySource: cursorKeySourceFromEnv(),
   clock: systemClock,
 };
 

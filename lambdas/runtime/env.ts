@@ -10,6 +10,9 @@ export const ENV = {
   hmacKeyVersion: 'HMAC_KEY_VERSION',
   /** Local stack only: a file holding the HMAC key, used instead of KMS. */
   hmacKeyFile: 'HMAC_KEY_FILE',
+  /** The list handlers' cursor-signing key (its own data key, not the HMAC key). */
+  cursorKeyCiphertext: 'CURSOR_KEY_CIPHERTEXT',
+  cursorKeyVersion: 'CURSOR_KEY_VERSION',
   jwtIssuer: 'JWT_ISSUER',
   jwtAudience: 'JWT_AUDIENCE',
   jwtJwksUri: 'JWT_JWKS_URI',

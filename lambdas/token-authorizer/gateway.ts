@@ -14,9 +14,21 @@ import {
   type MethodArn,
   routeResource,
 } from '../core/gateway-policy.js';
-import { BASE_PATH_STAGE_VARIABLE, normalizeBasePath, type RouteContext } from '../core/gateway-scope.js';
+import {
+  BASE_PATH_STAGE_VARIABLE,
+  normalizeBasePath,
+  type PathIssue,
+  pathIssueOfAny,
+  type RouteContext,
+} from '../core/gateway-scope.js';
 import { readRestAuthorizerEvent, unauthorized } from '../core/rest-authorizer.js';
-import { ROUTE_SCOPES_STAGE_VARIABLE, RouteScopeDecoder, type RouteScopeMap } from '../core/route-scopes.js';
+import {
+  lookupRouteScope,
+  ROUTE_SCOPES_STAGE_VARIABLE,
+  RouteScopeDecoder,
+  type RouteScopeMap,
+  routeOfTemplate,
+} from '../core/route-scopes.js';
 
 // The token authorizer's two gateway dialects: reading the event, and answering so that the gateway
 // produces the status the contract asks for. What each outcome becomes:
@@ -31,8 +43,11 @@ import { ROUTE_SCOPES_STAGE_VARIABLE, RouteScopeDecoder, type RouteScopeMap } fr
 // |                              |   deny); on a mapped route an explicit |                                          |
 // |                              |   Deny of that route → 403             |                                          |
 // | IP_NOT_ALLOWED               | explicit Deny of the stage → 403       | isAuthorized false → 403                 |
+// | NON_CANONICAL_PATH (a valid  | the same policy plus an explicit Deny  | isAuthorized false → 403                 |
+// |   token, a refused path)     |   of exactly this method ARN → 403     |                                          |
 // | DEPENDENCY_FAILURE,          | any other error → 500, not cached      | any error → 500                          |
-// |   INVALID_ROUTE_SCOPES       |                                        |                                          |
+// |   INVALID_ROUTE_SCOPES,      |                                        |                                          |
+// |   UNKEYED_ROUTE_MAP          |                                        |                                          |
 // | no Authorization header      | 401 from the gateway, Lambda not called (identity source missing) | same     |
 //
 // Sources: REST: the API Gateway developer guide, "Use API Gateway Lambda authorizers" (its Node.js
@@ -66,6 +81,24 @@ import { ROUTE_SCOPES_STAGE_VARIABLE, RouteScopeDecoder, type RouteScopeMap } fr
 // exactly this method and route when the token holds the mapped scope, else an explicit Deny of
 // it; an unmapped template keeps the area listing. A map that does not decode is a deployment
 // error: every request fails closed with a 500 (not cached), logged as INVALID_ROUTE_SCOPES.
+//
+// The map is a stage variable, which any authorizer of the stage sees, and anyone can set by hand;
+// the identity sources are per authorizer. So a route policy is only given when the event shows
+// that this authorizer's cache key names the method and the template (or the path): REST and HTTP
+// payload 1.0 events carry the identity-source values as `identitySource` (comma-joined; the local
+// gateway and AWS's samples send it). An event that does not show them, or shows a key without them, is a deployment
+// error like a broken map: a 500 (not cached), logged as UNKEYED_ROUTE_MAP, for the mapped routes
+// only (an unmapped route's area listing is right under any key). lib/token-authorizer.ts fails
+// the synth for the same mistake; this is the check for what CDK cannot see. Its limit: the values
+// are joined with commas, so an authorizer made by hand with a caller-controlled identity source
+// (a header, a query string) could fake them; the construct's sources cannot (a valid token holds
+// no comma).
+//
+// Paths (gateway-scope.ts, pathIssueOf). A path with a dot segment, an encoded separator or dot, or
+// a backslash is refused (403) whatever the token may do, logged as NON_CANONICAL_PATH: the
+// authorizer does not trust every gateway to normalise paths the way the backend will. The token is
+// still read, because the REST answer is cached: it is the token's usual policy (right for every
+// other route) plus an explicit Deny of exactly this method ARN. A bad token is still a 401.
 
 type StringMap = Readonly<Record<string, string | null | undefined>>;
 
@@ -78,12 +111,18 @@ export interface TokenAuthorizerEvent {
   readonly headers?: StringMap | null;
   readonly stageVariables?: StringMap | null;
   readonly rawPath?: string;
+  /** REST REQUEST: the request path. */
+  readonly path?: string;
+  /** The identity-source values: comma-joined (REST, HTTP payload 1.0) or a list (2.0). */
+  readonly identitySource?: string | readonly unknown[] | null;
   /** REST REQUEST: the matched resource's template, base path included. */
   readonly resource?: string;
   /** HTTP API: `<METHOD> <template>` or `$default`. */
   readonly routeKey?: string;
   readonly requestContext?: {
     readonly stage?: string;
+    /** REST: the request path with the stage. */
+    readonly path?: string;
     readonly resourcePath?: string;
     readonly routeKey?: string;
     readonly identity?: { readonly sourceIp?: string | null } | null;
@@ -105,6 +144,8 @@ interface RequestBase {
   readonly basePath: string;
   readonly sourceIp: string | undefined;
   readonly route: RouteContext;
+  /** Set when the path is one the authorizer refuses to judge (pathIssueOf). */
+  readonly pathIssue: PathIssue | undefined;
 }
 
 /** What applies when the stage says nothing: the authorizer's env. */
@@ -124,6 +165,17 @@ export class UnrecognizedEventError extends Error {
   constructor(detail: string) {
     super(`Unrecognized authorizer event: ${detail}`);
     this.name = 'UnrecognizedEventError';
+  }
+}
+
+/**
+ * A route map applies to this request, but the event does not show that the authorizer's cache key
+ * names the method and the route: a cached route policy could be served for another route.
+ */
+export class UnkeyedRouteMapError extends Error {
+  constructor(detail: string) {
+    super(`Route map without a route-keyed cache: ${detail}`);
+    this.name = 'UnkeyedRouteMapError';
   }
 }
 
@@ -158,6 +210,41 @@ function routeScopesOf(
     : routeScopeDecoder.fromJson(defaults.routeScopesJson);
 }
 
+/** The identity-source values the event shows, or undefined when it shows none. */
+function identitySourceValuesOf(event: TokenAuthorizerEvent): readonly string[] | undefined {
+  const raw = event.identitySource;
+  if (typeof raw === 'string') return raw === '' ? undefined : raw.split(',');
+  if (Array.isArray(raw)) {
+    const values = raw.filter((value): value is string => typeof value === 'string');
+    return values.length === 0 ? undefined : values;
+  }
+  return undefined;
+}
+
+/**
+ * Throws UnkeyedRouteMapError when `scopes` maps this request's route and the event does not show
+ * the method and the template (or the path itself) among its identity-source values.
+ */
+function assertRouteKeyedCache(
+  event: TokenAuthorizerEvent,
+  request: { readonly method: string; readonly paths: readonly (string | undefined)[] },
+  route: RouteContext,
+  basePath: string,
+): void {
+  const { template, scopes } = route;
+  if (scopes === undefined || template === undefined) return;
+  const relative = routeOfTemplate(template, basePath);
+  if (relative === undefined || lookupRouteScope(scopes, request.method, relative) === undefined) return;
+  const values = identitySourceValuesOf(event);
+  if (values === undefined) throw new UnkeyedRouteMapError('the event shows no identity sources');
+  const keyedByRoute = [template, ...request.paths].some(
+    (value) => value !== undefined && values.includes(value),
+  );
+  if (!values.includes(request.method) || !keyedByRoute) {
+    throw new UnkeyedRouteMapError('the method and the route are not among the identity sources');
+  }
+}
+
 /** The template of an HTTP API route key (`GET /v1/x/{id}` → `/v1/x/{id}`); `$default` has none. */
 function templateOfRouteKey(routeKey: string | undefined): string | undefined {
   if (routeKey === undefined) return undefined;
@@ -187,19 +274,26 @@ export function readAuthorizerEvent(
     const rawPath = stringOrUndefined(event.rawPath) ?? stringOrUndefined(http?.path);
     if (method === undefined || rawPath === undefined)
       throw new UnrecognizedEventError('2.0 without method or path');
+    const decodedPath = stringOrUndefined(http?.path);
+    const basePath = basePathOf(event.stageVariables, defaults.basePath);
+    const route: RouteContext = {
+      template: templateOfRouteKey(
+        stringOrUndefined(event.routeKey) ?? stringOrUndefined(event.requestContext?.routeKey),
+      ),
+      scopes: routeScopesOf(event.stageVariables, defaults),
+    };
+    // No route-keyed check here: a simple response is a boolean for the method and path in the key,
+    // so an HTTP API's cache must name them with or without a map (the construct always sets
+    // them, and the synth fails otherwise); a map adds no new way to be wrong.
     return {
       gateway: 'http',
       authorization: headerValue(event.headers, 'authorization'),
       method,
       path: withoutStagePrefix(rawPath, stringOrUndefined(event.requestContext?.stage)),
-      basePath: basePathOf(event.stageVariables, defaults.basePath),
+      basePath,
       sourceIp: stringOrUndefined(http?.sourceIp),
-      route: {
-        template: templateOfRouteKey(
-          stringOrUndefined(event.routeKey) ?? stringOrUndefined(event.requestContext?.routeKey),
-        ),
-        scopes: routeScopesOf(event.stageVariables, defaults),
-      },
+      route,
+      pathIssue: pathIssueOfAny([rawPath, decodedPath]),
     };
   }
   if (event.version !== undefined && event.version !== '1.0') {
@@ -208,23 +302,29 @@ export function readAuthorizerEvent(
   const rest = readRestAuthorizerEvent(event);
   if (rest === undefined) throw new UnrecognizedEventError('no parseable methodArn');
   const { methodArn, isTokenEvent } = rest;
+  const basePath = isTokenEvent ? defaults.basePath : basePathOf(event.stageVariables, defaults.basePath);
+  const paths = isTokenEvent
+    ? [methodArn.path]
+    : [methodArn.path, stringOrUndefined(event.path), stringOrUndefined(event.requestContext?.path)];
+  // A TOKEN authorizer's only identity source is the token, so its cache cannot be keyed by
+  // route: it never uses a map (and its event names no template anyway), only the area listing.
+  const route: RouteContext = isTokenEvent
+    ? { template: undefined, scopes: undefined }
+    : {
+        template: stringOrUndefined(event.resource) ?? stringOrUndefined(event.requestContext?.resourcePath),
+        scopes: routeScopesOf(event.stageVariables, defaults),
+      };
+  assertRouteKeyedCache(event, { method: methodArn.method, paths }, route, basePath);
   return {
     gateway: 'rest',
     methodArn,
     authorization: rest.authorization,
     method: methodArn.method,
     path: methodArn.path,
-    basePath: isTokenEvent ? defaults.basePath : basePathOf(event.stageVariables, defaults.basePath),
+    basePath,
     sourceIp: isTokenEvent ? undefined : stringOrUndefined(event.requestContext?.identity?.sourceIp),
-    // A TOKEN authorizer's only identity source is the token, so its cache cannot be keyed by
-    // route: it never uses a map (and its event names no template anyway), only the area listing.
-    route: isTokenEvent
-      ? { template: undefined, scopes: undefined }
-      : {
-          template:
-            stringOrUndefined(event.resource) ?? stringOrUndefined(event.requestContext?.resourcePath),
-          scopes: routeScopesOf(event.stageVariables, defaults),
-        },
+    route,
+    pathIssue: pathIssueOfAny(paths),
   };
 }
 
@@ -262,6 +362,28 @@ export function restResponse(
     principalId: credential.userId,
     policyDocument: allowPolicy(methodArn.apiStageArn, resources),
     context: tokenAuthorizerContext(credential),
+  };
+}
+
+/**
+ * The REST answer for a refused path (NON_CANONICAL_PATH): what the token would get anyway (a 401
+ * stays a 401, an IP refusal stays a Deny of the stage), with an explicit Deny of exactly this
+ * method ARN added, so that the cached output still answers every other route as the token's
+ * scopes say.
+ */
+export function restRefusal(
+  decision: Decision,
+  methodArn: MethodArn,
+  basePath: string,
+): RestAuthorizerResult {
+  const result = restResponse(decision, methodArn, basePath);
+  const refused = `${methodArn.apiStageArn}/${methodArn.method}${methodArn.path}`;
+  return {
+    principalId: result.principalId,
+    policyDocument: {
+      ...result.policyDocument,
+      Statement: [...result.policyDocument.Statement, ...denyPolicy([refused]).Statement],
+    },
   };
 }
 

@@ -1,6 +1,7 @@
 import type { Context } from 'aws-lambda';
-import type { Decision, DecisionLogReason } from '../core/authorization.js';
+import { type Decision, type DecisionLogReason, isUnauthenticated } from '../core/authorization.js';
 import { bearerCredentials } from '../core/bearer.js';
+import type { PathIssue } from '../core/gateway-scope.js';
 import { InvalidRouteScopesError } from '../core/route-scopes.js';
 import { hintOf, isWellFormedToken } from '../core/token-format.js';
 import { type VerifyTokenDeps, verifyToken } from '../core/verify-token.js';
@@ -10,8 +11,10 @@ import {
   type AuthorizerRequest,
   httpResponse,
   readAuthorizerEvent,
+  restRefusal,
   type TokenAuthorizerEvent,
   type TokenAuthorizerResult,
+  UnkeyedRouteMapError,
 } from './gateway.js';
 import { type LastUsedTracking, recordUseInBackground } from './last-used.js';
 import { restResponseFor } from './rest-responses.js';
@@ -47,9 +50,15 @@ export type TokenAuthorizer = (
   context?: Context,
 ) => Promise<TokenAuthorizerResult>;
 
+/**
+ * The decision reasons, plus the gateway's own: a refused path (403) and a route map whose cache
+ * key does not name the route (500), see gateway.ts.
+ */
+type LogReason = DecisionLogReason | 'NON_CANONICAL_PATH' | 'UNKEYED_ROUTE_MAP';
+
 /** A decision line's own fields, in the order they are written. Never the token, the header or the hash. */
 type DecisionFields = {
-  reason: DecisionLogReason;
+  reason: LogReason;
   gateway: AuthorizerRequest['gateway'] | undefined;
   method: string | undefined;
   area: string | undefined;
@@ -58,6 +67,8 @@ type DecisionFields = {
   /** Only for a well-formed token that is not ours (or whose check failed): prefix and last four characters. */
   hint?: string;
   requiredScope?: string;
+  /** For NON_CANONICAL_PATH: what is wrong with the path (never the path itself). */
+  pathIssue?: PathIssue;
   errorName?: string;
   latencyMs?: number;
 };
@@ -74,12 +85,13 @@ export function createTokenAuthorizer(deps: TokenAuthorizerDeps): TokenAuthorize
     decision: Decision,
     token: string | undefined,
     startedAt: number,
+    pathIssue: PathIssue | undefined,
   ): void {
-    const valid = decision.reason === 'VALID';
+    const valid = decision.reason === 'VALID' && pathIssue === undefined;
     if (!logger.enabled(log, valid ? 'INFO' : 'WARN')) return;
     // One object, built in the final key order (latencyMs last), with no spreads.
     const fields: DecisionFields = {
-      reason: decision.reason,
+      reason: pathIssue === undefined ? decision.reason : 'NON_CANONICAL_PATH',
       gateway: request.gateway,
       method: request.method,
       area: decision.area,
@@ -93,6 +105,7 @@ export function createTokenAuthorizer(deps: TokenAuthorizerDeps): TokenAuthorize
     if (decision.reason === 'INSUFFICIENT_SCOPE' && decision.requiredScope !== undefined) {
       fields.requiredScope = decision.requiredScope;
     }
+    if (pathIssue !== undefined) fields.pathIssue = pathIssue;
     fields.latencyMs = elapsed(startedAt);
     if (valid) logger.info(log, DECISION_MESSAGE, fields);
     else logger.warn(log, DECISION_MESSAGE, fields);
@@ -107,7 +120,12 @@ export function createTokenAuthorizer(deps: TokenAuthorizerDeps): TokenAuthorize
   ): void {
     const fields: DecisionFields = {
       // Never the map or the error's message: only that the API's route map is what is broken.
-      reason: error instanceof InvalidRouteScopesError ? 'INVALID_ROUTE_SCOPES' : 'DEPENDENCY_FAILURE',
+      reason:
+        error instanceof InvalidRouteScopesError
+          ? 'INVALID_ROUTE_SCOPES'
+          : error instanceof UnkeyedRouteMapError
+            ? 'UNKEYED_ROUTE_MAP'
+            : 'DEPENDENCY_FAILURE',
       gateway: request?.gateway,
       method: request?.method,
       area: undefined,
@@ -147,7 +165,20 @@ export function createTokenAuthorizer(deps: TokenAuthorizerDeps): TokenAuthorize
       logFailure(log, request, token, error, startedAt);
       throw new Error(DEPENDENCY_FAILURE_MESSAGE);
     }
-    logDecision(log, request, decision, token, startedAt);
+    // A refused path overrides only what a token could have been allowed: a bad token stays a 401
+    // (REST), an address outside the allowlist stays a Deny.
+    const pathIssue =
+      request.pathIssue !== undefined &&
+      !isUnauthenticated(decision.reason) &&
+      decision.reason !== 'IP_NOT_ALLOWED'
+        ? request.pathIssue
+        : undefined;
+    logDecision(log, request, decision, token, startedAt, pathIssue);
+    if (pathIssue !== undefined) {
+      return request.gateway === 'rest'
+        ? restRefusal(decision, request.methodArn, request.basePath)
+        : { isAuthorized: false };
+    }
     if (decision.reason === 'VALID' && decision.credential !== undefined) {
       recordUseInBackground(tracking, decision.credential.tokenId, Date.now());
     }

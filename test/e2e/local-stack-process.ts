@@ -1,19 +1,21 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { READY_MARKER } from '../../local/banner.js';
+import { scaled } from '../support/time.js';
 
-// `npm start` as a user runs it, for the end-to-end test: `tsx bin/local.ts` in its own process
-// group, so that "Ctrl-C" can be sent the way a terminal sends it: SIGINT to the whole foreground
-// group (tsx, node, java, the SES emulator).
+// `npm start` as a user runs it, for the end-to-end tests, in its own process group, so that
+// "Ctrl-C" can be sent the way a terminal sends it: SIGINT to the whole foreground group (npm, node,
+// java, the SES emulator), and so that a failed test can kill whatever is left.
 //
-// It runs the tsx binary that `npx tsx` (and `npm start`) resolve to, without the npm wrapper: on a
-// Ctrl-C npm's `sh -c` dies of the SIGINT and npm then kills itself with it, so behind npx the
-// exit code is npm's (null, SIGINT), never the local stack's; and npm prints its own config
-// warnings, which are not this project's output.
+// `via: 'node'` (the default) runs the command of the `start` script, `node --import tsx
+// bin/local.ts`, without npm: on a Ctrl-C to the group npm kills itself with the signal, so behind
+// npm the exit code is npm's, never the local stack's; and npm prints its own header lines, which
+// are not this project's output. `via: 'npm'` runs `npm start` itself, for the tests of what npm
+// does with signals.
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
+/** Last-resort guard: the stack either prints its banner or exits long before. */
+const READY_CEILING_MS = 120_000;
 
 export interface StackProcess {
   readonly child: ChildProcess;
@@ -28,8 +30,14 @@ export interface StackProcess {
   kill(): void;
 }
 
-export function spawnLocalStack(env: Record<string, string>, readyTimeoutMs = 45_000): StackProcess {
-  const child = spawn(TSX, ['bin/local.ts'], {
+export interface SpawnOptions {
+  readonly via?: 'node' | 'npm';
+}
+
+export function spawnLocalStack(env: Record<string, string>, options: SpawnOptions = {}): StackProcess {
+  const [command, args] =
+    options.via === 'npm' ? ['npm', ['start']] : [process.execPath, ['--import', 'tsx', 'bin/local.ts']];
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -44,21 +52,23 @@ export function spawnLocalStack(env: Record<string, string>, readyTimeoutMs = 45
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => {
     child.once('exit', (code, signal) => resolveExit({ code, signal }));
   });
+  const ceilingMs = scaled(READY_CEILING_MS);
   const ready = new Promise<void>((resolveReady, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`no ready banner within ${readyTimeoutMs} ms:\n${output}`)),
-      readyTimeoutMs,
+      () => reject(new Error(`no ready banner within ${ceilingMs} ms:\n${output}`)),
+      ceilingMs,
     );
     const check = () => {
       if (output.includes(READY_MARKER) && output.includes('Press Ctrl-C to stop.')) {
         clearTimeout(timer);
+        child.stdout?.off('data', check);
         resolveReady();
       }
     };
     child.stdout?.on('data', check);
-    void exited.then(({ code }) => {
+    void exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      reject(new Error(`the local stack exited with ${code} before it was ready:\n${output}`));
+      reject(new Error(`the local stack exited (${code ?? signal}) before it was ready:\n${output}`));
     });
   });
   ready.catch(() => undefined);
@@ -78,6 +88,11 @@ export function spawnLocalStack(env: Record<string, string>, readyTimeoutMs = 45
     interrupt: () => signalGroup('SIGINT'),
     kill: () => signalGroup('SIGKILL'),
   };
+}
+
+/** How long a test that starts the local stack may take: the ready guard plus `restMs` for the rest. */
+export function stackTestTimeout(restMs = 30_000): number {
+  return scaled(READY_CEILING_MS + restMs);
 }
 
 /** The non-empty lines of an output. */

@@ -53,8 +53,8 @@ let shipped: Synthesized; // cdk.json as shipped: no sender
 let withEmails: Synthesized; // + a sender on a domain identity (the README's deploy command)
 
 beforeAll(() => {
-  shipped = synthesize();
-  withEmails = synthesize({ context: WITH_EMAILS });
+  shipped = synthesize({ fresh: true });
+  withEmails = synthesize({ context: WITH_EMAILS, fresh: true });
 }, 240_000);
 
 describe('#17.2 without a sender, the stack deploys with emails off', () => {

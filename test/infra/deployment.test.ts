@@ -1,5 +1,6 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { scaled } from '../support/time.js';
 import { synthesize } from './helpers.js';
 
 // Settings that live in API Gateway authorizers only take effect with a new deployment of the stage.
@@ -14,7 +15,7 @@ let after: string[];
 beforeAll(() => {
   before = deploymentIds(synthesize({ context: { revocationWindowSeconds: 60 } }).template);
   after = deploymentIds(synthesize({ context: { revocationWindowSeconds: 30 } }).template);
-}, 120_000);
+}, scaled(120_000));
 
 describe('a change of the revocation window', () => {
   it('redeploys the demo API stage (its token authorizer cache TTL) and leaves the management API alone', () => {

@@ -33,7 +33,9 @@ function exampleContext(context: Record<string, unknown> = {}): Record<string, u
 }
 
 beforeAll(() => {
-  stack = buildProtectedApiStack(new App({ context: exampleContext({ tokenAuthorizerArn: ARN }) }));
+  stack = buildProtectedApiStack(
+    new App({ context: exampleContext({ tokenAuthorizerArn: ARN, tokenAuthorizerCacheTtlSeconds: '50' }) }),
+  );
   template = Template.fromStack(stack);
 });
 
@@ -47,7 +49,7 @@ describe('example: its cdk.json', () => {
 });
 
 describe('example: REST API (area rule)', () => {
-  it('has a REQUEST authorizer on the deployed function: Authorization + source IP, cached 50 s', () => {
+  it('has a REQUEST authorizer on the deployed function: Authorization + source IP, cached for the given 50 s', () => {
     template.resourceCountIs('AWS::ApiGateway::Authorizer', 1);
     template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
       RestApiId: ref(stack.restApi),
@@ -128,11 +130,13 @@ describe('example: invoke permissions', () => {
     }
   });
 
-  it('synthesizes with the placeholder ARN when no context is given', () => {
+  it('synthesizes with the placeholder ARN and no gateway cache when no context is given', () => {
     const { tokenAuthorizerArn: _, ...withoutArn } = exampleContext();
     const placeholder = Template.fromStack(buildProtectedApiStack(new App({ context: withoutArn })));
     placeholder.hasResourceProperties('AWS::ApiGateway::Authorizer', {
       AuthorizerUri: invocationUri(PLACEHOLDER_AUTHORIZER_ARN),
+      AuthorizerResultTtlInSeconds: 0,
     });
+    placeholder.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { AuthorizerResultTtlInSeconds: 0 });
   });
 });

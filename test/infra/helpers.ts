@@ -8,7 +8,10 @@ import { type DeploymentConfig, loadDeploymentConfig } from '../../lib/config.js
 import { logicalIdOf } from '../../lib/logical-id.js';
 import { repoPath } from '../../lib/paths.js';
 
-// One synth per test file (bundling is the slow part); every assertion reads the same template.
+// One synth per deployment configuration and worker: the infra project runs its files in shared
+// workers (vitest.config.ts, `isolate: false`), and synthesize() hands every file that asks for the
+// same configuration the same synthesized stack (assertions only read it). Bundling (esbuild for
+// every function, the slow part) is off unless a test reads the bundled code.
 
 /** The context of cdk.json, as `cdk synth` would pass it. */
 export function cdkJsonContext(): Record<string, unknown> {
@@ -46,10 +49,12 @@ export function appContext(context: Record<string, unknown> = {}, bundle = false
 export interface SynthOptions {
   /** Context on top of cdk.json's. */
   readonly context?: Record<string, unknown>;
-  /** Run esbuild for every function (slow); otherwise CDK skips bundling. @default false */
+  /** Run esbuild for every function (slow; never shared); otherwise CDK skips bundling. @default false */
   readonly bundle?: boolean;
   /** @default 'AccessTokens' */
   readonly stackName?: string;
+  /** Build an app of its own instead of the worker's shared synth (for tests that read annotations). @default false */
+  readonly fresh?: boolean;
 }
 
 export interface Synthesized {
@@ -57,7 +62,7 @@ export interface Synthesized {
   readonly stack: AccessTokensStack;
   readonly config: DeploymentConfig;
   readonly template: Template;
-  /** The cloud assembly directory (bundled assets live here). */
+  /** The cloud assembly directory (bundled assets live here); only while the file that asked runs. */
   readonly assemblyDir: string;
 }
 
@@ -67,7 +72,15 @@ process.once('exit', () => {
   for (const dir of assemblyDirs) rmSync(dir, { recursive: true, force: true });
 });
 
+/** One synth per configuration and worker, shared by the files that only read it (never when bundling). */
+const synthesized = new Map<string, Synthesized>();
+
 export function synthesize(options: SynthOptions = {}): Synthesized {
+  const context = appContext(options.context, options.bundle === true);
+  const key = JSON.stringify({ context, stackName: options.stackName });
+  const unshared = options.bundle === true || options.fresh === true;
+  const shared = unshared ? undefined : synthesized.get(key);
+  if (shared !== undefined) return shared;
   const outdir = mkdtempSync(join(tmpdir(), 'access-tokens-cdk-'));
   assemblyDirs.push(outdir);
   const app = new App({
@@ -78,7 +91,9 @@ export function synthesize(options: SynthOptions = {}): Synthesized {
   const config = loadDeploymentConfig(app.node.getAllContext());
   const stack = new AccessTokensStack(app, options.stackName ?? 'AccessTokens', { config });
   const assembly = app.synth();
-  return { app, stack, config, template: Template.fromStack(stack), assemblyDir: assembly.directory };
+  const result = { app, stack, config, template: Template.fromStack(stack), assemblyDir: assembly.directory };
+  if (!unshared) synthesized.set(key, result);
+  return result;
 }
 
 export interface PolicyStatement {

@@ -1,9 +1,15 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { INDEXES } from '../../lambdas/adapters/table-definition.js';
-import { HMAC_KEY_PURPOSE } from '../../lambdas/core/key-context.js';
-import { MANAGEMENT_ROUTES, type ManagementRouteName, routeNamed } from '../../lambdas/routes.js';
+import { CURSOR_KEY_PURPOSE, HMAC_KEY_PURPOSE } from '../../lambdas/core/key-context.js';
+import {
+  MANAGEMENT_ROUTES,
+  type ManagementRouteName,
+  type RoutePermissions,
+  routeNamed,
+} from '../../lambdas/routes.js';
 import type { AccessTokensStack } from '../../lib/access-tokens-stack.js';
+import { scaled } from '../support/time.js';
 import { actionsOf, arnOf, logicalIdOf, ref, statementsOfRole, synthesize } from './helpers.js';
 
 // The management API's newer routes (edit, rotate, revoke all, token access, audit events) as the
@@ -15,7 +21,7 @@ let template: Template;
 
 beforeAll(() => {
   ({ stack, template } = synthesize());
-}, 120_000);
+}, scaled(120_000));
 
 const NEW_ROUTES: ReadonlyArray<[ManagementRouteName, string, string]> = [
   ['updateToken', 'PATCH', '/tokens/{id}'],
@@ -112,6 +118,20 @@ describe('management functions: least privilege from the route table', () => {
           Condition: {
             StringEquals: {
               'kms:EncryptionContext:purpose': HMAC_KEY_PURPOSE,
+              'kms:EncryptionContext:keyVersion': 'v1',
+            },
+          },
+        });
+      }
+      if ((route.permissions as RoutePermissions).cursorKey === true) {
+        // List cursors: their own key, never the HMAC key.
+        expected.push({
+          Effect: 'Allow',
+          Action: 'kms:Decrypt',
+          Resource: arnOf(stack.hmacKey.key),
+          Condition: {
+            StringEquals: {
+              'kms:EncryptionContext:purpose': CURSOR_KEY_PURPOSE,
               'kms:EncryptionContext:keyVersion': 'v1',
             },
           },

@@ -2,6 +2,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../lambdas/runtime/env.js';
 import type { AccessTokensStack } from '../../lib/access-tokens-stack.js';
+import { scaled } from '../support/time.js';
 import { logicalIdOf, type Synthesized, synthesize } from './helpers.js';
 
 // A deployment with an existing OIDC issuer, custom claim names, no demo API and `-c`-style string
@@ -27,7 +28,7 @@ beforeAll(() => {
   });
   template = synth.template;
   stack = synth.stack;
-}, 120_000);
+}, scaled(120_000));
 
 function environmentOf(logicalId: string): Record<string, unknown> {
   return template.findResources('AWS::Lambda::Function')[logicalId]?.Properties?.Environment?.Variables ?? {};
@@ -67,6 +68,7 @@ describe('OIDC deployment', () => {
       'EmailNotifications',
       'ExpiryLedgerDeadLetterQueueUrl',
       'ManagementApiUrl',
+      'TokenAuthorizerCacheTtlSeconds',
       'TokenAuthorizerFunctionArn',
     ]);
   });

@@ -3,20 +3,22 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureLocalKeyFile } from '../../lambdas/adapters/file-key-source.js';
 import { createTableInput, INDEXES, TTL_ATTRIBUTE } from '../../lambdas/adapters/table-definition.js';
-import { HMAC_KEY_PURPOSE } from '../../lambdas/core/key-context.js';
+import { CURSOR_KEY_PURPOSE, HMAC_KEY_PURPOSE } from '../../lambdas/core/key-context.js';
 import { gatewayCacheTtlSeconds, parsePolicySettings } from '../../lambdas/core/settings.js';
 import { generateToken } from '../../lambdas/core/token-format.js';
-import { MANAGEMENT_ROUTES } from '../../lambdas/routes.js';
+import { FUNCTION_ENTRIES, MANAGEMENT_ROUTES, type RoutePermissions } from '../../lambdas/routes.js';
 import { ENV } from '../../lambdas/runtime/env.js';
 import type { AccessTokensStack } from '../../lib/access-tokens-stack.js';
-import { FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME, type ServiceFunction } from '../../lib/service-function.js';
+import { FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME, ServiceFunction } from '../../lib/service-function.js';
 import { TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS } from '../../lib/token-table.js';
 import { restRequestEvent } from '../support/authorizer-events.js';
+import { scaled } from '../support/time.js';
 import {
   actionsOf,
   arnOf,
@@ -30,23 +32,36 @@ import {
 } from './helpers.js';
 
 // The full deployment (cdk.json as shipped: Cognito, demo API on; plus a sender, as the README's
-// deploy command passes it, so emails are on), synthesized once, with bundling, as `cdk synth` does
-// it. test/infra/deploy-readiness.test.ts covers cdk.json alone (no sender: no emails).
+// deploy command passes it, so emails are on), synthesized once without bundling (shared with the
+// other files that read it); the bundling test bundles one function of its own, with the same
+// ServiceFunction construct every function uses. (`npm test` ends with a real `cdk synth`, which
+// bundles them all.) test/infra/deploy-readiness.test.ts covers cdk.json alone (no sender: no emails).
 
 let synth: Synthesized;
 let template: Template;
 let stack: AccessTokensStack;
 
 beforeAll(() => {
-  synth = synthesize({ bundle: true, context: WITH_EMAILS });
+  synth = synthesize({ context: WITH_EMAILS });
   template = synth.template;
   stack = synth.stack;
-}, 600_000);
+}, scaled(240_000));
 
 const ENCRYPTION_CONTEXT_CONDITION = {
   StringEquals: {
     'kms:EncryptionContext:purpose': HMAC_KEY_PURPOSE,
     'kms:EncryptionContext:keyVersion': 'v1',
+  },
+};
+const CURSOR_CONTEXT_CONDITION = {
+  StringEquals: {
+    'kms:EncryptionContext:purpose': CURSOR_KEY_PURPOSE,
+    'kms:EncryptionContext:keyVersion': 'v1',
+  },
+};
+const ACCOUNT_ROOT = {
+  AWS: {
+    'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']],
   },
 };
 
@@ -110,39 +125,98 @@ describe('token table', () => {
 });
 
 describe('HMAC key', () => {
-  it('is a KMS key with rotation, retained, whose key policy lets IAM policies grant use', () => {
+  it('is a KMS key with rotation, kept on update and delete but not after a failed create, with the same logical ids', () => {
+    // Fails before the fix: DeletionPolicy Retain, which orphaned the key of a failed first deploy.
     template.hasResource('AWS::KMS::Key', {
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
       UpdateReplacePolicy: 'Retain',
-      Properties: Match.objectLike({
-        EnableKeyRotation: true,
-        KeyPolicy: Match.objectLike({
-          Statement: Match.arrayWith([
-            Match.objectLike({
-              Action: 'kms:*',
-              Effect: 'Allow',
-              Principal: {
-                AWS: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([':root'])]) }),
-              },
-            }),
-          ]),
-        }),
-      }),
+      Properties: Match.objectLike({ EnableKeyRotation: true }),
     });
+    // Stateful: a new logical id would be a new key (or ciphertext) and break every issued token.
+    expect(logicalIdOf(stack.hmacKey.key)).toBe('HmacKey9C6F4D76');
+    expect(logicalIdOf(stack.hmacKey.resource)).toBe('HmacKeyCiphertext505480D6');
+  });
+
+  it('has a key policy: CDK’s default root statement, and each use named for its roles only, never kms:* to a function', () => {
+    const key = Object.values(template.findResources('AWS::KMS::Key'))[0];
+    const statements: Array<Record<string, unknown>> = key?.Properties.KeyPolicy.Statement ?? [];
+    const role = (fn: ServiceFunction) => arnOf(fn.role);
+    const routeRole = (name: string) => role(stack.managementFunctions.functionOf(name));
+    const use = (sid: string, action: string, context: object, roles: unknown[]) => ({
+      Sid: sid,
+      Effect: 'Allow',
+      Principal: ACCOUNT_ROOT,
+      Action: action,
+      Resource: '*',
+      Condition: { ...context, ArnEquals: { 'aws:PrincipalArn': roles } },
+    });
+    // Fails before the fix: the key policy named no use at all (only the root's kms:*).
+    expect(statements).toEqual([
+      { Effect: 'Allow', Principal: ACCOUNT_ROOT, Action: 'kms:*', Resource: '*' },
+      use('GenerateHmacKeyCiphertext', 'kms:GenerateDataKeyWithoutPlaintext', ENCRYPTION_CONTEXT_CONDITION, [
+        role(stack.hmacKey.resourceFunction),
+      ]),
+      use('GenerateCursorKeyCiphertext', 'kms:GenerateDataKeyWithoutPlaintext', CURSOR_CONTEXT_CONDITION, [
+        role(stack.hmacKey.resourceFunction),
+      ]),
+      use(
+        'DecryptHmacKey',
+        'kms:Decrypt',
+        ENCRYPTION_CONTEXT_CONDITION,
+        expect.arrayContaining([
+          routeRole('createToken'),
+          routeRole('rotateToken'),
+          role(stack.tokenAuthorizer),
+        ]),
+      ),
+      use(
+        'DecryptCursorKey',
+        'kms:Decrypt',
+        CURSOR_CONTEXT_CONDITION,
+        expect.arrayContaining([routeRole('listTokens'), routeRole('listAuditEvents')]),
+      ),
+    ]);
+    const named = (sid: string) => {
+      const condition = statements.find((statement) => statement.Sid === sid)?.Condition as
+        | { ArnEquals: Record<string, unknown[]> }
+        | undefined;
+      return condition?.ArnEquals['aws:PrincipalArn'];
+    };
+    expect(named('DecryptHmacKey')).toHaveLength(3);
+    expect(named('DecryptCursorKey')).toHaveLength(2);
+    // No role of ours has any KMS action beyond these, in its own policy either.
+    for (const [name, fn] of ourFunctions()) {
+      const kmsActions = actionsOf(statementsOfRole(template, logicalIdOf(fn.role))).filter((action) =>
+        action.startsWith('kms:'),
+      );
+      for (const action of kmsActions) {
+        expect(['kms:Decrypt', 'kms:GenerateDataKeyWithoutPlaintext'], name).toContain(action);
+      }
+    }
   });
 
   it("is made by our own Provider-backed custom resource (not AwsCustomResource), from the key's ARN and version", () => {
     const framework = stack.hmacKey.provider.node.findChild('framework-onEvent');
-    template.resourceCountIs('Custom::HmacKeyCiphertext', 1);
+    // The HMAC key and the list-cursor key.
+    template.resourceCountIs('Custom::HmacKeyCiphertext', 2);
     template.resourceCountIs('Custom::AWS', 0);
     // Exactly these: nothing that changes between deployments (an asset hash, a timestamp) may make
-    // CloudFormation send an Update.
+    // CloudFormation send an Update. The HMAC key's resource has no KeyPurpose (as before it existed).
     template.hasResourceProperties(
       'Custom::HmacKeyCiphertext',
       Match.objectEquals({
         ServiceToken: arnOf(framework),
         KeyId: arnOf(stack.hmacKey.key),
         KeyVersion: 'v1',
+      }),
+    );
+    template.hasResourceProperties(
+      'Custom::HmacKeyCiphertext',
+      Match.objectEquals({
+        ServiceToken: arnOf(framework),
+        KeyId: arnOf(stack.hmacKey.key),
+        KeyVersion: 'v1',
+        KeyPurpose: CURSOR_KEY_PURPOSE,
       }),
     );
     template.hasResourceProperties('AWS::Lambda::Function', {
@@ -153,7 +227,7 @@ describe('HMAC key', () => {
     });
   });
 
-  it('lets its handler only GenerateDataKeyWithoutPlaintext on that key, under the encryption context', () => {
+  it('lets its handler only GenerateDataKeyWithoutPlaintext on that key, under each key’s encryption context', () => {
     const fn = stack.hmacKey.resourceFunction;
     expect(statementsOfRole(template, logicalIdOf(fn.role))).toEqual([
       logStatement(fn),
@@ -163,6 +237,13 @@ describe('HMAC key', () => {
         Action: 'kms:GenerateDataKeyWithoutPlaintext',
         Resource: arnOf(stack.hmacKey.key),
         Condition: ENCRYPTION_CONTEXT_CONDITION,
+      },
+      {
+        Sid: 'GenerateCursorKeyCiphertext',
+        Effect: 'Allow',
+        Action: 'kms:GenerateDataKeyWithoutPlaintext',
+        Resource: arnOf(stack.hmacKey.key),
+        Condition: CURSOR_CONTEXT_CONDITION,
       },
     ]);
   });
@@ -202,19 +283,26 @@ describe('functions', () => {
   });
 
   it('are bundled by esbuild as minified ESM with source maps and the AWS SDK inside', () => {
-    const fn =
-      template.findResources('AWS::Lambda::Function')[logicalIdOf(stack.hmacKey.resourceFunction.function)];
+    const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'access-tokens-cdk-')) });
+    const bundled = new ServiceFunction(new Stack(app, 'Bundled'), 'ResourceHandler', {
+      entry: FUNCTION_ENTRIES.hmacKeyResource,
+      description: 'the key resource handler, bundled as every function is',
+    });
+    const assemblyDir = app.synth().directory;
+    const fn = Template.fromStack(Stack.of(bundled)).findResources('AWS::Lambda::Function')[
+      logicalIdOf(bundled.function)
+    ];
     const s3Key: unknown = fn?.Properties.Code.S3Key;
     expect(s3Key).toMatch(/^[0-9a-f]{64}\.zip$/);
     const code = `asset.${String(s3Key).replace(/\.zip$/, '')}`;
-    const bundle = readFileSync(join(synth.assemblyDir, code, 'index.mjs'), 'utf8');
-    expect(existsSync(join(synth.assemblyDir, code, 'index.mjs.map'))).toBe(true);
+    const bundle = readFileSync(join(assemblyDir, code, 'index.mjs'), 'utf8');
+    expect(existsSync(join(assemblyDir, code, 'index.mjs.map'))).toBe(true);
     expect(bundle.startsWith('import { createRequire')).toBe(true);
     expect(bundle).toContain('GenerateDataKeyWithoutPlaintext');
     expect(bundle).not.toMatch(/from\s*["']@aws-sdk\//);
     // Minified: local names are gone; the source map leads back to the TypeScript.
     expect(bundle).not.toContain('createHmacKeyResourceHandler');
-    const sourceMap = JSON.parse(readFileSync(join(synth.assemblyDir, code, 'index.mjs.map'), 'utf8'));
+    const sourceMap = JSON.parse(readFileSync(join(assemblyDir, code, 'index.mjs.map'), 'utf8'));
     expect(sourceMap.sources).toEqual(
       expect.arrayContaining([expect.stringMatching(/lambdas\/hmac-key-resource\/resource\.ts$/)]),
     );
@@ -224,7 +312,7 @@ describe('functions', () => {
       [
         '--input-type=module',
         '-e',
-        `const m = await import(${JSON.stringify(pathToFileURL(join(synth.assemblyDir, code, 'index.mjs')).href)}); process.stdout.write(typeof m.handler);`,
+        `const m = await import(${JSON.stringify(pathToFileURL(join(assemblyDir, code, 'index.mjs')).href)}); process.stdout.write(typeof m.handler);`,
       ],
       { encoding: 'utf8', env: { ...process.env, AWS_REGION: 'eu-west-1', POWERTOOLS_LOG_LEVEL: 'SILENT' } },
     );
@@ -332,11 +420,17 @@ describe('functions', () => {
 });
 
 describe('least privilege', () => {
-  it('token authorizer: exactly GetItem on the table ARN, the lastUsedAt update and Decrypt under the encryption context', () => {
+  it('token authorizer: exactly GetItem of credential items, the lastUsedAt update and Decrypt under the encryption context', () => {
     const fn = stack.tokenAuthorizer;
     expect(statementsOfRole(template, logicalIdOf(fn.role))).toEqual([
       logStatement(fn),
-      { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: arnOf(stack.table.table) },
+      {
+        // Credential items only (fails before the fix: any item of the table).
+        Effect: 'Allow',
+        Action: 'dynamodb:GetItem',
+        Resource: arnOf(stack.table.table),
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['CREDENTIAL#*'] } },
+      },
       {
         // Token items only, naming no attribute but the key and lastUsedAt, returning nothing.
         Effect: 'Allow',
@@ -371,8 +465,30 @@ describe('least privilege', () => {
     expect(environmentOf(fn)).not.toHaveProperty(ENV.tableName);
   });
 
+  it('only the functions that hash secrets may decrypt the HMAC key; only the list handlers the cursor key', () => {
+    const decryptersOf = (condition: object) =>
+      ourFunctions()
+        .filter(([, fn]) =>
+          statementsOfRole(template, logicalIdOf(fn.role)).some(
+            (statement) =>
+              actionsOf([statement]).includes('kms:Decrypt') &&
+              JSON.stringify(statement.Condition) === JSON.stringify(condition),
+          ),
+        )
+        .map(([name]) => name)
+        .sort();
+    // Fails before the fix: listTokens and listAuditEvents decrypted the HMAC key to sign cursors.
+    expect(decryptersOf(ENCRYPTION_CONTEXT_CONDITION)).toEqual([
+      'createToken',
+      'rotateToken',
+      'tokenAuthorizer',
+    ]);
+    expect(decryptersOf(CURSOR_CONTEXT_CONDITION)).toEqual(['listAuditEvents', 'listTokens']);
+  });
+
   for (const route of MANAGEMENT_ROUTES) {
-    it(`${route.name}: table ${route.permissions.table}, HMAC key ${route.permissions.hmacKey}`, () => {
+    const cursorKey = (route.permissions as RoutePermissions).cursorKey === true;
+    it(`${route.name}: table ${route.permissions.table}, HMAC key ${route.permissions.hmacKey}, cursor key ${cursorKey}`, () => {
       const fn = stack.managementFunctions.functionOf(route.name);
       const statements = statementsOfRole(template, logicalIdOf(fn.role));
       const actions = actionsOf(statements);
@@ -412,16 +528,30 @@ describe('least privilege', () => {
         // A read route cannot write.
         expect(actions.filter((action) => writes.includes(action))).toEqual([]);
       }
-      if (route.permissions.hmacKey) {
-        expect(statements).toContainEqual({
-          Effect: 'Allow',
-          Action: 'kms:Decrypt',
-          Resource: arnOf(stack.hmacKey.key),
-          Condition: ENCRYPTION_CONTEXT_CONDITION,
+      const kmsStatements = statements.filter((statement) =>
+        actionsOf([statement]).some((a) => a.startsWith('kms:')),
+      );
+      const decrypt = (condition: object) => ({
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: arnOf(stack.hmacKey.key),
+        Condition: condition,
+      });
+      // Fails before the fix for listTokens and listAuditEvents: they decrypted the HMAC key.
+      expect(kmsStatements).toEqual([
+        ...(route.permissions.hmacKey ? [decrypt(ENCRYPTION_CONTEXT_CONDITION)] : []),
+        ...(cursorKey ? [decrypt(CURSOR_CONTEXT_CONDITION)] : []),
+      ]);
+      if (!route.permissions.hmacKey) expect(environmentOf(fn)).not.toHaveProperty(ENV.hmacKeyCiphertext);
+      if (cursorKey) {
+        expect(environmentOf(fn)).toMatchObject({
+          [ENV.cursorKeyCiphertext]: {
+            'Fn::GetAtt': [logicalIdOf(stack.hmacKey.cursorResource), 'Ciphertext'],
+          },
+          [ENV.cursorKeyVersion]: 'v1',
         });
       } else {
-        expect(actions.filter((action) => action.startsWith('kms:'))).toEqual([]);
-        expect(environmentOf(fn)).not.toHaveProperty(ENV.hmacKeyCiphertext);
+        expect(environmentOf(fn)).not.toHaveProperty(ENV.cursorKeyCiphertext);
       }
     });
   }
@@ -702,9 +832,10 @@ describe('notifications', () => {
 });
 
 describe('outputs', () => {
-  it('give the management API URL, the token authorizer ARN, the user pool, the demo API URL, the two DLQs and the email setup', () => {
+  it('give the management API URL, the token authorizer ARN and cache TTL, the user pool, the demo API URL, the two DLQs and the email setup', () => {
     template.hasOutput('ManagementApiUrl', { Value: Match.anyValue() });
     template.hasOutput('TokenAuthorizerFunctionArn', { Value: arnOf(stack.tokenAuthorizer.function) });
+    template.hasOutput('TokenAuthorizerCacheTtlSeconds', { Value: '50' });
     template.hasOutput('UserPoolId', { Value: Match.objectLike({ Ref: Match.anyValue() }) });
     template.hasOutput('UserPoolClientId', { Value: Match.objectLike({ Ref: Match.anyValue() }) });
     template.hasOutput('DemoApiUrl', { Value: Match.anyValue() });
@@ -718,6 +849,7 @@ describe('outputs', () => {
         'SesDkimRecord1',
         'SesDkimRecord2',
         'SesDkimRecord3',
+        'TokenAuthorizerCacheTtlSeconds',
         'TokenAuthorizerFunctionArn',
         'UserPoolClientId',
         'UserPoolId',

@@ -20,6 +20,7 @@ import {
 } from '../support/authorizer-events.js';
 import { createTestTable, type TestTable } from '../support/dynamo.js';
 import { stubHandlerEnv } from '../support/env.js';
+import { scaled } from '../support/time.js';
 import { tokenRecord } from '../unit/management/records.js';
 
 // The token authorizer on DynamoDB Local with the local key file: real credential items written as
@@ -60,8 +61,12 @@ async function lastUsedAtOf(tokenId: string): Promise<unknown> {
   return Item?.lastUsedAt;
 }
 
-async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+async function until<T>(
+  probe: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + scaled(timeoutMs);
   for (;;) {
     const value = await probe();
     if (done(value) || Date.now() > deadline) return value;
@@ -217,7 +222,7 @@ describe('token authorizer on DynamoDB Local', () => {
       async () => updates.count,
       (count) => count > before,
     );
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, scaled(200)));
     expect(updates.count - before).toBe(1);
     expect(await lastUsedAtOf(token.id)).toBe(first);
   });

@@ -30,6 +30,7 @@ import {
   proxyEvent,
   lambdaContext as proxyLambdaContext,
 } from '../support/proxy-events.js';
+import { scaled } from '../support/time.js';
 
 // The lifecycle issue's acceptance tests, end to end: the real management handlers write to
 // DynamoDB Local, the real token authorizer handler decides on what they wrote (no authorizer
@@ -97,9 +98,9 @@ async function emailsTo(address: string): Promise<StoredEmail[]> {
 async function waitFor<T>(
   probe: () => Promise<T>,
   done: (value: T) => boolean,
-  timeoutMs = 15_000,
+  timeoutMs = 30_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + scaled(timeoutMs);
   for (;;) {
     const value = await probe();
     if (done(value) || Date.now() > deadline) return value;
@@ -113,7 +114,7 @@ async function emailsSettled(address: string, count: number, quietMs = 1500): Pr
     () => emailsTo(address),
     (emails) => emails.length >= count,
   );
-  await new Promise((resolve) => setTimeout(resolve, quietMs));
+  await new Promise((resolve) => setTimeout(resolve, scaled(quietMs)));
   return emailsTo(address);
 }
 

@@ -244,7 +244,7 @@ describe('emails exactly once, on DynamoDB Local and the SES emulator', () => {
     expect(Item).toMatchObject({ status: 'sent', maybeSent: true });
     expect(warnings.some((line) => line.startsWith('email sent, but recording it failed'))).toBe(true);
     expect(warnings.some((line) => line.startsWith('maybe sent'))).toBe(true);
-  });
+  }, 180_000);
 
   it('revoke-all of many tokens → one summary email per owner naming every token, no email per token', async () => {
     const owner = uniqueAddress('bulk');
@@ -272,7 +272,7 @@ describe('emails exactly once, on DynamoDB Local and the SES emulator', () => {
       expect(after[0]?.body.text).toContain(token.name);
     }
     expect(after[0]?.body.text).toContain('You revoked all your access tokens at once');
-  });
+  }, 180_000);
 
   it("an admin's revoke-all of the whole account → one summary to each owner", async () => {
     const accountId = `acct-${randomUUID().slice(0, 8)}`;
@@ -305,7 +305,7 @@ describe('emails exactly once, on DynamoDB Local and the SES emulator', () => {
     expect(benSummary.at(-1)?.body.text).toContain('An administrator revoked all your access tokens');
     expect(await emailsTo(ana)).toHaveLength(4);
     expect(await emailsTo(ben)).toHaveLength(3);
-  });
+  }, 180_000);
 
   it("the owner's current address: a write with a new address moves their emails there and tells both addresses", async () => {
     const [oldAddress, newAddress] = [uniqueAddress('old'), uniqueAddress('new')];
@@ -350,7 +350,7 @@ describe('emails exactly once, on DynamoDB Local and the SES emulator', () => {
     );
     expect(final.at(-1)?.subject).toBe('[Access Tokens] 1 access token revoked at once');
     expect(await emailsTo(oldAddress)).toHaveLength(2);
-  });
+  }, 180_000);
 
   it('the poller reported no stream errors', () => {
     expect(pollerErrors).toEqual([]);

@@ -1,14 +1,15 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { type StreamPoller, startStreamPoller } from '../../local/stream-poller.js';
 import { createTestTable, type TestTable } from '../support/dynamo.js';
+import { scaled } from '../support/time.js';
 
 // The local stream poller on DynamoDB Local: Lambda's event shape, LATEST at start, and Lambda's
 // partial-batch semantics (redelivery from the first reported record).
 
-async function waitFor(done: () => boolean, timeoutMs = 8000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+async function waitFor(done: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + scaled(timeoutMs);
   while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
@@ -134,6 +135,38 @@ describe('local stream poller', () => {
     await waitFor(() => delivered.includes('THROW#1'));
     expect(delivered).toEqual(['THROW#1']);
     expect(errors).toHaveLength(1);
+  });
+
+  it('a batch failed while Date reads a day ahead is delivered again once the clock is back', async () => {
+    // A test that fakes Date (as the grace-period tests do) must not push a retry into its future.
+    const delivered: string[] = [];
+    let failed = false;
+    poller = await startStreamPoller({
+      dynamoEndpoint: inject('dynamoEndpoint'),
+      tableName: table.tableName,
+      intervalMs: 50,
+      retryDelayMs: 50,
+      handler: async (event) => {
+        if (!failed) {
+          failed = true;
+          vi.useFakeTimers({ toFake: ['Date'] });
+          vi.setSystemTime(Date.now() + 86_400_000);
+          // Back to the real clock once the poller has scheduled the retry.
+          setTimeout(() => vi.useRealTimers(), 20);
+          throw new Error('fails while the clock is a day ahead');
+        }
+        delivered.push(...event.Records.map((record) => record.dynamodb?.Keys?.pk?.S ?? '?'));
+        return { batchItemFailures: [] };
+      },
+      onError: () => {},
+    });
+    try {
+      await put({ pk: 'CLOCK#1', sk: 'X' });
+      await waitFor(() => delivered.includes('CLOCK#1'));
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(delivered).toEqual(['CLOCK#1']);
   });
 
   it('refuses a table without a stream', async () => {

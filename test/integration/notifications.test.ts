@@ -19,6 +19,7 @@ import { type StreamPoller, startStreamPoller } from '../../local/stream-poller.
 import { createTestTable, LOCAL_CREDENTIALS, type TestTable } from '../support/dynamo.js';
 import { stubHandlerEnv } from '../support/env.js';
 import { lambdaContext as baseContext } from '../support/proxy-events.js';
+import { scaled } from '../support/time.js';
 import { batch, issueToken, ttlDeletion } from '../unit/notifications/support.js';
 
 // Notifications end to end on DynamoDB Local and the SES emulator: token items written as the
@@ -54,9 +55,9 @@ async function emailsTo(address: string): Promise<StoredEmail[]> {
 async function waitFor<T>(
   probe: () => Promise<T>,
   done: (value: T) => boolean,
-  timeoutMs = 15_000,
+  timeoutMs = 30_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + scaled(timeoutMs);
   for (;;) {
     const value = await probe();
     if (done(value) || Date.now() > deadline) return value;
@@ -66,7 +67,7 @@ async function waitFor<T>(
 
 /** Waits a little for anything more to arrive, then returns what there is. */
 async function settled(address: string, ms = 1500): Promise<StoredEmail[]> {
-  await new Promise((resolve) => setTimeout(resolve, ms));
+  await new Promise((resolve) => setTimeout(resolve, scaled(ms)));
   return emailsTo(address);
 }
 
@@ -210,7 +211,7 @@ describe('notifications on DynamoDB Local and the SES emulator', () => {
       (emails) => emails.length > 0,
     );
     // A few seconds at most, even with the rest of the suite competing for the CPU (typically < 1 s).
-    expect(Date.now() - started).toBeLessThan(8000);
+    expect(Date.now() - started).toBeLessThan(scaled(8000));
     expect(email?.from).toBe(SENDER);
     expect(email?.subject).toBe('[Access Tokens] New access token "CI deploy key" created');
     expect(email?.body.text).toContain(token.id);

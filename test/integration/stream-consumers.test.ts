@@ -8,6 +8,7 @@ import type { LocalFunction } from '../../local/lambda-runtime.js';
 import { streamConsumers } from '../../local/notifier-component.js';
 import { type StreamPoller, startStreamPoller } from '../../local/stream-poller.js';
 import { createTestTable, type TestTable } from '../support/dynamo.js';
+import { scaled } from '../support/time.js';
 import { issueToken } from '../unit/notifications/support.js';
 
 // The local stack's two stream consumers on DynamoDB Local's real stream: the notifier still gets
@@ -29,8 +30,8 @@ function recordingFunction(entry: string): LocalFunction & { readonly events: Dy
   };
 }
 
-async function waitFor(done: () => boolean, timeoutMs = 8000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+async function waitFor(done: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + scaled(timeoutMs);
   while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
@@ -68,7 +69,7 @@ describe('local stream consumers on DynamoDB Local', () => {
 
     const delivered = () => notifier.events.flatMap((event) => event.Records);
     await waitFor(() => delivered().length >= 2);
-    await new Promise((resolve) => setTimeout(resolve, 300)); // the ledger's mapping has read the same records
+    await new Promise((resolve) => setTimeout(resolve, scaled(300))); // the ledger's mapping has read the same records
 
     expect(delivered().map((record) => record.eventName)).toEqual(['INSERT', 'REMOVE']);
     expect(delivered()[1]?.userIdentity).toBeUndefined();
@@ -89,7 +90,15 @@ describe('local stream consumers on DynamoDB Local', () => {
     await table.documentClient.send(
       new PutCommand({
         TableName: table.tableName,
-        Item: { pk: 'AUDIT#TOKEN#tok_x', sk: 'x', entity: 'audit', details: {}, changes: [] },
+        // A revoke-all summary: the one audit event the notifier's filter lets through.
+        Item: {
+          pk: 'AUDIT#USER#acct#u',
+          sk: 'x',
+          entity: 'audit',
+          action: 'tokens.revoked-all',
+          details: {},
+          changes: [],
+        },
       }),
     );
     const delivered = () => notifier.events.flatMap((event) => event.Records);

@@ -41,6 +41,13 @@ export interface RestRequestOptions {
   readonly resource?: string;
   /** More stage variables (e.g. `accessTokensRoutes`). */
   readonly stageVariables?: Readonly<Record<string, string>>;
+  /**
+   * The identity-source values as the event carries them (comma-joined); null = the field absent.
+   * Default: what the TokenAuthorizer construct's sources give (lib/token-authorizer.ts): the
+   * Authorization header and the source IP, plus the method and the template when the stage has a
+   * route map.
+   */
+  readonly identitySource?: string | null;
 }
 
 /** A REST API REQUEST authorizer event: the sample with this request's method, path and header. */
@@ -55,8 +62,17 @@ export function restRequestEvent(options: RestRequestOptions = {}): Json {
   const identity = { ...(requestContext.identity as Json) };
   if (options.sourceIp !== undefined) identity.sourceIp = options.sourceIp;
   const resource = options.resource ?? path;
+  const constructSources = [
+    options.authorization ?? '',
+    String(identity.sourceIp),
+    ...(options.stageVariables?.accessTokensRoutes === undefined ? [] : [method, resource]),
+  ];
+  const identitySource =
+    options.identitySource === undefined ? constructSources.join(',') : options.identitySource;
+  const { identitySource: _sample, ...rest } = event;
   return {
-    ...event,
+    ...rest,
+    ...(identitySource === null ? {} : { identitySource }),
     methodArn: methodArn(method, path),
     httpMethod: method,
     path,

@@ -19,7 +19,10 @@ export interface HandlerEnvOptions {
   readonly tableName?: string;
   readonly dynamoEndpoint?: string;
   readonly policy?: PolicySettingsInput;
-  /** 'file' (a fresh temp key file) or 'kms' (a fake ciphertext; mock KMS Decrypt). */
+  /**
+   * 'file' (a fresh temp key file; the cursor key file appears next to it) or 'kms' (fake
+   * ciphertexts of the HMAC and cursor keys; mock KMS Decrypt).
+   */
   readonly keySource?: 'file' | 'kms';
   readonly extra?: Record<string, string>;
 }
@@ -45,6 +48,8 @@ export function stubHandlerEnv(options: HandlerEnvOptions = {}): { keyFile: stri
     vi.stubEnv(ENV.hmacKeyFile, '');
     vi.stubEnv(ENV.hmacKeyCiphertext, Buffer.from('fake-ciphertext').toString('base64'));
     vi.stubEnv(ENV.hmacKeyVersion, 'v1');
+    vi.stubEnv(ENV.cursorKeyCiphertext, Buffer.from('fake-cursor-ciphertext').toString('base64'));
+    vi.stubEnv(ENV.cursorKeyVersion, 'v1');
   }
   for (const [name, value] of Object.entries(options.extra ?? {})) vi.stubEnv(name, value);
   return { keyFile };

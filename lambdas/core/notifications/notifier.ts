@@ -156,6 +156,9 @@ async function claimOrWait(notification: Notification, deps: NotifierDeps): Prom
       expiresAt: notification.expiresAt,
     });
     if (claim.status !== 'in-progress') return claim;
+    // A claim that comes and goes under our hands (claimed and released twice): retry later.
+    if (claim.leaseUntilMs <= now.getTime())
+      throw new DeliveryInProgressError(notification.key, claim.leaseUntilMs);
     // Another delivery is on it: it marks it sent, releases it (we send), or stops (maybe sent).
     const pause = Math.max(1, Math.min(CLAIM_POLL_MS, claim.leaseUntilMs - now.getTime() + 1));
     if ((deps.waitBudgetMs?.() ?? 0) < pause || waited + pause > CLAIM_LEASE_SECONDS * 1000 + CLAIM_POLL_MS) {

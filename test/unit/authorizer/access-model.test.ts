@@ -218,6 +218,8 @@ describe('route→scope maps', () => {
         authorization: `Bearer ${secret}`,
         path: '/orders/9',
         resource: '/orders/{id}',
+        // An authorizer whose cache key names the route, as any authorizer using a map must have.
+        identitySource: `Bearer ${secret},test-invoke-source-ip,GET,/orders/{id}`,
         ...(stageVariables === undefined ? {} : { stageVariables }),
       });
     expect((await restStatus(event(), fromEnv)).status).toBe(200);

@@ -337,10 +337,11 @@ describe('resolveTokenUpdate', () => {
     expect(updateDetails({ name: 'renamed', scopes: [...orphan.scopes] }, settings, orphan)).toEqual([]);
   });
 
-  it('property: whatever the edit, the result never holds a scope outside the type, nor an empty required allowlist', () => {
+  it('property: an edit of a restricted token is accepted exactly when its scopes and addresses are allowed, and the result never holds a scope outside the type nor an empty allowlist', () => {
     const restricted = { ...current, type: 'restricted', scopes: ['reports:read'] };
     const allowed = new Set(settings.tokenTypes.restricted?.allowedScopes ?? []);
     const scopeArb = fc.constantFrom(...scopeCatalogue(settings));
+    const outcomes = { accepted: 0, refused: 0 };
     fc.assert(
       fc.property(
         fc.option(fc.array(scopeArb, { maxLength: 6 }), { nil: undefined }),
@@ -348,15 +349,48 @@ describe('resolveTokenUpdate', () => {
           nil: undefined,
         }),
         (scopes, allowedIps) => {
+          // The oracle: what the type allows, written out independently of the implementation.
+          const scopesOk =
+            scopes === undefined ||
+            (scopes.length > 0 &&
+              new Set(scopes).size === scopes.length &&
+              scopes.every((scope) => allowed.has(scope)));
+          const ipsOk =
+            allowedIps === undefined ||
+            (allowedIps.length > 0 &&
+              new Set(allowedIps).size === allowedIps.length &&
+              !allowedIps.includes('bad'));
+          let resolved: ReturnType<typeof resolveTokenUpdate> | undefined;
+          let refusal: unknown;
           try {
-            const resolved = resolveTokenUpdate(settings, restricted, { scopes, allowedIps }, NOW);
-            expect(resolved.scopes.every((scope) => allowed.has(scope))).toBe(true);
-            expect(resolved.allowedIps.length).toBeGreaterThan(0);
+            resolved = resolveTokenUpdate(settings, restricted, { scopes, allowedIps }, NOW);
           } catch (error) {
-            expect(error).toBeInstanceOf(ValidationError);
+            refusal = error;
+          }
+          if (scopesOk && ipsOk) {
+            outcomes.accepted += 1;
+            expect(refusal).toBeUndefined();
+            expect(resolved?.scopes).toEqual(scopes ?? restricted.scopes);
+            expect(resolved?.allowedIps).toEqual(
+              allowedIps === undefined
+                ? restricted.allowedIps
+                : allowedIps.map((entry) => (entry.includes('/') ? entry : `${entry}/32`)),
+            );
+            expect(resolved?.scopes.every((scope) => allowed.has(scope))).toBe(true);
+            expect(resolved?.allowedIps.length).toBeGreaterThan(0);
+          } else {
+            outcomes.refused += 1;
+            expect(resolved).toBeUndefined();
+            expect(refusal).toBeInstanceOf(ValidationError);
+            const paths = ((refusal as ValidationError).details ?? []).map((detail) => detail.path);
+            if (!scopesOk) expect(paths.some((path) => path.startsWith('scopes'))).toBe(true);
+            if (!ipsOk) expect(paths.some((path) => path.startsWith('allowedIps'))).toBe(true);
           }
         },
       ),
     );
+    // Both outcomes were exercised: the property is not vacuous.
+    expect(outcomes.accepted).toBeGreaterThan(0);
+    expect(outcomes.refused).toBeGreaterThan(0);
   });
 });

@@ -8,7 +8,7 @@ import type {
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { HMAC_KEY_PURPOSE } from '../../../lambdas/core/key-context.js';
+import { CURSOR_KEY_PURPOSE, HMAC_KEY_PURPOSE } from '../../../lambdas/core/key-context.js';
 import type { HmacKeyResourceProperties } from '../../../lambdas/hmac-key-resource/contract.js';
 import {
   createHmacKeyResourceHandler,
@@ -218,6 +218,41 @@ describe('HMAC key custom resource', () => {
         expect(Buffer.from(updated.Data?.Ciphertext ?? '', 'base64').equals(Buffer.from(bytes))).toBe(true);
       }),
     );
+  });
+});
+
+describe('the cursor key: the same resource with KeyPurpose access-tokens-list-cursor', () => {
+  const onEvent = createHmacKeyResourceHandler(new KMSClient({ region: 'eu-west-1' }));
+  const CURSOR: HmacKeyResourceProperties = { ...V1, KeyPurpose: CURSOR_KEY_PURPOSE };
+
+  it('Create: a data key under the cursor context, in a cursor-key/ physical id', async () => {
+    kms.on(GenerateDataKeyWithoutPlaintextCommand).resolves({ CiphertextBlob: new Uint8Array(NOT_UTF8) });
+    const response = await onEvent(createEvent(CURSOR));
+    expect(
+      kms.commandCalls(GenerateDataKeyWithoutPlaintextCommand)[0]?.args[0].input.EncryptionContext,
+    ).toEqual({ purpose: CURSOR_KEY_PURPOSE, keyVersion: 'v1' });
+    expect(response.PhysicalResourceId).toBe(`cursor-key/v1/${NOT_UTF8.toString('base64')}`);
+    expect(parsePhysicalId(response.PhysicalResourceId, CURSOR_KEY_PURPOSE)?.ciphertext).toBe(
+      NOT_UTF8.toString('base64'),
+    );
+  });
+
+  it('Update: the same purpose keeps the ciphertext; another purpose is a new key; an HMAC id is refused', async () => {
+    const cursorId = physicalIdFor('v1', NOT_UTF8.toString('base64'), CURSOR_KEY_PURPOSE);
+    expect((await onEvent(updateEvent(cursorId, CURSOR, CURSOR))).PhysicalResourceId).toBe(cursorId);
+    expect(kms.calls()).toHaveLength(0);
+    // The HMAC key's id under the cursor purpose: never silently reused or re-keyed.
+    await expect(
+      onEvent(updateEvent(physicalIdFor('v1', NOT_UTF8.toString('base64')), CURSOR, CURSOR)),
+    ).rejects.toThrow(/refusing to generate a new key/);
+    kms.on(GenerateDataKeyWithoutPlaintextCommand).resolves({ CiphertextBlob: new Uint8Array(NOT_UTF8) });
+    const replaced = await onEvent(updateEvent(physicalIdFor('v1', 'AAAA'), CURSOR, V1));
+    expect(replaced.PhysicalResourceId.startsWith('cursor-key/v1/')).toBe(true);
+  });
+
+  it('refuses a purpose it does not know', async () => {
+    await expect(onEvent(createEvent({ ...V1, KeyPurpose: 'anything' }))).rejects.toThrow(/KeyPurpose/);
+    expect(kms.calls()).toHaveLength(0);
   });
 });
 

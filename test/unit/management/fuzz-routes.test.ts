@@ -342,7 +342,7 @@ describe('fuzz: every management route', () => {
     mockAws();
     stubHandlerEnv({ tableName: 'tokens-table', keySource: 'kms' });
     for (const route of MANAGEMENT_ROUTES) {
-      const module = (await import(`../../../${route.entry.replace(/\.ts$/, '.js')}`)) as {
+      const module = (await import(/* @vite-ignore */ `../../../${route.entry.replace(/\.ts$/, '.js')}`)) as {
         handler: RouteHandler;
       };
       handlers.set(route.name, module.handler);
