@@ -12,7 +12,7 @@ import {
   type ProcessRow,
   processTable,
 } from '../support/processes.js';
-import { isLoopback, listenersOnPort, listeningSocketsOf } from '../support/sockets.js';
+import { holdersOf, isLoopback, listenersOnPort, listeningSocketsOf } from '../support/sockets.js';
 import { pollUntil, scaled } from '../support/time.js';
 import { type StackProcess, spawnLocalStack, stackTestTimeout } from './local-stack-process.js';
 
@@ -28,6 +28,8 @@ interface Started {
   readonly ports: { readonly gateway: number; readonly dynamoDb: number; readonly ses: number };
   /** npm and every process below it, once ready. */
   readonly tree: ProcessRow[];
+  /** Every process of the machine alive once the stack was ready. */
+  readonly aliveWhenReady: ReadonlySet<number>;
 }
 
 const cleanups: (() => void)[] = [];
@@ -55,7 +57,7 @@ async function startViaNpm(): Promise<Started> {
   const npmPid = stack.child.pid ?? 0;
   const table = processTable();
   const tree = [...table.filter((row) => row.pid === npmPid), ...descendantsOf(npmPid, table)];
-  return { stack, ports, tree };
+  return { stack, ports, tree, aliveWhenReady: new Set(table.map((row) => row.pid)) };
 }
 
 /** The process that started DynamoDB Local: the one running bin/local.ts (it also owns the gateway). */
@@ -86,16 +88,34 @@ async function survivorsOf(rows: readonly ProcessRow[], group: number): Promise<
   );
 }
 
-/** Nothing listens on the stack's ports any more, on any address. */
-function expectPortsFree(ports: Started['ports']): void {
-  for (const port of [ports.gateway, ports.dynamoDb, ports.ses]) expect(listenersOnPort(port)).toEqual([]);
+/**
+ * Nothing of the stack listens on its ports any more, on any address. A port the stack freed may be
+ * taken at once by another process of a busy machine (another test's emulator): a listener whose
+ * holders were all either running before the stack was ready (and not part of it) or started after
+ * it was stopped is not the stack's. Anything else, including a socket no visible process holds, is.
+ */
+function expectPortsFree(started: Started, aliveWhenStopped: ReadonlySet<number>): void {
+  const ours = new Set(started.tree.map((row) => row.pid));
+  const notTheStacks = (pid: number) =>
+    (started.aliveWhenReady.has(pid) && !ours.has(pid)) || !aliveWhenStopped.has(pid);
+  for (const port of [started.ports.gateway, started.ports.dynamoDb, started.ports.ses]) {
+    const left = listenersOnPort(port).filter((socket) => {
+      const holders = holdersOf(socket.inode);
+      return holders.length === 0 || !holders.every(notTheStacks);
+    });
+    expect(left).toEqual([]);
+  }
 }
+
+/** The pids alive now: taken just before the stack is stopped. */
+const alivePids = (): ReadonlySet<number> => new Set(processTable().map((row) => row.pid));
 
 describe.runIf(process.platform === 'linux')('npm start: where it listens, and what it leaves behind', () => {
   it(
     'listens on 127.0.0.1 only (gateway, DynamoDB Local, SES emulator); SIGTERM to npm stops it all',
     async () => {
-      const { stack, ports, tree } = await startViaNpm();
+      const started = await startViaNpm();
+      const { stack, ports, tree } = started;
 
       for (const port of [ports.gateway, ports.dynamoDb, ports.ses]) {
         const listeners = listenersOnPort(port);
@@ -108,10 +128,11 @@ describe.runIf(process.platform === 'linux')('npm start: where it listens, and w
       const all = listeningSocketsOf(tree.map((row) => row.pid));
       expect(all.filter((socket) => !isLoopback(socket.address))).toEqual([]);
 
+      const aliveWhenStopped = alivePids();
       process.kill(stack.child.pid ?? 0, 'SIGTERM');
       expect(describeRows(await survivorsOf(tree, stack.child.pid ?? 0))).toBe('');
       expect((await stack.exited).code, stack.output()).toBe(0);
-      expectPortsFree(ports);
+      expectPortsFree(started, aliveWhenStopped);
     },
     stackTestTimeout(),
   );
@@ -119,11 +140,13 @@ describe.runIf(process.platform === 'linux')('npm start: where it listens, and w
   it(
     'SIGINT to the npm process alone stops it all',
     async () => {
-      const { stack, ports, tree } = await startViaNpm();
+      const started = await startViaNpm();
+      const { stack, tree } = started;
+      const aliveWhenStopped = alivePids();
       process.kill(stack.child.pid ?? 0, 'SIGINT');
       expect(describeRows(await survivorsOf(tree, stack.child.pid ?? 0))).toBe('');
       expect((await stack.exited).code, stack.output()).toBe(0);
-      expectPortsFree(ports);
+      expectPortsFree(started, aliveWhenStopped);
     },
     stackTestTimeout(),
   );
@@ -131,15 +154,17 @@ describe.runIf(process.platform === 'linux')('npm start: where it listens, and w
   it(
     'kill -9 of the stack process: DynamoDB Local and the SES emulator exit by themselves',
     async () => {
-      const { stack, ports, tree } = await startViaNpm();
+      const started = await startViaNpm();
+      const { stack, tree } = started;
       const owner = stackProcess(tree);
       const emulators = descendantsOf(owner.pid, tree);
       expect(describeRows(emulators)).toMatch(/java/);
       expect(describeRows(emulators)).toMatch(/aws-ses-v2-local/);
+      const aliveWhenStopped = alivePids();
       process.kill(owner.pid, 'SIGKILL');
       expect(describeRows(await survivorsOf(tree, stack.child.pid ?? 0))).toBe('');
       await stack.exited;
-      expectPortsFree(ports);
+      expectPortsFree(started, aliveWhenStopped);
     },
     stackTestTimeout(),
   );
@@ -147,10 +172,12 @@ describe.runIf(process.platform === 'linux')('npm start: where it listens, and w
   it(
     'kill -9 of npm: the stack notices it lost its parent and stops it all',
     async () => {
-      const { stack, ports, tree } = await startViaNpm();
+      const started = await startViaNpm();
+      const { stack, tree } = started;
+      const aliveWhenStopped = alivePids();
       process.kill(stack.child.pid ?? 0, 'SIGKILL');
       expect(describeRows(await survivorsOf(tree, stack.child.pid ?? 0))).toBe('');
-      expectPortsFree(ports);
+      expectPortsFree(started, aliveWhenStopped);
     },
     stackTestTimeout(),
   );

@@ -75,6 +75,17 @@ function socketInodesOf(pid: number): Set<string> {
   return inodes;
 }
 
+/** The processes holding this socket open (pids), as far as /proc lets us see. */
+export function holdersOf(inode: string): number[] {
+  const holders: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (socketInodesOf(pid).has(inode)) holders.push(pid);
+  }
+  return holders;
+}
+
 /** The listening sockets held by any of these processes. */
 export function listeningSocketsOf(pids: readonly number[]): ListeningSocket[] {
   const inodes = new Set(pids.flatMap((pid) => [...socketInodesOf(pid)]));

@@ -414,16 +414,17 @@ describe('fuzz: token authorizer', () => {
   for (const [name, arbitrary] of cases) {
     it(`${name} events: a well-formed answer, 'Unauthorized', or the dependency error only where due; no header in logs`, async () => {
       const outcomes = new Map<string, number>();
-      await fc.assert(
-        fc.asyncProperty(arbitrary, (generated) => check(generated, outcomes)),
-        { numRuns: FUZZ_RUNS },
-      );
-      // The generators reach valid decisions, not only the malformed path.
-      const keys = [...outcomes.keys()];
-      expect(
-        keys.some((key) => key.endsWith('VALID')),
-        JSON.stringify([...outcomes]),
-      ).toBe(true);
+      const reachedValid = () => [...outcomes.keys()].some((key) => key.endsWith('VALID'));
+      // The generators reach valid decisions, not only the refusals. A valid case is a small share of
+      // the hostile ones, so a round without one is possible: more rounds (each a full check of the
+      // property) until one is seen; ten rounds without one means the generators lost that path.
+      for (let round = 0; round < 10 && (round === 0 || !reachedValid()); round++) {
+        await fc.assert(
+          fc.asyncProperty(arbitrary, (generated) => check(generated, outcomes)),
+          { numRuns: FUZZ_RUNS },
+        );
+      }
+      expect(reachedValid(), JSON.stringify([...outcomes])).toBe(true);
     });
   }
 });

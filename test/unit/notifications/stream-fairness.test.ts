@@ -1,8 +1,9 @@
 import type { DynamoDBStreamEvent } from 'aws-lambda';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Mailer, OutgoingEmail } from '../../../lambdas/core/notifications/notifier.js';
 import { fixedSendRate, SendPacer } from '../../../lambdas/core/notifications/pacing.js';
 import { createStreamNotifier } from '../../../lambdas/notifier/stream-notifier.js';
+import { scaled } from '../../support/time.js';
 import { batch, fixedClock, insertOf, issueToken, MemoryIdempotencyStore } from './support.js';
 
 // One user's burst must not hold back, or use up SES for, everyone else: sends are fair per
@@ -118,5 +119,23 @@ describe('stream notifier: fairness, pacing, partial failures', () => {
     });
     await notify(batch(...burstOf('carol@example.com', 5).map(insertOf)));
     expect(starts).toEqual([0, 250, 500, 750, 1000]);
+  });
+
+  it('a wall clock that jumps ahead and back (a faked or corrected Date) does not hold later sends back', async () => {
+    const pacer = new SendPacer(fixedSendRate(1));
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 86_400_000);
+      await pacer.acquire();
+    } finally {
+      vi.useRealTimers();
+    }
+    // At 1 email per second the next start is due at most a second after the first, whatever Date said.
+    const next = pacer.acquire();
+    const outcome = await Promise.race([
+      next.then(() => 'sent' as const),
+      new Promise<'held'>((resolve) => setTimeout(() => resolve('held'), scaled(5_000))),
+    ]);
+    expect(outcome).toBe('sent');
   });
 });
