@@ -321,9 +321,19 @@ describe('functions', () => {
   });
 
   it('the token authorizer is bundled without the credential sources Lambda never has, and signs with the environment credentials', () => {
-    const fn = template.findResources('AWS::Lambda::Function')[logicalIdOf(stack.tokenAuthorizer.function)];
+    // Bundled on its own, with the stack's options (the shared synth skips bundling).
+    const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'access-tokens-cdk-')) });
+    const bundled = new ServiceFunction(new Stack(app, 'BundledAuthorizer'), 'TokenAuthorizer', {
+      entry: FUNCTION_ENTRIES.tokenAuthorizer,
+      description: 'the token authorizer, bundled as the stack bundles it',
+      lambdaCredentialsOnly: true,
+    });
+    const assemblyDir = app.synth().directory;
+    const fn = Template.fromStack(Stack.of(bundled)).findResources('AWS::Lambda::Function')[
+      logicalIdOf(bundled.function)
+    ];
     const code = `asset.${String(fn?.Properties.Code.S3Key).replace(/\.zip$/, '')}`;
-    const bundleFile = join(synth.assemblyDir, code, 'index.mjs');
+    const bundleFile = join(assemblyDir, code, 'index.mjs');
     const bundle = readFileSync(bundleFile, 'utf8');
     expect(bundle).toContain('credentials are not bundled in this Lambda function');
     // The STS and SSO clients and the SSO session reader that only those sources use.
