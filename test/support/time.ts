@@ -35,10 +35,10 @@ export async function pollUntil<T>(
   done: (value: T) => boolean,
   { ceilingMs = 30_000, intervalMs = 100 }: { ceilingMs?: number; intervalMs?: number } = {},
 ): Promise<T> {
-  const deadline = Date.now() + scaled(ceilingMs);
+  const deadline = performance.now() + scaled(ceilingMs);
   for (;;) {
     const value = await probe();
-    if (done(value) || Date.now() > deadline) return value;
+    if (done(value) || performance.now() > deadline) return value;
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
