@@ -3,7 +3,7 @@ import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
-import { FUNCTION_ENTRIES, MANAGEMENT_ROUTES } from '../lambdas/routes.js';
+import { FUNCTION_ENTRIES, MANAGEMENT_ROUTES } from '../lambdas/contract/routes.js';
 import { ESM_REQUIRE_BANNER } from '../lib/service-function.js';
 import { ROOT, tail, track } from './children.js';
 import { median, round } from './stats.js';

@@ -2,8 +2,8 @@ import { Annotations, Aspects, Aws, CfnOutput, Duration, Fn, Stack, type StackPr
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { FUNCTION_ENTRIES, MANAGEMENT_ROUTES } from '../lambdas/contract/routes.js';
 import { gatewayCacheTtlSeconds } from '../lambdas/core/settings.js';
-import { FUNCTION_ENTRIES, MANAGEMENT_ROUTES } from '../lambdas/routes.js';
 import { ENV } from '../lambdas/runtime/env.js';
 import type { DeploymentConfig, LogRetentionDays } from './config.js';
 import { ExpiryLedger } from './constructs/expiry-ledger.js';

@@ -4,6 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { FUNCTION_ENTRIES } from '../lambdas/contract/routes.js';
 import {
   CURRENT_CURSOR_KEY_VERSION,
   CURRENT_HMAC_KEY_VERSION,
@@ -16,7 +17,6 @@ import {
   HMAC_KEY_RESOURCE_TYPE,
   type HmacKeyResourceProperties,
 } from '../lambdas/hmac-key-resource/contract.js';
-import { FUNCTION_ENTRIES } from '../lambdas/routes.js';
 import { ENV } from '../lambdas/runtime/env.js';
 import { logicalIdOf } from './logical-id.js';
 import { ServiceFunction } from './service-function.js';

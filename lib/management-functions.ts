@@ -1,14 +1,14 @@
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import type { RouteDefinition } from '../lambdas/contract/routes.js';
 import type { PolicySettings } from '../lambdas/core/settings.js';
-import type { RouteDefinition } from '../lambdas/routes.js';
 import { ENV } from '../lambdas/runtime/env.js';
 import type { HmacKey } from './hmac-key.js';
 import { ServiceFunction } from './service-function.js';
 import type { TokenTable } from './token-table.js';
 
 export interface ManagementFunctionsProps {
-  /** The route table (lambdas/routes.ts): one function per route. */
+  /** The route table (lambdas/contract/routes.ts): one function per route. */
   readonly routes: readonly RouteDefinition[];
   readonly table: TokenTable;
   readonly hmacKey: HmacKey;

@@ -1,7 +1,7 @@
-import { FUNCTION_ENTRIES, MANAGEMENT_ROUTES, type ManagementRouteName } from '../lambdas/routes.js';
+import { FUNCTION_ENTRIES, MANAGEMENT_ROUTES, type ManagementRouteName } from '../lambdas/contract/routes.js';
 import { type LocalFunction, loadLambdaFunction, localFunction } from './lambda-runtime.js';
 
-// The handler modules the local gateway runs, named by the route table (lambdas/routes.ts), each
+// The handler modules the local gateway runs, named by the route table (lambdas/contract/routes.ts), each
 // imported once. Import them only after the handler environment is set: they read it at load.
 
 /** API Gateway's REST integration timeout. */

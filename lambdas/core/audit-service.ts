@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { auditEventSchema, ListAuditEventsQuery } from './api-schemas.js';
+import type { auditEventSchema, ListAuditEventsQuery } from '../contract/api-schemas.js';
 import { ForbiddenError, NotFoundError } from './errors.js';
 import { openListCursor } from './list-cursors.js';
 import type { AuditEvent, Caller, FieldChange } from './model.js';

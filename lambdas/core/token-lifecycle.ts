@@ -1,4 +1,4 @@
-import type { RevokeAllQuery, RotateTokenRequest, UpdateTokenRequest } from './api-schemas.js';
+import type { RevokeAllQuery, RotateTokenRequest, UpdateTokenRequest } from '../contract/api-schemas.js';
 import { actorOf, auditEvent, diffToken, tokenAuditEvent } from './audit.js';
 import { forEachBounded } from './bounded.js';
 import { hashToken } from './hashing.js';

@@ -5,7 +5,7 @@ import {
   MAX_SCOPES_PER_TOKEN,
   NAME_MAX_LENGTH,
   type PolicyView,
-} from './api-schemas.js';
+} from '../contract/api-schemas.js';
 import { type ErrorDetail, ValidationError } from './errors.js';
 import {
   type AllowlistBound,

@@ -1,4 +1,4 @@
-import type { CreateTokenRequest, ListTokensQuery } from './api-schemas.js';
+import type { CreateTokenRequest, ListTokensQuery } from '../contract/api-schemas.js';
 import { tokenAuditEvent } from './audit.js';
 import { ConflictError, ForbiddenError, LimitExceededError, NotFoundError } from './errors.js';
 import { hashToken } from './hashing.js';

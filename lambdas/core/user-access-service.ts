@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { tokenAccessSchema } from './api-schemas.js';
+import type { tokenAccessSchema } from '../contract/api-schemas.js';
 import { actorOf, auditEvent } from './audit.js';
 import { ForbiddenError } from './errors.js';
 import type { Caller, UserAccess } from './model.js';

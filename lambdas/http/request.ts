@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { MAX_BODY_BYTES } from '../core/api-schemas.js';
+import { MAX_BODY_BYTES } from '../contract/api-schemas.js';
 import { callerContextSchema } from '../core/caller-context.js';
 import {
   PayloadTooLargeError,

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import type { ErrorResponse } from '../core/api-schemas.js';
+import type { ErrorResponse } from '../contract/api-schemas.js';
 import { type DomainError, type ErrorDetail, STATUS_BY_CODE } from '../core/errors.js';
 
 // Every response of the management API is built here: JSON with no-store caching and the security

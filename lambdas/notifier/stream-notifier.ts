@@ -1,5 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { decodeNotifierRecord, type NotifierRecord } from '../adapters/stream-records.js';
 import {
   type OwnerContacts,
   ownerAddressOf,
@@ -23,7 +24,6 @@ import {
 } from '../core/notifications/notifier.js';
 import { ConcurrencyLimit, runFairly, type SendPacer } from '../core/notifications/pacing.js';
 import { SDK_CALL_MAX_MS } from '../runtime/sdk-options.js';
-import { decodeNotifierRecord, type NotifierRecord } from './stream-records.js';
 
 // One stream batch → emails, with partial batch responses.
 //

@@ -1,13 +1,13 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { INDEXES } from '../../lambdas/adapters/table-definition.js';
-import { CURSOR_KEY_PURPOSE, HMAC_KEY_PURPOSE } from '../../lambdas/core/key-context.js';
 import {
   MANAGEMENT_ROUTES,
   type ManagementRouteName,
   type RoutePermissions,
   routeNamed,
-} from '../../lambdas/routes.js';
+} from '../../lambdas/contract/routes.js';
+import { CURSOR_KEY_PURPOSE, HMAC_KEY_PURPOSE } from '../../lambdas/core/key-context.js';
 import type { AccessTokensStack } from '../../lib/access-tokens-stack.js';
 import { scaled } from '../support/time.js';
 import { actionsOf, arnOf, logicalIdOf, ref, statementsOfRole, synthesize } from './helpers.js';

@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTION_ENTRIES } from '../../lambdas/routes.js';
+import { FUNCTION_ENTRIES } from '../../lambdas/contract/routes.js';
 import { ENV } from '../../lambdas/runtime/env.js';
 import { Notifications, type NotificationsProps } from '../../lib/constructs/notifications.js';
 import { FUNCTION_RUNTIME } from '../../lib/service-function.js';

@@ -1,11 +1,11 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { KEYS } from '../../lambdas/adapters/table-definition.js';
+import { MANAGEMENT_ROUTES, type ManagementRouteName, routeNamed } from '../../lambdas/contract/routes.js';
 import type { CallerContext } from '../../lambdas/core/caller-context.js';
 import { newTokenId } from '../../lambdas/core/ids.js';
 import { ROLES, type Role, type TokenView } from '../../lambdas/core/model.js';
 import type { RouteHandler } from '../../lambdas/http/route-handler.js';
-import { MANAGEMENT_ROUTES, type ManagementRouteName, routeNamed } from '../../lambdas/routes.js';
 import { createTestTable, type TestTable } from '../support/dynamo.js';
 import { stubHandlerEnv } from '../support/env.js';
 import {

@@ -10,7 +10,7 @@ import { DynamoOwnerContacts } from '../../lambdas/adapters/dynamo-owner-contact
 import { DynamoTokenRepository } from '../../lambdas/adapters/dynamo-token-repository.js';
 import { DynamoIdempotencyStore, idempotencyItemKey } from '../../lambdas/adapters/idempotency-store.js';
 import { SesMailer } from '../../lambdas/adapters/ses-mailer.js';
-import { createTokenRequestSchema } from '../../lambdas/core/api-schemas.js';
+import { createTokenRequestSchema } from '../../lambdas/contract/api-schemas.js';
 import type { Caller } from '../../lambdas/core/model.js';
 import { CLAIM_LEASE_SECONDS } from '../../lambdas/core/notifications/idempotency.js';
 import type { Clock } from '../../lambdas/core/ports.js';

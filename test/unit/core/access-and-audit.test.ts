@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ListAuditEventsQuery } from '../../../lambdas/core/api-schemas.js';
+import type { ListAuditEventsQuery } from '../../../lambdas/contract/api-schemas.js';
 import { listAuditEvents } from '../../../lambdas/core/audit-service.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../../lambdas/core/errors.js';
 import type { HmacKey } from '../../../lambdas/core/hashing.js';

@@ -8,7 +8,7 @@ import {
   listTokensQuerySchema,
   revokeAllQuerySchema,
   userPathSchema,
-} from '../../../lambdas/core/api-schemas.js';
+} from '../../../lambdas/contract/api-schemas.js';
 import { callerContextSchema } from '../../../lambdas/core/caller-context.js';
 import { UnauthorizedError } from '../../../lambdas/core/errors.js';
 import type { HmacKey } from '../../../lambdas/core/hashing.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CreateTokenRequest, UpdateTokenRequest } from '../../../lambdas/core/api-schemas.js';
+import type { CreateTokenRequest, UpdateTokenRequest } from '../../../lambdas/contract/api-schemas.js';
 import {
   ConflictError,
   ForbiddenError,

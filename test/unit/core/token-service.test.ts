@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CreateTokenRequest, ListTokensQuery } from '../../../lambdas/core/api-schemas.js';
+import type { CreateTokenRequest, ListTokensQuery } from '../../../lambdas/contract/api-schemas.js';
 import {
   ForbiddenError,
   LimitExceededError,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createTokenRequestSchema } from '../../../lambdas/core/api-schemas.js';
+import { createTokenRequestSchema } from '../../../lambdas/contract/api-schemas.js';
 import type { AuditEvent, TokenChange, TokenRecord } from '../../../lambdas/core/model.js';
 import { DEFAULT_POLICY_SETTINGS } from '../../../lambdas/core/settings.js';
 import { revokeAllTokens } from '../../../lambdas/core/token-lifecycle.js';

@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import type { ManagementRouteName } from '../routes.js';
-import type { ErrorCode } from './errors.js';
-import { IDENTITY_PATTERN, IDENTITY_PATTERN_DESCRIPTION, WHOLE_ACCOUNT } from './identity.js';
-import { AUDIT_EVENT_ID_PATTERN, TOKEN_ID_PATTERN } from './ids.js';
-import { AUDIT_ACTIONS, ROLES } from './model.js';
-import { TOKEN_TYPE_NAME_PATTERN } from './settings.js';
+import type { ErrorCode } from '../core/errors.js';
+import { IDENTITY_PATTERN, IDENTITY_PATTERN_DESCRIPTION, WHOLE_ACCOUNT } from '../core/identity.js';
+import { AUDIT_EVENT_ID_PATTERN, TOKEN_ID_PATTERN } from '../core/ids.js';
+import { AUDIT_ACTIONS, ROLES } from '../core/model.js';
+import { TOKEN_TYPE_NAME_PATTERN } from '../core/settings.js';
+import type { ManagementRouteName } from './routes.js';
 
 // The management API's contract as zod schemas: the HTTP layer validates requests with them, the
-// handlers' results are typed by them, and lambdas/core/openapi.ts turns them into the OpenAPI
+// handlers' results are typed by them, and lambdas/contract/openapi.ts turns them into the OpenAPI
 // document (schemas with `.meta({ id })` become named components). One source, so the document
 // cannot drift from what the API accepts.
 

@@ -1,4 +1,4 @@
-import type { Role } from './core/model.js';
+import type { Role } from '../core/model.js';
 
 // The one route table of the management API. The CDK stack builds one function, one method and
 // one least-privilege role per entry from it; the local gateway dispatches with it; the OpenAPI
