@@ -8,9 +8,9 @@ import { DynamoTokenRepository } from '../lambdas/adapters/dynamo-token-reposito
 import { ensureLocalKeyFile, FileKeySource } from '../lambdas/adapters/file-key-source.js';
 import { createTableInput } from '../lambdas/adapters/table-definition.js';
 import { createTokenRequestSchema } from '../lambdas/contract/api-schemas.js';
+import { DEFAULT_POLICY_SETTINGS, parsePolicySettings } from '../lambdas/contract/policy-settings.js';
 import { FUNCTION_ENTRIES } from '../lambdas/contract/routes.js';
 import { systemClock } from '../lambdas/core/ports.js';
-import { DEFAULT_POLICY_SETTINGS, parsePolicySettings } from '../lambdas/core/settings.js';
 import { createToken } from '../lambdas/core/token-service.js';
 import { findFreePort, startDynamoDbLocal } from '../local/emulators.js';
 import { bundleAll, measureInit, SDK_CLIENTS_ONLY_ENTRY } from './bundles.js';

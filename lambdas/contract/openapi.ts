@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { type ErrorCode, STATUS_BY_CODE } from '../core/errors.js';
+import type { ErrorCode } from '../core/errors.js';
 import {
   ERROR_COMPONENT_ID,
   errorResponseSchema,
   ROUTE_CONTRACTS,
   type RouteContract,
+  STATUS_BY_CODE,
 } from './api-schemas.js';
 import { MANAGEMENT_ROUTES, type RouteDefinition } from './routes.js';
 

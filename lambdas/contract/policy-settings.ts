@@ -1,32 +1,44 @@
 import { z } from 'zod';
-import { AREA_PATTERN, SCOPE_PATTERN } from './scope-patterns.js';
-import { TOKEN_PREFIX_PATTERN } from './token-format.js';
+import { AREA_PATTERN, SCOPE_PATTERN } from '../core/scope-patterns.js';
+import {
+  AUTHORIZER_INTEGER_SETTINGS,
+  type AuthorizerIntegerSetting,
+  DEFAULT_MIN_ALLOWLIST_PREFIX,
+  type IntegerSetting,
+  integerSettingMessage,
+  isTokenPrefix,
+  type PolicySettings,
+  TOKEN_PREFIX_DEFAULT,
+  TOKEN_PREFIX_MESSAGE,
+  TOKEN_TYPE_NAME_PATTERN,
+  tokenTypeNamed,
+} from '../core/settings.js';
 
-// The token policy: what users may create and how the gateway treats tokens. The same schema
-// validates `cdk.json` context at synth time (lib/config.ts), the local stack's settings, and the
-// JSON the stack hands to every function in the POLICY_SETTINGS env var.
-
-// The patterns live in a zod-free module (the token authorizer imports them without zod).
-export { AREA_PATTERN, SCOPE_PATTERN, type ScopeAction } from './scope-patterns.js';
+// The token policy's schema: it validates `cdk.json` context at synth time (lib/config.ts), the
+// local stack's settings, and the JSON the stack hands to every function in the POLICY_SETTINGS
+// env var. The types and rules are the domain's (lambdas/core/settings.ts); the fields the token
+// authorizer reads are built from the same definitions its zod-free check uses, so the two cannot
+// disagree on a type, a bound or a default.
 
 const areaSchema = z
   .string()
   .regex(AREA_PATTERN, 'an area is lowercase letters, digits and dashes, starting with a letter (max 40)');
 const scopeSchema = z.string().regex(SCOPE_PATTERN, 'a scope is `<area>:read` or `<area>:write`');
 
-/** A token type's name, in the configuration and in a create request alike. */
-export const TOKEN_TYPE_NAME_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
 const typeNameSchema = z
   .string()
   .regex(TOKEN_TYPE_NAME_PATTERN, 'a token type name is lowercase letters, digits and dashes (max 32)');
 
-/**
- * How wide one allowlist entry of a type that requires an allowlist may be, as the shortest prefix
- * length accepted per family. Without a bound, `0.0.0.0/1` + `128.0.0.0/1` (or `::/1` + `8000::/1`)
- * "limit" a token to the whole Internet. The default refuses IPv4 ranges wider than a /8 and IPv6
- * ranges wider than a /32 (an ISP's allocation).
- */
-export const DEFAULT_MIN_ALLOWLIST_PREFIX = { ipv4: 8, ipv6: 32 } as const;
+/** An integer setting the authorizer reads, from its one definition (core/settings.ts). */
+const authorizerInteger = (field: AuthorizerIntegerSetting) => {
+  const setting: IntegerSetting = AUTHORIZER_INTEGER_SETTINGS[field];
+  return z
+    .number()
+    .int()
+    .min(setting.min, integerSettingMessage(field, setting))
+    .max(setting.max, integerSettingMessage(field, setting))
+    .default(setting.fallback);
+};
 
 const minAllowlistPrefixSchema = z
   .object({
@@ -34,7 +46,6 @@ const minAllowlistPrefixSchema = z
     ipv6: z.number().int().min(1).max(128).default(DEFAULT_MIN_ALLOWLIST_PREFIX.ipv6),
   })
   .strict();
-export type AllowlistBound = z.infer<typeof minAllowlistPrefixSchema>;
 
 export const tokenTypeSchema = z
   .object({
@@ -58,13 +69,7 @@ export const tokenTypeSchema = z
 
 export const policySettingsSchema = z
   .object({
-    tokenPrefix: z
-      .string()
-      .regex(
-        TOKEN_PREFIX_PATTERN,
-        'tokenPrefix must be 2-16 lowercase letters or digits, starting with a letter',
-      )
-      .default('atk'),
+    tokenPrefix: z.string().refine(isTokenPrefix, TOKEN_PREFIX_MESSAGE).default(TOKEN_PREFIX_DEFAULT),
     expiryPresetsDays: z
       .array(z.number().int().min(1).max(3650))
       .min(1, 'expiryPresetsDays needs at least one preset')
@@ -87,9 +92,9 @@ export const policySettingsSchema = z
     }),
     defaultTokenType: typeNameSchema.default('standard'),
     /** Upper bound on how long a revoked token may still pass: gateway cache TTL + in-process cache. */
-    revocationWindowSeconds: z.number().int().min(0).max(3600).default(60),
+    revocationWindowSeconds: authorizerInteger('revocationWindowSeconds'),
     /** The authorizer records a token's lastUsedAt at most once per this many seconds. */
-    lastUsedIntervalSeconds: z.number().int().min(1).max(86_400).default(900),
+    lastUsedIntervalSeconds: authorizerInteger('lastUsedIntervalSeconds'),
     /** Audit events are kept this long (DynamoDB TTL), in days. */
     auditRetentionDays: z.number().int().min(1).max(3650).default(365),
     /**
@@ -97,11 +102,11 @@ export const policySettingsSchema = z
      * window: the effective value is min(this, revocationWindowSeconds), and API Gateway's result
      * cache gets the rest of the window (gatewayCacheTtlSeconds).
      */
-    verificationCacheSeconds: z.number().int().min(0).max(3600).default(10),
+    verificationCacheSeconds: authorizerInteger('verificationCacheSeconds'),
     /** How long the authorizer remembers that a well-formed token does not exist, in seconds. */
-    verificationCacheNegativeSeconds: z.number().int().min(0).max(300).default(5),
+    verificationCacheNegativeSeconds: authorizerInteger('verificationCacheNegativeSeconds'),
     /** Credentials one authorizer container keeps (least recently used go first). */
-    verificationCacheMaxEntries: z.number().int().min(0).max(1_000_000).default(10_000),
+    verificationCacheMaxEntries: authorizerInteger('verificationCacheMaxEntries'),
   })
   .strict()
   .superRefine((settings, ctx) => {
@@ -143,9 +148,16 @@ export const policySettingsSchema = z
     }
   });
 
-export type PolicySettings = z.infer<typeof policySettingsSchema>;
 export type PolicySettingsInput = z.input<typeof policySettingsSchema>;
-export type TokenTypeSettings = z.infer<typeof tokenTypeSchema>;
+
+// One shape: what the schema parses into is the domain's PolicySettings (core/settings.ts), and
+// back; this fails to compile if the two drift apart.
+type Assignable<From, To> = [From] extends [To] ? true : false;
+const oneShape: {
+  parsed: Assignable<z.output<typeof policySettingsSchema>, PolicySettings>;
+  domain: Assignable<PolicySettings, z.output<typeof policySettingsSchema>>;
+} = { parsed: true, domain: true };
+void oneShape;
 
 export const DEFAULT_POLICY_SETTINGS: PolicySettings = policySettingsSchema.parse({});
 
@@ -159,40 +171,4 @@ export function parsePolicySettings(input: unknown, source = 'policy settings'):
     throw new Error(`Invalid ${source}:\n${lines.join('\n')}`);
   }
   return result.data;
-}
-
-/** The authorizer's in-process cache TTL: never longer than the revocation window. */
-export function verificationCacheTtlSeconds(settings: PolicySettings): number {
-  return Math.min(settings.verificationCacheSeconds, settings.revocationWindowSeconds);
-}
-
-/**
- * API Gateway's authorizer result cache TTL: what the in-process cache leaves of the revocation
- * window, so that a revoked token passes for at most revocationWindowSeconds in total.
- */
-export function gatewayCacheTtlSeconds(settings: PolicySettings): number {
-  return settings.revocationWindowSeconds - verificationCacheTtlSeconds(settings);
-}
-
-/**
- * The configured token type of that name, or undefined. Own properties only: the types are a plain
- * object, and `constructor`, `__proto__`, `toString` or `hasOwnProperty` must find nothing unless
- * the configuration names such a type (a prototype member has no allowedScopes and no
- * requireIpAllowlist, so finding one would lift every restriction).
- */
-export function tokenTypeNamed(
-  settings: Pick<PolicySettings, 'tokenTypes'>,
-  name: string,
-): TokenTypeSettings | undefined {
-  return Object.hasOwn(settings.tokenTypes, name) ? settings.tokenTypes[name] : undefined;
-}
-
-/** The allowlist bound of a type that requires an allowlist; undefined for any other type. */
-export function allowlistBoundOf(type: TokenTypeSettings): AllowlistBound | undefined {
-  if (!type.requireIpAllowlist) return undefined;
-  return { ...DEFAULT_MIN_ALLOWLIST_PREFIX, ...type.minAllowlistPrefix };
-}
-
-export function scopeCatalogue(settings: PolicySettings): string[] {
-  return settings.scopeAreas.flatMap((area) => [`${area}:read`, `${area}:write`]);
 }

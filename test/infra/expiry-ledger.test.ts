@@ -3,8 +3,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_POLICY_SETTINGS, parsePolicySettings } from '../../lambdas/contract/policy-settings.js';
 import { FUNCTION_ENTRIES } from '../../lambdas/contract/routes.js';
-import { DEFAULT_POLICY_SETTINGS, parsePolicySettings } from '../../lambdas/core/settings.js';
 import { ENV } from '../../lambdas/runtime/env.js';
 import {
   EXPIRY_LEDGER_LEADING_KEYS,

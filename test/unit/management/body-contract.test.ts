@@ -9,10 +9,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { tokenToItem } from '../../../lambdas/adapters/items.js';
 import { KEYS } from '../../../lambdas/adapters/table-definition.js';
-import { ERROR_CODES, ROUTE_CONTRACTS } from '../../../lambdas/contract/api-schemas.js';
+import { ERROR_CODES, ROUTE_CONTRACTS, STATUS_BY_CODE } from '../../../lambdas/contract/api-schemas.js';
 import { buildOpenApiDocument } from '../../../lambdas/contract/openapi.js';
 import { MANAGEMENT_ROUTES, type ManagementRouteName } from '../../../lambdas/contract/routes.js';
-import { STATUS_BY_CODE } from '../../../lambdas/core/errors.js';
 import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
 import { stubHandlerEnv } from '../../support/env.js';
 import {

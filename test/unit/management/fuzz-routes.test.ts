@@ -12,9 +12,9 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ERROR_CODES } from '../../../lambdas/contract/api-schemas.js';
+import { ERROR_CODES, STATUS_BY_CODE } from '../../../lambdas/contract/api-schemas.js';
 import { MANAGEMENT_ROUTES, type ManagementRouteName } from '../../../lambdas/contract/routes.js';
-import { type ErrorCode, STATUS_BY_CODE } from '../../../lambdas/core/errors.js';
+import type { ErrorCode } from '../../../lambdas/core/errors.js';
 import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
 import { stubHandlerEnv } from '../../support/env.js';
 import {
