@@ -9,9 +9,9 @@ import { ensureLocalKeyFile, FileKeySource } from '../lambdas/adapters/file-key-
 import { createTableInput } from '../lambdas/adapters/table-definition.js';
 import { createTokenRequestSchema } from '../lambdas/contract/api-schemas.js';
 import { DEFAULT_POLICY_SETTINGS, parsePolicySettings } from '../lambdas/contract/policy-settings.js';
-import { FUNCTION_ENTRIES } from '../lambdas/contract/routes.js';
 import { systemClock } from '../lambdas/core/ports.js';
 import { createToken } from '../lambdas/core/token-service.js';
+import { FUNCTION_ENTRIES } from '../lib/function-entries.js';
 import { findFreePort, startDynamoDbLocal } from '../local/emulators.js';
 import { bundleAll, measureInit, SDK_CLIENTS_ONLY_ENTRY } from './bundles.js';
 import { baseEnv, ROOT, runScope, runTsxScript, stopAllChildren, stopChild, track } from './children.js';

@@ -4,7 +4,6 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { FUNCTION_ENTRIES } from '../lambdas/contract/routes.js';
 import {
   CURRENT_CURSOR_KEY_VERSION,
   CURRENT_HMAC_KEY_VERSION,
@@ -18,6 +17,7 @@ import {
   type HmacKeyResourceProperties,
 } from '../lambdas/hmac-key-resource/contract.js';
 import { ENV } from '../lambdas/runtime/env.js';
+import { FUNCTION_ENTRIES } from './function-entries.js';
 import { logicalIdOf } from './logical-id.js';
 import { ServiceFunction } from './service-function.js';
 

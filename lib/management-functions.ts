@@ -1,15 +1,15 @@
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { RouteDefinition } from '../lambdas/contract/routes.js';
 import type { PolicySettings } from '../lambdas/core/settings.js';
 import { ENV } from '../lambdas/runtime/env.js';
+import type { DeployedRoute } from './function-entries.js';
 import type { HmacKey } from './hmac-key.js';
 import { ServiceFunction } from './service-function.js';
 import type { TokenTable } from './token-table.js';
 
 export interface ManagementFunctionsProps {
-  /** The route table (lambdas/contract/routes.ts): one function per route. */
-  readonly routes: readonly RouteDefinition[];
+  /** The route table with each route's deployment (lib/function-entries.ts): one function per route. */
+  readonly routes: readonly DeployedRoute[];
   readonly table: TokenTable;
   readonly hmacKey: HmacKey;
   /** Handed to every function as POLICY_SETTINGS. */

@@ -1,4 +1,5 @@
-import { FUNCTION_ENTRIES, MANAGEMENT_ROUTES, type ManagementRouteName } from '../lambdas/contract/routes.js';
+import type { ManagementRouteName } from '../lambdas/contract/routes.js';
+import { DEPLOYED_ROUTES, FUNCTION_ENTRIES } from '../lib/function-entries.js';
 import { type LocalFunction, loadLambdaFunction, localFunction } from './lambda-runtime.js';
 
 // The handler modules the local gateway runs, named by the route table (lambdas/contract/routes.ts), each
@@ -21,7 +22,7 @@ export async function loadFunctions(rootDir: string): Promise<LocalFunctions> {
   const load = async (name: string, entry: string, timeoutMs: number) =>
     localFunction(functionName(name), entry, await loadLambdaFunction(rootDir, entry), timeoutMs);
   const routes = new Map<ManagementRouteName, LocalFunction>();
-  for (const route of MANAGEMENT_ROUTES) {
+  for (const route of DEPLOYED_ROUTES) {
     routes.set(route.name, await load(route.name, route.entry, INTEGRATION_TIMEOUT_MS));
   }
   return {

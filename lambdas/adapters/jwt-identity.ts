@@ -121,9 +121,7 @@ export function payloadVerifierFor(config: JwtVerifierConfig): PayloadVerifier {
     return { verify: (jwt) => verifier.verify(jwt) };
   }
   if (config.jwksUri.startsWith('http:') && !isLoopbackHttpUri(config.jwksUri)) {
-    throw new Error(
-      `JWT_JWKS_URI must be https (plain http only on 127.0.0.1/localhost): ${config.jwksUri}`,
-    );
+    throw new Error(`JWT_JWKS_URI must be https (plain http only on 127.0.0.1/localhost): ${config.jwksUri}`);
   }
   const verifier = JwtVerifier.create(
     { issuer: config.issuer, audience: config.audience, jwksUri: config.jwksUri },

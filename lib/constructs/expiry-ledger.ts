@@ -8,10 +8,10 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { KEYS, PARTITIONS } from '../../lambdas/adapters/table-definition.js';
-import { FUNCTION_ENTRIES } from '../../lambdas/contract/routes.js';
 import type { PolicySettings } from '../../lambdas/core/settings.js';
 import { EXPIRY_LEDGER_FILTER_PATTERN } from '../../lambdas/expiry-ledger/filter.js';
 import { ENV } from '../../lambdas/runtime/env.js';
+import { FUNCTION_ENTRIES } from '../function-entries.js';
 import { ServiceFunction } from '../service-function.js';
 import { deadLetterQueue, queueDepthAlarm } from './dead-letter-queue.js';
 

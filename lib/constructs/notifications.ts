@@ -13,11 +13,11 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { CONTACT_PREFIX } from '../../lambdas/adapters/dynamo-owner-contacts.js';
 import { INDEXES, KEYS } from '../../lambdas/adapters/table-definition.js';
-import { FUNCTION_ENTRIES } from '../../lambdas/contract/routes.js';
 import { IDEMPOTENCY_PREFIX } from '../../lambdas/core/notifications/idempotency.js';
 import { DEFAULT_REMINDER_WINDOW_DAYS } from '../../lambdas/core/notifications/reminders.js';
 import { NOTIFIER_FILTER_PATTERNS } from '../../lambdas/notifier/filter.js';
 import { ENV } from '../../lambdas/runtime/env.js';
+import { FUNCTION_ENTRIES } from '../function-entries.js';
 import { ServiceFunction } from '../service-function.js';
 import { deadLetterQueue, queueDepthAlarm } from './dead-letter-queue.js';
 

@@ -13,6 +13,7 @@ import { ERROR_CODES, ROUTE_CONTRACTS, STATUS_BY_CODE } from '../../../lambdas/c
 import { buildOpenApiDocument } from '../../../lambdas/contract/openapi.js';
 import { MANAGEMENT_ROUTES, type ManagementRouteName } from '../../../lambdas/contract/routes.js';
 import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
+import { ROUTE_DEPLOYMENTS } from '../../../lib/function-entries.js';
 import { stubHandlerEnv } from '../../support/env.js';
 import {
   adminContext,
@@ -83,7 +84,7 @@ describe('request bodies (DynamoDB mocked)', () => {
   beforeAll(async () => {
     stubHandlerEnv({ tableName: 'tokens-table' });
     for (const route of BODY_ROUTES) {
-      const module = `../../../${route.entry.replace(/\.ts$/, '.js')}`;
+      const module = `../../../${ROUTE_DEPLOYMENTS[route.name].entry.replace(/\.ts$/, '.js')}`;
       handlers[route.name] = ((await import(module)) as { handler: RouteHandler }).handler;
     }
   });
