@@ -182,4 +182,26 @@ describe('architecture: the import rules of lambdas/', () => {
       .filter((line) => !KNOWN_VIOLATIONS.includes(line.slice(0, line.indexOf(':'))));
     expect(misplaced, `create these in lambdas/runtime/:\n${misplaced.join('\n')}\n`).toEqual([]);
   });
+
+  it('no item key is built or parsed by hand outside the item modules', () => {
+    // Keys and queried partitions are built in adapters/table-definition.ts (KEYS, PARTITIONS,
+    // tokenIdOfKey) and mapped to items in adapters/items.ts; anywhere else a `TOKEN#…` written out
+    // could drift from them.
+    const ITEM_MODULES = new Set(
+      ['table-definition.ts', 'items.ts'].map((name) => path.join('lambdas', 'adapters', name)),
+    );
+    const KEY_LITERAL = /[`'"](TOKEN|CREDENTIAL|LIMIT|SLOTS|SLOT|ACCESS|AUDIT|USER|ACCOUNT|EXPIRES)#/;
+    const handBuilt = sourceFiles(LAMBDAS)
+      .filter((file) => !ITEM_MODULES.has(path.relative(ROOT, file)))
+      .flatMap((file) =>
+        readFileSync(file, 'utf8')
+          .split('\n')
+          .flatMap((line, index) => {
+            const code = line.trim();
+            if (code.startsWith('//') || code.startsWith('*') || code.startsWith('/*')) return [];
+            return KEY_LITERAL.test(code) ? [`${path.relative(ROOT, file)}:${index + 1}: ${code}`] : [];
+          }),
+      );
+    expect(handBuilt, `build these keys with KEYS / PARTITIONS:\n${handBuilt.join('\n')}\n`).toEqual([]);
+  });
 });
