@@ -17,7 +17,7 @@ import { isSafeIdentity } from '../core/identity.js';
 import { ROLES, type Role } from '../core/model.js';
 import type { IdentityVerifier, VerifiedIdentity } from '../core/ports.js';
 
-// Verifies management API callers' JWTs with aws-jwt-verify (DESIGN.md "Authorization model") and
+// Verifies management API callers' JWTs with aws-jwt-verify (docs/design.md "Authorization model") and
 // maps their claims to a VerifiedIdentity. Two modes, chosen by the environment:
 //   - Cognito (JWT_COGNITO_USER_POOL_ID set): CognitoJwtVerifier for the stack's user pool, client id
 //     = JWT_AUDIENCE, token use JWT_TOKEN_USE (default 'id': Cognito puts custom attributes such as
