@@ -16,6 +16,9 @@ const LAMBDAS = path.join(ROOT, 'lambdas');
 const LAYERS = ['core', 'contract', 'http', 'adapters', 'runtime'] as const;
 type Layer = (typeof LAYERS)[number];
 const isLayer = (folder: string): folder is Layer => (LAYERS as readonly string[]).includes(folder);
+/** A function's own folder (`lambdas` is the top of lambdas/, which has a rule of its own). */
+const isHandlerFolder = (folder: string | undefined) =>
+  folder !== undefined && folder !== 'lambdas' && !isLayer(folder);
 
 /**
  * Known violations in files another change owns (the authorizer rework), as
@@ -112,7 +115,7 @@ const RULES: readonly Rule[] = [
   (edge, from) => {
     if (from !== 'http' || edge.target === undefined) return undefined;
     const to = folderOf(edge.target);
-    return to === 'adapters' || (to !== undefined && !isLayer(to))
+    return to === 'adapters' || isHandlerFolder(to)
       ? 'lambdas/http/ imports no adapter and no handler folder'
       : undefined;
   },
@@ -120,18 +123,23 @@ const RULES: readonly Rule[] = [
   (edge, from) => {
     if (from !== 'runtime' || edge.target === undefined) return undefined;
     const to = folderOf(edge.target);
-    return to === 'http' || (to !== undefined && !isLayer(to))
+    return to === 'http' || isHandlerFolder(to)
       ? 'lambdas/runtime/ imports no HTTP code and no handler folder'
       : undefined;
   },
   // Handler folders: each stands alone; what two of them share is a layer.
   (edge, from) => {
-    if (isLayer(from) || edge.target === undefined) return undefined;
+    if (!isHandlerFolder(from) || edge.target === undefined) return undefined;
     const to = folderOf(edge.target);
-    return to !== undefined && to !== from && !isLayer(to)
+    return isHandlerFolder(to) && to !== from
       ? 'no handler folder imports another handler folder (shared code is a layer)'
       : undefined;
   },
+  // Every module sits in a layer or a handler folder: no loose modules at the top of lambdas/.
+  (edge) =>
+    edge.target !== undefined && folderOf(edge.target) === 'lambdas'
+      ? 'no module at the top of lambdas/: it belongs in a layer (the route table is lambdas/contract/routes.ts)'
+      : undefined,
   // Nothing under lambdas/ reaches into the CDK app, the local stack or the tests.
   (edge) =>
     edge.target !== undefined && folderOf(edge.target) === undefined
@@ -181,6 +189,21 @@ describe('architecture: the import rules of lambdas/', () => {
       )
       .filter((line) => !KNOWN_VIOLATIONS.includes(line.slice(0, line.indexOf(':'))));
     expect(misplaced, `create these in lambdas/runtime/:\n${misplaced.join('\n')}\n`).toEqual([]);
+  });
+
+  it('the domain speaks no HTTP: no status code in lambdas/core/', () => {
+    const http = sourceFiles(path.join(LAMBDAS, 'core')).flatMap((file) =>
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .flatMap((line, index) => {
+          const code = line.trim();
+          if (code.startsWith('//') || code.startsWith('*') || code.startsWith('/*')) return [];
+          return /statusCode|STATUS_BY_CODE|httpStatus/.test(code)
+            ? [`${path.relative(ROOT, file)}:${index + 1}: ${code}`]
+            : [];
+        }),
+    );
+    expect(http, `map domain errors to statuses in lambdas/http/:\n${http.join('\n')}\n`).toEqual([]);
   });
 
   it('no item key is built or parsed by hand outside the item modules', () => {
