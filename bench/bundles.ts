@@ -3,7 +3,7 @@ import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
-import { FUNCTION_ENTRIES, MANAGEMENT_ROUTES } from '../lambdas/routes.js';
+import { DEPLOYED_ROUTES, FUNCTION_ENTRIES } from '../lib/function-entries.js';
 import { ESM_REQUIRE_BANNER, LAMBDA_UNUSED_CREDENTIAL_SOURCES } from '../lib/service-function.js';
 import { ROOT, tail, track } from './children.js';
 import { median, round } from './stats.js';
@@ -34,7 +34,7 @@ const LAMBDA_CREDENTIALS_ONLY = new Set<string>([FUNCTION_ENTRIES.tokenAuthorize
 /** Every Lambda entry of the stack, by its path relative to the repository root. */
 export function lambdaEntries(): string[] {
   return [
-    ...new Set([...MANAGEMENT_ROUTES.map((route) => route.entry), ...Object.values(FUNCTION_ENTRIES)]),
+    ...new Set([...DEPLOYED_ROUTES.map((route) => route.entry), ...Object.values(FUNCTION_ENTRIES)]),
   ].sort();
 }
 

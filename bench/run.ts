@@ -7,11 +7,11 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoTokenRepository } from '../lambdas/adapters/dynamo-token-repository.js';
 import { ensureLocalKeyFile, FileKeySource } from '../lambdas/adapters/file-key-source.js';
 import { createTableInput } from '../lambdas/adapters/table-definition.js';
-import { createTokenRequestSchema } from '../lambdas/core/api-schemas.js';
+import { createTokenRequestSchema } from '../lambdas/contract/api-schemas.js';
+import { DEFAULT_POLICY_SETTINGS, parsePolicySettings } from '../lambdas/contract/policy-settings.js';
 import { systemClock } from '../lambdas/core/ports.js';
-import { DEFAULT_POLICY_SETTINGS, parsePolicySettings } from '../lambdas/core/settings.js';
 import { createToken } from '../lambdas/core/token-service.js';
-import { FUNCTION_ENTRIES } from '../lambdas/routes.js';
+import { FUNCTION_ENTRIES } from '../lib/function-entries.js';
 import { findFreePort, startDynamoDbLocal } from '../local/emulators.js';
 import {
   bundleAll,

@@ -2,14 +2,15 @@ import { Annotations, Aspects, Aws, CfnOutput, Duration, Fn, Stack, type StackPr
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { MANAGEMENT_ROUTES } from '../lambdas/contract/routes.js';
 import { gatewayCacheTtlSeconds } from '../lambdas/core/settings.js';
-import { FUNCTION_ENTRIES, MANAGEMENT_ROUTES } from '../lambdas/routes.js';
 import { ENV } from '../lambdas/runtime/env.js';
 import type { DeploymentConfig, LogRetentionDays } from './config.js';
 import { ExpiryLedger } from './constructs/expiry-ledger.js';
 import { Notifications } from './constructs/notifications.js';
 import { ServiceAlarms } from './constructs/service-alarms.js';
 import { DemoApi } from './demo-api.js';
+import { DEPLOYED_ROUTES, FUNCTION_ENTRIES } from './function-entries.js';
 import { HmacKey } from './hmac-key.js';
 import { ManagementIdentity } from './identity.js';
 import { ManagementApi } from './management-api.js';
@@ -76,7 +77,7 @@ export class AccessTokensStack extends Stack {
     });
 
     this.managementFunctions = new ManagementFunctions(this, 'Routes', {
-      routes: MANAGEMENT_ROUTES,
+      routes: DEPLOYED_ROUTES,
       table: this.table,
       hmacKey: this.hmacKey,
       policy: config.policy,

@@ -1,14 +1,14 @@
 import { z } from 'zod';
 import {
+  DEFAULT_POLICY_SETTINGS,
+  type PolicySettingsInput,
+  policySettingsSchema,
+} from '../lambdas/contract/policy-settings.js';
+import {
   DEFAULT_REMINDER_WINDOW_DAYS,
   MAX_REMINDER_WINDOW_DAYS,
 } from '../lambdas/core/notifications/reminders.js';
-import {
-  DEFAULT_POLICY_SETTINGS,
-  type PolicySettings,
-  type PolicySettingsInput,
-  policySettingsSchema,
-} from '../lambdas/core/settings.js';
+import type { PolicySettings } from '../lambdas/core/settings.js';
 
 // The deployment's settings, read from the flat `cdk.json` context (and `-c key=value` overrides)
 // and validated once at synth time. This module must not import aws-cdk-lib: the local stack reads

@@ -16,8 +16,8 @@ import {
   HMAC_KEY_RESOURCE_TYPE,
   type HmacKeyResourceProperties,
 } from '../lambdas/hmac-key-resource/contract.js';
-import { FUNCTION_ENTRIES } from '../lambdas/routes.js';
 import { ENV } from '../lambdas/runtime/env.js';
+import { FUNCTION_ENTRIES } from './function-entries.js';
 import { logicalIdOf } from './logical-id.js';
 import { ServiceFunction } from './service-function.js';
 

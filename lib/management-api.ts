@@ -3,7 +3,7 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { RouteDefinition } from '../lambdas/routes.js';
+import type { RouteDefinition } from '../lambdas/contract/routes.js';
 import type { ThrottleConfig } from './config.js';
 import { type ApiGatewayCloudWatchRole, SecureRestApi } from './rest-api.js';
 
@@ -15,7 +15,7 @@ export interface ManagementRouteBinding {
 export interface ManagementApiProps {
   /** The API's name, unique in the account and Region: its metrics are found by it (`ApiName`). */
   readonly restApiName: string;
-  /** One method per route (lambdas/routes.ts), each a Lambda proxy integration to its function. */
+  /** One method per route (lambdas/contract/routes.ts), each a Lambda proxy integration to its function. */
   readonly routes: readonly ManagementRouteBinding[];
   /** The JWT authorizer: verifies the caller's ID token (OIDC / Cognito) on `auth: 'jwt'` routes. */
   readonly jwtAuthorizerFunction: lambda.IFunction;

@@ -1,15 +1,15 @@
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { PolicySettings } from '../lambdas/core/settings.js';
-import type { RouteDefinition } from '../lambdas/routes.js';
 import { ENV } from '../lambdas/runtime/env.js';
+import type { DeployedRoute } from './function-entries.js';
 import type { HmacKey } from './hmac-key.js';
 import { ServiceFunction } from './service-function.js';
 import type { TokenTable } from './token-table.js';
 
 export interface ManagementFunctionsProps {
-  /** The route table (lambdas/routes.ts): one function per route. */
-  readonly routes: readonly RouteDefinition[];
+  /** The route table with each route's deployment (lib/function-entries.ts): one function per route. */
+  readonly routes: readonly DeployedRoute[];
   readonly table: TokenTable;
   readonly hmacKey: HmacKey;
   /** Handed to every function as POLICY_SETTINGS. */

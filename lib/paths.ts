@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 // the tests and any other caller resolve handler entries the same way.
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** An absolute path for a path relative to the repository root (as in lambdas/routes.ts). */
+/** An absolute path for a path relative to the repository root (as in lambdas/contract/routes.ts). */
 export function repoPath(relativePath: string): string {
   return join(REPO_ROOT, relativePath);
 }

@@ -1,7 +1,8 @@
-import { FUNCTION_ENTRIES, MANAGEMENT_ROUTES, type ManagementRouteName } from '../lambdas/routes.js';
+import type { ManagementRouteName } from '../lambdas/contract/routes.js';
+import { DEPLOYED_ROUTES, FUNCTION_ENTRIES } from '../lib/function-entries.js';
 import { type LocalFunction, loadLambdaFunction, localFunction } from './lambda-runtime.js';
 
-// The handler modules the local gateway runs, named by the route table (lambdas/routes.ts), each
+// The handler modules the local gateway runs, named by the route table (lambdas/contract/routes.ts), each
 // imported once. Import them only after the handler environment is set: they read it at load.
 
 /** API Gateway's REST integration timeout. */
@@ -21,7 +22,7 @@ export async function loadFunctions(rootDir: string): Promise<LocalFunctions> {
   const load = async (name: string, entry: string, timeoutMs: number) =>
     localFunction(functionName(name), entry, await loadLambdaFunction(rootDir, entry), timeoutMs);
   const routes = new Map<ManagementRouteName, LocalFunction>();
-  for (const route of MANAGEMENT_ROUTES) {
+  for (const route of DEPLOYED_ROUTES) {
     routes.set(route.name, await load(route.name, route.entry, INTEGRATION_TIMEOUT_MS));
   }
   return {

@@ -1,5 +1,5 @@
+import { MANAGEMENT_ROUTES } from '../lambdas/contract/routes.js';
 import { BASE_PATH_STAGE_VARIABLE } from '../lambdas/core/gateway-scope.js';
-import { MANAGEMENT_ROUTES } from '../lambdas/routes.js';
 import type { DevIdentityProvider } from './dev-identity.js';
 import { handleJwksRequest, handleSessionRequest, JWKS_PATH, SESSION_PATH } from './dev-identity-routes.js';
 import { type ApiStage, headerOf, type IncomingRequest } from './events.js';

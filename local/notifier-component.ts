@@ -1,7 +1,7 @@
 import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
 import { EXPIRY_LEDGER_FILTER_PATTERN } from '../lambdas/expiry-ledger/filter.js';
 import { NOTIFIER_FILTER_PATTERNS } from '../lambdas/notifier/filter.js';
-import { FUNCTION_ENTRIES } from '../lambdas/routes.js';
+import { FUNCTION_ENTRIES } from '../lib/function-entries.js';
 import type { LocalComponent } from './components.js';
 import { filterOf } from './event-filter.js';
 import { LOCAL_AWS_REGION } from './handler-environment.js';

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureLocalKeyFile } from '../lambdas/adapters/file-key-source.js';
-import { parsePolicySettings } from '../lambdas/core/settings.js';
+import { parsePolicySettings } from '../lambdas/contract/policy-settings.js';
 import { type DeploymentConfig, loadDeploymentConfig } from '../lib/config.js';
 import type { LocalComponent, LocalStackUrls, RunningComponent, StackContext } from './components.js';
 import { readCdkContext } from './deployment-config.js';

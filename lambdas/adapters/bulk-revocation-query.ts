@@ -2,7 +2,7 @@ import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb
 import type { TokenRecord } from '../core/model.js';
 import type { BulkRevocation, BulkRevocationTokens } from '../core/notifications/notices.js';
 import { isTokenItem, itemToToken } from './items.js';
-import { INDEXES } from './table-definition.js';
+import { INDEXES, PARTITIONS } from './table-definition.js';
 
 // The tokens one revoke-all revoked, for its summary emails: the target user's tokens (byOwner
 // index) or the account's (byAccount index), those whose lastChange names the revoke-all. The
@@ -20,8 +20,8 @@ export class DynamoBulkRevocationTokens implements BulkRevocationTokens {
     const index = bulk.targetUserId === undefined ? INDEXES.byAccount : INDEXES.byOwner;
     const partition =
       bulk.targetUserId === undefined
-        ? `ACCOUNT#${bulk.accountId}`
-        : `USER#${bulk.accountId}#${bulk.targetUserId}`;
+        ? PARTITIONS.tokensOfAccount(bulk.accountId)
+        : PARTITIONS.tokensOfOwner(bulk.accountId, bulk.targetUserId);
     const tokens: TokenRecord[] = [];
     let exclusiveStartKey: Record<string, unknown> | undefined;
     do {

@@ -4,7 +4,7 @@ import {
   QueryCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { auditEvent, expiredAuditEvent, SYSTEM_ACTOR } from '../core/audit.js';
+import { auditEvent, expiredAuditEvent, expiredEventIdOf, SYSTEM_ACTOR } from '../core/audit.js';
 import { invalidCursorError } from '../core/cursor-seal.js';
 import { ConflictError, LimitExceededError, TokenAccessDisabledError } from '../core/errors.js';
 import {
@@ -29,7 +29,14 @@ import {
   tokenToItem,
 } from './items.js';
 import { decodeKeyCursor, encodeKeyCursor } from './key-cursor.js';
-import { INDEXES, type IndexDefinition, KEYS, PARTITIONS, TABLE_KEYS } from './table-definition.js';
+import {
+  INDEXES,
+  type IndexDefinition,
+  KEYS,
+  PARTITIONS,
+  TABLE_KEYS,
+  tokenIdOfKey,
+} from './table-definition.js';
 
 // TokenRepository on the single table. Every change is one TransactWriteItems: the token item,
 // the credential snapshots the authorizer reads, the limit slot with both active-token counters,
@@ -112,11 +119,11 @@ export class DynamoTokenRepository implements TokenRepository {
   }
 
   listByOwner(accountId: string, userId: string, page: PageRequest): Promise<Page<TokenRecord>> {
-    return this.query(INDEXES.byOwner, `USER#${accountId}#${userId}`, page);
+    return this.query(INDEXES.byOwner, PARTITIONS.tokensOfOwner(accountId, userId), page);
   }
 
   listByAccount(accountId: string, page: PageRequest): Promise<Page<TokenRecord>> {
-    return this.query(INDEXES.byAccount, `ACCOUNT#${accountId}`, page);
+    return this.query(INDEXES.byAccount, PARTITIONS.tokensOfAccount(accountId), page);
   }
 
   async revoke(
@@ -429,7 +436,7 @@ function previousNotAfterMs(token: TokenRecord): number | undefined {
  */
 function expiredEventOfSlot(slot: SlotRecord): AuditEvent {
   return auditEvent({
-    id: `evt_${slot.tokenId.slice('tok_'.length)}`,
+    id: expiredEventIdOf(slot.tokenId),
     action: 'token.expired',
     at: slot.expiresAt ?? new Date(0).toISOString(),
     actor: SYSTEM_ACTOR,
@@ -458,7 +465,7 @@ export function decodeCursor(
     index.sortKey,
   ]);
   const tokenPk = key[TABLE_KEYS.partitionKey] ?? '';
-  const tokenId = tokenPk.startsWith('TOKEN#') ? tokenPk.slice('TOKEN#'.length) : '';
+  const tokenId = tokenIdOfKey(tokenPk) ?? '';
   const expected = KEYS.token(tokenId);
   if (
     tokenId === '' ||

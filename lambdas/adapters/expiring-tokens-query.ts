@@ -2,7 +2,7 @@ import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb
 import type { TokenRecord } from '../core/model.js';
 import type { ExpiringTokens } from '../core/notifications/reminders.js';
 import { isTokenItem, itemToToken } from './items.js';
-import { INDEXES } from './table-definition.js';
+import { INDEXES, PARTITIONS } from './table-definition.js';
 
 // Tokens by expiry, through the byExpiryDay index (`EXPIRES#<yyyy-mm-dd>` / `<expiresAt>#<tokenId>`):
 // one page of one UTC day at a time, the cursor being the page's LastEvaluatedKey (base64url JSON;
@@ -44,7 +44,7 @@ export class DynamoExpiringTokensQuery implements ExpiringTokens {
         IndexName: index.indexName,
         KeyConditionExpression: '#pk = :day',
         ExpressionAttributeNames: { '#pk': index.partitionKey },
-        ExpressionAttributeValues: { ':day': `EXPIRES#${day}` },
+        ExpressionAttributeValues: { ':day': PARTITIONS.tokensExpiringOn(day) },
         Limit: limit,
         ExclusiveStartKey: decodeCursor(cursor),
       }),

@@ -60,14 +60,14 @@ export function tokenToItem(token: TokenRecord): TokenItem {
     scopes: [...token.scopes],
     allowedIps: [...token.allowedIps],
     lastChange: { ...token.lastChange },
-    [INDEXES.byOwner.partitionKey]: `USER#${token.accountId}#${token.userId}`,
+    [INDEXES.byOwner.partitionKey]: PARTITIONS.tokensOfOwner(token.accountId, token.userId),
     [INDEXES.byOwner.sortKey]: sortKey,
-    [INDEXES.byAccount.partitionKey]: `ACCOUNT#${token.accountId}`,
+    [INDEXES.byAccount.partitionKey]: PARTITIONS.tokensOfAccount(token.accountId),
     [INDEXES.byAccount.sortKey]: sortKey,
     ...(token.expiresAt === null
       ? {}
       : {
-          [INDEXES.byExpiryDay.partitionKey]: `EXPIRES#${expiryDay(token.expiresAt)}`,
+          [INDEXES.byExpiryDay.partitionKey]: PARTITIONS.tokensExpiringOn(expiryDay(token.expiresAt)),
           [INDEXES.byExpiryDay.sortKey]: `${token.expiresAt}#${token.id}`,
           ttl: epochSeconds(token.expiresAt),
         }),

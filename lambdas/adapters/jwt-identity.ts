@@ -16,9 +16,8 @@ import { UnauthorizedError } from '../core/errors.js';
 import { isSafeIdentity } from '../core/identity.js';
 import { ROLES, type Role } from '../core/model.js';
 import type { IdentityVerifier, VerifiedIdentity } from '../core/ports.js';
-import { ENV, optionalEnv, requireEnv } from '../runtime/env.js';
 
-// Verifies management API callers' JWTs with aws-jwt-verify (DESIGN.md "Authorization model") and
+// Verifies management API callers' JWTs with aws-jwt-verify (docs/design.md "Authorization model") and
 // maps their claims to a VerifiedIdentity. Two modes, chosen by the environment:
 //   - Cognito (JWT_COGNITO_USER_POOL_ID set): CognitoJwtVerifier for the stack's user pool, client id
 //     = JWT_AUDIENCE, token use JWT_TOKEN_USE (default 'id': Cognito puts custom attributes such as
@@ -61,30 +60,9 @@ export type JwtVerifierConfig =
       readonly claims: JwtClaimNames;
     };
 
-/** Reads the JWT_* environment; throws at load (naming the variable) when it is incomplete. */
-export function jwtVerifierConfigFromEnv(env: NodeJS.ProcessEnv = process.env): JwtVerifierConfig {
-  const claims: JwtClaimNames = {
-    accountId: optionalEnv(ENV.jwtClaimAccountId, env) ?? DEFAULT_JWT_CLAIMS.accountId,
-    role: optionalEnv(ENV.jwtClaimRole, env) ?? DEFAULT_JWT_CLAIMS.role,
-    email: optionalEnv(ENV.jwtClaimEmail, env) ?? DEFAULT_JWT_CLAIMS.email,
-  };
-  const userPoolId = optionalEnv(ENV.jwtCognitoUserPoolId, env);
-  if (userPoolId !== undefined) {
-    const tokenUse = optionalEnv(ENV.jwtTokenUse, env) ?? 'id';
-    if (tokenUse !== 'id' && tokenUse !== 'access') {
-      throw new Error(`${ENV.jwtTokenUse} must be 'id' or 'access', not '${tokenUse}'`);
-    }
-    return { kind: 'cognito', userPoolId, clientId: requireEnv(ENV.jwtAudience, env), tokenUse, claims };
-  }
-  const issuer = requireEnv(ENV.jwtIssuer, env);
-  return {
-    kind: 'oidc',
-    issuer,
-    audience: requireEnv(ENV.jwtAudience, env),
-    jwksUri: optionalEnv(ENV.jwtJwksUri, env) ?? `${issuer.replace(/\/+$/, '')}/.well-known/jwks.json`,
-    claims,
-  };
-}
+// Built from the environment in lambdas/runtime/jwt-verifier.ts. Re-exported here only until the
+// JWT authorizer's handler imports it from there (test/unit/architecture/import-rules.test.ts,
+// KNOWN_VIOLATIONS).
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const HTTP_TIMEOUT_MS = 3000;
@@ -142,9 +120,7 @@ export function payloadVerifierFor(config: JwtVerifierConfig): PayloadVerifier {
     return { verify: (jwt) => verifier.verify(jwt) };
   }
   if (config.jwksUri.startsWith('http:') && !isLoopbackHttpUri(config.jwksUri)) {
-    throw new Error(
-      `${ENV.jwtJwksUri} must be https (plain http only on 127.0.0.1/localhost): ${config.jwksUri}`,
-    );
+    throw new Error(`JWT_JWKS_URI must be https (plain http only on 127.0.0.1/localhost): ${config.jwksUri}`);
   }
   const verifier = JwtVerifier.create(
     { issuer: config.issuer, audience: config.audience, jwksUri: config.jwksUri },

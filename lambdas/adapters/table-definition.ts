@@ -22,9 +22,18 @@ export const INDEXES = {
   byExpiryDay: { indexName: 'byExpiryDay', partitionKey: 'gsi3pk', sortKey: 'gsi3sk' },
 } as const satisfies Record<string, IndexDefinition>;
 
+const TOKEN_PREFIX = 'TOKEN#';
+
+/** The token id of a token item's partition key; undefined for any other key. */
+export function tokenIdOfKey(pk: string): string | undefined {
+  return pk.startsWith(TOKEN_PREFIX) && pk.length > TOKEN_PREFIX.length
+    ? pk.slice(TOKEN_PREFIX.length)
+    : undefined;
+}
+
 /** Item keys. Every item also carries `entity` so stream consumers can tell them apart. */
 export const KEYS = {
-  token: (tokenId: string) => ({ pk: `TOKEN#${tokenId}`, sk: 'TOKEN' }),
+  token: (tokenId: string) => ({ pk: `${TOKEN_PREFIX}${tokenId}`, sk: 'TOKEN' }),
   credential: (secretHash: string) => ({ pk: `CREDENTIAL#${secretHash}`, sk: 'CREDENTIAL' }),
   userLimit: (accountId: string, userId: string) => ({
     pk: `LIMIT#USER#${accountId}#${userId}`,
@@ -53,7 +62,14 @@ export const KEYS = {
   audit: (partition: string, at: string, eventId: string) => ({ pk: partition, sk: `${at}#${eventId}` }),
 } as const;
 
+/** Partitions of the table and its indexes that are queried, built here only. */
 export const PARTITIONS = {
+  /** byOwner: a user's tokens. */
+  tokensOfOwner: (accountId: string, userId: string) => `USER#${accountId}#${userId}`,
+  /** byAccount: an account's tokens. */
+  tokensOfAccount: (accountId: string) => `ACCOUNT#${accountId}`,
+  /** byExpiryDay: the tokens that expire on a UTC day (`yyyy-mm-dd`). */
+  tokensExpiringOn: (day: string) => `EXPIRES#${day}`,
   slotsOfAccount: (accountId: string) => `SLOTS#${accountId}`,
   auditOfToken: (tokenId: string) => `AUDIT#TOKEN#${tokenId}`,
   auditOfUser: (accountId: string, userId: string) => `AUDIT#USER#${accountId}#${userId}`,

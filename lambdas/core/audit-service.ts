@@ -1,6 +1,5 @@
-import type { z } from 'zod';
-import type { auditEventSchema, ListAuditEventsQuery } from './api-schemas.js';
 import { ForbiddenError, NotFoundError } from './errors.js';
+import type { AuditEventView, ListAuditEventsInput } from './inputs.js';
 import { openListCursor } from './list-cursors.js';
 import type { AuditEvent, Caller, FieldChange } from './model.js';
 import type { AuditLog, AuditScope, KeySource, Page } from './ports.js';
@@ -15,7 +14,7 @@ export interface AuditDeps {
   readonly keySource: KeySource;
 }
 
-export type AuditEventView = z.input<typeof auditEventSchema>;
+export type { AuditEventView } from './inputs.js';
 
 export function toAuditEventView(event: AuditEvent): AuditEventView {
   return {
@@ -41,7 +40,7 @@ function tokenEventsNotFound(): NotFoundError {
 export async function listAuditEvents(
   deps: AuditDeps,
   caller: Caller,
-  query: ListAuditEventsQuery,
+  query: ListAuditEventsInput,
 ): Promise<Page<AuditEvent>> {
   if (query.userId !== undefined && query.userId !== caller.userId && caller.role !== 'admin') {
     throw new ForbiddenError("Only an admin can read the audit trail of other users' tokens");

@@ -63,12 +63,20 @@ export function tokenAuditEvent(
 }
 
 /**
+ * The id of a token's `token.expired` event: derived from the token id (`tok_<x>` → `evt_<x>`), so
+ * that every writer of it (the expiry sweep, the stream's TTL deletion) writes the same event once.
+ */
+export function expiredEventIdOf(tokenId: string): string {
+  return `evt_${tokenId.slice('tok_'.length)}`;
+}
+
+/**
  * `token.expired`, by the system, at the token's expiry. Its id is derived from the token id, so
  * whoever records it (the expiry sweep or the stream's TTL deletion) writes the same event once.
  */
 export function expiredAuditEvent(token: TokenRecord): AuditEvent {
   return auditEvent({
-    id: `evt_${token.id.slice('tok_'.length)}`,
+    id: expiredEventIdOf(token.id),
     action: 'token.expired',
     at: token.expiresAt ?? new Date(0).toISOString(),
     actor: SYSTEM_ACTOR,

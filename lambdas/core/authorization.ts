@@ -4,7 +4,7 @@ import { ipAllowlistFor } from './ip-allowlist.js';
 import type { CredentialRecord } from './model.js';
 import { isWellFormedToken } from './token-format.js';
 
-// The token authorizer's decision (DESIGN.md "Token authorizer contract"), pure and in two steps
+// The token authorizer's decision (docs/design.md "Token authorizer contract"), pure and in two steps
 // around the one read the caller makes:
 //   1. presentedToken: `Bearer <token>` and the token's format and checksum, with no I/O.
 //      Anything that fails here is MALFORMED and never reaches the key source or DynamoDB.

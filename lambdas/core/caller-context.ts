@@ -1,21 +1,14 @@
-import { z } from 'zod';
-import { IDENTITY_PATTERN, IDENTITY_PATTERN_DESCRIPTION } from './identity.js';
-import { ROLES } from './model.js';
+import type { Role } from './model.js';
 
 // What the management API's JWT authorizer hands to the route handlers in
 // `requestContext.authorizer` (API Gateway allows only string values there). The JWT authorizer
-// produces it from verified claims; the HTTP layer parses it into a Caller.
-// Ids must match the one identity pattern (identity.ts): no `#` (item keys join ids with `#`, so
-// `#` inside an id could make two users' keys coincide), no `*` (the "whole account" sentinel), no
-// control characters. A context that breaks it is a 401, whatever produced it.
-const identifier = z.string().regex(IDENTITY_PATTERN, `must be ${IDENTITY_PATTERN_DESCRIPTION}`);
-
-export const callerContextSchema = z.object({
-  userId: identifier,
-  accountId: identifier,
-  role: z.enum(ROLES),
+// produces it from verified claims; the HTTP layer checks it against the contract's schema
+// (lambdas/contract/caller-context.ts) and turns it into a Caller.
+// A type alias, not an interface: it is also a Lambda authorizer context (string-indexed).
+export type CallerContext = {
+  userId: string;
+  accountId: string;
+  role: Role;
   /** Empty string when the JWT carries no email. */
-  email: z.string().max(320),
-});
-
-export type CallerContext = z.infer<typeof callerContextSchema>;
+  email: string;
+};

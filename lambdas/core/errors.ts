@@ -1,5 +1,6 @@
-// Domain errors. One HTTP middleware maps them to the contract's error shape
-// `{"error": {"code", "message", "details"?}}`; anything that is not a DomainError becomes a 500
+// Domain errors: a code, a message and field details, nothing about HTTP. The HTTP layer maps them
+// to the contract's error shape `{"error": {"code", "message", "details"?}}` and the status the
+// contract gives each code (STATUS_BY_CODE, lambdas/contract/api-schemas.ts); anything that is not a DomainError becomes a 500
 // INTERNAL whose body says nothing about the cause.
 
 export type ErrorCode =
@@ -14,19 +15,6 @@ export type ErrorCode =
   | 'RATE_LIMITED'
   | 'INTERNAL';
 
-export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  VALIDATION_FAILED: 400,
-  PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  LIMIT_EXCEEDED: 409,
-  CONFLICT: 409,
-  RATE_LIMITED: 429,
-  INTERNAL: 500,
-};
-
 export interface ErrorDetail {
   path: string;
   message: string;
@@ -40,10 +28,6 @@ export abstract class DomainError extends Error {
     super(message);
     this.name = new.target.name;
     this.details = details;
-  }
-
-  get statusCode(): number {
-    return STATUS_BY_CODE[this.code];
   }
 }
 

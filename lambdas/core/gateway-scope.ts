@@ -1,7 +1,7 @@
 import { lookupRouteScope, type RouteScopeMap, routeOfTemplate } from './route-scopes.js';
 import { AREA_PATTERN, SCOPE_PATTERN, type ScopeAction } from './scope-patterns.js';
 
-// Which scope a gateway request needs (DESIGN.md "Authorization model"): GET/HEAD/OPTIONS need
+// Which scope a gateway request needs (docs/design.md "Authorization model"): GET/HEAD/OPTIONS need
 // `<area>:read`, POST/PUT/PATCH/DELETE need `<area>:write`, and the area is the first path segment
 // after the API's base path. Any other method, a path outside the base path, or a segment that is
 // not an area needs a scope no token can hold.

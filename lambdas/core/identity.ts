@@ -1,6 +1,6 @@
 // The one pattern every identity must match where it enters the system: the JWT's `sub` and account
 // claim (lambdas/adapters/jwt-identity.ts), the caller context the JWT authorizer hands the routes
-// (caller-context.ts), user ids in paths and queries (api-schemas.ts) and the local dev sign-in
+// (lambdas/contract/caller-context.ts), user ids in paths and queries (lambdas/contract/api-schemas.ts) and the local dev sign-in
 // (local/dev-identity-routes.ts). README "Management API" documents it.
 //
 // Why a whitelist rather than a list of refused characters: ids are joined with `#` into item keys

@@ -1,6 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 
-// A token's IP allowlist (DESIGN.md "Authorization model"): CIDRs or bare addresses, IPv4 and IPv6,
+// A token's IP allowlist (docs/design.md "Authorization model"): CIDRs or bare addresses, IPv4 and IPv6,
 // matched with node:net's BlockList (which also matches IPv4-mapped IPv6 addresses such as
 // `::ffff:10.0.0.1` against IPv4 subnets). An empty allowlist means any address. The gateway's
 // source IP is parsed leniently: `192.168.0.1/32` (as the REST proxy sample carries it) is read as its

@@ -170,7 +170,7 @@ export function statusOf(token: Pick<TokenRecord, 'state' | 'expiresAt'>, now: D
   return 'active';
 }
 
-/** A token as the API shows it (DESIGN.md "HTTP contract"). */
+/** A token as the API shows it (docs/design.md "HTTP contract"). */
 export interface TokenView {
   id: string;
   name: string;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { BASE62_ALPHABET, bytesToBase62 } from './base62.js';
 
-// Token string: `<prefix>_<random><checksum>` (DESIGN.md "Token format").
+// Token string: `<prefix>_<random><checksum>` (docs/design.md "Token format").
 // random: 32 bytes from randomBytes, base62, fixed width 43 (62^43 > 2^256).
 // checksum: CRC32 of the random part's characters, base62, fixed width 6 (62^6 > 2^32).
 export const RANDOM_BYTES = 32;

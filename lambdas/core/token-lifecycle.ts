@@ -1,9 +1,9 @@
-import type { RevokeAllQuery, RotateTokenRequest, UpdateTokenRequest } from './api-schemas.js';
 import { actorOf, auditEvent, diffToken, tokenAuditEvent } from './audit.js';
 import { forEachBounded } from './bounded.js';
 import { hashToken } from './hashing.js';
 import { WHOLE_ACCOUNT } from './identity.js';
 import { newAuditEventId } from './ids.js';
+import type { RevokeAllInput, RotateTokenInput, UpdateTokenInput } from './inputs.js';
 import { type Caller, statusOf, type TokenChange, type TokenRecord } from './model.js';
 import type { AuditLog, KeySource } from './ports.js';
 import type { PolicySettings } from './settings.js';
@@ -58,7 +58,7 @@ export async function updateToken(
   deps: UpdateDeps,
   caller: Caller,
   tokenId: string,
-  request: UpdateTokenRequest,
+  request: UpdateTokenInput,
 ): Promise<TokenRecord> {
   assertCanWrite(caller);
   const current = await getToken(deps, caller, tokenId);
@@ -85,7 +85,7 @@ export async function rotateToken(
   deps: RotateDeps,
   caller: Caller,
   tokenId: string,
-  request: RotateTokenRequest,
+  request: RotateTokenInput,
 ): Promise<CreatedToken> {
   assertCanWrite(caller);
   const current = await getToken(deps, caller, tokenId);
@@ -123,7 +123,7 @@ export async function rotateToken(
 export async function revokeAllTokens(
   deps: RevokeAllDeps,
   caller: Caller,
-  query: RevokeAllQuery,
+  query: RevokeAllInput,
 ): Promise<number> {
   const owners = ownersOf(caller, query.userId, "Only an admin can revoke other users' tokens");
   const now = deps.clock.now();

@@ -1,12 +1,12 @@
 import { BlockList, isIP } from 'node:net';
+import { type ErrorDetail, ValidationError } from './errors.js';
 import {
   DESCRIPTION_MAX_LENGTH,
   MAX_ALLOWED_IPS_PER_TOKEN,
   MAX_SCOPES_PER_TOKEN,
   NAME_MAX_LENGTH,
   type PolicyView,
-} from './api-schemas.js';
-import { type ErrorDetail, ValidationError } from './errors.js';
+} from './inputs.js';
 import {
   type AllowlistBound,
   allowlistBoundOf,

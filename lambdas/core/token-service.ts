@@ -1,9 +1,9 @@
-import type { CreateTokenRequest, ListTokensQuery } from './api-schemas.js';
 import { tokenAuditEvent } from './audit.js';
 import { ConflictError, ForbiddenError, LimitExceededError, NotFoundError } from './errors.js';
 import { hashToken } from './hashing.js';
 import { WHOLE_ACCOUNT } from './identity.js';
 import { newTokenId } from './ids.js';
+import type { CreateTokenInput, ListTokensInput } from './inputs.js';
 import { openListCursor } from './list-cursors.js';
 import { type Caller, statusOf, type TokenChange, type TokenRecord } from './model.js';
 import type { ActiveTokenLimits, Clock, KeySource, Page, TokenRepository } from './ports.js';
@@ -77,7 +77,7 @@ export function assertChangeable(token: TokenRecord, now: Date): void {
 export async function createToken(
   deps: CreateDeps,
   caller: Caller,
-  request: CreateTokenRequest,
+  request: CreateTokenInput,
 ): Promise<CreatedToken> {
   assertCanWrite(caller);
   const now = deps.clock.now();
@@ -158,7 +158,7 @@ export function ownedBy(caller: Caller, owners: TokenOwners, token: TokenRecord)
 export async function listTokens(
   deps: ListDeps,
   caller: Caller,
-  query: ListTokensQuery,
+  query: ListTokensInput,
 ): Promise<Page<TokenRecord>> {
   const owners = ownersOf(caller, query.userId, "Only an admin can list other users' tokens");
   const cursors = await openListCursor(
@@ -176,7 +176,7 @@ async function listTokenPage(
   deps: TokenDeps,
   caller: Caller,
   owners: TokenOwners,
-  status: ListTokensQuery['status'],
+  status: ListTokensInput['status'],
   limit: number,
   startCursor: string | undefined,
 ): Promise<Page<TokenRecord>> {

@@ -1,7 +1,6 @@
-import type { z } from 'zod';
-import type { tokenAccessSchema } from './api-schemas.js';
 import { actorOf, auditEvent } from './audit.js';
 import { ForbiddenError } from './errors.js';
+import type { TokenAccessView } from './inputs.js';
 import type { Caller, UserAccess } from './model.js';
 import type { Clock, TokenRepository, UserAccessRepository } from './ports.js';
 
@@ -19,7 +18,7 @@ export interface UserAccessDeps {
   readonly clock: Clock;
 }
 
-export type TokenAccessView = z.input<typeof tokenAccessSchema>;
+export type { TokenAccessView } from './inputs.js';
 
 function accessView(access: UserAccess, tokensAffected: number): TokenAccessView {
   return {

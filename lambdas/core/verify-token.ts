@@ -5,7 +5,7 @@ import type { Clock, CredentialReader, KeySource } from './ports.js';
 import { isWellFormedToken } from './token-format.js';
 import type { CacheLookup } from './verification-cache.js';
 
-// The token authorizer's use case (DESIGN.md "Token authorizer contract"): from the token a request
+// The token authorizer's use case (docs/design.md "Token authorizer contract"): from the token a request
 // presents to a decision, over three ports: the HMAC key, the credential reader and the
 // verification cache. Per request: no I/O for a malformed token; otherwise exactly one HMAC, and
 // one consistent read unless the cache answers for that HMAC. The gateway dialects around it

@@ -1,9 +1,9 @@
 import { toTokenView } from '../core/model.js';
 import { systemClock } from '../core/ports.js';
 import { type CreateDeps, createToken } from '../core/token-service.js';
-import { tokenRepositoryFromEnv } from '../http/dependencies.js';
 import { routeHandler } from '../http/route-handler.js';
 import { keySourceFromEnv } from '../runtime/key-source.js';
+import { tokenRepositoryFromEnv } from '../runtime/repositories.js';
 import { policySettingsFromEnv } from '../runtime/settings.js';
 
 const deps: CreateDeps = {

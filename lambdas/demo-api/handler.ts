@@ -4,7 +4,7 @@ import type { TokenAuthorizerContext } from '../core/authorization.js';
 import { areaOf, BASE_PATH_STAGE_VARIABLE, normalizeBasePath } from '../core/gateway-scope.js';
 import { ENV, optionalEnv } from '../runtime/env.js';
 
-// The demo API behind the token authorizer (DESIGN.md "Local stack"): every method on
+// The demo API behind the token authorizer (docs/design.md "Local stack"): every method on
 // `/demo/{area}/...` answers 200 with what the authorizer put in the request context, so a newcomer
 // sees a token accepted (and, through the gateway, refused with 401/403). It reads nothing else.
 

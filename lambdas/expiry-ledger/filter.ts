@@ -1,4 +1,4 @@
-import { DYNAMODB_SERVICE_PRINCIPAL } from '../notifier/stream-records.js';
+import { DYNAMODB_SERVICE_PRINCIPAL } from '../adapters/stream-records.js';
 
 /**
  * The expiry ledger's event filter, in Lambda's filter-criteria syntax. One definition serves the

@@ -1,9 +1,9 @@
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { errorFields } from '../adapters/error-fields.js';
+import { decodeTokenChange } from '../adapters/stream-records.js';
 import { expiredAuditEvent } from '../core/audit.js';
 import type { TokenRecord } from '../core/model.js';
 import type { TokenRepository } from '../core/ports.js';
-import { errorFields } from '../notifier/stream-notifier.js';
-import { decodeTokenChange } from '../notifier/stream-records.js';
 
 // The expiry ledger: DynamoDB's TTL deletion of a token item that was still active → its limit
 // slot is released (both active-token counters down by one) and `token.expired` is audited, both

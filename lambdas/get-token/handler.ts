@@ -1,8 +1,8 @@
 import { toTokenView } from '../core/model.js';
 import { systemClock } from '../core/ports.js';
 import { getToken, type TokenDeps } from '../core/token-service.js';
-import { tokenRepositoryFromEnv } from '../http/dependencies.js';
 import { routeHandler } from '../http/route-handler.js';
+import { tokenRepositoryFromEnv } from '../runtime/repositories.js';
 
 const deps: TokenDeps = { repository: tokenRepositoryFromEnv(), clock: systemClock };
 

@@ -1,6 +1,6 @@
 import { getUserTokenAccess } from '../core/user-access-service.js';
-import { userAccessRepositoryFromEnv } from '../http/dependencies.js';
 import { routeHandler } from '../http/route-handler.js';
+import { userAccessRepositoryFromEnv } from '../runtime/repositories.js';
 
 const deps = { userAccess: userAccessRepositoryFromEnv() };
 

@@ -1,5 +1,5 @@
-import { GenerateDataKeyWithoutPlaintextCommand, type KMSClient } from '@aws-sdk/client-kms';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import type { DataKeyGenerator } from '../adapters/kms-data-key-generator.js';
 import {
   CURSOR_KEY_PURPOSE,
   DATA_KEY_PURPOSES,
@@ -100,20 +100,14 @@ function readProperties(
 }
 
 export function createHmacKeyResourceHandler(
-  kms: KMSClient,
+  keys: DataKeyGenerator,
   log: HmacKeyResourceLog = { info: () => undefined },
 ): (event: HmacKeyResourceEvent) => Promise<HmacKeyResourceResponse> {
   async function generate(properties: DataKeyProperties): Promise<HmacKeyResourceResponse> {
-    const { CiphertextBlob } = await kms.send(
-      new GenerateDataKeyWithoutPlaintextCommand({
-        KeyId: properties.KeyId,
-        KeySpec: 'AES_256',
-        EncryptionContext: dataKeyEncryptionContext(properties.KeyPurpose, properties.KeyVersion),
-      }),
+    const CiphertextBlob = await keys.ciphertextOfNewKey(
+      properties.KeyId,
+      dataKeyEncryptionContext(properties.KeyPurpose, properties.KeyVersion),
     );
-    if (CiphertextBlob === undefined || CiphertextBlob.length === 0) {
-      throw new Error('KMS GenerateDataKeyWithoutPlaintext returned no ciphertext');
-    }
     // Binary-safe: the bytes go straight to base64, never through a string decoding.
     const ciphertext = Buffer.from(CiphertextBlob).toString('base64');
     return {

@@ -1,8 +1,8 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { RouteDefinition } from '../contract/routes.js';
 import { DomainError } from '../core/errors.js';
 import type { Caller } from '../core/model.js';
-import type { RouteDefinition } from '../routes.js';
 import { logger } from '../runtime/logger.js';
 import { domainErrorResponse, internalErrorResponse } from './response.js';
 

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { MAX_BODY_BYTES } from '../core/api-schemas.js';
-import { callerContextSchema } from '../core/caller-context.js';
+import { MAX_BODY_BYTES } from '../contract/api-schemas.js';
+import { callerContextSchema } from '../contract/caller-context.js';
 import {
   PayloadTooLargeError,
   UnauthorizedError,

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import type { ErrorResponse } from '../core/api-schemas.js';
-import { type DomainError, type ErrorDetail, STATUS_BY_CODE } from '../core/errors.js';
+import { type ErrorResponse, STATUS_BY_CODE } from '../contract/api-schemas.js';
+import type { DomainError, ErrorDetail } from '../core/errors.js';
 
 // Every response of the management API is built here: JSON with no-store caching and the security
 // headers an API response should carry (OWASP REST Security Cheat Sheet).
@@ -49,7 +49,7 @@ export function domainErrorResponse(error: DomainError): APIGatewayProxyResult {
       ...(details === undefined || details.length === 0 ? {} : { details }),
     },
   };
-  return jsonResponse(error.statusCode, body);
+  return jsonResponse(STATUS_BY_CODE[error.code], body);
 }
 
 /** The one 500 body: it says nothing about the cause, which is logged server-side only. */

@@ -2,15 +2,15 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddyfiedHandler } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { ROUTE_CONTRACTS, type RouteContract, type RouteContracts } from '../core/api-schemas.js';
-import { ForbiddenError, ValidationError } from '../core/errors.js';
-import type { Caller } from '../core/model.js';
+import { ROUTE_CONTRACTS, type RouteContract, type RouteContracts } from '../contract/api-schemas.js';
 import {
   type MANAGEMENT_ROUTES,
   type ManagementRouteName,
   type RouteDefinition,
   routeNamed,
-} from '../routes.js';
+} from '../contract/routes.js';
+import { ForbiddenError, ValidationError } from '../core/errors.js';
+import type { Caller } from '../core/model.js';
 import { logger } from '../runtime/logger.js';
 import { accessLog, errorMapper, noteCaller } from './middlewares.js';
 import { assertJsonContentType, callerOf, jsonBodyOf, pathParametersOf, queryOf } from './request.js';
@@ -22,8 +22,8 @@ import { parseInput } from './validation.js';
 //   export const handler = routeHandler('getToken', async ({ caller, path }) => ({
 //     statusCode: 200, body: toTokenView(await getToken(deps, caller, path.id), clock.now()) }));
 //
-// It looks the route up in the route table (lambdas/routes.ts) and its contract in
-// lambdas/core/api-schemas.ts, and before the function runs it: authenticates the caller (401),
+// It looks the route up in the route table (lambdas/contract/routes.ts) and its contract in
+// lambdas/contract/api-schemas.ts, and before the function runs it: authenticates the caller (401),
 // checks the route's roles (403), requires `Content-Type: application/json` for a body (415), limits
 // the body to 16 KB (413), refuses bodies that are not UTF-8 (400), parses JSON (400; an absent body is
 // `{}` where the contract says `bodyOptional`) and validates body, query and path parameters

@@ -1,12 +1,13 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
-import { InvalidJwtError, JwtIdentityVerifier, jwtVerifierConfigFromEnv } from '../adapters/jwt-identity.js';
+import { InvalidJwtError, JwtIdentityVerifier } from '../adapters/jwt-identity.js';
 import { bearerCredentials } from '../core/bearer.js';
 import type { CallerContext } from '../core/caller-context.js';
 import { UnauthorizedError } from '../core/errors.js';
 import type { VerifiedIdentity } from '../core/ports.js';
 import { allowStagePolicy, readRestAuthorizerEvent, unauthorized } from '../core/rest-authorizer.js';
+import { jwtVerifierConfigFromEnv } from '../runtime/jwt-verifier.js';
 import { logger } from '../runtime/logger.js';
 
 // The management API's REST REQUEST authorizer: `Authorization: Bearer <jwt>` → a verified caller.

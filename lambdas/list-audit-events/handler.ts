@@ -1,7 +1,7 @@
 import { type AuditDeps, listAuditEvents, toAuditEventView } from '../core/audit-service.js';
-import { auditLogFromEnv } from '../http/dependencies.js';
 import { routeHandler } from '../http/route-handler.js';
 import { cursorKeySourceFromEnv } from '../runtime/key-source.js';
+import { auditLogFromEnv } from '../runtime/repositories.js';
 
 // keySource only signs list cursors: the cursor key, not the HMAC key.
 const deps: AuditDeps = { auditLog: auditLogFromEnv(), keySource: cursorKeySourceFromEnv() };

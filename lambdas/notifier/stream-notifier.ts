@@ -1,5 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { errorFields } from '../adapters/error-fields.js';
+import { decodeNotifierRecord, type NotifierRecord } from '../adapters/stream-records.js';
 import {
   type OwnerContacts,
   ownerAddressOf,
@@ -23,7 +25,6 @@ import {
 } from '../core/notifications/notifier.js';
 import { ConcurrencyLimit, runFairly, type SendPacer } from '../core/notifications/pacing.js';
 import { SDK_CALL_MAX_MS } from '../runtime/sdk-options.js';
-import { decodeNotifierRecord, type NotifierRecord } from './stream-records.js';
 
 // One stream batch → emails, with partial batch responses.
 //
@@ -226,24 +227,6 @@ export function createStreamNotifier(deps: StreamNotifierDeps): StreamNotifier {
       batchItemFailures: failures.map((record) => ({ itemIdentifier: sequenceNumberOf(record) })),
     };
   };
-}
-
-/**
- * What a log line says about an error: its name, and for AWS service errors the HTTP status and
- * fault, but not their message (SES puts recipient addresses in some); for our own errors (a token
- * image that does not parse) the message, which names fields, not values.
- */
-export function errorFields(error: unknown): Record<string, unknown> {
-  if (!(error instanceof Error)) return { errorName: typeof error };
-  const metadata = (error as { $metadata?: { httpStatusCode?: unknown }; $fault?: unknown }).$metadata;
-  if (metadata !== undefined) {
-    return {
-      errorName: error.name,
-      httpStatusCode: metadata.httpStatusCode,
-      fault: (error as { $fault?: unknown }).$fault,
-    };
-  }
-  return { errorName: error.name, errorMessage: error.message.slice(0, 500) };
 }
 
 function sequenceNumberOf(record: DynamoDBRecord | undefined): string {

@@ -1,4 +1,4 @@
-import { buildOpenApiDocument } from '../core/openapi.js';
+import { buildOpenApiDocument } from '../contract/openapi.js';
 import { routeHandler } from '../http/route-handler.js';
 
 const document = buildOpenApiDocument();

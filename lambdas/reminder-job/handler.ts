@@ -1,12 +1,11 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { DynamoOwnerContacts } from '../adapters/dynamo-owner-contacts.js';
 import { DynamoTokenLookup } from '../adapters/dynamo-token-lookup.js';
 import { DynamoExpiringTokensQuery } from '../adapters/expiring-tokens-query.js';
 import { DynamoIdempotencyStore } from '../adapters/idempotency-store.js';
-import { parseReminderTask, SqsReminderQueue } from '../adapters/sqs-reminder-queue.js';
+import { parseReminderTask } from '../adapters/sqs-reminder-queue.js';
 import { SendPacer } from '../core/notifications/pacing.js';
 import {
   parseReminderWindowDays,
@@ -19,7 +18,8 @@ import { sharedDocumentClient } from '../runtime/clients.js';
 import { ENV, optionalEnv, requireEnv } from '../runtime/env.js';
 import { logger } from '../runtime/logger.js';
 import { mailerFromEnv, sendRateFromEnv } from '../runtime/notifications.js';
-import { SDK_CALL_MAX_MS, sdkClientConfig } from '../runtime/sdk-options.js';
+import { reminderQueueFromEnv } from '../runtime/reminder-queue.js';
+import { SDK_CALL_MAX_MS } from '../runtime/sdk-options.js';
 
 // The reminder job, one function with two triggers (lambdas/core/notifications/reminders.ts):
 // - the daily schedule (EventBridge): plans the run, one task per expiry day of the window, on
@@ -36,11 +36,10 @@ export const REMINDER_RATE_SHARE = 0.5;
 export const MIN_REMAINING_MS_PER_REMINDER = 4 * SDK_CALL_MAX_MS;
 
 const tableName = requireEnv(ENV.tableName);
-const queueUrl = requireEnv(ENV.reminderQueueUrl);
 const windowDays = parseReminderWindowDays(optionalEnv(ENV.reminderWindowDays), ENV.reminderWindowDays);
 
 const documentClient = sharedDocumentClient();
-const queue = new SqsReminderQueue(new SQSClient(sdkClientConfig()), queueUrl);
+const queue = reminderQueueFromEnv();
 const pacer = new SendPacer(sendRateFromEnv(), REMINDER_RATE_SHARE / REMINDER_WORKERS);
 const worker: Omit<ReminderWorkerDeps, 'spareTimeMs'> = {
   windowDays,

@@ -1,7 +1,7 @@
 import { systemClock } from '../core/ports.js';
 import { type RevokeAllDeps, revokeAllTokens } from '../core/token-lifecycle.js';
-import { auditLogFromEnv, tokenRepositoryFromEnv } from '../http/dependencies.js';
 import { routeHandler } from '../http/route-handler.js';
+import { auditLogFromEnv, tokenRepositoryFromEnv } from '../runtime/repositories.js';
 
 const deps: RevokeAllDeps = {
   repository: tokenRepositoryFromEnv(),

@@ -1,7 +1,7 @@
 import { systemClock } from '../core/ports.js';
 import { revokeToken, type TokenDeps } from '../core/token-service.js';
-import { tokenRepositoryFromEnv } from '../http/dependencies.js';
 import { routeHandler } from '../http/route-handler.js';
+import { tokenRepositoryFromEnv } from '../runtime/repositories.js';
 
 const deps: TokenDeps = { repository: tokenRepositoryFromEnv(), clock: systemClock };
 

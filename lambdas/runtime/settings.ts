@@ -1,4 +1,5 @@
-import { type PolicySettings, parsePolicySettings } from '../core/settings.js';
+import { parsePolicySettings } from '../contract/policy-settings.js';
+import type { PolicySettings } from '../core/settings.js';
 import { ENV, requireEnv } from './env.js';
 
 export function policySettingsFromEnv(env: NodeJS.ProcessEnv = process.env): PolicySettings {

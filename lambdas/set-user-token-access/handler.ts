@@ -1,7 +1,7 @@
 import { systemClock } from '../core/ports.js';
 import { setUserTokenAccess, type UserAccessDeps } from '../core/user-access-service.js';
-import { tokenRepositoryFromEnv, userAccessRepositoryFromEnv } from '../http/dependencies.js';
 import { routeHandler } from '../http/route-handler.js';
+import { tokenRepositoryFromEnv, userAccessRepositoryFromEnv } from '../runtime/repositories.js';
 
 const deps: UserAccessDeps = {
   userAccess: userAccessRepositoryFromEnv(),

@@ -20,7 +20,7 @@ import { type LastUsedTracking, recordUseInBackground } from './last-used.js';
 import { restResponseFor } from './rest-responses.js';
 
 // The token authorizer: REST API REQUEST (and TOKEN) authorizers and HTTP API simple-response
-// authorizers, from one function (DESIGN.md "Token authorizer contract"; what each outcome becomes at
+// authorizers, from one function (docs/design.md "Token authorizer contract"; what each outcome becomes at
 // each gateway: gateway.ts). Per invocation: read the event, verify the token (the core use case,
 // core/verify-token.ts: no I/O for a malformed token, otherwise one HMAC and one consistent GetItem
 // unless the in-process cache answers), log the decision in exactly one line, answer in the

@@ -1,8 +1,8 @@
 import { toTokenView } from '../core/model.js';
 import { systemClock } from '../core/ports.js';
 import { type UpdateDeps, updateToken } from '../core/token-lifecycle.js';
-import { tokenRepositoryFromEnv } from '../http/dependencies.js';
 import { routeHandler } from '../http/route-handler.js';
+import { tokenRepositoryFromEnv } from '../runtime/repositories.js';
 import { policySettingsFromEnv } from '../runtime/settings.js';
 
 const deps: UpdateDeps = {

@@ -10,8 +10,8 @@ import { Construct } from 'constructs';
 import { KEYS, PARTITIONS } from '../../lambdas/adapters/table-definition.js';
 import type { PolicySettings } from '../../lambdas/core/settings.js';
 import { EXPIRY_LEDGER_FILTER_PATTERN } from '../../lambdas/expiry-ledger/filter.js';
-import { FUNCTION_ENTRIES } from '../../lambdas/routes.js';
 import { ENV } from '../../lambdas/runtime/env.js';
+import { FUNCTION_ENTRIES } from '../function-entries.js';
 import { ServiceFunction } from '../service-function.js';
 import { deadLetterQueue, queueDepthAlarm } from './dead-letter-queue.js';
 

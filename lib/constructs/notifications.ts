@@ -16,8 +16,8 @@ import { INDEXES, KEYS } from '../../lambdas/adapters/table-definition.js';
 import { IDEMPOTENCY_PREFIX } from '../../lambdas/core/notifications/idempotency.js';
 import { DEFAULT_REMINDER_WINDOW_DAYS } from '../../lambdas/core/notifications/reminders.js';
 import { NOTIFIER_FILTER_PATTERNS } from '../../lambdas/notifier/filter.js';
-import { FUNCTION_ENTRIES } from '../../lambdas/routes.js';
 import { ENV } from '../../lambdas/runtime/env.js';
+import { FUNCTION_ENTRIES } from '../function-entries.js';
 import { ServiceFunction } from '../service-function.js';
 import { deadLetterQueue, queueDepthAlarm } from './dead-letter-queue.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_POLICY_SETTINGS, policySettingsSchema } from '../../lambdas/core/settings.js';
+import { DEFAULT_POLICY_SETTINGS, policySettingsSchema } from '../../lambdas/contract/policy-settings.js';
 import {
   CONTEXT_KEYS,
   contextKeysMarkdownTable,

@@ -5,7 +5,7 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_POLICY_SETTINGS } from '../../lambdas/core/settings.js';
+import { DEFAULT_POLICY_SETTINGS } from '../../lambdas/contract/policy-settings.js';
 import { ENV } from '../../lambdas/runtime/env.js';
 import { AccessTokensStack, EMAILS_OFF_WARNING_ID } from '../../lib/access-tokens-stack.js';
 import { loadDeploymentConfig } from '../../lib/config.js';

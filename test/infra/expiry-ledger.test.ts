@@ -3,14 +3,14 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_POLICY_SETTINGS, parsePolicySettings } from '../../lambdas/core/settings.js';
-import { FUNCTION_ENTRIES } from '../../lambdas/routes.js';
+import { DEFAULT_POLICY_SETTINGS, parsePolicySettings } from '../../lambdas/contract/policy-settings.js';
 import { ENV } from '../../lambdas/runtime/env.js';
 import {
   EXPIRY_LEDGER_LEADING_KEYS,
   ExpiryLedger,
   type ExpiryLedgerProps,
 } from '../../lib/constructs/expiry-ledger.js';
+import { FUNCTION_ENTRIES } from '../../lib/function-entries.js';
 import { FUNCTION_RUNTIME } from '../../lib/service-function.js';
 import { TokenTable } from '../../lib/token-table.js';
 import { filterOf } from '../../local/event-filter.js';

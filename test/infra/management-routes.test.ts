@@ -1,14 +1,10 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { INDEXES } from '../../lambdas/adapters/table-definition.js';
+import { MANAGEMENT_ROUTES, type ManagementRouteName, routeNamed } from '../../lambdas/contract/routes.js';
 import { CURSOR_KEY_PURPOSE, HMAC_KEY_PURPOSE } from '../../lambdas/core/key-context.js';
-import {
-  MANAGEMENT_ROUTES,
-  type ManagementRouteName,
-  type RoutePermissions,
-  routeNamed,
-} from '../../lambdas/routes.js';
 import type { AccessTokensStack } from '../../lib/access-tokens-stack.js';
+import { DEPLOYED_ROUTES, type RoutePermissions } from '../../lib/function-entries.js';
 import { scaled } from '../support/time.js';
 import { actionsOf, arnOf, logicalIdOf, ref, statementsOfRole, synthesize } from './helpers.js';
 
@@ -83,7 +79,7 @@ describe('management functions: least privilege from the route table', () => {
     })),
   ];
 
-  for (const route of MANAGEMENT_ROUTES) {
+  for (const route of DEPLOYED_ROUTES) {
     it(`${route.name}: exactly what table ${route.permissions.table}, HMAC key ${route.permissions.hmacKey} need`, () => {
       const fn = stack.managementFunctions.functionOf(route.name);
       const statements = statementsOfRole(template, logicalIdOf(fn.role)).filter(

@@ -9,12 +9,14 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureLocalKeyFile } from '../../lambdas/adapters/file-key-source.js';
 import { createTableInput, INDEXES, TTL_ATTRIBUTE } from '../../lambdas/adapters/table-definition.js';
+import { parsePolicySettings } from '../../lambdas/contract/policy-settings.js';
+import { MANAGEMENT_ROUTES } from '../../lambdas/contract/routes.js';
 import { CURSOR_KEY_PURPOSE, HMAC_KEY_PURPOSE } from '../../lambdas/core/key-context.js';
-import { gatewayCacheTtlSeconds, parsePolicySettings } from '../../lambdas/core/settings.js';
+import { gatewayCacheTtlSeconds } from '../../lambdas/core/settings.js';
 import { generateToken } from '../../lambdas/core/token-format.js';
-import { FUNCTION_ENTRIES, MANAGEMENT_ROUTES, type RoutePermissions } from '../../lambdas/routes.js';
 import { ENV } from '../../lambdas/runtime/env.js';
 import type { AccessTokensStack } from '../../lib/access-tokens-stack.js';
+import { DEPLOYED_ROUTES, FUNCTION_ENTRIES, type RoutePermissions } from '../../lib/function-entries.js';
 import { FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME, ServiceFunction } from '../../lib/service-function.js';
 import { TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS } from '../../lib/token-table.js';
 import { restRequestEvent } from '../support/authorizer-events.js';
@@ -496,7 +498,7 @@ describe('least privilege', () => {
     expect(decryptersOf(CURSOR_CONTEXT_CONDITION)).toEqual(['listAuditEvents', 'listTokens']);
   });
 
-  for (const route of MANAGEMENT_ROUTES) {
+  for (const route of DEPLOYED_ROUTES) {
     const cursorKey = (route.permissions as RoutePermissions).cursorKey === true;
     it(`${route.name}: table ${route.permissions.table}, HMAC key ${route.permissions.hmacKey}, cursor key ${cursorKey}`, () => {
       const fn = stack.managementFunctions.functionOf(route.name);

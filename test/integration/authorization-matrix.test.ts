@@ -1,11 +1,12 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { KEYS } from '../../lambdas/adapters/table-definition.js';
+import { MANAGEMENT_ROUTES, type ManagementRouteName, routeNamed } from '../../lambdas/contract/routes.js';
 import type { CallerContext } from '../../lambdas/core/caller-context.js';
 import { newTokenId } from '../../lambdas/core/ids.js';
 import { ROLES, type Role, type TokenView } from '../../lambdas/core/model.js';
 import type { RouteHandler } from '../../lambdas/http/route-handler.js';
-import { MANAGEMENT_ROUTES, type ManagementRouteName, routeNamed } from '../../lambdas/routes.js';
+import { DEPLOYED_ROUTES } from '../../lib/function-entries.js';
 import { createTestTable, type TestTable } from '../support/dynamo.js';
 import { stubHandlerEnv } from '../support/env.js';
 import {
@@ -161,7 +162,7 @@ describe('authorization matrix on DynamoDB Local', () => {
       policy: { maxActiveTokensPerUser: 500, maxActiveTokensPerAccount: 5000 },
     });
     // Every handler straight from the route table: a route added there is loaded here.
-    for (const route of MANAGEMENT_ROUTES) {
+    for (const route of DEPLOYED_ROUTES) {
       const module = `../../${route.entry.replace(/\.ts$/, '.js')}`;
       handlers[route.name] = ((await import(module)) as { handler: RouteHandler }).handler;
     }

@@ -10,12 +10,12 @@ import { DynamoOwnerContacts } from '../../lambdas/adapters/dynamo-owner-contact
 import { DynamoTokenRepository } from '../../lambdas/adapters/dynamo-token-repository.js';
 import { DynamoIdempotencyStore, idempotencyItemKey } from '../../lambdas/adapters/idempotency-store.js';
 import { SesMailer } from '../../lambdas/adapters/ses-mailer.js';
-import { createTokenRequestSchema } from '../../lambdas/core/api-schemas.js';
+import { createTokenRequestSchema } from '../../lambdas/contract/api-schemas.js';
+import { DEFAULT_POLICY_SETTINGS } from '../../lambdas/contract/policy-settings.js';
 import type { Caller } from '../../lambdas/core/model.js';
 import { CLAIM_LEASE_SECONDS } from '../../lambdas/core/notifications/idempotency.js';
 import type { Clock } from '../../lambdas/core/ports.js';
 import { systemClock } from '../../lambdas/core/ports.js';
-import { DEFAULT_POLICY_SETTINGS } from '../../lambdas/core/settings.js';
 import { revokeAllTokens, rotateToken } from '../../lambdas/core/token-lifecycle.js';
 import { createToken } from '../../lambdas/core/token-service.js';
 import { createStreamNotifier, type StreamNotifierDeps } from '../../lambdas/notifier/stream-notifier.js';

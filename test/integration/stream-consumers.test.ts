@@ -3,7 +3,7 @@ import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { tokenToItem } from '../../lambdas/adapters/items.js';
 import { KEYS } from '../../lambdas/adapters/table-definition.js';
-import { FUNCTION_ENTRIES } from '../../lambdas/routes.js';
+import { FUNCTION_ENTRIES } from '../../lib/function-entries.js';
 import type { LocalFunction } from '../../local/lambda-runtime.js';
 import { streamConsumers } from '../../local/notifier-component.js';
 import { type StreamPoller, startStreamPoller } from '../../local/stream-poller.js';

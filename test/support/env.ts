@@ -7,7 +7,7 @@ import {
   DEFAULT_POLICY_SETTINGS,
   type PolicySettingsInput,
   parsePolicySettings,
-} from '../../lambdas/core/settings.js';
+} from '../../lambdas/contract/policy-settings.js';
 import { ENV } from '../../lambdas/runtime/env.js';
 import { SDK_REQUEST_TIMEOUT_ENV } from '../../lambdas/runtime/sdk-options.js';
 

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { expect, vi } from 'vitest';
+import type { HttpMethod } from '../../lambdas/contract/routes.js';
 import type { CallerContext } from '../../lambdas/core/caller-context.js';
-import type { HttpMethod } from '../../lambdas/routes.js';
 
 // REST API proxy events for the management handlers, built from the real AWS sample
 // (test/fixtures/aws-events/rest-proxy.json) with the JWT authorizer's caller context in

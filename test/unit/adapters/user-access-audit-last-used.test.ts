@@ -502,7 +502,7 @@ describe('DynamoAuditLog (DynamoDB mocked)', () => {
       ] as const) {
         const error = await log.list(scope, { limit: 5, cursor }).catch((caught: unknown) => caught);
         expect(error).toBeInstanceOf(ValidationError);
-        expect((error as ValidationError).statusCode).toBe(400);
+        expect((error as ValidationError).code).toBe('VALIDATION_FAILED');
         expect((error as ValidationError).details?.[0]?.path).toBe('cursor');
       }
       expect(ddb.commandCalls(QueryCommand)).toHaveLength(0);

@@ -401,7 +401,7 @@ describe('cache safety of the REST policy', () => {
 });
 
 // --- The oracle -----------------------------------------------------------------------------------
-// Written from README / DESIGN.md alone: no production helper is called to compute the expectation.
+// Written from README / docs/design.md alone: no production helper is called to compute the expectation.
 
 type Reason =
   | 'VALID'

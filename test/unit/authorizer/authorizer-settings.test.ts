@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_POLICY_SETTINGS, verificationCacheTtlSeconds } from '../../../lambdas/core/settings.js';
+import { DEFAULT_POLICY_SETTINGS } from '../../../lambdas/contract/policy-settings.js';
+import { verificationCacheTtlSeconds } from '../../../lambdas/core/settings.js';
 import {
   AUTHORIZER_SETTINGS_DEFAULTS,
   authorizerCacheTtlSeconds,

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { ListAuditEventsQuery } from '../../../lambdas/core/api-schemas.js';
+import type { ListAuditEventsQuery } from '../../../lambdas/contract/api-schemas.js';
+import { DEFAULT_POLICY_SETTINGS } from '../../../lambdas/contract/policy-settings.js';
 import { listAuditEvents } from '../../../lambdas/core/audit-service.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../../lambdas/core/errors.js';
 import type { HmacKey } from '../../../lambdas/core/hashing.js';
 import { newTokenId } from '../../../lambdas/core/ids.js';
-import { DEFAULT_POLICY_SETTINGS } from '../../../lambdas/core/settings.js';
 import { createToken, revokeToken } from '../../../lambdas/core/token-service.js';
 import { getUserTokenAccess, setUserTokenAccess } from '../../../lambdas/core/user-access-service.js';
 import { MemoryTokenRepository, MemoryUserAccessRepository, TestClock, testCaller } from './memory-ports.js';

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_POLICY_SETTINGS, parsePolicySettings } from '../../../lambdas/contract/policy-settings.js';
 import { ValidationError } from '../../../lambdas/core/errors.js';
 import { ipAllowlistFor } from '../../../lambdas/core/ip-allowlist.js';
-import { DEFAULT_POLICY_SETTINGS, parsePolicySettings } from '../../../lambdas/core/settings.js';
 import { policyView, resolveTokenPolicy, resolveTokenUpdate } from '../../../lambdas/core/token-policy.js';
 import { FUZZ_RUNS } from '../../support/fuzz-arbitraries.js';
 

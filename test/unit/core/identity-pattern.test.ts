@@ -8,12 +8,12 @@ import {
   listTokensQuerySchema,
   revokeAllQuerySchema,
   userPathSchema,
-} from '../../../lambdas/core/api-schemas.js';
-import { callerContextSchema } from '../../../lambdas/core/caller-context.js';
+} from '../../../lambdas/contract/api-schemas.js';
+import { callerContextSchema } from '../../../lambdas/contract/caller-context.js';
+import { DEFAULT_POLICY_SETTINGS } from '../../../lambdas/contract/policy-settings.js';
 import { UnauthorizedError } from '../../../lambdas/core/errors.js';
 import type { HmacKey } from '../../../lambdas/core/hashing.js';
 import { IDENTITY_PATTERN, isSafeIdentity } from '../../../lambdas/core/identity.js';
-import { DEFAULT_POLICY_SETTINGS } from '../../../lambdas/core/settings.js';
 import { revokeAllTokens } from '../../../lambdas/core/token-lifecycle.js';
 import { createToken, listTokens } from '../../../lambdas/core/token-service.js';
 import { callerOf } from '../../../lambdas/http/request.js';

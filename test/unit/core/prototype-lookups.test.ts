@@ -1,21 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { identityFromClaims } from '../../../lambdas/adapters/jwt-identity.js';
-import { createTokenRequestSchema } from '../../../lambdas/core/api-schemas.js';
-import { callerContextSchema } from '../../../lambdas/core/caller-context.js';
+import { createTokenRequestSchema } from '../../../lambdas/contract/api-schemas.js';
+import { callerContextSchema } from '../../../lambdas/contract/caller-context.js';
+import { parsePolicySettings } from '../../../lambdas/contract/policy-settings.js';
+import { MANAGEMENT_ROUTES } from '../../../lambdas/contract/routes.js';
 import { ValidationError } from '../../../lambdas/core/errors.js';
 import type { HmacKey } from '../../../lambdas/core/hashing.js';
 import { ROLES } from '../../../lambdas/core/model.js';
 import { lookupRouteScope, parseRouteScopeMap } from '../../../lambdas/core/route-scopes.js';
-import {
-  parsePolicySettings,
-  scopeCatalogue,
-  TOKEN_TYPE_NAME_PATTERN,
-  tokenTypeNamed,
-} from '../../../lambdas/core/settings.js';
+import { scopeCatalogue, TOKEN_TYPE_NAME_PATTERN, tokenTypeNamed } from '../../../lambdas/core/settings.js';
 import { resolveTokenPolicy, resolveTokenUpdate } from '../../../lambdas/core/token-policy.js';
 import { createToken } from '../../../lambdas/core/token-service.js';
-import { MANAGEMENT_ROUTES } from '../../../lambdas/routes.js';
 import { FUZZ_RUNS } from '../../support/fuzz-arbitraries.js';
 import { MemoryTokenRepository, TestClock, testCaller } from './memory-ports.js';
 

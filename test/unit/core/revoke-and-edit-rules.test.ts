@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_POLICY_SETTINGS } from '../../../lambdas/contract/policy-settings.js';
+import { routeNamed } from '../../../lambdas/contract/routes.js';
 import { ConflictError, TokenAccessDisabledError } from '../../../lambdas/core/errors.js';
 import type { HmacKey } from '../../../lambdas/core/hashing.js';
 import type { TokenRecord } from '../../../lambdas/core/model.js';
 import { type TokenStreamChange, tokenEventFromChange } from '../../../lambdas/core/notifications/events.js';
-import { DEFAULT_POLICY_SETTINGS } from '../../../lambdas/core/settings.js';
 import { revokeAllTokens, rotateToken, updateToken } from '../../../lambdas/core/token-lifecycle.js';
 import { createToken, revokeToken } from '../../../lambdas/core/token-service.js';
 import { setUserTokenAccess } from '../../../lambdas/core/user-access-service.js';
-import { routeNamed } from '../../../lambdas/routes.js';
 import { MemoryTokenRepository, MemoryUserAccessRepository, TestClock, testCaller } from './memory-ports.js';
 
 // Issue #11, the management API's "also" items: owners may always revoke their own tokens whatever

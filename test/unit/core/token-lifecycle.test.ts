@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { CreateTokenRequest, UpdateTokenRequest } from '../../../lambdas/core/api-schemas.js';
+import type { CreateTokenRequest, UpdateTokenRequest } from '../../../lambdas/contract/api-schemas.js';
+import { DEFAULT_POLICY_SETTINGS, parsePolicySettings } from '../../../lambdas/contract/policy-settings.js';
 import {
   ConflictError,
   ForbiddenError,
@@ -9,7 +10,6 @@ import {
 } from '../../../lambdas/core/errors.js';
 import { type HmacKey, hashToken } from '../../../lambdas/core/hashing.js';
 import type { AuditEvent, TokenRecord } from '../../../lambdas/core/model.js';
-import { DEFAULT_POLICY_SETTINGS, parsePolicySettings } from '../../../lambdas/core/settings.js';
 import { isWellFormedToken } from '../../../lambdas/core/token-format.js';
 import {
   forEachBounded,

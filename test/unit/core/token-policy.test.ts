@@ -1,13 +1,10 @@
 import { isIP } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_POLICY_SETTINGS, parsePolicySettings } from '../../../lambdas/contract/policy-settings.js';
 import { ValidationError } from '../../../lambdas/core/errors.js';
 import { isValidAllowlistEntry } from '../../../lambdas/core/ip-allowlist.js';
-import {
-  DEFAULT_POLICY_SETTINGS,
-  parsePolicySettings,
-  scopeCatalogue,
-} from '../../../lambdas/core/settings.js';
+import { scopeCatalogue } from '../../../lambdas/core/settings.js';
 import {
   defaultExpiryDays,
   normaliseAllowedIp,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { CreateTokenRequest, ListTokensQuery } from '../../../lambdas/core/api-schemas.js';
+import type { CreateTokenRequest, ListTokensQuery } from '../../../lambdas/contract/api-schemas.js';
+import { DEFAULT_POLICY_SETTINGS, parsePolicySettings } from '../../../lambdas/contract/policy-settings.js';
 import {
   ForbiddenError,
   LimitExceededError,
@@ -9,7 +10,6 @@ import {
 } from '../../../lambdas/core/errors.js';
 import { type HmacKey, hashToken } from '../../../lambdas/core/hashing.js';
 import { newTokenId } from '../../../lambdas/core/ids.js';
-import { DEFAULT_POLICY_SETTINGS, parsePolicySettings } from '../../../lambdas/core/settings.js';
 import { isWellFormedToken } from '../../../lambdas/core/token-format.js';
 import {
   type CreateDeps,

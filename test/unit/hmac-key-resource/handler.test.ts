@@ -8,6 +8,7 @@ import type {
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { KmsDataKeyGenerator } from '../../../lambdas/adapters/kms-data-key-generator.js';
 import { CURSOR_KEY_PURPOSE, HMAC_KEY_PURPOSE } from '../../../lambdas/core/key-context.js';
 import type { HmacKeyResourceProperties } from '../../../lambdas/hmac-key-resource/contract.js';
 import {
@@ -76,7 +77,9 @@ afterEach(() => {
 });
 
 describe('HMAC key custom resource', () => {
-  const onEvent = createHmacKeyResourceHandler(new KMSClient({ region: 'eu-west-1' }));
+  const onEvent = createHmacKeyResourceHandler(
+    new KmsDataKeyGenerator(new KMSClient({ region: 'eu-west-1' })),
+  );
 
   it('premise: the test ciphertext is not valid UTF-8, so a text round trip would corrupt it', () => {
     expect(Buffer.from(NOT_UTF8.toString('utf8'), 'utf8').equals(NOT_UTF8)).toBe(false);
@@ -222,7 +225,9 @@ describe('HMAC key custom resource', () => {
 });
 
 describe('the cursor key: the same resource with KeyPurpose access-tokens-list-cursor', () => {
-  const onEvent = createHmacKeyResourceHandler(new KMSClient({ region: 'eu-west-1' }));
+  const onEvent = createHmacKeyResourceHandler(
+    new KmsDataKeyGenerator(new KMSClient({ region: 'eu-west-1' })),
+  );
   const CURSOR: HmacKeyResourceProperties = { ...V1, KeyPurpose: CURSOR_KEY_PURPOSE };
 
   it('Create: a data key under the cursor context, in a cursor-key/ physical id', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { identityFromClaims } from '../../../lambdas/adapters/jwt-identity.js';
-import { callerContextSchema } from '../../../lambdas/core/caller-context.js';
+import { callerContextSchema } from '../../../lambdas/contract/caller-context.js';
 
 // Item keys join ids with `#` (`USER#<accountId>#<userId>`): an id containing `#` could make two
 // users' keys coincide, so it is refused where identities enter.

@@ -17,11 +17,11 @@ import {
   isLoopbackHttpUri,
   isVerificationUnavailable,
   JwtIdentityVerifier,
-  jwtVerifierConfigFromEnv,
   LoopbackHttpFetcher,
   payloadVerifierFor,
 } from '../../../lambdas/adapters/jwt-identity.js';
 import { UnauthorizedError } from '../../../lambdas/core/errors.js';
+import { jwtVerifierConfigFromEnv } from '../../../lambdas/runtime/jwt-verifier.js';
 import { AUDIENCE, idTokenClaims, startTestIssuer, type TestIssuer } from './jwks-server.js';
 
 describe('configuration from env', () => {

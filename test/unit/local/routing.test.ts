@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MANAGEMENT_ROUTES } from '../../../lambdas/routes.js';
+import { MANAGEMENT_ROUTES } from '../../../lambdas/contract/routes.js';
 import { parseResourcePath, RouteTable } from '../../../local/routing.js';
 
 const table = new RouteTable([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_POLICY_SETTINGS } from '../../../lambdas/core/settings.js';
+import { DEFAULT_POLICY_SETTINGS } from '../../../lambdas/contract/policy-settings.js';
 import { ENV } from '../../../lambdas/runtime/env.js';
 import { loadDeploymentConfig } from '../../../lib/config.js';
 import { readCdkContext } from '../../../local/deployment-config.js';

@@ -12,7 +12,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { credentialFor, credentialToItem, tokenToItem } from '../../../lambdas/adapters/items.js';
 import type { TokenRecord } from '../../../lambdas/core/model.js';
-import { FUNCTION_ENTRIES } from '../../../lambdas/routes.js';
+import { FUNCTION_ENTRIES } from '../../../lib/function-entries.js';
 import type { LocalFunction } from '../../../local/lambda-runtime.js';
 import { streamConsumers } from '../../../local/notifier-component.js';
 import { type StreamPoller, startStreamPoller, toLambdaRecord } from '../../../local/stream-poller.js';

@@ -9,11 +9,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { tokenToItem } from '../../../lambdas/adapters/items.js';
 import { KEYS } from '../../../lambdas/adapters/table-definition.js';
-import { ERROR_CODES, ROUTE_CONTRACTS } from '../../../lambdas/core/api-schemas.js';
-import { STATUS_BY_CODE } from '../../../lambdas/core/errors.js';
-import { buildOpenApiDocument } from '../../../lambdas/core/openapi.js';
+import { ERROR_CODES, ROUTE_CONTRACTS, STATUS_BY_CODE } from '../../../lambdas/contract/api-schemas.js';
+import { buildOpenApiDocument } from '../../../lambdas/contract/openapi.js';
+import { MANAGEMENT_ROUTES, type ManagementRouteName } from '../../../lambdas/contract/routes.js';
 import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
-import { MANAGEMENT_ROUTES, type ManagementRouteName } from '../../../lambdas/routes.js';
+import { ROUTE_DEPLOYMENTS } from '../../../lib/function-entries.js';
 import { stubHandlerEnv } from '../../support/env.js';
 import {
   adminContext,
@@ -84,7 +84,7 @@ describe('request bodies (DynamoDB mocked)', () => {
   beforeAll(async () => {
     stubHandlerEnv({ tableName: 'tokens-table' });
     for (const route of BODY_ROUTES) {
-      const module = `../../../${route.entry.replace(/\.ts$/, '.js')}`;
+      const module = `../../../${ROUTE_DEPLOYMENTS[route.name].entry.replace(/\.ts$/, '.js')}`;
       handlers[route.name] = ((await import(module)) as { handler: RouteHandler }).handler;
     }
   });

@@ -12,10 +12,11 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ERROR_CODES } from '../../../lambdas/core/api-schemas.js';
-import { type ErrorCode, STATUS_BY_CODE } from '../../../lambdas/core/errors.js';
+import { ERROR_CODES, STATUS_BY_CODE } from '../../../lambdas/contract/api-schemas.js';
+import { MANAGEMENT_ROUTES, type ManagementRouteName } from '../../../lambdas/contract/routes.js';
+import type { ErrorCode } from '../../../lambdas/core/errors.js';
 import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
-import { MANAGEMENT_ROUTES, type ManagementRouteName } from '../../../lambdas/routes.js';
+import { DEPLOYED_ROUTES } from '../../../lib/function-entries.js';
 import { stubHandlerEnv } from '../../support/env.js';
 import {
   anyJson,
@@ -341,7 +342,7 @@ describe('fuzz: every management route', () => {
   beforeAll(async () => {
     mockAws();
     stubHandlerEnv({ tableName: 'tokens-table', keySource: 'kms' });
-    for (const route of MANAGEMENT_ROUTES) {
+    for (const route of DEPLOYED_ROUTES) {
       const module = (await import(/* @vite-ignore */ `../../../${route.entry.replace(/\.ts$/, '.js')}`)) as {
         handler: RouteHandler;
       };

@@ -1,7 +1,7 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { policySchema } from '../../../lambdas/core/api-schemas.js';
+import { policySchema } from '../../../lambdas/contract/api-schemas.js';
 import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
 import { stubHandlerEnv } from '../../support/env.js';
 import { expectContractError, invoke, proxyEvent, viewerContext } from '../../support/proxy-events.js';

@@ -1,10 +1,10 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createTokenRequestSchema, ROUTE_CONTRACTS } from '../../../lambdas/core/api-schemas.js';
-import { buildOpenApiDocument } from '../../../lambdas/core/openapi.js';
+import { createTokenRequestSchema, ROUTE_CONTRACTS } from '../../../lambdas/contract/api-schemas.js';
+import { buildOpenApiDocument } from '../../../lambdas/contract/openapi.js';
+import { MANAGEMENT_ROUTES } from '../../../lambdas/contract/routes.js';
 import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
-import { MANAGEMENT_ROUTES } from '../../../lambdas/routes.js';
 import { stubHandlerEnv } from '../../support/env.js';
 import { invoke, proxyEvent } from '../../support/proxy-events.js';
 

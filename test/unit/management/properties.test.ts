@@ -2,7 +2,7 @@ import { DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MAX_BODY_BYTES } from '../../../lambdas/core/api-schemas.js';
+import { MAX_BODY_BYTES } from '../../../lambdas/contract/api-schemas.js';
 import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
 import { stubHandlerEnv } from '../../support/env.js';
 import {

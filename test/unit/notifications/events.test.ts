@@ -3,6 +3,7 @@ import type { DynamoDBStreamEvent } from 'aws-lambda';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { credentialFor, credentialToItem, tokenToItem } from '../../../lambdas/adapters/items.js';
+import { decodeTokenChange, isTtlDeletion } from '../../../lambdas/adapters/stream-records.js';
 import type { TokenRecord } from '../../../lambdas/core/model.js';
 import {
   daysUntilExpiry,
@@ -11,7 +12,6 @@ import {
   type TokenStreamChange,
   tokenEventFromChange,
 } from '../../../lambdas/core/notifications/events.js';
-import { decodeTokenChange, isTtlDeletion } from '../../../lambdas/notifier/stream-records.js';
 import {
   changed,
   insertOf,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createTokenRequestSchema } from '../../../lambdas/core/api-schemas.js';
+import { createTokenRequestSchema } from '../../../lambdas/contract/api-schemas.js';
+import { DEFAULT_POLICY_SETTINGS } from '../../../lambdas/contract/policy-settings.js';
 import type { AuditEvent, TokenChange, TokenRecord } from '../../../lambdas/core/model.js';
-import { DEFAULT_POLICY_SETTINGS } from '../../../lambdas/core/settings.js';
 import { revokeAllTokens } from '../../../lambdas/core/token-lifecycle.js';
 import { createToken } from '../../../lambdas/core/token-service.js';
 import { MemoryTokenRepository, TestClock, testCaller } from '../core/memory-ports.js';

@@ -2,9 +2,9 @@ import { DynamoAuditLog } from '../adapters/dynamo-audit-log.js';
 import { DynamoTokenRepository } from '../adapters/dynamo-token-repository.js';
 import { DynamoUserAccessRepository } from '../adapters/dynamo-user-access.js';
 import type { AuditLog, TokenRepository, UserAccessRepository } from '../core/ports.js';
-import { sharedDocumentClient } from '../runtime/clients.js';
-import { ENV, requireEnv } from '../runtime/env.js';
-import { policySettingsFromEnv } from '../runtime/settings.js';
+import { sharedDocumentClient } from './clients.js';
+import { ENV, requireEnv } from './env.js';
+import { policySettingsFromEnv } from './settings.js';
 
 // Wiring shared by the management handler modules. Called at module load (once per container), so
 // a missing env var fails the cold start with its name. Every repository that writes audit events

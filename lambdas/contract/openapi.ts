@@ -1,12 +1,13 @@
 import { z } from 'zod';
-import { MANAGEMENT_ROUTES, type RouteDefinition } from '../routes.js';
+import type { ErrorCode } from '../core/errors.js';
 import {
   ERROR_COMPONENT_ID,
   errorResponseSchema,
   ROUTE_CONTRACTS,
   type RouteContract,
+  STATUS_BY_CODE,
 } from './api-schemas.js';
-import { type ErrorCode, STATUS_BY_CODE } from './errors.js';
+import { MANAGEMENT_ROUTES, type RouteDefinition } from './routes.js';
 
 // The OpenAPI 3.1 document of the management API, built from the route table and the same zod
 // schemas that validate requests (zod 4's native z.toJSONSchema, draft 2020-12: the dialect of

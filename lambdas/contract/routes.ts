@@ -1,32 +1,22 @@
-import type { Role } from './core/model.js';
+import type { Role } from '../core/model.js';
 
-// The one route table of the management API. The CDK stack builds one function, one method and
-// one least-privilege role per entry from it; the local gateway dispatches with it; the OpenAPI
-// document lists it. Paths use API Gateway's `{param}` syntax.
+// The one route table of the management API, its API half: method, path, auth, roles, summary.
+// The OpenAPI document lists it, the HTTP layer checks roles with it, the local gateway dispatches
+// with it, and the CDK stack builds one method per entry. The deployment half (each route's
+// handler module and permissions) lives with the CDK code, keyed by route name
+// (lib/function-entries.ts). Paths use API Gateway's `{param}` syntax.
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-
-export interface RoutePermissions {
-  /** What the function may do to the table. */
-  readonly table: 'none' | 'read' | 'readWrite';
-  /** Whether it hashes secrets and so must decrypt the HMAC key. */
-  readonly hmacKey: boolean;
-  /** Whether it signs list cursors and so must decrypt the cursor key (not the HMAC key). */
-  readonly cursorKey?: boolean;
-}
 
 export interface RouteDefinition {
   /** Stable camelCase name: function ids, OpenAPI operationId. */
   readonly name: string;
   readonly method: HttpMethod;
   readonly path: string;
-  /** Handler module, relative to the repository root; it exports `handler`. */
-  readonly entry: string;
   /** `jwt`: behind the JWT authorizer; `public`: no authentication. */
   readonly auth: 'jwt' | 'public';
   /** Roles allowed to call it; empty for public routes. */
   readonly roles: readonly Role[];
-  readonly permissions: RoutePermissions;
   readonly summary: string;
 }
 
@@ -43,31 +33,24 @@ export const MANAGEMENT_ROUTES = [
     name: 'createToken',
     method: 'POST',
     path: '/tokens',
-    entry: 'lambdas/create-token/handler.ts',
     auth: 'jwt',
     roles: WRITERS,
-    permissions: { table: 'readWrite', hmacKey: true },
     summary: 'Create a token; the response carries its secret, shown this once only.',
   },
   {
     name: 'listTokens',
     method: 'GET',
     path: '/tokens',
-    entry: 'lambdas/list-tokens/handler.ts',
     auth: 'jwt',
     roles: ALL_ROLES,
-    // cursorKey: list cursors are signed with a key of their own, not the HMAC key.
-    permissions: { table: 'read', hmacKey: false, cursorKey: true },
     summary: "List the caller's tokens; an admin may list another user's or the whole account's.",
   },
   {
     name: 'revokeAllTokens',
     method: 'DELETE',
     path: '/tokens',
-    entry: 'lambdas/revoke-all-tokens/handler.ts',
     auth: 'jwt',
     roles: REVOKERS,
-    permissions: { table: 'readWrite', hmacKey: false },
     summary:
       "Revoke every active token of the caller; an admin may pass another user's id or `*` (the account).",
   },
@@ -75,20 +58,16 @@ export const MANAGEMENT_ROUTES = [
     name: 'getToken',
     method: 'GET',
     path: '/tokens/{id}',
-    entry: 'lambdas/get-token/handler.ts',
     auth: 'jwt',
     roles: ALL_ROLES,
-    permissions: { table: 'read', hmacKey: false },
     summary: 'Get one token.',
   },
   {
     name: 'revokeToken',
     method: 'DELETE',
     path: '/tokens/{id}',
-    entry: 'lambdas/revoke-token/handler.ts',
     auth: 'jwt',
     roles: REVOKERS,
-    permissions: { table: 'readWrite', hmacKey: false },
     summary:
       'Revoke a token. Irreversible; revoking again answers 204 and changes nothing; an expired token is a 409.',
   },
@@ -96,10 +75,8 @@ export const MANAGEMENT_ROUTES = [
     name: 'updateToken',
     method: 'PATCH',
     path: '/tokens/{id}',
-    entry: 'lambdas/update-token/handler.ts',
     auth: 'jwt',
     roles: WRITERS,
-    permissions: { table: 'readWrite', hmacKey: false },
     summary:
       "Edit a token's name, description, scopes, allowlist or expiry; the gateway follows within the revocation window.",
   },
@@ -107,10 +84,8 @@ export const MANAGEMENT_ROUTES = [
     name: 'rotateToken',
     method: 'POST',
     path: '/tokens/{id}/rotate',
-    entry: 'lambdas/rotate-token/handler.ts',
     auth: 'jwt',
     roles: WRITERS,
-    permissions: { table: 'readWrite', hmacKey: true },
     summary:
       'A new secret for the same token; the old one stops now or after the grace period (at most 24 h).',
   },
@@ -118,10 +93,8 @@ export const MANAGEMENT_ROUTES = [
     name: 'setUserTokenAccess',
     method: 'PUT',
     path: '/users/{userId}/token-access',
-    entry: 'lambdas/set-user-token-access/handler.ts',
     auth: 'jwt',
     roles: ['admin'],
-    permissions: { table: 'readWrite', hmacKey: false },
     summary:
       "Admins: disable (or enable again) a user's tokens; while disabled they are refused and none can be created.",
   },
@@ -129,40 +102,32 @@ export const MANAGEMENT_ROUTES = [
     name: 'getUserTokenAccess',
     method: 'GET',
     path: '/users/{userId}/token-access',
-    entry: 'lambdas/get-user-token-access/handler.ts',
     auth: 'jwt',
     roles: ALL_ROLES,
-    permissions: { table: 'read', hmacKey: false },
     summary: "Whether a user's token access is enabled: your own, or any user of your account for admins.",
   },
   {
     name: 'listAuditEvents',
     method: 'GET',
     path: '/audit-events',
-    entry: 'lambdas/list-audit-events/handler.ts',
     auth: 'jwt',
     roles: ALL_ROLES,
-    permissions: { table: 'read', hmacKey: false, cursorKey: true },
     summary: 'The audit trail, newest first: your own tokens and access; an admin sees the whole account.',
   },
   {
     name: 'getPolicy',
     method: 'GET',
     path: '/policy',
-    entry: 'lambdas/get-policy/handler.ts',
     auth: 'jwt',
     roles: ALL_ROLES,
-    permissions: { table: 'none', hmacKey: false },
     summary: 'Expiry presets, maximum lifetime, limits, scope catalogue and token types.',
   },
   {
     name: 'getOpenApi',
     method: 'GET',
     path: '/openapi.json',
-    entry: 'lambdas/openapi/handler.ts',
     auth: 'public',
     roles: [],
-    permissions: { table: 'none', hmacKey: false },
     summary: 'This API as an OpenAPI 3.1 document.',
   },
 ] as const satisfies readonly RouteDefinition[];
@@ -174,17 +139,3 @@ export function routeNamed(name: ManagementRouteName): RouteDefinition {
   if (route === undefined) throw new Error(`no route named ${name}`);
   return route;
 }
-
-/** Other Lambda entry points (not management routes), for the stack and the local stack. */
-export const FUNCTION_ENTRIES = {
-  tokenAuthorizer: 'lambdas/token-authorizer/handler.ts',
-  jwtAuthorizer: 'lambdas/jwt-authorizer/handler.ts',
-  hmacKeyResource: 'lambdas/hmac-key-resource/handler.ts',
-  demoApi: 'lambdas/demo-api/handler.ts',
-  /** The table stream's consumer: token events → emails (SES). */
-  notifier: 'lambdas/notifier/handler.ts',
-  /** Daily (EventBridge): reminders for tokens that expire soon. */
-  reminderJob: 'lambdas/reminder-job/handler.ts',
-  /** The table stream's TTL deletions of token items: release limit slots, audit `token.expired`. */
-  expiryLedger: 'lambdas/expiry-ledger/handler.ts',
-} as const;

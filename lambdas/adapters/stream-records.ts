@@ -1,12 +1,12 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, AttributeValue as StreamAttributeValue } from 'aws-lambda';
-import { isAuditItem, itemToAuditEvent } from '../adapters/audit-items.js';
-import { isContactItem, itemToContact } from '../adapters/dynamo-owner-contacts.js';
-import { isTokenItem, itemToToken } from '../adapters/items.js';
 import type { AuditEvent, TokenRecord } from '../core/model.js';
 import type { OwnerContact } from '../core/notifications/contacts.js';
 import type { TokenStreamChange } from '../core/notifications/events.js';
+import { isAuditItem, itemToAuditEvent } from './audit-items.js';
+import { isContactItem, itemToContact } from './dynamo-owner-contacts.js';
+import { isTokenItem, itemToToken } from './items.js';
 
 // Decodes a DynamoDB stream record, as Lambda delivers it, into what the notifier acts on: a
 // token change, the summary audit event of a revoke-all, or a change of an owner's contact address;

@@ -1,27 +1,49 @@
 import { z } from 'zod';
-import type { ManagementRouteName } from '../routes.js';
-import type { ErrorCode } from './errors.js';
-import { IDENTITY_PATTERN, IDENTITY_PATTERN_DESCRIPTION, WHOLE_ACCOUNT } from './identity.js';
-import { AUDIT_EVENT_ID_PATTERN, TOKEN_ID_PATTERN } from './ids.js';
-import { AUDIT_ACTIONS, ROLES } from './model.js';
-import { TOKEN_TYPE_NAME_PATTERN } from './settings.js';
+import type { ErrorCode } from '../core/errors.js';
+import { IDENTITY_PATTERN, IDENTITY_PATTERN_DESCRIPTION, WHOLE_ACCOUNT } from '../core/identity.js';
+import { AUDIT_EVENT_ID_PATTERN, TOKEN_ID_PATTERN } from '../core/ids.js';
+import {
+  type AuditEventView,
+  type CreateTokenInput,
+  DESCRIPTION_MAX_LENGTH,
+  LIST_STATUS_FILTERS,
+  type ListAuditEventsInput,
+  type ListTokensInput,
+  MAX_ALLOWED_IPS_PER_TOKEN,
+  MAX_GRACE_PERIOD_SECONDS,
+  MAX_SCOPES_PER_TOKEN,
+  NAME_MAX_LENGTH,
+  type PolicyView,
+  type RevokeAllInput,
+  type RotateTokenInput,
+  type TokenAccessView,
+  type UpdateTokenInput,
+} from '../core/inputs.js';
+import { AUDIT_ACTIONS, ROLES, type TokenView } from '../core/model.js';
+import { TOKEN_TYPE_NAME_PATTERN } from '../core/settings.js';
+import type { ManagementRouteName } from './routes.js';
 
 // The management API's contract as zod schemas: the HTTP layer validates requests with them, the
-// handlers' results are typed by them, and lambdas/core/openapi.ts turns them into the OpenAPI
+// handlers' results are typed by them, and lambdas/contract/openapi.ts turns them into the OpenAPI
 // document (schemas with `.meta({ id })` become named components). One source, so the document
 // cannot drift from what the API accepts.
 
-export const NAME_MAX_LENGTH = 100;
-export const DESCRIPTION_MAX_LENGTH = 500;
-export const MAX_SCOPES_PER_TOKEN = 50;
-export const MAX_ALLOWED_IPS_PER_TOKEN = 20;
+// The token fields' limits are the domain's (core/inputs.ts); the contract states them.
+export {
+  DESCRIPTION_MAX_LENGTH,
+  LIST_STATUS_FILTERS,
+  type ListStatusFilter,
+  MAX_ALLOWED_IPS_PER_TOKEN,
+  MAX_GRACE_PERIOD_SECONDS,
+  MAX_SCOPES_PER_TOKEN,
+  NAME_MAX_LENGTH,
+  type PolicyView,
+} from '../core/inputs.js';
 export const LIST_LIMIT_MAX = 100;
 export const LIST_LIMIT_DEFAULT = 50;
 export const CURSOR_MAX_LENGTH = 2048;
 /** The largest request body accepted, in bytes (after base64 decoding). */
 export const MAX_BODY_BYTES = 16 * 1024;
-/** The longest rotation grace period: the old secret keeps working at most this long. */
-export const MAX_GRACE_PERIOD_SECONDS = 86_400;
 
 // A lone UTF-16 surrogate survives JSON.parse but is not Unicode; it would fail later (DynamoDB,
 // email) as a server error, so it is refused at the edge. U+FFFD is what invalid UTF-8 becomes when
@@ -145,9 +167,6 @@ export const createTokenRequestSchema = createTokenRequestObject.meta({
   not: { required: ['expiresInDays', 'expiresAt'] },
 });
 export type CreateTokenRequest = z.output<typeof createTokenRequestSchema>;
-
-export const LIST_STATUS_FILTERS = ['active', 'revoked', 'expired', 'all'] as const;
-export type ListStatusFilter = (typeof LIST_STATUS_FILTERS)[number];
 
 export const listTokensQuerySchema = z
   .object({
@@ -401,7 +420,6 @@ export const policySchema = z
       .describe('A revoked token may still pass the gateway for at most this long.'),
   })
   .meta({ id: 'Policy', description: 'What tokens this deployment lets users create.' });
-export type PolicyView = z.output<typeof policySchema>;
 
 export const ERROR_CODES = [
   'UNAUTHORIZED',
@@ -415,6 +433,20 @@ export const ERROR_CODES = [
   'RATE_LIMITED',
   'INTERNAL',
 ] as const satisfies readonly ErrorCode[];
+
+/** The HTTP status the API answers with for each error code. */
+export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  VALIDATION_FAILED: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  LIMIT_EXCEEDED: 409,
+  CONFLICT: 409,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+};
 
 export const ERROR_COMPONENT_ID = 'Error';
 
@@ -523,3 +555,36 @@ export const ROUTE_CONTRACTS = {
 } as const satisfies Record<ManagementRouteName, RouteContract>;
 
 export type RouteContracts = typeof ROUTE_CONTRACTS;
+
+// ---------------------------------------------------------------------------------------------
+// One shape: what a request validates into is what the use case takes (core/inputs.ts), and what a
+// use case returns is what the response schema describes. These lines fail to compile if the
+// contract and the domain drift apart.
+
+type Assignable<From, To> = [From] extends [To] ? true : false;
+const oneShape: {
+  create: Assignable<CreateTokenRequest, CreateTokenInput>;
+  update: Assignable<UpdateTokenRequest, UpdateTokenInput>;
+  rotate: Assignable<RotateTokenRequest, RotateTokenInput>;
+  list: Assignable<ListTokensQuery, ListTokensInput>;
+  revokeAll: Assignable<RevokeAllQuery, RevokeAllInput>;
+  audit: Assignable<ListAuditEventsQuery, ListAuditEventsInput>;
+  token: Assignable<TokenView, z.input<typeof tokenViewSchema>>;
+  auditView: Assignable<AuditEventView, z.input<typeof auditEventSchema>>;
+  access: Assignable<TokenAccessView, z.input<typeof tokenAccessSchema>>;
+  policy: Assignable<PolicyView, z.input<typeof policySchema>>;
+  policyBack: Assignable<z.output<typeof policySchema>, PolicyView>;
+} = {
+  create: true,
+  update: true,
+  rotate: true,
+  list: true,
+  revokeAll: true,
+  audit: true,
+  token: true,
+  auditView: true,
+  access: true,
+  policy: true,
+  policyBack: true,
+};
+void oneShape;
