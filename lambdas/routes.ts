@@ -69,7 +69,17 @@ export const MANAGEMENT_ROUTES = [
     roles: REVOKERS,
     permissions: { table: 'readWrite', hmacKey: false },
     summary:
-      "Revoke every active token of the caller; an admin may pass another user's id or `*` (the account).",
+      "Revoke every active token of the caller; an admin may pass another user's id or `*` (the account). 200 when done, 202 while a job finishes a large account.",
+  },
+  {
+    name: 'getRevokeAllJob',
+    method: 'GET',
+    path: '/revoke-all-jobs/{jobId}',
+    entry: 'lambdas/get-revoke-all-job/handler.ts',
+    auth: 'jwt',
+    roles: ALL_ROLES,
+    permissions: { table: 'read', hmacKey: false },
+    summary: "A revoke-all job's progress: your own jobs, or any of your account's for admins.",
   },
   {
     name: 'getToken',
@@ -187,4 +197,6 @@ export const FUNCTION_ENTRIES = {
   reminderJob: 'lambdas/reminder-job/handler.ts',
   /** The table stream's TTL deletions of token items: release limit slots, audit `token.expired`. */
   expiryLedger: 'lambdas/expiry-ledger/handler.ts',
+  /** Revoke-all jobs' queue (SQS): the slices of a large account's revoke-all after the request's. */
+  revokeAllWorker: 'lambdas/revoke-all-tokens/worker.ts',
 } as const;

@@ -8,6 +8,7 @@ import { ENV } from '../lambdas/runtime/env.js';
 import type { DeploymentConfig, LogRetentionDays } from './config.js';
 import { ExpiryLedger } from './constructs/expiry-ledger.js';
 import { Notifications } from './constructs/notifications.js';
+import { RevokeAllJobs } from './constructs/revoke-all-jobs.js';
 import { ServiceAlarms } from './constructs/service-alarms.js';
 import { DemoApi } from './demo-api.js';
 import { HmacKey } from './hmac-key.js';
@@ -80,6 +81,13 @@ export class AccessTokensStack extends Stack {
       table: this.table,
       hmacKey: this.hmacKey,
       policy: config.policy,
+      logRetention,
+    });
+    // What a revoke-all cannot finish within its request (lambdas/core/revoke-all-job.ts).
+    new RevokeAllJobs(this, 'RevokeAllJobs', {
+      table: this.table,
+      policy: config.policy,
+      routeFunction: this.managementFunctions.functionOf('revokeAllTokens'),
       logRetention,
     });
 
