@@ -48,6 +48,8 @@ export class AccessTokensStack extends Stack {
   public readonly hmacKey: HmacKey;
   public readonly identity: ManagementIdentity;
   public readonly managementFunctions: ManagementFunctions;
+  /** Revoke-all jobs' queue and worker. */
+  public readonly revokeAllJobs: RevokeAllJobs;
   public readonly tokenAuthorizer: ServiceFunction;
   public readonly jwtAuthorizer: ServiceFunction;
   public readonly managementApi: ManagementApi;
@@ -84,7 +86,7 @@ export class AccessTokensStack extends Stack {
       logRetention,
     });
     // What a revoke-all cannot finish within its request (lambdas/core/revoke-all-job.ts).
-    new RevokeAllJobs(this, 'RevokeAllJobs', {
+    this.revokeAllJobs = new RevokeAllJobs(this, 'RevokeAllJobs', {
       table: this.table,
       policy: config.policy,
       routeFunction: this.managementFunctions.functionOf('revokeAllTokens'),

@@ -72,6 +72,7 @@ function ourFunctions(): Array<[string, ServiceFunction]> {
     ['notifier', notifications.notifier],
     ['reminderJob', notifications.reminderJob],
     ['expiryLedger', stack.expiryLedger.ledger],
+    ['revokeAllWorker', stack.revokeAllJobs.worker],
   );
   return functions;
 }
@@ -275,8 +276,8 @@ describe('functions', () => {
 
   it('exist once per route, plus the two authorizers, the demo handler and the key resource handler', () => {
     // + 1: the CDK Provider framework's own function.
-    // + 3: the notifier, the reminder job and the expiry ledger.
-    template.resourceCountIs('AWS::Lambda::Function', MANAGEMENT_ROUTES.length + 4 + 1 + 3);
+    // + 4: the notifier, the reminder job, the expiry ledger and the revoke-all worker.
+    template.resourceCountIs('AWS::Lambda::Function', MANAGEMENT_ROUTES.length + 4 + 1 + 4);
   });
 
   it('are bundled by esbuild as minified ESM with source maps and the AWS SDK inside', () => {
