@@ -1,5 +1,5 @@
-import { Duration, Validations } from 'aws-cdk-lib';
-import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -31,6 +31,8 @@ export class RevokeAllJobs extends Construct {
   public readonly deadLetterQueue: sqs.Queue;
   public readonly worker: ServiceFunction;
   public readonly deadLetterAlarm: cloudwatch.Alarm;
+  /** A job waits: a message sat on the queue for over 15 minutes (the worker is not keeping up). */
+  public readonly backlogAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: RevokeAllJobsProps) {
     super(scope, id);
@@ -76,5 +78,17 @@ export class RevokeAllJobs extends Construct {
       'A revoke-all job slice failed repeatedly: tokens of that job may still be active; repeat the revoke-all (safe) after fixing the cause',
       props.alarmActions,
     );
+    this.backlogAlarm = new cloudwatch.Alarm(this, 'BacklogAlarm', {
+      alarmDescription: `Revoke-all jobs are waiting (a slice waited over 15 minutes on the revoke-all queue): tokens meant to be revoked may still work. Stack: ${Stack.of(this).stackName}.`,
+      metric: this.queue.metricApproximateAgeOfOldestMessage({
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: Duration.minutes(15).toSeconds(),
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    if (props.alarmActions !== undefined) this.backlogAlarm.addAlarmAction(...props.alarmActions);
   }
 }
