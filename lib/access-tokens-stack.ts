@@ -132,8 +132,10 @@ export class AccessTokensStack extends Stack {
       entry: FUNCTION_ENTRIES.jwtAuthorizer,
       description: 'Access Tokens: management API authorizer (OIDC / Cognito JWTs)',
       logRetention,
-      environment: { ...this.identity.jwtEnvironment },
+      environment: { ...this.identity.jwtEnvironment, [ENV.tableName]: this.table.table.tableName },
     });
+    // Management access follows the admin's switch (lambdas/core/user-access-service.ts).
+    this.table.grantReadUserAccess(this.jwtAuthorizer.role);
 
     // TTL deletions of still-active token items: release their limit slots, audit `token.expired`.
     this.expiryLedger = new ExpiryLedger(this, 'ExpiryLedger', {

@@ -399,10 +399,18 @@ describe('least privilege', () => {
     });
   });
 
-  it('JWT authorizer: no table, no key', () => {
+  it("JWT authorizer: GetItem of users' access items only (the admin switch), no key", () => {
     const fn = stack.jwtAuthorizer;
-    expect(statementsOfRole(template, logicalIdOf(fn.role))).toEqual([logStatement(fn)]);
-    expect(environmentOf(fn)).not.toHaveProperty(ENV.tableName);
+    expect(statementsOfRole(template, logicalIdOf(fn.role))).toEqual([
+      logStatement(fn),
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:GetItem',
+        Resource: arnOf(stack.table.table),
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ACCESS#*'] } },
+      },
+    ]);
+    expect(environmentOf(fn)[ENV.tableName]).toEqual(ref(stack.table.table));
   });
 
   it('only the functions that hash secrets may decrypt the HMAC key; only the list handlers the cursor key', () => {
