@@ -8,6 +8,7 @@ import { ENV } from '../lambdas/runtime/env.js';
 import type { DeploymentConfig, LogRetentionDays } from './config.js';
 import { ExpiryLedger } from './constructs/expiry-ledger.js';
 import { Notifications } from './constructs/notifications.js';
+import { RevokeAllJobs } from './constructs/revoke-all-jobs.js';
 import { ServiceAlarms } from './constructs/service-alarms.js';
 import { DemoApi } from './demo-api.js';
 import { DEPLOYED_ROUTES, FUNCTION_ENTRIES } from './function-entries.js';
@@ -48,6 +49,8 @@ export class AccessTokensStack extends Stack {
   public readonly hmacKey: HmacKey;
   public readonly identity: ManagementIdentity;
   public readonly managementFunctions: ManagementFunctions;
+  /** Revoke-all jobs' queue and worker. */
+  public readonly revokeAllJobs: RevokeAllJobs;
   public readonly tokenAuthorizer: ServiceFunction;
   public readonly jwtAuthorizer: ServiceFunction;
   public readonly managementApi: ManagementApi;
@@ -81,6 +84,13 @@ export class AccessTokensStack extends Stack {
       table: this.table,
       hmacKey: this.hmacKey,
       policy: config.policy,
+      logRetention,
+    });
+    // What a revoke-all cannot finish within its request (lambdas/core/revoke-all-job.ts).
+    this.revokeAllJobs = new RevokeAllJobs(this, 'RevokeAllJobs', {
+      table: this.table,
+      policy: config.policy,
+      routeFunction: this.managementFunctions.functionOf('revokeAllTokens'),
       logRetention,
     });
 
@@ -124,8 +134,10 @@ export class AccessTokensStack extends Stack {
       entry: FUNCTION_ENTRIES.jwtAuthorizer,
       description: 'Access Tokens: management API authorizer (OIDC / Cognito JWTs)',
       logRetention,
-      environment: { ...this.identity.jwtEnvironment },
+      environment: { ...this.identity.jwtEnvironment, [ENV.tableName]: this.table.table.tableName },
     });
+    // Management access follows the admin's switch (lambdas/core/user-access-service.ts).
+    this.table.grantReadUserAccess(this.jwtAuthorizer.role);
 
     // TTL deletions of still-active token items: release their limit slots, audit `token.expired`.
     this.expiryLedger = new ExpiryLedger(this, 'ExpiryLedger', {

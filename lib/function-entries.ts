@@ -39,6 +39,10 @@ export const ROUTE_DEPLOYMENTS = {
     entry: 'lambdas/revoke-all-tokens/handler.ts',
     permissions: { table: 'readWrite', hmacKey: false },
   },
+  getRevokeAllJob: {
+    entry: 'lambdas/get-revoke-all-job/handler.ts',
+    permissions: { table: 'read', hmacKey: false },
+  },
   getToken: {
     entry: 'lambdas/get-token/handler.ts',
     permissions: { table: 'read', hmacKey: false },
@@ -104,4 +108,6 @@ export const FUNCTION_ENTRIES = {
   reminderJob: 'lambdas/reminder-job/handler.ts',
   /** The table stream's TTL deletions of token items: release limit slots, audit `token.expired`. */
   expiryLedger: 'lambdas/expiry-ledger/handler.ts',
+  /** Revoke-all jobs' queue (SQS): the slices of a large account's revoke-all after the request's. */
+  revokeAllWorker: 'lambdas/revoke-all-tokens/worker.ts',
 } as const;

@@ -105,6 +105,19 @@ export class TokenTable extends Construct {
   }
 
   /**
+   * The JWT authorizer's one read: a strongly consistent GetItem of a user's access item (leading
+   * key `ACCESS#`), whether an admin switched the user's access off (lambdas/jwt-authorizer).
+   */
+  public grantReadUserAccess(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:GetItem'],
+      resourceArns: [this.table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ACCESS#*'] } },
+    });
+  }
+
+  /**
    * The token authorizer's one write: UpdateItem of `lastUsedAt` on token items, and nothing else.
    * The conditions are what keep a compromised authorizer from rewriting a token's scopes, state or
    * expiry (every attribute the request names, in its key, update and condition expressions, must

@@ -184,7 +184,13 @@ export function identityFromClaims(payload: JwtPayload, claims: JwtClaimNames): 
   if (email !== undefined && (typeof email !== 'string' || email.length > MAX_EMAIL_LENGTH)) {
     throw new InvalidJwtError('EmailClaim');
   }
-  return { userId, accountId, role, email: email === undefined || email === '' ? undefined : email };
+  return {
+    userId,
+    accountId,
+    role,
+    email: email === undefined || email === '' ? undefined : email,
+    ...(typeof payload.iat === 'number' ? { issuedAt: payload.iat } : {}),
+  };
 }
 
 export class JwtIdentityVerifier implements IdentityVerifier {

@@ -60,6 +60,8 @@ export const KEYS = {
    * sort key. TTL = at + auditRetentionDays.
    */
   audit: (partition: string, at: string, eventId: string) => ({ pk: partition, sk: `${at}#${eventId}` }),
+  /** A revoke-all job (lambdas/core/revoke-all-job.ts); TTL removes it days after it started. */
+  revokeAllJob: (jobId: string) => ({ pk: `JOB#${jobId}`, sk: 'REVOKE_ALL' }),
 } as const;
 
 /** Partitions of the table and its indexes that are queried, built here only. */
@@ -76,7 +78,7 @@ export const PARTITIONS = {
   auditOfAccount: (accountId: string) => `AUDIT#ACCOUNT#${accountId}`,
 } as const;
 
-export type EntityKind = 'token' | 'credential' | 'limit' | 'slot' | 'userAccess' | 'audit';
+export type EntityKind = 'token' | 'credential' | 'limit' | 'slot' | 'userAccess' | 'audit' | 'revokeAllJob';
 
 export function createTableInput(tableName: string): CreateTableCommandInput {
   const keyAttributes = [

@@ -326,12 +326,39 @@ export const tokenListSchema = z
   })
   .meta({ id: 'TokenList', description: 'One page of tokens.' });
 
-export const revokeAllResultSchema = z
-  .object({ revoked: z.number().int().min(0).describe('How many active tokens this call revoked.') })
-  .meta({
-    id: 'RevokeAllResult',
-    description: 'The outcome of revoking all tokens; repeating it answers 0.',
-  });
+export const revokeAllJobPathSchema = z.object({
+  jobId: z
+    .string()
+    .regex(AUDIT_EVENT_ID_PATTERN, 'is not a job id')
+    .describe('Job id: `evt_` + 22 base62 characters (also the id of its summary audit event).'),
+});
+export type RevokeAllJobPath = z.output<typeof revokeAllJobPathSchema>;
+
+const revokeAllJobFields = {
+  jobId: z
+    .string()
+    .describe('The job: read its progress at `GET /revoke-all-jobs/{jobId}`; also its summary event id.'),
+  status: z
+    .enum(['running', 'done'])
+    .describe('`done`: no active token of the target is left, the summary event is written.'),
+  revoked: z.number().int().min(0).describe('How many active tokens the job revoked so far.'),
+};
+
+export const revokeAllResultSchema = z.object(revokeAllJobFields).meta({
+  id: 'RevokeAllResult',
+  description:
+    'The outcome of revoking all tokens: 200 when the job finished within the request (repeating it answers 0), 202 with `status: running` while a worker finishes a large account.',
+});
+
+export const revokeAllJobSchema = z
+  .object({
+    ...revokeAllJobFields,
+    target: z.string().describe('The user whose tokens it revokes, or `*` for the whole account.'),
+    requestedBy: z.string().describe('The user who started it.'),
+    startedAt: z.string(),
+    finishedAt: z.string().nullable().describe('When it found nothing left to revoke; null while running.'),
+  })
+  .meta({ id: 'RevokeAllJob', description: 'A revoke-all job and its progress.' });
 
 export const tokenAccessSchema = z
   .object({
@@ -525,8 +552,13 @@ export const ROUTE_CONTRACTS = {
   },
   revokeAllTokens: {
     query: revokeAllQuerySchema,
-    responses: { 200: revokeAllResultSchema },
+    responses: { 200: revokeAllResultSchema, 202: revokeAllResultSchema },
     errors: ['VALIDATION_FAILED'],
+  },
+  getRevokeAllJob: {
+    path: revokeAllJobPathSchema,
+    responses: { 200: revokeAllJobSchema },
+    errors: ['VALIDATION_FAILED', 'NOT_FOUND'],
   },
   setUserTokenAccess: {
     path: userPathSchema,

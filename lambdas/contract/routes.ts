@@ -52,7 +52,15 @@ export const MANAGEMENT_ROUTES = [
     auth: 'jwt',
     roles: REVOKERS,
     summary:
-      "Revoke every active token of the caller; an admin may pass another user's id or `*` (the account).",
+      "Revoke every active token of the caller; an admin may pass another user's id or `*` (the account). 200 when done, 202 while a job finishes a large account.",
+  },
+  {
+    name: 'getRevokeAllJob',
+    method: 'GET',
+    path: '/revoke-all-jobs/{jobId}',
+    auth: 'jwt',
+    roles: ALL_ROLES,
+    summary: "A revoke-all job's progress: your own jobs, or any of your account's for admins.",
   },
   {
     name: 'getToken',

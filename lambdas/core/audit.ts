@@ -4,6 +4,23 @@ import type { AuditAction, AuditActor, AuditEvent, Caller, FieldChange, TokenRec
 // Building audit events: who (the caller, or the system), what, about which token or user. Only
 // names, ids, scopes, allowlists and times go in: never a secret, its hash or its hint.
 
+/**
+ * Request metadata kept with every change (audit events, the token's lastChange, revoke-all jobs)
+ * is capped (issue #18 item 8): a user agent can be ~10 KB, and audit events are kept a year in
+ * three copies. An IPv6 address with a zone is under 64 characters.
+ */
+export const MAX_USER_AGENT_LENGTH = 256;
+export const MAX_SOURCE_IP_LENGTH = 64;
+
+/** `value` cut to at most `max` UTF-16 units, ending in `…` when cut, never in half a surrogate pair. */
+export function capText(value: string, max: number): string {
+  if (value.length <= max) return value;
+  let cut = value.slice(0, max - 1);
+  const last = cut.charCodeAt(cut.length - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut = cut.slice(0, -1);
+  return `${cut}…`;
+}
+
 export const SYSTEM_ACTOR: AuditActor = { userId: null, role: null, sourceIp: null, userAgent: null };
 
 export function actorOf(caller: Caller): AuditActor {

@@ -150,6 +150,8 @@ export interface VerifiedIdentity {
   readonly accountId: string;
   readonly role: Role;
   readonly email: string | undefined;
+  /** The JWT's `iat` (seconds since the epoch), when it has one. */
+  readonly issuedAt?: number;
 }
 
 export interface IdentityVerifier {

@@ -18,6 +18,7 @@ import {
   ownedBy,
   ownersOf,
   type TokenDeps,
+  type TokenOwners,
 } from './token-service.js';
 
 // A token's life after creation: edits, rotations and "revoke all". Same visibility as the rest
@@ -140,19 +141,8 @@ export async function revokeAllTokens(
   let revoked = 0;
   let failed = true;
   try {
-    await forEachBounded(ids, deps.concurrency ?? REVOKE_ALL_CONCURRENCY, async (id) => {
-      const token = await deps.repository.get(id);
-      // The account index is eventually consistent and shared by key strings: check what came back.
-      if (token === undefined || !ownedBy(caller, owners, token)) return;
-      // Expired tokens no longer verify; revoking them would only send a misleading email.
-      if (statusOf(token, now) !== 'active') return;
-      const result = await deps.repository.revoke(
-        token.id,
-        change,
-        (record) => tokenAuditEvent('token.revoked', caller, record, now, { details: { bulk: true } }),
-        token,
-      );
-      if (result !== undefined) revoked += 1;
+    await revokeOwnedTokens(deps, caller, owners, ids, change, () => {
+      revoked += 1;
     });
     failed = false;
   } finally {
@@ -177,6 +167,44 @@ export async function revokeAllTokens(
     }
   }
   return revoked;
+}
+
+/**
+ * The revocations of a revoke-all: each of `ids` that is an active token of `owners` is revoked
+ * with `change` (which names the revoke-all), at most `concurrency` at a time; `onRevoked` counts
+ * those this call revoked. `shouldStop` (checked before each token) ends it early: a job's slice
+ * that ran out of time (revoke-all-job.ts). Returns whether every id was looked at.
+ */
+export async function revokeOwnedTokens(
+  deps: TokenDeps & { readonly concurrency?: number },
+  caller: Caller,
+  owners: TokenOwners,
+  ids: readonly string[],
+  change: TokenChange,
+  onRevoked: () => void,
+  shouldStop: () => boolean = () => false,
+): Promise<boolean> {
+  let complete = true;
+  await forEachBounded(ids, deps.concurrency ?? REVOKE_ALL_CONCURRENCY, async (id) => {
+    if (shouldStop()) {
+      complete = false;
+      return;
+    }
+    const now = new Date(change.at);
+    const token = await deps.repository.get(id);
+    // The account index is eventually consistent and shared by key strings: check what came back.
+    if (token === undefined || !ownedBy(caller, owners, token)) return;
+    // Expired tokens no longer verify; revoking them would only send a misleading email.
+    if (statusOf(token, now) !== 'active') return;
+    const result = await deps.repository.revoke(
+      token.id,
+      change,
+      (record) => tokenAuditEvent('token.revoked', caller, record, now, { details: { bulk: true } }),
+      token,
+    );
+    if (result !== undefined) onRevoked();
+  });
+  return complete;
 }
 
 export { forEachBounded };

@@ -73,3 +73,23 @@ export async function getUserTokenAccess(
   }
   return accessView(await deps.userAccess.get(caller.accountId, userId), 0);
 }
+
+/** Why a verified management sign-in is refused, if it is (the JWT authorizer's check). */
+export type ManagementRefusal = 'ACCESS_DISABLED' | 'SESSION_ENDED';
+
+/**
+ * The same switch over management access (issue #18 item 9): while a user's access is off, their
+ * management sign-ins are refused too (401), whatever their JWT says; and a JWT issued before the
+ * latest switch (off or on) is refused, so that switching ends every session an ID token started
+ * earlier (a demoted admin's token still says `admin` until it expires). The user signs in again and
+ * gets a token with their current role. A JWT without `iat` counts as issued before any switch.
+ */
+export function managementRefusal(
+  access: UserAccess,
+  issuedAtSeconds: number | undefined,
+): ManagementRefusal | undefined {
+  if (!access.enabled) return 'ACCESS_DISABLED';
+  if (access.updatedAt === null) return undefined;
+  const issuedAtMs = issuedAtSeconds === undefined ? Number.NEGATIVE_INFINITY : issuedAtSeconds * 1000;
+  return issuedAtMs < Date.parse(access.updatedAt) ? 'SESSION_ENDED' : undefined;
+}

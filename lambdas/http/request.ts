@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { MAX_BODY_BYTES } from '../contract/api-schemas.js';
 import { callerContextSchema } from '../contract/caller-context.js';
+import { capText, MAX_SOURCE_IP_LENGTH, MAX_USER_AGENT_LENGTH } from '../core/audit.js';
 import {
   PayloadTooLargeError,
   UnauthorizedError,
@@ -24,13 +25,14 @@ export function callerOf(event: APIGatewayProxyEvent): Caller {
     accountId: parsed.data.accountId,
     role: parsed.data.role,
     email: parsed.data.email === '' ? undefined : parsed.data.email,
-    sourceIp: nonEmpty(identity?.sourceIp),
-    userAgent: nonEmpty(identity?.userAgent),
+    // Capped here, where they enter: every record of the change stores them (core/audit.ts).
+    sourceIp: nonEmpty(identity?.sourceIp, MAX_SOURCE_IP_LENGTH),
+    userAgent: nonEmpty(identity?.userAgent, MAX_USER_AGENT_LENGTH),
   };
 }
 
-const nonEmpty = (value: string | null | undefined) =>
-  typeof value === 'string' && value !== '' ? value : undefined;
+const nonEmpty = (value: string | null | undefined, max: number) =>
+  typeof value === 'string' && value !== '' ? capText(value, max) : undefined;
 
 function tooLarge(): PayloadTooLargeError {
   return new PayloadTooLargeError(`The request body is larger than ${MAX_BODY_BYTES} bytes`);

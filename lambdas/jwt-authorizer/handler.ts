@@ -1,12 +1,16 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
+import { DynamoUserAccessRepository } from '../adapters/dynamo-user-access.js';
 import { InvalidJwtError, JwtIdentityVerifier } from '../adapters/jwt-identity.js';
 import { bearerCredentials } from '../core/bearer.js';
 import type { CallerContext } from '../core/caller-context.js';
 import { UnauthorizedError } from '../core/errors.js';
 import type { VerifiedIdentity } from '../core/ports.js';
 import { allowStagePolicy, readRestAuthorizerEvent, unauthorized } from '../core/rest-authorizer.js';
+import { managementRefusal } from '../core/user-access-service.js';
+import { sharedDocumentClient } from '../runtime/clients.js';
+import { ENV, requireEnv } from '../runtime/env.js';
 import { jwtVerifierConfigFromEnv } from '../runtime/jwt-verifier.js';
 import { logger } from '../runtime/logger.js';
 
@@ -18,11 +22,18 @@ import { logger } from '../runtime/logger.js';
 //     Authorization header as the only identity source.
 //   - missing, malformed, expired, wrong issuer/audience/signature, missing or unknown role → throw
 //     exactly `Unauthorized` → 401.
-//   - the JWKS cannot be fetched or the verifier is misconfigured → a generic error → 500, which API
-//     Gateway does not cache (a cached 401 would lock a valid caller out for the TTL).
+//   - a valid JWT of a user whose access an admin switched off, or issued before the latest switch
+//     (lambdas/core/user-access-service.ts, managementRefusal) → 401: one strongly consistent GetItem
+//     of the user's access item per uncached call; API Gateway's result cache (60 s) bounds how long
+//     a removed or demoted admin keeps access after the switch.
+//   - the JWKS cannot be fetched, the access item cannot be read or the verifier is misconfigured →
+//     a generic error → 500, which API Gateway does not cache (a cached 401 would lock a valid caller
+//     out for the TTL).
 // The JWT is never logged.
 
 const verifier = JwtIdentityVerifier.fromConfig(jwtVerifierConfigFromEnv());
+// Only `get` is used here (no audit event is written): the retention does not matter.
+const userAccess = new DynamoUserAccessRepository(sharedDocumentClient(), requireEnv(ENV.tableName));
 
 export const VERIFIER_UNAVAILABLE_MESSAGE = 'Identity verification unavailable';
 
@@ -73,6 +84,26 @@ export async function authorizeCaller(event: JwtAuthorizerEvent): Promise<JwtAut
       latencyMs: latencyMs(),
     });
     throw new Error(VERIFIER_UNAVAILABLE_MESSAGE);
+  }
+  let refusal: ReturnType<typeof managementRefusal>;
+  try {
+    refusal = managementRefusal(await userAccess.get(identity.accountId, identity.userId), identity.issuedAt);
+  } catch (error) {
+    logger.error('jwt authorizer decision', {
+      reason: 'DEPENDENCY_FAILURE',
+      errorName: error instanceof Error ? error.name : typeof error,
+      latencyMs: latencyMs(),
+    });
+    throw new Error(VERIFIER_UNAVAILABLE_MESSAGE);
+  }
+  if (refusal !== undefined) {
+    logger.warn('jwt authorizer decision', {
+      reason: refusal,
+      userId: identity.userId,
+      accountId: identity.accountId,
+      latencyMs: latencyMs(),
+    });
+    throw unauthorized();
   }
   logger.info('jwt authorizer decision', {
     reason: 'VALID',

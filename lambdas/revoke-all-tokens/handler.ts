@@ -1,15 +1,15 @@
-import { systemClock } from '../core/ports.js';
-import { type RevokeAllDeps, revokeAllTokens } from '../core/token-lifecycle.js';
+import { startRevokeAll } from '../core/revoke-all-job.js';
 import { routeHandler } from '../http/route-handler.js';
-import { auditLogFromEnv, tokenRepositoryFromEnv } from '../runtime/repositories.js';
+import { revokeAllJobDepsFromEnv } from '../runtime/revoke-all-jobs.js';
 
-const deps: RevokeAllDeps = {
-  repository: tokenRepositoryFromEnv(),
-  auditLog: auditLogFromEnv(),
-  clock: systemClock,
-};
+const deps = revokeAllJobDepsFromEnv();
 
-export const handler = routeHandler('revokeAllTokens', async ({ caller, query }) => ({
-  statusCode: 200,
-  body: { revoked: await revokeAllTokens(deps, caller, query) },
-}));
+// DELETE /tokens: a revoke-all job (lambdas/core/revoke-all-job.ts). Done within the request for
+// any but a large account (200); otherwise 202 with the job, which a worker finishes.
+export const handler = routeHandler('revokeAllTokens', async ({ caller, query }) => {
+  const job = await startRevokeAll(deps, caller, query);
+  const body = { jobId: job.jobId, status: job.status, revoked: job.revoked };
+  return job.status === 'done'
+    ? { statusCode: 200, body }
+    : { statusCode: 202, body, headers: { Location: `/revoke-all-jobs/${job.jobId}` } };
+});

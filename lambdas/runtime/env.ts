@@ -37,6 +37,11 @@ export const ENV = {
   notificationMaxSendRate: 'NOTIFICATION_MAX_SEND_RATE',
   /** Reminder job: the SQS queue of its work (one message per expiry day and page). */
   reminderQueueUrl: 'REMINDER_QUEUE_URL',
+  /**
+   * Revoke-all: the SQS queue of its jobs' remaining work (lambdas/core/revoke-all-job.ts); unset =
+   * the rest runs in the same process after the response (the local stack, which has no queue).
+   */
+  revokeAllQueueUrl: 'REVOKE_ALL_QUEUE_URL',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -1,7 +1,9 @@
 import { DynamoAuditLog } from '../adapters/dynamo-audit-log.js';
+import { DynamoRevokeAllJobs } from '../adapters/dynamo-revoke-all-jobs.js';
 import { DynamoTokenRepository } from '../adapters/dynamo-token-repository.js';
 import { DynamoUserAccessRepository } from '../adapters/dynamo-user-access.js';
 import type { AuditLog, TokenRepository, UserAccessRepository } from '../core/ports.js';
+import type { RevokeAllJobStore } from '../core/revoke-all-job.js';
 import { sharedDocumentClient } from './clients.js';
 import { ENV, requireEnv } from './env.js';
 import { policySettingsFromEnv } from './settings.js';
@@ -36,4 +38,8 @@ export function auditLogFromEnv(env: NodeJS.ProcessEnv = process.env): AuditLog 
     requireEnv(ENV.tableName, env),
     auditRetentionFromEnv(env),
   );
+}
+
+export function revokeAllJobsFromEnv(env: NodeJS.ProcessEnv = process.env): RevokeAllJobStore {
+  return new DynamoRevokeAllJobs(sharedDocumentClient(), requireEnv(ENV.tableName, env));
 }

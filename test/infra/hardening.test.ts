@@ -174,7 +174,7 @@ describe('log groups', () => {
 describe('asynchronous and stream consumers', () => {
   it('every stream event source mapping has an on-failure destination, every queue one a dead-letter queue', () => {
     const mappings = resourcesOfType('AWS::Lambda::EventSourceMapping');
-    expect(mappings).toHaveLength(3);
+    expect(mappings).toHaveLength(4);
     const queues = Object.fromEntries(resourcesOfType('AWS::SQS::Queue'));
     for (const [logicalId, mapping] of mappings) {
       const queueId: string | undefined = mapping.EventSourceArn?.['Fn::GetAtt']?.[0];
@@ -209,9 +209,19 @@ describe('asynchronous and stream consumers', () => {
 describe('alarms', () => {
   const alarms = resourcesOfType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm);
 
-  it("alarm on every dead-letter queue's depth, and on the age of the reminder work queue's oldest task", () => {
+  it("alarm on every dead-letter queue's depth, and on the age of each work queue's oldest message", () => {
     const queues = resourcesOfType('AWS::SQS::Queue');
-    expect(queues).toHaveLength(4);
+    expect(queues).toHaveLength(6);
+    // Revoke-all jobs (lib/constructs/revoke-all-jobs.ts): a job waiting 15 minutes alarms.
+    const jobQueueId = logicalIdOf(stack.revokeAllJobs.queue);
+    expect(
+      alarms.find(
+        (alarm) =>
+          alarm.MetricName === 'ApproximateAgeOfOldestMessage' &&
+          JSON.stringify(alarm.Dimensions) ===
+            JSON.stringify([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [jobQueueId, 'QueueName'] } }]),
+      ),
+    ).toMatchObject({ Threshold: 15 * 60, ComparisonOperator: 'GreaterThanThreshold' });
     const { notifications } = stack;
     if (notifications === undefined) throw new Error('this synthesis has emails on');
     const workQueueId = logicalIdOf(notifications.reminderQueue);
@@ -223,7 +233,7 @@ describe('alarms', () => {
             JSON.stringify([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [workQueueId, 'QueueName'] } }]),
       ),
     ).toMatchObject({ Threshold: 6 * 3600, ComparisonOperator: 'GreaterThanThreshold' });
-    for (const [queueId] of queues.filter(([id]) => id !== workQueueId)) {
+    for (const [queueId] of queues.filter(([id]) => id !== workQueueId && id !== jobQueueId)) {
       const depthAlarm = alarms.find(
         (alarm) =>
           alarm.MetricName === 'ApproximateNumberOfMessagesVisible' &&

@@ -77,6 +77,7 @@ function ourFunctions(): Array<[string, ServiceFunction]> {
     ['notifier', notifications.notifier],
     ['reminderJob', notifications.reminderJob],
     ['expiryLedger', stack.expiryLedger.ledger],
+    ['revokeAllWorker', stack.revokeAllJobs.worker],
   );
   return functions;
 }
@@ -280,8 +281,8 @@ describe('functions', () => {
 
   it('exist once per route, plus the two authorizers, the demo handler and the key resource handler', () => {
     // + 1: the CDK Provider framework's own function.
-    // + 3: the notifier, the reminder job and the expiry ledger.
-    template.resourceCountIs('AWS::Lambda::Function', MANAGEMENT_ROUTES.length + 4 + 1 + 3);
+    // + 4: the notifier, the reminder job, the expiry ledger and the revoke-all worker.
+    template.resourceCountIs('AWS::Lambda::Function', MANAGEMENT_ROUTES.length + 4 + 1 + 4);
   });
 
   it('are bundled by esbuild as minified ESM with source maps and the AWS SDK inside', () => {
@@ -471,10 +472,18 @@ describe('least privilege', () => {
     });
   });
 
-  it('JWT authorizer: no table, no key', () => {
+  it("JWT authorizer: GetItem of users' access items only (the admin switch), no key", () => {
     const fn = stack.jwtAuthorizer;
-    expect(statementsOfRole(template, logicalIdOf(fn.role))).toEqual([logStatement(fn)]);
-    expect(environmentOf(fn)).not.toHaveProperty(ENV.tableName);
+    expect(statementsOfRole(template, logicalIdOf(fn.role))).toEqual([
+      logStatement(fn),
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:GetItem',
+        Resource: arnOf(stack.table.table),
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ACCESS#*'] } },
+      },
+    ]);
+    expect(environmentOf(fn)[ENV.tableName]).toEqual(ref(stack.table.table));
   });
 
   it('only the functions that hash secrets may decrypt the HMAC key; only the list handlers the cursor key', () => {

@@ -1,4 +1,7 @@
+import { InternalServerError } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   captureStdout,
@@ -25,6 +28,8 @@ const UNAVAILABLE = { message: 'Identity verification unavailable' };
 
 let issuer: TestIssuer;
 let handler: Handler;
+// The user's access item (absent = enabled, never switched): one GetItem per uncached call.
+const dynamo = mockClient(DynamoDBDocumentClient);
 let logs: StdoutCapture;
 
 async function loadContainer(env: Record<string, string>): Promise<Handler> {
@@ -54,6 +59,8 @@ beforeAll(async () => {
 
 beforeEach(() => {
   logs = captureStdout();
+  dynamo.reset();
+  dynamo.on(GetCommand).resolves({});
 });
 
 afterEach(() => {
@@ -243,5 +250,53 @@ describe('configuration and dependencies', () => {
         JWT_JWKS_URI: 'http://idp.example.com/jwks.json',
       }),
     ).rejects.toThrow(/must be https/);
+  });
+});
+
+describe('management access follows the admin switch (issue #18 item 9)', () => {
+  const accessItem = (enabled: boolean, updatedAt: string) => ({
+    Item: {
+      entity: 'userAccess',
+      accountId: 'acct-1',
+      userId: 'user-1',
+      enabled,
+      generation: 1,
+      updatedAt,
+      updatedBy: 'root',
+    },
+  });
+  const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+  it("refuses (401) a valid JWT of a user whose access is off, reading the user's own access item", async () => {
+    dynamo.on(GetCommand).resolves(accessItem(false, new Date(Date.now() - 3_600_000).toISOString()));
+    const jwt = issuer.sign(idTokenClaims(issuer.issuer, { 'custom:role': 'admin' }));
+    await expect(invoke(`Bearer ${jwt}`)).rejects.toThrow(UNAUTHORIZED.message);
+    expect(dynamo.commandCalls(GetCommand).map((call) => call.args[0].input)).toEqual([
+      expect.objectContaining({ Key: { pk: 'ACCESS#acct-1#user-1', sk: 'ACCESS' }, ConsistentRead: true }),
+    ]);
+    expect(decisionLines()).toEqual([
+      expect.objectContaining({ reason: 'ACCESS_DISABLED', userId: 'user-1' }),
+    ]);
+  });
+
+  it('refuses a JWT issued before the latest switch (a demoted admin), accepts one issued after it', async () => {
+    const switchedAt = new Date((nowSeconds() - 60) * 1000).toISOString();
+    dynamo.on(GetCommand).resolves(accessItem(true, switchedAt));
+    const before = issuer.sign(
+      idTokenClaims(issuer.issuer, { 'custom:role': 'admin', iat: nowSeconds() - 120 }),
+    );
+    await expect(invoke(`Bearer ${before}`)).rejects.toThrow(UNAUTHORIZED.message);
+    const after = issuer.sign(idTokenClaims(issuer.issuer, { 'custom:role': 'member', iat: nowSeconds() }));
+    expect((await invoke(`Bearer ${after}`)).context).toMatchObject({ role: 'member' });
+    expect(decisionLines()).toEqual([
+      expect.objectContaining({ reason: 'SESSION_ENDED' }),
+      expect.objectContaining({ reason: 'VALID' }),
+    ]);
+  });
+
+  it('answers 500 (not cached) when the access item cannot be read', async () => {
+    dynamo.on(GetCommand).rejects(new InternalServerError({ message: 'boom', $metadata: {} }));
+    const jwt = issuer.sign(idTokenClaims(issuer.issuer));
+    await expect(invoke(`Bearer ${jwt}`)).rejects.toThrow(UNAVAILABLE.message);
   });
 });

@@ -116,11 +116,14 @@ describe('JWKS over plain http on 127.0.0.1', () => {
       jwksUri: issuer.jwksUri,
       claims: DEFAULT_JWT_CLAIMS,
     });
-    await expect(verifier.verify(issuer.sign(idTokenClaims(issuer.issuer)))).resolves.toEqual({
+    const claims = idTokenClaims(issuer.issuer);
+    await expect(verifier.verify(issuer.sign(claims))).resolves.toEqual({
       userId: 'user-1',
       accountId: 'acct-1',
       role: 'member',
       email: 'ada@example.com',
+      // The JWT authorizer refuses a sign-in from before the user's latest access switch by it.
+      issuedAt: claims.iat,
     });
     await expect(verifier.verify('x.y.z')).rejects.toBeInstanceOf(UnauthorizedError);
   });

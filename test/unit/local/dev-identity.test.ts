@@ -42,6 +42,8 @@ describe('the dev identity provider', () => {
       accountId: 'acme',
       role: 'member',
       email: 'ana@example.com',
+      // The JWT authorizer compares it with the user's latest access switch.
+      issuedAt: payload.iat,
     });
     expect(session.userId).toBe(payload.sub);
   });

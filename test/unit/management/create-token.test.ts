@@ -177,6 +177,22 @@ describe('POST /tokens (DynamoDB mocked)', () => {
     expect(audit).not.toContain(String(body.hint));
   });
 
+  it('stores a 10 KB user agent and an oversized source IP truncated (audit event and lastChange)', async () => {
+    dynamo.on(TransactWriteCommand).resolves({});
+    const userAgent = `Mozilla/5.0 ${'x'.repeat(10_240)}`;
+    const sourceIp = `2001:db8::1%${'e'.repeat(200)}`;
+    const result = await invoke(handler, createEvent(VALID, { userAgent, sourceIp }));
+    expect(result.status).toBe(201);
+    const items = dynamo.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
+    const audit = items[CREATE.audit]?.Put?.Item;
+    expect(audit?.entity).toBe('audit');
+    expect(audit?.actor.userAgent).toBe(`${userAgent.slice(0, 255)}…`);
+    expect(audit?.actor.sourceIp).toHaveLength(64);
+    const lastChange = items[CREATE.token]?.Put?.Item?.lastChange;
+    expect(lastChange.userAgent).toHaveLength(256);
+    expect(JSON.stringify(items).length).toBeLessThan(10_240);
+  });
+
   it('responds with JSON, no-store and security headers', async () => {
     dynamo.on(TransactWriteCommand).resolves({});
     const result = await invoke(handler, createEvent(VALID));

@@ -37,6 +37,7 @@ import {
   proxyEvent,
   viewerContext,
 } from '../../support/proxy-events.js';
+import { fakeRevokeAllJobs } from '../../support/revoke-all-jobs.js';
 
 // Fuzzing every management route (issue "Reliability and security", item 1). Whatever the body,
 // headers, caller context, query string and path parameters, the answer is never a 5xx, every
@@ -337,6 +338,7 @@ describe('fuzz: every management route', () => {
     dynamo.on(PutCommand).resolves({});
     dynamo.on(UpdateCommand).resolves({});
     dynamo.on(DeleteCommand).resolves({});
+    fakeRevokeAllJobs(dynamo);
   }
 
   beforeAll(async () => {

@@ -1,0 +1,35 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { parseRevokeAllMessage } from '../adapters/sqs-revoke-all-continuation.js';
+import { runRevokeAllSlice, WORKER_SLICE_MS } from '../core/revoke-all-job.js';
+import { logger } from '../runtime/logger.js';
+import { revokeAllJobDepsFromEnv } from '../runtime/revoke-all-jobs.js';
+
+// The revoke-all jobs' queue consumer: each message is a job with work left; a slice of it runs
+// here (WORKER_SLICE_MS, well inside the function's timeout) and queues the job again while
+// tokens are left. A failed slice is retried by SQS (it is idempotent), then parked in the
+// queue's dead-letter queue.
+
+const deps = revokeAllJobDepsFromEnv();
+
+export async function processRevokeAllMessages(event: SQSEvent): Promise<SQSBatchResponse> {
+  const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+  for (const record of event.Records) {
+    try {
+      const job = await runRevokeAllSlice(deps, parseRevokeAllMessage(record.body), WORKER_SLICE_MS);
+      logger.info('revoke-all job slice', { jobId: job.jobId, status: job.status, revoked: job.revoked });
+    } catch (error) {
+      logger.error('revoke-all job slice failed', {
+        messageId: record.messageId,
+        errorName: error instanceof Error ? error.name : typeof error,
+      });
+      batchItemFailures.push({ itemIdentifier: record.messageId });
+    }
+  }
+  return { batchItemFailures };
+}
+
+export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>(processRevokeAllMessages).use(
+  injectLambdaContext(logger),
+);
