@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { FUNCTION_ENTRIES, MANAGEMENT_ROUTES } from '../lambdas/routes.js';
-import { ESM_REQUIRE_BANNER } from '../lib/service-function.js';
+import { ESM_REQUIRE_BANNER } from '../lib/constructs/service-function.js';
 import { ROOT, tail, track } from './children.js';
 import { median, round } from './stats.js';
 
-// Cold start: every Lambda entry bundled as lib/service-function.ts has the CDK bundle it (esbuild,
+// Cold start: every Lambda entry bundled as lib/constructs/service-function.ts has the CDK bundle it (esbuild,
 // ESM, minified, SDK bundled, mainFields module/main, the createRequire banner, source maps without
 // sources content), and the module-init time of the authorizer's bundle against a bundle that only
 // builds the same SDK clients, each in fresh `node` processes started alternately.
@@ -16,7 +16,7 @@ import { median, round } from './stats.js';
 export { ESM_REQUIRE_BANNER };
 
 export const ESBUILD_TARGET = 'node24';
-/** lib/service-function.ts sets NODE_OPTIONS=--enable-source-maps on every function. */
+/** lib/constructs/service-function.ts sets NODE_OPTIONS=--enable-source-maps on every function. */
 export const LAMBDA_NODE_OPTIONS = '--enable-source-maps';
 
 export const SDK_CLIENTS_ONLY_ENTRY = 'bench/fixtures/sdk-clients-only.ts';

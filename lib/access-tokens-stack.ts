@@ -6,19 +6,19 @@ import { gatewayCacheTtlSeconds } from '../lambdas/core/settings.js';
 import { FUNCTION_ENTRIES, MANAGEMENT_ROUTES } from '../lambdas/routes.js';
 import { ENV } from '../lambdas/runtime/env.js';
 import type { DeploymentConfig, LogRetentionDays } from './config.js';
+import { DemoApi } from './constructs/demo-api.js';
 import { ExpiryLedger } from './constructs/expiry-ledger.js';
+import { HmacKey } from './constructs/hmac-key.js';
+import { ManagementIdentity } from './constructs/identity.js';
 import { Notifications } from './constructs/notifications.js';
+import { ApiGatewayCloudWatchRole } from './constructs/rest-api.js';
 import { ServiceAlarms } from './constructs/service-alarms.js';
-import { DemoApi } from './demo-api.js';
-import { HmacKey } from './hmac-key.js';
-import { ManagementIdentity } from './identity.js';
+import { ServiceFunction } from './constructs/service-function.js';
+import { TokenTable } from './constructs/token-table.js';
 import { ManagementApi } from './management-api.js';
 import { ManagementFunctions } from './management-functions.js';
-import { ApiGatewayCloudWatchRole } from './rest-api.js';
-import { ServiceFunction } from './service-function.js';
 import { LambdaEnvironmentLimit, LogGroupsRetainedExceptOnCreate } from './stack-policies.js';
 import { declareTokenAuthorizerSettings } from './token-authorizer.js';
-import { TokenTable } from './token-table.js';
 
 /** The id of the synth warning a deployment without a sender gets. */
 export const EMAILS_OFF_WARNING_ID = 'access-tokens:emailsOff';

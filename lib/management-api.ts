@@ -5,7 +5,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { RouteDefinition } from '../lambdas/routes.js';
 import type { ThrottleConfig } from './config.js';
-import { type ApiGatewayCloudWatchRole, SecureRestApi } from './rest-api.js';
+import { type ApiGatewayCloudWatchRole, SecureRestApi } from './constructs/rest-api.js';
 
 export interface ManagementRouteBinding {
   readonly route: RouteDefinition;

@@ -3,9 +3,9 @@ import { Construct } from 'constructs';
 import type { PolicySettings } from '../lambdas/core/settings.js';
 import type { RouteDefinition } from '../lambdas/routes.js';
 import { ENV } from '../lambdas/runtime/env.js';
-import type { HmacKey } from './hmac-key.js';
-import { ServiceFunction } from './service-function.js';
-import type { TokenTable } from './token-table.js';
+import type { HmacKey } from './constructs/hmac-key.js';
+import { ServiceFunction } from './constructs/service-function.js';
+import type { TokenTable } from './constructs/token-table.js';
 
 export interface ManagementFunctionsProps {
   /** The route table (lambdas/routes.ts): one function per route. */

@@ -13,7 +13,7 @@ import type { GatewayRoute } from './routing.js';
 //     authorizer (identity source: the Authorization header; cache 60 s, as lib/management-api.ts);
 //   - the demo API (when `demoApi` is on): `ANY /demo/{area}` and `ANY /demo/{area}/{proxy+}` behind
 //     the token authorizer (identity sources: the Authorization header and the source address;
-//     cache TTL = the revocation window, as lib/demo-api.ts), stage variable accessTokensBasePath;
+//     cache TTL = the revocation window, as lib/constructs/demo-api.ts), stage variable accessTokensBasePath;
 //   - the dev identity provider's /_local routes (local only).
 
 export const MANAGEMENT_API: ApiStage = { apiId: 'local', stage: 'local', stageVariables: null };

@@ -12,8 +12,8 @@ import type { PolicySettings } from '../../lambdas/core/settings.js';
 import { EXPIRY_LEDGER_FILTER_PATTERN } from '../../lambdas/expiry-ledger/filter.js';
 import { FUNCTION_ENTRIES } from '../../lambdas/routes.js';
 import { ENV } from '../../lambdas/runtime/env.js';
-import { ServiceFunction } from '../service-function.js';
 import { deadLetterQueue, queueDepthAlarm } from './dead-letter-queue.js';
+import { ServiceFunction } from './service-function.js';
 
 /** A stand-in id that no key prefix contains. */
 const ID = '{id}';

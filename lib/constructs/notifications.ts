@@ -18,8 +18,8 @@ import { DEFAULT_REMINDER_WINDOW_DAYS } from '../../lambdas/core/notifications/r
 import { NOTIFIER_FILTER_PATTERNS } from '../../lambdas/notifier/filter.js';
 import { FUNCTION_ENTRIES } from '../../lambdas/routes.js';
 import { ENV } from '../../lambdas/runtime/env.js';
-import { ServiceFunction } from '../service-function.js';
 import { deadLetterQueue, queueDepthAlarm } from './dead-letter-queue.js';
+import { ServiceFunction } from './service-function.js';
 
 /** The reminder job's workers at once (lambdas/reminder-job/handler.ts paces each to its share). */
 const REMINDER_WORKERS = 2;

@@ -13,8 +13,12 @@ import { gatewayCacheTtlSeconds, parsePolicySettings } from '../../lambdas/core/
 import { FUNCTION_ENTRIES, MANAGEMENT_ROUTES, type RoutePermissions } from '../../lambdas/routes.js';
 import { ENV } from '../../lambdas/runtime/env.js';
 import type { AccessTokensStack } from '../../lib/access-tokens-stack.js';
-import { FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME, ServiceFunction } from '../../lib/service-function.js';
-import { TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS } from '../../lib/token-table.js';
+import {
+  FUNCTION_ARCHITECTURE,
+  FUNCTION_RUNTIME,
+  ServiceFunction,
+} from '../../lib/constructs/service-function.js';
+import { TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS } from '../../lib/constructs/token-table.js';
 import { scaled } from '../support/time.js';
 import {
   actionsOf,

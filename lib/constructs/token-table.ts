@@ -2,7 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { INDEXES, KEYS, TABLE_KEYS, TTL_ATTRIBUTE } from '../lambdas/adapters/table-definition.js';
+import { INDEXES, KEYS, TABLE_KEYS, TTL_ATTRIBUTE } from '../../lambdas/adapters/table-definition.js';
 
 /** Read actions: strongly consistent item reads and queries (on the table and its indexes). */
 export const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query'] as const;

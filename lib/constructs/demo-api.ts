@@ -3,9 +3,9 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { ThrottleConfig } from './config.js';
+import type { ThrottleConfig } from '../config.js';
+import { TokenAuthorizer } from '../token-authorizer.js';
 import { type ApiGatewayCloudWatchRole, SecureRestApi } from './rest-api.js';
-import { TokenAuthorizer } from './token-authorizer.js';
 
 export interface DemoApiProps {
   /** The API's name, unique in the account and Region: its metrics are found by it (`ApiName`). */

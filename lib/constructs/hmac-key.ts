@@ -10,15 +10,15 @@ import {
   CURSOR_KEY_PURPOSE,
   type DataKeyPurpose,
   HMAC_KEY_PURPOSE,
-} from '../lambdas/core/key-context.js';
+} from '../../lambdas/core/key-context.js';
 import {
   CIPHERTEXT_ATTRIBUTE,
   HMAC_KEY_RESOURCE_TYPE,
   type HmacKeyResourceProperties,
-} from '../lambdas/hmac-key-resource/contract.js';
-import { FUNCTION_ENTRIES } from '../lambdas/routes.js';
-import { ENV } from '../lambdas/runtime/env.js';
-import { logicalIdOf } from './logical-id.js';
+} from '../../lambdas/hmac-key-resource/contract.js';
+import { FUNCTION_ENTRIES } from '../../lambdas/routes.js';
+import { ENV } from '../../lambdas/runtime/env.js';
+import { logicalIdOf } from '../logical-id.js';
 import { ServiceFunction } from './service-function.js';
 
 export interface HmacKeyProps {
