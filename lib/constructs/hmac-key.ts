@@ -184,6 +184,19 @@ export class HmacKey extends Construct {
     };
   }
 
+  /** The HMAC key in the function's environment ({@link environment}), and {@link grantDecrypt} to its role. */
+  public bindDecrypt(fn: ServiceFunction): void {
+    for (const [name, value] of Object.entries(this.environment)) fn.function.addEnvironment(name, value);
+    this.grantDecrypt(fn.role);
+  }
+
+  /** The cursor key in the function's environment ({@link cursorEnvironment}), and {@link grantDecryptCursorKey}. */
+  public bindDecryptCursorKey(fn: ServiceFunction): void {
+    for (const [name, value] of Object.entries(this.cursorEnvironment))
+      fn.function.addEnvironment(name, value);
+    this.grantDecryptCursorKey(fn.role);
+  }
+
   /** kms:Decrypt on the key, only for the HMAC key's encryption context: the functions that hash secrets. */
   public grantDecrypt(role: iam.IRole): iam.Grant {
     return this.grantDecryptOf(HMAC_KEY_PURPOSE, role);
