@@ -2,6 +2,7 @@ import type { PolicySettings } from '../lambdas/core/settings.js';
 import { ENV } from '../lambdas/runtime/env.js';
 import { SDK_REQUEST_TIMEOUT_ENV } from '../lambdas/runtime/sdk-options.js';
 import type { DeploymentConfig } from '../lib/config.js';
+import { defaultJwksUrlOf } from '../lib/gateway-settings.js';
 import { DEV_AUDIENCE } from './dev-identity.js';
 import { MAX_CONCURRENCY_ENV } from './lambda-runtime.js';
 
@@ -52,7 +53,7 @@ export function handlerEnvironment(input: HandlerEnvironmentInput): Record<strin
     [ENV.policySettings]: JSON.stringify(input.policy),
     [ENV.hmacKeyFile]: input.hmacKeyFile,
     [ENV.jwtIssuer]: issuer,
-    [ENV.jwtJwksUri]: `${issuer}/.well-known/jwks.json`,
+    [ENV.jwtJwksUri]: defaultJwksUrlOf(issuer),
     [ENV.jwtAudience]: DEV_AUDIENCE,
     [ENV.jwtClaimAccountId]: input.config.accountIdClaim,
     [ENV.jwtClaimRole]: input.config.roleClaim,
