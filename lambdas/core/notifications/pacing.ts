@@ -16,12 +16,12 @@ export function fixedSendRate(perSecond: number): SendRateSource {
   return { maxSendRate: async () => perSecond };
 }
 
-export interface PacerClock {
+interface PacerClock {
   nowMs(): number;
   sleep(ms: number): Promise<void>;
 }
 
-export const realPacerClock: PacerClock = {
+const realPacerClock: PacerClock = {
   nowMs: () => Date.now(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
