@@ -26,11 +26,11 @@ describe('HmacKey construct', () => {
   const grantsOf = (f: ServiceFunction) =>
     statementsOfRole(template, logicalIdOf(f.role)).filter((statement) => statement.Sid !== 'WriteOwnLogs');
 
-  it('is a rotating KMS key, retained on update and delete', () => {
+  it('is a rotating KMS key, retained on replacement and on delete (except the rollback of its creation)', () => {
     template.hasResource('AWS::KMS::Key', {
       Properties: { EnableKeyRotation: true },
       UpdateReplacePolicy: 'Retain',
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
     });
   });
 
