@@ -13,20 +13,22 @@ import { median, round } from './stats.js';
 // sources content), and the module-init time of the authorizer's bundle against a bundle that only
 // builds the same SDK clients, each in fresh `node` processes started alternately.
 
-const ESBUILD_TARGET = 'node24';
+export { ESM_REQUIRE_BANNER };
+
+export const ESBUILD_TARGET = 'node24';
 /** lib/constructs/service-function.ts sets NODE_OPTIONS=--enable-source-maps on every function. */
-const LAMBDA_NODE_OPTIONS = '--enable-source-maps';
+export const LAMBDA_NODE_OPTIONS = '--enable-source-maps';
 
 export const SDK_CLIENTS_ONLY_ENTRY = 'bench/fixtures/sdk-clients-only.ts';
 
 /** Every Lambda entry of the stack, by its path relative to the repository root. */
-function lambdaEntries(): string[] {
+export function lambdaEntries(): string[] {
   return [
     ...new Set([...MANAGEMENT_ROUTES.map((route) => route.entry), ...Object.values(FUNCTION_ENTRIES)]),
   ].sort();
 }
 
-interface BuiltBundle {
+export interface BuiltBundle {
   readonly entry: string;
   /** The bundle file (index.mjs). */
   readonly file: string;
@@ -60,7 +62,7 @@ export async function bundleAll(outDir: string): Promise<BuiltBundle[]> {
   return Promise.all([...lambdaEntries(), SDK_CLIENTS_ONLY_ENTRY].map((entry) => bundle(entry, outDir)));
 }
 
-interface InitTiming {
+export interface InitTiming {
   readonly runs: number;
   /** Median ms from process start (performance.timeOrigin) to "module evaluated". */
   readonly authorizerMs: number;

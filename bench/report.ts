@@ -63,7 +63,7 @@ export interface BenchResult {
   readonly managementLatency: ManagementLatency;
 }
 
-const TARGETS = {
+export const TARGETS = {
   overheadRatioMedian: 1.15,
   overheadRatioP99: 1.3,
   cacheHitOpsPerSec: 100_000,
@@ -84,7 +84,7 @@ const calls = (counts: CallCounts) =>
     .map(([name, count]) => `${name.replace(/Command$/, '')} ${n(count)}`)
     .join(', ') || 'none';
 
-function tableRows(r: BenchResult): Row[] {
+export function tableRows(r: BenchResult): Row[] {
   const t = TARGETS;
   const kb = (bytes: number) => `${n(bytes / 1000, 1)} KB`;
   const otherBundles = Object.entries(r.bundleBytes)

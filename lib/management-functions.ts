@@ -7,7 +7,7 @@ import type { HmacKey } from './constructs/hmac-key.js';
 import { ServiceFunction } from './constructs/service-function.js';
 import type { TokenTable } from './constructs/token-table.js';
 
-interface ManagementFunctionsProps {
+export interface ManagementFunctionsProps {
   /** The route table (lambdas/routes.ts): one function per route. */
   readonly routes: readonly RouteDefinition[];
   readonly table: TokenTable;

@@ -40,7 +40,7 @@ import { INDEXES, type IndexDefinition, KEYS, PARTITIONS, TABLE_KEYS } from './t
 // Whoever releases a slot (revoke, the expiry sweep, the stream's TTL deletion) therefore
 // decrements exactly once, however many try at the same moment.
 
-interface DynamoTokenRepositoryOptions {
+export interface DynamoTokenRepositoryOptions {
   readonly auditRetentionDays: number;
   /** Tests shorten it; the default lets 30 concurrent writers of one account through. */
   readonly retry?: RetryOptions;
@@ -446,7 +446,11 @@ function expiredEventOfSlot(slot: SlotRecord): AuditEvent {
 export const encodeCursor = encodeKeyCursor;
 const invalidCursor = invalidCursorError;
 
-function decodeCursor(cursor: string, index: IndexDefinition, partition: string): Record<string, string> {
+export function decodeCursor(
+  cursor: string,
+  index: IndexDefinition,
+  partition: string,
+): Record<string, string> {
   const key = decodeKeyCursor(cursor, [
     TABLE_KEYS.partitionKey,
     TABLE_KEYS.sortKey,

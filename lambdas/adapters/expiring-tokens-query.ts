@@ -9,6 +9,8 @@ import { INDEXES } from './table-definition.js';
 // it holds only key attributes: the token id and its expiry). The index is eventually consistent;
 // the reminder worker reads every candidate again from the table before it sends.
 
+export { utcDaysBetween } from '../core/notifications/reminders.js';
+
 function encodeCursor(key: Record<string, unknown> | undefined): string | undefined {
   return key === undefined ? undefined : Buffer.from(JSON.stringify(key)).toString('base64url');
 }

@@ -21,7 +21,7 @@ const changeSchema = z.object({
   actorEmail: z.string().optional(),
 });
 
-const tokenItemSchema = z.object({
+export const tokenItemSchema = z.object({
   entity: z.literal('token'),
   id: z.string(),
   userId: z.string(),
@@ -49,7 +49,7 @@ const tokenItemSchema = z.object({
   previousSecretNotAfter: z.string().nullable().default(null),
 });
 
-type TokenItem = Record<string, unknown> & { entity: 'token' };
+export type TokenItem = Record<string, unknown> & { entity: 'token' };
 
 export function tokenToItem(token: TokenRecord): TokenItem {
   const sortKey = `${token.createdAt}#${token.id}`;
@@ -185,7 +185,7 @@ export interface SlotRecord {
   readonly expiresAt: string | null;
 }
 
-const slotItemSchema = z.object({
+export const slotItemSchema = z.object({
   entity: z.literal('slot'),
   tokenId: z.string(),
   userId: z.string(),

@@ -33,7 +33,7 @@ import { ENV, optionalEnv, requireEnv } from '../runtime/env.js';
 // http://127.0.0.1:<port>, so an `http:` JWKS URI is fetched by LoopbackHttpFetcher instead, and only
 // when its host is a loopback address; any other `http:` JWKS URI is refused at load.
 
-interface JwtClaimNames {
+export interface JwtClaimNames {
   readonly accountId: string;
   readonly role: string;
   readonly email: string;
@@ -45,7 +45,7 @@ export const DEFAULT_JWT_CLAIMS: JwtClaimNames = {
   email: 'email',
 };
 
-type JwtVerifierConfig =
+export type JwtVerifierConfig =
   | {
       readonly kind: 'cognito';
       readonly userPoolId: string;

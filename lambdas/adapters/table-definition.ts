@@ -60,6 +60,8 @@ export const PARTITIONS = {
   auditOfAccount: (accountId: string) => `AUDIT#ACCOUNT#${accountId}`,
 } as const;
 
+export type EntityKind = 'token' | 'credential' | 'limit' | 'slot' | 'userAccess' | 'audit';
+
 export function createTableInput(tableName: string): CreateTableCommandInput {
   const keyAttributes = [
     TABLE_KEYS.partitionKey,

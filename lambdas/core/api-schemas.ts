@@ -15,13 +15,13 @@ export const NAME_MAX_LENGTH = 100;
 export const DESCRIPTION_MAX_LENGTH = 500;
 export const MAX_SCOPES_PER_TOKEN = 50;
 export const MAX_ALLOWED_IPS_PER_TOKEN = 20;
-const LIST_LIMIT_MAX = 100;
-const LIST_LIMIT_DEFAULT = 50;
-const CURSOR_MAX_LENGTH = 2048;
+export const LIST_LIMIT_MAX = 100;
+export const LIST_LIMIT_DEFAULT = 50;
+export const CURSOR_MAX_LENGTH = 2048;
 /** The largest request body accepted, in bytes (after base64 decoding). */
 export const MAX_BODY_BYTES = 16 * 1024;
 /** The longest rotation grace period: the old secret keeps working at most this long. */
-const MAX_GRACE_PERIOD_SECONDS = 86_400;
+export const MAX_GRACE_PERIOD_SECONDS = 86_400;
 
 // A lone UTF-16 surrogate survives JSON.parse but is not Unicode; it would fail later (DynamoDB,
 // email) as a server error, so it is refused at the edge. U+FFFD is what invalid UTF-8 becomes when
@@ -146,7 +146,8 @@ export const createTokenRequestSchema = createTokenRequestObject.meta({
 });
 export type CreateTokenRequest = z.output<typeof createTokenRequestSchema>;
 
-const LIST_STATUS_FILTERS = ['active', 'revoked', 'expired', 'all'] as const;
+export const LIST_STATUS_FILTERS = ['active', 'revoked', 'expired', 'all'] as const;
+export type ListStatusFilter = (typeof LIST_STATUS_FILTERS)[number];
 
 export const listTokensQuerySchema = z
   .object({
@@ -164,12 +165,13 @@ export const listTokensQuerySchema = z
   .strict();
 export type ListTokensQuery = z.output<typeof listTokensQuerySchema>;
 
-const tokenPathSchema = z.object({
+export const tokenPathSchema = z.object({
   id: z
     .string()
     .regex(TOKEN_ID_PATTERN, 'is not a token id')
     .describe('Token id: `tok_` + 22 base62 characters.'),
 });
+export type TokenPath = z.output<typeof tokenPathSchema>;
 
 export const updateTokenRequestSchema = z
   .object({
@@ -226,13 +228,15 @@ export type RevokeAllQuery = z.output<typeof revokeAllQuerySchema>;
 export const userPathSchema = z.object({
   userId: userIdSchema.describe('A user of your account.'),
 });
+export type UserPath = z.output<typeof userPathSchema>;
 
-const tokenAccessRequestSchema = z
+export const tokenAccessRequestSchema = z
   .object({
     enabled: z.boolean().describe("false: the user's tokens stop verifying and they cannot create tokens."),
   })
   .strict()
   .meta({ id: 'TokenAccessRequest', description: "Switch a user's token access." });
+export type TokenAccessRequest = z.output<typeof tokenAccessRequestSchema>;
 
 export const listAuditEventsQuerySchema = z
   .object({
@@ -275,12 +279,12 @@ const tokenViewShape = {
   createdBy: z.string().describe('The user who created it.'),
 };
 
-const tokenViewSchema = z.object(tokenViewShape).meta({
+export const tokenViewSchema = z.object(tokenViewShape).meta({
   id: 'Token',
   description: 'A token as the API shows it. Never carries the secret or its hash.',
 });
 
-const createdTokenSchema = z
+export const createdTokenSchema = z
   .object({
     ...tokenViewShape,
     secret: z
@@ -291,7 +295,7 @@ const createdTokenSchema = z
   })
   .meta({ id: 'CreatedToken', description: 'The new token and its secret, shown this once only.' });
 
-const tokenListSchema = z
+export const tokenListSchema = z
   .object({
     items: z.array(tokenViewSchema).describe('Newest first.'),
     nextCursor: z
@@ -303,7 +307,7 @@ const tokenListSchema = z
   })
   .meta({ id: 'TokenList', description: 'One page of tokens.' });
 
-const revokeAllResultSchema = z
+export const revokeAllResultSchema = z
   .object({ revoked: z.number().int().min(0).describe('How many active tokens this call revoked.') })
   .meta({
     id: 'RevokeAllResult',
@@ -351,14 +355,14 @@ export const auditEventSchema = z
   })
   .meta({ id: 'AuditEvent', description: 'One recorded action. Never carries a secret or its hash.' });
 
-const auditEventListSchema = z
+export const auditEventListSchema = z
   .object({
     items: z.array(auditEventSchema).describe('Newest first.'),
     nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last page.'),
   })
   .meta({ id: 'AuditEventList', description: 'One page of audit events.' });
 
-const tokenTypeViewSchema = z
+export const tokenTypeViewSchema = z
   .object({
     name: z.string(),
     description: z.string(),
@@ -434,7 +438,7 @@ export const errorResponseSchema = z
   .meta({ id: ERROR_COMPONENT_ID, description: 'Every error response.' });
 export type ErrorResponse = z.output<typeof errorResponseSchema>;
 
-const openApiDocumentSchema = z
+export const openApiDocumentSchema = z
   .record(z.string(), z.unknown())
   .meta({ id: 'OpenApiDocument', description: 'An OpenAPI 3.1 document.' });
 

@@ -15,7 +15,7 @@ export interface AuditDeps {
   readonly keySource: KeySource;
 }
 
-type AuditEventView = z.input<typeof auditEventSchema>;
+export type AuditEventView = z.input<typeof auditEventSchema>;
 
 export function toAuditEventView(event: AuditEvent): AuditEventView {
   return {

@@ -15,7 +15,7 @@ export function actorOf(caller: Caller): AuditActor {
   };
 }
 
-interface AuditEventInput {
+export interface AuditEventInput {
   readonly action: AuditAction;
   readonly at: Date | string;
   readonly actor: AuditActor;

@@ -15,3 +15,7 @@ export const DATA_KEY_PURPOSES: readonly DataKeyPurpose[] = [HMAC_KEY_PURPOSE, C
 export function dataKeyEncryptionContext(purpose: DataKeyPurpose, version: string): Record<string, string> {
   return { purpose, keyVersion: version };
 }
+
+export function hmacKeyEncryptionContext(version: string): Record<string, string> {
+  return dataKeyEncryptionContext(HMAC_KEY_PURPOSE, version);
+}

@@ -13,13 +13,13 @@ import { type ErrorCode, STATUS_BY_CODE } from './errors.js';
 // OpenAPI 3.1). Schemas with `.meta({ id })` become named components; request schemas are rendered
 // as the input they accept, response schemas as the output they produce.
 
-const OPENAPI_VERSION = '3.1.0';
-const API_VERSION = '1.0.0';
-const BEARER_SCHEME = 'bearerJwt';
+export const OPENAPI_VERSION = '3.1.0';
+export const API_VERSION = '1.0.0';
+export const BEARER_SCHEME = 'bearerJwt';
 
 type JsonObject = Record<string, unknown>;
 
-interface OpenApiDocument extends JsonObject {
+export interface OpenApiDocument extends JsonObject {
   readonly openapi: string;
   readonly info: JsonObject;
   readonly paths: Record<string, Record<string, JsonObject>>;

@@ -7,6 +7,7 @@ import { TOKEN_PREFIX_PATTERN } from './token-format.js';
 // JSON the stack hands to every function in the POLICY_SETTINGS env var.
 
 // The patterns live in a zod-free module (the token authorizer imports them without zod).
+export { AREA_PATTERN, SCOPE_PATTERN, type ScopeAction } from './scope-patterns.js';
 
 const areaSchema = z
   .string()
@@ -25,7 +26,7 @@ const typeNameSchema = z
  * "limit" a token to the whole Internet. The default refuses IPv4 ranges wider than a /8 and IPv6
  * ranges wider than a /32 (an ISP's allocation).
  */
-const DEFAULT_MIN_ALLOWLIST_PREFIX = { ipv4: 8, ipv6: 32 } as const;
+export const DEFAULT_MIN_ALLOWLIST_PREFIX = { ipv4: 8, ipv6: 32 } as const;
 
 const minAllowlistPrefixSchema = z
   .object({
@@ -35,7 +36,7 @@ const minAllowlistPrefixSchema = z
   .strict();
 export type AllowlistBound = z.infer<typeof minAllowlistPrefixSchema>;
 
-const tokenTypeSchema = z
+export const tokenTypeSchema = z
   .object({
     description: z.string().min(1).max(200),
     /** Scopes this type may carry; omitted = any scope in the catalogue. */
@@ -144,7 +145,7 @@ export const policySettingsSchema = z
 
 export type PolicySettings = z.infer<typeof policySettingsSchema>;
 export type PolicySettingsInput = z.input<typeof policySettingsSchema>;
-type TokenTypeSettings = z.infer<typeof tokenTypeSchema>;
+export type TokenTypeSettings = z.infer<typeof tokenTypeSchema>;
 
 export const DEFAULT_POLICY_SETTINGS: PolicySettings = policySettingsSchema.parse({});
 

@@ -44,7 +44,7 @@ export interface RevokeAllDeps extends TokenDeps {
  * Revoke-all works on at most this many tokens at a time: enough to finish a user's tokens in a
  * few round trips, few enough not to burst an account's limit counters into transaction conflicts.
  */
-const REVOKE_ALL_CONCURRENCY = 8;
+export const REVOKE_ALL_CONCURRENCY = 8;
 
 function nextVersion(current: TokenRecord, change: TokenChange): Pick<TokenRecord, 'version' | 'lastChange'> {
   return { version: current.version + 1, lastChange: change };

@@ -36,7 +36,7 @@ export interface TokenPolicyRequest {
   readonly expiresAt?: string | null | undefined;
 }
 
-interface ResolvedTokenPolicy {
+export interface ResolvedTokenPolicy {
   readonly type: string;
   readonly scopes: string[];
   readonly allowedIps: string[];
@@ -91,7 +91,7 @@ export interface TokenUpdateRequest {
 }
 
 /** The token as an edit leaves it: every editable field, resolved (unchanged ones as they were). */
-interface ResolvedTokenUpdate {
+export interface ResolvedTokenUpdate {
   readonly name: string;
   readonly description: string;
   readonly scopes: readonly string[];

@@ -60,7 +60,7 @@ export function changeBy(caller: Caller, action: TokenChange['action'], at: Date
   };
 }
 
-function canSee(caller: Caller, token: TokenRecord): boolean {
+export function canSee(caller: Caller, token: TokenRecord): boolean {
   return token.accountId === caller.accountId && (caller.role === 'admin' || token.userId === caller.userId);
 }
 
@@ -131,7 +131,7 @@ export async function createToken(
 }
 
 /** Whose tokens a listing or a revoke-all is about, within the caller's account. */
-type TokenOwners = { readonly kind: 'account' } | { readonly kind: 'user'; readonly userId: string };
+export type TokenOwners = { readonly kind: 'account' } | { readonly kind: 'user'; readonly userId: string };
 
 /**
  * The owners a `?userId=` query names: `*` is the whole account, decided from the query alone and

@@ -19,7 +19,7 @@ export interface UserAccessDeps {
   readonly clock: Clock;
 }
 
-type TokenAccessView = z.input<typeof tokenAccessSchema>;
+export type TokenAccessView = z.input<typeof tokenAccessSchema>;
 
 function accessView(access: UserAccess, tokensAffected: number): TokenAccessView {
   return {

@@ -11,7 +11,7 @@
 // first key is always the least recently used: an LRU in a few lines, with no dependency on the
 // hot path (lru-cache would do the same with more code to load at cold start).
 
-interface VerificationCacheOptions {
+export interface VerificationCacheOptions {
   /** How long a found credential is reused, in ms; 0 disables the cache. */
   readonly ttlMs: number;
   /** How long "no such credential" is reused, in ms (unknown or garbage-but-well-formed tokens). */
@@ -24,7 +24,7 @@ interface Entry<T> {
   readonly expiresAtMs: number;
 }
 
-type CacheLookup<T> = { readonly hit: true; readonly value: T | undefined } | { readonly hit: false };
+export type CacheLookup<T> = { readonly hit: true; readonly value: T | undefined } | { readonly hit: false };
 
 const MISS = { hit: false } as const;
 

@@ -67,7 +67,7 @@ interface Planned {
   readonly notification: Notification;
 }
 
-type StreamNotifier = (
+export type StreamNotifier = (
   event: DynamoDBStreamEvent,
   /** The invocation's remaining time (Lambda's context.getRemainingTimeInMillis). */
   remainingTimeMs?: () => number,

@@ -9,7 +9,7 @@ import { ENV, requireEnv } from './env.js';
 // fails the cold start with a message naming the field. The defaults must equal
 // policySettingsSchema's (a unit test compares them with DEFAULT_POLICY_SETTINGS).
 
-interface AuthorizerSettings {
+export interface AuthorizerSettings {
   readonly tokenPrefix: string;
   readonly revocationWindowSeconds: number;
   readonly lastUsedIntervalSeconds: number;

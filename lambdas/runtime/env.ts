@@ -39,7 +39,7 @@ export const ENV = {
   reminderQueueUrl: 'REMINDER_QUEUE_URL',
 } as const;
 
-type EnvName = (typeof ENV)[keyof typeof ENV];
+export type EnvName = (typeof ENV)[keyof typeof ENV];
 
 export function requireEnv(name: EnvName, env: NodeJS.ProcessEnv = process.env): string {
   const value = env[name];

@@ -10,7 +10,7 @@ import { sdkClientConfig } from './sdk-options.js';
 
 let sesClient: SESClient | undefined;
 
-function sharedSesClient(): SESClient {
+export function sharedSesClient(): SESClient {
   sesClient ??= new SESClient(sdkClientConfig());
   return sesClient;
 }

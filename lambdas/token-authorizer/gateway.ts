@@ -161,7 +161,7 @@ export type AuthorizerRequest =
   | (RequestBase & { readonly gateway: 'http' });
 
 /** The event is none of the shapes API Gateway sends: a deployment error, answered with a 500. */
-class UnrecognizedEventError extends Error {
+export class UnrecognizedEventError extends Error {
   constructor(detail: string) {
     super(`Unrecognized authorizer event: ${detail}`);
     this.name = 'UnrecognizedEventError';
@@ -338,7 +338,7 @@ function withoutStagePrefix(path: string, stage: string | undefined): string {
 }
 
 /** Thrown for every 401-class decision on REST: API Gateway maps exactly this message to 401. */
-function unauthorized(): Error {
+export function unauthorized(): Error {
   return new Error('Unauthorized');
 }
 

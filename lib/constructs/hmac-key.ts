@@ -21,7 +21,7 @@ import { ENV } from '../../lambdas/runtime/env.js';
 import { logicalIdOf } from '../logical-id.js';
 import { ServiceFunction } from './service-function.js';
 
-interface HmacKeyProps {
+export interface HmacKeyProps {
   /**
    * The HMAC key's version (part of the encryption context). Changing it generates a new key, and
    * tokens hashed under the old version stop verifying.

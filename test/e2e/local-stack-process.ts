@@ -30,7 +30,7 @@ export interface StackProcess {
   kill(): void;
 }
 
-interface SpawnOptions {
+export interface SpawnOptions {
   readonly via?: 'node' | 'npm';
 }
 

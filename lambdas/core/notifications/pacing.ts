@@ -16,12 +16,12 @@ export function fixedSendRate(perSecond: number): SendRateSource {
   return { maxSendRate: async () => perSecond };
 }
 
-interface PacerClock {
+export interface PacerClock {
   nowMs(): number;
   sleep(ms: number): Promise<void>;
 }
 
-const realPacerClock: PacerClock = {
+export const realPacerClock: PacerClock = {
   nowMs: () => Date.now(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };

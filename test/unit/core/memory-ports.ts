@@ -30,7 +30,7 @@ function pageOf<T>(all: readonly T[], page: PageRequest): Page<T> {
   return { items, nextCursor: next < all.length ? String(next) : undefined };
 }
 
-class MemoryAuditLog implements AuditLog {
+export class MemoryAuditLog implements AuditLog {
   readonly events = new Map<string, AuditEvent>();
 
   async append(event: AuditEvent): Promise<void> {
