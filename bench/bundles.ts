@@ -3,12 +3,12 @@ import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { ESM_REQUIRE_BANNER, LAMBDA_UNUSED_CREDENTIAL_SOURCES } from '../lib/constructs/service-function.js';
 import { DEPLOYED_ROUTES, FUNCTION_ENTRIES } from '../lib/function-entries.js';
-import { ESM_REQUIRE_BANNER, LAMBDA_UNUSED_CREDENTIAL_SOURCES } from '../lib/service-function.js';
 import { ROOT, tail, track } from './children.js';
 import { median, round } from './stats.js';
 
-// Cold start: every Lambda entry bundled as lib/service-function.ts has the CDK bundle it (esbuild,
+// Cold start: every Lambda entry bundled as lib/constructs/service-function.ts has the CDK bundle it (esbuild,
 // ESM, minified, SDK bundled, mainFields module/main, the createRequire banner, source maps without
 // sources content, the token authorizer without the credential sources Lambda never has), and the
 // module-init time of the authorizer's bundle against a bundle that only builds the same SDK
@@ -17,7 +17,7 @@ import { median, round } from './stats.js';
 export { ESM_REQUIRE_BANNER };
 
 export const ESBUILD_TARGET = 'node24';
-/** lib/service-function.ts sets NODE_OPTIONS=--enable-source-maps on every function. */
+/** lib/constructs/service-function.ts sets NODE_OPTIONS=--enable-source-maps on every function. */
 export const LAMBDA_NODE_OPTIONS = '--enable-source-maps';
 
 export const SDK_CLIENTS_ONLY_ENTRY = 'bench/fixtures/sdk-clients-only.ts';

@@ -1,26 +1,25 @@
-import { Annotations, Aspects, Aws, CfnOutput, Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { Annotations, Aspects, CfnOutput, Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { MANAGEMENT_ROUTES } from '../lambdas/contract/routes.js';
 import { gatewayCacheTtlSeconds } from '../lambdas/core/settings.js';
 import { ENV } from '../lambdas/runtime/env.js';
 import type { DeploymentConfig, LogRetentionDays } from './config.js';
+import { DemoApi } from './constructs/demo-api.js';
 import { ExpiryLedger } from './constructs/expiry-ledger.js';
+import { HmacKey } from './constructs/hmac-key.js';
+import { ManagementIdentity } from './constructs/identity.js';
 import { Notifications } from './constructs/notifications.js';
+import { ApiGatewayCloudWatchRole } from './constructs/rest-api.js';
 import { RevokeAllJobs } from './constructs/revoke-all-jobs.js';
 import { ServiceAlarms } from './constructs/service-alarms.js';
-import { DemoApi } from './demo-api.js';
+import { ServiceFunction } from './constructs/service-function.js';
+import { TokenAuthorizerFunction } from './constructs/token-authorizer-function.js';
+import { TokenTable } from './constructs/token-table.js';
 import { DEPLOYED_ROUTES, FUNCTION_ENTRIES } from './function-entries.js';
-import { HmacKey } from './hmac-key.js';
-import { ManagementIdentity } from './identity.js';
 import { ManagementApi } from './management-api.js';
 import { ManagementFunctions } from './management-functions.js';
-import { ApiGatewayCloudWatchRole } from './rest-api.js';
-import { ServiceFunction } from './service-function.js';
 import { LambdaEnvironmentLimit, LogGroupsRetainedExceptOnCreate } from './stack-policies.js';
-import { declareTokenAuthorizerSettings } from './token-authorizer.js';
-import { TokenTable } from './token-table.js';
 
 /** The id of the synth warning a deployment without a sender gets. */
 export const EMAILS_OFF_WARNING_ID = 'access-tokens:emailsOff';
@@ -51,7 +50,7 @@ export class AccessTokensStack extends Stack {
   public readonly managementFunctions: ManagementFunctions;
   /** Revoke-all jobs' queue and worker. */
   public readonly revokeAllJobs: RevokeAllJobs;
-  public readonly tokenAuthorizer: ServiceFunction;
+  public readonly tokenAuthorizer: TokenAuthorizerFunction;
   public readonly jwtAuthorizer: ServiceFunction;
   public readonly managementApi: ManagementApi;
   public readonly demoApi: DemoApi | undefined;
@@ -66,7 +65,6 @@ export class AccessTokensStack extends Stack {
     super(scope, id, props);
     const { config } = props;
     const logRetention = retentionDaysOf(config.logRetentionDays);
-    const policySettings = JSON.stringify(config.policy);
 
     Aspects.of(this).add(new LogGroupsRetainedExceptOnCreate());
     Aspects.of(this).add(new LambdaEnvironmentLimit());
@@ -94,40 +92,14 @@ export class AccessTokensStack extends Stack {
       logRetention,
     });
 
-    // The token authorizer: one strongly consistent GetItem on the base table, kms:Decrypt of the
-    // HMAC key under its encryption context, and UpdateItem of token items' lastUsedAt only.
-    this.tokenAuthorizer = new ServiceFunction(this, 'TokenAuthorizer', {
-      entry: FUNCTION_ENTRIES.tokenAuthorizer,
-      description: 'Access Tokens: API Gateway authorizer for API access tokens',
-      memorySize: 512,
+    // The token authorizer (lib/constructs/token-authorizer-function.ts).
+    this.tokenAuthorizer = new TokenAuthorizerFunction(this, 'TokenAuthorizer', {
+      table: this.table,
+      hmacKey: this.hmacKey,
+      policy: config.policy,
+      invokerAccounts: config.authorizerInvokerAccounts,
       logRetention,
-      lambdaCredentialsOnly: true,
-      environment: {
-        [ENV.tableName]: this.table.table.tableName,
-        [ENV.policySettings]: policySettings,
-        ...this.hmacKey.environment,
-        // Fallback only: an API names its base path in the `accessTokensBasePath` stage variable.
-        [ENV.authorizerBasePath]: '',
-      },
     });
-    // A TokenAuthorizer given this function takes its default cache TTL from these settings.
-    declareTokenAuthorizerSettings(this.tokenAuthorizer.function, config.policy);
-    this.table.grantVerify(this.tokenAuthorizer.role);
-    this.table.grantRecordLastUsed(this.tokenAuthorizer.role);
-    this.hmacKey.grantDecrypt(this.tokenAuthorizer.role);
-    // APIs in other accounts attach the authorizer by ARN; only this (the function's) account can
-    // let their API Gateway invoke it. Authorizer invocations only (`.../authorizers/*`) of APIs in
-    // this stack's region (an authorizer calls a function of its own region): an integration of
-    // theirs cannot call it. The region is named, not `*`: AWS::Lambda::Permission's SourceArn
-    // pattern does not accept a wildcard region, and the deployment would fail.
-    for (const account of config.authorizerInvokerAccounts) {
-      this.tokenAuthorizer.function.addPermission(`InvokeFromAccount${account}`, {
-        principal: new iam.ServicePrincipal('apigateway.amazonaws.com'),
-        action: 'lambda:InvokeFunction',
-        sourceAccount: account,
-        sourceArn: `arn:${Aws.PARTITION}:execute-api:${Aws.REGION}:${account}:*/authorizers/*`,
-      });
-    }
 
     // The JWT authorizer of the management API: verifies JWTs against the issuer's JWKS, no table.
     this.jwtAuthorizer = new ServiceFunction(this, 'JwtAuthorizer', {

@@ -9,6 +9,7 @@ import {
   MAX_REMINDER_WINDOW_DAYS,
 } from '../lambdas/core/notifications/reminders.js';
 import type { PolicySettings } from '../lambdas/core/settings.js';
+import { defaultJwksUrlOf } from './gateway-settings.js';
 
 // The deployment's settings, read from the flat `cdk.json` context (and `-c key=value` overrides)
 // and validated once at synth time. This module must not import aws-cdk-lib: the local stack reads
@@ -465,7 +466,7 @@ export function loadDeploymentConfig(context: Record<string, unknown>): Deployme
 
 /** The JWKS URL of an OIDC issuer: the configured one, else `<issuer>/.well-known/jwks.json`. */
 export function jwksUriOf(identity: Extract<IdentityConfig, { kind: 'oidc' }>): string {
-  return identity.jwksUri ?? `${identity.issuer.replace(/\/+$/, '')}/.well-known/jwks.json`;
+  return identity.jwksUri ?? defaultJwksUrlOf(identity.issuer);
 }
 
 /** The configuration table of the README, generated from {@link CONTEXT_KEYS}. */

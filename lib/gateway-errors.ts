@@ -1,7 +1,7 @@
 import type { ErrorCode } from '../lambdas/core/errors.js';
 
 // What API Gateway answers by itself (authorizer refusals, throttling, unknown routes, its own
-// failures), in the contract's error shape. The deployed REST APIs (lib/rest-api.ts) and the local
+// failures), in the contract's error shape. The deployed REST APIs (lib/constructs/rest-api.ts) and the local
 // gateway emulation (local/gateway-responses.ts) both build from this one table, so a client sees
 // the same status and body locally as deployed. No aws-cdk-lib import: the local stack loads it.
 

@@ -5,7 +5,8 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { RouteDefinition } from '../lambdas/contract/routes.js';
 import type { ThrottleConfig } from './config.js';
-import { type ApiGatewayCloudWatchRole, SecureRestApi } from './rest-api.js';
+import { type ApiGatewayCloudWatchRole, SecureRestApi } from './constructs/rest-api.js';
+import { JWT_AUTHORIZER_CACHE_TTL_SECONDS, JWT_AUTHORIZER_IDENTITY_SOURCES } from './gateway-settings.js';
 
 export interface ManagementRouteBinding {
   readonly route: RouteDefinition;
@@ -58,10 +59,10 @@ export class ManagementApi extends Construct {
 
     // The cache key is the Authorization header alone, so the authorizer's policy must cover every
     // method of the API (the handlers check roles per route).
-    const authorizerCacheTtl = props.authorizerCacheTtl ?? Duration.seconds(60);
+    const authorizerCacheTtl = props.authorizerCacheTtl ?? Duration.seconds(JWT_AUTHORIZER_CACHE_TTL_SECONDS);
     this.authorizer = new apigateway.RequestAuthorizer(this, 'JwtAuthorizer', {
       handler: props.jwtAuthorizerFunction,
-      identitySources: [apigateway.IdentitySource.header('Authorization')],
+      identitySources: [...JWT_AUTHORIZER_IDENTITY_SOURCES],
       resultsCacheTtl: authorizerCacheTtl,
     });
     // An authorizer change takes effect with the next deployment of the stage: make it one.

@@ -2,10 +2,10 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { PolicySettings } from '../lambdas/core/settings.js';
 import { ENV } from '../lambdas/runtime/env.js';
+import type { HmacKey } from './constructs/hmac-key.js';
+import { ServiceFunction } from './constructs/service-function.js';
+import type { TokenTable } from './constructs/token-table.js';
 import type { DeployedRoute } from './function-entries.js';
-import type { HmacKey } from './hmac-key.js';
-import { ServiceFunction } from './service-function.js';
-import type { TokenTable } from './token-table.js';
 
 export interface ManagementFunctionsProps {
   /** The route table with each route's deployment (lib/function-entries.ts): one function per route. */
@@ -33,29 +33,24 @@ export class ManagementFunctions extends Construct {
     const policySettings = JSON.stringify(props.policy);
     const byRoute = new Map<string, ServiceFunction>();
     for (const route of props.routes) {
-      const environment: Record<string, string> = { [ENV.policySettings]: policySettings };
-      if (route.permissions.table !== 'none') environment[ENV.tableName] = props.table.table.tableName;
-      if (route.permissions.hmacKey) Object.assign(environment, props.hmacKey.environment);
-      if (route.permissions.cursorKey === true) Object.assign(environment, props.hmacKey.cursorEnvironment);
-
       const fn = new ServiceFunction(this, constructIdOf(route.name), {
         entry: route.entry,
         description: `Access Tokens: ${route.method} ${route.path} (${route.name})`,
-        environment,
+        environment: { [ENV.policySettings]: policySettings },
         ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
       });
       switch (route.permissions.table) {
         case 'read':
-          props.table.grantRead(fn.role);
+          props.table.bindRead(fn);
           break;
         case 'readWrite':
-          props.table.grantReadWrite(fn.role);
+          props.table.bindReadWrite(fn);
           break;
         case 'none':
           break;
       }
-      if (route.permissions.hmacKey) props.hmacKey.grantDecrypt(fn.role);
-      if (route.permissions.cursorKey === true) props.hmacKey.grantDecryptCursorKey(fn.role);
+      if (route.permissions.hmacKey) props.hmacKey.bindDecrypt(fn);
+      if (route.permissions.cursorKey === true) props.hmacKey.bindDecryptCursorKey(fn);
       byRoute.set(route.name, fn);
     }
     this.byRoute = byRoute;

@@ -23,6 +23,7 @@ import {
   type RouteScopeMap,
   routeOfTemplate,
 } from '../lambdas/core/route-scopes.js';
+import { TOKEN_AUTHORIZER_REST_IDENTITY_SOURCES } from './gateway-settings.js';
 
 // Attaching the one deployed token authorizer to an API takes more than a RequestAuthorizer: the
 // API must tell the shared function its base path and route map (stage variables, because one
@@ -79,10 +80,7 @@ export function declareTokenAuthorizerSettings(
 }
 
 /** REST API identity sources: always the token and the caller's address (IP allowlists). */
-export const REST_IDENTITY_SOURCES: readonly string[] = [
-  apigateway.IdentitySource.header('Authorization'),
-  apigateway.IdentitySource.context('identity.sourceIp'),
-];
+export const REST_IDENTITY_SOURCES: readonly string[] = TOKEN_AUTHORIZER_REST_IDENTITY_SOURCES;
 /**
  * Added on a REST API with a route map: the policy for a mapped route names that route's template
  * (an IAM method ARN wildcard cannot express "the routes whose template maps to this scope"), so a

@@ -1,5 +1,12 @@
 import { MANAGEMENT_ROUTES } from '../lambdas/contract/routes.js';
 import { BASE_PATH_STAGE_VARIABLE } from '../lambdas/core/gateway-scope.js';
+import {
+  DEMO_API_BASE_PATH,
+  DEMO_API_ROUTES,
+  JWT_AUTHORIZER_CACHE_TTL_SECONDS,
+  JWT_AUTHORIZER_IDENTITY_SOURCES,
+  TOKEN_AUTHORIZER_REST_IDENTITY_SOURCES,
+} from '../lib/gateway-settings.js';
 import type { DevIdentityProvider } from './dev-identity.js';
 import { handleJwksRequest, handleSessionRequest, JWKS_PATH, SESSION_PATH } from './dev-identity-routes.js';
 import { type ApiStage, headerOf, type IncomingRequest } from './events.js';
@@ -10,20 +17,20 @@ import type { GatewayRoute } from './routing.js';
 
 // What the local gateway serves, mirroring the deployed stack:
 //   - the management API, one method per route-table entry; `jwt` routes behind the JWT
-//     authorizer (identity source: the Authorization header; cache 60 s, as lib/management-api.ts);
-//   - the demo API (when `demoApi` is on): `ANY /demo/{area}` and `ANY /demo/{area}/{proxy+}` behind
-//     the token authorizer (identity sources: the Authorization header and the source address;
-//     cache TTL = the revocation window, as lib/demo-api.ts), stage variable accessTokensBasePath;
+//     authorizer (its identity sources and cache TTL as lib/management-api.ts deploys them);
+//   - the demo API (when `demoApi` is on): `ANY <base path>/<route>` for each demo route, behind the
+//     token authorizer (identity sources and cache TTL as lib/constructs/demo-api.ts deploys them),
+//     stage variable accessTokensBasePath;
 //   - the dev identity provider's /_local routes (local only).
+// Base path, routes, identity sources and the JWT cache TTL come from lib/gateway-settings.ts, which
+// the CDK code reads too.
 
 export const MANAGEMENT_API: ApiStage = { apiId: 'local', stage: 'local', stageVariables: null };
-export const DEMO_BASE_PATH = '/demo';
-export const DEMO_API: ApiStage = {
+const DEMO_API: ApiStage = {
   apiId: 'demo',
   stage: 'local',
-  stageVariables: { [BASE_PATH_STAGE_VARIABLE]: DEMO_BASE_PATH },
+  stageVariables: { [BASE_PATH_STAGE_VARIABLE]: DEMO_API_BASE_PATH },
 };
-export const JWT_AUTHORIZER_CACHE_TTL_SECONDS = 60;
 
 export interface GatewayRouteOptions {
   readonly functions: LocalFunctions;
@@ -34,9 +41,35 @@ export interface GatewayRouteOptions {
   readonly log: (line: string) => void;
 }
 
-function authorizationHeader(request: IncomingRequest): string | undefined {
-  const value = headerOf(request, 'authorization');
-  return value === undefined || value.trim() === '' ? undefined : value;
+const HEADER_SOURCE = 'method.request.header.';
+const SOURCE_IP = 'context.identity.sourceIp';
+
+/**
+ * What API Gateway reads for a REQUEST authorizer's identity sources (as CDK deploys them): the
+ * values in order, or undefined when one is missing or empty (API Gateway then answers 401 without
+ * calling the authorizer). Only the sources this service deploys are supported; any other throws
+ * when the routes are built.
+ */
+export function identitySourcesReader(
+  sources: readonly string[],
+): (request: IncomingRequest) => string[] | undefined {
+  const readers = sources.map((source): ((request: IncomingRequest) => string | undefined) => {
+    if (source.startsWith(HEADER_SOURCE)) {
+      const name = source.slice(HEADER_SOURCE.length);
+      return (request) => headerOf(request, name);
+    }
+    if (source === SOURCE_IP) return (request) => request.sourceIp;
+    throw new Error(`identity source ${source}: the local gateway does not support it`);
+  });
+  return (request) => {
+    const values: string[] = [];
+    for (const read of readers) {
+      const value = read(request);
+      if (value === undefined || value.trim() === '') return undefined;
+      values.push(value);
+    }
+    return values;
+  };
 }
 
 export function gatewayRoutes(options: GatewayRouteOptions): GatewayRoute<RouteTarget>[] {
@@ -44,10 +77,7 @@ export function gatewayRoutes(options: GatewayRouteOptions): GatewayRoute<RouteT
   const jwtAuthorizer = new LambdaAuthorizer({
     fn: functions.jwtAuthorizer,
     cacheTtlSeconds: JWT_AUTHORIZER_CACHE_TTL_SECONDS,
-    identitySources: (request) => {
-      const authorization = authorizationHeader(request);
-      return authorization === undefined ? undefined : [authorization];
-    },
+    identitySources: identitySourcesReader(JWT_AUTHORIZER_IDENTITY_SOURCES),
     log,
   });
   const routes: GatewayRoute<RouteTarget>[] = MANAGEMENT_ROUTES.map((route) => {
@@ -69,10 +99,7 @@ export function gatewayRoutes(options: GatewayRouteOptions): GatewayRoute<RouteT
     const tokenAuthorizer = new LambdaAuthorizer({
       fn: functions.tokenAuthorizer,
       cacheTtlSeconds: options.revocationWindowSeconds,
-      identitySources: (request) => {
-        const authorization = authorizationHeader(request);
-        return authorization === undefined ? undefined : [authorization, request.sourceIp];
-      },
+      identitySources: identitySourcesReader(TOKEN_AUTHORIZER_REST_IDENTITY_SOURCES),
       log,
     });
     const demo: RouteTarget = {
@@ -81,10 +108,9 @@ export function gatewayRoutes(options: GatewayRouteOptions): GatewayRoute<RouteT
       fn: functions.demoApi,
       authorizer: tokenAuthorizer,
     };
-    routes.push(
-      { method: 'ANY', path: `${DEMO_BASE_PATH}/{area}`, target: demo },
-      { method: 'ANY', path: `${DEMO_BASE_PATH}/{area}/{proxy+}`, target: demo },
-    );
+    for (const route of DEMO_API_ROUTES) {
+      routes.push({ method: 'ANY', path: `${DEMO_API_BASE_PATH}/${route}`, target: demo });
+    }
   }
 
   routes.push(

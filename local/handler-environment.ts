@@ -2,13 +2,17 @@ import type { PolicySettings } from '../lambdas/core/settings.js';
 import { ENV } from '../lambdas/runtime/env.js';
 import { SDK_REQUEST_TIMEOUT_ENV } from '../lambdas/runtime/sdk-options.js';
 import type { DeploymentConfig } from '../lib/config.js';
+import { defaultJwksUrlOf } from '../lib/gateway-settings.js';
 import { DEV_AUDIENCE } from './dev-identity.js';
+import { MAX_CONCURRENCY_ENV } from './lambda-runtime.js';
 
 // The environment the handler modules read at load, as the stack sets it for each function, but
 // pointed at the local emulators: the AWS SDK reads AWS_ENDPOINT_URL_<SERVICE> itself, the HMAC key
 // comes from a file instead of KMS, and the JWT authorizer trusts the dev identity provider.
 
 export const LOCAL_AWS_REGION = 'us-east-1';
+/** Invocations that may run at once in the local process (any positive number turns per-invocation log context on). */
+const LOCAL_MAX_CONCURRENCY = 64;
 /** The local notifier's From address when cdk.json sets none (a deploy without one has no emails). */
 export const LOCAL_SENDER_ADDRESS = 'no-reply@example.com';
 
@@ -49,7 +53,7 @@ export function handlerEnvironment(input: HandlerEnvironmentInput): Record<strin
     [ENV.policySettings]: JSON.stringify(input.policy),
     [ENV.hmacKeyFile]: input.hmacKeyFile,
     [ENV.jwtIssuer]: issuer,
-    [ENV.jwtJwksUri]: `${issuer}/.well-known/jwks.json`,
+    [ENV.jwtJwksUri]: defaultJwksUrlOf(issuer),
     [ENV.jwtAudience]: DEV_AUDIENCE,
     [ENV.jwtClaimAccountId]: input.config.accountIdClaim,
     [ENV.jwtClaimRole]: input.config.roleClaim,
@@ -66,6 +70,9 @@ export function handlerEnvironment(input: HandlerEnvironmentInput): Record<strin
     // As in vitest.config.ts: the SDK's notice about releases after January 2027 needing Node 22
     // would greet every `npm start`; the lockfile pins today's releases.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    // Invocations overlap in this one process: Powertools keeps each one's Lambda context (function
+    // name, request id) apart (local/lambda-runtime.ts).
+    [MAX_CONCURRENCY_ENV]: String(LOCAL_MAX_CONCURRENCY),
   };
 }
 

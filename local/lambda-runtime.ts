@@ -1,11 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { InvokeStore, InvokeStoreBase } from '@aws/lambda-invoke-store';
 import type { Context } from 'aws-lambda';
 
 // Running a handler module as Lambda would: the module is imported once (its top level is the cold
 // start, which reads the environment), and each invocation gets a fresh context object. A handler
 // that runs past its timeout is abandoned (its promise is left to settle) and reported as a timeout.
+//
+// Every handler runs in this one process and shares its modules, among them the one Powertools
+// logger (lambdas/runtime/logger.ts); deployed, each function has its own. So that each log line
+// still names the function (and request) it comes from while invocations overlap, every invocation
+// runs inside its own context of the InvokeStore, as the Lambda runtime runs invocations that share
+// an execution environment (Lambda Managed Instances): Powertools keeps a logger's Lambda context
+// per invocation when AWS_LAMBDA_MAX_CONCURRENCY is set and the runtime exposes the store.
 
 export type LambdaFunction = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -26,6 +34,12 @@ export class LambdaTimeoutError extends Error {
 
 const REGION = 'local';
 const ACCOUNT = '000000000000';
+
+/** Set before any handler module is loaded (local/handler-environment.ts sets the variable). */
+export const MAX_CONCURRENCY_ENV = 'AWS_LAMBDA_MAX_CONCURRENCY';
+
+/** The runtime's invocation store (`globalThis.awslambda.InvokeStore`), created once per process. */
+const invokeStore = InvokeStore.getInstanceAsync(true);
 
 export function lambdaContext(functionName: string, timeoutMs: number): Context {
   const deadline = Date.now() + timeoutMs;
@@ -75,8 +89,14 @@ export function localFunction(
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new LambdaTimeoutError(name, timeoutMs)), timeoutMs);
       });
+      const context = lambdaContext(name, timeoutMs);
+      const store = await invokeStore;
+      const invocation = store.run(
+        { [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: context.awsRequestId },
+        () => handler(event, context),
+      );
       try {
-        return await Promise.race([handler(event, lambdaContext(name, timeoutMs)), timeout]);
+        return await Promise.race([invocation, timeout]);
       } finally {
         clearTimeout(timer);
       }

@@ -1,9 +1,8 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -12,8 +11,8 @@ import type { PolicySettings } from '../../lambdas/core/settings.js';
 import { EXPIRY_LEDGER_FILTER_PATTERN } from '../../lambdas/expiry-ledger/filter.js';
 import { ENV } from '../../lambdas/runtime/env.js';
 import { FUNCTION_ENTRIES } from '../function-entries.js';
-import { ServiceFunction } from '../service-function.js';
-import { deadLetterQueue, queueDepthAlarm } from './dead-letter-queue.js';
+import type { ServiceFunction } from './service-function.js';
+import { TableStreamConsumer } from './table-stream-consumer.js';
 
 /** A stand-in id that no key prefix contains. */
 const ID = '{id}';
@@ -83,51 +82,49 @@ export interface ExpiryLedgerProps {
  * slot stays taken (the create path's expiry sweep releases it when the owner next hits a limit).
  */
 export class ExpiryLedger extends Construct {
+  /** The ledger on the table's stream, with its mapping, dead-letter queue and alarm. */
+  public readonly consumer: TableStreamConsumer;
   public readonly ledger: ServiceFunction;
   public readonly eventSource: DynamoEventSource;
   /** The stream's on-failure destination: metadata of records that exhausted their retries. */
   public readonly deadLetterQueue: sqs.Queue;
+  /** Anything in the dead-letter queue is a slot that was not released (and an expiry not audited). */
   public readonly deadLetterAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: ExpiryLedgerProps) {
     super(scope, id);
     const { table } = props;
-    if (table.tableStreamArn === undefined) {
-      throw new Error('ExpiryLedger needs a table with a stream (NEW_AND_OLD_IMAGES)');
-    }
 
-    this.deadLetterQueue = deadLetterQueue(
-      this,
-      'DeadLetterQueue',
-      'the expiry ledger stream mapping on-failure destination',
-    );
-
-    this.ledger = new ServiceFunction(this, 'Ledger', {
-      entry: FUNCTION_ENTRIES.expiryLedger,
-      description: 'Access Tokens: releases the limit slots of tokens deleted by TTL and audits their expiry',
-      // One transaction per record, each with the SDK's own retries: 10 records take seconds, so
-      // 30 s leaves room for a throttled table without letting a stuck batch hold the shard long.
-      timeout: Duration.seconds(30),
-      environment: {
-        [ENV.tableName]: table.tableName,
-        [ENV.policySettings]: JSON.stringify(props.policy),
+    // `Default`: the consumer's function, queue and alarm keep the logical ids they were deployed with.
+    this.consumer = new TableStreamConsumer(this, 'Default', {
+      table,
+      functionId: 'Ledger',
+      function: {
+        entry: FUNCTION_ENTRIES.expiryLedger,
+        description:
+          'Access Tokens: releases the limit slots of tokens deleted by TTL and audits their expiry',
+        // One transaction per record, each with the SDK's own retries: 10 records take seconds, so
+        // 30 s leaves room for a throttled table without letting a stuck batch hold the shard long.
+        timeout: Duration.seconds(30),
+        environment: {
+          [ENV.tableName]: table.tableName,
+          [ENV.policySettings]: JSON.stringify(props.policy),
+        },
+        logRetention: props.logRetention,
       },
-      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+      filterPatterns: [EXPIRY_LEDGER_FILTER_PATTERN],
+      deadLetterQueueOwner: 'the expiry ledger stream mapping on-failure destination',
+      deadLetterAlarmDescription:
+        "Expired tokens' limit slots were not released after all retries (records in the expiry ledger dead-letter queue)",
+      batchSize: props.batchSize,
+      retryAttempts: props.retryAttempts,
+      maxRecordAge: props.maxRecordAge,
+      alarmActions: props.alarmActions,
     });
-
-    this.eventSource = new DynamoEventSource(table, {
-      startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-      batchSize: props.batchSize ?? 10,
-      // One batch per shard at a time: a token's records stay in order (as in the notifier).
-      parallelizationFactor: 1,
-      reportBatchItemFailures: true,
-      bisectBatchOnError: true,
-      retryAttempts: props.retryAttempts ?? 10,
-      maxRecordAge: props.maxRecordAge ?? Duration.hours(6),
-      onFailure: new SqsDlq(this.deadLetterQueue),
-      filters: [lambda.FilterCriteria.filter(EXPIRY_LEDGER_FILTER_PATTERN)],
-    });
-    this.ledger.function.addEventSource(this.eventSource);
+    this.ledger = this.consumer.function;
+    this.eventSource = this.consumer.eventSource;
+    this.deadLetterQueue = this.consumer.deadLetterQueue;
+    this.deadLetterAlarm = this.consumer.deadLetterAlarm;
 
     // Only the items a release touches, only the actions it performs; no reads, queries or scans.
     this.ledger.role.addToPrincipalPolicy(
@@ -139,20 +136,6 @@ export class ExpiryLedger extends Construct {
           'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...EXPIRY_LEDGER_LEADING_KEYS] },
         },
       }),
-    );
-    Validations.of(this.ledger.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'dynamodb:ListStreams (added by the DynamoDB event source) has no resource-level permissions and needs "*"; reading the stream itself is limited to this table\'s stream ARN.',
-    });
-
-    // Anything in the dead-letter queue is a slot that was not released (and an expiry not audited).
-    this.deadLetterAlarm = queueDepthAlarm(
-      this,
-      'DeadLetterAlarm',
-      this.deadLetterQueue,
-      "Expired tokens' limit slots were not released after all retries (records in the expiry ledger dead-letter queue)",
-      props.alarmActions,
     );
   }
 }

@@ -6,7 +6,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { type DynamoEventSource, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -18,8 +18,9 @@ import { DEFAULT_REMINDER_WINDOW_DAYS } from '../../lambdas/core/notifications/r
 import { NOTIFIER_FILTER_PATTERNS } from '../../lambdas/notifier/filter.js';
 import { ENV } from '../../lambdas/runtime/env.js';
 import { FUNCTION_ENTRIES } from '../function-entries.js';
-import { ServiceFunction } from '../service-function.js';
 import { deadLetterQueue, queueDepthAlarm } from './dead-letter-queue.js';
+import { ServiceFunction } from './service-function.js';
+import { TableStreamConsumer } from './table-stream-consumer.js';
 
 /** The reminder job's workers at once (lambdas/reminder-job/handler.ts paces each to its share). */
 const REMINDER_WORKERS = 2;
@@ -88,6 +89,8 @@ export interface NotificationsProps {
  * dead-letter queue, and its alarm fires.
  */
 export class Notifications extends Construct {
+  /** The notifier on the table's stream, with its mapping, dead-letter queue and alarm. */
+  public readonly streamConsumer: TableStreamConsumer;
   public readonly notifier: ServiceFunction;
   public readonly reminderJob: ServiceFunction;
   public readonly emailIdentity: ses.IEmailIdentity;
@@ -142,41 +145,44 @@ export class Notifications extends Construct {
         : { [ENV.notificationMaxSendRate]: String(props.maxSendRate) }),
     };
 
-    this.deadLetterQueue = deadLetterQueue(
-      this,
-      'DeadLetterQueue',
-      'the notifier stream mapping on-failure destination',
-    );
     this.reminderDeadLetterQueue = deadLetterQueue(
       this,
       'ReminderDeadLetterQueue',
       'the reminder job: EventBridge target DLQ and Lambda on-failure destination',
     );
 
-    // The notifier: stream records of token items → emails.
-    this.notifier = new ServiceFunction(this, 'Notifier', {
-      entry: FUNCTION_ENTRIES.notifier,
-      description: 'Access Tokens: emails token owners about their tokens (table stream to SES)',
-      // An email starts only with 87 s left (one delivery's worst case with the SDK's enforced
-      // timeouts); the rest is enough to wait out another delivery's whole claim lease (120 s), so
-      // a claim in progress costs no stream retry (docs/security.md, "Emails").
-      timeout: Duration.minutes(5),
-      environment,
-      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
-    });
-    this.eventSource = new DynamoEventSource(table, {
-      startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-      batchSize: props.batchSize ?? 10,
-      parallelizationFactor: 1,
-      reportBatchItemFailures: true,
-      bisectBatchOnError: true,
-      retryAttempts: props.retryAttempts ?? 10,
-      maxRecordAge: props.maxRecordAge ?? Duration.hours(6),
-      onFailure: new SqsDlq(this.deadLetterQueue),
+    // The notifier: stream records of token items → emails. `Default`: its function, queue and
+    // alarm keep the logical ids they were deployed with.
+    this.streamConsumer = new TableStreamConsumer(this, 'Default', {
+      table,
+      functionId: 'Notifier',
+      function: {
+        entry: FUNCTION_ENTRIES.notifier,
+        description: 'Access Tokens: emails token owners about their tokens (table stream to SES)',
+        // An email starts only with 87 s left (one delivery's worst case with the SDK's enforced
+        // timeouts); the rest is enough to wait out another delivery's whole claim lease (120 s), so
+        // a claim in progress costs no stream retry (docs/security.md, "Emails").
+        timeout: Duration.minutes(5),
+        environment,
+        logRetention: props.logRetention,
+      },
       // Token items, contact items and revoke-all summaries only (lambdas/notifier/filter.ts).
-      filters: NOTIFIER_FILTER_PATTERNS.map((pattern) => lambda.FilterCriteria.filter(pattern)),
+      filterPatterns: NOTIFIER_FILTER_PATTERNS,
+      deadLetterQueueOwner: 'the notifier stream mapping on-failure destination',
+      // Anything in the dead-letter queue is an email that did not go out.
+      deadLetterAlarmDescription:
+        'Token notification emails failed after all retries (records in the notifier dead-letter queue)',
+      wildcardResourceReason:
+        'dynamodb:ListStreams (added by the DynamoDB event source) and ses:GetSendQuota (SES\'s send rate, to pace emails to) have no resource-level permissions and need "*"; reading the stream itself is limited to this table\'s stream ARN, and GetSendQuota reads a number and nothing else.',
+      batchSize: props.batchSize,
+      retryAttempts: props.retryAttempts,
+      maxRecordAge: props.maxRecordAge,
+      alarmActions: props.alarmActions,
     });
-    this.notifier.function.addEventSource(this.eventSource);
+    this.notifier = this.streamConsumer.function;
+    this.eventSource = this.streamConsumer.eventSource;
+    this.deadLetterQueue = this.streamConsumer.deadLetterQueue;
+    this.deadLetterAlarm = this.streamConsumer.deadLetterAlarm;
 
     // The reminder job: daily, it plans the run onto its queue; the queue's tasks are its work. A
     // failed run or task is retried (idempotent), then parked in its dead-letter queue.
@@ -324,20 +330,7 @@ export class Notifications extends Construct {
         resources: [`${table.tableArn}/index/${INDEXES.byExpiryDay.indexName}`],
       }),
     );
-    Validations.of(this.notifier.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'dynamodb:ListStreams (added by the DynamoDB event source) and ses:GetSendQuota (SES\'s send rate, to pace emails to) have no resource-level permissions and need "*"; reading the stream itself is limited to this table\'s stream ARN, and GetSendQuota reads a number and nothing else.',
-    });
-
-    // Alarms: anything in a dead-letter queue is an email that did not go out.
-    this.deadLetterAlarm = queueDepthAlarm(
-      this,
-      'DeadLetterAlarm',
-      this.deadLetterQueue,
-      'Token notification emails failed after all retries (records in the notifier dead-letter queue)',
-      props.alarmActions,
-    );
+    // Alarms: anything in the reminder dead-letter queue is a run that did not go out.
     this.reminderDeadLetterAlarm = queueDepthAlarm(
       this,
       'ReminderDeadLetterAlarm',

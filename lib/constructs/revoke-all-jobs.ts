@@ -8,9 +8,9 @@ import { Construct } from 'constructs';
 import type { PolicySettings } from '../../lambdas/core/settings.js';
 import { ENV } from '../../lambdas/runtime/env.js';
 import { FUNCTION_ENTRIES } from '../function-entries.js';
-import { ServiceFunction } from '../service-function.js';
-import type { TokenTable } from '../token-table.js';
 import { deadLetterQueue, queueDepthAlarm } from './dead-letter-queue.js';
+import { ServiceFunction } from './service-function.js';
+import type { TokenTable } from './token-table.js';
 
 // Revoke-all jobs (lambdas/core/revoke-all-job.ts): DELETE /tokens does what it can within the
 // request and queues the rest; the worker runs slices of at most WORKER_SLICE_MS (40 s) in a 60 s

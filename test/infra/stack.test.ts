@@ -16,9 +16,13 @@ import { gatewayCacheTtlSeconds } from '../../lambdas/core/settings.js';
 import { generateToken } from '../../lambdas/core/token-format.js';
 import { ENV } from '../../lambdas/runtime/env.js';
 import type { AccessTokensStack } from '../../lib/access-tokens-stack.js';
+import {
+  FUNCTION_ARCHITECTURE,
+  FUNCTION_RUNTIME,
+  ServiceFunction,
+} from '../../lib/constructs/service-function.js';
+import { TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS } from '../../lib/constructs/token-table.js';
 import { DEPLOYED_ROUTES, FUNCTION_ENTRIES, type RoutePermissions } from '../../lib/function-entries.js';
-import { FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME, ServiceFunction } from '../../lib/service-function.js';
-import { TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS } from '../../lib/token-table.js';
 import { restRequestEvent } from '../support/authorizer-events.js';
 import { scaled } from '../support/time.js';
 import {

@@ -3,19 +3,19 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_POLICY_SETTINGS, parsePolicySettings } from '../../lambdas/contract/policy-settings.js';
-import { ENV } from '../../lambdas/runtime/env.js';
+import { DEFAULT_POLICY_SETTINGS, parsePolicySettings } from '../../../lambdas/contract/policy-settings.js';
+import { ENV } from '../../../lambdas/runtime/env.js';
 import {
   EXPIRY_LEDGER_LEADING_KEYS,
   ExpiryLedger,
   type ExpiryLedgerProps,
-} from '../../lib/constructs/expiry-ledger.js';
-import { FUNCTION_ENTRIES } from '../../lib/function-entries.js';
-import { FUNCTION_RUNTIME } from '../../lib/service-function.js';
-import { TokenTable } from '../../lib/token-table.js';
-import { filterOf } from '../../local/event-filter.js';
-import { issueToken, ttlDeletion, userDeleteOf } from '../unit/notifications/support.js';
-import { actionsOf, arnOf, logicalIdOf, ref, statementsOfRole } from './helpers.js';
+} from '../../../lib/constructs/expiry-ledger.js';
+import { FUNCTION_RUNTIME } from '../../../lib/constructs/service-function.js';
+import { TokenTable } from '../../../lib/constructs/token-table.js';
+import { FUNCTION_ENTRIES } from '../../../lib/function-entries.js';
+import { filterOf } from '../../../local/event-filter.js';
+import { issueToken, ttlDeletion, userDeleteOf } from '../../unit/notifications/support.js';
+import { actionsOf, arnOf, logicalIdOf, ref, statementsOfRole } from '../helpers.js';
 
 // The ExpiryLedger construct in a minimal stack of its own (a token table with its stream and
 // nothing else), with cdk-nag's AWS Solutions checks. Bundling is skipped: the assertions read the

@@ -4,7 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { REPO_ROOT, repoPath } from './paths.js';
+import { REPO_ROOT, repoPath } from '../paths.js';
 
 /** The Lambda runtime of every function of this stack: the newest Node.js in aws-cdk-lib. */
 export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_24_X;

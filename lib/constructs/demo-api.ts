@@ -3,9 +3,10 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { ThrottleConfig } from './config.js';
+import type { ThrottleConfig } from '../config.js';
+import { DEMO_API_BASE_PATH, DEMO_API_ROUTES } from '../gateway-settings.js';
+import { TokenAuthorizer } from '../token-authorizer.js';
 import { type ApiGatewayCloudWatchRole, SecureRestApi } from './rest-api.js';
-import { TokenAuthorizer } from './token-authorizer.js';
 
 export interface DemoApiProps {
   /** The API's name, unique in the account and Region: its metrics are found by it (`ApiName`). */
@@ -45,7 +46,7 @@ export class DemoApi extends Construct {
 
   constructor(scope: Construct, id: string, props: DemoApiProps) {
     super(scope, id);
-    this.basePath = props.basePath ?? '/demo';
+    this.basePath = props.basePath ?? DEMO_API_BASE_PATH;
     const restApi = new SecureRestApi(this, 'RestApi', {
       restApiName: props.restApiName,
       description: 'Access Tokens demo: echoes the token authorizer context',
@@ -72,12 +73,11 @@ export class DemoApi extends Construct {
       proxy: true,
       allowTestInvoke: false,
     });
-    const area = this.api.root.resourceForPath(`${this.basePath}/{area}`);
     const methodOptions = this.tokenAuthorizer.restMethodOptions(this.api);
-    const methods = [
-      area.addMethod('ANY', integration, methodOptions),
-      area.addResource('{proxy+}').addMethod('ANY', integration, methodOptions),
-    ];
+    // The routes the local gateway serves too (lib/gateway-settings.ts).
+    const methods = DEMO_API_ROUTES.map((route) =>
+      this.api.root.resourceForPath(`${this.basePath}/${route}`).addMethod('ANY', integration, methodOptions),
+    );
     for (const method of methods) {
       Validations.of(method).acknowledge({
         id: 'AwsSolutions-COG4',

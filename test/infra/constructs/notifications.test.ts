@@ -3,12 +3,12 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ENV } from '../../lambdas/runtime/env.js';
-import { Notifications, type NotificationsProps } from '../../lib/constructs/notifications.js';
-import { FUNCTION_ENTRIES } from '../../lib/function-entries.js';
-import { FUNCTION_RUNTIME } from '../../lib/service-function.js';
-import { TokenTable } from '../../lib/token-table.js';
-import { actionsOf, arnOf, logicalIdOf, ref, statementsOfRole } from './helpers.js';
+import { ENV } from '../../../lambdas/runtime/env.js';
+import { Notifications, type NotificationsProps } from '../../../lib/constructs/notifications.js';
+import { FUNCTION_RUNTIME } from '../../../lib/constructs/service-function.js';
+import { TokenTable } from '../../../lib/constructs/token-table.js';
+import { FUNCTION_ENTRIES } from '../../../lib/function-entries.js';
+import { actionsOf, arnOf, logicalIdOf, ref, statementsOfRole } from '../helpers.js';
 
 // The Notifications construct in a minimal stack of its own (a token table and nothing else), with
 // cdk-nag's AWS Solutions checks. Bundling is skipped: the assertions read the construct tree.

@@ -10,15 +10,15 @@ import {
   CURSOR_KEY_PURPOSE,
   type DataKeyPurpose,
   HMAC_KEY_PURPOSE,
-} from '../lambdas/core/key-context.js';
+} from '../../lambdas/core/key-context.js';
 import {
   CIPHERTEXT_ATTRIBUTE,
   HMAC_KEY_RESOURCE_TYPE,
   type HmacKeyResourceProperties,
-} from '../lambdas/hmac-key-resource/contract.js';
-import { ENV } from '../lambdas/runtime/env.js';
-import { FUNCTION_ENTRIES } from './function-entries.js';
-import { logicalIdOf } from './logical-id.js';
+} from '../../lambdas/hmac-key-resource/contract.js';
+import { ENV } from '../../lambdas/runtime/env.js';
+import { FUNCTION_ENTRIES } from '../function-entries.js';
+import { logicalIdOf } from '../logical-id.js';
 import { ServiceFunction } from './service-function.js';
 
 export interface HmacKeyProps {
@@ -182,6 +182,19 @@ export class HmacKey extends Construct {
       [ENV.cursorKeyCiphertext]: this.cursorCiphertext,
       [ENV.cursorKeyVersion]: this.cursorKeyVersion,
     };
+  }
+
+  /** The HMAC key in the function's environment ({@link environment}), and {@link grantDecrypt} to its role. */
+  public bindDecrypt(fn: ServiceFunction): void {
+    for (const [name, value] of Object.entries(this.environment)) fn.function.addEnvironment(name, value);
+    this.grantDecrypt(fn.role);
+  }
+
+  /** The cursor key in the function's environment ({@link cursorEnvironment}), and {@link grantDecryptCursorKey}. */
+  public bindDecryptCursorKey(fn: ServiceFunction): void {
+    for (const [name, value] of Object.entries(this.cursorEnvironment))
+      fn.function.addEnvironment(name, value);
+    this.grantDecryptCursorKey(fn.role);
   }
 
   /** kms:Decrypt on the key, only for the HMAC key's encryption context: the functions that hash secrets. */

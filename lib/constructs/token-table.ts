@@ -2,7 +2,9 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { INDEXES, KEYS, TABLE_KEYS, TTL_ATTRIBUTE } from '../lambdas/adapters/table-definition.js';
+import { INDEXES, KEYS, TABLE_KEYS, TTL_ATTRIBUTE } from '../../lambdas/adapters/table-definition.js';
+import { ENV } from '../../lambdas/runtime/env.js';
+import type { ServiceFunction } from './service-function.js';
 
 /** Read actions: strongly consistent item reads and queries (on the table and its indexes). */
 export const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query'] as const;
@@ -61,6 +63,32 @@ export class TokenTable extends Construct {
         projectionType: dynamodb.ProjectionType.ALL,
       });
     }
+  }
+
+  /** The table's name in the function's environment (TABLE_NAME), and {@link grantRead} to its role. */
+  public bindRead(fn: ServiceFunction): void {
+    this.bindName(fn);
+    this.grantRead(fn.role);
+  }
+
+  /** The table's name in the function's environment, and {@link grantReadWrite} to its role. */
+  public bindReadWrite(fn: ServiceFunction): void {
+    this.bindName(fn);
+    this.grantReadWrite(fn.role);
+  }
+
+  /**
+   * The token authorizer's access: the table's name in its environment, {@link grantVerify} and
+   * {@link grantRecordLastUsed} to its role, and nothing else.
+   */
+  public bindVerify(fn: ServiceFunction): void {
+    this.bindName(fn);
+    this.grantVerify(fn.role);
+    this.grantRecordLastUsed(fn.role);
+  }
+
+  private bindName(fn: ServiceFunction): void {
+    fn.function.addEnvironment(ENV.tableName, this.table.tableName);
   }
 
   /** ARNs of the table's indexes, each named (no wildcard). */

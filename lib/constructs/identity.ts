@@ -1,8 +1,8 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
-import { ENV } from '../lambdas/runtime/env.js';
-import { type IdentityConfig, jwksUriOf } from './config.js';
+import { ENV } from '../../lambdas/runtime/env.js';
+import { type IdentityConfig, jwksUriOf } from '../config.js';
 
 export interface JwtClaimNames {
   readonly accountId: string;

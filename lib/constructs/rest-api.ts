@@ -3,8 +3,8 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { ThrottleConfig } from './config.js';
-import { GATEWAY_ERRORS, gatewayErrorBody } from './gateway-errors.js';
+import type { ThrottleConfig } from '../config.js';
+import { GATEWAY_ERRORS, gatewayErrorBody } from '../gateway-errors.js';
 
 /**
  * API Gateway's account-level role for writing logs to CloudWatch (one per account and Region;

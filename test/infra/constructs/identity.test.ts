@@ -1,0 +1,49 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { ENV } from '../../../lambdas/runtime/env.js';
+import { ManagementIdentity } from '../../../lib/constructs/identity.js';
+
+// ManagementIdentity in a stack of its own, once per identity provider.
+
+const CLAIMS = { accountId: 'custom:account_id', role: 'custom:role', email: 'email' };
+
+describe('ManagementIdentity construct', () => {
+  it('cognito: a user pool without self sign-up, with MFA, retained; the JWT environment names it', () => {
+    const stack = new Stack(new App(), 'CognitoIdentity');
+    const identity = new ManagementIdentity(stack, 'Identity', {
+      identity: { kind: 'cognito' },
+      claims: CLAIMS,
+    });
+    const template = Template.fromStack(stack);
+    template.hasResource('AWS::Cognito::UserPool', {
+      DeletionPolicy: 'Retain',
+      Properties: { AdminCreateUserConfig: { AllowAdminCreateUserOnly: true } },
+    });
+    template.resourceCountIs('AWS::Cognito::UserPoolClient', 1);
+    expect(identity.userPool).toBeDefined();
+    expect(identity.jwtEnvironment).toMatchObject({
+      [ENV.jwtClaimAccountId]: CLAIMS.accountId,
+      [ENV.jwtClaimRole]: CLAIMS.role,
+      [ENV.jwtClaimEmail]: CLAIMS.email,
+    });
+    expect(Object.keys(identity.jwtEnvironment)).toEqual(
+      expect.arrayContaining([ENV.jwtCognitoUserPoolId, ENV.jwtAudience, ENV.jwtTokenUse]),
+    );
+  });
+
+  it("oidc: no user pool; the issuer's JWKS by default", () => {
+    const stack = new Stack(new App(), 'OidcIdentity');
+    const identity = new ManagementIdentity(stack, 'Identity', {
+      identity: { kind: 'oidc', issuer: 'https://login.example.com/tenant/', audience: 'api' },
+      claims: CLAIMS,
+    });
+    Template.fromStack(stack).resourceCountIs('AWS::Cognito::UserPool', 0);
+    expect(identity.userPool).toBeUndefined();
+    expect(identity.jwtEnvironment).toMatchObject({
+      [ENV.jwtIssuer]: 'https://login.example.com/tenant/',
+      [ENV.jwtAudience]: 'api',
+      [ENV.jwtJwksUri]: 'https://login.example.com/tenant/.well-known/jwks.json',
+    });
+  });
+});

@@ -1,0 +1,122 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { INDEXES, TTL_ATTRIBUTE } from '../../../lambdas/adapters/table-definition.js';
+import { ENV } from '../../../lambdas/runtime/env.js';
+import { ServiceFunction } from '../../../lib/constructs/service-function.js';
+import { TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS, TokenTable } from '../../../lib/constructs/token-table.js';
+import { FUNCTION_ENTRIES } from '../../../lib/function-entries.js';
+import { arnOf, logicalIdOf, ref, statementsOfRole } from '../helpers.js';
+
+// The TokenTable construct in a minimal stack of its own: the table, and one function per bind
+// method. Bundling is skipped: the assertions read the template.
+
+interface Built {
+  readonly table: TokenTable;
+  readonly reader: ServiceFunction;
+  readonly writer: ServiceFunction;
+  readonly verifier: ServiceFunction;
+  readonly template: Template;
+}
+
+function build(): Built {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new Stack(app, 'TokenTableTest');
+  const table = new TokenTable(stack, 'TokenTable');
+  const fn = (id: string) =>
+    new ServiceFunction(stack, id, { entry: FUNCTION_ENTRIES.demoApi, description: id });
+  const reader = fn('Reader');
+  const writer = fn('Writer');
+  const verifier = fn('Verifier');
+  table.bindRead(reader);
+  table.bindReadWrite(writer);
+  table.bindVerify(verifier);
+  return { table, reader, writer, verifier, template: Template.fromStack(stack) };
+}
+
+function environmentOf(template: Template, fn: ServiceFunction): Record<string, unknown> {
+  const resource = template.findResources('AWS::Lambda::Function')[logicalIdOf(fn.function)];
+  return resource?.Properties?.Environment?.Variables ?? {};
+}
+
+/** The statements of a function's role, without the one every function has (its own logs). */
+function grantsOf(template: Template, fn: ServiceFunction) {
+  return statementsOfRole(template, logicalIdOf(fn.role)).filter(
+    (statement) => statement.Sid !== 'WriteOwnLogs',
+  );
+}
+
+describe('TokenTable construct', () => {
+  let built: Built;
+  beforeAll(() => {
+    built = build();
+  });
+
+  it('is on demand, recoverable, protected from deletion, retained, with its stream, TTL and indexes', () => {
+    const { template, table } = built;
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: Match.objectLike({
+        BillingMode: 'PAY_PER_REQUEST',
+        DeletionProtectionEnabled: true,
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+        TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
+        GlobalSecondaryIndexes: Object.values(INDEXES).map((index) =>
+          Match.objectLike({ IndexName: index.indexName }),
+        ),
+      }),
+    });
+    expect(table.indexArns).toHaveLength(Object.keys(INDEXES).length);
+  });
+
+  it.each(['reader', 'writer', 'verifier'] as const)(
+    'bind: the %s gets the table name in its environment',
+    (name) => {
+      const { template, table } = built;
+      expect(environmentOf(template, built[name])).toMatchObject({ [ENV.tableName]: ref(table.table) });
+    },
+  );
+
+  it('bindRead: GetItem and Query on the table and each index, nothing else', () => {
+    const { template, table, reader } = built;
+    expect(grantsOf(template, reader)).toEqual([
+      expect.objectContaining({
+        Effect: 'Allow',
+        Action: [...TABLE_READ_ACTIONS],
+        Resource: [arnOf(table.table), ...Object.values(INDEXES).map(() => expect.anything())],
+      }),
+    ]);
+  });
+
+  it('bindReadWrite: the reads, plus item writes on the base table only', () => {
+    const { template, table, writer } = built;
+    const grants = grantsOf(template, writer);
+    expect(grants).toHaveLength(2);
+    expect(grants[0]?.Action).toEqual([...TABLE_READ_ACTIONS]);
+    expect(grants[1]).toMatchObject({ Action: [...TABLE_WRITE_ACTIONS], Resource: arnOf(table.table) });
+  });
+
+  it('bindVerify: GetItem of credential items and the lastUsedAt update of token items, nothing else', () => {
+    const { template, table, verifier } = built;
+    expect(grantsOf(template, verifier)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:GetItem',
+        Resource: arnOf(table.table),
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['CREDENTIAL#*'] } },
+      },
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:UpdateItem',
+        Resource: arnOf(table.table),
+        Condition: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['TOKEN#*'] },
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk', 'lastUsedAt'] },
+          StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
+        },
+      },
+    ]);
+  });
+});
