@@ -7,18 +7,15 @@ import { ESM_REQUIRE_BANNER, LAMBDA_UNUSED_CREDENTIAL_SOURCES } from '../lib/con
 import { DEPLOYED_ROUTES, FUNCTION_ENTRIES } from '../lib/function-entries.js';
 import { ROOT, tail, track } from './children.js';
 import { median, round } from './stats.js';
-
 // Cold start: every Lambda entry bundled as lib/constructs/service-function.ts has the CDK bundle it (esbuild,
 // ESM, minified, SDK bundled, mainFields module/main, the createRequire banner, source maps without
 // sources content, the token authorizer without the credential sources Lambda never has), and the
 // module-init time of the authorizer's bundle against a bundle that only builds the same SDK
 // clients, each in fresh `node` processes started alternately.
 
-export { ESM_REQUIRE_BANNER };
-
-export const ESBUILD_TARGET = 'node24';
+const ESBUILD_TARGET = 'node24';
 /** lib/constructs/service-function.ts sets NODE_OPTIONS=--enable-source-maps on every function. */
-export const LAMBDA_NODE_OPTIONS = '--enable-source-maps';
+const LAMBDA_NODE_OPTIONS = '--enable-source-maps';
 
 export const SDK_CLIENTS_ONLY_ENTRY = 'bench/fixtures/sdk-clients-only.ts';
 /** The same baseline bundled with every credential source, as a function without `lambdaCredentialsOnly`. */
@@ -32,13 +29,13 @@ export const SDK_CLIENTS_ONLY_UNTRIMMED_ENTRY = `${SDK_CLIENTS_ONLY_ENTRY}#untri
 const LAMBDA_CREDENTIALS_ONLY = new Set<string>([FUNCTION_ENTRIES.tokenAuthorizer, SDK_CLIENTS_ONLY_ENTRY]);
 
 /** Every Lambda entry of the stack, by its path relative to the repository root. */
-export function lambdaEntries(): string[] {
+function lambdaEntries(): string[] {
   return [
     ...new Set([...DEPLOYED_ROUTES.map((route) => route.entry), ...Object.values(FUNCTION_ENTRIES)]),
   ].sort();
 }
 
-export interface BuiltBundle {
+interface BuiltBundle {
   readonly entry: string;
   /** The bundle file (index.mjs). */
   readonly file: string;
@@ -78,7 +75,7 @@ export async function bundleAll(outDir: string): Promise<BuiltBundle[]> {
   );
 }
 
-export interface InitTiming {
+interface InitTiming {
   readonly runs: number;
   /** Median ms from process start (performance.timeOrigin) to "module evaluated". */
   readonly authorizerMs: number;

@@ -78,7 +78,7 @@ export async function stopAllChildren(): Promise<void> {
 }
 
 /** Last resort (process exit): SIGKILL whatever is still registered, synchronously. */
-export function killAllChildrenNow(): void {
+function killAllChildrenNow(): void {
   for (const tracked of live) signal(tracked, 'SIGKILL');
   live.clear();
 }
@@ -102,7 +102,7 @@ export function baseEnv(): Record<string, string> {
   return env;
 }
 
-export interface WorkerRun {
+interface WorkerRun {
   readonly stderr: string;
 }
 

@@ -29,7 +29,7 @@ export interface ManagementLatency {
   readonly rounds: number;
 }
 
-export interface GatewayResults {
+interface GatewayResults {
   readonly gatewayLoad: GatewayLoad;
   readonly managementLatency: ManagementLatency;
 }
@@ -156,7 +156,7 @@ async function managementRounds(base: string, jwt: string, rounds: number): Prom
   };
 }
 
-export interface GatewayOptions {
+interface GatewayOptions {
   readonly durationSeconds: number;
   readonly warmupSeconds: number;
   readonly connections: number;

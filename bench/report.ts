@@ -78,7 +78,7 @@ export interface BenchResult {
   readonly managementLatency: ManagementLatency;
 }
 
-export const TARGETS = {
+const TARGETS = {
   overheadRatioMedian: 1.05,
   overheadRatioP99: 1.2,
   cacheHitOpsPerSec: 100_000,
@@ -99,7 +99,7 @@ const calls = (counts: CallCounts) =>
     .map(([name, count]) => `${name.replace(/Command$/, '')} ${n(count)}`)
     .join(', ') || 'none';
 
-export function tableRows(r: BenchResult): Row[] {
+function tableRows(r: BenchResult): Row[] {
   const t = TARGETS;
   const kb = (bytes: number) => `${n(bytes / 1000, 1)} KB`;
   const otherBundles = Object.entries(r.bundleBytes)

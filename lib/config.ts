@@ -84,7 +84,7 @@ export interface DeploymentConfig {
 
 type ValueKind = 'string' | 'number' | 'boolean' | 'json';
 
-export interface ContextKeyDescription {
+interface ContextKeyDescription {
   /** How a `-c key=value` string is coerced. */
   readonly kind: ValueKind;
   /** The default, as it would be written in cdk.json; undefined = unset. */
@@ -285,7 +285,7 @@ export function isCdkContextKey(key: string): boolean {
  * function's own account (one per API that attaches it, the demo API's included).
  * test/infra/token-authorizer.test.ts computes the worst case.
  */
-export const MAX_AUTHORIZER_INVOKER_ACCOUNTS = 25;
+const MAX_AUTHORIZER_INVOKER_ACCOUNTS = 25;
 
 const SES_DOMAIN_PATTERN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https URL' });

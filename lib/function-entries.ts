@@ -90,7 +90,7 @@ export const DEPLOYED_ROUTES: readonly DeployedRoute[] = MANAGEMENT_ROUTES.map((
   ...ROUTE_DEPLOYMENTS[route.name],
 }));
 
-export function deployedRouteNamed(name: ManagementRouteName): DeployedRoute {
+function deployedRouteNamed(name: ManagementRouteName): DeployedRoute {
   const route = DEPLOYED_ROUTES.find((candidate) => candidate.name === name);
   if (route === undefined) throw new Error(`no route named ${name}`);
   return route;

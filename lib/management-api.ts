@@ -8,12 +8,12 @@ import type { ThrottleConfig } from './config.js';
 import { type ApiGatewayCloudWatchRole, SecureRestApi } from './constructs/rest-api.js';
 import { JWT_AUTHORIZER_CACHE_TTL_SECONDS, JWT_AUTHORIZER_IDENTITY_SOURCES } from './gateway-settings.js';
 
-export interface ManagementRouteBinding {
+interface ManagementRouteBinding {
   readonly route: RouteDefinition;
   readonly handler: lambda.IFunction;
 }
 
-export interface ManagementApiProps {
+interface ManagementApiProps {
   /** The API's name, unique in the account and Region: its metrics are found by it (`ApiName`). */
   readonly restApiName: string;
   /** One method per route (lambdas/contract/routes.ts), each a Lambda proxy integration to its function. */

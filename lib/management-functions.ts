@@ -7,7 +7,7 @@ import { ServiceFunction } from './constructs/service-function.js';
 import type { TokenTable } from './constructs/token-table.js';
 import type { DeployedRoute } from './function-entries.js';
 
-export interface ManagementFunctionsProps {
+interface ManagementFunctionsProps {
   /** The route table with each route's deployment (lib/function-entries.ts): one function per route. */
   readonly routes: readonly DeployedRoute[];
   readonly table: TokenTable;

@@ -35,7 +35,7 @@ export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
  */
 export const UNRESOLVED_VALUE_BYTES = 512;
 
-export interface EnvironmentSize {
+interface EnvironmentSize {
   /** Bytes of the variables' JSON, as Lambda measures it (unresolved values at their bound). */
   readonly bytes: number;
   /** Each variable's share (name, value, quotes), largest first. */

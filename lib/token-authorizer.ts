@@ -611,7 +611,7 @@ function identitySourcesOf(authorizer: IConstruct, raw: unknown): string[] | und
   return undefined;
 }
 
-export function restCacheKeyProblems(api: apigateway.RestApiBase): string[] {
+function restCacheKeyProblems(api: apigateway.RestApiBase): string[] {
   const all = api.node.root.node.findAll();
   const withMap = all.filter(
     (construct): construct is apigateway.CfnStage =>
@@ -640,7 +640,7 @@ export function restCacheKeyProblems(api: apigateway.RestApiBase): string[] {
     );
 }
 
-export function httpCacheKeyProblems(api: apigwv2.HttpApi): string[] {
+function httpCacheKeyProblems(api: apigwv2.HttpApi): string[] {
   const required = ['$context.httpMethod', '$context.path'];
   return api.node.root.node
     .findAll()

@@ -5,7 +5,7 @@ import { LOCAL_AWS_REGION } from '../local/handler-environment.js';
 // The checks after the traffic: every created/revoked token's email in the SES emulator's store,
 // and the active-token counters in the table consistent with the slots and the token items.
 
-export type EmailKind = 'created' | 'revoked' | 'summary';
+type EmailKind = 'created' | 'revoked' | 'summary';
 
 interface StoredEmail {
   readonly subject?: string;
@@ -50,7 +50,7 @@ async function emailKeys(sesUrl: string): Promise<Set<string>> {
   return new Set((await emailTally(sesUrl)).keys());
 }
 
-export interface EmailCheck {
+interface EmailCheck {
   readonly expected: number;
   readonly found: number;
   readonly missing: readonly string[];
@@ -88,7 +88,7 @@ export interface CounterRow {
   readonly expected: number | undefined;
 }
 
-export interface CounterCheck {
+interface CounterCheck {
   readonly users: readonly CounterRow[];
   readonly accounts: readonly CounterRow[];
   readonly mismatches: readonly CounterRow[];

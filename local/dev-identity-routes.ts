@@ -15,7 +15,7 @@ export const JWKS_PATH = '/_local/.well-known/jwks.json';
 // (lambdas/core/identity.ts): the dev sign-in never issues a JWT the API would refuse.
 const identity = z.string().regex(IDENTITY_PATTERN, `must be ${IDENTITY_PATTERN_DESCRIPTION}`);
 
-export const sessionRequestSchema = z
+const sessionRequestSchema = z
   .object({
     email: z.email(),
     accountId: identity,

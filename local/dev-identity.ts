@@ -19,28 +19,28 @@ import type { Role } from '../lambdas/core/model.js';
 export const DEV_AUDIENCE = 'access-tokens-local';
 export const SESSION_LIFETIME_SECONDS = 8 * 60 * 60;
 
-export interface DevIdentitySettings {
+interface DevIdentitySettings {
   /** `http://127.0.0.1:<gatewayPort>/_local` */
   readonly issuer: string;
   readonly audience: string;
   readonly claims: { readonly accountId: string; readonly role: string; readonly email: string };
 }
 
-export interface SessionRequest {
+interface SessionRequest {
   readonly email: string;
   readonly accountId: string;
   readonly role: Role;
   readonly userId?: string | undefined;
 }
 
-export interface Session {
+interface Session {
   readonly jwt: string;
   readonly userId: string;
   /** ISO 8601. */
   readonly expiresAt: string;
 }
 
-export interface Jwks {
+interface Jwks {
   readonly keys: readonly Record<string, unknown>[];
 }
 

@@ -291,7 +291,7 @@ async function launcherClassDir(release: DynamoDbLocalRelease): Promise<string> 
   return classDir;
 }
 
-export interface DynamoDbLocalOptions {
+interface DynamoDbLocalOptions {
   readonly port: number;
   /** Directory for the database file; omitted = in memory. */
   readonly dataDir?: string;
@@ -343,7 +343,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
 // ---------------------------------------------------------------------------------------------
 // SES emulator
 
-export interface SesEmulatorOptions {
+interface SesEmulatorOptions {
   readonly port: number;
 }
 

@@ -10,7 +10,7 @@ export interface FilterPattern {
   readonly [key: string]: readonly FilterValue[] | FilterPattern;
 }
 
-export type RecordFilter = (record: unknown) => boolean;
+type RecordFilter = (record: unknown) => boolean;
 
 /** A predicate that holds for exactly the events Lambda would deliver under `pattern`. */
 export function filterOf(pattern: FilterPattern): RecordFilter {

@@ -16,8 +16,8 @@ export interface ApiStage {
   readonly stageVariables: Readonly<Record<string, string>> | null;
 }
 
-export const LOCAL_REGION = 'local';
-export const LOCAL_ACCOUNT_ID = '000000000000';
+const LOCAL_REGION = 'local';
+const LOCAL_ACCOUNT_ID = '000000000000';
 
 /** What the gateway knows about an incoming request. */
 export interface IncomingRequest {
@@ -108,7 +108,7 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 const pad = (value: number) => String(value).padStart(2, '0');
 
 /** `20/Aug/2021:14:36:50 +0000`, as in `requestContext.requestTime`. */
-export function requestTimeOf(epochMs: number): string {
+function requestTimeOf(epochMs: number): string {
   const time = new Date(epochMs);
   return `${pad(time.getUTCDate())}/${MONTHS[time.getUTCMonth()]}/${time.getUTCFullYear()}:${pad(
     time.getUTCHours(),
@@ -165,7 +165,7 @@ const pathParametersOf = (resource: MatchedResource) =>
   Object.keys(resource.pathParameters).length === 0 ? null : { ...resource.pathParameters };
 
 /** The REST API `REQUEST` authorizer event, as in rest-request-authorizer.json. */
-export type LocalRequestAuthorizerEvent = APIGatewayRequestAuthorizerEvent & {
+type LocalRequestAuthorizerEvent = APIGatewayRequestAuthorizerEvent & {
   readonly version: '1.0';
   /** The identity-source values, comma-separated. */
   readonly identitySource: string;

@@ -6,8 +6,8 @@ import { type LocalFunction, loadLambdaFunction, localFunction } from './lambda-
 // imported once. Import them only after the handler environment is set: they read it at load.
 
 /** API Gateway's REST integration timeout. */
-export const INTEGRATION_TIMEOUT_MS = 29_000;
-export const AUTHORIZER_TIMEOUT_MS = 10_000;
+const INTEGRATION_TIMEOUT_MS = 29_000;
+const AUTHORIZER_TIMEOUT_MS = 10_000;
 
 export interface LocalFunctions {
   readonly routes: ReadonlyMap<ManagementRouteName, LocalFunction>;

@@ -25,14 +25,14 @@ import type { GatewayRoute } from './routing.js';
 // Base path, routes, identity sources and the JWT cache TTL come from lib/gateway-settings.ts, which
 // the CDK code reads too.
 
-export const MANAGEMENT_API: ApiStage = { apiId: 'local', stage: 'local', stageVariables: null };
+const MANAGEMENT_API: ApiStage = { apiId: 'local', stage: 'local', stageVariables: null };
 const DEMO_API: ApiStage = {
   apiId: 'demo',
   stage: 'local',
   stageVariables: { [BASE_PATH_STAGE_VARIABLE]: DEMO_API_BASE_PATH },
 };
 
-export interface GatewayRouteOptions {
+interface GatewayRouteOptions {
   readonly functions: LocalFunctions;
   readonly identity: DevIdentityProvider;
   /** The token authorizer's cache TTL at the demo API. */

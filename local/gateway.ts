@@ -26,7 +26,7 @@ export type RouteTarget =
     }
   | { readonly kind: 'local'; readonly handle: (request: IncomingRequest) => GatewayResponse };
 
-export interface GatewayOptions {
+interface GatewayOptions {
   readonly port: number;
   readonly host?: string;
   readonly routes: readonly GatewayRoute<RouteTarget>[];

@@ -16,7 +16,7 @@ const LOCAL_MAX_CONCURRENCY = 64;
 /** The local notifier's From address when cdk.json sets none (a deploy without one has no emails). */
 export const LOCAL_SENDER_ADDRESS = 'no-reply@example.com';
 
-export interface HandlerEnvironmentInput {
+interface HandlerEnvironmentInput {
   readonly config: DeploymentConfig;
   /** The policy in force locally (cdk.json's, with the local revocation window). */
   readonly policy: PolicySettings;
@@ -28,7 +28,7 @@ export interface HandlerEnvironmentInput {
 }
 
 /** Variables that must not leak in from the developer's shell: they would switch code paths. */
-export const CLEARED_VARIABLES = [
+const CLEARED_VARIABLES = [
   ENV.hmacKeyCiphertext,
   ENV.hmacKeyVersion,
   ENV.jwtCognitoUserPoolId,

@@ -22,9 +22,9 @@ import { type AuthorizerOutput, evaluatePolicy, readAuthorizerOutput } from './p
 //   - the (fresh or cached) policy is evaluated against this request's method ARN: allow → the
 //     integration runs with the context; explicit or implicit deny → 403.
 
-export type CacheStatus = 'hit' | 'miss';
+type CacheStatus = 'hit' | 'miss';
 
-export type AuthorizationOutcome =
+type AuthorizationOutcome =
   | {
       readonly kind: 'allowed';
       /** What the integration receives in `requestContext.authorizer`. */
@@ -43,7 +43,7 @@ type CachedResult =
   | { readonly kind: 'unauthorized' }
   | { readonly kind: 'output'; readonly output: AuthorizerOutput };
 
-export interface LambdaAuthorizerOptions {
+interface LambdaAuthorizerOptions {
   readonly fn: LocalFunction;
   readonly cacheTtlSeconds: number;
   /**

@@ -15,7 +15,7 @@ import type { Context } from 'aws-lambda';
 // an execution environment (Lambda Managed Instances): Powertools keeps a logger's Lambda context
 // per invocation when AWS_LAMBDA_MAX_CONCURRENCY is set and the runtime exposes the store.
 
-export type LambdaFunction = (event: unknown, context: Context) => Promise<unknown>;
+type LambdaFunction = (event: unknown, context: Context) => Promise<unknown>;
 
 export interface LocalFunction {
   /** e.g. `access-tokens-local-createToken`. */
@@ -41,7 +41,7 @@ export const MAX_CONCURRENCY_ENV = 'AWS_LAMBDA_MAX_CONCURRENCY';
 /** The runtime's invocation store (`globalThis.awslambda.InvokeStore`), created once per process. */
 const invokeStore = InvokeStore.getInstanceAsync(true);
 
-export function lambdaContext(functionName: string, timeoutMs: number): Context {
+function lambdaContext(functionName: string, timeoutMs: number): Context {
   const deadline = Date.now() + timeoutMs;
   const ignore = () => undefined;
   return {

@@ -7,7 +7,7 @@ import { matchesWildcard } from './wildcard.js';
 // denied. Both denials answer 403. The context map may hold only strings, numbers and booleans,
 // which reach the integration as strings.
 
-export const INVOKE_ACTION = 'execute-api:Invoke';
+const INVOKE_ACTION = 'execute-api:Invoke';
 
 export interface AuthorizerStatement {
   readonly effect: 'Allow' | 'Deny';
@@ -22,7 +22,7 @@ export interface AuthorizerOutput {
   readonly context: Readonly<Record<string, string>>;
 }
 
-export type PolicyVerdict = 'allow' | 'explicitDeny' | 'implicitDeny';
+type PolicyVerdict = 'allow' | 'explicitDeny' | 'implicitDeny';
 
 /** The authorizer returned something API Gateway cannot use: a 500 at the gateway. */
 export class AuthorizerConfigurationError extends Error {

@@ -3,7 +3,7 @@
 // `isBase64Encoded`). Anything else is a malformed proxy response, which API Gateway answers with
 // a 502. Without a content type it sends `application/json`.
 
-export interface HttpResponse {
+interface HttpResponse {
   readonly statusCode: number;
   /** Lower-case names. */
   readonly headers: Readonly<Record<string, readonly string[]>>;

@@ -4,12 +4,10 @@ import type { IncomingMessage } from 'node:http';
 // drained (so the client can read the 413) but not kept; a client that keeps sending far past the
 // limit is cut off.
 
-export const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
+const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
 const MAX_DRAIN_BYTES = 8 * MAX_PAYLOAD_BYTES;
 
-export type BodyResult =
-  | { readonly kind: 'ok'; readonly body: string | null }
-  | { readonly kind: 'tooLarge' };
+type BodyResult = { readonly kind: 'ok'; readonly body: string | null } | { readonly kind: 'tooLarge' };
 
 export function declaredTooLarge(request: IncomingMessage, limit = MAX_PAYLOAD_BYTES): boolean {
   const declared = Number(request.headers['content-length']);

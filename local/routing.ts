@@ -13,7 +13,7 @@ export interface GatewayRoute<T> {
   readonly target: T;
 }
 
-export type RouteMatch<T> =
+type RouteMatch<T> =
   | {
       readonly kind: 'matched';
       readonly route: GatewayRoute<T>;

@@ -11,7 +11,7 @@ export const LOCAL_ENV = {
   revocationWindowSeconds: 'LOCAL_REVOCATION_WINDOW_SECONDS',
 } as const;
 
-export const LOCAL_DEFAULTS = {
+const LOCAL_DEFAULTS = {
   gatewayPort: 4010,
   dynamoDbPort: 8000,
   sesPort: 8005,

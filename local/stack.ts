@@ -18,17 +18,17 @@ import { tableComponent } from './table-component.js';
 // components in order (emulators, table, gateway) and stops them in reverse; a failure while
 // starting stops whatever already runs.
 
-export const LOCAL_TABLE_NAME = 'access-tokens';
+const LOCAL_TABLE_NAME = 'access-tokens';
 export const REPOSITORY_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-export const DEFAULT_COMPONENTS: readonly LocalComponent[] = [
+const DEFAULT_COMPONENTS: readonly LocalComponent[] = [
   emulatorComponent,
   tableComponent,
   notifierComponent,
   gatewayComponent,
 ];
 
-export interface LocalStackOptions {
+interface LocalStackOptions {
   readonly settings: LocalSettings;
   /** @default the repository this file is in */
   readonly rootDir?: string;
@@ -47,7 +47,7 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-export async function assertPortsFree(settings: LocalSettings): Promise<void> {
+async function assertPortsFree(settings: LocalSettings): Promise<void> {
   await assertPortFree(settings.gatewayPort, LOCAL_ENV.gatewayPort);
   await assertPortFree(settings.dynamoDbPort, LOCAL_ENV.dynamoDbPort);
   await assertPortFree(settings.sesPort, LOCAL_ENV.sesPort);

@@ -72,7 +72,7 @@ interface StreamPollerSettings {
   readonly onError?: (error: unknown, context: string) => void;
 }
 
-export type StreamPollerOptions = StreamPollerSettings &
+type StreamPollerOptions = StreamPollerSettings &
   (
     | { readonly handler: StreamBatchHandler; readonly consumers?: never }
     | { readonly consumers: readonly StreamConsumer[]; readonly handler?: never }

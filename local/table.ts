@@ -11,7 +11,7 @@ import { createTableInput, TTL_ATTRIBUTE } from '../lambdas/adapters/table-defin
 // The local table: created from the same definition as the stack's on first start, with TTL on as
 // deployed; kept (with its data) on later starts.
 
-export type TableSetup = 'created' | 'existing';
+type TableSetup = 'created' | 'existing';
 
 export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<TableSetup> {
   try {

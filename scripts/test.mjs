@@ -16,7 +16,7 @@ rmSync(vitestReport, { force: true });
 const extraVitestArgs = process.argv.slice(2);
 const steps = [
   { name: 'typecheck', command: ['npx', 'tsc', '--noEmit', '-p', 'tsconfig.json'] },
-  { name: 'lint', command: ['npx', 'biome', 'check', '.'] },
+  { name: 'lint', command: ['npm', 'run', '--silent', 'lint'] },
   {
     name: 'vitest',
     command: [

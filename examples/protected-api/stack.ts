@@ -17,10 +17,10 @@ export const PLACEHOLDER_AUTHORIZER_ARN =
  * Without the deployment's `TokenAuthorizerCacheTtlSeconds` output, no gateway cache: that never
  * lets a revoked token pass longer than the deployment's revocation window, whatever it is.
  */
-export const PLACEHOLDER_CACHE_TTL_SECONDS = 0;
+const PLACEHOLDER_CACHE_TTL_SECONDS = 0;
 
 /** The REST API's paths start with an area after `/api`: `GET /api/reports/...` needs `reports:read`. */
-export const REST_BASE_PATH = '/api';
+const REST_BASE_PATH = '/api';
 
 /**
  * The HTTP API's paths do not start with an area (`jobs` is not one), so each route names its
@@ -32,7 +32,7 @@ export const JOB_ROUTE_SCOPES: RouteScopeMap = {
   'POST /jobs/{id}/run': 'triggers:write',
 };
 
-export interface ProtectedApiStackProps extends StackProps {
+interface ProtectedApiStackProps extends StackProps {
   /** The deployed token authorizer's ARN. */
   readonly tokenAuthorizerArn: string;
   /**

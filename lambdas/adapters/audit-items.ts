@@ -10,7 +10,7 @@ const DAY_SECONDS = 86_400;
 
 const auditValue = z.union([z.string(), z.array(z.string()), z.null()]);
 
-export const auditItemSchema = z.object({
+const auditItemSchema = z.object({
   entity: z.literal('audit'),
   id: z.string(),
   at: z.string(),

@@ -7,7 +7,7 @@ import type { CredentialRecord, TokenState } from '../core/model.js';
 // arrays copied. A unit test checks it accepts exactly what credentialItemSchema accepts.
 
 /** A credential item that does not have the credential shape. Carries no item content. */
-export class InvalidCredentialItemError extends Error {
+class InvalidCredentialItemError extends Error {
   constructor(field: string) {
     super(`not a credential item: ${field}`);
     this.name = 'InvalidCredentialItemError';

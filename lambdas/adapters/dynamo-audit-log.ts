@@ -11,7 +11,7 @@ import { INDEXES, type IndexDefinition, PARTITIONS, TABLE_KEYS } from './table-d
 // an account's events come from the byOwner / byAccount indexes (eventually consistent: the only
 // way to gather events kept under many token partitions without a scan).
 
-export interface DynamoAuditLogOptions {
+interface DynamoAuditLogOptions {
   readonly auditRetentionDays: number;
 }
 
@@ -111,7 +111,7 @@ function basePartitionFits(scope: AuditScope, basePartition: string): boolean {
   }
 }
 
-export function decodeAuditCursor(cursor: string, scope: AuditScope): Record<string, string> {
+function decodeAuditCursor(cursor: string, scope: AuditScope): Record<string, string> {
   const { index, partition } = sourceOf(scope);
   const expectedKeys: string[] = [TABLE_KEYS.partitionKey, TABLE_KEYS.sortKey];
   if (index !== undefined) expectedKeys.push(index.partitionKey, index.sortKey);

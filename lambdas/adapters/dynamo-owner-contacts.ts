@@ -10,10 +10,10 @@ import type { OwnerContact, OwnerContacts } from '../core/notifications/contacts
 // the reminder job. Its stream records reach the notifier, which tells both addresses of a change.
 
 export const CONTACT_PREFIX = 'CONTACT#';
-export const CONTACT_SORT_KEY = 'CONTACT';
-export const CONTACT_ENTITY = 'contact';
+const CONTACT_SORT_KEY = 'CONTACT';
+const CONTACT_ENTITY = 'contact';
 
-export function contactItemKey(accountId: string, userId: string): { pk: string; sk: string } {
+function contactItemKey(accountId: string, userId: string): { pk: string; sk: string } {
   return { pk: `${CONTACT_PREFIX}${accountId}#${userId}`, sk: CONTACT_SORT_KEY };
 }
 

@@ -47,7 +47,7 @@ import {
 // Whoever releases a slot (revoke, the expiry sweep, the stream's TTL deletion) therefore
 // decrements exactly once, however many try at the same moment.
 
-export interface DynamoTokenRepositoryOptions {
+interface DynamoTokenRepositoryOptions {
   readonly auditRetentionDays: number;
   /** Tests shorten it; the default lets 30 concurrent writers of one account through. */
   readonly retry?: RetryOptions;
@@ -453,11 +453,7 @@ function expiredEventOfSlot(slot: SlotRecord): AuditEvent {
 export const encodeCursor = encodeKeyCursor;
 const invalidCursor = invalidCursorError;
 
-export function decodeCursor(
-  cursor: string,
-  index: IndexDefinition,
-  partition: string,
-): Record<string, string> {
+function decodeCursor(cursor: string, index: IndexDefinition, partition: string): Record<string, string> {
   const key = decodeKeyCursor(cursor, [
     TABLE_KEYS.partitionKey,
     TABLE_KEYS.sortKey,

@@ -24,7 +24,7 @@ export interface TaggedItem<Tag extends string> {
   readonly item: TransactItem;
 }
 
-export type TransactResult<Tag extends string> =
+type TransactResult<Tag extends string> =
   | { readonly committed: true }
   | {
       readonly committed: false;

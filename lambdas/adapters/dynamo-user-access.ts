@@ -21,7 +21,7 @@ import { KEYS } from './table-definition.js';
 // credential items safe to run late, twice or concurrently: a credential only takes a state from a
 // generation newer than the one it holds, so a slow disable can never undo a later enable.
 
-export interface DynamoUserAccessOptions {
+interface DynamoUserAccessOptions {
   readonly auditRetentionDays: number;
   /** Decides whether a previous secret is still in its grace period; tests pin it. */
   readonly clock?: Clock;

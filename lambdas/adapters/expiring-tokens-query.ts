@@ -3,13 +3,10 @@ import type { TokenRecord } from '../core/model.js';
 import type { ExpiringTokens } from '../core/notifications/reminders.js';
 import { isTokenItem, itemToToken } from './items.js';
 import { INDEXES, PARTITIONS } from './table-definition.js';
-
 // Tokens by expiry, through the byExpiryDay index (`EXPIRES#<yyyy-mm-dd>` / `<expiresAt>#<tokenId>`):
 // one page of one UTC day at a time, the cursor being the page's LastEvaluatedKey (base64url JSON;
 // it holds only key attributes: the token id and its expiry). The index is eventually consistent;
 // the reminder worker reads every candidate again from the table before it sends.
-
-export { utcDaysBetween } from '../core/notifications/reminders.js';
 
 function encodeCursor(key: Record<string, unknown> | undefined): string | undefined {
   return key === undefined ? undefined : Buffer.from(JSON.stringify(key)).toString('base64url');

@@ -19,8 +19,8 @@ import { TTL_ATTRIBUTE } from './table-definition.js';
 // dynamodb:LeadingKeys condition), and the event source filters these items out of the notifier's
 // stream.
 
-export const IDEMPOTENCY_SORT_KEY = 'IDEMPOTENCY';
-export const IDEMPOTENCY_ENTITY = 'notification';
+const IDEMPOTENCY_SORT_KEY = 'IDEMPOTENCY';
+const IDEMPOTENCY_ENTITY = 'notification';
 
 export function idempotencyItemKey(key: string): { pk: string; sk: string } {
   return { pk: `${IDEMPOTENCY_PREFIX}${key}`, sk: IDEMPOTENCY_SORT_KEY };

@@ -21,7 +21,7 @@ const changeSchema = z.object({
   actorEmail: z.string().optional(),
 });
 
-export const tokenItemSchema = z.object({
+const tokenItemSchema = z.object({
   entity: z.literal('token'),
   id: z.string(),
   userId: z.string(),
@@ -49,7 +49,7 @@ export const tokenItemSchema = z.object({
   previousSecretNotAfter: z.string().nullable().default(null),
 });
 
-export type TokenItem = Record<string, unknown> & { entity: 'token' };
+type TokenItem = Record<string, unknown> & { entity: 'token' };
 
 export function tokenToItem(token: TokenRecord): TokenItem {
   const sortKey = `${token.createdAt}#${token.id}`;
@@ -185,7 +185,7 @@ export interface SlotRecord {
   readonly expiresAt: string | null;
 }
 
-export const slotItemSchema = z.object({
+const slotItemSchema = z.object({
   entity: z.literal('slot'),
   tokenId: z.string(),
   userId: z.string(),

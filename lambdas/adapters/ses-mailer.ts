@@ -6,7 +6,7 @@ import type { Mailer, OutgoingEmail } from '../core/notifications/notifier.js';
 // lambdas/runtime/sdk-options.ts); its retries absorb short throttling within one call, and anything
 // that still fails (an error, or no answer in time) is thrown for the caller to report and retry.
 
-export interface SesMailerOptions {
+interface SesMailerOptions {
   /** The From address; it must belong to the SES identity the function may send from. */
   readonly senderAddress: string;
   /** SES configuration set (event publishing, suppression). @default none */

@@ -6,9 +6,9 @@ import type { SendRateSource } from '../core/notifications/pacing.js';
 // the sandbox's rate (1 per second, the lowest SES has) is used until the next attempt: slow, but
 // never throttled.
 
-export const FALLBACK_SEND_RATE = 1;
+const FALLBACK_SEND_RATE = 1;
 
-export interface SesSendRateOptions {
+interface SesSendRateOptions {
   /** Emails per second; when set, SES is not asked. */
   readonly configured?: number;
   /** @default one hour */

@@ -8,7 +8,7 @@ import type { ReminderQueue, ReminderTask } from '../core/notifications/reminder
 
 const BATCH_LIMIT = 10;
 /** Delay of a retry task: a minute per attempt, at most SQS's 15 minutes. */
-export const retryDelaySeconds = (attempt: number) => Math.min(900, 60 * attempt);
+const retryDelaySeconds = (attempt: number) => Math.min(900, 60 * attempt);
 
 const taskSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('page'), day: z.string(), cursor: z.string().optional() }),

@@ -17,7 +17,7 @@ import { isTokenItem, itemToToken } from './items.js';
 export const DYNAMODB_SERVICE_PRINCIPAL = 'dynamodb.amazonaws.com';
 
 /** Lambda's JSON attribute values (binary as base64) in the SDK's shape (binary as bytes). */
-export function toSdkAttributeValue(value: StreamAttributeValue): AttributeValue {
+function toSdkAttributeValue(value: StreamAttributeValue): AttributeValue {
   if (value.S !== undefined) return { S: value.S };
   if (value.N !== undefined) return { N: value.N };
   if (value.BOOL !== undefined) return { BOOL: value.BOOL };
@@ -35,7 +35,7 @@ function toSdkImage(image: Record<string, StreamAttributeValue>): Record<string,
   return Object.fromEntries(Object.entries(image).map(([name, value]) => [name, toSdkAttributeValue(value)]));
 }
 
-export function imageOf(
+function imageOf(
   image: Record<string, StreamAttributeValue> | undefined,
 ): Record<string, unknown> | undefined {
   return image === undefined ? undefined : unmarshall(toSdkImage(image));

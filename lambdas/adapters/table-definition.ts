@@ -78,7 +78,7 @@ export const PARTITIONS = {
   auditOfAccount: (accountId: string) => `AUDIT#ACCOUNT#${accountId}`,
 } as const;
 
-export type EntityKind = 'token' | 'credential' | 'limit' | 'slot' | 'userAccess' | 'audit' | 'revokeAllJob';
+type EntityKind = 'token' | 'credential' | 'limit' | 'slot' | 'userAccess' | 'audit' | 'revokeAllJob';
 
 export function createTableInput(tableName: string): CreateTableCommandInput {
   const keyAttributes = [

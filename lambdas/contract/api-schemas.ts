@@ -22,26 +22,15 @@ import {
 import { AUDIT_ACTIONS, ROLES, type TokenView } from '../core/model.js';
 import { TOKEN_TYPE_NAME_PATTERN } from '../core/settings.js';
 import type { ManagementRouteName } from './routes.js';
-
 // The management API's contract as zod schemas: the HTTP layer validates requests with them, the
 // handlers' results are typed by them, and lambdas/contract/openapi.ts turns them into the OpenAPI
 // document (schemas with `.meta({ id })` become named components). One source, so the document
 // cannot drift from what the API accepts.
 
 // The token fields' limits are the domain's (core/inputs.ts); the contract states them.
-export {
-  DESCRIPTION_MAX_LENGTH,
-  LIST_STATUS_FILTERS,
-  type ListStatusFilter,
-  MAX_ALLOWED_IPS_PER_TOKEN,
-  MAX_GRACE_PERIOD_SECONDS,
-  MAX_SCOPES_PER_TOKEN,
-  NAME_MAX_LENGTH,
-  type PolicyView,
-} from '../core/inputs.js';
-export const LIST_LIMIT_MAX = 100;
-export const LIST_LIMIT_DEFAULT = 50;
-export const CURSOR_MAX_LENGTH = 2048;
+const LIST_LIMIT_MAX = 100;
+const LIST_LIMIT_DEFAULT = 50;
+const CURSOR_MAX_LENGTH = 2048;
 /** The largest request body accepted, in bytes (after base64 decoding). */
 export const MAX_BODY_BYTES = 16 * 1024;
 
@@ -184,13 +173,13 @@ export const listTokensQuerySchema = z
   .strict();
 export type ListTokensQuery = z.output<typeof listTokensQuerySchema>;
 
-export const tokenPathSchema = z.object({
+const tokenPathSchema = z.object({
   id: z
     .string()
     .regex(TOKEN_ID_PATTERN, 'is not a token id')
     .describe('Token id: `tok_` + 22 base62 characters.'),
 });
-export type TokenPath = z.output<typeof tokenPathSchema>;
+type TokenPath = z.output<typeof tokenPathSchema>;
 
 export const updateTokenRequestSchema = z
   .object({
@@ -216,7 +205,7 @@ export const updateTokenRequestSchema = z
   });
 export type UpdateTokenRequest = z.output<typeof updateTokenRequestSchema>;
 
-export const rotateTokenRequestSchema = z
+const rotateTokenRequestSchema = z
   .object({
     gracePeriodSeconds: z
       .number()
@@ -230,7 +219,7 @@ export const rotateTokenRequestSchema = z
   })
   .strict()
   .meta({ id: 'RotateTokenRequest', description: 'A rotation; the body may be omitted.' });
-export type RotateTokenRequest = z.output<typeof rotateTokenRequestSchema>;
+type RotateTokenRequest = z.output<typeof rotateTokenRequestSchema>;
 
 export const revokeAllQuerySchema = z
   .object({
@@ -242,20 +231,20 @@ export const revokeAllQuerySchema = z
       ),
   })
   .strict();
-export type RevokeAllQuery = z.output<typeof revokeAllQuerySchema>;
+type RevokeAllQuery = z.output<typeof revokeAllQuerySchema>;
 
 export const userPathSchema = z.object({
   userId: userIdSchema.describe('A user of your account.'),
 });
-export type UserPath = z.output<typeof userPathSchema>;
+type UserPath = z.output<typeof userPathSchema>;
 
-export const tokenAccessRequestSchema = z
+const tokenAccessRequestSchema = z
   .object({
     enabled: z.boolean().describe("false: the user's tokens stop verifying and they cannot create tokens."),
   })
   .strict()
   .meta({ id: 'TokenAccessRequest', description: "Switch a user's token access." });
-export type TokenAccessRequest = z.output<typeof tokenAccessRequestSchema>;
+type TokenAccessRequest = z.output<typeof tokenAccessRequestSchema>;
 
 export const listAuditEventsQuerySchema = z
   .object({
@@ -298,12 +287,12 @@ const tokenViewShape = {
   createdBy: z.string().describe('The user who created it.'),
 };
 
-export const tokenViewSchema = z.object(tokenViewShape).meta({
+const tokenViewSchema = z.object(tokenViewShape).meta({
   id: 'Token',
   description: 'A token as the API shows it. Never carries the secret or its hash.',
 });
 
-export const createdTokenSchema = z
+const createdTokenSchema = z
   .object({
     ...tokenViewShape,
     secret: z
@@ -314,7 +303,7 @@ export const createdTokenSchema = z
   })
   .meta({ id: 'CreatedToken', description: 'The new token and its secret, shown this once only.' });
 
-export const tokenListSchema = z
+const tokenListSchema = z
   .object({
     items: z.array(tokenViewSchema).describe('Newest first.'),
     nextCursor: z
@@ -326,13 +315,13 @@ export const tokenListSchema = z
   })
   .meta({ id: 'TokenList', description: 'One page of tokens.' });
 
-export const revokeAllJobPathSchema = z.object({
+const revokeAllJobPathSchema = z.object({
   jobId: z
     .string()
     .regex(AUDIT_EVENT_ID_PATTERN, 'is not a job id')
     .describe('Job id: `evt_` + 22 base62 characters (also the id of its summary audit event).'),
 });
-export type RevokeAllJobPath = z.output<typeof revokeAllJobPathSchema>;
+type RevokeAllJobPath = z.output<typeof revokeAllJobPathSchema>;
 
 const revokeAllJobFields = {
   jobId: z
@@ -344,13 +333,13 @@ const revokeAllJobFields = {
   revoked: z.number().int().min(0).describe('How many active tokens the job revoked so far.'),
 };
 
-export const revokeAllResultSchema = z.object(revokeAllJobFields).meta({
+const revokeAllResultSchema = z.object(revokeAllJobFields).meta({
   id: 'RevokeAllResult',
   description:
     'The outcome of revoking all tokens: 200 when the job finished within the request (repeating it answers 0), 202 with `status: running` while a worker finishes a large account.',
 });
 
-export const revokeAllJobSchema = z
+const revokeAllJobSchema = z
   .object({
     ...revokeAllJobFields,
     target: z.string().describe('The user whose tokens it revokes, or `*` for the whole account.'),
@@ -360,7 +349,7 @@ export const revokeAllJobSchema = z
   })
   .meta({ id: 'RevokeAllJob', description: 'A revoke-all job and its progress.' });
 
-export const tokenAccessSchema = z
+const tokenAccessSchema = z
   .object({
     userId: z.string(),
     accountId: z.string(),
@@ -379,7 +368,7 @@ export const tokenAccessSchema = z
 
 const auditValueSchema = z.union([z.string(), z.array(z.string()), z.null()]);
 
-export const auditEventSchema = z
+const auditEventSchema = z
   .object({
     id: z.string().regex(AUDIT_EVENT_ID_PATTERN),
     at: isoDateTime,
@@ -401,14 +390,14 @@ export const auditEventSchema = z
   })
   .meta({ id: 'AuditEvent', description: 'One recorded action. Never carries a secret or its hash.' });
 
-export const auditEventListSchema = z
+const auditEventListSchema = z
   .object({
     items: z.array(auditEventSchema).describe('Newest first.'),
     nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last page.'),
   })
   .meta({ id: 'AuditEventList', description: 'One page of audit events.' });
 
-export const tokenTypeViewSchema = z
+const tokenTypeViewSchema = z
   .object({
     name: z.string(),
     description: z.string(),
@@ -497,7 +486,7 @@ export const errorResponseSchema = z
   .meta({ id: ERROR_COMPONENT_ID, description: 'Every error response.' });
 export type ErrorResponse = z.output<typeof errorResponseSchema>;
 
-export const openApiDocumentSchema = z
+const openApiDocumentSchema = z
   .record(z.string(), z.unknown())
   .meta({ id: 'OpenApiDocument', description: 'An OpenAPI 3.1 document.' });
 

@@ -19,5 +19,3 @@ export const callerContextSchema: z.ZodType<CallerContext> = z.object({
   /** Empty string when the JWT carries no email. */
   email: z.string().max(320),
 });
-
-export type { CallerContext } from '../core/caller-context.js';

@@ -14,13 +14,13 @@ import { MANAGEMENT_ROUTES, type RouteDefinition } from './routes.js';
 // OpenAPI 3.1). Schemas with `.meta({ id })` become named components; request schemas are rendered
 // as the input they accept, response schemas as the output they produce.
 
-export const OPENAPI_VERSION = '3.1.0';
-export const API_VERSION = '1.0.0';
-export const BEARER_SCHEME = 'bearerJwt';
+const OPENAPI_VERSION = '3.1.0';
+const API_VERSION = '1.0.0';
+const BEARER_SCHEME = 'bearerJwt';
 
 type JsonObject = Record<string, unknown>;
 
-export interface OpenApiDocument extends JsonObject {
+interface OpenApiDocument extends JsonObject {
   readonly openapi: string;
   readonly info: JsonObject;
   readonly paths: Record<string, Record<string, JsonObject>>;

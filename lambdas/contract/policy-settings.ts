@@ -47,7 +47,7 @@ const minAllowlistPrefixSchema = z
   })
   .strict();
 
-export const tokenTypeSchema = z
+const tokenTypeSchema = z
   .object({
     description: z.string().min(1).max(200),
     /** Scopes this type may carry; omitted = any scope in the catalogue. */

@@ -14,8 +14,6 @@ export interface AuditDeps {
   readonly keySource: KeySource;
 }
 
-export type { AuditEventView } from './inputs.js';
-
 export function toAuditEventView(event: AuditEvent): AuditEventView {
   return {
     ...event,

@@ -32,7 +32,7 @@ export function actorOf(caller: Caller): AuditActor {
   };
 }
 
-export interface AuditEventInput {
+interface AuditEventInput {
   readonly action: AuditAction;
   readonly at: Date | string;
   readonly actor: AuditActor;

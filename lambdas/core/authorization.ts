@@ -30,9 +30,9 @@ export const AUTHORIZATION_REASONS = [
 export type AuthorizationReason = (typeof AUTHORIZATION_REASONS)[number];
 
 /** Reasons that mean "no valid credential": 401 where the gateway can say so. */
-export type UnauthenticatedReason = 'MALFORMED' | 'NOT_FOUND' | 'EXPIRED' | 'REVOKED' | 'DISABLED';
+type UnauthenticatedReason = 'MALFORMED' | 'NOT_FOUND' | 'EXPIRED' | 'REVOKED' | 'DISABLED';
 /** Reasons that mean "a valid credential, but not for this request": 403. */
-export type ForbiddenReason = 'IP_NOT_ALLOWED' | 'INSUFFICIENT_SCOPE';
+type ForbiddenReason = 'IP_NOT_ALLOWED' | 'INSUFFICIENT_SCOPE';
 
 /**
  * What the authorizer logs: a decision's reason, or why no decision was made and the request fails
@@ -42,7 +42,7 @@ export type ForbiddenReason = 'IP_NOT_ALLOWED' | 'INSUFFICIENT_SCOPE';
  */
 export type DecisionLogReason = AuthorizationReason | 'INVALID_ROUTE_SCOPES' | 'DEPENDENCY_FAILURE';
 
-export type OutcomeClass = 'allow' | 'unauthenticated' | 'forbidden';
+type OutcomeClass = 'allow' | 'unauthenticated' | 'forbidden';
 
 const OUTCOME_BY_REASON: Readonly<Record<AuthorizationReason, OutcomeClass>> = {
   VALID: 'allow',
@@ -143,7 +143,7 @@ function reasonFor(
   return 'VALID';
 }
 
-export interface AuthorizationInput extends GatewayRequest {
+interface AuthorizationInput extends GatewayRequest {
   readonly authorization: string | undefined;
   readonly credential: CredentialRecord | undefined;
   readonly nowMs: number;

@@ -2,7 +2,7 @@
 // §11.1). Written by hand: it runs on every request of every protected API.
 
 /** Longer values are refused before any parsing: no token or JWT we accept comes near it. */
-export const MAX_AUTHORIZATION_LENGTH = 16 * 1024;
+const MAX_AUTHORIZATION_LENGTH = 16 * 1024;
 
 const isSpace = (code: number) => code === 0x20 || code === 0x09;
 

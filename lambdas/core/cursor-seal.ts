@@ -17,7 +17,7 @@ const TAG_BYTES = 16;
 const TAG_LENGTH = 22; // base64url of 16 bytes, unpadded
 const CURSOR_KEY_LABEL = 'access-tokens/list-cursor/v1';
 
-export interface CursorSealer {
+interface CursorSealer {
   seal(inner: string, binding: string): string;
   /** The inner cursor; throws ValidationError (400 on `cursor`) for anything not sealed here for this binding. */
   open(sealed: string, binding: string): string;

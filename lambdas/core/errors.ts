@@ -56,7 +56,7 @@ export class LimitExceededError extends DomainError {
 export class ConflictError extends DomainError {
   readonly code = 'CONFLICT';
 }
-export class RateLimitedError extends DomainError {
+class RateLimitedError extends DomainError {
   readonly code = 'RATE_LIMITED';
 }
 

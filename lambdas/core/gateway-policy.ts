@@ -60,13 +60,13 @@ export function parseMethodArn(arn: string): MethodArn | undefined {
   return { apiStageArn: `${head}${apiId}/${stage}`, apiId, stage, method, path };
 }
 
-export interface PolicyStatement {
+interface PolicyStatement {
   readonly Action: 'execute-api:Invoke';
   readonly Effect: 'Allow' | 'Deny';
   readonly Resource: string[];
 }
 
-export interface PolicyDocument {
+interface PolicyDocument {
   readonly Version: '2012-10-17';
   readonly Statement: PolicyStatement[];
 }

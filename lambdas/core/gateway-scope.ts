@@ -16,8 +16,8 @@ import { AREA_PATTERN, SCOPE_PATTERN, type ScopeAction } from './scope-patterns.
  */
 export const BASE_PATH_STAGE_VARIABLE = 'accessTokensBasePath';
 
-export const READ_METHODS = ['GET', 'HEAD', 'OPTIONS'] as const;
-export const WRITE_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE'] as const;
+const READ_METHODS = ['GET', 'HEAD', 'OPTIONS'] as const;
+const WRITE_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
 export const METHODS_BY_ACTION: Readonly<Record<ScopeAction, readonly string[]>> = {
   read: READ_METHODS,
@@ -29,7 +29,7 @@ const ACTION_BY_METHOD: ReadonlyMap<string, ScopeAction> = new Map<string, Scope
   ...WRITE_METHODS.map((method) => [method, 'write'] as const),
 ]);
 
-export function actionOf(method: string): ScopeAction | undefined {
+function actionOf(method: string): ScopeAction | undefined {
   return ACTION_BY_METHOD.get(method.toUpperCase());
 }
 
@@ -60,7 +60,7 @@ export function areaOf(path: string, basePath: string): string | undefined {
   return AREA_PATTERN.test(segment) ? segment : undefined;
 }
 
-export interface RequiredScope {
+interface RequiredScope {
   readonly area: string | undefined;
   readonly action: ScopeAction | undefined;
   /** `<area>:<action>`, or undefined when the request cannot be allowed by any scope. */

@@ -9,7 +9,7 @@ export function newTokenId(): string {
   return `tok_${bytesToBase62(randomBytes(16), 22)}`;
 }
 
-export function isTokenId(value: string): boolean {
+function isTokenId(value: string): boolean {
   return TOKEN_ID_PATTERN.test(value);
 }
 

@@ -7,7 +7,7 @@ import { BlockList, isIP } from 'node:net';
 // address; something that is no address at all (`test-invoke-source-ip` from the console's Test
 // button) is never inside a non-empty allowlist, and never throws.
 
-export interface IpAllowlist {
+interface IpAllowlist {
   /** True when the allowlist is empty or the address falls inside one of its entries. */
   allows(sourceIp: string | undefined): boolean;
 }

@@ -16,6 +16,6 @@ export function dataKeyEncryptionContext(purpose: DataKeyPurpose, version: strin
   return { purpose, keyVersion: version };
 }
 
-export function hmacKeyEncryptionContext(version: string): Record<string, string> {
+function hmacKeyEncryptionContext(version: string): Record<string, string> {
   return dataKeyEncryptionContext(HMAC_KEY_PURPOSE, version);
 }

@@ -9,7 +9,7 @@
 // oldest). Forgetting only allows an extra attempt, which the conditional update absorbs. Pure: the
 // caller passes the clock.
 
-export interface LastUsedThrottleOptions {
+interface LastUsedThrottleOptions {
   readonly intervalMs: number;
   readonly maxEntries: number;
 }

@@ -7,9 +7,9 @@ import type { KeySource } from './ports.js';
 // was edited, cut short, issued to someone else or for another query is a 400 before any read.
 // The repository cursor inside it (a DynamoDB key) then never comes from the client unchecked.
 
-export type ListRouteName = 'listTokens' | 'listAuditEvents';
+type ListRouteName = 'listTokens' | 'listAuditEvents';
 
-export interface ListCursors {
+interface ListCursors {
   /** The repository cursor inside a client's cursor; undefined when none was given. Throws 400. */
   readonly inner: string | undefined;
   /** The cursor to hand out for the repository's next cursor; undefined on the last page. */

@@ -10,7 +10,7 @@ import { type MethodArn, parseMethodArn } from './gateway-policy.js';
 type StringMap = Readonly<Record<string, string | null | undefined>>;
 
 /** The fields of a REST TOKEN or REQUEST authorizer event that an authorizer reads; nothing else is trusted. */
-export interface RestAuthorizerEventFields {
+interface RestAuthorizerEventFields {
   readonly type?: string;
   readonly methodArn?: string;
   /** TOKEN events: the identity source's value (the Authorization header). */
@@ -19,7 +19,7 @@ export interface RestAuthorizerEventFields {
   readonly headers?: StringMap | null;
 }
 
-export interface RestAuthorizerInput {
+interface RestAuthorizerInput {
   readonly methodArn: MethodArn;
   /** The Authorization header's value, undefined when absent or ambiguous (bearer.ts's headerValue). */
   readonly authorization: string | undefined;
@@ -65,7 +65,7 @@ export function unauthorized(): Error {
 }
 
 /** An IAM policy document with one statement, as API Gateway reads an authorizer's answer. */
-export interface StagePolicyDocument {
+interface StagePolicyDocument {
   Version: '2012-10-17';
   Statement: [{ Action: 'execute-api:Invoke'; Effect: 'Allow'; Resource: string }];
 }

@@ -16,11 +16,11 @@ export type RouteScopeMap = Readonly<Record<string, string>>;
 /** The stage variable holding an API's route→scope map (base64url JSON). */
 export const ROUTE_SCOPES_STAGE_VARIABLE = 'accessTokensRoutes';
 
-export const ROUTE_METHODS = ['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE', 'ANY'] as const;
+const ROUTE_METHODS = ['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE', 'ANY'] as const;
 const ROUTE_KEY_PATTERN =
   /^(GET|HEAD|OPTIONS|POST|PUT|PATCH|DELETE|ANY) (\/|(\/(\{[A-Za-z0-9_]+\+?\}|[A-Za-z0-9._~!$&'()*+,;=:@%-]+))+)$/;
 /** Stage variable values are limited in length; a map that does not fit must be split across APIs. */
-export const MAX_ENCODED_ROUTE_SCOPES_LENGTH = 2048;
+const MAX_ENCODED_ROUTE_SCOPES_LENGTH = 2048;
 
 export class InvalidRouteScopesError extends Error {
   constructor(message: string) {
@@ -82,7 +82,7 @@ export function routeOfTemplate(template: string, basePath: string): string | un
   return template.startsWith(`${basePath}/`) ? template.slice(basePath.length) : undefined;
 }
 
-export interface RouteScopeMatch {
+interface RouteScopeMatch {
   /** The map key that matched: `<METHOD> <route>` or `ANY <route>`. */
   readonly key: string;
   readonly scope: string;

@@ -1,12 +1,10 @@
 import { TOKEN_PREFIX_PATTERN } from './token-format.js';
-
 // The token policy: what users may create and how the gateway treats tokens. The types and rules
 // live here, without zod; the schema that validates `cdk.json` context at synth time
 // (lib/config.ts), the local stack's settings and the POLICY_SETTINGS env var of every function is
 // the contract's (lambdas/contract/policy-settings.ts), built on the field definitions below.
 
 // The patterns live in a zod-free module (the token authorizer imports them without zod).
-export { AREA_PATTERN, SCOPE_PATTERN, type ScopeAction } from './scope-patterns.js';
 
 /** A token type's name, in the configuration and in a create request alike. */
 export const TOKEN_TYPE_NAME_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;

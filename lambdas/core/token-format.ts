@@ -6,9 +6,9 @@ import { BASE62_ALPHABET, bytesToBase62 } from './base62.js';
 // random: 32 bytes from randomBytes, base62, fixed width 43 (62^43 > 2^256).
 // checksum: CRC32 of the random part's characters, base62, fixed width 6 (62^6 > 2^32).
 export const RANDOM_BYTES = 32;
-export const RANDOM_WIDTH = 43;
+const RANDOM_WIDTH = 43;
 export const CHECKSUM_WIDTH = 6;
-export const HINT_SUFFIX_LENGTH = 4;
+const HINT_SUFFIX_LENGTH = 4;
 export const TOKEN_PREFIX_PATTERN = /^[a-z][a-z0-9]{1,15}$/;
 
 const BODY_LENGTH = RANDOM_WIDTH + CHECKSUM_WIDTH;
@@ -17,14 +17,14 @@ const BODY_LENGTH = RANDOM_WIDTH + CHECKSUM_WIDTH;
 const isBase62Code = (code: number) =>
   (code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a);
 
-export interface GeneratedToken {
+interface GeneratedToken {
   /** The secret: shown to its owner once, never stored, logged or emailed. */
   readonly secret: string;
   /** Safe to show and store: the prefix and the last four characters. */
   readonly hint: string;
 }
 
-export function assertValidPrefix(prefix: string): void {
+function assertValidPrefix(prefix: string): void {
   if (!TOKEN_PREFIX_PATTERN.test(prefix)) {
     throw new RangeError(
       'token prefix must be 2-16 characters: a lowercase letter, then lowercase letters or digits',

@@ -35,7 +35,7 @@ export interface RotateDeps extends TokenDeps {
   readonly settings: PolicySettings;
 }
 
-export interface RevokeAllDeps extends TokenDeps {
+interface RevokeAllDeps extends TokenDeps {
   readonly auditLog: AuditLog;
   /** How many tokens are read and revoked at once; default REVOKE_ALL_CONCURRENCY. */
   readonly concurrency?: number;
@@ -45,7 +45,7 @@ export interface RevokeAllDeps extends TokenDeps {
  * Revoke-all works on at most this many tokens at a time: enough to finish a user's tokens in a
  * few round trips, few enough not to burst an account's limit counters into transaction conflicts.
  */
-export const REVOKE_ALL_CONCURRENCY = 8;
+const REVOKE_ALL_CONCURRENCY = 8;
 
 function nextVersion(current: TokenRecord, change: TokenChange): Pick<TokenRecord, 'version' | 'lastChange'> {
   return { version: current.version + 1, lastChange: change };

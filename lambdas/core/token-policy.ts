@@ -36,7 +36,7 @@ export interface TokenPolicyRequest {
   readonly expiresAt?: string | null | undefined;
 }
 
-export interface ResolvedTokenPolicy {
+interface ResolvedTokenPolicy {
   readonly type: string;
   readonly scopes: string[];
   readonly allowedIps: string[];
@@ -91,7 +91,7 @@ export interface TokenUpdateRequest {
 }
 
 /** The token as an edit leaves it: every editable field, resolved (unchanged ones as they were). */
-export interface ResolvedTokenUpdate {
+interface ResolvedTokenUpdate {
   readonly name: string;
   readonly description: string;
   readonly scopes: readonly string[];

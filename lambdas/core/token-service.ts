@@ -60,7 +60,7 @@ export function changeBy(caller: Caller, action: TokenChange['action'], at: Date
   };
 }
 
-export function canSee(caller: Caller, token: TokenRecord): boolean {
+function canSee(caller: Caller, token: TokenRecord): boolean {
   return token.accountId === caller.accountId && (caller.role === 'admin' || token.userId === caller.userId);
 }
 

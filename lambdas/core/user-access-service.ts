@@ -18,8 +18,6 @@ export interface UserAccessDeps {
   readonly clock: Clock;
 }
 
-export type { TokenAccessView } from './inputs.js';
-
 function accessView(access: UserAccess, tokensAffected: number): TokenAccessView {
   return {
     userId: access.userId,
@@ -75,7 +73,7 @@ export async function getUserTokenAccess(
 }
 
 /** Why a verified management sign-in is refused, if it is (the JWT authorizer's check). */
-export type ManagementRefusal = 'ACCESS_DISABLED' | 'SESSION_ENDED';
+type ManagementRefusal = 'ACCESS_DISABLED' | 'SESSION_ENDED';
 
 /**
  * The same switch over management access (issue #18 item 9): while a user's access is off, their

@@ -11,7 +11,7 @@
 // first key is always the least recently used: an LRU in a few lines, with no dependency on the
 // hot path (lru-cache would do the same with more code to load at cold start).
 
-export interface VerificationCacheOptions {
+interface VerificationCacheOptions {
   /** How long a found credential is reused, in ms; 0 disables the cache. */
   readonly ttlMs: number;
   /** How long "no such credential" is reused, in ms (unknown or garbage-but-well-formed tokens). */

@@ -23,14 +23,14 @@ export interface LedgerLogger {
   error(message: string, attributes: Record<string, unknown>): void;
 }
 
-export interface ExpiryLedgerDeps {
+interface ExpiryLedgerDeps {
   readonly repository: Pick<TokenRepository, 'releaseSlotOfDeletedToken'>;
   readonly logger: LedgerLogger;
 }
 
-export type SkipReason = 'not-a-token' | 'not-a-ttl-deletion' | 'not-active';
+type SkipReason = 'not-a-token' | 'not-a-ttl-deletion' | 'not-active';
 
-export type LedgerDecision =
+type LedgerDecision =
   | { readonly action: 'release'; readonly token: TokenRecord }
   | { readonly action: 'skip'; readonly reason: SkipReason; readonly tokenId: string | null };
 
@@ -58,7 +58,7 @@ export function decide(record: DynamoDBRecord): LedgerDecision {
   return { action: 'release', token: oldToken };
 }
 
-export type ExpiryLedger = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
+type ExpiryLedger = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
 
 export function createExpiryLedger(deps: ExpiryLedgerDeps): ExpiryLedger {
   const { repository, logger } = deps;

@@ -29,14 +29,14 @@ import { CIPHERTEXT_ATTRIBUTE, type HmacKeyResourceProperties, KEY_VERSION_PATTE
 // The ciphertext is not a secret by itself: only principals allowed kms:Decrypt on the key with this
 // encryption context can turn it into the key.
 
-export type HmacKeyResourceEvent = CloudFormationCustomResourceEvent<HmacKeyResourceProperties>;
+type HmacKeyResourceEvent = CloudFormationCustomResourceEvent<HmacKeyResourceProperties>;
 
-export interface HmacKeyResourceResponse {
+interface HmacKeyResourceResponse {
   readonly PhysicalResourceId: string;
   readonly Data?: { readonly [CIPHERTEXT_ATTRIBUTE]: string };
 }
 
-export interface HmacKeyResourceLog {
+interface HmacKeyResourceLog {
   info(message: string, details: Record<string, unknown>): void;
 }
 

@@ -48,7 +48,7 @@ const REPLACEMENT_CHARACTER = '\uFFFD';
  * replacement character in it is the trace of bytes that were not UTF-8, so it is refused the same
  * way (a client that means U+FFFD can send it escaped; string fields refuse it too, api-schemas.ts).
  */
-export function rawBodyOf(event: APIGatewayProxyEvent): string | undefined {
+function rawBodyOf(event: APIGatewayProxyEvent): string | undefined {
   const raw = event.body;
   if (typeof raw !== 'string' || raw === '') return undefined;
   if (event.isBase64Encoded === true) {

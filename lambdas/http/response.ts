@@ -5,7 +5,7 @@ import type { DomainError, ErrorDetail } from '../core/errors.js';
 // Every response of the management API is built here: JSON with no-store caching and the security
 // headers an API response should carry (OWASP REST Security Cheat Sheet).
 
-export const RESPONSE_HEADERS: Readonly<Record<string, string>> = {
+const RESPONSE_HEADERS: Readonly<Record<string, string>> = {
   'cache-control': 'no-store',
   'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
   'strict-transport-security': 'max-age=63072000; includeSubDomains',

@@ -40,7 +40,7 @@ type InputOf<C, K extends 'body' | 'query' | 'path'> = C extends {
   ? z.output<S>
   : undefined;
 
-export interface RouteRequest<N extends ManagementRouteName> {
+interface RouteRequest<N extends ManagementRouteName> {
   /** The authenticated caller; undefined on public routes. */
   readonly caller: RouteOf<N>['auth'] extends 'jwt' ? Caller : undefined;
   readonly body: InputOf<ContractOf<N>, 'body'>;
@@ -52,7 +52,7 @@ type Responses<N extends ManagementRouteName> = ContractOf<N>['responses'];
 type StatusOf<N extends ManagementRouteName> = keyof Responses<N> & number;
 
 /** A success result: one of the statuses the contract lists, with a body of its schema (none for null). */
-export type RouteResult<N extends ManagementRouteName> = {
+type RouteResult<N extends ManagementRouteName> = {
   [S in StatusOf<N>]: Responses<N>[S] extends z.ZodType
     ? {
         readonly statusCode: S;
@@ -62,9 +62,7 @@ export type RouteResult<N extends ManagementRouteName> = {
     : { readonly statusCode: S; readonly headers?: Record<string, string> };
 }[StatusOf<N>];
 
-export type RouteFunction<N extends ManagementRouteName> = (
-  request: RouteRequest<N>,
-) => Promise<RouteResult<N>>;
+type RouteFunction<N extends ManagementRouteName> = (request: RouteRequest<N>) => Promise<RouteResult<N>>;
 
 export type RouteHandler = MiddyfiedHandler<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>;
 

@@ -5,7 +5,7 @@ import { type ErrorDetail, ValidationError } from '../core/errors.js';
 // detail per problem. Zod errors raised anywhere else (e.g. a stored item that no longer parses) are
 // server faults and stay 500s: they never reach the client as a 400.
 
-export function detailsOf(error: z.ZodError): ErrorDetail[] {
+function detailsOf(error: z.ZodError): ErrorDetail[] {
   return error.issues.flatMap((issue) => {
     const path = issue.path.map(String);
     if (issue.code === 'unrecognized_keys') {

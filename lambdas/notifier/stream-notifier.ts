@@ -68,7 +68,7 @@ interface Planned {
   readonly notification: Notification;
 }
 
-export type StreamNotifier = (
+type StreamNotifier = (
   event: DynamoDBStreamEvent,
   /** The invocation's remaining time (Lambda's context.getRemainingTimeInMillis). */
   remainingTimeMs?: () => number,

@@ -18,7 +18,7 @@ import { ENV, requireEnv } from './env.js';
 // in lambdas/core/settings.ts, which the contract's zod schema is built on too; a wrong field
 // fails the cold start with a message naming it.
 
-export interface AuthorizerSettings {
+interface AuthorizerSettings {
   readonly tokenPrefix: string;
   readonly revocationWindowSeconds: number;
   readonly lastUsedIntervalSeconds: number;

@@ -44,7 +44,7 @@ export const ENV = {
   revokeAllQueueUrl: 'REVOKE_ALL_QUEUE_URL',
 } as const;
 
-export type EnvName = (typeof ENV)[keyof typeof ENV];
+type EnvName = (typeof ENV)[keyof typeof ENV];
 
 export function requireEnv(name: EnvName, env: NodeJS.ProcessEnv = process.env): string {
   const value = env[name];

@@ -30,7 +30,7 @@ import type { Context } from 'aws-lambda';
 // values, log buffering, POWERTOOLS_DEV pretty printing, event logging.
 
 const LEVELS = { TRACE: 6, DEBUG: 8, INFO: 12, WARN: 16, ERROR: 20, CRITICAL: 24, SILENT: 28 } as const;
-export type LogLevelName = keyof typeof LEVELS;
+type LogLevelName = keyof typeof LEVELS;
 
 const isLevelName = (value: string): value is LogLevelName => Object.hasOwn(LEVELS, value);
 

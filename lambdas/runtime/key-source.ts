@@ -7,7 +7,7 @@ import { sharedKmsClient } from './clients.js';
 import { ENV, optionalEnv, requireEnv } from './env.js';
 
 /** The local cursor key's file name, next to the local HMAC key file (under `.data/`). */
-export const LOCAL_CURSOR_KEY_FILE = 'cursor.key';
+const LOCAL_CURSOR_KEY_FILE = 'cursor.key';
 
 /** The KMS envelope key in AWS; the local key file when HMAC_KEY_FILE is set (local stack only). */
 export function keySourceFromEnv(env: NodeJS.ProcessEnv = process.env): KeySource {

@@ -10,7 +10,7 @@ import { sdkClientConfig } from './sdk-options.js';
 
 let sesClient: SESClient | undefined;
 
-export function sharedSesClient(): SESClient {
+function sharedSesClient(): SESClient {
   sesClient ??= new SESClient(sdkClientConfig());
   return sesClient;
 }

@@ -33,7 +33,7 @@ export function revokeAllJobDepsFromEnv(env: NodeJS.ProcessEnv = process.env): R
 }
 
 /** The local stack's worker: the next slice, once the current one returned. */
-export function inProcessContinuation(deps: RevokeAllJobDeps): RevokeAllContinuation {
+function inProcessContinuation(deps: RevokeAllJobDeps): RevokeAllContinuation {
   return {
     continueLater: async (jobId) => {
       setImmediate(() => {

@@ -11,7 +11,7 @@
 // `socketTimeout` a socket that goes silent mid-response.
 
 /** Per-attempt limits and attempts of every SDK call. */
-export const SDK_CALL_LIMITS = {
+const SDK_CALL_LIMITS = {
   /** Connecting (TCP + TLS). */
   connectionTimeoutMs: 2_000,
   /** One attempt, from sending the request to the end of the response. */
@@ -37,14 +37,14 @@ export const SDK_CALL_MAX_MS =
   (SDK_CALL_LIMITS.maxAttempts - 1) * MAX_BACKOFF_MS;
 
 /** The node HTTP handler's options, as the SDK clients take them (`requestHandler`). */
-export interface SdkRequestHandlerOptions {
+interface SdkRequestHandlerOptions {
   readonly connectionTimeout: number;
   readonly requestTimeout: number;
   readonly throwOnRequestTimeout: true;
   readonly socketTimeout: number;
 }
 
-export interface SdkClientConfig {
+interface SdkClientConfig {
   readonly maxAttempts: number;
   readonly requestHandler: SdkRequestHandlerOptions;
 }

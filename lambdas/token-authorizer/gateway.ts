@@ -161,7 +161,7 @@ export type AuthorizerRequest =
   | (RequestBase & { readonly gateway: 'http' });
 
 /** The event is none of the shapes API Gateway sends: a deployment error, answered with a 500. */
-export class UnrecognizedEventError extends Error {
+class UnrecognizedEventError extends Error {
   constructor(detail: string) {
     super(`Unrecognized authorizer event: ${detail}`);
     this.name = 'UnrecognizedEventError';

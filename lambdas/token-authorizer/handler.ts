@@ -30,7 +30,7 @@ keySource.getKey().catch(() => undefined);
 const LAST_USED_MAX_TOKENS = 10_000;
 const lastUsedIntervalMs = settings.lastUsedIntervalSeconds * 1000;
 
-export const authorizeEvent = createTokenAuthorizer({
+export const handler = createTokenAuthorizer({
   verify: {
     keySource,
     credentials: new DynamoCredentialReader(sharedDocumentClient(), tableName),
@@ -59,5 +59,3 @@ export const authorizeEvent = createTokenAuthorizer({
     intervalMs: lastUsedIntervalMs,
   },
 });
-
-export const handler = authorizeEvent;

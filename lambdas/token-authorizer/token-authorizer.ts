@@ -32,11 +32,11 @@ import { restResponseFor } from './rest-responses.js';
 // or a 401, which the gateway could cache and so lock a valid token out for the whole TTL after a blip.
 
 /** The only error a dependency failure surfaces: it says nothing about the cause. */
-export const DEPENDENCY_FAILURE_MESSAGE = 'Authorizer dependency failure';
+const DEPENDENCY_FAILURE_MESSAGE = 'Authorizer dependency failure';
 
-export const DECISION_MESSAGE = 'token authorizer decision';
+const DECISION_MESSAGE = 'token authorizer decision';
 
-export interface TokenAuthorizerDeps {
+interface TokenAuthorizerDeps {
   readonly verify: VerifyTokenDeps;
   /** What applies when the API's stage says nothing: the function's env. */
   readonly defaults: AuthorizerDefaults;
@@ -45,10 +45,7 @@ export interface TokenAuthorizerDeps {
   readonly lastUsed: Omit<LastUsedTracking, 'onFailure'>;
 }
 
-export type TokenAuthorizer = (
-  event: TokenAuthorizerEvent,
-  context?: Context,
-) => Promise<TokenAuthorizerResult>;
+type TokenAuthorizer = (event: TokenAuthorizerEvent, context?: Context) => Promise<TokenAuthorizerResult>;
 
 /**
  * The decision reasons, plus the gateway's own: a refused path (403) and a route map whose cache

@@ -8,7 +8,7 @@ import { DEMO_API_BASE_PATH, DEMO_API_ROUTES } from '../gateway-settings.js';
 import { TokenAuthorizer } from '../token-authorizer.js';
 import { type ApiGatewayCloudWatchRole, SecureRestApi } from './rest-api.js';
 
-export interface DemoApiProps {
+interface DemoApiProps {
   /** The API's name, unique in the account and Region: its metrics are found by it (`ApiName`). */
   readonly restApiName: string;
   /** Answers `ANY /demo/{area}/...` by echoing the authorizer context. */

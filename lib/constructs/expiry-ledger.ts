@@ -35,7 +35,7 @@ export const EXPIRY_LEDGER_LEADING_KEYS = [
  * it existing), updates both counters and puts the audit event (conditional on it not existing).
  * It reads nothing, so no GetItem, and checks no other item, so no ConditionCheckItem.
  */
-export const EXPIRY_LEDGER_TABLE_ACTIONS = [
+const EXPIRY_LEDGER_TABLE_ACTIONS = [
   'dynamodb:DeleteItem',
   'dynamodb:UpdateItem',
   'dynamodb:PutItem',

@@ -21,7 +21,7 @@ import { FUNCTION_ENTRIES } from '../function-entries.js';
 import { logicalIdOf } from '../logical-id.js';
 import { ServiceFunction } from './service-function.js';
 
-export interface HmacKeyProps {
+interface HmacKeyProps {
   /**
    * The HMAC key's version (part of the encryption context). Changing it generates a new key, and
    * tokens hashed under the old version stop verifying.

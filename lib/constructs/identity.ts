@@ -4,13 +4,13 @@ import { Construct } from 'constructs';
 import { ENV } from '../../lambdas/runtime/env.js';
 import { type IdentityConfig, jwksUriOf } from '../config.js';
 
-export interface JwtClaimNames {
+interface JwtClaimNames {
   readonly accountId: string;
   readonly role: string;
   readonly email: string;
 }
 
-export interface ManagementIdentityProps {
+interface ManagementIdentityProps {
   /** Where the management API's callers come from: a user pool of this stack, or an OIDC issuer. */
   readonly identity: IdentityConfig;
   /** The JWT claims that carry the caller's account, role and email. */

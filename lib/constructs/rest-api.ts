@@ -48,7 +48,7 @@ const JSON_HEADERS = { 'Content-Type': "'application/json'" };
  * Gateway responses (what API Gateway answers by itself: authorizer denials, throttling, unknown
  * routes, its own errors) in the contract's error shape `{"error":{"code","message"}}`.
  */
-export function addJsonGatewayResponses(api: apigateway.RestApi): void {
+function addJsonGatewayResponses(api: apigateway.RestApi): void {
   const responses: ReadonlyArray<{
     readonly type: apigateway.ResponseType;
     readonly statusCode?: string;
@@ -107,7 +107,7 @@ export function addJsonGatewayResponses(api: apigateway.RestApi): void {
 }
 
 /** The access log line: one JSON object per request; never a header or a body. */
-export function jsonAccessLogFormat(): apigateway.AccessLogFormat {
+function jsonAccessLogFormat(): apigateway.AccessLogFormat {
   const field = apigateway.AccessLogField;
   return apigateway.AccessLogFormat.custom(
     JSON.stringify({
@@ -133,7 +133,7 @@ export function jsonAccessLogFormat(): apigateway.AccessLogFormat {
   );
 }
 
-export interface SecureRestApiProps {
+interface SecureRestApiProps {
   /**
    * The API's name: also the `ApiName` dimension of its CloudWatch metrics, so it must be unique in
    * the account and Region (derive it from the stack name).

@@ -17,7 +17,7 @@ import type { TokenTable } from './token-table.js';
 // function and queues the job again while tokens are left. A slice that keeps failing is parked in
 // the dead-letter queue, which alarms.
 
-export interface RevokeAllJobsProps {
+interface RevokeAllJobsProps {
   readonly table: TokenTable;
   readonly policy: PolicySettings;
   /** The DELETE /tokens route's function: it may queue work. */

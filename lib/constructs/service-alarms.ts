@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 /** Share of requests answered 5XX (API Gateway `5XXError` is 0 or 1 per request; its average is the rate). */
 export const API_5XX_RATE_THRESHOLD = 0.05;
 
-export interface ServiceAlarmsProps {
+interface ServiceAlarmsProps {
   /** The token authorizer: any error is a 500 at every gateway that attaches it. */
   readonly tokenAuthorizerFunction: lambda.IFunction;
   /** REST APIs whose 5XX rate alarms, by a short name used in the alarm's construct id. */

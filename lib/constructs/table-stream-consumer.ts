@@ -9,7 +9,7 @@ import { deadLetterQueue, queueDepthAlarm } from './dead-letter-queue.js';
 import { ServiceFunction, type ServiceFunctionProps } from './service-function.js';
 
 /** Why the consumer's role may name Resource "*": the one action the DynamoDB event source adds. */
-export const LIST_STREAMS_ACKNOWLEDGEMENT =
+const LIST_STREAMS_ACKNOWLEDGEMENT =
   'dynamodb:ListStreams (added by the DynamoDB event source) has no resource-level permissions and needs "*"; reading the stream itself is limited to this table\'s stream ARN.';
 
 export interface TableStreamConsumerProps {

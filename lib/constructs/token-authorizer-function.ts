@@ -10,7 +10,7 @@ import type { HmacKey } from './hmac-key.js';
 import { ServiceFunction } from './service-function.js';
 import type { TokenTable } from './token-table.js';
 
-export interface TokenAuthorizerFunctionProps {
+interface TokenAuthorizerFunctionProps {
   readonly table: TokenTable;
   readonly hmacKey: HmacKey;
   /** The policy in force (POLICY_SETTINGS); a TokenAuthorizer given this function takes its cache TTL from it. */

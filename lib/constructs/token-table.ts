@@ -24,9 +24,9 @@ const TOKEN_PARTITION_PREFIX = KEYS.token('').pk;
 /** Credential items' partition keys start with this: `CREDENTIAL#`, from the one key definition. */
 const CREDENTIAL_PARTITION_PREFIX = KEYS.credential('').pk;
 /** The attributes the token authorizer's lastUsedAt update may name: the key and lastUsedAt. */
-export const LAST_USED_ATTRIBUTES = [TABLE_KEYS.partitionKey, TABLE_KEYS.sortKey, 'lastUsedAt'] as const;
+const LAST_USED_ATTRIBUTES = [TABLE_KEYS.partitionKey, TABLE_KEYS.sortKey, 'lastUsedAt'] as const;
 
-export interface TokenTableProps {
+interface TokenTableProps {
   /**
    * What happens to the table when it leaves the stack.
    * @default RemovalPolicy.RETAIN (tokens must outlive a mistaken `cdk destroy`)

@@ -21,7 +21,7 @@ import { toLambdaRecord } from '../../local/stream-poller.js';
 // sent is not sent again. A message is deleted only when its whole range was delivered without a
 // reported failure; one whose range has left the stream is reported (and kept, unless asked).
 
-export interface StreamBatchInfo {
+interface StreamBatchInfo {
   readonly shardId: string;
   readonly startSequenceNumber: string;
   readonly endSequenceNumber: string;
@@ -49,13 +49,13 @@ export function batchInfoOf(body: string): StreamBatchInfo | undefined {
   return { shardId, startSequenceNumber, endSequenceNumber, streamArn };
 }
 
-export interface RedriveClients {
+interface RedriveClients {
   readonly sqs: SQSClient;
   readonly streams: DynamoDBStreamsClient;
   readonly lambda: LambdaClient;
 }
 
-export interface RedriveOptions {
+interface RedriveOptions {
   readonly queueUrl: string;
   /** The notifier function (name or ARN). */
   readonly functionName: string;
@@ -70,7 +70,7 @@ export interface RedriveOptions {
   readonly log?: (line: string) => void;
 }
 
-export interface RedriveReport {
+interface RedriveReport {
   readonly messages: number;
   readonly replayed: number;
   readonly records: number;
@@ -83,10 +83,7 @@ export interface RedriveReport {
 const sequence = (value: string | undefined) => BigInt(value ?? '0');
 
 /** The records of [start, end] in one shard, in Lambda's shape. Throws TrimmedDataAccessException when gone. */
-export async function readRange(
-  streams: DynamoDBStreamsClient,
-  info: StreamBatchInfo,
-): Promise<DynamoDBRecord[]> {
+async function readRange(streams: DynamoDBStreamsClient, info: StreamBatchInfo): Promise<DynamoDBRecord[]> {
   const region = info.streamArn.split(':')[3] ?? 'us-east-1';
   const end = sequence(info.endSequenceNumber);
   const { ShardIterator } = await streams.send(

@@ -30,7 +30,7 @@ export interface StackProcess {
   kill(): void;
 }
 
-export interface SpawnOptions {
+interface SpawnOptions {
   readonly via?: 'node' | 'npm';
 }
 

@@ -46,7 +46,7 @@ export function appContext(context: Record<string, unknown> = {}, bundle = false
   };
 }
 
-export interface SynthOptions {
+interface SynthOptions {
   /** Context on top of cdk.json's. */
   readonly context?: Record<string, unknown>;
   /** Run esbuild for every function (slow; never shared); otherwise CDK skips bundling. @default false */

@@ -17,16 +17,16 @@ const REST_REQUEST = fixture('rest-request-authorizer.json');
 const HTTP_V2 = fixture('http-api-v2-authorizer.json');
 const REST_PROXY = fixture('rest-proxy.json');
 
-export const REGION = 'us-east-1';
-export const ACCOUNT = '123456789012';
-export const REST_API_ID = 'abcdef123';
-export const REST_STAGE = 'test';
+const REGION = 'us-east-1';
+const ACCOUNT = '123456789012';
+const REST_API_ID = 'abcdef123';
+const REST_STAGE = 'test';
 
 export function methodArn(method: string, path: string, apiId = REST_API_ID, stage = REST_STAGE): string {
   return `arn:aws:execute-api:${REGION}:${ACCOUNT}:${apiId}/${stage}/${method}${path}`;
 }
 
-export interface RestRequestOptions {
+interface RestRequestOptions {
   /** The Authorization header value; omitted = no header at all. */
   readonly authorization?: string;
   /** How the header name is spelled. */
@@ -92,7 +92,7 @@ export function restTokenEvent(authorization: string, method = 'GET', path = '/c
   return { type: 'TOKEN', authorizationToken: authorization, methodArn: methodArn(method, path) };
 }
 
-export interface HttpRequestOptions {
+interface HttpRequestOptions {
   readonly authorization?: string;
   readonly headerName?: string;
   /** `requestContext.http.method`; default: the sample's POST (its routeKey says GET). */
@@ -202,7 +202,7 @@ interface Statement {
   readonly Resource?: string | string[];
 }
 
-export interface PolicyLike {
+interface PolicyLike {
   readonly policyDocument: { readonly Statement: readonly Statement[] };
 }
 
@@ -210,7 +210,7 @@ const asList = (value: string | string[] | undefined): string[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
 
 /** IAM wildcard match: `*` any run of characters (slashes included), `?` exactly one. */
-export function arnMatches(pattern: string, arn: string): boolean {
+function arnMatches(pattern: string, arn: string): boolean {
   const escaped = pattern
     .replace(/[.+^${}()|[\]\\]/g, '\\$&')
     .replace(/\*/g, '.*')

@@ -15,7 +15,7 @@ import { SDK_REQUEST_TIMEOUT_ENV } from '../../lambdas/runtime/sdk-options.js';
 // at DynamoDB Local (integration) or at nothing in particular (unit tests with client mocks).
 // Call before `await import('.../handler.js')`; handler modules read their env at load.
 
-export interface HandlerEnvOptions {
+interface HandlerEnvOptions {
   readonly tableName?: string;
   readonly dynamoEndpoint?: string;
   readonly policy?: PolicySettingsInput;

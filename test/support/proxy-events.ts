@@ -80,7 +80,7 @@ export function proxyEvent(options: ProxyEventOptions): APIGatewayProxyEvent {
   };
 }
 
-export function callerContext(overrides: Partial<CallerContext> = {}): CallerContext {
+function callerContext(overrides: Partial<CallerContext> = {}): CallerContext {
   return { userId: 'user-1', accountId: 'acct-1', role: 'member', email: 'user-1@example.com', ...overrides };
 }
 export const memberContext = (overrides: Partial<CallerContext> = {}) => callerContext(overrides);

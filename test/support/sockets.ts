@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 // The listening TCP sockets of this machine (Linux: /proc/net/tcp and /proc/net/tcp6), for tests
 // asserting that nothing a test or `npm start` runs listens beyond the loopback interface.
 
-export interface ListeningSocket {
+interface ListeningSocket {
   /** As the kernel reports it: `0.0.0.0`, `127.0.0.1`, `::`, `::1`, `::ffff:127.0.0.1`. */
   readonly address: string;
   readonly port: number;
@@ -32,7 +32,7 @@ function ipv6(hex: string): string {
   return full;
 }
 
-export function listeningSockets(): ListeningSocket[] {
+function listeningSockets(): ListeningSocket[] {
   const sockets: ListeningSocket[] = [];
   for (const [file, decode] of [
     ['/proc/net/tcp', ipv4],

@@ -19,7 +19,7 @@ export function timeScaleForThisMachine(env: NodeJS.ProcessEnv = process.env): n
   return Math.min(MAX_DERIVED_SCALE, Math.max(1, Math.round(perCore * 10) / 10));
 }
 
-export const TIME_SCALE = timeScaleForThisMachine();
+const TIME_SCALE = timeScaleForThisMachine();
 
 /** A deadline, scaled for this machine. */
 export function scaled(ms: number): number {

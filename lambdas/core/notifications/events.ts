@@ -64,11 +64,11 @@ export interface TokenStreamChange {
 }
 
 /** Whether the change was made by the token's owner or by someone acting on their token. */
-export function actorRelationOf(token: Pick<TokenRecord, 'userId'>, change: TokenChange): ActorRelation {
+function actorRelationOf(token: Pick<TokenRecord, 'userId'>, change: TokenChange): ActorRelation {
   return change.actorUserId === token.userId ? 'owner' : 'administrator';
 }
 
-export function summaryOf(token: TokenRecord): TokenSummary {
+function summaryOf(token: TokenRecord): TokenSummary {
   return {
     id: token.id,
     name: token.name,

@@ -11,7 +11,7 @@ import { type Detail, formatTime, plainLine, renderLayout, type TemplateOptions 
 // - the security notice when an owner's address changed, to the old and to the new address.
 
 /** At most this many tokens are listed by name in a summary; the rest are counted. */
-export const SUMMARY_LIST_LIMIT = 100;
+const SUMMARY_LIST_LIMIT = 100;
 
 const recordExpiry = (now: Date) => Math.floor(now.getTime() / 1000) + STREAM_EVENT_RETENTION_SECONDS;
 

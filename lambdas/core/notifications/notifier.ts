@@ -118,9 +118,9 @@ export class DeliveryInProgressError extends Error {
 /** Attempts at marking an email sent (each an SDK call with its own retries). */
 export const COMPLETE_ATTEMPTS = 3;
 /** Attempts at releasing a claim after a failed send. */
-export const RELEASE_ATTEMPTS = 2;
+const RELEASE_ATTEMPTS = 2;
 /** How often a live claim of another delivery is looked at again while waiting for it. */
-export const CLAIM_POLL_MS = 2_000;
+const CLAIM_POLL_MS = 2_000;
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

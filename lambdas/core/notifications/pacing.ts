@@ -16,14 +16,14 @@ export function fixedSendRate(perSecond: number): SendRateSource {
   return { maxSendRate: async () => perSecond };
 }
 
-export interface PacerClock {
+interface PacerClock {
   nowMs(): number;
   sleep(ms: number): Promise<void>;
 }
 
 // The monotonic clock, not Date: a wall clock that jumps ahead (NTP, a test that moves Date) would
 // otherwise schedule every later send after the jump, and hold the emails back that long.
-export const realPacerClock: PacerClock = {
+const realPacerClock: PacerClock = {
   nowMs: () => performance.now(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };

@@ -19,7 +19,7 @@ import { ConcurrencyLimit } from './pacing.js';
 export const DEFAULT_REMINDER_WINDOW_DAYS = 7;
 export const MAX_REMINDER_WINDOW_DAYS = 60;
 /** Tokens per page task. */
-export const REMINDER_PAGE_SIZE = 100;
+const REMINDER_PAGE_SIZE = 100;
 /** A token's reminder is retried this many times (as retry tasks) before its task fails for good. */
 export const MAX_REMINDER_ATTEMPTS = 5;
 
@@ -55,7 +55,7 @@ export interface TokenLookup {
   getMany(tokenIds: readonly string[]): Promise<ReadonlyMap<string, TokenRecord>>;
 }
 
-export interface ReminderDeps extends NotifierDeps {
+interface ReminderDeps extends NotifierDeps {
   readonly windowDays: number;
   readonly queue: ReminderQueue;
 }

@@ -172,7 +172,7 @@ const FOOTER =
   'You receive this email because you own this access token. It never contains a token secret, and nobody will ever ask you for one.';
 
 /** The parts of an email, as plain text; renderLayout builds the text and HTML bodies from them. */
-export interface EmailParts {
+interface EmailParts {
   /** Without the `[product]` prefix. */
   readonly subject: string;
   readonly lead: readonly string[];
@@ -183,7 +183,7 @@ export interface EmailParts {
   readonly footer?: string;
 }
 
-export function productNameOf(options: TemplateOptions): string {
+function productNameOf(options: TemplateOptions): string {
   return plainLine(options.productName ?? DEFAULT_PRODUCT_NAME, 60);
 }
 

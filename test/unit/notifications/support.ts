@@ -24,7 +24,7 @@ import { toLambdaRecord } from '../../../local/stream-poller.js';
 export const HMAC_KEY = { version: 'v1', material: randomBytes(32) };
 const DAY_MS = 86_400_000;
 
-export interface IssuedToken {
+interface IssuedToken {
   readonly token: TokenRecord;
   /** The secret, to prove it never shows up anywhere. */
   readonly secret: string;
@@ -99,7 +99,7 @@ const TTL_SAMPLE = JSON.parse(
 
 let sequence = 1000;
 
-export interface RecordOptions {
+interface RecordOptions {
   readonly oldItem?: Record<string, unknown>;
   readonly newItem?: Record<string, unknown>;
   readonly sequenceNumber?: string;
