@@ -7,6 +7,7 @@ import { ESM_REQUIRE_BANNER, LAMBDA_UNUSED_CREDENTIAL_SOURCES } from '../lib/con
 import { DEPLOYED_ROUTES, FUNCTION_ENTRIES } from '../lib/function-entries.js';
 import { ROOT, tail, track } from './children.js';
 import { median, round } from './stats.js';
+
 // Cold start: every Lambda entry bundled as lib/constructs/service-function.ts has the CDK bundle it (esbuild,
 // ESM, minified, SDK bundled, mainFields module/main, the createRequire banner, source maps without
 // sources content, the token authorizer without the credential sources Lambda never has), and the

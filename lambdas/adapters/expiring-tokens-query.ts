@@ -3,6 +3,7 @@ import type { TokenRecord } from '../core/model.js';
 import type { ExpiringTokens } from '../core/notifications/reminders.js';
 import { isTokenItem, itemToToken } from './items.js';
 import { INDEXES, PARTITIONS } from './table-definition.js';
+
 // Tokens by expiry, through the byExpiryDay index (`EXPIRES#<yyyy-mm-dd>` / `<expiresAt>#<tokenId>`):
 // one page of one UTC day at a time, the cursor being the page's LastEvaluatedKey (base64url JSON;
 // it holds only key attributes: the token id and its expiry). The index is eventually consistent;

@@ -22,6 +22,7 @@ import {
 import { AUDIT_ACTIONS, ROLES, type TokenView } from '../core/model.js';
 import { TOKEN_TYPE_NAME_PATTERN } from '../core/settings.js';
 import type { ManagementRouteName } from './routes.js';
+
 // The management API's contract as zod schemas: the HTTP layer validates requests with them, the
 // handlers' results are typed by them, and lambdas/contract/openapi.ts turns them into the OpenAPI
 // document (schemas with `.meta({ id })` become named components). One source, so the document
