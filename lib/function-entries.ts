@@ -90,12 +90,6 @@ export const DEPLOYED_ROUTES: readonly DeployedRoute[] = MANAGEMENT_ROUTES.map((
   ...ROUTE_DEPLOYMENTS[route.name],
 }));
 
-function deployedRouteNamed(name: ManagementRouteName): DeployedRoute {
-  const route = DEPLOYED_ROUTES.find((candidate) => candidate.name === name);
-  if (route === undefined) throw new Error(`no route named ${name}`);
-  return route;
-}
-
 /** Other Lambda entry points (not management routes), for the stack and the local stack. */
 export const FUNCTION_ENTRIES = {
   tokenAuthorizer: 'lambdas/token-authorizer/handler.ts',

@@ -78,8 +78,6 @@ export const PARTITIONS = {
   auditOfAccount: (accountId: string) => `AUDIT#ACCOUNT#${accountId}`,
 } as const;
 
-type EntityKind = 'token' | 'credential' | 'limit' | 'slot' | 'userAccess' | 'audit' | 'revokeAllJob';
-
 export function createTableInput(tableName: string): CreateTableCommandInput {
   const keyAttributes = [
     TABLE_KEYS.partitionKey,

@@ -180,7 +180,6 @@ const tokenPathSchema = z.object({
     .regex(TOKEN_ID_PATTERN, 'is not a token id')
     .describe('Token id: `tok_` + 22 base62 characters.'),
 });
-type TokenPath = z.output<typeof tokenPathSchema>;
 
 export const updateTokenRequestSchema = z
   .object({
@@ -237,7 +236,6 @@ type RevokeAllQuery = z.output<typeof revokeAllQuerySchema>;
 export const userPathSchema = z.object({
   userId: userIdSchema.describe('A user of your account.'),
 });
-type UserPath = z.output<typeof userPathSchema>;
 
 const tokenAccessRequestSchema = z
   .object({
@@ -245,7 +243,6 @@ const tokenAccessRequestSchema = z
   })
   .strict()
   .meta({ id: 'TokenAccessRequest', description: "Switch a user's token access." });
-type TokenAccessRequest = z.output<typeof tokenAccessRequestSchema>;
 
 export const listAuditEventsQuerySchema = z
   .object({
@@ -322,7 +319,6 @@ const revokeAllJobPathSchema = z.object({
     .regex(AUDIT_EVENT_ID_PATTERN, 'is not a job id')
     .describe('Job id: `evt_` + 22 base62 characters (also the id of its summary audit event).'),
 });
-type RevokeAllJobPath = z.output<typeof revokeAllJobPathSchema>;
 
 const revokeAllJobFields = {
   jobId: z

@@ -31,9 +31,6 @@ export type AuthorizationReason = (typeof AUTHORIZATION_REASONS)[number];
 
 /** Reasons that mean "no valid credential": 401 where the gateway can say so. */
 type UnauthenticatedReason = 'MALFORMED' | 'NOT_FOUND' | 'EXPIRED' | 'REVOKED' | 'DISABLED';
-/** Reasons that mean "a valid credential, but not for this request": 403. */
-type ForbiddenReason = 'IP_NOT_ALLOWED' | 'INSUFFICIENT_SCOPE';
-
 /**
  * What the authorizer logs: a decision's reason, or why no decision was made and the request fails
  * closed with a 500: INVALID_ROUTE_SCOPES when the API's route→scope map is broken (a deployment

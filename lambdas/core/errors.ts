@@ -56,9 +56,6 @@ export class LimitExceededError extends DomainError {
 export class ConflictError extends DomainError {
   readonly code = 'CONFLICT';
 }
-class RateLimitedError extends DomainError {
-  readonly code = 'RATE_LIMITED';
-}
 
 /** The owner's token access is disabled by an admin: their tokens cannot be created, edited or rotated. */
 export class TokenAccessDisabledError extends ForbiddenError {

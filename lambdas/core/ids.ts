@@ -9,10 +9,6 @@ export function newTokenId(): string {
   return `tok_${bytesToBase62(randomBytes(16), 22)}`;
 }
 
-function isTokenId(value: string): boolean {
-  return TOKEN_ID_PATTERN.test(value);
-}
-
 /** Audit event ids: `evt_` + 22 base62 characters, random like token ids. */
 export const AUDIT_EVENT_ID_PATTERN = /^evt_[0-9A-Za-z]{22}$/;
 

@@ -15,7 +15,3 @@ export const DATA_KEY_PURPOSES: readonly DataKeyPurpose[] = [HMAC_KEY_PURPOSE, C
 export function dataKeyEncryptionContext(purpose: DataKeyPurpose, version: string): Record<string, string> {
   return { purpose, keyVersion: version };
 }
-
-function hmacKeyEncryptionContext(version: string): Record<string, string> {
-  return dataKeyEncryptionContext(HMAC_KEY_PURPOSE, version);
-}

@@ -16,7 +16,6 @@ export type RouteScopeMap = Readonly<Record<string, string>>;
 /** The stage variable holding an API's route→scope map (base64url JSON). */
 export const ROUTE_SCOPES_STAGE_VARIABLE = 'accessTokensRoutes';
 
-const ROUTE_METHODS = ['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE', 'ANY'] as const;
 const ROUTE_KEY_PATTERN =
   /^(GET|HEAD|OPTIONS|POST|PUT|PATCH|DELETE|ANY) (\/|(\/(\{[A-Za-z0-9_]+\+?\}|[A-Za-z0-9._~!$&'()*+,;=:@%-]+))+)$/;
 /** Stage variable values are limited in length; a map that does not fit must be split across APIs. */
