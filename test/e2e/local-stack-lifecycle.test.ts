@@ -89,22 +89,26 @@ async function survivorsOf(rows: readonly ProcessRow[], group: number): Promise<
 }
 
 /**
- * Nothing of the stack listens on its ports any more, on any address. A port the stack freed may be
- * taken at once by another process of a busy machine (another test's emulator): a listener whose
- * holders were all either running before the stack was ready (and not part of it) or started after
- * it was stopped is not the stack's. Anything else, including a socket no visible process holds, is.
+ * Nothing of the stack listens on its ports any more, on any address, shortly after it stopped (on a
+ * loaded machine the kernel may take a moment to close the sockets of a process that just exited). A
+ * port the stack freed may be taken at once by another process of a busy machine (another test's
+ * emulator): a listener whose holders were all either running before the stack was ready (and not
+ * part of it) or started after it was stopped is not the stack's. Anything else, including a socket
+ * no visible process holds, is; the failure names each one's holders.
  */
-function expectPortsFree(started: Started, aliveWhenStopped: ReadonlySet<number>): void {
+async function expectPortsFree(started: Started, aliveWhenStopped: ReadonlySet<number>): Promise<void> {
   const ours = new Set(started.tree.map((row) => row.pid));
   const notTheStacks = (pid: number) =>
     (started.aliveWhenReady.has(pid) && !ours.has(pid)) || !aliveWhenStopped.has(pid);
-  for (const port of [started.ports.gateway, started.ports.dynamoDb, started.ports.ses]) {
-    const left = listenersOnPort(port).filter((socket) => {
-      const holders = holdersOf(socket.inode);
-      return holders.length === 0 || !holders.every(notTheStacks);
-    });
-    expect(left).toEqual([]);
-  }
+  const leftListeners = () =>
+    [started.ports.gateway, started.ports.dynamoDb, started.ports.ses].flatMap((port) =>
+      listenersOnPort(port).flatMap((socket) => {
+        const holders = holdersOf(socket.inode);
+        return holders.length === 0 || !holders.every(notTheStacks) ? [{ ...socket, holders }] : [];
+      }),
+    );
+  const left = await pollUntil(leftListeners, (listeners) => listeners.length === 0, { ceilingMs: 15_000 });
+  expect(left).toEqual([]);
 }
 
 /** The pids alive now: taken just before the stack is stopped. */
@@ -132,7 +136,7 @@ describe.runIf(process.platform === 'linux')('npm start: where it listens, and w
       process.kill(stack.child.pid ?? 0, 'SIGTERM');
       expect(describeRows(await survivorsOf(tree, stack.child.pid ?? 0))).toBe('');
       expect((await stack.exited).code, stack.output()).toBe(0);
-      expectPortsFree(started, aliveWhenStopped);
+      await expectPortsFree(started, aliveWhenStopped);
     },
     stackTestTimeout(),
   );
@@ -146,7 +150,7 @@ describe.runIf(process.platform === 'linux')('npm start: where it listens, and w
       process.kill(stack.child.pid ?? 0, 'SIGINT');
       expect(describeRows(await survivorsOf(tree, stack.child.pid ?? 0))).toBe('');
       expect((await stack.exited).code, stack.output()).toBe(0);
-      expectPortsFree(started, aliveWhenStopped);
+      await expectPortsFree(started, aliveWhenStopped);
     },
     stackTestTimeout(),
   );
@@ -164,7 +168,7 @@ describe.runIf(process.platform === 'linux')('npm start: where it listens, and w
       process.kill(owner.pid, 'SIGKILL');
       expect(describeRows(await survivorsOf(tree, stack.child.pid ?? 0))).toBe('');
       await stack.exited;
-      expectPortsFree(started, aliveWhenStopped);
+      await expectPortsFree(started, aliveWhenStopped);
     },
     stackTestTimeout(),
   );
@@ -177,7 +181,7 @@ describe.runIf(process.platform === 'linux')('npm start: where it listens, and w
       const aliveWhenStopped = alivePids();
       process.kill(stack.child.pid ?? 0, 'SIGKILL');
       expect(describeRows(await survivorsOf(tree, stack.child.pid ?? 0))).toBe('');
-      expectPortsFree(started, aliveWhenStopped);
+      await expectPortsFree(started, aliveWhenStopped);
     },
     stackTestTimeout(),
   );
