@@ -132,7 +132,7 @@ export function functionEnvironment(
   return env;
 }
 
-export class FunctionEnvironmentError extends Error {
+class FunctionEnvironmentError extends Error {
   constructor(spec: FunctionEnvironmentSpec, reason: string) {
     super(`${spec.name} (${spec.entry}) does not load with the environment it is deployed with: ${reason}`);
     this.name = 'FunctionEnvironmentError';
