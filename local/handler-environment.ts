@@ -6,9 +6,11 @@ import { defaultJwksUrlOf } from '../lib/gateway-settings.js';
 import { DEV_AUDIENCE } from './dev-identity.js';
 import { MAX_CONCURRENCY_ENV } from './lambda-runtime.js';
 
-// The environment the handler modules read at load, as the stack sets it for each function, but
-// pointed at the local emulators: the AWS SDK reads AWS_ENDPOINT_URL_<SERVICE> itself, the HMAC key
-// comes from a file instead of KMS, and the JWT authorizer trusts the dev identity provider.
+// The environment the handler modules read at load: the union of what the stack sets for each
+// function, pointed at the local emulators: the AWS SDK reads AWS_ENDPOINT_URL_<SERVICE> itself, the
+// HMAC key comes from a file instead of KMS, and the JWT authorizer trusts the dev identity provider.
+// Each function's own share of it is local/function-environments.ts's, which every handler is
+// checked against at start.
 
 export const LOCAL_AWS_REGION = 'us-east-1';
 /** Invocations that may run at once in the local process (any positive number turns per-invocation log context on). */

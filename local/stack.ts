@@ -8,6 +8,7 @@ import type { LocalComponent, LocalStackUrls, RunningComponent, StackContext } f
 import { readCdkContext } from './deployment-config.js';
 import { emulatorComponent } from './emulator-component.js';
 import { assertPortFree } from './emulators.js';
+import { checkFunctionEnvironments } from './function-environments.js';
 import { gatewayComponent } from './gateway-component.js';
 import { applyEnvironment, handlerEnvironment } from './handler-environment.js';
 import { notifierComponent } from './notifier-component.js';
@@ -97,25 +98,34 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   await assertPortsFree(context.settings);
   mkdirSync(context.settings.dataDir, { recursive: true });
   ensureLocalKeyFile(context.paths.hmacKeyFile);
-  // Before any handler module is imported: they read their environment at load.
-  applyEnvironment(
-    handlerEnvironment({
-      config: context.config,
-      policy: context.policy,
-      tableName: context.tableName,
-      hmacKeyFile: context.paths.hmacKeyFile,
-      gatewayUrl: context.urls.gateway,
-      dynamoDbUrl: context.urls.dynamoDb,
-      sesUrl: context.urls.sesEmulator,
-    }),
+  const environment = handlerEnvironment({
+    config: context.config,
+    policy: context.policy,
+    tableName: context.tableName,
+    hmacKeyFile: context.paths.hmacKeyFile,
+    gatewayUrl: context.urls.gateway,
+    dynamoDbUrl: context.urls.dynamoDb,
+    sesUrl: context.urls.sesEmulator,
+  });
+  // Each handler must load with only the variables its deployed function has (worker threads,
+  // local/function-environments.ts); checked while the emulators start, and before the stack is ready.
+  const checked = checkFunctionEnvironments(context.rootDir, environment).then(
+    () => undefined,
+    (error: unknown) => error,
   );
+  // Before any handler module is imported in this process: they read their environment at load.
+  // This process's environment is the union of all functions'.
+  applyEnvironment(environment);
 
   const running: RunningComponent[] = [];
   try {
     for (const component of options.components ?? DEFAULT_COMPONENTS) {
       running.push(await component.start(context));
     }
+    const failure = await checked;
+    if (failure !== undefined) throw failure;
   } catch (error) {
+    await checked;
     await stopAll(running);
     throw error;
   }
