@@ -12,7 +12,7 @@ export interface Endpoints {
   readonly tableName: string;
 }
 
-export function endpointsOf(stack: LocalStackProcess): Endpoints {
+function endpointsOf(stack: LocalStackProcess): Endpoints {
   const output = stack.output();
   const ses = /Emails \(SES\)\s+(http:\/\/\S+)/.exec(output)?.[1];
   const dynamo = /DynamoDB Local\s+(http:\/\/\S+)\s+table (\S+),/.exec(output);
