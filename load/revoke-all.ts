@@ -1,10 +1,9 @@
 import { parseArgs } from 'node:util';
-import { runScope, stopAllChildren, stopChild } from '../bench/children.js';
-import { startLocalStack } from '../bench/gateway.js';
+import { runScope, stopAllChildren } from '../bench/children.js';
 import { round } from '../bench/stats.js';
 import { emailTally } from './checks.js';
 import { HttpClient, stringField } from './http.js';
-import { type Endpoints, endpointsOf, session } from './stack.js';
+import { type Endpoints, session, withLocalStack } from './stack.js';
 
 // `npm run test:load:revoke-all`: the local stack (as `npm start` runs it), a large account filled
 // to its limit (10 users × 10 tokens, the default per-user and per-account limits), then an admin's
@@ -166,25 +165,8 @@ async function scenario(client: HttpClient, endpoints: Endpoints): Promise<boole
   return ok;
 }
 
-async function main(): Promise<boolean> {
-  log(`starting the local stack (data in ${dataDir})...`);
-  const stack = await startLocalStack(dataDir);
-  try {
-    const endpoints = endpointsOf(stack);
-    const client = new HttpClient(endpoints.gateway, 64);
-    try {
-      return await scenario(client, endpoints);
-    } finally {
-      client.close();
-    }
-  } catch (error) {
-    throw new Error(
-      `${error instanceof Error ? error.message : String(error)}\n--- local stack output (tail) ---\n${stack.output().slice(-3000)}`,
-    );
-  } finally {
-    log('stopping the local stack...');
-    await stopChild(stack.child, 'SIGINT', 10_000);
-  }
+function main(): Promise<boolean> {
+  return withLocalStack(dataDir, 64, log, scenario);
 }
 
 let exitCode = 1;

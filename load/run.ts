@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
-import { runScope, stopAllChildren, stopChild } from '../bench/children.js';
-import { startLocalStack } from '../bench/gateway.js';
+import { runScope, stopAllChildren } from '../bench/children.js';
 import { percentile, round } from '../bench/stats.js';
 import { type CounterRow, checkCounters, waitForEmails } from './checks.js';
-import { HttpClient, type Reply, stringField } from './http.js';
-import { type Endpoints, endpointsOf, session } from './stack.js';
+import type { HttpClient, Reply } from './http.js';
+import { stringField } from './http.js';
+import { type Endpoints, session, withLocalStack } from './stack.js';
 
 // `npm run test:load`: the local stack (as `npm start` runs it, on free ports and a temporary data
 // directory), then `--duration` seconds (60) of mixed traffic from `--connections` (50) concurrent
@@ -186,28 +186,8 @@ const formatRow = (row: CounterRow) =>
   `${row.key}: counter ${row.counter ?? '(none)'}, slots ${row.slots}, active tokens ${row.activeTokens}` +
   (row.expected === undefined ? '' : `, expected by this run ${row.expected}`);
 
-async function main(): Promise<Outcome> {
-  log(`starting the local stack (data in ${dataDir})...`);
-  const stack = await startLocalStack(dataDir);
-  try {
-    const endpoints = endpointsOf(stack);
-    log(
-      `gateway ${endpoints.gateway}, SES ${endpoints.ses}, DynamoDB ${endpoints.dynamoDb} (${endpoints.tableName})`,
-    );
-    const client = new HttpClient(endpoints.gateway, CONNECTIONS + 5);
-    try {
-      return await exercise(client, endpoints);
-    } finally {
-      client.close();
-    }
-  } catch (error) {
-    throw new Error(
-      `${error instanceof Error ? error.message : String(error)}\n--- local stack output (tail) ---\n${stack.output().slice(-3000)}`,
-    );
-  } finally {
-    log('stopping the local stack...');
-    await stopChild(stack.child, 'SIGINT', 10_000);
-  }
+function main(): Promise<Outcome> {
+  return withLocalStack(dataDir, CONNECTIONS + 5, log, exercise);
 }
 
 async function exercise(client: HttpClient, endpoints: Endpoints): Promise<Outcome> {

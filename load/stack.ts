@@ -1,6 +1,6 @@
-import type { LocalStackProcess } from '../bench/gateway.js';
-import type { HttpClient } from './http.js';
-import { stringField } from './http.js';
+import { stopChild } from '../bench/children.js';
+import { type LocalStackProcess, startLocalStack } from '../bench/gateway.js';
+import { HttpClient, stringField } from './http.js';
 
 // What the load scenarios share about the local stack: its endpoints (from its ready banner) and a
 // dev-identity session (a JWT) for a user.
@@ -12,7 +12,7 @@ export interface Endpoints {
   readonly tableName: string;
 }
 
-export function endpointsOf(stack: LocalStackProcess): Endpoints {
+function endpointsOf(stack: LocalStackProcess): Endpoints {
   const output = stack.output();
   const ses = /Emails \(SES\)\s+(http:\/\/\S+)/.exec(output)?.[1];
   const dynamo = /DynamoDB Local\s+(http:\/\/\S+)\s+table (\S+),/.exec(output);
@@ -33,4 +33,37 @@ export async function session(
   });
   if (reply.status !== 200) throw new Error(`POST /_local/session: ${reply.status} ${reply.text}`);
   return stringField(reply, 'jwt');
+}
+
+/**
+ * Starts the local stack on `dataDir`, runs `scenario` with an HTTP client of `connections` sockets to its
+ * gateway, and stops the stack again; a failure carries the tail of the stack's output.
+ */
+export async function withLocalStack<T>(
+  dataDir: string,
+  connections: number,
+  log: (line: string) => void,
+  scenario: (client: HttpClient, endpoints: Endpoints) => Promise<T>,
+): Promise<T> {
+  log(`starting the local stack (data in ${dataDir})...`);
+  const stack = await startLocalStack(dataDir);
+  try {
+    const endpoints = endpointsOf(stack);
+    log(
+      `gateway ${endpoints.gateway}, SES ${endpoints.ses}, DynamoDB ${endpoints.dynamoDb} (${endpoints.tableName})`,
+    );
+    const client = new HttpClient(endpoints.gateway, connections);
+    try {
+      return await scenario(client, endpoints);
+    } finally {
+      client.close();
+    }
+  } catch (error) {
+    throw new Error(
+      `${error instanceof Error ? error.message : String(error)}\n--- local stack output (tail) ---\n${stack.output().slice(-3000)}`,
+    );
+  } finally {
+    log('stopping the local stack...');
+    await stopChild(stack.child, 'SIGINT', 10_000);
+  }
 }

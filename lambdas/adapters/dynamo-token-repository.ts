@@ -4,7 +4,7 @@ import {
   QueryCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { auditEvent, expiredAuditEvent, expiredEventIdOf, SYSTEM_ACTOR } from '../core/audit.js';
+import { expiredAuditEvent } from '../core/audit.js';
 import { invalidCursorError } from '../core/cursor-seal.js';
 import { ConflictError, LimitExceededError, TokenAccessDisabledError } from '../core/errors.js';
 import {
@@ -430,19 +430,14 @@ function previousNotAfterMs(token: TokenRecord): number | undefined {
   return token.previousSecretNotAfter === null ? undefined : Date.parse(token.previousSecretNotAfter);
 }
 
-/**
- * `token.expired` when the token item is gone (TTL): from what the slot kept, with the same id
- * and time expiredAuditEvent gives it, so either writer records the one event.
- */
+/** `token.expired` when the token item is gone (TTL): from what the slot kept. */
 function expiredEventOfSlot(slot: SlotRecord): AuditEvent {
-  return auditEvent({
-    id: expiredEventIdOf(slot.tokenId),
-    action: 'token.expired',
-    at: slot.expiresAt ?? new Date(0).toISOString(),
-    actor: SYSTEM_ACTOR,
+  return expiredAuditEvent({
+    id: slot.tokenId,
+    name: slot.tokenName,
+    expiresAt: slot.expiresAt,
     accountId: slot.accountId,
-    subjectUserId: slot.userId,
-    token: { id: slot.tokenId, name: slot.tokenName },
+    userId: slot.userId,
   });
 }
 

@@ -83,15 +83,19 @@ export function tokenAuditEvent(
  * The id of a token's `token.expired` event: derived from the token id (`tok_<x>` → `evt_<x>`), so
  * that every writer of it (the expiry sweep, the stream's TTL deletion) writes the same event once.
  */
-export function expiredEventIdOf(tokenId: string): string {
+function expiredEventIdOf(tokenId: string): string {
   return `evt_${tokenId.slice('tok_'.length)}`;
 }
 
 /**
  * `token.expired`, by the system, at the token's expiry. Its id is derived from the token id, so
- * whoever records it (the expiry sweep or the stream's TTL deletion) writes the same event once.
+ * whoever records it (the expiry sweep or the stream's TTL deletion) writes the same event once. It
+ * takes only what it records, so a writer that has just the token's limit slot (the token item is
+ * already gone) builds the same event.
  */
-export function expiredAuditEvent(token: TokenRecord): AuditEvent {
+export function expiredAuditEvent(
+  token: Pick<TokenRecord, 'id' | 'name' | 'expiresAt' | 'accountId' | 'userId'>,
+): AuditEvent {
   return auditEvent({
     id: expiredEventIdOf(token.id),
     action: 'token.expired',

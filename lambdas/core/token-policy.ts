@@ -188,6 +188,28 @@ function resolveEditedExpiry(
   now: Date,
   issues: ErrorDetail[],
 ): string | null {
+  return checkExpiresAt(
+    settings,
+    expiresAt,
+    Date.parse(createdAt),
+    'after the token was created',
+    now,
+    issues,
+  );
+}
+
+/**
+ * An explicit `expiresAt` (a date or `null` for "never"), checked against the deployment's policy: the
+ * latest allowed instant is `maxLifetimeDays` after `from` (creation for an edit, now for a new token).
+ */
+function checkExpiresAt(
+  settings: PolicySettings,
+  expiresAt: string | null,
+  from: number,
+  fromLabel: string,
+  now: Date,
+  issues: ErrorDetail[],
+): string | null {
   if (expiresAt === null) {
     if (!settings.allowNoExpiry) {
       issues.push({ path: 'expiresAt', message: 'this deployment does not allow tokens that never expire' });
@@ -195,7 +217,7 @@ function resolveEditedExpiry(
     return null;
   }
   const at = Date.parse(expiresAt);
-  const latest = Date.parse(createdAt) + settings.maxLifetimeDays * DAY_MS;
+  const latest = from + settings.maxLifetimeDays * DAY_MS;
   if (Number.isNaN(at)) {
     issues.push({ path: 'expiresAt', message: 'must be an ISO 8601 date and time' });
   } else if (at <= now.getTime()) {
@@ -203,7 +225,7 @@ function resolveEditedExpiry(
   } else if (at > latest) {
     issues.push({
       path: 'expiresAt',
-      message: `must be no later than ${settings.maxLifetimeDays} days after the token was created (${new Date(latest).toISOString()})`,
+      message: `must be no later than ${settings.maxLifetimeDays} days ${fromLabel} (${new Date(latest).toISOString()})`,
     });
   } else {
     return new Date(at).toISOString();
@@ -232,29 +254,8 @@ function resolveExpiry(
     }
     return new Date(now.getTime() + expiresInDays * DAY_MS).toISOString();
   }
-  if (expiresAt === null) {
-    if (!settings.allowNoExpiry) {
-      issues.push({ path: 'expiresAt', message: 'this deployment does not allow tokens that never expire' });
-    }
-    return null;
-  }
-  if (expiresAt !== undefined) {
-    const at = Date.parse(expiresAt);
-    const latest = now.getTime() + settings.maxLifetimeDays * DAY_MS;
-    if (Number.isNaN(at)) {
-      issues.push({ path: 'expiresAt', message: 'must be an ISO 8601 date and time' });
-    } else if (at <= now.getTime()) {
-      issues.push({ path: 'expiresAt', message: 'must be in the future' });
-    } else if (at > latest) {
-      issues.push({
-        path: 'expiresAt',
-        message: `must be no later than ${settings.maxLifetimeDays} days from now (${new Date(latest).toISOString()})`,
-      });
-    } else {
-      return new Date(at).toISOString();
-    }
-    return null;
-  }
+  if (expiresAt !== undefined)
+    return checkExpiresAt(settings, expiresAt, now.getTime(), 'from now', now, issues);
   return new Date(now.getTime() + defaultExpiryDays(settings) * DAY_MS).toISOString();
 }
 

@@ -8,7 +8,7 @@ import {
   TOKEN_PREFIX_MESSAGE,
   verificationCacheTtlSeconds,
 } from '../core/settings.js';
-import { ENV, requireEnv } from './env.js';
+import { ENV, requireJsonEnv } from './env.js';
 
 // The token authorizer's view of POLICY_SETTINGS: only the fields it uses, checked by hand so that
 // zod (about half of the authorizer's bundle and of its module init) stays out of this function.
@@ -74,13 +74,7 @@ export function parseAuthorizerSettings(
 }
 
 export function authorizerSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): AuthorizerSettings {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(requireEnv(ENV.policySettings, env));
-  } catch (error) {
-    throw new Error(`${ENV.policySettings} is not valid JSON: ${(error as Error).message}`);
-  }
-  return parseAuthorizerSettings(raw);
+  return parseAuthorizerSettings(requireJsonEnv(ENV.policySettings, env));
 }
 
 /** The in-process cache TTL: never longer than the revocation window (core/settings.ts). */

@@ -54,6 +54,16 @@ export function requireEnv(name: EnvName, env: NodeJS.ProcessEnv = process.env):
   return value;
 }
 
+/** A required variable holding JSON (e.g. POLICY_SETTINGS), parsed; not yet checked against any schema. */
+export function requireJsonEnv(name: EnvName, env: NodeJS.ProcessEnv = process.env): unknown {
+  const value = requireEnv(name, env);
+  try {
+    return JSON.parse(value) as unknown;
+  } catch (error) {
+    throw new Error(`${name} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
 export function optionalEnv(name: EnvName, env: NodeJS.ProcessEnv = process.env): string | undefined {
   const value = env[name];
   return value === undefined || value === '' ? undefined : value;

@@ -5,19 +5,15 @@ import { MANAGEMENT_ROUTES, type ManagementRouteName, routeNamed } from '../../l
 import type { CallerContext } from '../../lambdas/core/caller-context.js';
 import { newTokenId } from '../../lambdas/core/ids.js';
 import { ROLES, type Role, type TokenView } from '../../lambdas/core/model.js';
-import type { RouteHandler } from '../../lambdas/http/route-handler.js';
-import { DEPLOYED_ROUTES } from '../../lib/function-entries.js';
 import { createTestTable, type TestTable } from '../support/dynamo.js';
 import { stubHandlerEnv } from '../support/env.js';
+import { type ManagementClient, managementClient, type RouteRequest } from '../support/management-client.js';
 import {
   adminContext,
   captureLogs,
   errorOf,
   type InvokeResult,
-  invoke,
   memberContext,
-  type ProxyEventOptions,
-  proxyEvent,
   viewerContext,
 } from '../support/proxy-events.js';
 
@@ -152,7 +148,7 @@ interface TokenSnapshot {
 
 describe('authorization matrix on DynamoDB Local', () => {
   let table: TestTable;
-  const handlers = {} as Record<ManagementRouteName, RouteHandler>;
+  let client: ManagementClient;
   const foreignSnapshots: TokenSnapshot[] = [];
   let logs: ReturnType<typeof captureLogs>;
 
@@ -164,10 +160,7 @@ describe('authorization matrix on DynamoDB Local', () => {
       policy: { maxActiveTokensPerUser: 500, maxActiveTokensPerAccount: 5000 },
     });
     // Every handler straight from the route table: a route added there is loaded here.
-    for (const route of DEPLOYED_ROUTES) {
-      const module = `../../${route.entry.replace(/\.ts$/, '.js')}`;
-      handlers[route.name] = ((await import(module)) as { handler: RouteHandler }).handler;
-    }
+    client = await managementClient();
     logs = captureLogs();
     // A baseline: every identity holds a token, so every listing and audit trail has something in it.
     for (const user of [...Object.values(CALLERS), BOB]) await create(creatorFor(user));
@@ -180,10 +173,7 @@ describe('authorization matrix on DynamoDB Local', () => {
     await table.drop();
   });
 
-  const call = (name: ManagementRouteName, options: Omit<ProxyEventOptions, 'method' | 'resource'>) => {
-    const route = routeNamed(name);
-    return invoke(handlers[name], proxyEvent({ method: route.method, resource: route.path, ...options }));
-  };
+  const call = (name: ManagementRouteName, request: RouteRequest) => client.call(name, request);
 
   async function item(key: Record<string, string>): Promise<StoredItem | undefined> {
     const { Item } = await table.documentClient.send(
@@ -227,7 +217,7 @@ describe('authorization matrix on DynamoDB Local', () => {
     relation: Relation,
     target: CallerContext,
     tokenId: string | undefined,
-  ): Omit<ProxyEventOptions, 'method' | 'resource'> {
+  ): RouteRequest {
     const userQuery: Record<string, string> = relation === 'own' ? {} : { userId: target.userId };
     switch (name) {
       case 'createToken':

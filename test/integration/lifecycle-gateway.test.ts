@@ -3,10 +3,10 @@ import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayAuthorizerResult, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { KEYS } from '../../lambdas/adapters/table-definition.js';
+import type { ManagementRouteName } from '../../lambdas/contract/routes.js';
 import type { CallerContext } from '../../lambdas/core/caller-context.js';
 import type { AuditEvent, TokenView } from '../../lambdas/core/model.js';
 import { secretScannerPattern } from '../../lambdas/core/token-format.js';
-import type { RouteHandler } from '../../lambdas/http/route-handler.js';
 import { ENV } from '../../lambdas/runtime/env.js';
 import type { TokenAuthorizerResult } from '../../lambdas/token-authorizer/gateway.js';
 import { type StreamPoller, startStreamPoller } from '../../local/stream-poller.js';
@@ -20,14 +20,11 @@ import {
 } from '../support/authorizer-events.js';
 import { createTestTable, type TestTable } from '../support/dynamo.js';
 import { stubHandlerEnv } from '../support/env.js';
+import { type ManagementClient, managementClient, type RouteRequest } from '../support/management-client.js';
 import {
   adminContext,
   expectContractError,
-  type InvokeResult,
-  invoke,
   memberContext,
-  type ProxyEventOptions,
-  proxyEvent,
   lambdaContext as proxyLambdaContext,
 } from '../support/proxy-events.js';
 import { scaled } from '../support/time.js';
@@ -39,15 +36,6 @@ import { scaled } from '../support/time.js';
 // emulator is shared with the other test files, so this file reads only emails to its own addresses.
 
 type CreatedView = TokenView & { secret: string };
-type ManagementRoute =
-  | 'create'
-  | 'update'
-  | 'rotate'
-  | 'revoke'
-  | 'revokeAll'
-  | 'setAccess'
-  | 'getAccess'
-  | 'audit';
 type AuthorizerHandler = (
   event: unknown,
   context: ReturnType<typeof authorizerContext>,
@@ -56,17 +44,6 @@ type NotifierHandler = (
   event: DynamoDBStreamEvent,
   context: ReturnType<typeof proxyLambdaContext>,
 ) => Promise<DynamoDBBatchResponse>;
-
-const MODULES: Record<ManagementRoute, string> = {
-  create: '../../lambdas/create-token/handler.js',
-  update: '../../lambdas/update-token/handler.js',
-  rotate: '../../lambdas/rotate-token/handler.js',
-  revoke: '../../lambdas/revoke-token/handler.js',
-  revokeAll: '../../lambdas/revoke-all-tokens/handler.js',
-  setAccess: '../../lambdas/set-user-token-access/handler.js',
-  getAccess: '../../lambdas/get-user-token-access/handler.js',
-  audit: '../../lambdas/list-audit-events/handler.js',
-};
 
 const SENDER = 'no-reply@example.com';
 const BASE_PATH = '/demo';
@@ -132,7 +109,7 @@ describe('token lifecycle through the management API, the token authorizer and t
   let poller: StreamPoller;
   let authorizer: AuthorizerHandler;
   let logs: StdoutCapture;
-  const handlers = {} as Record<ManagementRoute, RouteHandler>;
+  let client: ManagementClient;
   const pollerErrors: unknown[] = [];
   /** Every secret issued here: none may appear in an audit response, an item, an email or a log line. */
   const secrets: string[] = [];
@@ -152,9 +129,7 @@ describe('token lifecycle through the management API, the token authorizer and t
         [ENV.authorizerBasePath]: BASE_PATH,
       },
     });
-    for (const [name, module] of Object.entries(MODULES)) {
-      handlers[name as ManagementRoute] = ((await import(module)) as { handler: RouteHandler }).handler;
-    }
+    client = await managementClient();
     authorizer = (await import('../../lambdas/token-authorizer/handler.js'))
       .handler as unknown as AuthorizerHandler;
     const notifier = (await import('../../lambdas/notifier/handler.js'))
@@ -182,13 +157,10 @@ describe('token lifecycle through the management API, the token authorizer and t
 
   // --- management API ---
 
-  const call = (route: ManagementRoute, options: ProxyEventOptions): Promise<InvokeResult> =>
-    invoke(handlers[route], proxyEvent(options));
+  const call = (name: ManagementRouteName, request: RouteRequest) => client.call(name, request);
 
   async function create(caller: CallerContext, body: object = {}): Promise<CreatedView> {
-    const result = await call('create', {
-      method: 'POST',
-      resource: '/tokens',
+    const result = await call('createToken', {
       caller,
       body: { name: 'gateway', scopes: ['content:read'], ...body },
     });
@@ -198,9 +170,7 @@ describe('token lifecycle through the management API, the token authorizer and t
     return created;
   }
   async function rotate(caller: CallerContext, id: string, gracePeriodSeconds: number): Promise<CreatedView> {
-    const result = await call('rotate', {
-      method: 'POST',
-      resource: '/tokens/{id}/rotate',
+    const result = await call('rotateToken', {
       pathParameters: { id },
       caller,
       body: { gracePeriodSeconds },
@@ -211,19 +181,16 @@ describe('token lifecycle through the management API, the token authorizer and t
     return rotated;
   }
   const patch = (caller: CallerContext, id: string, body: object) =>
-    call('update', { method: 'PATCH', resource: '/tokens/{id}', pathParameters: { id }, caller, body });
-  const revokeAll = (caller: CallerContext) =>
-    call('revokeAll', { method: 'DELETE', resource: '/tokens', caller });
+    call('updateToken', { pathParameters: { id }, caller, body });
+  const revokeAll = (caller: CallerContext) => call('revokeAllTokens', { caller });
   const setAccess = (caller: CallerContext, userId: string, enabled: boolean) =>
-    call('setAccess', {
-      method: 'PUT',
-      resource: '/users/{userId}/token-access',
+    call('setUserTokenAccess', {
       pathParameters: { userId },
       caller,
       body: { enabled },
     });
   async function auditOf(caller: CallerContext, query: Record<string, string> = {}): Promise<AuditEvent[]> {
-    const result = await call('audit', { method: 'GET', resource: '/audit-events', caller, query });
+    const result = await call('listAuditEvents', { caller, query });
     expect(result.status).toBe(200);
     auditBodies.push(result.rawBody);
     const page = result.json as { items: AuditEvent[]; nextCursor: string | null };
@@ -387,18 +354,14 @@ describe('token lifecycle through the management API, the token authorizer and t
     expect(disabled.status).toBe(200);
     expect(disabled.json).toMatchObject({ userId: 'dora', enabled: false, updatedBy: 'boss' });
     expect(await gateway(token.secret)).toEqual({ status: 401, reason: 'DISABLED' });
-    const own = await call('getAccess', {
-      method: 'GET',
-      resource: '/users/{userId}/token-access',
+    const own = await call('getUserTokenAccess', {
       pathParameters: { userId: 'dora' },
       caller: user,
     });
     expect(own.status).toBe(200);
     expect(own.json).toMatchObject({ userId: 'dora', enabled: false, updatedBy: 'boss' });
     expectContractError(
-      await call('create', {
-        method: 'POST',
-        resource: '/tokens',
+      await call('createToken', {
         caller: user,
         body: { name: 'while disabled', scopes: ['content:read'] },
       }),
@@ -422,9 +385,7 @@ describe('token lifecycle through the management API, the token authorizer and t
     const rotated = await rotate(owner, created.id, 0);
     expect((await setAccess(admin, 'olga', false)).status).toBe(200);
     expect((await setAccess(admin, 'olga', true)).status).toBe(200);
-    const revoked = await call('revoke', {
-      method: 'DELETE',
-      resource: '/tokens/{id}',
+    const revoked = await call('revokeToken', {
       pathParameters: { id: created.id },
       caller: owner,
     });

@@ -2,49 +2,25 @@ import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { itemToToken, slotFor, slotToItem, tokenToItem } from '../../lambdas/adapters/items.js';
 import { KEYS } from '../../lambdas/adapters/table-definition.js';
+import type { ManagementRouteName } from '../../lambdas/contract/routes.js';
 import type { CallerContext } from '../../lambdas/core/caller-context.js';
 import type { AuditEvent, TokenRecord, TokenView } from '../../lambdas/core/model.js';
-import type { RouteHandler } from '../../lambdas/http/route-handler.js';
 import { createTestTable, type TestTable } from '../support/dynamo.js';
 import { stubHandlerEnv } from '../support/env.js';
-import {
-  adminContext,
-  captureLogs,
-  expectContractError,
-  type InvokeResult,
-  invoke,
-  memberContext,
-  type ProxyEventOptions,
-  proxyEvent,
-} from '../support/proxy-events.js';
+import { type ManagementClient, managementClient, type RouteRequest } from '../support/management-client.js';
+import { adminContext, captureLogs, expectContractError, memberContext } from '../support/proxy-events.js';
 
 // The token lifecycle end to end on DynamoDB Local, through the real handlers: edit, rotate,
 // revoke all, token access, and the audit trail each of them leaves.
 
 type CreatedView = TokenView & { secret: string };
-type Handlers = Record<
-  'create' | 'get' | 'update' | 'rotate' | 'revokeAll' | 'setAccess' | 'getAccess' | 'audit',
-  RouteHandler
->;
-
-const MODULES: Record<keyof Handlers, string> = {
-  create: '../../lambdas/create-token/handler.js',
-  get: '../../lambdas/get-token/handler.js',
-  update: '../../lambdas/update-token/handler.js',
-  rotate: '../../lambdas/rotate-token/handler.js',
-  revokeAll: '../../lambdas/revoke-all-tokens/handler.js',
-  setAccess: '../../lambdas/set-user-token-access/handler.js',
-  getAccess: '../../lambdas/get-user-token-access/handler.js',
-  audit: '../../lambdas/list-audit-events/handler.js',
-};
-
 const PER_USER_LIMIT = 5;
 const alice = memberContext({ userId: 'alice', email: 'alice@example.com' });
 const admin = adminContext({ userId: 'root' });
 
 describe('token lifecycle on DynamoDB Local', () => {
   let table: TestTable;
-  const handlers = {} as Handlers;
+  let client: ManagementClient;
   const secrets: string[] = [];
   let logs: ReturnType<typeof captureLogs>;
 
@@ -55,9 +31,7 @@ describe('token lifecycle on DynamoDB Local', () => {
       dynamoEndpoint: inject('dynamoEndpoint'),
       policy: { maxActiveTokensPerUser: PER_USER_LIMIT },
     });
-    for (const [name, module] of Object.entries(MODULES)) {
-      handlers[name as keyof Handlers] = ((await import(module)) as { handler: RouteHandler }).handler;
-    }
+    client = await managementClient();
     logs = captureLogs();
   });
   afterAll(async () => {
@@ -66,13 +40,10 @@ describe('token lifecycle on DynamoDB Local', () => {
     await table.drop();
   });
 
-  const call = (route: keyof Handlers, options: ProxyEventOptions): Promise<InvokeResult> =>
-    invoke(handlers[route], proxyEvent(options));
+  const call = (name: ManagementRouteName, request: RouteRequest) => client.call(name, request);
 
   async function create(caller: CallerContext, body: object = {}): Promise<CreatedView> {
-    const result = await call('create', {
-      method: 'POST',
-      resource: '/tokens',
+    const result = await call('createToken', {
       caller,
       body: { name: 'lifecycle', scopes: ['content:read'], ...body },
     });
@@ -82,28 +53,24 @@ describe('token lifecycle on DynamoDB Local', () => {
     return created;
   }
   const tryCreate = (caller: CallerContext) =>
-    call('create', {
-      method: 'POST',
-      resource: '/tokens',
+    call('createToken', {
       caller,
       body: { name: 'x', scopes: ['content:read'] },
     });
   const patch = (caller: CallerContext, id: string, body: object) =>
-    call('update', { method: 'PATCH', resource: '/tokens/{id}', pathParameters: { id }, caller, body });
+    call('updateToken', { pathParameters: { id }, caller, body });
   const rotate = (caller: CallerContext, id: string, body?: object) =>
-    call('rotate', { method: 'POST', resource: '/tokens/{id}/rotate', pathParameters: { id }, caller, body });
+    call('rotateToken', { pathParameters: { id }, caller, body });
   const revokeAll = (caller: CallerContext, query: Record<string, string> = {}) =>
-    call('revokeAll', { method: 'DELETE', resource: '/tokens', caller, query });
+    call('revokeAllTokens', { caller, query });
   const setAccess = (caller: CallerContext, userId: string, enabled: boolean) =>
-    call('setAccess', {
-      method: 'PUT',
-      resource: '/users/{userId}/token-access',
+    call('setUserTokenAccess', {
       pathParameters: { userId },
       caller,
       body: { enabled },
     });
   const auditOf = async (caller: CallerContext, query: Record<string, string>): Promise<AuditEvent[]> => {
-    const result = await call('audit', { method: 'GET', resource: '/audit-events', caller, query });
+    const result = await call('listAuditEvents', { caller, query });
     expect(result.status).toBe(200);
     return (result.json as { items: AuditEvent[] }).items;
   };
@@ -200,7 +167,7 @@ describe('token lifecycle on DynamoDB Local', () => {
       ['token.created', {}],
     ]);
 
-    await call('revokeAll', { method: 'DELETE', resource: '/tokens', caller: alice });
+    await call('revokeAllTokens', { caller: alice });
     expectContractError(await rotate(alice, created.id), 409, 'CONFLICT');
     expectContractError(await patch(alice, created.id, { name: 'late' }), 409, 'CONFLICT');
   });
@@ -269,9 +236,7 @@ describe('token lifecycle on DynamoDB Local', () => {
     expectContractError(await tryCreate(dave), 403, 'FORBIDDEN');
     expectContractError(await rotate(dave, token.id), 403, 'FORBIDDEN');
     expect((await setAccess(admin, 'dave', false)).json).toMatchObject({ enabled: false, tokensAffected: 0 });
-    const own = await call('getAccess', {
-      method: 'GET',
-      resource: '/users/{userId}/token-access',
+    const own = await call('getUserTokenAccess', {
       pathParameters: { userId: 'dave' },
       caller: dave,
     });
@@ -290,9 +255,7 @@ describe('token lifecycle on DynamoDB Local', () => {
       'token.created',
     ]);
     expectContractError(
-      await call('audit', {
-        method: 'GET',
-        resource: '/audit-events',
+      await call('listAuditEvents', {
         caller: alice,
         query: { userId: 'dave' },
       }),
@@ -328,9 +291,7 @@ describe('token lifecycle on DynamoDB Local', () => {
     await patch(alice, created.id, { name: 'one' });
     await patch(alice, created.id, { name: 'two' });
     expectContractError(
-      await call('audit', {
-        method: 'GET',
-        resource: '/audit-events',
+      await call('listAuditEvents', {
         caller: memberContext({ userId: 'bob' }),
         query: { tokenId: created.id },
       }),
@@ -338,9 +299,7 @@ describe('token lifecycle on DynamoDB Local', () => {
       'NOT_FOUND',
     );
     expectContractError(
-      await call('audit', {
-        method: 'GET',
-        resource: '/audit-events',
+      await call('listAuditEvents', {
         caller: adminContext({ accountId: 'acct-2' }),
         query: { tokenId: created.id },
       }),
@@ -350,9 +309,7 @@ describe('token lifecycle on DynamoDB Local', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const result = await call('audit', {
-        method: 'GET',
-        resource: '/audit-events',
+      const result = await call('listAuditEvents', {
         caller: admin,
         query: { tokenId: created.id, limit: '2', ...(cursor === null ? {} : { cursor }) },
       });

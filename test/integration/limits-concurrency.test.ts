@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoTokenRepository } from '../../lambdas/adapters/dynamo-token-repository.js';
@@ -10,6 +9,7 @@ import { hashToken } from '../../lambdas/core/hashing.js';
 import type { Caller, TokenChange, TokenRecord } from '../../lambdas/core/model.js';
 import { generateToken } from '../../lambdas/core/token-format.js';
 import { createTestTable, localDynamoClient, type TestTable } from '../support/dynamo.js';
+import { transactionCanceled } from '../support/dynamo-errors.js';
 import { tokenRecord } from '../unit/management/records.js';
 
 // The active-token limits under contention on DynamoDB Local: many creates, revokes and releases
@@ -129,13 +129,9 @@ function conflictingClient(): { client: DynamoDBDocumentClient; conflicts: () =>
       });
       if (keys.some((itemKey) => held.has(itemKey))) {
         conflicts++;
-        throw new TransactionCanceledException({
-          message: 'Transaction cancelled',
-          $metadata: {},
-          CancellationReasons: keys.map((itemKey) => ({
-            Code: held.has(itemKey) ? 'TransactionConflict' : 'None',
-          })),
-        });
+        throw transactionCanceled(
+          keys.map((itemKey) => (held.has(itemKey) ? 'TransactionConflict' : 'None')),
+        );
       }
       for (const itemKey of keys) held.add(itemKey);
       setTimeout(() => {

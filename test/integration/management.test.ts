@@ -1,21 +1,18 @@
 import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { KEYS } from '../../lambdas/adapters/table-definition.js';
+import type { ManagementRouteName } from '../../lambdas/contract/routes.js';
 import type { CallerContext } from '../../lambdas/core/caller-context.js';
 import { newTokenId } from '../../lambdas/core/ids.js';
 import type { TokenView } from '../../lambdas/core/model.js';
-import type { RouteHandler } from '../../lambdas/http/route-handler.js';
 import { createTestTable, type TestTable } from '../support/dynamo.js';
 import { stubHandlerEnv } from '../support/env.js';
+import { type ManagementClient, managementClient, type RouteRequest } from '../support/management-client.js';
 import {
   adminContext,
   captureLogs,
   expectContractError,
-  type InvokeResult,
-  invoke,
   memberContext,
-  type ProxyEventOptions,
-  proxyEvent,
   viewerContext,
 } from '../support/proxy-events.js';
 
@@ -32,7 +29,7 @@ const viewer = viewerContext({ userId: 'vic' });
 
 describe('management API on DynamoDB Local', () => {
   let table: TestTable;
-  const handlers: Record<'create' | 'list' | 'get' | 'revoke', RouteHandler> = {} as never;
+  let client: ManagementClient;
   const responses: { route: string; body: string }[] = [];
   const secrets: string[] = [];
   let logs: ReturnType<typeof captureLogs>;
@@ -40,10 +37,7 @@ describe('management API on DynamoDB Local', () => {
   beforeAll(async () => {
     table = await createTestTable();
     stubHandlerEnv({ tableName: table.tableName, dynamoEndpoint: inject('dynamoEndpoint') });
-    handlers.create = (await import('../../lambdas/create-token/handler.js')).handler;
-    handlers.list = (await import('../../lambdas/list-tokens/handler.js')).handler;
-    handlers.get = (await import('../../lambdas/get-token/handler.js')).handler;
-    handlers.revoke = (await import('../../lambdas/revoke-token/handler.js')).handler;
+    client = await managementClient((route, result) => responses.push({ route, body: result.rawBody }));
     logs = captureLogs();
   });
   afterAll(async () => {
@@ -52,16 +46,10 @@ describe('management API on DynamoDB Local', () => {
     await table.drop();
   });
 
-  async function call(route: keyof typeof handlers, options: ProxyEventOptions): Promise<InvokeResult> {
-    const result = await invoke(handlers[route], proxyEvent(options));
-    responses.push({ route, body: result.rawBody });
-    return result;
-  }
+  const call = (name: ManagementRouteName, request: RouteRequest) => client.call(name, request);
 
   async function create(caller: CallerContext, body: object = {}): Promise<CreatedView> {
-    const result = await call('create', {
-      method: 'POST',
-      resource: '/tokens',
+    const result = await call('createToken', {
       caller,
       body: { name: 'integration', scopes: ['content:read'], ...body },
     });
@@ -70,12 +58,11 @@ describe('management API on DynamoDB Local', () => {
     secrets.push(created.secret);
     return created;
   }
-  const get = (caller: CallerContext, id: string) =>
-    call('get', { method: 'GET', resource: '/tokens/{id}', pathParameters: { id }, caller });
+  const get = (caller: CallerContext, id: string) => call('getToken', { pathParameters: { id }, caller });
   const revoke = (caller: CallerContext, id: string) =>
-    call('revoke', { method: 'DELETE', resource: '/tokens/{id}', pathParameters: { id }, caller });
+    call('revokeToken', { pathParameters: { id }, caller });
   const list = (caller: CallerContext, query: Record<string, string> = {}) =>
-    call('list', { method: 'GET', resource: '/tokens', caller, query });
+    call('listTokens', { caller, query });
 
   async function item(key: Record<string, string>): Promise<Record<string, unknown> | undefined> {
     const { Item } = await table.documentClient.send(
@@ -155,9 +142,7 @@ describe('management API on DynamoDB Local', () => {
       lastChange: { actorUserId: 'root', actorRole: 'admin' },
     });
 
-    const denied = await call('create', {
-      method: 'POST',
-      resource: '/tokens',
+    const denied = await call('createToken', {
       caller: viewer,
       body: { name: 'x', scopes: ['content:read'] },
     });
@@ -210,9 +195,7 @@ describe('management API on DynamoDB Local', () => {
     const owner = memberContext({ userId: 'limited' });
     const created: CreatedView[] = [];
     for (let index = 0; index < 10; index++) created.push(await create(owner));
-    const refused = await call('create', {
-      method: 'POST',
-      resource: '/tokens',
+    const refused = await call('createToken', {
       caller: owner,
       body: { name: 'one too many', scopes: ['content:read'] },
     });
@@ -230,9 +213,7 @@ describe('management API on DynamoDB Local', () => {
     );
     const results = await Promise.all(
       callers.map((caller) =>
-        call('create', {
-          method: 'POST',
-          resource: '/tokens',
+        call('createToken', {
           caller,
           body: { name: 'n', scopes: ['content:read'] },
         }),
@@ -266,7 +247,7 @@ describe('management API on DynamoDB Local', () => {
       expect(logText).not.toContain(secret.slice(4, 36));
       const carriers = responses.filter((response) => response.body.includes(secret));
       expect(carriers).toHaveLength(1);
-      expect(carriers[0]?.route).toBe('create');
+      expect(carriers[0]?.route).toBe('createToken');
     }
   });
 });

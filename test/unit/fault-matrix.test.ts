@@ -3,7 +3,6 @@ import {
   InternalServerError,
   ProvisionedThroughputExceededException,
   ThrottlingException,
-  TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
@@ -34,6 +33,7 @@ import {
   methodArn,
   restRequestEvent,
 } from '../support/authorizer-events.js';
+import { transactionCanceled } from '../support/dynamo-errors.js';
 import { stubHandlerEnv } from '../support/env.js';
 import {
   adminContext,
@@ -110,16 +110,9 @@ const CONDITIONAL: Fault = {
   make: () =>
     new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
 };
-function cancelled(codes: readonly string[]): TransactionCanceledException {
-  return new TransactionCanceledException({
-    message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${codes.join(', ')}]`,
-    $metadata: {},
-    CancellationReasons: codes.map((Code) => ({ Code })),
-  });
-}
 const CONFLICT: Fault = {
   label: 'TransactionCanceled[TransactionConflict]',
-  make: () => cancelled(['TransactionConflict']),
+  make: () => transactionCanceled(['TransactionConflict']),
 };
 
 /** Faults of any AWS API (KMS, SES). */
@@ -503,7 +496,7 @@ describe('management routes: every call site x every fault', () => {
       if (route === undefined) throw new Error(`no route ${name}`);
       resolveKms();
       route.happy();
-      const error = cancelled(codes);
+      const error = transactionCanceled(codes);
       ddb.on(TransactWriteCommand).rejects(error);
       assertExpected(await run(route), expected, error);
       expect(ddb.commandCalls(PutCommand)).toHaveLength(0);

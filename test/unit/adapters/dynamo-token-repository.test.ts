@@ -19,6 +19,7 @@ import {
   ValidationError,
 } from '../../../lambdas/core/errors.js';
 import type { AuditEvent, TokenChange, TokenRecord } from '../../../lambdas/core/model.js';
+import { transactionCanceled } from '../../support/dynamo-errors.js';
 import { tokenRecord } from '../management/records.js';
 
 // Every SDK call the token repository makes, and what it does with each failure: conditions map
@@ -42,14 +43,6 @@ afterEach(() => {
 });
 
 type Code = 'None' | 'ConditionalCheckFailed' | 'TransactionConflict' | 'ThrottlingError';
-
-function cancelled(codes: readonly Code[]): TransactionCanceledException {
-  return new TransactionCanceledException({
-    message: 'Transaction cancelled',
-    $metadata: {},
-    CancellationReasons: codes.map((Code) => ({ Code })),
-  });
-}
 
 /** Codes for a transaction of `length` parts with the given ones failing. */
 function reasons(length: number, failing: Record<number, Code>): Code[] {
@@ -133,7 +126,7 @@ describe('create', () => {
     const token = tokenRecord();
     dynamo
       .on(TransactWriteCommand)
-      .rejects(cancelled(reasons(CREATE_PARTS, { [index]: 'ConditionalCheckFailed' })));
+      .rejects(transactionCanceled(reasons(CREATE_PARTS, { [index]: 'ConditionalCheckFailed' })));
     const failure = repository().create(token, LIMITS, createdAudit(token));
     await expect(failure).rejects.toBeInstanceOf(type);
     await expect(failure).rejects.toThrow(message);
@@ -145,7 +138,9 @@ describe('create', () => {
     dynamo
       .on(TransactWriteCommand)
       .rejects(
-        cancelled(reasons(CREATE_PARTS, { 2: 'ConditionalCheckFailed', 5: 'ConditionalCheckFailed' })),
+        transactionCanceled(
+          reasons(CREATE_PARTS, { 2: 'ConditionalCheckFailed', 5: 'ConditionalCheckFailed' }),
+        ),
       );
     await expect(repository().create(token, LIMITS, createdAudit(token))).rejects.toBeInstanceOf(
       TokenAccessDisabledError,
@@ -156,7 +151,7 @@ describe('create', () => {
     const token = tokenRecord();
     dynamo
       .on(TransactWriteCommand)
-      .rejectsOnce(cancelled(reasons(CREATE_PARTS, { 3: 'TransactionConflict' })))
+      .rejectsOnce(transactionCanceled(reasons(CREATE_PARTS, { 3: 'TransactionConflict' })))
       .resolves({});
     await repository().create(token, LIMITS, createdAudit(token));
     const calls = dynamo.commandCalls(TransactWriteCommand);
@@ -168,8 +163,8 @@ describe('create', () => {
     const token = tokenRecord();
     dynamo
       .on(TransactWriteCommand)
-      .rejectsOnce(cancelled(reasons(CREATE_PARTS, { 3: 'TransactionConflict' })))
-      .rejects(cancelled(reasons(CREATE_PARTS, { 3: 'ConditionalCheckFailed' })));
+      .rejectsOnce(transactionCanceled(reasons(CREATE_PARTS, { 3: 'TransactionConflict' })))
+      .rejects(transactionCanceled(reasons(CREATE_PARTS, { 3: 'ConditionalCheckFailed' })));
     await expect(repository().create(token, LIMITS, createdAudit(token))).rejects.toBeInstanceOf(
       LimitExceededError,
     );
@@ -177,7 +172,7 @@ describe('create', () => {
 
   it('rethrows the cancellation once the conflict budget is spent', async () => {
     const token = tokenRecord();
-    const conflict = cancelled(reasons(CREATE_PARTS, { 3: 'TransactionConflict' }));
+    const conflict = transactionCanceled(reasons(CREATE_PARTS, { 3: 'TransactionConflict' }));
     dynamo.on(TransactWriteCommand).rejects(conflict);
     await expect(repository().create(token, LIMITS, createdAudit(token))).rejects.toBeInstanceOf(
       TransactionCanceledException,
@@ -187,9 +182,12 @@ describe('create', () => {
 
   it.each([
     ['throttling', throttled()],
-    ['a throttled part of the transaction', cancelled(reasons(CREATE_PARTS, { 3: 'ThrottlingError' }))],
-    ['a colliding token id', cancelled(reasons(CREATE_PARTS, { 0: 'ConditionalCheckFailed' }))],
-    ['a cancellation without reasons', cancelled([])],
+    [
+      'a throttled part of the transaction',
+      transactionCanceled(reasons(CREATE_PARTS, { 3: 'ThrottlingError' })),
+    ],
+    ['a colliding token id', transactionCanceled(reasons(CREATE_PARTS, { 0: 'ConditionalCheckFailed' }))],
+    ['a cancellation without reasons', transactionCanceled([])],
   ])('%s passes through as it is, without a retry', async (_, error) => {
     const token = tokenRecord();
     dynamo.on(TransactWriteCommand).rejects(error);
@@ -371,7 +369,7 @@ describe('revoke', () => {
       .resolves({ Item: tokenToItem({ ...token, state: 'revoked', version: 2 }) });
     dynamo
       .on(TransactWriteCommand)
-      .rejects(cancelled(reasons(6, { 0: 'ConditionalCheckFailed', 2: 'ConditionalCheckFailed' })));
+      .rejects(transactionCanceled(reasons(6, { 0: 'ConditionalCheckFailed', 2: 'ConditionalCheckFailed' })));
     expect(await repository().revoke(token.id, change('revoked'), revokedAudit)).toBeUndefined();
     expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(1);
   });
@@ -385,7 +383,7 @@ describe('revoke', () => {
       .resolves({ Item: tokenToItem(rotated) });
     dynamo
       .on(TransactWriteCommand)
-      .rejectsOnce(cancelled(reasons(6, { 0: 'ConditionalCheckFailed' })))
+      .rejectsOnce(transactionCanceled(reasons(6, { 0: 'ConditionalCheckFailed' })))
       .resolves({});
     expect(await repository().revoke(token.id, change('revoked'), revokedAudit)).toMatchObject({
       version: 3,
@@ -400,7 +398,7 @@ describe('revoke', () => {
     dynamo.on(GetCommand).resolves({ Item: tokenToItem(token) });
     dynamo
       .on(TransactWriteCommand)
-      .rejectsOnce(cancelled(reasons(6, { 2: 'ConditionalCheckFailed' })))
+      .rejectsOnce(transactionCanceled(reasons(6, { 2: 'ConditionalCheckFailed' })))
       .resolves({});
     expect(await repository().revoke(token.id, change('revoked'), revokedAudit)).toMatchObject({
       state: 'revoked',
@@ -420,7 +418,9 @@ describe('revoke', () => {
     dynamo.on(GetCommand).resolves({ Item: tokenToItem(token) });
     dynamo
       .on(TransactWriteCommand)
-      .rejectsOnce(cancelled(reasons(7, { 1: 'ConditionalCheckFailed', 2: 'ConditionalCheckFailed' })))
+      .rejectsOnce(
+        transactionCanceled(reasons(7, { 1: 'ConditionalCheckFailed', 2: 'ConditionalCheckFailed' })),
+      )
       .resolves({});
     await repository().revoke(token.id, change('revoked'), revokedAudit);
     const retried = keysOf(transactions()[1] ?? []);
@@ -432,7 +432,7 @@ describe('revoke', () => {
   it('conflicts: retried up to the budget, then rethrown', async () => {
     const token = tokenRecord();
     dynamo.on(GetCommand).resolves({ Item: tokenToItem(token) });
-    const conflict = cancelled(reasons(6, { 4: 'TransactionConflict' }));
+    const conflict = transactionCanceled(reasons(6, { 4: 'TransactionConflict' }));
     dynamo.on(TransactWriteCommand).rejects(conflict);
     await expect(repository().revoke(token.id, change('revoked'), revokedAudit)).rejects.toBe(conflict);
     expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(MAX_ATTEMPTS);
@@ -517,13 +517,15 @@ describe('update', () => {
     ['the current credential (expired, gone by TTL)', 1],
     ['the slot (released after expiry)', 3],
   ])('a failed condition on %s is CONFLICT', async (_, index) => {
-    dynamo.on(TransactWriteCommand).rejects(cancelled(reasons(6, { [index]: 'ConditionalCheckFailed' })));
+    dynamo
+      .on(TransactWriteCommand)
+      .rejects(transactionCanceled(reasons(6, { [index]: 'ConditionalCheckFailed' })));
     await expect(repository().update(current, next, updatedAudit)).rejects.toBeInstanceOf(ConflictError);
     expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(1);
   });
 
   it('the owner’s token access disabled (issue #11): 403 TokenAccessDisabledError, not retried', async () => {
-    dynamo.on(TransactWriteCommand).rejects(cancelled(reasons(6, { 4: 'ConditionalCheckFailed' })));
+    dynamo.on(TransactWriteCommand).rejects(transactionCanceled(reasons(6, { 4: 'ConditionalCheckFailed' })));
     await expect(repository().update(current, next, updatedAudit)).rejects.toBeInstanceOf(
       TokenAccessDisabledError,
     );
@@ -533,8 +535,8 @@ describe('update', () => {
   it('previous credential gone: retried without it; conflicts retried', async () => {
     dynamo
       .on(TransactWriteCommand)
-      .rejectsOnce(cancelled(reasons(6, { 2: 'ConditionalCheckFailed' })))
-      .rejectsOnce(cancelled(reasons(5, { 0: 'TransactionConflict' })))
+      .rejectsOnce(transactionCanceled(reasons(6, { 2: 'ConditionalCheckFailed' })))
+      .rejectsOnce(transactionCanceled(reasons(5, { 0: 'TransactionConflict' })))
       .resolves({});
     await repository().update(current, next, updatedAudit);
     const calls = transactions();
@@ -625,7 +627,7 @@ describe('rotate', () => {
 
   it('switched between read and write: re-read; disabled → 403, re-enabled → retried at the new generation', async () => {
     dynamo.on(GetCommand).resolvesOnce(access(true, 1)).resolves(access(false, 2));
-    dynamo.on(TransactWriteCommand).rejects(cancelled(reasons(6, { 2: 'ConditionalCheckFailed' })));
+    dynamo.on(TransactWriteCommand).rejects(transactionCanceled(reasons(6, { 2: 'ConditionalCheckFailed' })));
     await expect(repository().rotate(current, next, rotatedAudit)).rejects.toBeInstanceOf(
       TokenAccessDisabledError,
     );
@@ -634,7 +636,7 @@ describe('rotate', () => {
     dynamo.on(GetCommand).resolvesOnce(access(true, 1)).resolves(access(true, 3));
     dynamo
       .on(TransactWriteCommand)
-      .rejectsOnce(cancelled(reasons(6, { 2: 'ConditionalCheckFailed' })))
+      .rejectsOnce(transactionCanceled(reasons(6, { 2: 'ConditionalCheckFailed' })))
       .resolves({});
     await repository().rotate(current, next, rotatedAudit);
     expect(transactions()[1]?.[1]?.Put?.Item).toMatchObject({ accessGeneration: 3 });
@@ -642,7 +644,7 @@ describe('rotate', () => {
 
   it('lost to another change: CONFLICT', async () => {
     dynamo.on(GetCommand).resolves({});
-    dynamo.on(TransactWriteCommand).rejects(cancelled(reasons(6, { 0: 'ConditionalCheckFailed' })));
+    dynamo.on(TransactWriteCommand).rejects(transactionCanceled(reasons(6, { 0: 'ConditionalCheckFailed' })));
     await expect(repository().rotate(current, next, rotatedAudit)).rejects.toBeInstanceOf(ConflictError);
   });
 
@@ -650,7 +652,9 @@ describe('rotate', () => {
     dynamo.on(GetCommand).resolves({});
     dynamo
       .on(TransactWriteCommand)
-      .rejectsOnce(cancelled(reasons(6, { 3: 'ConditionalCheckFailed', 4: 'ConditionalCheckFailed' })))
+      .rejectsOnce(
+        transactionCanceled(reasons(6, { 3: 'ConditionalCheckFailed', 4: 'ConditionalCheckFailed' })),
+      )
       .resolves({});
     await repository().rotate(current, next, rotatedAudit);
     const retried = keysOf(transactions()[1] ?? []);
@@ -722,8 +726,8 @@ describe('releasing slots', () => {
     dynamo.on(GetCommand).resolves({});
     dynamo
       .on(TransactWriteCommand)
-      .rejectsOnce(cancelled(reasons(4, { 0: 'ConditionalCheckFailed' })))
-      .rejectsOnce(cancelled(reasons(4, { 3: 'ConditionalCheckFailed' })))
+      .rejectsOnce(transactionCanceled(reasons(4, { 0: 'ConditionalCheckFailed' })))
+      .rejectsOnce(transactionCanceled(reasons(4, { 3: 'ConditionalCheckFailed' })))
       .resolves({});
     expect(await repository().releaseExpiredSlots('acct-1', 'user-1', now)).toBe(1);
     const calls = transactions();
@@ -734,9 +738,9 @@ describe('releasing slots', () => {
   it('releaseSlotOfDeletedToken: true once, false when the slot is gone; conflicts retried', async () => {
     dynamo
       .on(TransactWriteCommand)
-      .rejectsOnce(cancelled(reasons(4, { 1: 'TransactionConflict' })))
+      .rejectsOnce(transactionCanceled(reasons(4, { 1: 'TransactionConflict' })))
       .resolvesOnce({})
-      .rejects(cancelled(reasons(4, { 0: 'ConditionalCheckFailed' })));
+      .rejects(transactionCanceled(reasons(4, { 0: 'ConditionalCheckFailed' })));
     expect(await repository().releaseSlotOfDeletedToken(expired, expiredAuditEvent(expired))).toBe(true);
     expect(await repository().releaseSlotOfDeletedToken(expired, expiredAuditEvent(expired))).toBe(false);
     expect(transactions()[0]?.[0]?.Delete?.ConditionExpression).toBe('attribute_exists(pk)');

@@ -24,6 +24,7 @@ import { INDEXES, KEYS, PARTITIONS } from '../../../lambdas/adapters/table-defin
 import { auditEvent } from '../../../lambdas/core/audit.js';
 import { ConflictError, ValidationError } from '../../../lambdas/core/errors.js';
 import type { AuditEvent, UserAccess } from '../../../lambdas/core/model.js';
+import { transactionCanceled } from '../../support/dynamo-errors.js';
 import { tokenRecord } from '../management/records.js';
 
 // The three adapters against a mocked DynamoDB: the exact requests they send, and what each
@@ -37,12 +38,6 @@ const throttled = () => new ThrottlingException({ message: 'Rate exceeded', ...m
 const serverError = () => new InternalServerError({ message: 'Internal server error', ...metadata });
 const conditionFailed = () =>
   new ConditionalCheckFailedException({ message: 'The conditional request failed', ...metadata });
-const cancelled = (...codes: string[]) =>
-  new TransactionCanceledException({
-    message: 'Transaction cancelled',
-    ...metadata,
-    CancellationReasons: codes.map((Code) => ({ Code })),
-  });
 
 const documentClient = () => DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
 
@@ -195,7 +190,7 @@ describe('DynamoUserAccessRepository (DynamoDB mocked)', () => {
         .on(GetCommand)
         .resolvesOnce({ Item: accessItem(true, 2) })
         .resolves({ Item: accessItem(false, 3) });
-      ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
+      ddb.on(TransactWriteCommand).rejects(transactionCanceled(['ConditionalCheckFailed', 'None']));
       await expect(repository.set('acct-1', 'ann', false, BY, accessEvent(false))).resolves.toMatchObject({
         changed: false,
         access: { enabled: false, generation: 3 },
@@ -209,7 +204,10 @@ describe('DynamoUserAccessRepository (DynamoDB mocked)', () => {
         .on(GetCommand)
         .resolvesOnce({ Item: accessItem(true, 2) })
         .resolves({ Item: accessItem(true, 4) });
-      ddb.on(TransactWriteCommand).rejectsOnce(cancelled('ConditionalCheckFailed', 'None')).resolves({});
+      ddb
+        .on(TransactWriteCommand)
+        .rejectsOnce(transactionCanceled(['ConditionalCheckFailed', 'None']))
+        .resolves({});
       await expect(repository.set('acct-1', 'ann', false, BY, accessEvent(false))).resolves.toMatchObject({
         changed: true,
         access: { enabled: false, generation: 5 },
@@ -220,7 +218,10 @@ describe('DynamoUserAccessRepository (DynamoDB mocked)', () => {
 
     it('a transaction conflict is retried', async () => {
       ddb.on(GetCommand).resolves({ Item: accessItem(true, 1) });
-      ddb.on(TransactWriteCommand).rejectsOnce(cancelled('TransactionConflict', 'None')).resolves({});
+      ddb
+        .on(TransactWriteCommand)
+        .rejectsOnce(transactionCanceled(['TransactionConflict', 'None']))
+        .resolves({});
       await expect(repository.set('acct-1', 'ann', false, BY, accessEvent(false))).resolves.toMatchObject({
         changed: true,
       });
@@ -229,7 +230,7 @@ describe('DynamoUserAccessRepository (DynamoDB mocked)', () => {
 
     it('losing every race ends in a ConflictError after a bounded number of attempts', async () => {
       ddb.on(GetCommand).resolves({ Item: accessItem(true, 1) });
-      ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
+      ddb.on(TransactWriteCommand).rejects(transactionCanceled(['ConditionalCheckFailed', 'None']));
       await expect(repository.set('acct-1', 'ann', false, BY, accessEvent(false))).rejects.toBeInstanceOf(
         ConflictError,
       );
@@ -238,7 +239,7 @@ describe('DynamoUserAccessRepository (DynamoDB mocked)', () => {
 
     it('an audit event id that already exists is not a lost race: the cancellation is passed on', async () => {
       ddb.on(GetCommand).resolves({ Item: accessItem(true, 1) });
-      ddb.on(TransactWriteCommand).rejects(cancelled('None', 'ConditionalCheckFailed'));
+      ddb.on(TransactWriteCommand).rejects(transactionCanceled(['None', 'ConditionalCheckFailed']));
       await expect(repository.set('acct-1', 'ann', false, BY, accessEvent(false))).rejects.toBeInstanceOf(
         TransactionCanceledException,
       );
@@ -248,7 +249,7 @@ describe('DynamoUserAccessRepository (DynamoDB mocked)', () => {
     it.each([
       ['throttling', throttled],
       ['a 5xx', serverError],
-      ['a validation cancellation', () => cancelled('ValidationError', 'None')],
+      ['a validation cancellation', () => transactionCanceled(['ValidationError', 'None'])],
     ])('passes %s of the transaction on without retrying', async (_name, error) => {
       ddb.on(GetCommand).resolves({ Item: accessItem(true, 1) });
       ddb.on(TransactWriteCommand).rejects(error());

@@ -1,4 +1,4 @@
-import { ThrottlingException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ThrottlingException } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
   TransactWriteCommand,
@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { KEYS } from '../../../lambdas/adapters/table-definition.js';
 import type { TokenRecord } from '../../../lambdas/core/model.js';
 import { captureStdout, lambdaContext, type StdoutCapture } from '../../support/authorizer-events.js';
+import { transactionCanceled } from '../../support/dynamo-errors.js';
 import { stubHandlerEnv } from '../../support/env.js';
 import { batch, issueToken, ttlDeletion } from '../notifications/support.js';
 
@@ -23,14 +24,6 @@ const AUDIT_RETENTION_DAYS = 30;
 
 const sequenceNumbers = (event: DynamoDBStreamEvent) =>
   event.Records.map((record) => ({ itemIdentifier: record.dynamodb?.SequenceNumber }));
-
-function cancelled(codes: readonly string[]): TransactionCanceledException {
-  return new TransactionCanceledException({
-    message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${codes.join(', ')}]`,
-    $metadata: { httpStatusCode: 400 },
-    CancellationReasons: codes.map((Code) => ({ Code })),
-  });
-}
 
 function throttled(): ThrottlingException {
   return new ThrottlingException({
@@ -151,7 +144,7 @@ describe('expiry ledger handler', () => {
   it('a transaction cancelled for throttling is reported the same way', async () => {
     const { token } = issueToken();
     const event = batch(ttlDeletion(token));
-    ddb.on(TransactWriteCommand).rejects(cancelled(['ThrottlingError', 'None', 'None', 'None']));
+    ddb.on(TransactWriteCommand).rejects(transactionCanceled(['ThrottlingError', 'None', 'None', 'None']));
 
     await expect(handler(event, lambdaContext('expiryLedger'))).resolves.toEqual({
       batchItemFailures: sequenceNumbers(event),
@@ -161,7 +154,9 @@ describe('expiry ledger handler', () => {
 
   it('a slot released already (redelivery, or the expiry sweep first) succeeds without writing', async () => {
     const { token } = issueToken();
-    ddb.on(TransactWriteCommand).rejects(cancelled(['ConditionalCheckFailed', 'None', 'None', 'None']));
+    ddb
+      .on(TransactWriteCommand)
+      .rejects(transactionCanceled(['ConditionalCheckFailed', 'None', 'None', 'None']));
 
     await expect(handler(batch(ttlDeletion(token)), lambdaContext('expiryLedger'))).resolves.toEqual({
       batchItemFailures: [],
@@ -175,7 +170,7 @@ describe('expiry ledger handler', () => {
     const { token } = issueToken();
     ddb
       .on(TransactWriteCommand)
-      .rejectsOnce(cancelled(['None', 'None', 'None', 'ConditionalCheckFailed']))
+      .rejectsOnce(transactionCanceled(['None', 'None', 'None', 'ConditionalCheckFailed']))
       .resolves({});
 
     await expect(handler(batch(ttlDeletion(token)), lambdaContext('expiryLedger'))).resolves.toEqual({

@@ -2,7 +2,6 @@ import {
   InternalServerError,
   ProvisionedThroughputExceededException,
   ThrottlingException,
-  TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
@@ -16,6 +15,7 @@ import { DEFAULT_RETRY } from '../../../lambdas/adapters/dynamo-token-transact.j
 import { slotFor, slotToItem, tokenToItem } from '../../../lambdas/adapters/items.js';
 import { isWellFormedToken } from '../../../lambdas/core/token-format.js';
 import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
+import { transactionCanceled } from '../../support/dynamo-errors.js';
 import { stubHandlerEnv } from '../../support/env.js';
 import {
   adminContext,
@@ -49,14 +49,6 @@ const CREATE = {
 /** Cancellation codes for the create transaction with one part failing. */
 function failing(index: number, code = 'ConditionalCheckFailed'): string[] {
   return Array.from({ length: 7 }, (_, part) => (part === index ? code : 'None'));
-}
-
-function cancelled(codes: string[]): TransactionCanceledException {
-  return new TransactionCanceledException({
-    message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${codes.join(', ')}]`,
-    $metadata: {},
-    CancellationReasons: codes.map((Code) => ({ Code })),
-  });
 }
 
 describe('POST /tokens (DynamoDB mocked)', () => {
@@ -206,7 +198,7 @@ describe('POST /tokens (DynamoDB mocked)', () => {
   });
 
   it('409 LIMIT_EXCEEDED when the user counter condition fails and no expired slot can be released', async () => {
-    dynamo.on(TransactWriteCommand).rejects(cancelled(failing(CREATE.userLimit)));
+    dynamo.on(TransactWriteCommand).rejects(transactionCanceled(failing(CREATE.userLimit)));
     dynamo.on(QueryCommand).resolves({ Items: [] });
     const result = await invoke(handler, createEvent(VALID));
     expectContractError(result, 409, 'LIMIT_EXCEEDED');
@@ -224,7 +216,7 @@ describe('POST /tokens (DynamoDB mocked)', () => {
   });
 
   it('409 LIMIT_EXCEEDED when the account counter condition fails', async () => {
-    dynamo.on(TransactWriteCommand).rejects(cancelled(failing(CREATE.accountLimit)));
+    dynamo.on(TransactWriteCommand).rejects(transactionCanceled(failing(CREATE.accountLimit)));
     dynamo.on(QueryCommand).resolves({ Items: [] });
     const result = await invoke(handler, createEvent(VALID));
     expectContractError(result, 409, 'LIMIT_EXCEEDED');
@@ -235,7 +227,7 @@ describe('POST /tokens (DynamoDB mocked)', () => {
     const expired = tokenRecord({ expiresAt: new Date(Date.now() - 60_000).toISOString() });
     dynamo
       .on(TransactWriteCommand)
-      .rejectsOnce(cancelled(failing(CREATE.userLimit)))
+      .rejectsOnce(transactionCanceled(failing(CREATE.userLimit)))
       .resolves({});
     dynamo
       .on(QueryCommand)
@@ -255,14 +247,14 @@ describe('POST /tokens (DynamoDB mocked)', () => {
   });
 
   it("403 FORBIDDEN when the owner's token access is disabled (the access check fails)", async () => {
-    dynamo.on(TransactWriteCommand).rejects(cancelled(failing(CREATE.access)));
+    dynamo.on(TransactWriteCommand).rejects(transactionCanceled(failing(CREATE.access)));
     const result = await invoke(handler, createEvent(VALID));
     expectContractError(result, 403, 'FORBIDDEN');
     expect(dynamo.commandCalls(QueryCommand)).toHaveLength(0);
   });
 
   it('500 INTERNAL for any other cancellation (an id collision), with nothing about it in the body', async () => {
-    dynamo.on(TransactWriteCommand).rejects(cancelled(failing(CREATE.token)));
+    dynamo.on(TransactWriteCommand).rejects(transactionCanceled(failing(CREATE.token)));
     expectOpaqueInternalError(await invoke(handler, createEvent(VALID)));
     expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(1);
   });
@@ -270,7 +262,7 @@ describe('POST /tokens (DynamoDB mocked)', () => {
   it('retries a transaction conflict on the counters, then succeeds', async () => {
     dynamo
       .on(TransactWriteCommand)
-      .rejectsOnce(cancelled(failing(CREATE.accountLimit, 'TransactionConflict')))
+      .rejectsOnce(transactionCanceled(failing(CREATE.accountLimit, 'TransactionConflict')))
       .resolves({});
     const result = await invoke(handler, createEvent(VALID));
     expect(result.status).toBe(201);
@@ -282,7 +274,9 @@ describe('POST /tokens (DynamoDB mocked)', () => {
   });
 
   it('gives up on conflicts after a few attempts: 500', async () => {
-    dynamo.on(TransactWriteCommand).rejects(cancelled(failing(CREATE.userLimit, 'TransactionConflict')));
+    dynamo
+      .on(TransactWriteCommand)
+      .rejects(transactionCanceled(failing(CREATE.userLimit, 'TransactionConflict')));
     expectOpaqueInternalError(await invoke(handler, createEvent(VALID)));
     expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(DEFAULT_RETRY.maxAttempts);
   });

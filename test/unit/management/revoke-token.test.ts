@@ -1,14 +1,11 @@
-import {
-  InternalServerError,
-  ThrottlingException,
-  TransactionCanceledException,
-} from '@aws-sdk/client-dynamodb';
+import { InternalServerError, ThrottlingException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { tokenToItem } from '../../../lambdas/adapters/items.js';
 import type { CallerContext } from '../../../lambdas/core/caller-context.js';
 import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
+import { transactionCanceled } from '../../support/dynamo-errors.js';
 import { stubHandlerEnv } from '../../support/env.js';
 import {
   adminContext,
@@ -23,16 +20,6 @@ import { tokenRecord } from './records.js';
 
 const revokeEvent = (id: string, caller?: CallerContext) =>
   proxyEvent({ method: 'DELETE', resource: '/tokens/{id}', pathParameters: { id }, caller });
-
-function cancelled(
-  reasons: { Code: string; Item?: Record<string, { S: string }> }[],
-): TransactionCanceledException {
-  return new TransactionCanceledException({
-    message: 'Transaction cancelled',
-    $metadata: {},
-    CancellationReasons: reasons,
-  });
-}
 
 describe('DELETE /tokens/{id} (DynamoDB mocked)', () => {
   const dynamo = mockClient(DynamoDBDocumentClient);
@@ -109,9 +96,7 @@ describe('DELETE /tokens/{id} (DynamoDB mocked)', () => {
       .on(GetCommand)
       .resolvesOnce({ Item: tokenToItem(token) })
       .resolves({ Item: tokenToItem(revoked) });
-    dynamo
-      .on(TransactWriteCommand)
-      .rejects(cancelled([{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }]));
+    dynamo.on(TransactWriteCommand).rejects(transactionCanceled(['ConditionalCheckFailed', 'None']));
     expect((await invoke(handler, revokeEvent(token.id))).status).toBe(204);
     expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(1);
   });
@@ -121,7 +106,7 @@ describe('DELETE /tokens/{id} (DynamoDB mocked)', () => {
     dynamo.on(GetCommand).resolves({ Item: tokenToItem(token) });
     dynamo
       .on(TransactWriteCommand)
-      .rejectsOnce(cancelled([{ Code: 'None' }, { Code: 'ConditionalCheckFailed' }]))
+      .rejectsOnce(transactionCanceled(['None', 'ConditionalCheckFailed']))
       .resolves({});
     expect((await invoke(handler, revokeEvent(token.id))).status).toBe(204);
     const second = dynamo.commandCalls(TransactWriteCommand)[1]?.args[0].input.TransactItems ?? [];
@@ -183,7 +168,7 @@ describe('DELETE /tokens/{id} (DynamoDB mocked)', () => {
     [
       'a cancellation for another reason',
       'write',
-      cancelled([{ Code: 'None' }, { Code: 'None' }, { Code: 'ValidationError' }, { Code: 'None' }]),
+      transactionCanceled(['None', 'None', 'ValidationError', 'None']),
     ],
   ])('500 INTERNAL on %s', async (_label, where, error) => {
     const token = tokenRecord();

@@ -1,4 +1,4 @@
-import { InternalServerError, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { InternalServerError } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -8,6 +8,7 @@ import type { CallerContext } from '../../../lambdas/core/caller-context.js';
 import type { TokenRecord } from '../../../lambdas/core/model.js';
 import { isWellFormedToken } from '../../../lambdas/core/token-format.js';
 import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
+import { transactionCanceled } from '../../support/dynamo-errors.js';
 import { stubHandlerEnv } from '../../support/env.js';
 import {
   adminContext,
@@ -23,14 +24,6 @@ import { tokenRecord } from './records.js';
 
 const rotateEvent = (id: string, body?: ProxyEventOptions['body'], caller?: CallerContext) =>
   proxyEvent({ method: 'POST', resource: '/tokens/{id}/rotate', pathParameters: { id }, body, caller });
-
-function cancelled(codes: string[]): TransactionCanceledException {
-  return new TransactionCanceledException({
-    message: 'Transaction cancelled',
-    $metadata: {},
-    CancellationReasons: codes.map((Code) => ({ Code })),
-  });
-}
 
 describe('POST /tokens/{id}/rotate (DynamoDB mocked)', () => {
   const dynamo = mockClient(DynamoDBDocumentClient);
@@ -128,7 +121,7 @@ describe('POST /tokens/{id}/rotate (DynamoDB mocked)', () => {
     stored(token);
     dynamo
       .on(TransactWriteCommand)
-      .rejects(cancelled(['ConditionalCheckFailed', 'None', 'None', 'None', 'None']));
+      .rejects(transactionCanceled(['ConditionalCheckFailed', 'None', 'None', 'None', 'None']));
     expectContractError(await invoke(handler, rotateEvent(token.id)), 409, 'CONFLICT');
 
     dynamo.reset();

@@ -1,14 +1,11 @@
-import {
-  InternalServerError,
-  ThrottlingException,
-  TransactionCanceledException,
-} from '@aws-sdk/client-dynamodb';
+import { InternalServerError, ThrottlingException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { tokenToItem } from '../../../lambdas/adapters/items.js';
 import type { CallerContext } from '../../../lambdas/core/caller-context.js';
 import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
+import { transactionCanceled } from '../../support/dynamo-errors.js';
 import { stubHandlerEnv } from '../../support/env.js';
 import {
   adminContext,
@@ -29,14 +26,6 @@ const patchEvent = (id: string, body: unknown, caller?: CallerContext) =>
     body: body === undefined ? undefined : (body as object),
     caller,
   });
-
-function cancelled(codes: string[]): TransactionCanceledException {
-  return new TransactionCanceledException({
-    message: 'Transaction cancelled',
-    $metadata: {},
-    CancellationReasons: codes.map((Code) => ({ Code })),
-  });
-}
 
 describe('PATCH /tokens/{id} (DynamoDB mocked)', () => {
   const dynamo = mockClient(DynamoDBDocumentClient);
@@ -111,7 +100,7 @@ describe('PATCH /tokens/{id} (DynamoDB mocked)', () => {
   it('409 CONFLICT when another change won (the version condition fails)', async () => {
     const token = tokenRecord();
     dynamo.on(GetCommand).resolves({ Item: tokenToItem(token) });
-    dynamo.on(TransactWriteCommand).rejects(cancelled(['ConditionalCheckFailed', 'None', 'None']));
+    dynamo.on(TransactWriteCommand).rejects(transactionCanceled(['ConditionalCheckFailed', 'None', 'None']));
     expectContractError(await invoke(handler, patchEvent(token.id, { name: 'x' })), 409, 'CONFLICT');
   });
 
