@@ -97,6 +97,12 @@ import {
 // (a header, a query string) could fake them; the construct's sources cannot (a valid token holds
 // no comma).
 //
+// Policy size (docs/security.md "Policy size"). An area-rule listing above MAX_POLICY_BYTES is
+// replaced by a policy about the request's method alone (requestPolicy) when the event shows the
+// method and the request path among the identity-source values (the construct's REST sources
+// include `context.httpMethod` and `context.path`): such a cache only replays an answer for the same
+// method and path. Without them the listing is answered as is.
+//
 // Paths (gateway-scope.ts, pathIssueOf). A path with a dot segment, an encoded separator or dot, or
 // a backslash is refused (403) whatever the token may do, logged as NON_CANONICAL_PATH: the
 // authorizer does not trust every gateway to normalise paths the way the backend will. The token is
@@ -429,6 +435,14 @@ export function restRefusal(
   keyedByPath = false,
 ): RestAuthorizerResult {
   const result = restResponse(decision, methodArn, basePath, keyedByPath);
+  if (keyedByPath) {
+    // The cache key holds the method and the path: the answer is only ever about this request, so a
+    // Deny of this method on the stage, whose size does not grow with the path (docs/security.md).
+    return {
+      principalId: result.principalId,
+      policyDocument: requestPolicy(methodArn.apiStageArn, methodArn.method, false),
+    };
+  }
   const refused = `${methodArn.apiStageArn}/${methodArn.method}${methodArn.path}`;
   return {
     principalId: result.principalId,

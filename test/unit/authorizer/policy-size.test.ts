@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { decide } from '../../../lambdas/core/authorization.js';
 import { MAX_POLICY_BYTES, parseMethodArn, policyBytes } from '../../../lambdas/core/gateway-policy.js';
 import { AREA_PATTERN } from '../../../lambdas/core/scope-patterns.js';
-import { readAuthorizerEvent, restResponse } from '../../../lambdas/token-authorizer/gateway.js';
+import { readAuthorizerEvent, restRefusal, restResponse } from '../../../lambdas/token-authorizer/gateway.js';
 import { restResponseFor } from '../../../lambdas/token-authorizer/rest-responses.js';
 import { credentialRecord, evaluatePolicy, restRequestEvent } from '../../support/authorizer-events.js';
 
@@ -69,6 +69,23 @@ describe('REST policy size', () => {
     const answer = restResponseFor(decision, request.methodArn, request.basePath, request.keyedByPath);
     expect(answer).toEqual(restResponse(decision, request.methodArn, request.basePath));
     expect(evaluatePolicy(answer, String(event.methodArn).replace('/GET/', '/GET/x/'))).toBe('implicit-deny');
+  });
+
+  it('refuses a long non-canonical path with a small policy when the key names the path', () => {
+    const credential = credentialRecord({ scopes: allScopes(DEFAULT_AREAS) });
+    const path = `/demo/content/${'a/'.repeat(2500)}%2e%2e/system`;
+    const event = keyedEvent('ap-southeast-2', 'production', 'GET', path, '/demo');
+    const request = readAuthorizerEvent(event, { basePath: '', routeScopesJson: undefined });
+    if (request.gateway !== 'rest') throw new Error('expected a REST request');
+    expect(request.pathIssue).toBe('ENCODED_SEPARATOR');
+    const answer = restRefusal(
+      decide(credential, NOW, request),
+      request.methodArn,
+      '/demo',
+      request.keyedByPath,
+    );
+    expect(policyBytes(answer.policyDocument)).toBeLessThanOrEqual(MAX_POLICY_BYTES);
+    expect(evaluatePolicy(answer, event.methodArn)).toBe('explicit-deny');
   });
 
   const areaArb = fc.stringMatching(/^[a-z][a-z0-9-]{0,39}$/).filter((area) => AREA_PATTERN.test(area));
