@@ -18,10 +18,16 @@ export const JWT_AUTHORIZER_CACHE_TTL_SECONDS = 60;
  */
 export const JWT_AUTHORIZER_IDENTITY_SOURCES: readonly string[] = ['method.request.header.Authorization'];
 
-/** REST API identity sources of the token authorizer: always the token and the caller's address (IP allowlists). */
+/**
+ * REST API identity sources of the token authorizer: the token, the caller's address (IP
+ * allowlists), and the method and request path, so that an Allow listing too large for API Gateway
+ * can be narrowed to the request (docs/security.md "Policy size").
+ */
 export const TOKEN_AUTHORIZER_REST_IDENTITY_SOURCES: readonly string[] = [
   'method.request.header.Authorization',
   'context.identity.sourceIp',
+  'context.httpMethod',
+  'context.path',
 ];
 
 /** The JWKS URL of an OIDC issuer that names none: `<issuer>/.well-known/jwks.json`. */

@@ -79,7 +79,10 @@ export function declareTokenAuthorizerSettings(
   });
 }
 
-/** REST API identity sources: always the token and the caller's address (IP allowlists). */
+/**
+ * REST API identity sources: always the token, the caller's address (IP allowlists), the method
+ * and the request path (an Allow listing above 4 KB is narrowed to the request, docs/security.md).
+ */
 export const REST_IDENTITY_SOURCES: readonly string[] = TOKEN_AUTHORIZER_REST_IDENTITY_SOURCES;
 /**
  * Added on a REST API with a route map: the policy for a mapped route names that route's template
@@ -290,7 +293,7 @@ export class TokenAuthorizer extends Construct {
   public get restIdentitySources(): readonly string[] {
     return this.routeScopes === undefined
       ? REST_IDENTITY_SOURCES
-      : [...REST_IDENTITY_SOURCES, ...REST_ROUTE_MAP_IDENTITY_SOURCES];
+      : [...new Set([...REST_IDENTITY_SOURCES, ...REST_ROUTE_MAP_IDENTITY_SOURCES])];
   }
 
   /**

@@ -43,6 +43,9 @@ interface GatewayRouteOptions {
 
 const HEADER_SOURCE = 'method.request.header.';
 const SOURCE_IP = 'context.identity.sourceIp';
+const HTTP_METHOD = 'context.httpMethod';
+/** `context.path`: the request path with the stage, as the REST event's `requestContext.path`. */
+const PATH = 'context.path';
 
 /**
  * What API Gateway reads for a REQUEST authorizer's identity sources (as CDK deploys them): the
@@ -52,6 +55,7 @@ const SOURCE_IP = 'context.identity.sourceIp';
  */
 export function identitySourcesReader(
   sources: readonly string[],
+  stage = 'local',
 ): (request: IncomingRequest) => string[] | undefined {
   const readers = sources.map((source): ((request: IncomingRequest) => string | undefined) => {
     if (source.startsWith(HEADER_SOURCE)) {
@@ -59,6 +63,8 @@ export function identitySourcesReader(
       return (request) => headerOf(request, name);
     }
     if (source === SOURCE_IP) return (request) => request.sourceIp;
+    if (source === HTTP_METHOD) return (request) => request.method;
+    if (source === PATH) return (request) => `/${stage}${request.path}`;
     throw new Error(`identity source ${source}: the local gateway does not support it`);
   });
   return (request) => {
@@ -99,7 +105,7 @@ export function gatewayRoutes(options: GatewayRouteOptions): GatewayRoute<RouteT
     const tokenAuthorizer = new LambdaAuthorizer({
       fn: functions.tokenAuthorizer,
       cacheTtlSeconds: options.revocationWindowSeconds,
-      identitySources: identitySourcesReader(TOKEN_AUTHORIZER_REST_IDENTITY_SOURCES),
+      identitySources: identitySourcesReader(TOKEN_AUTHORIZER_REST_IDENTITY_SOURCES, DEMO_API.stage),
       log,
     });
     const demo: RouteTarget = {

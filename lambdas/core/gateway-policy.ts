@@ -103,6 +103,32 @@ export function routeResource(apiStageArn: string, method: string, template: str
   return `${apiStageArn}/${method.toUpperCase()}${template.replace(/\{[^/{}]*\}/g, '*')}`;
 }
 
+/**
+ * The largest policy document (JSON.stringify bytes) the authorizer hands API Gateway. Its limit on
+ * an authorizer's policy is not clearly documented (8 KB is often quoted); 4 KB leaves room. Under
+ * the area rule the listing grows with the token's scopes (14 ARNs per area with both actions: 12
+ * default scopes in ap-southeast-2, stage `production`, base `/demo` are 8,257 bytes), so a listing
+ * above this bound is replaced by requestPolicy when the cache key names the method and the path.
+ */
+export const MAX_POLICY_BYTES = 4096;
+
+/** The size the bound is about: the document as JSON, in UTF-8 bytes. */
+export function policyBytes(policy: object): number {
+  return Buffer.byteLength(JSON.stringify(policy), 'utf8');
+}
+
+/**
+ * A policy about one request only: Allow (or explicitly Deny) its method on every path of the API
+ * stage, `<apiStageArn>/<METHOD>/*`. Cache-safe only when the authorizer's cache key holds the
+ * method and the request path (REST identity sources `context.httpMethod` and `context.path`): a
+ * cached copy is then only evaluated against requests with this method and path, which get the same
+ * decision. One ARN of the stage and a method: its size does not depend on the scopes or the path.
+ */
+export function requestPolicy(apiStageArn: string, method: string, allow: boolean): PolicyDocument {
+  const resource = `${apiStageArn}/${method.toUpperCase()}/*`;
+  return allow ? allowPolicy(apiStageArn, [resource]) : denyPolicy([resource]);
+}
+
 /** An explicit deny of the given resources: the 403 for a mapped route the token may not call. */
 export function denyPolicy(resources: readonly string[]): PolicyDocument {
   return {

@@ -11,7 +11,10 @@ import {
   allowPolicy,
   denyAllPolicy,
   denyPolicy,
+  MAX_POLICY_BYTES,
   type MethodArn,
+  policyBytes,
+  requestPolicy,
   routeResource,
 } from '../core/gateway-policy.js';
 import {
@@ -94,6 +97,12 @@ import {
 // (a header, a query string) could fake them; the construct's sources cannot (a valid token holds
 // no comma).
 //
+// Policy size (docs/security.md "Policy size"). An area-rule listing above MAX_POLICY_BYTES is
+// replaced by a policy about the request's method alone (requestPolicy) when the event shows the
+// method and the request path among the identity-source values (the construct's REST sources
+// include `context.httpMethod` and `context.path`): such a cache only replays an answer for the same
+// method and path. Without them the listing is answered as is.
+//
 // Paths (gateway-scope.ts, pathIssueOf). A path with a dot segment, an encoded separator or dot, or
 // a backslash is refused (403) whatever the token may do, logged as NON_CANONICAL_PATH: the
 // authorizer does not trust every gateway to normalise paths the way the backend will. The token is
@@ -157,7 +166,12 @@ export interface AuthorizerDefaults {
 }
 
 export type AuthorizerRequest =
-  | (RequestBase & { readonly gateway: 'rest'; readonly methodArn: MethodArn })
+  | (RequestBase & {
+      readonly gateway: 'rest';
+      readonly methodArn: MethodArn;
+      /** The event shows the method and the request path among the cache key's values. */
+      readonly keyedByPath: boolean;
+    })
   | (RequestBase & { readonly gateway: 'http' });
 
 /** The event is none of the shapes API Gateway sends: a deployment error, answered with a 500. */
@@ -245,6 +259,19 @@ function assertRouteKeyedCache(
   }
 }
 
+/**
+ * Whether the identity-source values the event shows include the method and the request path
+ * itself (not a template with parameters: one template spans many areas under the area rule).
+ */
+function isKeyedByPath(
+  event: TokenAuthorizerEvent,
+  request: { readonly method: string; readonly paths: readonly (string | undefined)[] },
+): boolean {
+  const values = identitySourceValuesOf(event);
+  if (values === undefined || !values.includes(request.method)) return false;
+  return request.paths.some((path) => path !== undefined && values.includes(path));
+}
+
 /** The template of an HTTP API route key (`GET /v1/x/{id}` → `/v1/x/{id}`); `$default` has none. */
 function templateOfRouteKey(routeKey: string | undefined): string | undefined {
   if (routeKey === undefined) return undefined;
@@ -325,6 +352,7 @@ export function readAuthorizerEvent(
     sourceIp: isTokenEvent ? undefined : stringOrUndefined(event.requestContext?.identity?.sourceIp),
     route,
     pathIssue: pathIssueOfAny(paths),
+    keyedByPath: !isTokenEvent && isKeyedByPath(event, { method: methodArn.method, paths }),
   };
 }
 
@@ -335,10 +363,38 @@ function withoutStagePrefix(path: string, stage: string | undefined): string {
   return path.startsWith(`${prefix}/`) ? path.slice(prefix.length) : path;
 }
 
+/**
+ * Whether an area-rule answer is too large for API Gateway (MAX_POLICY_BYTES), so that a cache keyed
+ * on the method and the path gets restRequestResponse instead.
+ */
+export function isOversized(result: RestAuthorizerResult): boolean {
+  return policyBytes(result.policyDocument) > MAX_POLICY_BYTES;
+}
+
+/**
+ * The area-rule answer narrowed to this request (requestPolicy): Allow its method on the stage when
+ * the decision is VALID, else an explicit Deny. Only for a cache keyed on the method and the path.
+ */
+export function restRequestResponse(decision: Decision, methodArn: MethodArn): RestAuthorizerResult {
+  const credential = decision.credential;
+  if (credential === undefined) throw unauthorized();
+  return {
+    principalId: credential.userId,
+    policyDocument: requestPolicy(methodArn.apiStageArn, methodArn.method, decision.reason === 'VALID'),
+    context: tokenAuthorizerContext(credential),
+  };
+}
+
+/**
+ * The REST answer. `keyedByPath`: the cache key holds the method and the path, so an area-rule
+ * listing larger than MAX_POLICY_BYTES is narrowed to this request (else it is answered as is: a
+ * key without the path cannot take a narrowed answer, see docs/security.md).
+ */
 export function restResponse(
   decision: Decision,
   methodArn: MethodArn,
   basePath: string,
+  keyedByPath = false,
 ): RestAuthorizerResult {
   const credential = decision.credential;
   if (isUnauthenticated(decision.reason) || credential === undefined) throw unauthorized();
@@ -358,11 +414,12 @@ export function restResponse(
   }
   // VALID and INSUFFICIENT_SCOPE get the same policy: cache-safe for every route of this stage.
   const resources = allowedResources(methodArn.apiStageArn, basePath, credential.scopes);
-  return {
+  const listing: RestAuthorizerResult = {
     principalId: credential.userId,
     policyDocument: allowPolicy(methodArn.apiStageArn, resources),
     context: tokenAuthorizerContext(credential),
   };
+  return keyedByPath && isOversized(listing) ? restRequestResponse(decision, methodArn) : listing;
 }
 
 /**
@@ -375,8 +432,17 @@ export function restRefusal(
   decision: Decision,
   methodArn: MethodArn,
   basePath: string,
+  keyedByPath = false,
 ): RestAuthorizerResult {
-  const result = restResponse(decision, methodArn, basePath);
+  const result = restResponse(decision, methodArn, basePath, keyedByPath);
+  if (keyedByPath) {
+    // The cache key holds the method and the path: the answer is only ever about this request, so a
+    // Deny of this method on the stage, whose size does not grow with the path (docs/security.md).
+    return {
+      principalId: result.principalId,
+      policyDocument: requestPolicy(methodArn.apiStageArn, methodArn.method, false),
+    };
+  }
   const refused = `${methodArn.apiStageArn}/${methodArn.method}${methodArn.path}`;
   return {
     principalId: result.principalId,

@@ -1,7 +1,7 @@
 import type { Decision } from '../core/authorization.js';
 import type { MethodArn } from '../core/gateway-policy.js';
 import type { CredentialRecord } from '../core/model.js';
-import { type RestAuthorizerResult, restResponse } from './gateway.js';
+import { isOversized, type RestAuthorizerResult, restRequestResponse, restResponse } from './gateway.js';
 
 // REST answers kept per credential. Under the area rule (no mapped route) the answer to VALID and to
 // INSUFFICIENT_SCOPE is the same Allow policy listing every method ARN the scopes allow, plus the
@@ -27,11 +27,19 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** restResponse, with the area-rule Allow answer of a credential built once per API stage and base path. */
+/** Kept answers whose policy is above MAX_POLICY_BYTES (measured once, when built). */
+const oversized = new WeakSet<RestAuthorizerResult>();
+
+/**
+ * restResponse, with the area-rule Allow answer of a credential built once per API stage and base
+ * path (and its size measured once): when it is too large and the cache is keyed on the method and
+ * the path, the answer narrowed to this request (one ARN, built per request).
+ */
 export function restResponseFor(
   decision: Decision,
   methodArn: MethodArn,
   basePath: string,
+  keyedByPath = false,
 ): RestAuthorizerResult {
   const credential = decision.credential;
   if (
@@ -39,7 +47,7 @@ export function restResponseFor(
     decision.route !== undefined ||
     (decision.reason !== 'VALID' && decision.reason !== 'INSUFFICIENT_SCOPE')
   ) {
-    return restResponse(decision, methodArn, basePath);
+    return restResponse(decision, methodArn, basePath, keyedByPath);
   }
   let byStage = answers.get(credential);
   if (byStage === undefined) {
@@ -55,8 +63,9 @@ export function restResponseFor(
   let answer = byBasePath.get(basePath);
   if (answer === undefined) {
     answer = deepFreeze(restResponse(decision, methodArn, basePath));
+    if (isOversized(answer)) oversized.add(answer);
     if (byBasePath.size >= MAX_ANSWERS_PER_CREDENTIAL) byBasePath.clear();
     byBasePath.set(basePath, answer);
   }
-  return answer;
+  return keyedByPath && oversized.has(answer) ? restRequestResponse(decision, methodArn) : answer;
 }

@@ -173,14 +173,14 @@ export function createTokenAuthorizer(deps: TokenAuthorizerDeps): TokenAuthorize
     logDecision(log, request, decision, token, startedAt, pathIssue);
     if (pathIssue !== undefined) {
       return request.gateway === 'rest'
-        ? restRefusal(decision, request.methodArn, request.basePath)
+        ? restRefusal(decision, request.methodArn, request.basePath, request.keyedByPath)
         : { isAuthorized: false };
     }
     if (decision.reason === 'VALID' && decision.credential !== undefined) {
       recordUseInBackground(tracking, decision.credential.tokenId, Date.now());
     }
     return request.gateway === 'rest'
-      ? restResponseFor(decision, request.methodArn, request.basePath)
+      ? restResponseFor(decision, request.methodArn, request.basePath, request.keyedByPath)
       : httpResponse(decision);
   };
 }

@@ -55,7 +55,8 @@ describe('example: REST API (area rule)', () => {
       RestApiId: ref(stack.restApi),
       Type: 'REQUEST',
       AuthorizerUri: invocationUri(ARN),
-      IdentitySource: 'method.request.header.Authorization,context.identity.sourceIp',
+      IdentitySource:
+        'method.request.header.Authorization,context.identity.sourceIp,context.httpMethod,context.path',
       AuthorizerResultTtlInSeconds: 50,
     });
   });

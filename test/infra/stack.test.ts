@@ -802,7 +802,8 @@ describe('demo API', () => {
     template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
       RestApiId: ref(demoApi().api),
       Type: 'REQUEST',
-      IdentitySource: 'method.request.header.Authorization,context.identity.sourceIp',
+      IdentitySource:
+        'method.request.header.Authorization,context.identity.sourceIp,context.httpMethod,context.path',
       AuthorizerResultTtlInSeconds: gatewayCacheTtlSeconds(synth.config.policy),
       AuthorizerUri: Match.objectLike({
         'Fn::Join': ['', Match.arrayWith([arnOf(stack.tokenAuthorizer.function)])],

@@ -97,7 +97,8 @@ describe('TokenAuthorizer on a REST API', () => {
     template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
       RestApiId: ref(api),
       Type: 'REQUEST',
-      IdentitySource: 'method.request.header.Authorization,context.identity.sourceIp',
+      IdentitySource:
+        'method.request.header.Authorization,context.identity.sourceIp,context.httpMethod,context.path',
       AuthorizerResultTtlInSeconds: 50,
     });
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
@@ -121,7 +122,7 @@ describe('TokenAuthorizer on a REST API', () => {
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
       IdentitySource:
-        'method.request.header.Authorization,context.identity.sourceIp,context.httpMethod,context.resourcePath',
+        'method.request.header.Authorization,context.identity.sourceIp,context.httpMethod,context.path,context.resourcePath',
     });
     const stage = Object.values(template.findResources('AWS::ApiGateway::Stage'))[0];
     expect(stage?.Properties.Variables).toEqual({

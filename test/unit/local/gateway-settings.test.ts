@@ -29,9 +29,14 @@ function request(rawHeaders: readonly string[], sourceIp = '203.0.113.9'): Incom
 }
 
 describe('identity sources, as deployed', () => {
-  it('the token authorizer: the Authorization header (any case) and the source address, in that order', () => {
-    const read = identitySourcesReader(TOKEN_AUTHORIZER_REST_IDENTITY_SOURCES);
-    expect(read(request(['authorization', 'Bearer atk_x']))).toEqual(['Bearer atk_x', '203.0.113.9']);
+  it('the token authorizer: the Authorization header (any case), the source address, the method and the path with the stage, in that order', () => {
+    const read = identitySourcesReader(TOKEN_AUTHORIZER_REST_IDENTITY_SOURCES, 'local');
+    expect(read(request(['authorization', 'Bearer atk_x']))).toEqual([
+      'Bearer atk_x',
+      '203.0.113.9',
+      'GET',
+      '/local/demo/content',
+    ]);
     expect(TOKEN_AUTHORIZER_REST_IDENTITY_SOURCES).toBe(REST_IDENTITY_SOURCES);
   });
 
