@@ -18,7 +18,8 @@ import { MAX_CONCURRENCY_ENV } from './lambda-runtime.js';
 // loads each handler module once, at start, in a worker thread of its own whose process.env is only
 // that function's environment (`new Worker(…, { env })`): a handler that needs a variable its
 // deployed function lacks fails `npm start` with the function's and the variable's name
-// (requireEnv, lambdas/runtime/env.ts). Invocations still run in the shared process.
+// (requireEnv, lambdas/runtime/env.ts). Invocations still run in the shared process. The lists are
+// held equal to the synthesized template by test/infra/local-function-environments.test.ts.
 
 /** Local stand-ins for deployed variables: KMS-encrypted keys come from the local key file. */
 const LOCAL_SUBSTITUTES: Readonly<Record<string, string>> = {
