@@ -607,6 +607,12 @@ function namesApi(api: IConstruct, apiRef: string, id: unknown): boolean {
   return JSON.stringify(stack.resolve(id)) === JSON.stringify(stack.resolve(apiRef));
 }
 
+/** Whether the authorizer's identity sources (its cache key) hold every one of `required`. */
+function keysCacheOn(authorizer: IConstruct, identitySource: unknown, required: readonly string[]): boolean {
+  const sources = identitySourcesOf(authorizer, identitySource);
+  return sources !== undefined && required.every((source) => sources.includes(source));
+}
+
 function identitySourcesOf(authorizer: IConstruct, raw: unknown): string[] | undefined {
   const resolved: unknown = Stack.of(authorizer).resolve(raw);
   if (typeof resolved === 'string') return resolved.split(',').map((source) => source.trim());
@@ -633,10 +639,7 @@ function restCacheKeyProblems(api: apigateway.RestApiBase): string[] {
         construct.type === 'REQUEST' &&
         cachesResults(construct, construct.authorizerResultTtlInSeconds),
     )
-    .filter((authorizer) => {
-      const sources = identitySourcesOf(authorizer, authorizer.identitySource);
-      return sources === undefined || !required.every((source) => sources.includes(source));
-    })
+    .filter((authorizer) => !keysCacheOn(authorizer, authorizer.identitySource, required))
     .map(
       (authorizer) =>
         `${authorizer.node.path}: the stage ${stage.node.path} carries a route map (${ROUTE_SCOPES_STAGE_VARIABLE}), so every REQUEST authorizer of ${api.node.path} must key its cache on ${required.join(' and ')} (or cache nothing), or a cached answer for one route is served for another; its identity sources are "${String(Stack.of(authorizer).resolve(authorizer.identitySource) ?? '')}". Attach the token authorizer with one TokenAuthorizer that has the routeScopes.`,
@@ -655,10 +658,7 @@ function httpCacheKeyProblems(api: apigwv2.HttpApi): string[] {
         callsTokenAuthorizer(construct) &&
         cachesResults(construct, construct.authorizerResultTtlInSeconds),
     )
-    .filter((authorizer) => {
-      const sources = identitySourcesOf(authorizer, authorizer.identitySource);
-      return sources === undefined || !required.every((source) => sources.includes(source));
-    })
+    .filter((authorizer) => !keysCacheOn(authorizer, authorizer.identitySource, required))
     .map(
       (authorizer) =>
         `${authorizer.node.path}: it calls the token authorizer, whose simple response is a boolean for one method and path, so it must key its cache on ${required.join(' and ')} (or cache nothing); its identity sources are ${JSON.stringify(Stack.of(authorizer).resolve(authorizer.identitySource) ?? [])}. Attach the token authorizer with TokenAuthorizer.forHttpApi.`,
