@@ -20,6 +20,7 @@ import { logger } from '../runtime/logger.js';
 import { mailerFromEnv, sendRateFromEnv } from '../runtime/notifications.js';
 import { reminderQueueFromEnv } from '../runtime/reminder-queue.js';
 import { SDK_CALL_MAX_MS } from '../runtime/sdk-options.js';
+import { processSqsRecords } from '../runtime/sqs-batch.js';
 
 // The reminder job, one function with two triggers (lambdas/core/notifications/reminders.ts):
 // - the daily schedule (EventBridge): plans the run, one task per expiry day of the window, on
@@ -92,21 +93,15 @@ export async function remind(
     return { plannedDays: days.length };
   }
   const spareTimeMs = () => context.getRemainingTimeInMillis() - MIN_REMAINING_MS_PER_REMINDER;
-  const batchItemFailures: { itemIdentifier: string }[] = [];
-  for (const record of event.Records) {
-    try {
+  return processSqsRecords(
+    event.Records,
+    async (record) => {
       const task = parseReminderTask(record.body);
       const result = await runReminderTask({ ...worker, spareTimeMs }, task);
       logger.info('reminder task done', { type: task.type, day: task.day, ...result });
-    } catch (error) {
-      logger.error('reminder task failed; SQS delivers it again', {
-        messageId: record.messageId,
-        errorName: error instanceof Error ? error.name : typeof error,
-      });
-      batchItemFailures.push({ itemIdentifier: record.messageId });
-    }
-  }
-  return { batchItemFailures };
+    },
+    'reminder task failed; SQS delivers it again',
+  );
 }
 
 export const handler = middy<unknown, SQSBatchResponse | { readonly plannedDays: number }>()

@@ -5,6 +5,7 @@ import { parseRevokeAllMessage } from '../adapters/sqs-revoke-all-continuation.j
 import { runRevokeAllSlice, WORKER_SLICE_MS } from '../core/revoke-all-job.js';
 import { logger } from '../runtime/logger.js';
 import { revokeAllJobDepsFromEnv } from '../runtime/revoke-all-jobs.js';
+import { processSqsRecords } from '../runtime/sqs-batch.js';
 
 // The revoke-all jobs' queue consumer: each message is a job with work left; a slice of it runs
 // here (WORKER_SLICE_MS, well inside the function's timeout) and queues the job again while
@@ -13,21 +14,15 @@ import { revokeAllJobDepsFromEnv } from '../runtime/revoke-all-jobs.js';
 
 const deps = revokeAllJobDepsFromEnv();
 
-export async function processRevokeAllMessages(event: SQSEvent): Promise<SQSBatchResponse> {
-  const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
-  for (const record of event.Records) {
-    try {
+export function processRevokeAllMessages(event: SQSEvent): Promise<SQSBatchResponse> {
+  return processSqsRecords(
+    event.Records,
+    async (record) => {
       const job = await runRevokeAllSlice(deps, parseRevokeAllMessage(record.body), WORKER_SLICE_MS);
       logger.info('revoke-all job slice', { jobId: job.jobId, status: job.status, revoked: job.revoked });
-    } catch (error) {
-      logger.error('revoke-all job slice failed', {
-        messageId: record.messageId,
-        errorName: error instanceof Error ? error.name : typeof error,
-      });
-      batchItemFailures.push({ itemIdentifier: record.messageId });
-    }
-  }
-  return { batchItemFailures };
+    },
+    'revoke-all job slice failed',
+  );
 }
 
 export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>(processRevokeAllMessages).use(
