@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { TIME_SCALE_ENV, timeScaleForThisMachine } from './test/support/time.js';
+import { TEST_TMP_ROOT_ENV } from './test/support/tmp-root.js';
 
 // Four projects, each runnable alone (`npm run test:unit`, `test:integration`, `test:infra`,
 // `test:e2e`); `npm test` runs them all:
@@ -14,10 +18,16 @@ import { TIME_SCALE_ENV, timeScaleForThisMachine } from './test/support/time.js'
 const timeScale = timeScaleForThisMachine();
 const scaled = (ms: number) => Math.round(ms * timeScale);
 
+// The run's temporary directory: each test file's own is made inside it (test/support/temp-dir.ts)
+// and removed after the file; whatever a file could not remove goes when this process exits.
+const tmpRoot = mkdtempSync(join(tmpdir(), 'atk-run-'));
+process.once('exit', () => rmSync(tmpRoot, { recursive: true, force: true }));
+
 export default defineConfig({
   test: {
     env: {
       [TIME_SCALE_ENV]: String(timeScale),
+      [TEST_TMP_ROOT_ENV]: tmpRoot,
       // The SDK warns that releases after January 2027 need Node 22; the lockfile pins today's releases.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },
