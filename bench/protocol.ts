@@ -24,6 +24,23 @@ export interface OverheadResult {
   readonly rawGetItem: Summary;
   /** For reference: one GetCommand object sent again each time (the baseline before 2026-11-30). */
   readonly rawGetItemReusedCommand: Summary;
+  /** Where the authorizer's time outside its read goes (docs/performance.md "Overhead"). */
+  readonly phases: OverheadPhases;
+}
+
+/**
+ * The handler's time around its one read, and what one HMAC costs between reads (as the handler
+ * runs it: after milliseconds of waiting on I/O) against back to back (as a cache-hit loop runs it).
+ */
+export interface OverheadPhases {
+  /** From the handler's start to the credential read's start: event, checksum, key, HMAC, cache. */
+  readonly beforeRead: Summary;
+  /** From the read's end to the handler's answer: decision, policy, log line. */
+  readonly afterRead: Summary;
+  /** One HMAC of the token right after a raw read returned. */
+  readonly hmacAfterIo: Summary;
+  /** One HMAC of the token, back to back with others. */
+  readonly hmacBackToBack: Summary;
 }
 
 export interface CacheResult {

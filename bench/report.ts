@@ -1,5 +1,5 @@
 import type { GatewayLoad, ManagementLatency } from './gateway.js';
-import type { CallCounts } from './protocol.js';
+import type { CallCounts, OverheadPhases } from './protocol.js';
 import type { Summary } from './stats.js';
 
 // The benchmark's result (written with --json) and the table printed at the end, each figure next
@@ -30,6 +30,7 @@ export interface BenchResult {
     readonly authorizer: Summary;
     readonly rawGetItem: Summary;
     readonly rawGetItemReusedCommand: Summary;
+    readonly phases: OverheadPhases;
   };
 
   readonly cacheHitOpsPerSec: number;
@@ -122,6 +123,18 @@ function tableRows(r: BenchResult): Row[] {
       '  (raw GetItem with one command object reused)',
       `${n(r.overhead.rawGetItemReusedCommand.medianMs)} / ${n(r.overhead.rawGetItemReusedCommand.p99Ms)} ms; ratios ${n(r.authorizerMedianMs / r.overhead.rawGetItemReusedCommand.medianMs)} / ${n(r.authorizerP99Ms / r.overhead.rawGetItemReusedCommand.p99Ms)}`,
       '(reference)',
+      '',
+    ],
+    [
+      '  authorizer outside its read: before / after, median',
+      `${n(r.overhead.phases.beforeRead.medianMs)} / ${n(r.overhead.phases.afterRead.medianMs)} ms`,
+      '(where the gap is)',
+      '',
+    ],
+    [
+      '  one HMAC right after I/O / back to back, median',
+      `${n(r.overhead.phases.hmacAfterIo.medianMs)} / ${n(r.overhead.phases.hmacBackToBack.medianMs)} ms`,
+      '(cold vs warm CPU)',
       '',
     ],
     [

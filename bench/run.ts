@@ -273,6 +273,7 @@ async function main(workDir: string): Promise<BenchResult> {
       authorizer: overhead.authorizer,
       rawGetItem: overhead.rawGetItem,
       rawGetItemReusedCommand: overhead.rawGetItemReusedCommand,
+      phases: overhead.phases,
     },
     cacheHitOpsPerSec: cache.opsPerSec,
     cacheHit: {

@@ -3,6 +3,7 @@ import { createRequire, syncBuiltinESMExports } from 'node:module';
 import type { DecryptCommandOutput } from '@aws-sdk/client-kms';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
+import { DynamoCredentialReader } from '../lambdas/adapters/dynamo-credential-reader.js';
 import { FileKeySource } from '../lambdas/adapters/file-key-source.js';
 import { KEYS } from '../lambdas/adapters/table-definition.js';
 import { BASE_PATH_STAGE_VARIABLE } from '../lambdas/core/gateway-scope.js';
@@ -12,6 +13,7 @@ import {
   type CacheResult,
   type CallCounts,
   type CallsResult,
+  type OverheadPhases,
   type OverheadResult,
   READ_COMMANDS,
   WORKER_ENV,
@@ -136,7 +138,26 @@ async function instrumentClients(simulateKms: boolean): Promise<void> {
 
 const settle = (ms: number) => new Promise((resolveWait) => setTimeout(resolveWait, ms));
 
+/**
+ * Marks the start and end of every credential read the handler makes, on the reader class the
+ * handler module instantiates (the same module instance: patched before the handler is imported).
+ */
+function markCredentialReads(): { startedAt: number; endedAt: number } {
+  const marks = { startedAt: Number.NaN, endedAt: Number.NaN };
+  const read = DynamoCredentialReader.prototype.findByHash;
+  DynamoCredentialReader.prototype.findByHash = async function (this: DynamoCredentialReader, hash) {
+    marks.startedAt = performance.now();
+    try {
+      return await read.call(this, hash);
+    } finally {
+      marks.endedAt = performance.now();
+    }
+  };
+  return marks;
+}
+
 async function overhead(): Promise<OverheadResult> {
+  const reads = markCredentialReads();
   const handler = await loadHandler();
   const { sharedDocumentClient } = await import('../lambdas/runtime/clients.js');
   const client = sharedDocumentClient();
@@ -151,6 +172,9 @@ async function overhead(): Promise<OverheadResult> {
   const authorizer: number[] = [];
   const raw: number[] = [];
   const rawReused: number[] = [];
+  const beforeRead: number[] = [];
+  const afterRead: number[] = [];
+  const hmacAfterIo: number[] = [];
   // For reference only: the same read with one command object sent again and again.
   const reused = get();
   let invocation = 0;
@@ -158,16 +182,24 @@ async function overhead(): Promise<OverheadResult> {
     const context = contextFor(invocation++);
     const startedAt = performance.now();
     const result = await handler(event, context);
-    const took = performance.now() - startedAt;
+    const endedAt = performance.now();
     assertAllowed(result);
-    if (record) authorizer.push(took);
+    if (!record) return;
+    authorizer.push(endedAt - startedAt);
+    beforeRead.push(reads.startedAt - startedAt);
+    afterRead.push(endedAt - reads.endedAt);
   };
   const timeRead = (command: () => GetCommand, samples: number[]) => async (record: boolean) => {
     const startedAt = performance.now();
     const { Item } = await client.send(command());
     const took = performance.now() - startedAt;
     if (Item === undefined) throw new Error('the raw GetItem found no credential item');
-    if (record) samples.push(took);
+    if (!record) return;
+    samples.push(took);
+    // After the timing: one HMAC as the handler runs it, right after waiting on I/O.
+    const hmacStartedAt = performance.now();
+    hashToken(key, secret);
+    hmacAfterIo.push(performance.now() - hmacStartedAt);
   };
   // The three in turn, the order rotating each iteration so none always runs first.
   const arms = [timeAuthorizer, timeRead(get, raw), timeRead(() => reused, rawReused)];
@@ -175,11 +207,24 @@ async function overhead(): Promise<OverheadResult> {
     const record = i >= warmup;
     for (let k = 0; k < arms.length; k += 1) await arms[(i + k) % arms.length]?.(record);
   }
+  const hmacBackToBack: number[] = [];
+  for (let i = 0; i < 1000; i += 1) {
+    const startedAt = performance.now();
+    hashToken(key, secret);
+    hmacBackToBack.push(performance.now() - startedAt);
+  }
+  const phases: OverheadPhases = {
+    beforeRead: summarize(beforeRead),
+    afterRead: summarize(afterRead),
+    hmacAfterIo: summarize(hmacAfterIo),
+    hmacBackToBack: summarize(hmacBackToBack),
+  };
   return {
     mode: 'overhead',
     authorizer: summarize(authorizer),
     rawGetItem: summarize(raw),
     rawGetItemReusedCommand: summarize(rawReused),
+    phases,
   };
 }
 
