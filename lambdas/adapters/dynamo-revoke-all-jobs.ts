@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { WHOLE_ACCOUNT } from '../core/identity.js';
 import { JOB_RETENTION_DAYS, type RevokeAllJob, type RevokeAllJobStore } from '../core/revoke-all-job.js';
 import { KEYS, TTL_ATTRIBUTE } from './table-definition.js';
 
@@ -20,6 +21,8 @@ const jobItemSchema = z.object({
     userAgent: z.string().optional(),
   }),
   target: z.string(),
+  // Absent on jobs stored before it existed, when `*` was the only way to say the whole account.
+  wholeAccount: z.boolean().optional(),
   status: z.enum(['running', 'done']),
   revoked: z.number().int().min(0),
   startedAt: z.string(),
@@ -36,6 +39,7 @@ function itemToJob(item: Record<string, unknown>): RevokeAllJob {
       sourceIp: parsed.caller.sourceIp,
       userAgent: parsed.caller.userAgent,
     },
+    wholeAccount: parsed.wholeAccount ?? parsed.target === WHOLE_ACCOUNT,
     finishedAt: parsed.finishedAt ?? null,
   };
 }

@@ -6,7 +6,7 @@ import type { RevokeAllInput } from './inputs.js';
 import type { Caller, TokenChange } from './model.js';
 import type { AuditLog } from './ports.js';
 import { revokeOwnedTokens } from './token-lifecycle.js';
-import { changeBy, ownersOf, type TokenDeps } from './token-service.js';
+import { changeBy, ownersOf, type TokenDeps, type TokenOwners } from './token-service.js';
 
 // "Revoke all" as a job (docs/security.md, "Revoke-all on a large account"). An account may hold
 // up to 1,000,000 active tokens (settings.ts), and every revocation is its own transaction on the
@@ -36,8 +36,13 @@ export interface RevokeAllJob {
   readonly accountId: string;
   /** Who asked, as they were when they asked: the actor of every revocation. */
   readonly caller: Caller;
-  /** The `?userId=` it was started with (`*` = the whole account). */
+  /** Whose tokens, as the API shows it: the user's id, or `*` for the whole account. */
   readonly target: string;
+  /**
+   * The whole account (an admin's `?userId=*`), decided once from the query when the job started.
+   * Never re-read from `target`: a user id and the `*` sentinel must not be confused (docs/security.md).
+   */
+  readonly wholeAccount: boolean;
   readonly status: RevokeAllJobStatus;
   /** Tokens revoked so far. */
   readonly revoked: number;
@@ -87,6 +92,7 @@ export async function startRevokeAll(
     accountId: caller.accountId,
     caller,
     target: owners.kind === 'account' ? WHOLE_ACCOUNT : owners.userId,
+    wholeAccount: owners.kind === 'account',
     status: 'running',
     revoked: 0,
     startedAt: deps.clock.now().toISOString(),
@@ -114,7 +120,7 @@ async function runSlice(deps: RevokeAllJobDeps, job: RevokeAllJob, sliceMs: numb
   if (job.status === 'done') return job;
   const deadline = deps.clock.now().getTime() + sliceMs;
   const { caller } = job;
-  const owners = ownersOf(caller, job.target, "Only an admin can revoke other users' tokens");
+  const owners = ownersOfJob(job);
 
   if (job.finishedAt === null) {
     const ids = await deps.repository.listSlotHolders(
@@ -151,6 +157,11 @@ async function runSlice(deps: RevokeAllJobDeps, job: RevokeAllJob, sliceMs: numb
     }
   }
   return finish(deps, job.jobId, owners.kind === 'account' ? caller.userId : owners.userId);
+}
+
+/** The owners a job was authorized for when it started (startRevokeAll's ownersOf). */
+function ownersOfJob(job: RevokeAllJob): TokenOwners {
+  return job.wholeAccount ? { kind: 'account' } : { kind: 'user', userId: job.target };
 }
 
 /**

@@ -1,11 +1,9 @@
-import { actorOf, auditEvent, diffToken, tokenAuditEvent } from './audit.js';
+import { diffToken, tokenAuditEvent } from './audit.js';
 import { forEachBounded } from './bounded.js';
 import { hashToken } from './hashing.js';
-import { WHOLE_ACCOUNT } from './identity.js';
-import { newAuditEventId } from './ids.js';
-import type { RevokeAllInput, RotateTokenInput, UpdateTokenInput } from './inputs.js';
+import type { RotateTokenInput, UpdateTokenInput } from './inputs.js';
 import { type Caller, statusOf, type TokenChange, type TokenRecord } from './model.js';
-import type { AuditLog, KeySource } from './ports.js';
+import type { KeySource } from './ports.js';
 import type { PolicySettings } from './settings.js';
 import { generateToken } from './token-format.js';
 import { resolveTokenUpdate } from './token-policy.js';
@@ -16,7 +14,6 @@ import {
   changeBy,
   getToken,
   ownedBy,
-  ownersOf,
   type TokenDeps,
   type TokenOwners,
 } from './token-service.js';
@@ -33,12 +30,6 @@ export interface UpdateDeps extends TokenDeps {
 export interface RotateDeps extends TokenDeps {
   readonly keySource: KeySource;
   readonly settings: PolicySettings;
-}
-
-interface RevokeAllDeps extends TokenDeps {
-  readonly auditLog: AuditLog;
-  /** How many tokens are read and revoked at once; default REVOKE_ALL_CONCURRENCY. */
-  readonly concurrency?: number;
 }
 
 /**
@@ -116,66 +107,13 @@ export async function rotateToken(
 }
 
 /**
- * DELETE /tokens?userId=: revokes every active token of the caller, of another user of the
- * account (admins) or of the whole account (`*`, admins). Returns how many this call revoked; a
- * token revoked meanwhile by someone else is not counted, so repeating the call answers 0. Any role
- * may revoke their own (it only reduces access); expired tokens are skipped, never revoked.
- */
-export async function revokeAllTokens(
-  deps: RevokeAllDeps,
-  caller: Caller,
-  query: RevokeAllInput,
-): Promise<number> {
-  const owners = ownersOf(caller, query.userId, "Only an admin can revoke other users' tokens");
-  const now = deps.clock.now();
-  // The summary event's id names this revoke-all on every token it revokes, so that the notifier
-  // can send each owner one email for all of them (lambdas/core/notifications/bulk-revocations.ts).
-  const bulkId = newAuditEventId();
-  const change: TokenChange = { ...changeBy(caller, 'revoked', now), bulk: true, bulkId };
-  // Slot holders are exactly the tokens that may still be active: revoked ones released theirs.
-  const ids = await deps.repository.listSlotHolders(
-    caller.accountId,
-    owners.kind === 'account' ? undefined : owners.userId,
-  );
-
-  let revoked = 0;
-  let failed = true;
-  try {
-    await revokeOwnedTokens(deps, caller, owners, ids, change, () => {
-      revoked += 1;
-    });
-    failed = false;
-  } finally {
-    // Also after a failure part of the way, once a token was revoked: those get their summary email.
-    if (!failed || revoked > 0) {
-      await deps.auditLog.append(
-        auditEvent({
-          id: bulkId,
-          action: 'tokens.revoked-all',
-          // Read again: the summary is recorded once the revocations are done, and sorts after them.
-          at: deps.clock.now(),
-          actor: actorOf(caller),
-          accountId: caller.accountId,
-          // For the whole account there is no one subject: the admin who did it is.
-          subjectUserId: owners.kind === 'account' ? caller.userId : owners.userId,
-          details: {
-            revokedCount: revoked,
-            target: owners.kind === 'account' ? WHOLE_ACCOUNT : owners.userId,
-          },
-        }),
-      );
-    }
-  }
-  return revoked;
-}
-
-/**
  * The revocations of a revoke-all: each of `ids` that is an active token of `owners` is revoked
  * with `change` (which names the revoke-all), at most `concurrency` at a time; `onRevoked` counts
  * those this call revoked. `shouldStop` (checked before each token) ends it early: a job's slice
  * that ran out of time (revoke-all-job.ts). Returns whether every id was looked at.
  */
 export async function revokeOwnedTokens(
+  /** concurrency: how many tokens are read and revoked at once; default REVOKE_ALL_CONCURRENCY. */
   deps: TokenDeps & { readonly concurrency?: number },
   caller: Caller,
   owners: TokenOwners,

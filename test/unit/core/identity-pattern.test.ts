@@ -14,14 +14,13 @@ import { DEFAULT_POLICY_SETTINGS } from '../../../lambdas/contract/policy-settin
 import { UnauthorizedError } from '../../../lambdas/core/errors.js';
 import type { HmacKey } from '../../../lambdas/core/hashing.js';
 import { IDENTITY_PATTERN, isSafeIdentity } from '../../../lambdas/core/identity.js';
-import { revokeAllTokens } from '../../../lambdas/core/token-lifecycle.js';
 import { createToken, listTokens } from '../../../lambdas/core/token-service.js';
 import { callerOf } from '../../../lambdas/http/request.js';
 import { DEV_AUDIENCE, DevIdentityProvider, loadOrCreateSigningKey } from '../../../local/dev-identity.js';
 import { handleSessionRequest } from '../../../local/dev-identity-routes.js';
 import { FUZZ_RUNS } from '../../support/fuzz-arbitraries.js';
 import { memberContext, proxyEvent } from '../../support/proxy-events.js';
-import { MemoryTokenRepository, TestClock, testCaller } from './memory-ports.js';
+import { MemoryTokenRepository, revokeAllToCompletion, TestClock, testCaller } from './memory-ports.js';
 
 // Issue #11, item 2: `*` means "the whole account" in `?userId=*`, and the target of GET and
 // DELETE /tokens was computed as `query.userId ?? caller.userId`; a member whose JWT `sub` was `*`
@@ -128,7 +127,7 @@ describe('a caller whose own id is `*` (regression)', () => {
 
   it('DELETE /tokens without userId revokes only their own tokens, not the account', async () => {
     const { deps, repository } = await seededAccount();
-    expect(await revokeAllTokens(deps, star, {})).toBe(0);
+    expect(await revokeAllToCompletion(deps, star, {})).toBe(0);
     expect([...repository.tokens.values()].every((token) => token.state === 'active')).toBe(true);
   });
 

@@ -18,6 +18,13 @@ import type {
   TokenRepository,
   UserAccessRepository,
 } from '../../../lambdas/core/ports.js';
+import {
+  type RevokeAllJob,
+  type RevokeAllJobDeps,
+  type RevokeAllJobStore,
+  runRevokeAllSlice,
+  startRevokeAll,
+} from '../../../lambdas/core/revoke-all-job.js';
 
 // In-memory ports for the use-case tests: the behaviour the ports' doc comments promise (limits
 // by slot, conditional writes on version and state, audit events written with their change), no
@@ -269,3 +276,61 @@ export const testCaller = (overrides: Partial<Caller> = {}): Caller => ({
   userAgent: 'curl/8',
   ...overrides,
 });
+
+/** Revoke-all jobs in a map, with the store's promises (an atomic counter, the first finish time wins). */
+export class MemoryRevokeAllJobs implements RevokeAllJobStore {
+  readonly jobs = new Map<string, RevokeAllJob>();
+
+  async create(job: RevokeAllJob): Promise<void> {
+    this.jobs.set(job.jobId, job);
+  }
+
+  async get(jobId: string): Promise<RevokeAllJob | undefined> {
+    return this.jobs.get(jobId);
+  }
+
+  async addRevoked(jobId: string, count: number): Promise<void> {
+    const job = this.stored(jobId);
+    this.jobs.set(jobId, { ...job, revoked: job.revoked + count });
+  }
+
+  async markFinishing(jobId: string, at: string): Promise<RevokeAllJob> {
+    const job = this.stored(jobId);
+    const finishing = { ...job, finishedAt: job.finishedAt ?? at };
+    this.jobs.set(jobId, finishing);
+    return finishing;
+  }
+
+  async markDone(jobId: string): Promise<void> {
+    this.jobs.set(jobId, { ...this.stored(jobId), status: 'done' });
+  }
+
+  private stored(jobId: string): RevokeAllJob {
+    const job = this.jobs.get(jobId);
+    if (job === undefined) throw new Error(`no revoke-all job ${jobId}`);
+    return job;
+  }
+}
+
+/**
+ * DELETE /tokens?userId= run to its end as the route and its worker run it: the job's first slice,
+ * then each slice it hands on. Resolves to how many it revoked; rejects with a slice's error.
+ */
+export async function revokeAllToCompletion(
+  deps: Omit<RevokeAllJobDeps, 'jobs' | 'continuation'> & { readonly jobs?: MemoryRevokeAllJobs },
+  caller: Caller,
+  query: { readonly userId?: string | undefined },
+): Promise<number> {
+  const handedOn: string[] = [];
+  const jobDeps: RevokeAllJobDeps = {
+    ...deps,
+    jobs: deps.jobs ?? new MemoryRevokeAllJobs(),
+    continuation: { continueLater: async (jobId) => void handedOn.push(jobId) },
+  };
+  let job = await startRevokeAll(jobDeps, caller, { userId: query.userId });
+  for (let jobId = handedOn.shift(); jobId !== undefined; jobId = handedOn.shift()) {
+    job = await runRevokeAllSlice(jobDeps, jobId, 60_000);
+  }
+  if (job.status !== 'done') throw new Error(`revoke-all job ${job.jobId} did not finish`);
+  return job.revoked;
+}

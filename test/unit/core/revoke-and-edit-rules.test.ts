@@ -5,10 +5,16 @@ import { ConflictError, TokenAccessDisabledError } from '../../../lambdas/core/e
 import type { HmacKey } from '../../../lambdas/core/hashing.js';
 import type { TokenRecord } from '../../../lambdas/core/model.js';
 import { type TokenStreamChange, tokenEventFromChange } from '../../../lambdas/core/notifications/events.js';
-import { revokeAllTokens, rotateToken, updateToken } from '../../../lambdas/core/token-lifecycle.js';
+import { rotateToken, updateToken } from '../../../lambdas/core/token-lifecycle.js';
 import { createToken, revokeToken } from '../../../lambdas/core/token-service.js';
 import { setUserTokenAccess } from '../../../lambdas/core/user-access-service.js';
-import { MemoryTokenRepository, MemoryUserAccessRepository, TestClock, testCaller } from './memory-ports.js';
+import {
+  MemoryTokenRepository,
+  MemoryUserAccessRepository,
+  revokeAllToCompletion,
+  TestClock,
+  testCaller,
+} from './memory-ports.js';
 
 // Issue #11, the management API's "also" items: owners may always revoke their own tokens whatever
 // their role now; a disabled user cannot edit their tokens; an expired token is never revoked.
@@ -53,7 +59,7 @@ describe('an owner demoted to viewer still revokes their own tokens (regression:
     const second = await create(context);
     await revokeToken(context.deps, demoted, first.id);
     expect(context.repository.tokens.get(first.id)?.state).toBe('revoked');
-    expect(await revokeAllTokens(context.deps, demoted, {})).toBe(1);
+    expect(await revokeAllToCompletion(context.deps, demoted, {})).toBe(1);
     expect(context.repository.tokens.get(second.id)?.state).toBe('revoked');
   });
 
@@ -115,7 +121,7 @@ describe('an expired token is never revoked (regression: it became "revoked" and
     const expiring = await create(context, 7);
     const live = await create(context, 30);
     context.clock.advance(8 * DAY_MS);
-    expect(await revokeAllTokens(context.deps, alice, {})).toBe(1);
+    expect(await revokeAllToCompletion(context.deps, alice, {})).toBe(1);
     expect(context.repository.tokens.get(expiring.id)?.state).toBe('active');
     expect(context.repository.tokens.get(live.id)?.state).toBe('revoked');
   });

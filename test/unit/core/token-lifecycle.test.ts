@@ -11,14 +11,9 @@ import {
 import { type HmacKey, hashToken } from '../../../lambdas/core/hashing.js';
 import type { AuditEvent, TokenRecord } from '../../../lambdas/core/model.js';
 import { isWellFormedToken } from '../../../lambdas/core/token-format.js';
-import {
-  forEachBounded,
-  revokeAllTokens,
-  rotateToken,
-  updateToken,
-} from '../../../lambdas/core/token-lifecycle.js';
+import { forEachBounded, rotateToken, updateToken } from '../../../lambdas/core/token-lifecycle.js';
 import { createToken, revokeToken } from '../../../lambdas/core/token-service.js';
-import { MemoryTokenRepository, TestClock, testCaller } from './memory-ports.js';
+import { MemoryTokenRepository, revokeAllToCompletion, TestClock, testCaller } from './memory-ports.js';
 
 // Edits, rotations and revoke-all over in-memory ports.
 
@@ -332,7 +327,7 @@ describe('revokeAllTokens', () => {
     const context = await seeded();
     context.clock.advance(8 * DAY_MS); // `short` has expired meanwhile: skipped, not revoked
     const before = context.auditLog.all().length;
-    expect(await revokeAllTokens(context.deps, alice, {})).toBe(3);
+    expect(await revokeAllToCompletion(context.deps, alice, {})).toBe(3);
     for (const token of context.tokens) {
       expect(context.repository.tokens.get(token.id)).toMatchObject({
         state: 'revoked',
@@ -356,7 +351,7 @@ describe('revokeAllTokens', () => {
       details: { revokedCount: 3, target: 'alice' },
     });
     context.clock.advance(1000);
-    expect(await revokeAllTokens(context.deps, alice, {})).toBe(0);
+    expect(await revokeAllToCompletion(context.deps, alice, {})).toBe(0);
     expect(context.auditLog.all().filter((event) => event.action === 'tokens.revoked-all')).toEqual([
       expect.objectContaining({ details: { revokedCount: 3, target: 'alice' } }),
       expect.objectContaining({ details: { revokedCount: 0, target: 'alice' } }),
@@ -365,15 +360,15 @@ describe('revokeAllTokens', () => {
 
   it("an admin revokes a user's or the whole account's; never another account's", async () => {
     const context = await seeded();
-    expect(await revokeAllTokens(context.deps, admin, { userId: 'bob' })).toBe(1);
-    expect(await revokeAllTokens(context.deps, admin, { userId: '*' })).toBe(4);
+    expect(await revokeAllToCompletion(context.deps, admin, { userId: 'bob' })).toBe(1);
+    expect(await revokeAllToCompletion(context.deps, admin, { userId: '*' })).toBe(4);
     expect(context.repository.tokens.get(context.foreign.id)?.state).toBe('active');
     const revokedAll = context.auditLog.all().filter((event) => event.action === 'tokens.revoked-all');
     expect(revokedAll.find((event) => event.details.target === '*')).toMatchObject({
       subjectUserId: 'root',
       details: { revokedCount: 4, target: '*' },
     });
-    expect(await revokeAllTokens(context.deps, otherAdmin, { userId: 'alice' })).toBe(1);
+    expect(await revokeAllToCompletion(context.deps, otherAdmin, { userId: 'alice' })).toBe(1);
     expect(context.repository.tokens.get(context.foreign.id)?.state).toBe('revoked');
   });
 
@@ -382,18 +377,18 @@ describe('revokeAllTokens', () => {
     context.repository.calls = [];
     for (const caller of [alice, viewer]) {
       for (const userId of ['bob', '*']) {
-        await expect(revokeAllTokens(context.deps, caller, { userId })).rejects.toBeInstanceOf(
+        await expect(revokeAllToCompletion(context.deps, caller, { userId })).rejects.toBeInstanceOf(
           ForbiddenError,
         );
       }
     }
     expect(context.repository.calls).toEqual([]);
-    await expect(revokeAllTokens(context.deps, alice, { userId: 'alice' })).resolves.toBe(4);
+    await expect(revokeAllToCompletion(context.deps, alice, { userId: 'alice' })).resolves.toBe(4);
   });
 
   it('a viewer (demoted since) revokes their own tokens: revoking only reduces access', async () => {
     const context = await seeded();
-    await expect(revokeAllTokens(context.deps, viewer, {})).resolves.toBe(4);
+    await expect(revokeAllToCompletion(context.deps, viewer, {})).resolves.toBe(4);
   });
 
   it('a token revoked by someone else meanwhile is not counted', async () => {
@@ -405,7 +400,7 @@ describe('revokeAllTokens', () => {
       if (id === first.id) await context.repository.revoke(id, change, audit);
       return context.repository.revoke(id, change, audit);
     };
-    expect(await revokeAllTokens({ ...context.deps, repository: racing }, alice, {})).toBe(3);
+    expect(await revokeAllToCompletion({ ...context.deps, repository: racing }, alice, {})).toBe(3);
   });
 
   it('a failure stops the run with that error and appends no revoked-all event', async () => {
@@ -414,7 +409,7 @@ describe('revokeAllTokens', () => {
     failing.revoke = async () => {
       throw new Error('DynamoDB down');
     };
-    await expect(revokeAllTokens({ ...context.deps, repository: failing }, alice, {})).rejects.toThrow(
+    await expect(revokeAllToCompletion({ ...context.deps, repository: failing }, alice, {})).rejects.toThrow(
       'DynamoDB down',
     );
     expect(actionsOf(context.auditLog.all())).not.toContain('tokens.revoked-all');
