@@ -99,6 +99,8 @@ export function baseEnv(): Record<string, string> {
     const value = process.env[name];
     if (value !== undefined) env[name] = value;
   }
+  // The SDK's notice that its 2027 releases need Node 22 (README "Quick start"), once per process.
+  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   return env;
 }
 
