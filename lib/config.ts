@@ -69,6 +69,8 @@ export interface DeploymentConfig {
   readonly emailClaim: string;
   /** Whether to deploy the demo API behind the token authorizer. */
   readonly demoApi: boolean;
+  /** Whether to deploy the web console (S3 + CloudFront, sign-in through the identity provider). */
+  readonly consoleEnabled: boolean;
   /** Default method throttling of the management API. */
   readonly managementThrottle: ThrottleConfig;
   /** Retention of every log group the stack creates. */
@@ -236,6 +238,12 @@ const DEPLOYMENT_CONTEXT_KEYS = {
     default: true,
     description: 'Deploy the demo API (`ANY /demo/{area}/...`) behind the token authorizer.',
   },
+  consoleEnabled: {
+    kind: 'boolean',
+    default: true,
+    description:
+      'Deploy the web console: S3 behind CloudFront (the `ConsoleUrl` output), the management API under the same origin, sign-in through the Cognito managed login (or the OIDC issuer). `false`: none of it is deployed.',
+  },
   managementThrottle: {
     kind: 'json',
     default: { rateLimit: 50, burstLimit: 100 },
@@ -316,6 +324,7 @@ const deploymentSchema = z
     roleClaim: claimName.default('custom:role'),
     emailClaim: claimName.default('email'),
     demoApi: z.boolean().default(true),
+    consoleEnabled: z.boolean().default(true),
     managementThrottle: z
       .object({
         rateLimit: z.number().positive().max(10_000).default(50),
@@ -457,6 +466,7 @@ export function loadDeploymentConfig(context: Record<string, unknown>): Deployme
     roleClaim: settings.roleClaim,
     emailClaim: settings.emailClaim,
     demoApi: settings.demoApi,
+    consoleEnabled: settings.consoleEnabled,
     managementThrottle: settings.managementThrottle,
     logRetentionDays: settings.logRetentionDays,
     authorizerInvokerAccounts: settings.authorizerInvokerAccounts,

@@ -39,6 +39,7 @@ describe('loadDeploymentConfig', () => {
       roleClaim: 'custom:role',
       emailClaim: 'email',
       demoApi: true,
+      consoleEnabled: true,
       managementThrottle: { rateLimit: 50, burstLimit: 100 },
       logRetentionDays: 365,
       authorizerInvokerAccounts: [],
