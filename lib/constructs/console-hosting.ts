@@ -6,10 +6,12 @@ import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
+import { logicalIdOf } from '../logical-id.js';
 import { REPO_ROOT } from '../paths.js';
 
 /**
@@ -277,6 +279,20 @@ export class ConsoleHosting extends Construct {
     if (this.config !== undefined) throw new Error('ConsoleHosting.publish() is called once');
     this.config = config;
     const logGroup = new logs.LogGroup(this, 'DeploymentLogs', { retention: this.logRetention });
+    // The deployment function's role: its log group, no AWS managed policy; BucketDeployment adds
+    // reading its sources, writing this bucket and invalidating the distribution.
+    const role = new iam.Role(this, 'DeploymentRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Access Tokens console: uploads the app and config.json at deploy time (execution role)',
+    });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteOwnLogs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        // The log group's ARN attribute already ends in `:*` (its log streams).
+        resources: [logGroup.logGroupArn],
+      }),
+    );
     const assets = new s3deploy.BucketDeployment(this, 'DeployAssets', {
       sources: [this.app],
       destinationBucket: this.bucket,
@@ -284,6 +300,7 @@ export class ConsoleHosting extends Construct {
       prune: false,
       cacheControl: IMMUTABLE,
       logGroup,
+      role,
       memoryLimit: 512,
     });
     const entry = new s3deploy.BucketDeployment(this, 'DeployEntry', {
@@ -296,9 +313,92 @@ export class ConsoleHosting extends Construct {
       distribution: this.distribution,
       distributionPaths: ['/index.html', '/config.json'],
       logGroup,
+      role,
       memoryLimit: 512,
     });
     entry.node.addDependency(assets);
+    acknowledgeDeploymentFindings(role, this.bucket, entry);
+  }
+}
+
+/**
+ * What cdk-nag finds in aws-cdk-lib's BucketDeployment (its grants and its one shared function),
+ * each acknowledged with the reason it stands.
+ */
+function acknowledgeDeploymentFindings(
+  role: iam.Role,
+  bucket: s3.Bucket,
+  deployment: s3deploy.BucketDeployment,
+): void {
+  const bucketId = logicalIdOf(bucket);
+  const roleFindings: ReadonlyArray<readonly [string, string]> = [
+    [
+      'AwsSolutions-IAM5[Action::s3:GetObject*]',
+      "BucketDeployment's grants: reading the CDK asset objects it copies from and the console bucket's objects it compares with (s3:GetObject* on those buckets' objects only).",
+    ],
+    [
+      'AwsSolutions-IAM5[Action::s3:GetBucket*]',
+      "BucketDeployment's grants: the bucket metadata `aws s3 sync` reads, on the CDK asset bucket and the console bucket only.",
+    ],
+    [
+      'AwsSolutions-IAM5[Action::s3:List*]',
+      "BucketDeployment's grants: `aws s3 sync` lists the source and the console bucket to compare them; on those two buckets only.",
+    ],
+    [
+      'AwsSolutions-IAM5[Action::s3:DeleteObject*]',
+      "BucketDeployment's grant on the console bucket's objects (the app's files); prune is off, so it deletes nothing, but aws-cdk-lib grants read-write as one.",
+    ],
+    [
+      'AwsSolutions-IAM5[Action::s3:Abort*]',
+      "BucketDeployment's grant on the console bucket's objects: aborting its own multipart uploads of large files.",
+    ],
+    [
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]',
+      'The CDK bootstrap asset bucket holds the uploaded app as an object whose key is its hash; BucketDeployment reads it from there (objects of that one bucket).',
+    ],
+    [
+      `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`,
+      'The console bucket exists only for the app: every object in it is a file of the app this function uploads.',
+    ],
+    [
+      'AwsSolutions-IAM5[Resource::*]',
+      "cloudfront:CreateInvalidation and GetInvalidation, which aws-cdk-lib's BucketDeployment grants on `*`: it invalidates this distribution's index.html and config.json after an upload.",
+    ],
+  ];
+  for (const [id, reason] of roleFindings) Validations.of(role).acknowledge({ id, reason });
+
+  // The function is a singleton at stack level (one per memory size and role), not under the deployment.
+  const stack = Stack.of(deployment);
+  const handlers = stack.node.children.filter((child) =>
+    child.node.id.startsWith('Custom::CDKBucketDeployment'),
+  );
+  for (const handler of handlers) {
+    // On the function resource itself (cdk-nag reports it there), not the stack-level wrapper.
+    const resource = handler.node.defaultChild ?? handler;
+    for (const [id, reason] of [
+      [
+        'AwsSolutions-L1',
+        "aws-cdk-lib's BucketDeployment pins its handler's runtime (Python, with the AWS CLI layer); it runs only during deployments, never on a request path.",
+      ],
+      [
+        'Serverless-LambdaDLQ',
+        'Invoked synchronously by CloudFormation for the console deployment; a failure fails the deployment, which is the signal, so there is nothing for a DLQ to keep.',
+      ],
+      [
+        'Serverless-LambdaTracing',
+        'Runs only during deployments, to copy the app into its bucket; CloudFormation events and its log group say what happened, tracing adds nothing.',
+      ],
+      [
+        'Serverless-LambdaDefaultMemorySize',
+        'aws-cdk-lib sizes the BucketDeployment handler; 512 MB is set here for the AWS CLI sync of a few hundred kilobytes.',
+      ],
+      [
+        'Serverless-LambdaLatestVersion',
+        "aws-cdk-lib's BucketDeployment pins its handler's runtime, with the AWS CLI layer built for it.",
+      ],
+    ] as const) {
+      Validations.of(resource).acknowledge({ id, reason });
+    }
   }
 }
 
