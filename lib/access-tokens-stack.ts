@@ -1,4 +1,5 @@
 import { Annotations, Aspects, Aws, CfnOutput, Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { MANAGEMENT_ROUTES } from '../lambdas/contract/routes.js';
@@ -77,7 +78,20 @@ export class AccessTokensStack extends Stack {
     this.notifications = this.addNotifications(config, logRetention);
     // The console's distribution comes first: the app client's callback URL is its address.
     this.console = config.consoleEnabled
-      ? new ConsoleHosting(this, 'Console', { logRetention, logRetentionDays: config.logRetentionDays })
+      ? new ConsoleHosting(this, 'Console', {
+          logRetention,
+          logRetentionDays: config.logRetentionDays,
+          ...(config.consoleDomain === undefined
+            ? {}
+            : {
+                domainNames: [config.consoleDomain.domainName],
+                certificate: acm.Certificate.fromCertificateArn(
+                  this,
+                  'ConsoleCertificate',
+                  config.consoleDomain.certificateArn,
+                ),
+              }),
+        })
       : undefined;
     this.identity = new ManagementIdentity(this, 'Identity', {
       identity: config.identity,

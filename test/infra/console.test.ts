@@ -187,6 +187,36 @@ describe('identityProvider=oidc: the console signs in at the issuer', () => {
   });
 });
 
+describe('a custom domain (consoleDomainName + consoleCertificateArn)', () => {
+  const certificateArn =
+    'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
+
+  it('the distribution answers to it with the certificate (TLS 1.2+), and every URL uses it', () => {
+    const custom = synthesize({
+      context: { consoleDomainName: 'tokens.example.com', consoleCertificateArn: certificateArn },
+    });
+    const hosting = consoleOf(custom);
+    custom.template.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        Aliases: ['tokens.example.com'],
+        ViewerCertificate: {
+          AcmCertificateArn: certificateArn,
+          MinimumProtocolVersion: 'TLSv1.2_2021',
+          SslSupportMethod: 'sni-only',
+        },
+      }),
+    });
+    custom.template.hasOutput('ConsoleUrl', { Value: 'https://tokens.example.com' });
+    custom.template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      CallbackURLs: ['https://tokens.example.com/callback'],
+      LogoutURLs: ['https://tokens.example.com/'],
+    });
+    const config = JSON.stringify(custom.stack.resolve(hosting.config));
+    expect(config).toContain('"apiUrl":"https://tokens.example.com/v1"');
+    expect(config).toContain('&logout_uri=https://tokens.example.com/"');
+  });
+});
+
 describe('consoleEnabled=false', () => {
   it('synthesizes nothing of the console, and the app client stays without OAuth, as before', () => {
     const { template, stack } = off;
