@@ -76,7 +76,7 @@ const IMMUTABLE = [
 /** `index.html` and `config.json`: read again on every load, so a redeploy is seen at once. */
 const NO_STORE = [s3deploy.CacheControl.noStore()];
 
-export interface ConsoleHostingProps {
+interface ConsoleHostingProps {
   /**
    * The built app (index.html + hashed assets).
    * @default {@link consoleAppSource}: `npm run build:console` at synth, `console/dist/`

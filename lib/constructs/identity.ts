@@ -39,7 +39,7 @@ interface ConsoleSignInProps {
 }
 
 /** The scopes the console asks for: the ID token then carries the email and the custom attributes. */
-export const CONSOLE_OAUTH_SCOPES = ['openid', 'email', 'profile'] as const;
+const CONSOLE_OAUTH_SCOPES = ['openid', 'email', 'profile'] as const;
 
 /**
  * Who may call the management API, and how the JWT authorizer recognises them.
