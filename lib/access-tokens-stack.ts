@@ -1,10 +1,12 @@
-import { Annotations, Aspects, CfnOutput, Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, Aspects, Aws, CfnOutput, Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { MANAGEMENT_ROUTES } from '../lambdas/contract/routes.js';
 import { gatewayCacheTtlSeconds } from '../lambdas/core/settings.js';
 import { ENV } from '../lambdas/runtime/env.js';
 import type { DeploymentConfig, LogRetentionDays } from './config.js';
+import { ConsoleHosting } from './constructs/console-hosting.js';
 import { DemoApi } from './constructs/demo-api.js';
 import { ExpiryLedger } from './constructs/expiry-ledger.js';
 import { HmacKey } from './constructs/hmac-key.js';
@@ -60,6 +62,8 @@ export class AccessTokensStack extends Stack {
   public readonly apiGatewayCloudWatchRole: ApiGatewayCloudWatchRole | undefined;
   public readonly expiryLedger: ExpiryLedger;
   public readonly alarms: ServiceAlarms;
+  /** The web console's hosting; undefined with `consoleEnabled: false`. */
+  public readonly console: ConsoleHosting | undefined;
 
   constructor(scope: Construct, id: string, props: AccessTokensStackProps) {
     super(scope, id, props);
@@ -72,9 +76,29 @@ export class AccessTokensStack extends Stack {
     this.table = new TokenTable(this, 'TokenTable');
     this.hmacKey = new HmacKey(this, 'HmacKey', { logRetention });
     this.notifications = this.addNotifications(config, logRetention);
+    // The console's distribution comes first: the app client's callback URL is its address.
+    this.console = config.consoleEnabled
+      ? new ConsoleHosting(this, 'Console', {
+          logRetention,
+          logRetentionDays: config.logRetentionDays,
+          ...(config.consoleDomain === undefined
+            ? {}
+            : {
+                domainNames: [config.consoleDomain.domainName],
+                certificate: acm.Certificate.fromCertificateArn(
+                  this,
+                  'ConsoleCertificate',
+                  config.consoleDomain.certificateArn,
+                ),
+              }),
+        })
+      : undefined;
     this.identity = new ManagementIdentity(this, 'Identity', {
       identity: config.identity,
       claims: { accountId: config.accountIdClaim, role: config.roleClaim, email: config.emailClaim },
+      ...(this.console === undefined
+        ? {}
+        : { console: { url: this.console.url, domainPrefix: this.managedLoginDomainPrefix() } }),
     });
 
     this.managementFunctions = new ManagementFunctions(this, 'Routes', {
@@ -171,6 +195,19 @@ export class AccessTokensStack extends Stack {
       },
     });
 
+    if (this.console !== undefined) {
+      const consoleAuth = this.identity.consoleAuth;
+      if (consoleAuth === undefined) throw new Error('the identity has no console sign-in');
+      for (const origin of this.identity.consoleConnectOrigins) this.console.allowConnectTo(origin);
+      // Same origin: the console calls the management API through its own distribution (no CORS).
+      const apiUrl = this.console.serveApi(this.managementApi.api, this.managementApi.stageName);
+      this.console.publish({ apiUrl, auth: consoleAuth });
+      new CfnOutput(this, 'ConsoleUrl', {
+        description: 'The web console (sign in, create, rotate and revoke tokens)',
+        value: this.console.url,
+      });
+    }
+
     new CfnOutput(this, 'ManagementApiUrl', {
       description: 'Base URL of the management API',
       value: this.managementApi.url,
@@ -195,6 +232,18 @@ export class AccessTokensStack extends Stack {
         value: this.demoApi.url,
       });
     }
+  }
+
+  /**
+   * The Cognito prefix domain of the managed login: unique per Region across all accounts, so the
+   * stack name and the account id (`accesstokens-123456789012`).
+   */
+  private managedLoginDomainPrefix(): string {
+    const name = this.stackName
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, '-')
+      .slice(0, 40);
+    return `${name}-${Aws.ACCOUNT_ID}`;
   }
 
   /**

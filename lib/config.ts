@@ -69,6 +69,10 @@ export interface DeploymentConfig {
   readonly emailClaim: string;
   /** Whether to deploy the demo API behind the token authorizer. */
   readonly demoApi: boolean;
+  /** Whether to deploy the web console (S3 + CloudFront, sign-in through the identity provider). */
+  readonly consoleEnabled: boolean;
+  /** A custom domain in front of the console, with its ACM certificate (us-east-1); undefined: none. */
+  readonly consoleDomain: { readonly domainName: string; readonly certificateArn: string } | undefined;
   /** Default method throttling of the management API. */
   readonly managementThrottle: ThrottleConfig;
   /** Retention of every log group the stack creates. */
@@ -236,6 +240,24 @@ const DEPLOYMENT_CONTEXT_KEYS = {
     default: true,
     description: 'Deploy the demo API (`ANY /demo/{area}/...`) behind the token authorizer.',
   },
+  consoleEnabled: {
+    kind: 'boolean',
+    default: true,
+    description:
+      'Deploy the web console: S3 behind CloudFront (the `ConsoleUrl` output), the management API under the same origin, sign-in through the Cognito managed login (or the OIDC issuer). `false`: none of it is deployed.',
+  },
+  consoleDomainName: {
+    kind: 'string',
+    default: undefined,
+    description:
+      'A custom domain for the console (`tokens.example.com`): the distribution answers to it, and `ConsoleUrl`, the sign-in callback and `config.json` use it. Needs `consoleCertificateArn`; point the name at the distribution in your DNS.',
+  },
+  consoleCertificateArn: {
+    kind: 'string',
+    default: undefined,
+    description:
+      'The ACM certificate of `consoleDomainName`, requested in **us-east-1** (CloudFront takes no other).',
+  },
   managementThrottle: {
     kind: 'json',
     default: { rateLimit: 50, burstLimit: 100 },
@@ -316,6 +338,15 @@ const deploymentSchema = z
     roleClaim: claimName.default('custom:role'),
     emailClaim: claimName.default('email'),
     demoApi: z.boolean().default(true),
+    consoleEnabled: z.boolean().default(true),
+    consoleDomainName: z.string().regex(SES_DOMAIN_PATTERN, 'must be a domain name').optional(),
+    consoleCertificateArn: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[A-Za-z0-9-]+$/,
+        'must be the ARN of an ACM certificate in us-east-1 (CloudFront takes certificates from there only)',
+      )
+      .optional(),
     managementThrottle: z
       .object({
         rateLimit: z.number().positive().max(10_000).default(50),
@@ -365,6 +396,20 @@ const deploymentSchema = z
             path: [key],
             message: 'is only used when identityProvider is "oidc"',
           });
+        }
+      }
+    }
+    if ((value.consoleDomainName === undefined) !== (value.consoleCertificateArn === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [value.consoleDomainName === undefined ? 'consoleDomainName' : 'consoleCertificateArn'],
+        message: 'is required with the other of consoleDomainName and consoleCertificateArn',
+      });
+    }
+    if (!value.consoleEnabled) {
+      for (const key of ['consoleDomainName', 'consoleCertificateArn'] as const) {
+        if (value[key] !== undefined) {
+          ctx.addIssue({ code: 'custom', path: [key], message: 'is only used when consoleEnabled is true' });
         }
       }
     }
@@ -457,6 +502,11 @@ export function loadDeploymentConfig(context: Record<string, unknown>): Deployme
     roleClaim: settings.roleClaim,
     emailClaim: settings.emailClaim,
     demoApi: settings.demoApi,
+    consoleEnabled: settings.consoleEnabled,
+    consoleDomain:
+      settings.consoleDomainName === undefined || settings.consoleCertificateArn === undefined
+        ? undefined
+        : { domainName: settings.consoleDomainName, certificateArn: settings.consoleCertificateArn },
     managementThrottle: settings.managementThrottle,
     logRetentionDays: settings.logRetentionDays,
     authorizerInvokerAccounts: settings.authorizerInvokerAccounts,

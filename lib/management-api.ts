@@ -38,6 +38,8 @@ interface ManagementApiProps {
 export class ManagementApi extends Construct {
   public readonly api: apigateway.RestApi;
   public readonly accessLogGroup: logs.LogGroup;
+  /** The stage's name as plain text (`v1`): its URL path, `<url>/<stageName>/...`. */
+  public readonly stageName: string;
   public readonly authorizer: apigateway.RequestAuthorizer;
   /** The method of each route, by route name. */
   public readonly methods: Readonly<Record<string, apigateway.Method>>;
@@ -56,6 +58,7 @@ export class ManagementApi extends Construct {
     });
     this.api = restApi.api;
     this.accessLogGroup = restApi.accessLogGroup;
+    this.stageName = restApi.stageName;
 
     // The cache key is the Authorization header alone, so the authorizer's policy must cover every
     // method of the API (the handlers check roles per route).

@@ -1,8 +1,9 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
 import { ENV } from '../../lambdas/runtime/env.js';
 import { type IdentityConfig, jwksUriOf } from '../config.js';
+import { CONSOLE_CALLBACK_PATH, type ConsoleConfigFile, originOf } from './console-hosting.js';
 
 interface JwtClaimNames {
   readonly accountId: string;
@@ -20,7 +21,25 @@ interface ManagementIdentityProps {
    * @default RemovalPolicy.RETAIN (it holds the users)
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * The web console signs in here (lib/constructs/console-hosting.ts). Cognito: the app client gets
+   * the authorization code flow (PKCE, no secret) with the console's callback and sign-out URLs, and
+   * the pool a managed-login domain. OIDC: the console uses the issuer, with the audience as its
+   * client id.
+   * @default - no console
+   */
+  readonly console?: ConsoleSignInProps;
 }
+
+interface ConsoleSignInProps {
+  /** The console's URL, `https://<domain>` without a trailing slash. */
+  readonly url: string;
+  /** The Cognito prefix domain of the managed login pages (`<prefix>.auth.<region>.amazoncognito.com`). */
+  readonly domainPrefix: string;
+}
+
+/** The scopes the console asks for: the ID token then carries the email and the custom attributes. */
+const CONSOLE_OAUTH_SCOPES = ['openid', 'email', 'profile'] as const;
 
 /**
  * Who may call the management API, and how the JWT authorizer recognises them.
@@ -35,6 +54,12 @@ export class ManagementIdentity extends Construct {
   public readonly userPoolClient: cognito.UserPoolClient | undefined;
   /** The JWT_* environment of the JWT authorizer. */
   public readonly jwtEnvironment: Readonly<Record<string, string>>;
+  /** Cognito with a console: the managed-login domain the console signs in through. */
+  public readonly managedLoginDomain: cognito.UserPoolDomain | undefined;
+  /** With a console: how it signs in (its `config.json` `auth`). */
+  public readonly consoleAuth: ConsoleConfigFile['auth'] | undefined;
+  /** With a console: the identity provider's origins the console's pages fetch from (CSP connect-src). */
+  public readonly consoleConnectOrigins: readonly string[];
 
   constructor(scope: Construct, id: string, props: ManagementIdentityProps) {
     super(scope, id);
@@ -47,6 +72,22 @@ export class ManagementIdentity extends Construct {
     if (props.identity.kind === 'oidc') {
       this.userPool = undefined;
       this.userPoolClient = undefined;
+      this.managedLoginDomain = undefined;
+      // The console signs in at the issuer with the audience as its client id; the operator registers
+      // `<ConsoleUrl>/callback` there (README "Console").
+      this.consoleAuth =
+        props.console === undefined
+          ? undefined
+          : {
+              kind: 'oidc',
+              authority: props.identity.issuer,
+              clientId: props.identity.audience,
+              scope: CONSOLE_OAUTH_SCOPES.join(' '),
+            };
+      this.consoleConnectOrigins =
+        props.console === undefined
+          ? []
+          : [...new Set([originOf(props.identity.issuer), originOf(jwksUriOf(props.identity))])];
       this.jwtEnvironment = {
         [ENV.jwtIssuer]: props.identity.issuer,
         [ENV.jwtAudience]: props.identity.audience,
@@ -91,11 +132,25 @@ export class ManagementIdentity extends Construct {
         'The Plus feature plan (threat protection) is billed per monthly active user at several times the Essentials price; a self-hosted deployment can switch featurePlan to PLUS. Sign-in is already protected by required MFA, a 14-character password policy and admin-only user creation.',
     });
 
+    const consoleUrl = props.console?.url;
     const userPoolClient = userPool.addClient('ConsoleClient', {
       generateSecret: false,
       // SRP only: the password never leaves the browser; no USER_PASSWORD_AUTH.
       authFlows: { userSrp: true },
-      disableOAuth: true,
+      // With the console: the authorization code flow of a public client (no secret), which Cognito
+      // runs with PKCE when the client sends a code challenge (the console always does); no implicit
+      // flow (tokens in the URL). Without it, no OAuth at all, as before.
+      ...(consoleUrl === undefined
+        ? { disableOAuth: true }
+        : {
+            oAuth: {
+              flows: { authorizationCodeGrant: true, implicitCodeGrant: false, clientCredentials: false },
+              scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
+              callbackUrls: [`${consoleUrl}${CONSOLE_CALLBACK_PATH}`],
+              logoutUrls: [`${consoleUrl}/`],
+            },
+            supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
+          }),
       preventUserExistenceErrors: true,
       enableTokenRevocation: true,
       idTokenValidity: Duration.minutes(60),
@@ -114,6 +169,33 @@ export class ManagementIdentity extends Construct {
 
     this.userPool = userPool;
     this.userPoolClient = userPoolClient;
+    if (props.console === undefined || consoleUrl === undefined) {
+      this.managedLoginDomain = undefined;
+      this.consoleAuth = undefined;
+      this.consoleConnectOrigins = [];
+    } else {
+      // Managed login (version 2) needs a style per app client: Cognito's own look.
+      const domain = userPool.addDomain('ManagedLoginDomain', {
+        cognitoDomain: { domainPrefix: props.console.domainPrefix },
+        managedLoginVersion: cognito.ManagedLoginVersion.NEWER_MANAGED_LOGIN,
+      });
+      new cognito.CfnManagedLoginBranding(this, 'ManagedLoginBranding', {
+        userPoolId: userPool.userPoolId,
+        clientId: userPoolClient.userPoolClientId,
+        useCognitoProvidedValues: true,
+      });
+      const issuer = `https://cognito-idp.${Aws.REGION}.${Aws.URL_SUFFIX}/${userPool.userPoolId}`;
+      this.managedLoginDomain = domain;
+      this.consoleAuth = {
+        kind: 'oidc',
+        authority: issuer,
+        clientId: userPoolClient.userPoolClientId,
+        scope: CONSOLE_OAUTH_SCOPES.join(' '),
+        signOutUrl: `${domain.baseUrl()}/logout?client_id=${userPoolClient.userPoolClientId}&logout_uri=${consoleUrl}/`,
+      };
+      // Discovery and keys (cognito-idp), the token endpoint (the managed-login domain).
+      this.consoleConnectOrigins = [`https://cognito-idp.${Aws.REGION}.${Aws.URL_SUFFIX}`, domain.baseUrl()];
+    }
     this.jwtEnvironment = {
       [ENV.jwtCognitoUserPoolId]: userPool.userPoolId,
       [ENV.jwtAudience]: userPoolClient.userPoolClientId,

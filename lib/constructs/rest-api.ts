@@ -176,6 +176,8 @@ interface SecureRestApiProps {
 export class SecureRestApi extends Construct {
   public readonly api: apigateway.RestApi;
   public readonly accessLogGroup: logs.LogGroup;
+  /** The stage's name as plain text (no reference to the stage resource). */
+  public readonly stageName: string;
   /** `API-Gateway-Execution-Logs_{rest-api-id}/{stage_name}`, where API Gateway writes execution logs. */
   public readonly executionLogGroup: logs.LogGroup;
 
@@ -183,6 +185,7 @@ export class SecureRestApi extends Construct {
     super(scope, id);
     const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
     const stageName = props.stageName ?? 'v1';
+    this.stageName = stageName;
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention });
     this.api = new apigateway.RestApi(this, 'Api', {
       restApiName: props.restApiName,

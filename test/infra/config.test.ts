@@ -39,6 +39,8 @@ describe('loadDeploymentConfig', () => {
       roleClaim: 'custom:role',
       emailClaim: 'email',
       demoApi: true,
+      consoleEnabled: true,
+      consoleDomain: undefined,
       managementThrottle: { rateLimit: 50, burstLimit: 100 },
       logRetentionDays: 365,
       authorizerInvokerAccounts: [],
@@ -149,6 +151,32 @@ describe('loadDeploymentConfig', () => {
       expect(isCdkContextKey(key), key).toBe(true);
     }
     expect(() => loadDeploymentConfig({ '@aws-cdk/core:foo': true, 'cli-telemetry': false })).not.toThrow();
+  });
+
+  it('reads the console settings: on by default, a custom domain only with its us-east-1 certificate', () => {
+    const certificateArn =
+      'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
+    expect(loadDeploymentConfig({ consoleEnabled: 'false' }).consoleEnabled).toBe(false);
+    expect(
+      loadDeploymentConfig({ consoleDomainName: 'tokens.example.com', consoleCertificateArn: certificateArn })
+        .consoleDomain,
+    ).toEqual({ domainName: 'tokens.example.com', certificateArn });
+    expect(problemsOf({ consoleDomainName: 'tokens.example.com' })).toContain(
+      '  - consoleCertificateArn: is required with the other of consoleDomainName and consoleCertificateArn',
+    );
+    expect(
+      problemsOf({
+        consoleDomainName: 'tokens.example.com',
+        consoleCertificateArn: certificateArn.replace('us-east-1', 'eu-west-1'),
+      }),
+    ).toMatch(/consoleCertificateArn: must be the ARN of an ACM certificate in us-east-1/);
+    expect(
+      problemsOf({
+        consoleEnabled: false,
+        consoleDomainName: 'tokens.example.com',
+        consoleCertificateArn: certificateArn,
+      }),
+    ).toContain('  - consoleDomainName: is only used when consoleEnabled is true');
   });
 
   it('lists every problem at once', () => {

@@ -84,7 +84,55 @@ const ALLOWED_WILDCARDS: readonly { action: string; resource: string; reason: st
     reason:
       "CDK's custom resource provider framework invokes its own handler function and that function's versions/aliases (`<arn>:*`): one function, not a wildcard over functions.",
   },
+  // The console's deployment (aws-cdk-lib's BucketDeployment, lib/constructs/console-hosting.ts).
+  ...['s3:GetObject*', 's3:GetBucket*', 's3:List*'].map((action) => ({
+    action,
+    resource: JSON.stringify({
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':s3:::',
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub syntax, not a template.
+          { 'Fn::Sub': 'cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}' },
+          '/*',
+        ],
+      ],
+    }),
+    reason:
+      "The console's deployment function reads the uploaded app from the CDK bootstrap asset bucket, where it is an object named by its hash (BucketDeployment's grant, on that bucket's objects).",
+  })),
+  ...[
+    's3:GetObject*',
+    's3:GetBucket*',
+    's3:List*',
+    's3:DeleteObject*',
+    's3:PutObject',
+    's3:PutObjectLegalHold',
+    's3:PutObjectRetention',
+    's3:PutObjectTagging',
+    's3:PutObjectVersionTagging',
+    's3:Abort*',
+  ].map((action) => ({
+    action,
+    resource: JSON.stringify({ 'Fn::Join': ['', [consoleBucketArn(), '/*']] }),
+    reason:
+      "The console's deployment function writes the app's files into the console bucket, which holds nothing else (BucketDeployment's read-write grant on its objects).",
+  })),
+  ...['cloudfront:GetInvalidation', 'cloudfront:CreateInvalidation'].map((action) => ({
+    action,
+    resource: '"*"',
+    reason:
+      "The console's deployment function invalidates index.html and config.json after an upload; aws-cdk-lib's BucketDeployment grants the invalidation actions on `*`.",
+  })),
 ];
+
+function consoleBucketArn() {
+  const bucket = stack.console?.bucket;
+  if (bucket === undefined) throw new Error('this synthesis has the console');
+  return arnOf(bucket);
+}
 
 function isWildcard(resource: unknown): boolean {
   return JSON.stringify(resource).includes('*');

@@ -65,6 +65,7 @@ describe('OIDC deployment', () => {
     template.hasOutput('TokenAuthorizerFunctionArn', { Value: Match.anyValue() });
     // No sender in cdk.json: emails are off, so no notification queue either.
     expect(Object.keys(template.findOutputs('*')).sort()).toEqual([
+      'ConsoleUrl',
       'EmailNotifications',
       'ExpiryLedgerDeadLetterQueueUrl',
       'ManagementApiUrl',

@@ -286,7 +286,8 @@ describe('functions', () => {
   it('exist once per route, plus the two authorizers, the demo handler and the key resource handler', () => {
     // + 1: the CDK Provider framework's own function.
     // + 4: the notifier, the reminder job, the expiry ledger and the revoke-all worker.
-    template.resourceCountIs('AWS::Lambda::Function', MANAGEMENT_ROUTES.length + 4 + 1 + 4);
+    // + 1: the console's deployment function (aws-cdk-lib's BucketDeployment, one for both uploads).
+    template.resourceCountIs('AWS::Lambda::Function', MANAGEMENT_ROUTES.length + 4 + 1 + 4 + 1);
   });
 
   it('are bundled by esbuild as minified ESM with source maps and the AWS SDK inside', () => {
@@ -427,7 +428,8 @@ describe('functions', () => {
     const lambdaRoles = Object.values(template.findResources('AWS::IAM::Role')).filter((role) =>
       JSON.stringify(role.Properties.AssumeRolePolicyDocument).includes('lambda.amazonaws.com'),
     );
-    expect(lambdaRoles.length).toBe(ourFunctions().length + 2); // + demo function and Provider framework
+    // + demo function, Provider framework and the console's deployment function.
+    expect(lambdaRoles.length).toBe(ourFunctions().length + 3);
     for (const role of lambdaRoles) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
@@ -867,6 +869,7 @@ describe('outputs', () => {
     template.hasOutput('DemoApiUrl', { Value: Match.anyValue() });
     expect(Object.keys(template.findOutputs('*')).sort()).toEqual(
       [
+        'ConsoleUrl',
         'DemoApiUrl',
         'EmailNotifications',
         'ExpiryLedgerDeadLetterQueueUrl',

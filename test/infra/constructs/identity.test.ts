@@ -32,6 +32,50 @@ describe('ManagementIdentity construct', () => {
     );
   });
 
+  it('cognito with a console: the app client runs the code flow (PKCE, no secret) to the console, through a managed-login domain', () => {
+    const stack = new Stack(new App(), 'CognitoConsole');
+    const identity = new ManagementIdentity(stack, 'Identity', {
+      identity: { kind: 'cognito' },
+      claims: CLAIMS,
+      console: { url: 'https://console.example.com', domainPrefix: 'tokens-test' },
+    });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::Cognito::UserPoolClient', 1);
+    template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      GenerateSecret: false,
+      AllowedOAuthFlowsUserPoolClient: true,
+      AllowedOAuthFlows: ['code'],
+      AllowedOAuthScopes: ['openid', 'email', 'profile'],
+      CallbackURLs: ['https://console.example.com/callback'],
+      LogoutURLs: ['https://console.example.com/'],
+      SupportedIdentityProviders: ['COGNITO'],
+      ExplicitAuthFlows: ['ALLOW_USER_SRP_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
+    });
+    template.hasResourceProperties('AWS::Cognito::UserPoolDomain', {
+      Domain: 'tokens-test',
+      ManagedLoginVersion: 2,
+    });
+    template.resourceCountIs('AWS::Cognito::ManagedLoginBranding', 1);
+    const auth = stack.resolve(identity.consoleAuth);
+    expect(auth).toMatchObject({ kind: 'oidc', scope: 'openid email profile' });
+    expect(JSON.stringify(auth.signOutUrl)).toContain('/logout?client_id=');
+    expect(JSON.stringify(auth.signOutUrl)).toContain('&logout_uri=https://console.example.com/');
+  });
+
+  it('cognito without a console: the app client has no OAuth and the pool no domain, as before', () => {
+    const stack = new Stack(new App(), 'CognitoNoConsole');
+    const identity = new ManagementIdentity(stack, 'Identity', {
+      identity: { kind: 'cognito' },
+      claims: CLAIMS,
+    });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      AllowedOAuthFlowsUserPoolClient: false,
+    });
+    template.resourceCountIs('AWS::Cognito::UserPoolDomain', 0);
+    expect(identity.consoleAuth).toBeUndefined();
+  });
+
   it("oidc: no user pool; the issuer's JWKS by default", () => {
     const stack = new Stack(new App(), 'OidcIdentity');
     const identity = new ManagementIdentity(stack, 'Identity', {
