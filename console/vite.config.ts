@@ -1,6 +1,6 @@
 import preact from '@preact/preset-vite';
 import { defineConfig, type Plugin } from 'vite';
-import { MANAGEMENT_ROUTES } from '../lambdas/contract/routes';
+import { MANAGEMENT_ROUTES } from '../lambdas/contract/routes.ts';
 
 // The console: a static single-page app built into console/dist (index.html + hashed assets), served
 // by `npm start`'s gateway (local/console-assets.ts) and, deployed, from S3 behind CloudFront. No

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { extname, join, resolve, sep } from 'node:path';
+import { gzipSync } from 'node:zlib';
 
 // The web console on the local gateway (README "Console"): `npm start` builds console/ with Vite when
 // its sources are newer than console/dist (a couple of seconds, while the emulators start; nothing
@@ -154,4 +155,23 @@ export function consoleAssets(
     }
     return undefined;
   };
+}
+
+/** The console's initial JavaScript budget (issue #13): what index.html loads before anything runs. */
+export const INITIAL_JS_BUDGET_GZIP_BYTES = 80 * 1024;
+
+/** The scripts index.html loads at once (entry + module preloads) and their gzip size (level 9). */
+export function initialJavaScript(rootDir: string): { files: string[]; gzipBytes: number } {
+  const dist = distDir(rootDir);
+  const html = readFileSync(join(dist, 'index.html'), 'utf8');
+  const files = [
+    ...html.matchAll(/<(?:script[^>]*\ssrc|link[^>]*rel="modulepreload"[^>]*\shref)="\/([^"]+\.js)"/g),
+  ]
+    .map((match) => match[1] ?? '')
+    .filter((file) => file !== '');
+  const gzipBytes = files.reduce(
+    (total, file) => total + gzipSync(readFileSync(join(dist, file)), { level: 9 }).length,
+    0,
+  );
+  return { files, gzipBytes };
 }

@@ -40,9 +40,20 @@ export function Dialog({ title, onClose, dismissable = true, children, role, des
       event.preventDefault();
       if (dismissableRef.current) closeRef.current();
     };
+    // Closed by the browser without a cancel event (its close-request rules): a dismissable dialog
+    // counts it as a dismissal, the reveal opens again.
+    let unmounting = false;
+    const onClosed = () => {
+      if (unmounting) return;
+      if (dismissableRef.current) closeRef.current();
+      else dialog.showModal();
+    };
     dialog.addEventListener('cancel', onCancel);
+    dialog.addEventListener('close', onClosed);
     return () => {
+      unmounting = true;
       dialog.removeEventListener('cancel', onCancel);
+      dialog.removeEventListener('close', onClosed);
       if (dialog.open) dialog.close();
       // Back to the opener; if it is gone (the list re-rendered), to the page's heading.
       const target = opener?.isConnected ? opener : document.querySelector<HTMLElement>('main h1');

@@ -53,20 +53,29 @@ function Callback({ config, onSignedIn }: { config: ConsoleConfig; onSignedIn: (
   );
 }
 
+type EndReason = 'expired' | 'refused' | 'signed out';
+const REFUSED_WITHIN_MS = 60_000;
+
 function Console({ config }: { config: ConsoleConfig }) {
   const path = usePath();
   const [session, setSession] = useState<Session | undefined>(storedSession);
-  const [expired, setExpired] = useState(false);
+  // The session that ended, to fill the sign-in form with who it was.
+  const [ended, setEnded] = useState<{ session: Session; why: EndReason }>();
   const sessionRef = useRef(session);
   sessionRef.current = session;
 
-  const end = (why: 'expired' | 'signed out') => {
-    if (sessionRef.current === undefined) return;
+  const end = (reason: 'expired' | 'signed out') => {
+    const current = sessionRef.current;
+    if (current === undefined) return;
+    // A session the API refuses right after sign-in did not expire: the API will not take it (the
+    // user's token access is off, or an admin switched it after this sign-in).
+    const why: EndReason =
+      reason === 'expired' && Date.now() - current.issuedAt < REFUSED_WITHIN_MS ? 'refused' : reason;
     if (why === 'expired') rememberReturnPath(location.pathname + location.search);
     storeSession(undefined);
     sessionRef.current = undefined;
     setSession(undefined);
-    setExpired(why === 'expired');
+    setEnded({ session: current, why });
     navigate(PATHS.signIn, true);
   };
   const api = useMemo(
@@ -81,7 +90,7 @@ function Console({ config }: { config: ConsoleConfig }) {
   const signedIn = (next: Session) => {
     storeSession(next);
     setSession(next);
-    setExpired(false);
+    setEnded(undefined);
     navigate(takeReturnPath(), true);
   };
 
@@ -114,7 +123,8 @@ function Console({ config }: { config: ConsoleConfig }) {
   );
 
   if (path.startsWith(PATHS.callback)) return <Callback config={config} onSignedIn={signedIn} />;
-  if (session === undefined) return <SignInPage config={config} expired={expired} onSignedIn={signedIn} />;
+  if (session === undefined)
+    return <SignInPage config={config} ended={ended?.why} last={ended?.session} onSignedIn={signedIn} />;
   return (
     <Loaded state={policy} retry={retryPolicy} what="the token policy">
       {(loaded) =>

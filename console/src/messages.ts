@@ -21,8 +21,8 @@ export function humanMessage(error: unknown): string {
   if (error instanceof Error && error.name === 'ApiError') {
     const apiError = error as ApiError;
     const base = MESSAGES[apiError.code];
-    // The API's own message says which limit or conflict; show it after ours for 409s.
-    if ((apiError.code === 'LIMIT_EXCEEDED' || apiError.code === 'CONFLICT') && apiError.message !== '') {
+    // The API's own message says which limit, conflict or refusal: shown after ours.
+    if (['LIMIT_EXCEEDED', 'CONFLICT', 'FORBIDDEN'].includes(apiError.code) && apiError.message !== '') {
       return `${base} (${apiError.message})`;
     }
     return base;

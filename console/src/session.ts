@@ -14,6 +14,8 @@ export interface Session {
   readonly role: Role;
   /** Epoch milliseconds. */
   readonly expiresAt: number;
+  /** Epoch milliseconds. */
+  readonly issuedAt: number;
 }
 
 const SESSION_KEY = 'atk.console.session';
@@ -49,6 +51,7 @@ function sessionOf(idToken: string): Session {
     accountId: find(/account_?id$/i) ?? '',
     role: ROLES.includes(role as Role) ? (role as Role) : 'viewer',
     expiresAt: typeof claims.exp === 'number' ? claims.exp * 1000 : Date.now(),
+    issuedAt: typeof claims.iat === 'number' ? claims.iat * 1000 : Date.now(),
   };
 }
 

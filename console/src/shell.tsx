@@ -52,16 +52,20 @@ const ROLE_HELP: Readonly<Record<Role, string>> = {
 
 export function SignInPage({
   config,
-  expired,
+  ended,
+  last,
   onSignedIn,
 }: {
   config: ConsoleConfig;
-  expired: boolean;
+  /** Why the last session ended, if one did. */
+  ended: 'expired' | 'refused' | 'signed out' | undefined;
+  /** The session that just ended: the form starts with who it was. */
+  last: Session | undefined;
   onSignedIn: (session: Session) => void;
 }) {
-  const [email, setEmail] = useState('dev@example.com');
-  const [accountId, setAccountId] = useState('acme');
-  const [role, setRole] = useState<Role>('member');
+  const [email, setEmail] = useState(last?.email ?? 'dev@example.com');
+  const [accountId, setAccountId] = useState(last?.accountId ?? 'acme');
+  const [role, setRole] = useState<Role>(last?.role ?? 'member');
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
   const auth = config.auth;
@@ -83,9 +87,16 @@ export function SignInPage({
   return (
     <main id="main" class="sign-in">
       <h1 tabIndex={-1}>Sign in to API tokens</h1>
-      {expired && (
+      {ended === 'expired' && (
         <p class="notice info" role="status">
           Your session ended. Sign in again to go back where you were.
+        </p>
+      )}
+      {ended === 'refused' && (
+        <p class="notice error" role="alert">
+          The API refused your session. Your token access may be switched off by an administrator: while it is
+          off you cannot use the console and your tokens do not work. Ask an admin of your account to turn it
+          back on.
         </p>
       )}
       <form onSubmit={(e) => void submit(e)}>

@@ -368,6 +368,7 @@ export function EditForm({ token, onSaved }: { token: Token; onSaved: (token: To
 
   const submit = async (event: Event) => {
     event.preventDefault();
+    if (busy) return;
     const local = checkAllowlist(allowlist, type?.minAllowlistPrefix ?? null);
     const found: FieldErrors = {};
     if (name.trim() === '') found.name = 'Give the token a name.';
@@ -447,7 +448,8 @@ export function EditForm({ token, onSaved }: { token: Token; onSaved: (token: To
         </p>
       )}
       <div class="actions">
-        <button type="submit" class="primary" disabled={busy}>
+        {/* aria-disabled, not disabled: a disabled button would drop the keyboard focus. */}
+        <button type="submit" class="primary" aria-disabled={busy}>
           {busy ? 'Saving…' : 'Save changes'}
         </button>
       </div>

@@ -98,6 +98,10 @@ export function TokenPage({ id }: { id: string }) {
     }
   };
 
+  const current = token.kind === 'ready' ? token.data : undefined;
+  const editable = current?.status === 'active' && readOnly === undefined;
+  // One flat list of siblings, each present or not: the edit form keeps its place (and its state,
+  // the "Saved" message) when the token reloads after a change.
   return (
     <>
       <p>
@@ -105,80 +109,69 @@ export function TokenPage({ id }: { id: string }) {
           ← My tokens
         </a>
       </p>
-      <Loaded state={token} retry={retryToken} what="the token">
-        {(current) => (
-          <>
-            <h1 tabIndex={-1}>{current.name}</h1>
-            <Details token={current} />
-            {current.status !== 'active' ? (
-              <p class="notice info">This token is {current.status}: it is read-only.</p>
-            ) : (
-              <>
-                {readOnly !== undefined ? (
-                  <p class="notice info">{readOnly}</p>
-                ) : (
-                  <>
-                    <EditForm
-                      key={`${current.id}-${version}`}
-                      token={current}
-                      onSaved={() => setVersion((n) => n + 1)}
-                    />
-                    <section aria-labelledby="rotate-heading">
-                      <h2 id="rotate-heading">Rotate</h2>
-                      <p class="muted">A new secret for the same token; its settings stay.</p>
-                      <div class="row">
-                        <div class="field">
-                          <label for="grace">Old secret keeps working for</label>
-                          <select
-                            id="grace"
-                            value={grace}
-                            onChange={(e) => setGrace(Number(e.currentTarget.value))}
-                          >
-                            {GRACE_CHOICES.map((choice) => (
-                              <option key={choice.seconds} value={choice.seconds}>
-                                {choice.label}
-                              </option>
-                            ))}
-                          </select>
-                        </div>
-                        <button type="button" onClick={() => void rotate(current)}>
-                          Rotate secret
-                        </button>
-                      </div>
-                      {rotateError !== undefined && <ErrorPanel error={rotateError} />}
-                    </section>
-                  </>
-                )}
-                <section aria-labelledby="revoke-heading">
-                  <h2 id="revoke-heading">Revoke</h2>
-                  <button type="button" class="danger" onClick={() => setRevoking(true)}>
-                    Revoke token…
-                  </button>
-                </section>
-              </>
-            )}
-            {revoking && (
-              <RevokeDialog
-                token={current}
-                onClose={() => setRevoking(false)}
-                onRevoked={() => {
-                  setRevoking(false);
-                  setVersion((n) => n + 1);
-                }}
-              />
-            )}
-            {rotated !== undefined && (
-              <RevealDialog
-                created={rotated}
-                onDone={() => {
-                  setRotated(undefined);
-                  setVersion((n) => n + 1);
-                }}
-              />
-            )}
-          </>
-        )}
-      </Loaded>
+      {current === undefined && (
+        <Loaded state={token} retry={retryToken} what="the token">
+          {() => null}
+        </Loaded>
+      )}
+      {current !== undefined && <h1 tabIndex={-1}>{current.name}</h1>}
+      {current !== undefined && <Details token={current} />}
+      {current !== undefined && current.status !== 'active' && (
+        <p class="notice info">This token is {current.status}: it is read-only.</p>
+      )}
+      {current?.status === 'active' && readOnly !== undefined && <p class="notice info">{readOnly}</p>}
+      {current !== undefined && editable && (
+        <EditForm key={current.id} token={current} onSaved={() => setVersion((n) => n + 1)} />
+      )}
+      {current !== undefined && editable && (
+        <section aria-labelledby="rotate-heading">
+          <h2 id="rotate-heading">Rotate</h2>
+          <p class="muted">A new secret for the same token; its settings stay.</p>
+          <div class="row">
+            <div class="field">
+              <label for="grace">Old secret keeps working for</label>
+              <select id="grace" value={grace} onChange={(e) => setGrace(Number(e.currentTarget.value))}>
+                {GRACE_CHOICES.map((choice) => (
+                  <option key={choice.seconds} value={choice.seconds}>
+                    {choice.label}
+                  </option>
+                ))}
+              </select>
+            </div>
+            <button type="button" onClick={() => void rotate(current)}>
+              Rotate secret
+            </button>
+          </div>
+          {rotateError !== undefined && <ErrorPanel error={rotateError} />}
+        </section>
+      )}
+      {current?.status === 'active' && (
+        <section aria-labelledby="revoke-heading">
+          <h2 id="revoke-heading">Revoke</h2>
+          <button type="button" class="danger" onClick={() => setRevoking(true)}>
+            Revoke token…
+          </button>
+        </section>
+      )}
+      {current !== undefined && revoking && (
+        <RevokeDialog
+          token={current}
+          onClose={() => setRevoking(false)}
+          onRevoked={() => {
+            setRevoking(false);
+            setVersion((n) => n + 1);
+          }}
+        />
+      )}
+      {rotated !== undefined && (
+        <RevealDialog
+          created={rotated}
+          onDone={() => {
+            setRotated(undefined);
+            setVersion((n) => n + 1);
+          }}
+        />
+      )}
       <section aria-labelledby="audit-heading">
         <h2 id="audit-heading">Audit trail</h2>
         <Loaded state={audit} retry={retryAudit} what="the audit trail">
