@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INITIAL_JS_BUDGET_GZIP_BYTES, initialJavaScript } from '../../local/console-assets.js';
 import { findFreePort } from '../../local/emulators.js';
+import { REPOSITORY_ROOT } from '../../local/stack.js';
 import { pollUntil, scaled } from '../support/time.js';
 import { type StackProcess, spawnLocalStack, stackTestTimeout } from './local-stack-process.js';
 
@@ -530,5 +532,21 @@ describe('the web console in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('deep link');
     expect(new URL(page.url()).pathname).toBe(`/token/${token.id}`);
+  });
+  it('the initial JavaScript the stack serves stays within 80 KB gzipped', async () => {
+    const { files, gzipBytes } = initialJavaScript(REPOSITORY_ROOT);
+    expect(files).toHaveLength(1);
+    expect(gzipBytes).toBeGreaterThan(1024);
+    expect(gzipBytes).toBeLessThanOrEqual(INITIAL_JS_BUDGET_GZIP_BYTES);
+    // What index.html names is what the gateway serves, under a CSP without inline script.
+    const served = await fetch(`${gateway}/${files[0]}`);
+    expect(served.status).toBe(200);
+    await served.arrayBuffer();
+    const page = await fetch(`${gateway}/admin/tokens`, { headers: { accept: 'text/html' } });
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await page.text()).toContain(files[0]);
+    // API routes keep priority over the console, and a non-HTML unknown path is still the API's 404.
+    expect((await fetch(`${gateway}/tokens`, { headers: { accept: 'text/html' } })).status).toBe(401);
+    expect((await fetch(`${gateway}/nowhere`)).status).toBe(404);
   });
 });
