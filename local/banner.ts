@@ -1,7 +1,7 @@
 import { LOCAL_ENV } from './settings.js';
 import type { LocalStack } from './stack.js';
 
-// What `npm start` prints once everything answers: the URLs, the revocation window in force, and
+// What `npm start` prints once everything answers: the URLs (the web console first), the revocation window in force, and
 // a walkthrough to paste into a shell (node is on the PATH of anyone running this, jq may not be).
 
 export const READY_MARKER = 'Access Tokens local stack is ready';
@@ -23,6 +23,7 @@ export function readyBanner(stack: LocalStack, elapsedMs: number): string {
   const lines = [
     `${READY_MARKER} (${(elapsedMs / 1000).toFixed(1)} s)`,
     '',
+    `  Console         ${gateway}/   open in a browser: sign in, create and manage tokens`,
     `  Gateway         ${gateway}   management API, ${config.demoApi ? 'demo API /demo/{area}/..., ' : ''}dev sign-in POST /_local/session`,
     `  Emails (SES)    ${urls.sesEmulator}   every email sent`,
     `  DynamoDB Local  ${urls.dynamoDb}   table ${context.tableName}, data in ${settings.dataDir}`,

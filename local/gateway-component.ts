@@ -1,5 +1,6 @@
 import { gatewayCacheTtlSeconds } from '../lambdas/core/settings.js';
 import type { LocalComponent } from './components.js';
+import { consoleAssets } from './console-assets.js';
 import { DEV_AUDIENCE, DevIdentityProvider, loadOrCreateSigningKey } from './dev-identity.js';
 import { PortInUseError } from './emulators.js';
 import { loadFunctions } from './functions.js';
@@ -9,7 +10,7 @@ import { devIssuerOf } from './handler-environment.js';
 import { LOCAL_ENV } from './settings.js';
 
 // The gateway with everything behind it: the handler modules (imported now, after the handler
-// environment is set), the dev identity provider, and the emulated API Gateway.
+// environment is set), the dev identity provider, the emulated API Gateway, and the web console.
 
 export const gatewayComponent: LocalComponent = {
   name: 'gateway',
@@ -33,7 +34,13 @@ export const gatewayComponent: LocalComponent = {
       log: context.log,
     });
     try {
-      return await startGateway({ port: context.settings.gatewayPort, routes, log: context.log });
+      return await startGateway({
+        port: context.settings.gatewayPort,
+        routes,
+        log: context.log,
+        // The web console and its /config.json, behind the API routes (local/console-assets.ts).
+        fallback: consoleAssets(context.rootDir, context.urls.gateway),
+      });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
         throw new PortInUseError(context.settings.gatewayPort, LOCAL_ENV.gatewayPort);

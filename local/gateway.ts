@@ -31,6 +31,12 @@ interface GatewayOptions {
   readonly host?: string;
   readonly routes: readonly GatewayRoute<RouteTarget>[];
   readonly log: (line: string) => void;
+  /** What answers a request no route matched (the web console's files), else the gateway's 404. */
+  readonly fallback?: (request: {
+    method: string;
+    path: string;
+    accept: string | undefined;
+  }) => Omit<Answer, 'cache'> | undefined;
 }
 
 export interface RunningGateway {
@@ -102,7 +108,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const match = table.match(method, url.pathname);
     if (match.kind !== 'matched') {
       incoming.resume();
-      return fromGateway(GATEWAY_RESPONSES.noSuchRoute);
+      const served = options.fallback?.({ method, path: url.pathname, accept: incoming.headers.accept });
+      return served === undefined ? fromGateway(GATEWAY_RESPONSES.noSuchRoute) : { ...served, cache: '-' };
     }
     const body = await readBody(incoming);
     if (body.kind === 'tooLarge') return fromGateway(GATEWAY_RESPONSES.requestTooLarge);

@@ -5,6 +5,7 @@ import { ensureLocalKeyFile } from '../lambdas/adapters/file-key-source.js';
 import { parsePolicySettings } from '../lambdas/contract/policy-settings.js';
 import { type DeploymentConfig, loadDeploymentConfig } from '../lib/config.js';
 import type { LocalComponent, LocalStackUrls, RunningComponent, StackContext } from './components.js';
+import { ensureConsoleBuilt } from './console-assets.js';
 import { readCdkContext } from './deployment-config.js';
 import { emulatorComponent } from './emulator-component.js';
 import { assertPortFree } from './emulators.js';
@@ -113,6 +114,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     () => undefined,
     (error: unknown) => error,
   );
+  // The web console, built while the emulators start when its sources changed (local/console-assets.ts).
+  // A failed build leaves the API running and says why.
+  const consoleBuilt = ensureConsoleBuilt(context.rootDir, context.log).catch((error: unknown) =>
+    context.log(
+      `The console could not be built (the API works): ${error instanceof Error ? error.message : String(error)}`,
+    ),
+  );
   // Before any handler module is imported in this process: they read their environment at load.
   // This process's environment is the union of all functions'.
   applyEnvironment(environment);
@@ -124,8 +132,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
     const failure = await checked;
     if (failure !== undefined) throw failure;
+    await consoleBuilt;
   } catch (error) {
     await checked;
+    await consoleBuilt;
     await stopAll(running);
     throw error;
   }
