@@ -1,7 +1,4 @@
-import { policyView } from '../core/token-policy.js';
-import { routeHandler } from '../http/route-handler.js';
 import { policySettingsFromEnv } from '../runtime/settings.js';
+import { getPolicyRoute } from './route.js';
 
-const policy = policyView(policySettingsFromEnv());
-
-export const handler = routeHandler('getPolicy', async () => ({ statusCode: 200, body: policy }));
+export const handler = getPolicyRoute({ settings: policySettingsFromEnv() });

@@ -1,10 +1,4 @@
-import { getUserTokenAccess } from '../core/user-access-service.js';
-import { routeHandler } from '../http/route-handler.js';
 import { userAccessRepositoryFromEnv } from '../runtime/repositories.js';
+import { getUserTokenAccessRoute } from './route.js';
 
-const deps = { userAccess: userAccessRepositoryFromEnv() };
-
-export const handler = routeHandler('getUserTokenAccess', async ({ caller, path }) => ({
-  statusCode: 200,
-  body: await getUserTokenAccess(deps, caller, path.userId),
-}));
+export const handler = getUserTokenAccessRoute({ userAccess: userAccessRepositoryFromEnv() });

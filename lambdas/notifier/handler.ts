@@ -1,6 +1,3 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
-import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { DynamoBulkRevocationTokens } from '../adapters/bulk-revocation-query.js';
 import { DynamoOwnerContacts } from '../adapters/dynamo-owner-contacts.js';
 import { DynamoIdempotencyStore } from '../adapters/idempotency-store.js';
@@ -10,17 +7,17 @@ import { sharedDocumentClient } from '../runtime/clients.js';
 import { ENV, requireEnv } from '../runtime/env.js';
 import { logger } from '../runtime/logger.js';
 import { mailerFromEnv, sendRateFromEnv } from '../runtime/notifications.js';
-import { createStreamNotifier } from './stream-notifier.js';
+import { notifierFunction } from './function.js';
 
 // The notifier: the table's stream (token items, contact items and revoke-all summaries, by the
 // event source's filter) → emails through SES, paced to SES's send rate. Partial batch responses: a
 // record whose email failed is reported and retried; the rest of the batch is not. See
-// stream-notifier.ts.
+// stream-notifier.ts. Env → deps → handler (function.ts).
 
 const tableName = requireEnv(ENV.tableName);
 const documentClient = sharedDocumentClient();
 
-const notify = createStreamNotifier({
+export const handler = notifierFunction({
   mailer: mailerFromEnv(),
   store: new DynamoIdempotencyStore(documentClient, tableName),
   contacts: new DynamoOwnerContacts(documentClient, tableName),
@@ -29,7 +26,3 @@ const notify = createStreamNotifier({
   clock: systemClock,
   logger,
 });
-
-export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
-  .use(injectLambdaContext(logger, { logEvent: false }))
-  .handler((event, context) => notify(event, () => context.getRemainingTimeInMillis()));

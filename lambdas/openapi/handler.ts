@@ -1,10 +1,3 @@
-import { buildOpenApiDocument } from '../contract/openapi.js';
-import { routeHandler } from '../http/route-handler.js';
+import { getOpenApiRoute } from './route.js';
 
-const document = buildOpenApiDocument();
-
-export const handler = routeHandler('getOpenApi', async () => ({
-  statusCode: 200,
-  body: document,
-  headers: { 'cache-control': 'public, max-age=300' },
-}));
+export const handler = getOpenApiRoute();

@@ -1,11 +1,5 @@
 import { systemClock } from '../core/ports.js';
-import { revokeToken, type TokenDeps } from '../core/token-service.js';
-import { routeHandler } from '../http/route-handler.js';
 import { tokenRepositoryFromEnv } from '../runtime/repositories.js';
+import { revokeTokenRoute } from './route.js';
 
-const deps: TokenDeps = { repository: tokenRepositoryFromEnv(), clock: systemClock };
-
-export const handler = routeHandler('revokeToken', async ({ caller, path }) => {
-  await revokeToken(deps, caller, path.id);
-  return { statusCode: 204 };
-});
+export const handler = revokeTokenRoute({ tokens: tokenRepositoryFromEnv(), clock: systemClock });

@@ -27,13 +27,13 @@ export function revokeAllJobDepsFromEnv(env: NodeJS.ProcessEnv = process.env): R
   };
   deps.continuation =
     queueUrl === undefined
-      ? inProcessContinuation(deps)
+      ? inProcessRevokeAllContinuation(deps)
       : new SqsRevokeAllContinuation(new SQSClient(sdkClientConfig()), queueUrl);
   return deps;
 }
 
-/** The local stack's worker: the next slice, once the current one returned. */
-function inProcessContinuation(deps: RevokeAllJobDeps): RevokeAllContinuation {
+/** The local stack's worker (and the unit tests'): the next slice, once the current one returned. */
+export function inProcessRevokeAllContinuation(deps: RevokeAllJobDeps): RevokeAllContinuation {
   return {
     continueLater: async (jobId) => {
       setImmediate(() => {

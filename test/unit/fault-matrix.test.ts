@@ -23,9 +23,20 @@ import { credentialToItem, slotFor, slotToItem, tokenToItem } from '../../lambda
 import { KEYS } from '../../lambdas/adapters/table-definition.js';
 import { type HmacKey, hashToken } from '../../lambdas/core/hashing.js';
 import { generateToken } from '../../lambdas/core/token-format.js';
+import { createTokenRoute } from '../../lambdas/create-token/route.js';
+import { getTokenRoute } from '../../lambdas/get-token/route.js';
+import { getUserTokenAccessRoute } from '../../lambdas/get-user-token-access/route.js';
+import type { ManagementDeps } from '../../lambdas/http/management-deps.js';
 import type { RouteHandler } from '../../lambdas/http/route-handler.js';
+import { listAuditEventsRoute } from '../../lambdas/list-audit-events/route.js';
+import { listTokensRoute } from '../../lambdas/list-tokens/route.js';
+import { revokeAllTokensRoute } from '../../lambdas/revoke-all-tokens/route.js';
+import { revokeTokenRoute } from '../../lambdas/revoke-token/route.js';
+import { rotateTokenRoute } from '../../lambdas/rotate-token/route.js';
 import { ENV } from '../../lambdas/runtime/env.js';
+import { setUserTokenAccessRoute } from '../../lambdas/set-user-token-access/route.js';
 import type { TokenAuthorizerResult } from '../../lambdas/token-authorizer/gateway.js';
+import { updateTokenRoute } from '../../lambdas/update-token/route.js';
 import {
   lambdaContext as authorizerContext,
   credentialRecord,
@@ -35,6 +46,7 @@ import {
 } from '../support/authorizer-events.js';
 import { transactionCanceled } from '../support/dynamo-errors.js';
 import { stubHandlerEnv } from '../support/env.js';
+import { managementDeps } from '../support/management-deps.js';
 import {
   adminContext,
   captureLogs,
@@ -203,8 +215,8 @@ const INTERNAL: Expected = { kind: 'internal' };
 
 interface RouteCase {
   readonly name: string;
-  /** Imports the handler module (a fresh one after vi.resetModules). */
-  readonly load: () => Promise<{ handler: RouteHandler }>;
+  /** The route's factory (lambdas/<route>/route.ts). */
+  readonly route: (deps: ManagementDeps) => RouteHandler;
   readonly event: () => APIGatewayProxyEvent;
   /** Mocks every call of a successful request. */
   readonly happy: () => void;
@@ -225,7 +237,7 @@ function tokenGets(): void {
 const ROUTES: readonly RouteCase[] = [
   {
     name: 'createToken',
-    load: () => import('../../lambdas/create-token/handler.js'),
+    route: createTokenRoute,
     event: () =>
       proxyEvent({ method: 'POST', resource: '/tokens', body: { name: 'CI', scopes: ['content:read'] } }),
     happy: () => {
@@ -237,7 +249,7 @@ const ROUTES: readonly RouteCase[] = [
   },
   {
     name: 'listTokens',
-    load: () => import('../../lambdas/list-tokens/handler.js'),
+    route: listTokensRoute,
     event: () => proxyEvent({ method: 'GET', resource: '/tokens' }),
     happy: () => {
       ddb.on(QueryCommand).resolves({ Items: [tokenToItem(TOKEN)] });
@@ -247,7 +259,7 @@ const ROUTES: readonly RouteCase[] = [
   },
   {
     name: 'revokeAllTokens',
-    load: () => import('../../lambdas/revoke-all-tokens/handler.js'),
+    route: revokeAllTokensRoute,
     event: () => proxyEvent({ method: 'DELETE', resource: '/tokens' }),
     happy: () => {
       ddb.on(QueryCommand).resolves({ Items: [slotToItem(slotFor(TOKEN))] });
@@ -263,7 +275,7 @@ const ROUTES: readonly RouteCase[] = [
   },
   {
     name: 'getToken',
-    load: () => import('../../lambdas/get-token/handler.js'),
+    route: getTokenRoute,
     event: () => proxyEvent({ method: 'GET', resource: '/tokens/{id}', pathParameters: { id: TOKEN.id } }),
     happy: tokenGets,
     expectedStatus: 200,
@@ -271,7 +283,7 @@ const ROUTES: readonly RouteCase[] = [
   },
   {
     name: 'revokeToken',
-    load: () => import('../../lambdas/revoke-token/handler.js'),
+    route: revokeTokenRoute,
     event: () => proxyEvent({ method: 'DELETE', resource: '/tokens/{id}', pathParameters: { id: TOKEN.id } }),
     happy: () => {
       tokenGets();
@@ -282,7 +294,7 @@ const ROUTES: readonly RouteCase[] = [
   },
   {
     name: 'updateToken',
-    load: () => import('../../lambdas/update-token/handler.js'),
+    route: updateTokenRoute,
     event: () =>
       proxyEvent({
         method: 'PATCH',
@@ -299,7 +311,7 @@ const ROUTES: readonly RouteCase[] = [
   },
   {
     name: 'rotateToken',
-    load: () => import('../../lambdas/rotate-token/handler.js'),
+    route: rotateTokenRoute,
     event: () =>
       proxyEvent({
         method: 'POST',
@@ -316,7 +328,7 @@ const ROUTES: readonly RouteCase[] = [
   },
   {
     name: 'setUserTokenAccess',
-    load: () => import('../../lambdas/set-user-token-access/handler.js'),
+    route: setUserTokenAccessRoute,
     event: () =>
       proxyEvent({
         method: 'PUT',
@@ -342,7 +354,7 @@ const ROUTES: readonly RouteCase[] = [
   },
   {
     name: 'getUserTokenAccess',
-    load: () => import('../../lambdas/get-user-token-access/handler.js'),
+    route: getUserTokenAccessRoute,
     event: () =>
       proxyEvent({
         method: 'GET',
@@ -358,7 +370,7 @@ const ROUTES: readonly RouteCase[] = [
   },
   {
     name: 'listAuditEvents',
-    load: () => import('../../lambdas/list-audit-events/handler.js'),
+    route: listAuditEventsRoute,
     event: () => proxyEvent({ method: 'GET', resource: '/audit-events' }),
     happy: () => {
       ddb.on(QueryCommand).resolves({ Items: [] });
@@ -397,14 +409,9 @@ const MAPPED_CANCELLATIONS: readonly MappedCancellation[] = [
   },
 ];
 
-async function loadRoute(route: RouteCase): Promise<RouteHandler> {
-  // A fresh container per cell: the HMAC key is decrypted once per container and cached.
-  vi.resetModules();
-  return (await route.load()).handler;
-}
-
 async function run(route: RouteCase): Promise<InvokeResult> {
-  const handler = await loadRoute(route);
+  // A fresh container per cell: the HMAC key is decrypted once per container and cached.
+  const handler = route.route(managementDeps({ keySource: 'kms', tableName: 'access-tokens-test' }));
   const logs = captureLogs();
   try {
     return await invoke(handler, route.event());

@@ -6,12 +6,13 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KEYS } from '../../../lambdas/adapters/table-definition.js';
 import type { TokenRecord } from '../../../lambdas/core/model.js';
+import { expiryLedgerFunction } from '../../../lambdas/expiry-ledger/function.js';
 import { captureStdout, lambdaContext, type StdoutCapture } from '../../support/authorizer-events.js';
 import { transactionCanceled } from '../../support/dynamo-errors.js';
-import { stubHandlerEnv } from '../../support/env.js';
+import { managementDeps } from '../../support/management-deps.js';
 import { batch, issueToken, ttlDeletion } from '../notifications/support.js';
 
 // The expiry ledger handler module (as deployed: env at load, clients built once) against a mocked
@@ -53,7 +54,6 @@ function releaseItems(token: TokenRecord, withAudit = true): string[] {
 
 describe('expiry ledger handler', () => {
   const ddb = mockClient(DynamoDBDocumentClient);
-  let handler: Handler;
   let logs: StdoutCapture;
 
   const transactions = () =>
@@ -63,12 +63,12 @@ describe('expiry ledger handler', () => {
   /** Anything written outside a transaction would be half a release. */
   const singleItemCalls = () => ddb.calls().filter((call) => !(call.args[0] instanceof TransactWriteCommand));
 
-  beforeAll(async () => {
-    stubHandlerEnv({ policy: { auditRetentionDays: AUDIT_RETENTION_DAYS } });
-    ({ handler } = (await import('../../../lambdas/expiry-ledger/handler.js')) as unknown as {
-      handler: Handler;
-    });
-  });
+  const handler = expiryLedgerFunction({
+    repository: managementDeps({
+      tableName: 'access-tokens-test',
+      policy: { auditRetentionDays: AUDIT_RETENTION_DAYS },
+    }).tokens,
+  }) as unknown as Handler;
 
   beforeEach(() => {
     ddb.on(TransactWriteCommand).resolves({});
@@ -78,10 +78,6 @@ describe('expiry ledger handler', () => {
   afterEach(() => {
     logs.restore();
     ddb.reset();
-  });
-
-  afterAll(() => {
-    vi.unstubAllEnvs();
   });
 
   it('releases the slot of an expired active token in one transaction with its token.expired event', async () => {

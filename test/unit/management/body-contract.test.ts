@@ -6,15 +6,13 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { tokenToItem } from '../../../lambdas/adapters/items.js';
 import { KEYS } from '../../../lambdas/adapters/table-definition.js';
 import { ERROR_CODES, ROUTE_CONTRACTS, STATUS_BY_CODE } from '../../../lambdas/contract/api-schemas.js';
 import { buildOpenApiDocument } from '../../../lambdas/contract/openapi.js';
 import { MANAGEMENT_ROUTES, type ManagementRouteName } from '../../../lambdas/contract/routes.js';
-import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
-import { ROUTE_DEPLOYMENTS } from '../../../lib/function-entries.js';
-import { stubHandlerEnv } from '../../support/env.js';
+import { managementDeps, managementRoutes } from '../../support/management-deps.js';
 import {
   adminContext,
   captureLogs,
@@ -78,23 +76,13 @@ function eventFor(name: ManagementRouteName, body: string, headers: Record<strin
 
 describe('request bodies (DynamoDB mocked)', () => {
   const dynamo = mockClient(DynamoDBDocumentClient);
-  const handlers = {} as Record<ManagementRouteName, RouteHandler>;
+  const handlers = managementRoutes(managementDeps({ tableName: 'tokens-table' }));
   let logs: ReturnType<typeof captureLogs> | undefined;
 
-  beforeAll(async () => {
-    stubHandlerEnv({ tableName: 'tokens-table' });
-    for (const route of BODY_ROUTES) {
-      const module = `../../../${ROUTE_DEPLOYMENTS[route.name].entry.replace(/\.ts$/, '.js')}`;
-      handlers[route.name] = ((await import(module)) as { handler: RouteHandler }).handler;
-    }
-  });
   afterEach(() => {
     dynamo.reset();
     logs?.restore();
     logs = undefined;
-  });
-  afterAll(() => {
-    vi.unstubAllEnvs();
   });
 
   const send = async (name: ManagementRouteName, body: string, headers: Record<string, string[]> | null) => {

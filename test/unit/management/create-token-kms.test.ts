@@ -1,9 +1,9 @@
 import { DecryptCommand, InvalidCiphertextException, KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
-import { stubHandlerEnv } from '../../support/env.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTokenRoute } from '../../../lambdas/create-token/route.js';
+import { managementDeps } from '../../support/management-deps.js';
 import { expectOpaqueInternalError, invoke, proxyEvent } from '../../support/proxy-events.js';
 
 // The create handler as deployed: its HMAC key is a KMS ciphertext decrypted once per container.
@@ -14,18 +14,11 @@ const createEvent = (body: object) => proxyEvent({ method: 'POST', resource: '/t
 describe('POST /tokens with the KMS key source', () => {
   const dynamo = mockClient(DynamoDBDocumentClient);
   const kms = mockClient(KMSClient);
-  let handler: RouteHandler;
+  const handler = createTokenRoute(managementDeps({ keySource: 'kms' }));
 
-  beforeAll(async () => {
-    stubHandlerEnv({ keySource: 'kms' });
-    ({ handler } = await import('../../../lambdas/create-token/handler.js'));
-  });
   afterEach(() => {
     dynamo.reset();
     kms.reset();
-  });
-  afterAll(() => {
-    vi.unstubAllEnvs();
   });
 
   it('a failed KMS Decrypt is a 500 INTERNAL whose body carries no detail', async () => {

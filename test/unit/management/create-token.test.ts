@@ -10,13 +10,13 @@ import {
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_RETRY } from '../../../lambdas/adapters/dynamo-token-transact.js';
 import { slotFor, slotToItem, tokenToItem } from '../../../lambdas/adapters/items.js';
 import { isWellFormedToken } from '../../../lambdas/core/token-format.js';
-import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
+import { createTokenRoute } from '../../../lambdas/create-token/route.js';
 import { transactionCanceled } from '../../support/dynamo-errors.js';
-import { stubHandlerEnv } from '../../support/env.js';
+import { managementDeps } from '../../support/management-deps.js';
 import {
   adminContext,
   captureLogs,
@@ -53,17 +53,10 @@ function failing(index: number, code = 'ConditionalCheckFailed'): string[] {
 
 describe('POST /tokens (DynamoDB mocked)', () => {
   const dynamo = mockClient(DynamoDBDocumentClient);
-  let handler: RouteHandler;
+  const handler = createTokenRoute(managementDeps({ tableName: 'tokens-table' }));
 
-  beforeAll(async () => {
-    stubHandlerEnv({ tableName: 'tokens-table' });
-    ({ handler } = await import('../../../lambdas/create-token/handler.js'));
-  });
   afterEach(() => {
     dynamo.reset();
-  });
-  afterAll(() => {
-    vi.unstubAllEnvs();
   });
 
   it('201: the token view plus its secret; one transaction with token, credential and both counters', async () => {

@@ -1,13 +1,16 @@
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { auditEventToItem } from '../../../lambdas/adapters/audit-items.js';
 import { tokenToItem } from '../../../lambdas/adapters/items.js';
 import { tokenAuditEvent } from '../../../lambdas/core/audit.js';
 import type { CallerContext } from '../../../lambdas/core/caller-context.js';
+import type { ManagementDeps } from '../../../lambdas/http/management-deps.js';
 import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
-import { stubHandlerEnv } from '../../support/env.js';
+import { listAuditEventsRoute } from '../../../lambdas/list-audit-events/route.js';
+import { listTokensRoute } from '../../../lambdas/list-tokens/route.js';
+import { managementDeps } from '../../support/management-deps.js';
 import {
   adminContext,
   captureLogs,
@@ -74,7 +77,7 @@ function mutate(cursor: string, mutations: readonly Mutation[]): string {
 interface Listing {
   readonly name: string;
   readonly resource: string;
-  readonly module: string;
+  readonly route: (deps: ManagementDeps) => RouteHandler;
   readonly page: () => Record<string, unknown>;
   /** Other callers and other queries the cursor was not issued for. */
   readonly foreign: readonly { readonly caller: CallerContext; readonly query: Record<string, string> }[];
@@ -97,7 +100,7 @@ const LISTINGS: readonly Listing[] = [
   {
     name: 'GET /tokens',
     resource: '/tokens',
-    module: '../../../lambdas/list-tokens/handler.js',
+    route: listTokensRoute,
     page: () => ({
       Items: [tokenItem],
       LastEvaluatedKey: {
@@ -118,7 +121,7 @@ const LISTINGS: readonly Listing[] = [
   {
     name: 'GET /audit-events',
     resource: '/audit-events',
-    module: '../../../lambdas/list-audit-events/handler.js',
+    route: listAuditEventsRoute,
     page: () => ({
       Items: [auditItem],
       LastEvaluatedKey: {
@@ -158,8 +161,7 @@ describe.each(LISTINGS)('signed cursors of $name', (listing) => {
   }
 
   beforeAll(async () => {
-    stubHandlerEnv({ tableName: 'tokens-table' });
-    ({ handler } = (await import(listing.module)) as { handler: RouteHandler });
+    handler = listing.route(managementDeps({ tableName: 'tokens-table' }));
     dynamo.on(QueryCommand).resolves(listing.page());
     const first = await list({ limit: '1' });
     cursor = (first.json as { nextCursor: string }).nextCursor;
@@ -172,7 +174,6 @@ describe.each(LISTINGS)('signed cursors of $name', (listing) => {
   afterAll(() => {
     logs.restore();
     dynamo.reset();
-    vi.unstubAllEnvs();
   });
 
   it('the issued cursor itself is accepted', async () => {

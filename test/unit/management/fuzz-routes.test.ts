@@ -11,13 +11,11 @@ import {
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ERROR_CODES, STATUS_BY_CODE } from '../../../lambdas/contract/api-schemas.js';
 import { MANAGEMENT_ROUTES, type ManagementRouteName } from '../../../lambdas/contract/routes.js';
 import type { ErrorCode } from '../../../lambdas/core/errors.js';
 import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
-import { DEPLOYED_ROUTES } from '../../../lib/function-entries.js';
-import { stubHandlerEnv } from '../../support/env.js';
 import {
   anyJson,
   anyString,
@@ -28,6 +26,7 @@ import {
   jsonEscaped,
   nastyString,
 } from '../../support/fuzz-arbitraries.js';
+import { managementDeps, managementRoutes } from '../../support/management-deps.js';
 import {
   adminContext,
   captureLogs,
@@ -327,7 +326,12 @@ const KEY_MATERIAL = new Uint8Array(32).fill(9);
 describe('fuzz: every management route', () => {
   const dynamo = mockClient(DynamoDBDocumentClient);
   const kms = mockClient(KMSClient);
-  const handlers = new Map<ManagementRouteName, RouteHandler>();
+  const handlers = new Map<ManagementRouteName, RouteHandler>(
+    Object.entries(managementRoutes(managementDeps({ tableName: 'tokens-table', keySource: 'kms' }))) as [
+      ManagementRouteName,
+      RouteHandler,
+    ][],
+  );
   let logs: ReturnType<typeof captureLogs>;
 
   function mockAws(): void {
@@ -341,16 +345,6 @@ describe('fuzz: every management route', () => {
     fakeRevokeAllJobs(dynamo);
   }
 
-  beforeAll(async () => {
-    mockAws();
-    stubHandlerEnv({ tableName: 'tokens-table', keySource: 'kms' });
-    for (const route of DEPLOYED_ROUTES) {
-      const module = (await import(/* @vite-ignore */ `../../../${route.entry.replace(/\.ts$/, '.js')}`)) as {
-        handler: RouteHandler;
-      };
-      handlers.set(route.name, module.handler);
-    }
-  });
   beforeEach(() => {
     mockAws();
     logs = captureLogs();
@@ -359,9 +353,6 @@ describe('fuzz: every management route', () => {
     logs.restore();
     dynamo.reset();
     kms.reset();
-  });
-  afterAll(() => {
-    vi.unstubAllEnvs();
   });
 
   it('covers the whole route table', () => {

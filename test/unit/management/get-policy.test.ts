@@ -1,26 +1,21 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { policySchema } from '../../../lambdas/contract/api-schemas.js';
-import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
-import { stubHandlerEnv } from '../../support/env.js';
+import { getPolicyRoute } from '../../../lambdas/get-policy/route.js';
+import { managementDeps } from '../../support/management-deps.js';
 import { expectContractError, invoke, proxyEvent, viewerContext } from '../../support/proxy-events.js';
 
 describe('GET /policy', () => {
   const dynamo = mockClient(DynamoDBDocumentClient);
-  let handler: RouteHandler;
-
-  beforeAll(async () => {
-    stubHandlerEnv({
+  const handler = getPolicyRoute(
+    managementDeps({
       policy: { expiryPresetsDays: [14, 60], maxLifetimeDays: 90, allowNoExpiry: true, tokenPrefix: 'acme' },
-    });
-    ({ handler } = await import('../../../lambdas/get-policy/handler.js'));
-  });
+    }),
+  );
+
   afterEach(() => {
     dynamo.reset();
-  });
-  afterAll(() => {
-    vi.unstubAllEnvs();
   });
 
   it('200: the deployment policy, to the contract, for any role; no table access', async () => {

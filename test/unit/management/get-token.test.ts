@@ -1,11 +1,11 @@
 import { InternalServerError, ThrottlingException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { tokenToItem } from '../../../lambdas/adapters/items.js';
 import type { CallerContext } from '../../../lambdas/core/caller-context.js';
-import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
-import { stubHandlerEnv } from '../../support/env.js';
+import { getTokenRoute } from '../../../lambdas/get-token/route.js';
+import { managementDeps } from '../../support/management-deps.js';
 import {
   adminContext,
   expectContractError,
@@ -22,17 +22,10 @@ const getEvent = (id: string, caller?: CallerContext) =>
 
 describe('GET /tokens/{id} (DynamoDB mocked)', () => {
   const dynamo = mockClient(DynamoDBDocumentClient);
-  let handler: RouteHandler;
+  const handler = getTokenRoute(managementDeps({ tableName: 'tokens-table' }));
 
-  beforeAll(async () => {
-    stubHandlerEnv({ tableName: 'tokens-table' });
-    ({ handler } = await import('../../../lambdas/get-token/handler.js'));
-  });
   afterEach(() => {
     dynamo.reset();
-  });
-  afterAll(() => {
-    vi.unstubAllEnvs();
   });
 
   it('200: the owner reads the token with one strongly consistent GetItem', async () => {

@@ -1,10 +1,11 @@
 import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { tokenToItem } from '../../../lambdas/adapters/items.js';
-import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
-import { stubHandlerEnv } from '../../support/env.js';
+import { createTokenRoute } from '../../../lambdas/create-token/route.js';
+import { getTokenRoute } from '../../../lambdas/get-token/route.js';
+import { managementDeps } from '../../support/management-deps.js';
 import {
   adminContext,
   captureLogs,
@@ -17,17 +18,18 @@ import { tokenRecord } from './records.js';
 
 // The shared HTTP plumbing (lambdas/http), exercised through real handlers.
 
+// The one environment fact here: even if an operator switches Powertools event logging on (read
+// when the logger is built, at import: hence hoisted above the imports), events stay out.
+vi.hoisted(() => {
+  vi.stubEnv('POWERTOOLS_LOGGER_LOG_EVENT', 'true');
+});
+
 describe('HTTP plumbing', () => {
   const dynamo = mockClient(DynamoDBDocumentClient);
-  let create: RouteHandler;
-  let getToken: RouteHandler;
+  const deps = managementDeps();
+  const create = createTokenRoute(deps);
+  const getToken = getTokenRoute(deps);
 
-  beforeAll(async () => {
-    // Even if an operator switches Powertools event logging on, events (Authorization headers) stay out.
-    stubHandlerEnv({ extra: { POWERTOOLS_LOGGER_LOG_EVENT: 'true' } });
-    ({ handler: create } = await import('../../../lambdas/create-token/handler.js'));
-    ({ handler: getToken } = await import('../../../lambdas/get-token/handler.js'));
-  });
   afterEach(() => {
     dynamo.reset();
   });

@@ -1,14 +1,14 @@
 import { InternalServerError } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { auditEventToItem } from '../../../lambdas/adapters/audit-items.js';
 import { auditEvent, tokenAuditEvent } from '../../../lambdas/core/audit.js';
 import type { CallerContext } from '../../../lambdas/core/caller-context.js';
 import { newTokenId } from '../../../lambdas/core/ids.js';
 import type { AuditEvent, Caller } from '../../../lambdas/core/model.js';
-import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
-import { stubHandlerEnv } from '../../support/env.js';
+import { listAuditEventsRoute } from '../../../lambdas/list-audit-events/route.js';
+import { managementDeps } from '../../support/management-deps.js';
 import {
   adminContext,
   expectContractError,
@@ -40,17 +40,10 @@ function lastKeyOf(item: Record<string, unknown>): Record<string, unknown> {
 
 describe('GET /audit-events (DynamoDB mocked)', () => {
   const dynamo = mockClient(DynamoDBDocumentClient);
-  let handler: RouteHandler;
+  const handler = listAuditEventsRoute(managementDeps({ tableName: 'tokens-table' }));
 
-  beforeAll(async () => {
-    stubHandlerEnv({ tableName: 'tokens-table' });
-    ({ handler } = await import('../../../lambdas/list-audit-events/handler.js'));
-  });
   afterEach(() => {
     dynamo.reset();
-  });
-  afterAll(() => {
-    vi.unstubAllEnvs();
   });
 
   it('a member gets their own events from the byOwner index, newest first', async () => {

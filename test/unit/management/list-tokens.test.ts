@@ -1,11 +1,11 @@
 import { InternalServerError, ThrottlingException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { encodeCursor } from '../../../lambdas/adapters/dynamo-token-repository.js';
 import { tokenToItem } from '../../../lambdas/adapters/items.js';
-import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
-import { stubHandlerEnv } from '../../support/env.js';
+import { listTokensRoute } from '../../../lambdas/list-tokens/route.js';
+import { managementDeps } from '../../support/management-deps.js';
 import {
   adminContext,
   expectContractError,
@@ -27,17 +27,10 @@ function lastKeyOf(item: Record<string, unknown>, index: 'byOwner' | 'byAccount'
 
 describe('GET /tokens (DynamoDB mocked)', () => {
   const dynamo = mockClient(DynamoDBDocumentClient);
-  let handler: RouteHandler;
+  const handler = listTokensRoute(managementDeps({ tableName: 'tokens-table' }));
 
-  beforeAll(async () => {
-    stubHandlerEnv({ tableName: 'tokens-table' });
-    ({ handler } = await import('../../../lambdas/list-tokens/handler.js'));
-  });
   afterEach(() => {
     dynamo.reset();
-  });
-  afterAll(() => {
-    vi.unstubAllEnvs();
   });
 
   it("lists the caller's own tokens from the byOwner index, newest first, 50 by default", async () => {

@@ -1,11 +1,10 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createTokenRequestSchema, ROUTE_CONTRACTS } from '../../../lambdas/contract/api-schemas.js';
 import { buildOpenApiDocument } from '../../../lambdas/contract/openapi.js';
 import { MANAGEMENT_ROUTES } from '../../../lambdas/contract/routes.js';
-import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
-import { stubHandlerEnv } from '../../support/env.js';
+import { getOpenApiRoute } from '../../../lambdas/openapi/route.js';
 import { invoke, proxyEvent } from '../../support/proxy-events.js';
 
 type Json = Record<string, unknown>;
@@ -156,17 +155,10 @@ describe('the OpenAPI document', () => {
 
 describe('GET /openapi.json', () => {
   const dynamo = mockClient(DynamoDBDocumentClient);
-  let handler: RouteHandler;
+  const handler = getOpenApiRoute();
 
-  beforeAll(async () => {
-    stubHandlerEnv();
-    ({ handler } = await import('../../../lambdas/openapi/handler.js'));
-  });
   afterEach(() => {
     dynamo.reset();
-  });
-  afterAll(() => {
-    vi.unstubAllEnvs();
   });
 
   it('is public: 200 without any caller, cacheable, JSON', async () => {

@@ -1,10 +1,11 @@
 import { DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_BODY_BYTES } from '../../../lambdas/contract/api-schemas.js';
-import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
-import { stubHandlerEnv } from '../../support/env.js';
+import { createTokenRoute } from '../../../lambdas/create-token/route.js';
+import { listTokensRoute } from '../../../lambdas/list-tokens/route.js';
+import { managementDeps } from '../../support/management-deps.js';
 import {
   captureLogs,
   errorOf,
@@ -115,15 +116,11 @@ function expectWellBehaved(result: InvokeResult): void {
 
 describe('properties of POST /tokens and GET /tokens', () => {
   const dynamo = mockClient(DynamoDBDocumentClient);
-  let create: RouteHandler;
-  let list: RouteHandler;
+  const deps = managementDeps({ tableName: 'tokens-table' });
+  const create = createTokenRoute(deps);
+  const list = listTokensRoute(deps);
   let logs: ReturnType<typeof captureLogs>;
 
-  beforeAll(async () => {
-    stubHandlerEnv({ tableName: 'tokens-table' });
-    ({ handler: create } = await import('../../../lambdas/create-token/handler.js'));
-    ({ handler: list } = await import('../../../lambdas/list-tokens/handler.js'));
-  });
   beforeEach(() => {
     dynamo.on(TransactWriteCommand).resolves({});
     dynamo.on(QueryCommand).resolves({ Items: [] });
@@ -132,9 +129,6 @@ describe('properties of POST /tokens and GET /tokens', () => {
   afterEach(() => {
     logs.restore();
     dynamo.reset();
-  });
-  afterAll(() => {
-    vi.unstubAllEnvs();
   });
 
   const createWith = (body: string, isBase64Encoded = false) =>

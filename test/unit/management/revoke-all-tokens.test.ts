@@ -7,13 +7,13 @@ import {
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { slotFor, slotToItem, tokenToItem } from '../../../lambdas/adapters/items.js';
 import { KEYS } from '../../../lambdas/adapters/table-definition.js';
 import type { CallerContext } from '../../../lambdas/core/caller-context.js';
 import type { TokenRecord } from '../../../lambdas/core/model.js';
-import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
-import { stubHandlerEnv } from '../../support/env.js';
+import { revokeAllTokensRoute } from '../../../lambdas/revoke-all-tokens/route.js';
+import { managementDeps } from '../../support/management-deps.js';
 import {
   adminContext,
   expectContractError,
@@ -31,17 +31,10 @@ const revokeAllEvent = (query: Record<string, string> = {}, caller?: CallerConte
 
 describe('DELETE /tokens (DynamoDB mocked)', () => {
   const dynamo = mockClient(DynamoDBDocumentClient);
-  let handler: RouteHandler;
+  const handler = revokeAllTokensRoute(managementDeps({ tableName: 'tokens-table' }));
 
-  beforeAll(async () => {
-    stubHandlerEnv({ tableName: 'tokens-table' });
-    ({ handler } = await import('../../../lambdas/revoke-all-tokens/handler.js'));
-  });
   afterEach(() => {
     dynamo.reset();
-  });
-  afterAll(() => {
-    vi.unstubAllEnvs();
   });
 
   function holding(tokens: readonly TokenRecord[]): void {

@@ -1,15 +1,15 @@
 import { InternalServerError } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { tokenToItem } from '../../../lambdas/adapters/items.js';
 import { KEYS } from '../../../lambdas/adapters/table-definition.js';
 import type { CallerContext } from '../../../lambdas/core/caller-context.js';
 import type { TokenRecord } from '../../../lambdas/core/model.js';
 import { isWellFormedToken } from '../../../lambdas/core/token-format.js';
-import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
+import { rotateTokenRoute } from '../../../lambdas/rotate-token/route.js';
 import { transactionCanceled } from '../../support/dynamo-errors.js';
-import { stubHandlerEnv } from '../../support/env.js';
+import { managementDeps } from '../../support/management-deps.js';
 import {
   adminContext,
   expectContractError,
@@ -27,17 +27,10 @@ const rotateEvent = (id: string, body?: ProxyEventOptions['body'], caller?: Call
 
 describe('POST /tokens/{id}/rotate (DynamoDB mocked)', () => {
   const dynamo = mockClient(DynamoDBDocumentClient);
-  let handler: RouteHandler;
+  const handler = rotateTokenRoute(managementDeps({ tableName: 'tokens-table' }));
 
-  beforeAll(async () => {
-    stubHandlerEnv({ tableName: 'tokens-table' });
-    ({ handler } = await import('../../../lambdas/rotate-token/handler.js'));
-  });
   afterEach(() => {
     dynamo.reset();
-  });
-  afterAll(() => {
-    vi.unstubAllEnvs();
   });
 
   function stored(token: TokenRecord, access: Record<string, unknown> | undefined = undefined): void {

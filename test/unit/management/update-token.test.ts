@@ -1,12 +1,12 @@
 import { InternalServerError, ThrottlingException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { tokenToItem } from '../../../lambdas/adapters/items.js';
 import type { CallerContext } from '../../../lambdas/core/caller-context.js';
-import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
+import { updateTokenRoute } from '../../../lambdas/update-token/route.js';
 import { transactionCanceled } from '../../support/dynamo-errors.js';
-import { stubHandlerEnv } from '../../support/env.js';
+import { managementDeps } from '../../support/management-deps.js';
 import {
   adminContext,
   expectContractError,
@@ -29,17 +29,10 @@ const patchEvent = (id: string, body: unknown, caller?: CallerContext) =>
 
 describe('PATCH /tokens/{id} (DynamoDB mocked)', () => {
   const dynamo = mockClient(DynamoDBDocumentClient);
-  let handler: RouteHandler;
+  const handler = updateTokenRoute(managementDeps({ tableName: 'tokens-table' }));
 
-  beforeAll(async () => {
-    stubHandlerEnv({ tableName: 'tokens-table' });
-    ({ handler } = await import('../../../lambdas/update-token/handler.js'));
-  });
   afterEach(() => {
     dynamo.reset();
-  });
-  afterAll(() => {
-    vi.unstubAllEnvs();
   });
 
   it('200 with the edited token; one conditional transaction with the token.updated diff', async () => {

@@ -7,12 +7,13 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { slotFor, slotToItem, tokenToItem } from '../../../lambdas/adapters/items.js';
 import { KEYS } from '../../../lambdas/adapters/table-definition.js';
 import type { CallerContext } from '../../../lambdas/core/caller-context.js';
-import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
-import { stubHandlerEnv } from '../../support/env.js';
+import { getUserTokenAccessRoute } from '../../../lambdas/get-user-token-access/route.js';
+import { setUserTokenAccessRoute } from '../../../lambdas/set-user-token-access/route.js';
+import { managementDeps } from '../../support/management-deps.js';
 import {
   adminContext,
   expectContractError,
@@ -47,17 +48,10 @@ const accessItem = (overrides: Record<string, unknown> = {}) => ({
 const dynamo = mockClient(DynamoDBDocumentClient);
 
 describe('PUT /users/{userId}/token-access (DynamoDB mocked)', () => {
-  let handler: RouteHandler;
+  const handler = setUserTokenAccessRoute(managementDeps({ tableName: 'tokens-table' }));
 
-  beforeAll(async () => {
-    stubHandlerEnv({ tableName: 'tokens-table' });
-    ({ handler } = await import('../../../lambdas/set-user-token-access/handler.js'));
-  });
   afterEach(() => {
     dynamo.reset();
-  });
-  afterAll(() => {
-    vi.unstubAllEnvs();
   });
 
   it("disables: the switch with its audit event, then each of the user's credentials", async () => {
@@ -162,17 +156,10 @@ describe('PUT /users/{userId}/token-access (DynamoDB mocked)', () => {
 });
 
 describe('GET /users/{userId}/token-access (DynamoDB mocked)', () => {
-  let handler: RouteHandler;
+  const handler = getUserTokenAccessRoute(managementDeps({ tableName: 'tokens-table' }));
 
-  beforeAll(async () => {
-    stubHandlerEnv({ tableName: 'tokens-table' });
-    ({ handler } = await import('../../../lambdas/get-user-token-access/handler.js'));
-  });
   afterEach(() => {
     dynamo.reset();
-  });
-  afterAll(() => {
-    vi.unstubAllEnvs();
   });
 
   it('a user never switched is enabled', async () => {

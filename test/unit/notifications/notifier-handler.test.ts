@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   SESClient,
   SESServiceException,
@@ -15,15 +15,23 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoBulkRevocationTokens } from '../../../lambdas/adapters/bulk-revocation-query.js';
+import { DynamoOwnerContacts } from '../../../lambdas/adapters/dynamo-owner-contacts.js';
+import { DynamoIdempotencyStore } from '../../../lambdas/adapters/idempotency-store.js';
 import { credentialFor, credentialToItem, tokenToItem } from '../../../lambdas/adapters/items.js';
-import { ENV } from '../../../lambdas/runtime/env.js';
+import { SesMailer } from '../../../lambdas/adapters/ses-mailer.js';
+import { SesSendRate } from '../../../lambdas/adapters/ses-send-rate.js';
+import { SendPacer } from '../../../lambdas/core/notifications/pacing.js';
+import { systemClock } from '../../../lambdas/core/ports.js';
+import { notifierFunction } from '../../../lambdas/notifier/function.js';
+import type { StreamNotifierDeps } from '../../../lambdas/notifier/stream-notifier.js';
+import { logger } from '../../../lambdas/runtime/logger.js';
 import {
   lambdaContext as baseContext,
   captureStdout,
   type StdoutCapture,
 } from '../../support/authorizer-events.js';
-import { stubHandlerEnv } from '../../support/env.js';
 import {
   batch,
   emailTexts,
@@ -73,18 +81,30 @@ function serverError(): SESServiceException {
 const sequenceNumbers = (event: DynamoDBStreamEvent) =>
   event.Records.map((record) => ({ itemIdentifier: record.dynamodb?.SequenceNumber }));
 
+/** What lambdas/notifier/handler.ts builds from its environment, on clients the mocks stub. */
+function notifierDeps(): StreamNotifierDeps {
+  const client = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+  const sesClient = new SESClient(client);
+  const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient(client), {
+    marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
+  });
+  const tableName = 'access-tokens-test';
+  return {
+    mailer: new SesMailer(sesClient, { senderAddress: SENDER }),
+    store: new DynamoIdempotencyStore(documentClient, tableName),
+    contacts: new DynamoOwnerContacts(documentClient, tableName),
+    bulkTokens: new DynamoBulkRevocationTokens(documentClient, tableName),
+    pacer: new SendPacer(new SesSendRate(sesClient, { configured: 1000 })),
+    clock: systemClock,
+    logger,
+  };
+}
+
 describe('notifier handler', () => {
   const ses = mockClient(SESClient);
   const ddb = mockClient(DynamoDBDocumentClient);
-  let handler: Handler;
+  const handler = notifierFunction(notifierDeps()) as unknown as Handler;
   let logs: StdoutCapture;
-
-  beforeAll(async () => {
-    stubHandlerEnv({
-      extra: { [ENV.notificationSenderAddress]: SENDER, [ENV.notificationMaxSendRate]: '1000' },
-    });
-    ({ handler } = (await import('../../../lambdas/notifier/handler.js')) as unknown as { handler: Handler });
-  });
 
   beforeEach(() => {
     ses.on(SendEmailCommand).resolves({ MessageId: 'ses-message-1' });
@@ -99,10 +119,6 @@ describe('notifier handler', () => {
     logs.restore();
     ses.reset();
     ddb.reset();
-  });
-
-  afterAll(() => {
-    vi.unstubAllEnvs();
   });
 
   it('sends one email per token event, claims it first and marks it sent; other records succeed silently', async () => {

@@ -1,0 +1,19 @@
+import { toTokenView } from '../core/model.js';
+import { type CreateDeps, createToken } from '../core/token-service.js';
+import type { ManagementDeps } from '../http/management-deps.js';
+import { type RouteHandler, routeHandler } from '../http/route-handler.js';
+
+export function createTokenRoute(
+  deps: Pick<ManagementDeps, 'tokens' | 'hmacKey' | 'settings' | 'clock'>,
+): RouteHandler {
+  const create: CreateDeps = {
+    repository: deps.tokens,
+    keySource: deps.hmacKey,
+    settings: deps.settings,
+    clock: deps.clock,
+  };
+  return routeHandler('createToken', async ({ caller, body }) => {
+    const { token, secret } = await createToken(create, caller, body);
+    return { statusCode: 201, body: { ...toTokenView(token, deps.clock.now()), secret } };
+  });
+}
