@@ -15,7 +15,7 @@ rmSync(vitestReport, { force: true });
 
 const extraVitestArgs = process.argv.slice(2);
 const steps = [
-  { name: 'typecheck', command: ['npx', 'tsc', '--noEmit', '-p', 'tsconfig.json'] },
+  { name: 'typecheck', command: ['npm', 'run', '--silent', 'typecheck'] },
   { name: 'lint', command: ['npm', 'run', '--silent', 'lint'] },
   {
     name: 'vitest',
