@@ -10,6 +10,8 @@ import { SendPacer } from '../core/notifications/pacing.js';
 import {
   parseReminderWindowDays,
   planReminders,
+  REMINDER_RATE_SHARE,
+  REMINDER_WORKERS,
   type ReminderWorkerDeps,
   runReminderTask,
 } from '../core/notifications/reminders.js';
@@ -29,10 +31,6 @@ import { processSqsRecords } from '../runtime/sqs-batch.js';
 //   up to REMINDER_WORKERS workers at once, each paced to its share of SES's send rate. A task
 //   that fails is retried by SQS, then parked in the job's dead-letter queue (which alarms).
 
-/** How many workers the queue's event source runs at once (lib/constructs/notifications.ts). */
-export const REMINDER_WORKERS = 2;
-/** The part of SES's send rate the reminders take, all workers together; the notifier has the rest. */
-export const REMINDER_RATE_SHARE = 0.5;
 /** A reminder is started only with this much of the invocation left (re-read, claim, send, mark). */
 export const MIN_REMAINING_MS_PER_REMINDER = 4 * SDK_CALL_MAX_MS;
 

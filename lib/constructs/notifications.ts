@@ -14,16 +14,16 @@ import { Construct } from 'constructs';
 import { CONTACT_PREFIX } from '../../lambdas/adapters/dynamo-owner-contacts.js';
 import { INDEXES, KEYS } from '../../lambdas/adapters/table-definition.js';
 import { IDEMPOTENCY_PREFIX } from '../../lambdas/core/notifications/idempotency.js';
-import { DEFAULT_REMINDER_WINDOW_DAYS } from '../../lambdas/core/notifications/reminders.js';
+import {
+  DEFAULT_REMINDER_WINDOW_DAYS,
+  REMINDER_WORKERS,
+} from '../../lambdas/core/notifications/reminders.js';
 import { NOTIFIER_FILTER_PATTERNS } from '../../lambdas/notifier/filter.js';
 import { ENV } from '../../lambdas/runtime/env.js';
 import { FUNCTION_ENTRIES } from '../function-entries.js';
 import { deadLetterQueue, queueDepthAlarm } from './dead-letter-queue.js';
 import { ServiceFunction } from './service-function.js';
 import { TableStreamConsumer } from './table-stream-consumer.js';
-
-/** The reminder job's workers at once (lambdas/reminder-job/handler.ts paces each to its share). */
-const REMINDER_WORKERS = 2;
 
 export interface NotificationsProps {
   /** The service's table; its stream (NEW_AND_OLD_IMAGES) feeds the notifier. */

@@ -18,6 +18,13 @@ import { ConcurrencyLimit } from './pacing.js';
 
 export const DEFAULT_REMINDER_WINDOW_DAYS = 7;
 export const MAX_REMINDER_WINDOW_DAYS = 60;
+/**
+ * How many reminder workers run at once: the reminder queue's event source (maxConcurrency,
+ * lib/constructs/notifications.ts) and the load scenario (load/reminders.ts) both use this.
+ */
+export const REMINDER_WORKERS = 2;
+/** The part of SES's send rate the reminders take, all workers together; the notifier has the rest. */
+export const REMINDER_RATE_SHARE = 0.5;
 /** Tokens per page task. */
 const REMINDER_PAGE_SIZE = 100;
 /** A token's reminder is retried this many times (as retry tasks) before its task fails for good. */
