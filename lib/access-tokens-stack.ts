@@ -69,7 +69,9 @@ export class AccessTokensStack extends Stack {
     Aspects.of(this).add(new LogGroupsRetainedExceptOnCreate());
     Aspects.of(this).add(new LambdaEnvironmentLimit());
 
-    this.table = new TokenTable(this, 'TokenTable');
+    this.table = new TokenTable(this, 'TokenTable', {
+      ...(config.indexUpgradeStep === undefined ? {} : { indexUpgradeStep: config.indexUpgradeStep }),
+    });
     this.hmacKey = new HmacKey(this, 'HmacKey', { logRetention });
     this.notifications = this.addNotifications(config, logRetention);
     this.identity = new ManagementIdentity(this, 'Identity', {
@@ -219,6 +221,7 @@ export class AccessTokensStack extends Stack {
     }
     const notifications = new Notifications(this, 'Notifications', {
       table: this.table.table,
+      ...(config.indexUpgradeStep === undefined ? {} : { indexUpgradeStep: config.indexUpgradeStep }),
       senderAddress: config.senderAddress,
       ...(config.sesIdentity === undefined ? {} : { sesIdentity: config.sesIdentity }),
       sesIdentityExists: config.sesIdentityExists,

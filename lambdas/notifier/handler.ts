@@ -10,6 +10,7 @@ import { sharedDocumentClient } from '../runtime/clients.js';
 import { ENV, requireEnv } from '../runtime/env.js';
 import { logger } from '../runtime/logger.js';
 import { mailerFromEnv, sendRateFromEnv } from '../runtime/notifications.js';
+import { tableIndexesFromEnv } from '../runtime/table-indexes.js';
 import { createStreamNotifier } from './stream-notifier.js';
 
 // The notifier: the table's stream (token items, contact items and revoke-all summaries, by the
@@ -24,7 +25,7 @@ const notify = createStreamNotifier({
   mailer: mailerFromEnv(),
   store: new DynamoIdempotencyStore(documentClient, tableName),
   contacts: new DynamoOwnerContacts(documentClient, tableName),
-  bulkTokens: new DynamoBulkRevocationTokens(documentClient, tableName),
+  bulkTokens: new DynamoBulkRevocationTokens(documentClient, tableName, undefined, tableIndexesFromEnv()),
   pacer: new SendPacer(sendRateFromEnv()),
   clock: systemClock,
   logger,

@@ -23,6 +23,7 @@ import { mailerFromEnv, sendRateFromEnv } from '../runtime/notifications.js';
 import { reminderQueueFromEnv } from '../runtime/reminder-queue.js';
 import { SDK_CALL_MAX_MS } from '../runtime/sdk-options.js';
 import { processSqsRecords } from '../runtime/sqs-batch.js';
+import { tableIndexesFromEnv } from '../runtime/table-indexes.js';
 
 // The reminder job, one function with two triggers (lambdas/core/notifications/reminders.ts):
 // - the daily schedule (EventBridge): plans the run, one task per expiry day of the window, on
@@ -37,19 +38,20 @@ export const MIN_REMAINING_MS_PER_REMINDER = 4 * SDK_CALL_MAX_MS;
 const tableName = requireEnv(ENV.tableName);
 const windowDays = parseReminderWindowDays(optionalEnv(ENV.reminderWindowDays), ENV.reminderWindowDays);
 
+const indexes = tableIndexesFromEnv();
 const documentClient = sharedDocumentClient();
 const queue = reminderQueueFromEnv();
 const pacer = new SendPacer(sendRateFromEnv(), REMINDER_RATE_SHARE / REMINDER_WORKERS);
 const worker: Omit<ReminderWorkerDeps, 'spareTimeMs'> = {
   windowDays,
   queue,
-  tokens: new DynamoExpiringTokensQuery(documentClient, tableName, (error, pk) =>
+  tokens: new DynamoExpiringTokensQuery(documentClient, tableName, indexes),
+  lookup: new DynamoTokenLookup(documentClient, tableName, (error, pk) =>
     logger.error('skipped a token item that does not parse', {
       pk,
       errorName: error instanceof Error ? error.name : typeof error,
     }),
   ),
-  lookup: new DynamoTokenLookup(documentClient, tableName),
   contacts: new DynamoOwnerContacts(documentClient, tableName),
   mailer: mailerFromEnv(),
   store: new DynamoIdempotencyStore(documentClient, tableName),
