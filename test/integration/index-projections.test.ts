@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CreateTableCommand, DeleteTableCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEventToItem } from '../../lambdas/adapters/audit-items.js';
@@ -9,6 +9,7 @@ import { DynamoExpiringTokensQuery } from '../../lambdas/adapters/expiring-token
 import { slotFor, slotToItem, tokenToItem } from '../../lambdas/adapters/items.js';
 import {
   createTableInput,
+  globalSecondaryIndexOf,
   INDEXES,
   LEGACY_INDEXES,
   PARTITIONS,
@@ -19,6 +20,7 @@ import {
 import { auditEvent } from '../../lambdas/core/audit.js';
 import { newTokenId } from '../../lambdas/core/ids.js';
 import { type AuditEvent, type TokenRecord, toTokenView } from '../../lambdas/core/model.js';
+import { ensureTable } from '../../local/table.js';
 import { localDynamoClient } from '../support/dynamo.js';
 
 // What the indexes copy (#18 item 8: "project only what the audit queries read"), on DynamoDB
@@ -253,5 +255,39 @@ describe.each([
     const ids: string[] = [];
     for (const day of days) ids.push(...(await query.page(day, undefined, 100)).tokenIds);
     expect(ids.sort()).toEqual(TOKENS.map((token) => token.id).sort());
+  });
+});
+
+describe('the local stack keeps its table across the index change', () => {
+  it('a table kept from before (legacy indexes, with data) gets the current indexes and loses the legacy ones', async () => {
+    const client = localDynamoClient();
+    const tableName = `test-${randomUUID()}`;
+    await client.send(
+      new CreateTableCommand({
+        ...createTableInput(tableName),
+        GlobalSecondaryIndexes: Object.values(LEGACY_INDEXES).map(globalSecondaryIndexOf),
+      }),
+    );
+    const documentClient = DynamoDBDocumentClient.from(client, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+    const token = fullToken(9);
+    await documentClient.send(new PutCommand({ TableName: tableName, Item: tokenToItem(token) }));
+    try {
+      await expect(ensureTable(client, tableName)).resolves.toBe('indexes-upgraded');
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+      expect((Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName).sort()).toEqual(
+        Object.values(INDEXES)
+          .map((index) => index.indexName)
+          .sort(),
+      );
+      const repository = new DynamoTokenRepository(documentClient, tableName, { auditRetentionDays: 365 });
+      const page = await repository.listByOwner(ACCOUNT, OWNER, { limit: 10, cursor: undefined });
+      expect(page.items).toEqual([listingOf(token)]);
+      await expect(ensureTable(client, tableName)).resolves.toBe('existing');
+    } finally {
+      await client.send(new DeleteTableCommand({ TableName: tableName }));
+      client.destroy();
+    }
   });
 });
