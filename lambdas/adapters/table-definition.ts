@@ -49,7 +49,7 @@ export const TOKEN_LISTING_ATTRIBUTES = [
 ] as const;
 
 /** What an audit listing (GET /audit-events by user or account) reads of an event: all of it but the TTL. */
-export const AUDIT_LISTING_ATTRIBUTES = [
+const AUDIT_LISTING_ATTRIBUTES = [
   'entity',
   'id',
   'at',
@@ -64,7 +64,7 @@ export const AUDIT_LISTING_ATTRIBUTES = [
 ] as const;
 
 /** What the expiry sweep reads of an account's limit slots (byAccount): the whole slot but its keys. */
-export const SLOT_LISTING_ATTRIBUTES = [
+const SLOT_LISTING_ATTRIBUTES = [
   'entity',
   'tokenId',
   'userId',
