@@ -73,7 +73,9 @@ export class AccessTokensStack extends Stack {
     Aspects.of(this).add(new LogGroupsRetainedExceptOnCreate());
     Aspects.of(this).add(new LambdaEnvironmentLimit());
 
-    this.table = new TokenTable(this, 'TokenTable');
+    this.table = new TokenTable(this, 'TokenTable', {
+      ...(config.indexUpgradeStep === undefined ? {} : { indexUpgradeStep: config.indexUpgradeStep }),
+    });
     this.hmacKey = new HmacKey(this, 'HmacKey', { logRetention });
     this.notifications = this.addNotifications(config, logRetention);
     // The console's distribution comes first: the app client's callback URL is its address.
@@ -268,6 +270,7 @@ export class AccessTokensStack extends Stack {
     }
     const notifications = new Notifications(this, 'Notifications', {
       table: this.table.table,
+      ...(config.indexUpgradeStep === undefined ? {} : { indexUpgradeStep: config.indexUpgradeStep }),
       senderAddress: config.senderAddress,
       ...(config.sesIdentity === undefined ? {} : { sesIdentity: config.sesIdentity }),
       sesIdentityExists: config.sesIdentityExists,

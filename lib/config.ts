@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { INDEX_UPGRADE_STEPS } from '../lambdas/adapters/table-definition.js';
 import {
   DEFAULT_POLICY_SETTINGS,
   type PolicySettingsInput,
@@ -84,6 +85,11 @@ export interface DeploymentConfig {
   readonly authorizerInvokerAccounts: readonly string[];
   /** Who sets the Region's API Gateway CloudWatch Logs role. */
   readonly apiGatewayCloudWatchRole: ApiGatewayCloudWatchRoleMode;
+  /**
+   * A step of the index upgrade of a table deployed with the legacy indexes (1 to 6, one deploy
+   * each); undefined: the current indexes only.
+   */
+  readonly indexUpgradeStep: number | undefined;
 }
 
 type ValueKind = 'string' | 'number' | 'boolean' | 'json';
@@ -280,6 +286,11 @@ const DEPLOYMENT_CONTEXT_KEYS = {
     description:
       "The Region's API Gateway CloudWatch Logs role (account-wide; every REST API stage that logs needs it). `managed`: the stack creates one, sets it and keeps it on `cdk destroy`. `existing`: the account already has one (`aws apigateway get-account`), the stack leaves the setting alone.",
   },
+  indexUpgradeStep: {
+    kind: 'number',
+    default: undefined,
+    description: `Only to upgrade a stack deployed before the table's indexes were narrowed: the step (1-${INDEX_UPGRADE_STEPS}, one deploy each, then unset) of README "Upgrading the table's indexes".`,
+  },
 } as const satisfies Record<string, ContextKeyDescription>;
 
 /** Every context key this app reads, with its default and meaning (the README's configuration table). */
@@ -371,6 +382,7 @@ const deploymentSchema = z
     apiGatewayCloudWatchRole: z
       .enum(['managed', 'existing'], { error: 'must be "managed" or "existing"' })
       .default('managed'),
+    indexUpgradeStep: z.number().int().min(1).max(INDEX_UPGRADE_STEPS).optional(),
   })
   .superRefine((value, ctx) => {
     if (value.identityProvider === 'oidc') {
@@ -511,6 +523,7 @@ export function loadDeploymentConfig(context: Record<string, unknown>): Deployme
     logRetentionDays: settings.logRetentionDays,
     authorizerInvokerAccounts: settings.authorizerInvokerAccounts,
     apiGatewayCloudWatchRole: settings.apiGatewayCloudWatchRole,
+    indexUpgradeStep: settings.indexUpgradeStep,
   };
 }
 

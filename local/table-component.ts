@@ -14,6 +14,8 @@ export const tableComponent: LocalComponent = {
     try {
       const setup = await ensureTable(client, context.tableName);
       if (setup === 'created') context.log(`created table ${context.tableName}`);
+      if (setup === 'indexes-upgraded')
+        context.log(`table ${context.tableName}: indexes upgraded to the current ones`);
     } finally {
       client.destroy();
     }

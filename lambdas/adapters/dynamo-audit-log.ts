@@ -4,7 +4,13 @@ import type { AuditEvent } from '../core/model.js';
 import type { AuditLog, AuditScope, Page, PageRequest } from '../core/ports.js';
 import { auditEventToItem, isAuditItem, itemToAuditEvent } from './audit-items.js';
 import { decodeKeyCursor, encodeKeyCursor } from './key-cursor.js';
-import { INDEXES, type IndexDefinition, PARTITIONS, TABLE_KEYS } from './table-definition.js';
+import {
+  INDEXES,
+  type IndexDefinition,
+  PARTITIONS,
+  TABLE_KEYS,
+  type TableIndexes,
+} from './table-definition.js';
 
 // The audit trail on the single table. One token's events are read from the base table, strongly
 // consistently, so a change shows in its token's history as soon as the API answered; a user's or
@@ -13,6 +19,8 @@ import { INDEXES, type IndexDefinition, PARTITIONS, TABLE_KEYS } from './table-d
 
 interface DynamoAuditLogOptions {
   readonly auditRetentionDays: number;
+  /** The indexes to query: the legacy ones during an upgrade (table-definition.ts). @default INDEXES */
+  readonly indexes?: TableIndexes;
 }
 
 /** Where one scope's events live: the base table (index undefined) or an index, and the partition. */
@@ -21,14 +29,14 @@ interface Source {
   readonly partition: string;
 }
 
-function sourceOf(scope: AuditScope): Source {
+function sourceOf(scope: AuditScope, indexes: TableIndexes): Source {
   switch (scope.kind) {
     case 'token':
       return { index: undefined, partition: PARTITIONS.auditOfToken(scope.tokenId) };
     case 'user':
-      return { index: INDEXES.byOwner, partition: PARTITIONS.auditOfUser(scope.accountId, scope.userId) };
+      return { index: indexes.byOwner, partition: PARTITIONS.auditOfUser(scope.accountId, scope.userId) };
     case 'account':
-      return { index: INDEXES.byAccount, partition: PARTITIONS.auditOfAccount(scope.accountId) };
+      return { index: indexes.byAccount, partition: PARTITIONS.auditOfAccount(scope.accountId) };
   }
 }
 
@@ -59,9 +67,9 @@ export class DynamoAuditLog implements AuditLog {
   }
 
   async list(scope: AuditScope, page: PageRequest): Promise<Page<AuditEvent>> {
-    const source = sourceOf(scope);
+    const source = sourceOf(scope, this.options.indexes ?? INDEXES);
     const partitionKey = source.index?.partitionKey ?? TABLE_KEYS.partitionKey;
-    const startKey = page.cursor === undefined ? undefined : decodeAuditCursor(page.cursor, scope);
+    const startKey = page.cursor === undefined ? undefined : decodeAuditCursor(page.cursor, scope, source);
     const { Items = [], LastEvaluatedKey } = await this.client.send(
       new QueryCommand({
         TableName: this.tableName,
@@ -111,8 +119,8 @@ function basePartitionFits(scope: AuditScope, basePartition: string): boolean {
   }
 }
 
-function decodeAuditCursor(cursor: string, scope: AuditScope): Record<string, string> {
-  const { index, partition } = sourceOf(scope);
+function decodeAuditCursor(cursor: string, scope: AuditScope, source: Source): Record<string, string> {
+  const { index, partition } = source;
   const expectedKeys: string[] = [TABLE_KEYS.partitionKey, TABLE_KEYS.sortKey];
   if (index !== undefined) expectedKeys.push(index.partitionKey, index.sortKey);
   const key = decodeKeyCursor(cursor, expectedKeys);

@@ -6,7 +6,8 @@ import { KEYS } from './table-definition.js';
 
 // Tokens by id, strongly consistent, a hundred per BatchGetItem (its limit): the reminder worker's
 // re-read of a page's candidates just before it sends. Keys DynamoDB leaves unprocessed (throttling)
-// are asked for again, a few times, with a pause.
+// are asked for again, a few times, with a pause. A token item that does not parse is skipped and
+// reported (onMalformedItem): the others still get their reminders.
 
 const BATCH_LIMIT = 100;
 const UNPROCESSED_ROUNDS = 5;
@@ -15,6 +16,7 @@ export class DynamoTokenLookup implements TokenLookup {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
+    private readonly onMalformedItem: (error: unknown, pk: unknown) => void = () => undefined,
     private readonly sleep: (ms: number) => Promise<void> = (ms) =>
       new Promise((resolve) => setTimeout(resolve, ms)),
   ) {}
@@ -36,8 +38,12 @@ export class DynamoTokenLookup implements TokenLookup {
         );
         for (const item of output.Responses?.[this.tableName] ?? []) {
           if (!isTokenItem(item)) continue;
-          const token = itemToToken(item);
-          found.set(token.id, token);
+          try {
+            const token = itemToToken(item);
+            found.set(token.id, token);
+          } catch (error) {
+            this.onMalformedItem(error, item.pk);
+          }
         }
         keys = output.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
       }

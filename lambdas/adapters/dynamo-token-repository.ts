@@ -11,6 +11,7 @@ import {
   type AuditEvent,
   statusOf,
   type TokenChange,
+  type TokenListing,
   type TokenRecord,
   type UserAccess,
 } from '../core/model.js';
@@ -24,6 +25,7 @@ import {
   isTokenItem,
   itemToSlot,
   itemToToken,
+  itemToTokenListing,
   type SlotRecord,
   slotFor,
   tokenToItem,
@@ -35,6 +37,7 @@ import {
   KEYS,
   PARTITIONS,
   TABLE_KEYS,
+  type TableIndexes,
   tokenIdOfKey,
 } from './table-definition.js';
 
@@ -51,6 +54,8 @@ interface DynamoTokenRepositoryOptions {
   readonly auditRetentionDays: number;
   /** Tests shorten it; the default lets 30 concurrent writers of one account through. */
   readonly retry?: RetryOptions;
+  /** The indexes to query: the legacy ones during an upgrade (table-definition.ts). @default INDEXES */
+  readonly indexes?: TableIndexes;
 }
 
 type CreatePart = 'token' | 'credential' | 'userLimit' | 'accountLimit' | 'slot' | 'access' | 'audit';
@@ -62,6 +67,7 @@ type ReleasePart = 'slot' | 'userLimit' | 'accountLimit' | 'audit';
 export class DynamoTokenRepository implements TokenRepository {
   private readonly transactor: Transactor;
   private readonly writes: TokenWrites;
+  private readonly indexes: TableIndexes;
 
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -70,6 +76,7 @@ export class DynamoTokenRepository implements TokenRepository {
   ) {
     this.transactor = new Transactor(client, options.retry ?? DEFAULT_RETRY);
     this.writes = new TokenWrites(tableName, options.auditRetentionDays);
+    this.indexes = options.indexes ?? INDEXES;
   }
 
   async create(token: TokenRecord, limits: ActiveTokenLimits, audit: AuditEvent): Promise<void> {
@@ -118,12 +125,12 @@ export class DynamoTokenRepository implements TokenRepository {
     return Item !== undefined && isTokenItem(Item) ? itemToToken(Item) : undefined;
   }
 
-  listByOwner(accountId: string, userId: string, page: PageRequest): Promise<Page<TokenRecord>> {
-    return this.query(INDEXES.byOwner, PARTITIONS.tokensOfOwner(accountId, userId), page);
+  listByOwner(accountId: string, userId: string, page: PageRequest): Promise<Page<TokenListing>> {
+    return this.query(this.indexes.byOwner, PARTITIONS.tokensOfOwner(accountId, userId), page);
   }
 
-  listByAccount(accountId: string, page: PageRequest): Promise<Page<TokenRecord>> {
-    return this.query(INDEXES.byAccount, PARTITIONS.tokensOfAccount(accountId), page);
+  listByAccount(accountId: string, page: PageRequest): Promise<Page<TokenListing>> {
+    return this.query(this.indexes.byAccount, PARTITIONS.tokensOfAccount(accountId), page);
   }
 
   async revoke(
@@ -362,11 +369,11 @@ export class DynamoTokenRepository implements TokenRepository {
       userId === undefined
         ? {
             TableName: this.tableName,
-            IndexName: INDEXES.byAccount.indexName,
+            IndexName: this.indexes.byAccount.indexName,
             KeyConditionExpression: expiredAt === undefined ? '#pk = :pk' : '#pk = :pk AND #sk < :before',
             ExpressionAttributeNames: {
-              '#pk': INDEXES.byAccount.partitionKey,
-              ...(expiredAt === undefined ? {} : { '#sk': INDEXES.byAccount.sortKey }),
+              '#pk': this.indexes.byAccount.partitionKey,
+              ...(expiredAt === undefined ? {} : { '#sk': this.indexes.byAccount.sortKey }),
             },
             ExpressionAttributeValues: {
               ':pk': PARTITIONS.slotsOfAccount(accountId),
@@ -397,7 +404,7 @@ export class DynamoTokenRepository implements TokenRepository {
     index: IndexDefinition,
     partition: string,
     page: PageRequest,
-  ): Promise<Page<TokenRecord>> {
+  ): Promise<Page<TokenListing>> {
     const startKey = page.cursor === undefined ? undefined : decodeCursor(page.cursor, index, partition);
     const { Items = [], LastEvaluatedKey } = await this.client.send(
       new QueryCommand({
@@ -412,7 +419,8 @@ export class DynamoTokenRepository implements TokenRepository {
       }),
     );
     return {
-      items: Items.filter((item) => isTokenItem(item)).map((item) => itemToToken(item)),
+      // Only what the index copies (TOKEN_LISTING_ATTRIBUTES): a listing never holds a secret's hash.
+      items: Items.filter((item) => isTokenItem(item)).map((item) => itemToTokenListing(item)),
       nextCursor: LastEvaluatedKey === undefined ? undefined : encodeCursor(LastEvaluatedKey),
     };
   }

@@ -1,13 +1,12 @@
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { TokenRecord } from '../core/model.js';
 import type { ExpiringTokens } from '../core/notifications/reminders.js';
-import { isTokenItem, itemToToken } from './items.js';
-import { INDEXES, PARTITIONS } from './table-definition.js';
+import { INDEXES, PARTITIONS, TABLE_KEYS, type TableIndexes, tokenIdOfKey } from './table-definition.js';
 
 // Tokens by expiry, through the byExpiryDay index (`EXPIRES#<yyyy-mm-dd>` / `<expiresAt>#<tokenId>`):
 // one page of one UTC day at a time, the cursor being the page's LastEvaluatedKey (base64url JSON;
-// it holds only key attributes: the token id and its expiry). The index is eventually consistent;
-// the reminder worker reads every candidate again from the table before it sends.
+// it holds only key attributes: the token id and its expiry). The index copies only keys: a page is
+// the token ids (from the table's partition key), and the reminder worker reads every one again
+// from the table, strongly consistently, before it decides and sends.
 
 function encodeCursor(key: Record<string, unknown> | undefined): string | undefined {
   return key === undefined ? undefined : Buffer.from(JSON.stringify(key)).toString('base64url');
@@ -26,36 +25,34 @@ export class DynamoExpiringTokensQuery implements ExpiringTokens {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
-    /** Told about a token item that does not parse; it is skipped, the others still get reminders. */
-    private readonly onMalformedItem: (error: unknown, pk: unknown) => void = () => undefined,
+    /** The indexes to query: the legacy ones during an upgrade (table-definition.ts). */
+    private readonly indexes: TableIndexes = INDEXES,
   ) {}
 
   async page(
     day: string,
     cursor: string | undefined,
     limit: number,
-  ): Promise<{ tokens: TokenRecord[]; cursor: string | undefined }> {
-    const index = INDEXES.byExpiryDay;
+  ): Promise<{ tokenIds: string[]; cursor: string | undefined }> {
+    const index = this.indexes.byExpiryDay;
     const page = await this.client.send(
       new QueryCommand({
         TableName: this.tableName,
         IndexName: index.indexName,
         KeyConditionExpression: '#pk = :day',
-        ExpressionAttributeNames: { '#pk': index.partitionKey },
+        // The table's key only, whatever the index copies (the legacy index copies everything).
+        ProjectionExpression: '#tablePk',
+        ExpressionAttributeNames: { '#pk': index.partitionKey, '#tablePk': TABLE_KEYS.partitionKey },
         ExpressionAttributeValues: { ':day': PARTITIONS.tokensExpiringOn(day) },
         Limit: limit,
         ExclusiveStartKey: decodeCursor(cursor),
       }),
     );
-    const tokens: TokenRecord[] = [];
+    const tokenIds: string[] = [];
     for (const item of page.Items ?? []) {
-      if (!isTokenItem(item)) continue;
-      try {
-        tokens.push(itemToToken(item));
-      } catch (error) {
-        this.onMalformedItem(error, item.pk);
-      }
+      const tokenId = tokenIdOfKey(String(item[TABLE_KEYS.partitionKey] ?? ''));
+      if (tokenId !== undefined) tokenIds.push(tokenId);
     }
-    return { tokens, cursor: encodeCursor(page.LastEvaluatedKey) };
+    return { tokenIds, cursor: encodeCursor(page.LastEvaluatedKey) };
   }
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { type CredentialRecord, ROLES, type TokenRecord } from '../core/model.js';
-import { INDEXES, KEYS, PARTITIONS } from './table-definition.js';
+import { type CredentialRecord, ROLES, type TokenListing, type TokenRecord } from '../core/model.js';
+import { INDEXES, KEYS, PARTITIONS, TOKEN_LISTING_ATTRIBUTES } from './table-definition.js';
 
 // DynamoDB item shapes, mapped to and from the domain records. The repository writes both item
 // kinds, the authorizer reads credential items, and stream consumers read token items from
@@ -93,6 +93,21 @@ export function itemToToken(item: Record<string, unknown>): TokenRecord {
       ...(token.lastChange.actorEmail === undefined ? {} : { actorEmail: token.lastChange.actorEmail }),
     },
   };
+}
+
+type TokenListingAttribute = (typeof TOKEN_LISTING_ATTRIBUTES)[number];
+
+/** A token item as the listing indexes hold it: only what their projection copies. */
+const tokenListingItemSchema = tokenItemSchema.pick(
+  Object.fromEntries(TOKEN_LISTING_ATTRIBUTES.map((name) => [name, true])) as {
+    readonly [K in TokenListingAttribute]: true;
+  },
+);
+
+/** A token as a listing shows it, from an index item (or a whole token item). */
+export function itemToTokenListing(item: Record<string, unknown>): TokenListing {
+  const { entity: _entity, ...listing } = tokenListingItemSchema.parse(item);
+  return listing;
 }
 
 export function isTokenItem(item: Record<string, unknown> | undefined): boolean {

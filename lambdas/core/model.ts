@@ -80,6 +80,30 @@ export interface TokenRecord {
 }
 
 /**
+ * What a token listing (GET /tokens) has of each token: TokenView's fields (status from state and
+ * expiresAt). The listing indexes copy these and nothing more of a token item (no secret hash, no
+ * owner address).
+ */
+export type TokenListing = Pick<
+  TokenRecord,
+  | 'id'
+  | 'userId'
+  | 'accountId'
+  | 'name'
+  | 'description'
+  | 'scopes'
+  | 'type'
+  | 'allowedIps'
+  | 'hint'
+  | 'state'
+  | 'createdAt'
+  | 'expiresAt'
+  | 'lastUsedAt'
+  | 'rotatedAt'
+  | 'createdBy'
+>;
+
+/**
  * What the authorizer reads with one consistent GetItem keyed by the secret's HMAC: a snapshot of
  * everything a gateway decision needs, written in the same transaction as the token record.
  */
@@ -189,7 +213,7 @@ export interface TokenView {
   createdBy: string;
 }
 
-export function toTokenView(token: TokenRecord, now: Date): TokenView {
+export function toTokenView(token: TokenListing, now: Date): TokenView {
   return {
     id: token.id,
     name: token.name,

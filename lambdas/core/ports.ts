@@ -1,5 +1,13 @@
 import type { HmacKey } from './hashing.js';
-import type { AuditEvent, CredentialRecord, Role, TokenChange, TokenRecord, UserAccess } from './model.js';
+import type {
+  AuditEvent,
+  CredentialRecord,
+  Role,
+  TokenChange,
+  TokenListing,
+  TokenRecord,
+  UserAccess,
+} from './model.js';
 
 // Ports: what the domain needs from the outside world. Adapters in lambdas/adapters implement them
 // with AWS SDK clients passed to their constructors; tests implement them in memory.
@@ -42,9 +50,9 @@ export interface TokenRepository {
   /** Strongly consistent read by id. */
   get(tokenId: string): Promise<TokenRecord | undefined>;
   /** Newest first. */
-  listByOwner(accountId: string, userId: string, page: PageRequest): Promise<Page<TokenRecord>>;
+  listByOwner(accountId: string, userId: string, page: PageRequest): Promise<Page<TokenListing>>;
   /** Newest first, every user of the account. */
-  listByAccount(accountId: string, page: PageRequest): Promise<Page<TokenRecord>>;
+  listByAccount(accountId: string, page: PageRequest): Promise<Page<TokenListing>>;
   /**
    * Marks the token and its credentials (current and, during a grace period, previous) revoked,
    * releases its limit slot (if it still holds one) and writes the audit event built from the

@@ -5,7 +5,7 @@ import { WHOLE_ACCOUNT } from './identity.js';
 import { newTokenId } from './ids.js';
 import type { CreateTokenInput, ListTokensInput } from './inputs.js';
 import { openListCursor } from './list-cursors.js';
-import { type Caller, statusOf, type TokenChange, type TokenRecord } from './model.js';
+import { type Caller, statusOf, type TokenChange, type TokenListing, type TokenRecord } from './model.js';
 import type { ActiveTokenLimits, Clock, KeySource, Page, TokenRepository } from './ports.js';
 import type { PolicySettings } from './settings.js';
 import { generateToken } from './token-format.js';
@@ -149,7 +149,11 @@ export function ownersOf(caller: Caller, requested: string | undefined, forbidde
 }
 
 /** Whether a token read back from an index is one of `owners`' in the caller's account. */
-export function ownedBy(caller: Caller, owners: TokenOwners, token: TokenRecord): boolean {
+export function ownedBy(
+  caller: Caller,
+  owners: TokenOwners,
+  token: Pick<TokenRecord, 'accountId' | 'userId'>,
+): boolean {
   return (
     token.accountId === caller.accountId && (owners.kind === 'account' || token.userId === owners.userId)
   );
@@ -159,7 +163,7 @@ export async function listTokens(
   deps: ListDeps,
   caller: Caller,
   query: ListTokensInput,
-): Promise<Page<TokenRecord>> {
+): Promise<Page<TokenListing>> {
   const owners = ownersOf(caller, query.userId, "Only an admin can list other users' tokens");
   const cursors = await openListCursor(
     deps.keySource,
@@ -179,11 +183,11 @@ async function listTokenPage(
   status: ListTokensInput['status'],
   limit: number,
   startCursor: string | undefined,
-): Promise<Page<TokenRecord>> {
+): Promise<Page<TokenListing>> {
   // Index partitions are `USER#<accountId>#<userId>` strings, so ids containing `#` could make two
   // partitions coincide; whatever a page holds, only the caller's account (and user) gets through.
-  const belongs = (token: TokenRecord) => ownedBy(caller, owners, token);
-  const fetchPage = async (limit: number, cursor: string | undefined): Promise<Page<TokenRecord>> => {
+  const belongs = (token: TokenListing) => ownedBy(caller, owners, token);
+  const fetchPage = async (limit: number, cursor: string | undefined): Promise<Page<TokenListing>> => {
     const page =
       owners.kind === 'account'
         ? await deps.repository.listByAccount(caller.accountId, { limit, cursor })
@@ -196,7 +200,7 @@ async function listTokenPage(
   // Status depends on the clock (expiry), so it is filtered here. Asking each time for only as many
   // items as are still missing means the page never overflows and the repository's cursor stays exact.
   const now = deps.clock.now();
-  const items: TokenRecord[] = [];
+  const items: TokenListing[] = [];
   let cursor = startCursor;
   for (let queries = 0; queries < MAX_QUERIES_PER_LIST && items.length < limit; queries++) {
     const page = await fetchPage(limit - items.length, cursor);

@@ -7,6 +7,7 @@ import { sharedDocumentClient } from '../runtime/clients.js';
 import { ENV, requireEnv } from '../runtime/env.js';
 import { logger } from '../runtime/logger.js';
 import { mailerFromEnv, sendRateFromEnv } from '../runtime/notifications.js';
+import { tableIndexesFromEnv } from '../runtime/table-indexes.js';
 import { notifierFunction } from './function.js';
 
 // The notifier: the table's stream (token items, contact items and revoke-all summaries, by the
@@ -21,7 +22,7 @@ export const handler = notifierFunction({
   mailer: mailerFromEnv(),
   store: new DynamoIdempotencyStore(documentClient, tableName),
   contacts: new DynamoOwnerContacts(documentClient, tableName),
-  bulkTokens: new DynamoBulkRevocationTokens(documentClient, tableName),
+  bulkTokens: new DynamoBulkRevocationTokens(documentClient, tableName, undefined, tableIndexesFromEnv()),
   pacer: new SendPacer(sendRateFromEnv()),
   clock: systemClock,
   logger,

@@ -10,6 +10,8 @@ import { SendPacer } from '../core/notifications/pacing.js';
 import {
   parseReminderWindowDays,
   planReminders,
+  REMINDER_RATE_SHARE,
+  REMINDER_WORKERS,
   type ReminderWorkerDeps,
   runReminderTask,
 } from '../core/notifications/reminders.js';
@@ -21,6 +23,7 @@ import { mailerFromEnv, sendRateFromEnv } from '../runtime/notifications.js';
 import { reminderQueueFromEnv } from '../runtime/reminder-queue.js';
 import { SDK_CALL_MAX_MS } from '../runtime/sdk-options.js';
 import { processSqsRecords } from '../runtime/sqs-batch.js';
+import { tableIndexesFromEnv } from '../runtime/table-indexes.js';
 
 // The reminder job, one function with two triggers (lambdas/core/notifications/reminders.ts):
 // - the daily schedule (EventBridge): plans the run, one task per expiry day of the window, on
@@ -29,29 +32,26 @@ import { processSqsRecords } from '../runtime/sqs-batch.js';
 //   up to REMINDER_WORKERS workers at once, each paced to its share of SES's send rate. A task
 //   that fails is retried by SQS, then parked in the job's dead-letter queue (which alarms).
 
-/** How many workers the queue's event source runs at once (lib/constructs/notifications.ts). */
-export const REMINDER_WORKERS = 2;
-/** The part of SES's send rate the reminders take, all workers together; the notifier has the rest. */
-export const REMINDER_RATE_SHARE = 0.5;
 /** A reminder is started only with this much of the invocation left (re-read, claim, send, mark). */
 export const MIN_REMAINING_MS_PER_REMINDER = 4 * SDK_CALL_MAX_MS;
 
 const tableName = requireEnv(ENV.tableName);
 const windowDays = parseReminderWindowDays(optionalEnv(ENV.reminderWindowDays), ENV.reminderWindowDays);
 
+const indexes = tableIndexesFromEnv();
 const documentClient = sharedDocumentClient();
 const queue = reminderQueueFromEnv();
 const pacer = new SendPacer(sendRateFromEnv(), REMINDER_RATE_SHARE / REMINDER_WORKERS);
 const worker: Omit<ReminderWorkerDeps, 'spareTimeMs'> = {
   windowDays,
   queue,
-  tokens: new DynamoExpiringTokensQuery(documentClient, tableName, (error, pk) =>
+  tokens: new DynamoExpiringTokensQuery(documentClient, tableName, indexes),
+  lookup: new DynamoTokenLookup(documentClient, tableName, (error, pk) =>
     logger.error('skipped a token item that does not parse', {
       pk,
       errorName: error instanceof Error ? error.name : typeof error,
     }),
   ),
-  lookup: new DynamoTokenLookup(documentClient, tableName),
   contacts: new DynamoOwnerContacts(documentClient, tableName),
   mailer: mailerFromEnv(),
   store: new DynamoIdempotencyStore(documentClient, tableName),

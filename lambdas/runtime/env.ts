@@ -42,6 +42,11 @@ export const ENV = {
    * the rest runs in the same process after the response (the local stack, which has no queue).
    */
   revokeAllQueueUrl: 'REVOKE_ALL_QUEUE_URL',
+  /**
+   * Which indexes the functions query: "legacy" only during the first steps of an index upgrade
+   * (lambdas/adapters/table-definition.ts, indexLayout); unset = the current ones.
+   */
+  tableIndexes: 'TABLE_INDEXES',
 } as const;
 
 type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -7,6 +7,7 @@ import type { RevokeAllJobStore } from '../core/revoke-all-job.js';
 import { sharedDocumentClient } from './clients.js';
 import { ENV, requireEnv } from './env.js';
 import { policySettingsFromEnv } from './settings.js';
+import { tableIndexesFromEnv } from './table-indexes.js';
 
 // Wiring shared by the management handler modules. Called at module load (once per container), so
 // a missing env var fails the cold start with its name. Every repository that writes audit events
@@ -16,11 +17,15 @@ function auditRetentionFromEnv(env: NodeJS.ProcessEnv): { auditRetentionDays: nu
   return { auditRetentionDays: policySettingsFromEnv(env).auditRetentionDays };
 }
 
+function optionsFromEnv(env: NodeJS.ProcessEnv) {
+  return { ...auditRetentionFromEnv(env), indexes: tableIndexesFromEnv(env) };
+}
+
 export function tokenRepositoryFromEnv(env: NodeJS.ProcessEnv = process.env): TokenRepository {
   return new DynamoTokenRepository(
     sharedDocumentClient(),
     requireEnv(ENV.tableName, env),
-    auditRetentionFromEnv(env),
+    optionsFromEnv(env),
   );
 }
 
@@ -33,11 +38,7 @@ export function userAccessRepositoryFromEnv(env: NodeJS.ProcessEnv = process.env
 }
 
 export function auditLogFromEnv(env: NodeJS.ProcessEnv = process.env): AuditLog {
-  return new DynamoAuditLog(
-    sharedDocumentClient(),
-    requireEnv(ENV.tableName, env),
-    auditRetentionFromEnv(env),
-  );
+  return new DynamoAuditLog(sharedDocumentClient(), requireEnv(ENV.tableName, env), optionsFromEnv(env));
 }
 
 export function revokeAllJobsFromEnv(env: NodeJS.ProcessEnv = process.env): RevokeAllJobStore {

@@ -12,9 +12,12 @@ import * as ses from 'aws-cdk-lib/aws-ses';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { CONTACT_PREFIX } from '../../lambdas/adapters/dynamo-owner-contacts.js';
-import { INDEXES, KEYS } from '../../lambdas/adapters/table-definition.js';
+import { indexLayout, indexNamesAt, KEYS } from '../../lambdas/adapters/table-definition.js';
 import { IDEMPOTENCY_PREFIX } from '../../lambdas/core/notifications/idempotency.js';
-import { DEFAULT_REMINDER_WINDOW_DAYS } from '../../lambdas/core/notifications/reminders.js';
+import {
+  DEFAULT_REMINDER_WINDOW_DAYS,
+  REMINDER_WORKERS,
+} from '../../lambdas/core/notifications/reminders.js';
 import { NOTIFIER_FILTER_PATTERNS } from '../../lambdas/notifier/filter.js';
 import { ENV } from '../../lambdas/runtime/env.js';
 import { FUNCTION_ENTRIES } from '../function-entries.js';
@@ -22,12 +25,14 @@ import { deadLetterQueue, queueDepthAlarm } from './dead-letter-queue.js';
 import { ServiceFunction } from './service-function.js';
 import { TableStreamConsumer } from './table-stream-consumer.js';
 
-/** The reminder job's workers at once (lambdas/reminder-job/handler.ts paces each to its share). */
-const REMINDER_WORKERS = 2;
-
 export interface NotificationsProps {
   /** The service's table; its stream (NEW_AND_OLD_IMAGES) feeds the notifier. */
   readonly table: dynamodb.ITable;
+  /**
+   * The table's index upgrade step (TokenTable's `indexUpgradeStep`): which indexes the functions
+   * query. @default undefined: the current indexes
+   */
+  readonly indexUpgradeStep?: number;
   /** The From address of every notification email. */
   readonly senderAddress: string;
   /**
@@ -137,8 +142,10 @@ export class Notifications extends Construct {
       this.dkimRecords = isEmail ? [] : identity.dkimRecords;
     }
 
+    const step = props.indexUpgradeStep;
     const environment = {
       [ENV.tableName]: table.tableName,
+      ...(indexLayout(step).reads === 'legacy' ? { [ENV.tableIndexes]: 'legacy' } : {}),
       [ENV.notificationSenderAddress]: props.senderAddress,
       ...(props.maxSendRate === undefined
         ? {}
@@ -291,8 +298,8 @@ export class Notifications extends Construct {
       reason:
         'ses:GetSendQuota (SES\'s send rate, to pace emails to) has no resource-level permissions and needs "*"; it reads a number and nothing else.',
     });
-    // The notifier keeps owners' current addresses (contact items) and reads the tokens of a
-    // revoke-all through the owner and account indexes, for its summary.
+    // The notifier keeps owners' current addresses (contact items) and finds the tokens of a
+    // revoke-all through the owner and account indexes, then reads them (consistently), for its summary.
     this.notifier.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'OwnerContacts',
@@ -305,9 +312,17 @@ export class Notifications extends Construct {
       new iam.PolicyStatement({
         sid: 'QueryTokensOfRevokeAll',
         actions: ['dynamodb:Query'],
-        resources: [INDEXES.byOwner, INDEXES.byAccount].map(
-          (index) => `${table.tableArn}/index/${index.indexName}`,
+        resources: [...indexNamesAt('byOwner', step), ...indexNamesAt('byAccount', step)].map(
+          (name) => `${table.tableArn}/index/${name}`,
         ),
+      }),
+    );
+    this.notifier.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadTokensOfRevokeAll',
+        actions: ['dynamodb:BatchGetItem'],
+        resources: [table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${KEYS.token('').pk}*`] } },
       }),
     );
     // The reminder job reads each candidate token again (consistently) and its owner's address.
@@ -327,7 +342,7 @@ export class Notifications extends Construct {
       new iam.PolicyStatement({
         sid: 'QueryTokensByExpiryDay',
         actions: ['dynamodb:Query'],
-        resources: [`${table.tableArn}/index/${INDEXES.byExpiryDay.indexName}`],
+        resources: indexNamesAt('byExpiryDay', step).map((name) => `${table.tableArn}/index/${name}`),
       }),
     );
     // Alarms: anything in the reminder dead-letter queue is a run that did not go out.

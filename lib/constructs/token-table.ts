@@ -2,7 +2,14 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { INDEXES, KEYS, TABLE_KEYS, TTL_ATTRIBUTE } from '../../lambdas/adapters/table-definition.js';
+import {
+  type IndexLayout,
+  indexLayout,
+  KEYS,
+  projectionOf,
+  TABLE_KEYS,
+  TTL_ATTRIBUTE,
+} from '../../lambdas/adapters/table-definition.js';
 import { ENV } from '../../lambdas/runtime/env.js';
 import type { ServiceFunction } from './service-function.js';
 
@@ -32,6 +39,12 @@ interface TokenTableProps {
    * @default RemovalPolicy.RETAIN (tokens must outlive a mistaken `cdk destroy`)
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * A step of the index upgrade of a table deployed with the legacy, ALL-projected indexes (1 to
+   * 6, one deploy each; lambdas/adapters/table-definition.ts, indexLayout).
+   * @default undefined: the current indexes only (a new stack, or the upgrade done)
+   */
+  readonly indexUpgradeStep?: number;
 }
 
 /**
@@ -41,6 +54,8 @@ interface TokenTableProps {
  */
 export class TokenTable extends Construct {
   public readonly table: dynamodb.Table;
+  /** The table's GSIs, and whether the functions read the legacy or the current ones. */
+  public readonly indexLayout: IndexLayout;
 
   constructor(scope: Construct, id: string, props: TokenTableProps = {}) {
     super(scope, id);
@@ -55,12 +70,17 @@ export class TokenTable extends Construct {
       stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
       timeToLiveAttribute: TTL_ATTRIBUTE,
     });
-    for (const index of Object.values(INDEXES)) {
+    this.indexLayout = indexLayout(props.indexUpgradeStep);
+    for (const index of this.indexLayout.indexes) {
+      const projection = projectionOf(index.projection);
       this.table.addGlobalSecondaryIndex({
         indexName: index.indexName,
         partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
         sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
-        projectionType: dynamodb.ProjectionType.ALL,
+        projectionType: dynamodb.ProjectionType[projection.ProjectionType],
+        ...(projection.NonKeyAttributes === undefined
+          ? {}
+          : { nonKeyAttributes: projection.NonKeyAttributes }),
       });
     }
   }
@@ -89,11 +109,13 @@ export class TokenTable extends Construct {
 
   private bindName(fn: ServiceFunction): void {
     fn.function.addEnvironment(ENV.tableName, this.table.tableName);
+    // During the first upgrade steps the new indexes are still being filled: read the legacy ones.
+    if (this.indexLayout.reads === 'legacy') fn.function.addEnvironment(ENV.tableIndexes, 'legacy');
   }
 
   /** ARNs of the table's indexes, each named (no wildcard). */
   public get indexArns(): string[] {
-    return Object.values(INDEXES).map((index) => `${this.table.tableArn}/index/${index.indexName}`);
+    return this.indexLayout.indexes.map((index) => `${this.table.tableArn}/index/${index.indexName}`);
   }
 
   /** GetItem and Query on the table and its indexes. */

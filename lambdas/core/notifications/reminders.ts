@@ -18,6 +18,13 @@ import { ConcurrencyLimit } from './pacing.js';
 
 export const DEFAULT_REMINDER_WINDOW_DAYS = 7;
 export const MAX_REMINDER_WINDOW_DAYS = 60;
+/**
+ * How many reminder workers run at once: the reminder queue's event source (maxConcurrency,
+ * lib/constructs/notifications.ts) and the load scenario (load/reminders.ts) both use this.
+ */
+export const REMINDER_WORKERS = 2;
+/** The part of SES's send rate the reminders take, all workers together; the notifier has the rest. */
+export const REMINDER_RATE_SHARE = 0.5;
 /** Tokens per page task. */
 const REMINDER_PAGE_SIZE = 100;
 /** A token's reminder is retried this many times (as retry tasks) before its task fails for good. */
@@ -41,13 +48,16 @@ export interface ReminderQueue {
   enqueue(tasks: readonly ReminderTask[]): Promise<void>;
 }
 
-/** Tokens by expiry day (the byExpiryDay index), revoked ones included; eventually consistent. */
+/**
+ * The ids of the tokens that expire on a UTC day (the byExpiryDay index, which copies only keys),
+ * revoked ones included; eventually consistent. The worker reads each token again before deciding.
+ */
 export interface ExpiringTokens {
   page(
     day: string,
     cursor: string | undefined,
     limit: number,
-  ): Promise<{ readonly tokens: readonly TokenRecord[]; readonly cursor: string | undefined }>;
+  ): Promise<{ readonly tokenIds: readonly string[]; readonly cursor: string | undefined }>;
 }
 
 /** Strongly consistent reads of tokens by id; a missing (deleted) token is left out. */
@@ -148,16 +158,16 @@ export async function runReminderTask(
   let next: ReminderTask | undefined;
   if (task.type === 'page') {
     const page = await deps.tokens.page(task.day, task.cursor, deps.pageSize ?? REMINDER_PAGE_SIZE);
-    counts.considered = page.tokens.length;
-    candidates = page.tokens.filter(due).map((token) => token.id);
-    counts.notDue += page.tokens.length - candidates.length;
+    counts.considered = page.tokenIds.length;
+    candidates = [...page.tokenIds];
     if (page.cursor !== undefined) next = { type: 'page', day: task.day, cursor: page.cursor };
   } else {
     counts.considered = task.tokenIds.length;
     candidates = [...task.tokenIds];
   }
 
-  // Read again, strongly consistently: the index may be behind a revocation or an edit.
+  // Read (again, for a retry), strongly consistently: the index holds only keys, and may be behind
+  // a revocation or an edit.
   const current =
     candidates.length === 0 ? new Map<string, TokenRecord>() : await deps.lookup.getMany(candidates);
   const retry: string[] = [];

@@ -362,3 +362,35 @@ describe('Notifications construct', () => {
     expect(() => app.synth()).not.toThrow();
   });
 });
+
+describe('Notifications during an index upgrade (#18 item 8)', () => {
+  const environmentOf = (template: Template, logicalId: string) =>
+    template.findResources('AWS::Lambda::Function')[logicalId]?.Properties?.Environment?.Variables ?? {};
+  const queriedIndexes = (template: Template, role: Parameters<typeof logicalIdOf>[0]) =>
+    JSON.stringify(
+      statementsOfRole(template, logicalIdOf(role)).filter((statement) =>
+        actionsOf([statement]).includes('dynamodb:Query'),
+      ),
+    );
+
+  it.each([
+    [2, 'legacy'],
+    [5, undefined],
+    [undefined, undefined],
+  ] as const)(
+    'step %s: the notifier and the reminder job read the indexes the table serves (TABLE_INDEXES %s)',
+    (step, reads) => {
+      const { template, notifications } = build(step === undefined ? {} : { indexUpgradeStep: step });
+      for (const fn of [notifications.notifier, notifications.reminderJob]) {
+        expect(environmentOf(template, logicalIdOf(fn.function))[ENV.tableIndexes]).toBe(reads);
+      }
+      const notifier = queriedIndexes(template, notifications.notifier.role);
+      const reminders = queriedIndexes(template, notifications.reminderJob.role);
+      expect(notifier).toContain('/index/byOwner2');
+      // byExpiryDay2 comes at step 3; the legacy byOwner is gone at step 5, byExpiryDay at the last deploy.
+      expect(reminders.includes('/index/byExpiryDay2')).toBe(step !== 2);
+      expect(notifier.includes('/index/byOwner"')).toBe(step === 2);
+      expect(reminders.includes('/index/byExpiryDay"')).toBe(step !== undefined);
+    },
+  );
+});

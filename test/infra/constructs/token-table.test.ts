@@ -1,7 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { INDEXES, TTL_ATTRIBUTE } from '../../../lambdas/adapters/table-definition.js';
+import { INDEXES, LEGACY_INDEXES, TTL_ATTRIBUTE } from '../../../lambdas/adapters/table-definition.js';
 import { ENV } from '../../../lambdas/runtime/env.js';
 import { ServiceFunction } from '../../../lib/constructs/service-function.js';
 import { TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS, TokenTable } from '../../../lib/constructs/token-table.js';
@@ -118,5 +118,105 @@ describe('TokenTable construct', () => {
         },
       },
     ]);
+  });
+});
+
+describe('TokenTable indexes: what they copy, and the upgrade from the legacy ones (#18 item 8)', () => {
+  function gsisAt(step: number | undefined) {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'TokenTableIndexes');
+    const table = new TokenTable(stack, 'TokenTable', step === undefined ? {} : { indexUpgradeStep: step });
+    const reader = new ServiceFunction(stack, 'Reader', {
+      entry: FUNCTION_ENTRIES.demoApi,
+      description: 'r',
+    });
+    table.bindRead(reader);
+    const template = Template.fromStack(stack);
+    const properties = Object.values(template.findResources('AWS::DynamoDB::Table'))[0]?.Properties;
+    const gsis = (properties?.GlobalSecondaryIndexes ?? []) as {
+      IndexName: string;
+      Projection: { ProjectionType: string; NonKeyAttributes?: string[] };
+    }[];
+    return { gsis, environment: environmentOf(template, reader), table };
+  }
+
+  it('a new stack: byOwner2 and byAccount2 include only listing fields, byExpiryDay2 only keys; nothing ALL', () => {
+    const { gsis } = gsisAt(undefined);
+    const byName = new Map(gsis.map((gsi) => [gsi.IndexName, gsi.Projection]));
+    expect([...byName.keys()].sort()).toEqual(['byAccount2', 'byExpiryDay2', 'byOwner2']);
+    expect(byName.get('byExpiryDay2')).toEqual({ ProjectionType: 'KEYS_ONLY' });
+    for (const name of ['byOwner2', 'byAccount2']) {
+      const projection = byName.get(name);
+      expect(projection?.ProjectionType).toBe('INCLUDE');
+      expect(projection?.NonKeyAttributes).toEqual(
+        expect.arrayContaining(['name', 'scopes', 'actor', 'details']),
+      );
+      for (const secretOrUnread of [
+        'secretHash',
+        'previousSecretHash',
+        'ownerEmail',
+        'lastChange',
+        'keyVersion',
+        'ttl',
+      ]) {
+        expect(projection?.NonKeyAttributes).not.toContain(secretOrUnread);
+      }
+    }
+  });
+
+  // Steps: before (the legacy layout every stack deployed until now has), 1-6, then unset (done).
+  const STEPS: readonly (number | 'legacy' | undefined)[] = ['legacy', 1, 2, 3, 4, 5, 6, undefined];
+  const layoutAt = (step: number | 'legacy' | undefined) =>
+    step === 'legacy'
+      ? {
+          names: Object.values(LEGACY_INDEXES).map((index) => index.indexName),
+          reads: 'legacy',
+          arns: Object.values(LEGACY_INDEXES).length,
+        }
+      : (() => {
+          const { gsis, environment, table } = gsisAt(step);
+          return {
+            names: gsis.map((gsi) => gsi.IndexName),
+            reads: environment[ENV.tableIndexes] === 'legacy' ? 'legacy' : 'current',
+            arns: table.indexArns.length,
+          };
+        })();
+
+  it('each upgrade deploy adds or removes one index, or only switches the reads once all are there', () => {
+    const layouts = STEPS.map(layoutAt);
+    for (let i = 1; i < layouts.length; i++) {
+      const before = new Set(layouts[i - 1]?.names);
+      const after = new Set(layouts[i]?.names);
+      const changed =
+        [...before].filter((name) => !after.has(name)).length +
+        [...after].filter((name) => !before.has(name)).length;
+      const switched = layouts[i - 1]?.reads !== layouts[i]?.reads;
+      expect({ step: STEPS[i], changes: changed + (switched ? 1 : 0) }).toEqual({
+        step: STEPS[i],
+        changes: 1,
+      });
+      // The functions never read an index the table does not have.
+      const read = layouts[i]?.reads === 'legacy' ? LEGACY_INDEXES : INDEXES;
+      for (const index of Object.values(read)) expect(after.has(index.indexName)).toBe(true);
+      expect(layouts[i]?.arns).toBe(after.size);
+    }
+    expect(layouts.at(-1)?.names.sort()).toEqual(
+      Object.values(INDEXES)
+        .map((index) => index.indexName)
+        .sort(),
+    );
+  });
+
+  it.each([1, 2, 3, 4, 5, 6, undefined])(
+    'step %s stays within 100 projected attributes per table',
+    (step) => {
+      const { gsis } = gsisAt(step);
+      const projected = gsis.reduce((sum, gsi) => sum + (gsi.Projection.NonKeyAttributes?.length ?? 0), 0);
+      expect(projected).toBeLessThanOrEqual(100);
+    },
+  );
+
+  it('an unknown step fails synth', () => {
+    expect(() => gsisAt(7)).toThrow(/indexUpgradeStep/);
   });
 });

@@ -10,7 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DynamoTokenRepository } from '../../../lambdas/adapters/dynamo-token-repository.js';
 import { slotFor, slotToItem, tokenToItem } from '../../../lambdas/adapters/items.js';
-import { KEYS } from '../../../lambdas/adapters/table-definition.js';
+import { KEYS, TOKEN_LISTING_ATTRIBUTES } from '../../../lambdas/adapters/table-definition.js';
 import { auditEvent, expiredAuditEvent, SYSTEM_ACTOR } from '../../../lambdas/core/audit.js';
 import {
   ConflictError,
@@ -230,14 +230,18 @@ describe('get and listings', () => {
       .resolvesOnce({ Items: [tokenToItem(token)], LastEvaluatedKey: lastKey })
       .resolves({});
     const first = await repository().listByOwner('acct-1', 'user-1', { limit: 1, cursor: undefined });
-    expect(first.items).toEqual([token]);
+    // What the index copies and the listing shows, not the whole record (no secret hash, no address).
+    const listed = Object.fromEntries(
+      TOKEN_LISTING_ATTRIBUTES.filter((name) => name !== 'entity').map((name) => [name, token[name]]),
+    );
+    expect(first.items).toEqual([listed]);
     await repository().listByOwner('acct-1', 'user-1', { limit: 1, cursor: first.nextCursor });
     await repository().listByAccount('acct-1', { limit: 5, cursor: undefined });
     const inputs = dynamo.commandCalls(QueryCommand).map((call) => call.args[0].input);
-    expect(inputs[0]).toMatchObject({ IndexName: 'byOwner', ScanIndexForward: false, Limit: 1 });
+    expect(inputs[0]).toMatchObject({ IndexName: 'byOwner2', ScanIndexForward: false, Limit: 1 });
     expect(inputs[1]?.ExclusiveStartKey).toEqual(lastKey);
     expect(inputs[2]).toMatchObject({
-      IndexName: 'byAccount',
+      IndexName: 'byAccount2',
       ExpressionAttributeValues: { ':pk': 'ACCOUNT#acct-1' },
     });
   });
@@ -267,7 +271,7 @@ describe('get and listings', () => {
     expect(inputs[0]?.IndexName).toBeUndefined();
     expect(inputs[1]?.ExclusiveStartKey).toEqual({ pk: 'x', sk: 'y' });
     expect(inputs[2]).toMatchObject({
-      IndexName: 'byAccount',
+      IndexName: 'byAccount2',
       ExpressionAttributeValues: { ':pk': 'SLOTS#acct-1' },
     });
   });
@@ -702,7 +706,7 @@ describe('releasing slots', () => {
     dynamo.on(QueryCommand).resolves({ Items: [] });
     expect(await repository().releaseExpiredSlots('acct-1', undefined, now)).toBe(0);
     expect(dynamo.commandCalls(QueryCommand)[0]?.args[0].input).toMatchObject({
-      IndexName: 'byAccount',
+      IndexName: 'byAccount2',
       KeyConditionExpression: '#pk = :pk AND #sk < :before',
       ExpressionAttributeValues: { ':pk': 'SLOTS#acct-1', ':before': `${now.toISOString()}$` },
     });

@@ -201,7 +201,7 @@ describe('POST /tokens (DynamoDB mocked)', () => {
     expect(queries).toEqual([
       expect.objectContaining({ ExpressionAttributeValues: { ':pk': 'SLOTS#acct-1#user-1' } }),
       expect.objectContaining({
-        IndexName: 'byAccount',
+        IndexName: 'byAccount2',
         KeyConditionExpression: '#pk = :pk AND #sk < :before',
       }),
     ]);

@@ -54,7 +54,7 @@ describe('GET /audit-events (DynamoDB mocked)', () => {
     expect(result.status).toBe(200);
     expect(result.json).toEqual({ items: [JSON.parse(JSON.stringify(created))], nextCursor: null });
     expect(dynamo.commandCalls(QueryCommand)[0]?.args[0].input).toMatchObject({
-      IndexName: 'byOwner',
+      IndexName: 'byOwner2',
       ExpressionAttributeValues: { ':pk': 'AUDIT#USER#acct-1#user-1' },
       ScanIndexForward: false,
       Limit: 50,
@@ -67,11 +67,11 @@ describe('GET /audit-events (DynamoDB mocked)', () => {
     await invoke(handler, listEvent({ userId: 'bob' }, adminContext()));
     const inputs = dynamo.commandCalls(QueryCommand).map((call) => call.args[0].input);
     expect(inputs[0]).toMatchObject({
-      IndexName: 'byAccount',
+      IndexName: 'byAccount2',
       ExpressionAttributeValues: { ':pk': 'AUDIT#ACCOUNT#acct-1' },
     });
     expect(inputs[1]).toMatchObject({
-      IndexName: 'byOwner',
+      IndexName: 'byOwner2',
       ExpressionAttributeValues: { ':pk': 'AUDIT#USER#acct-1#bob' },
     });
   });

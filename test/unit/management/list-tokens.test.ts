@@ -49,7 +49,7 @@ describe('GET /tokens (DynamoDB mocked)', () => {
     expect(view).not.toHaveProperty('ownerEmail');
     expect(dynamo.commandCalls(QueryCommand)[0]?.args[0].input).toMatchObject({
       TableName: 'tokens-table',
-      IndexName: 'byOwner',
+      IndexName: 'byOwner2',
       ExpressionAttributeValues: { ':pk': 'USER#acct-1#user-1' },
       ScanIndexForward: false,
       Limit: 50,
@@ -71,11 +71,11 @@ describe('GET /tokens (DynamoDB mocked)', () => {
     );
     const inputs = dynamo.commandCalls(QueryCommand).map((call) => call.args[0].input);
     expect(inputs[0]).toMatchObject({
-      IndexName: 'byAccount',
+      IndexName: 'byAccount2',
       ExpressionAttributeValues: { ':pk': 'ACCOUNT#acct-1' },
     });
     expect(inputs[1]).toMatchObject({
-      IndexName: 'byOwner',
+      IndexName: 'byOwner2',
       ExpressionAttributeValues: { ':pk': 'USER#acct-1#bob' },
     });
   });

@@ -102,7 +102,7 @@ describe('DELETE /tokens (DynamoDB mocked)', () => {
     const result = await invoke(handler, revokeAllEvent({ userId: '*' }, adminContext()));
     expect(result.json).toMatchObject({ revoked: 1, status: 'done' });
     expect(dynamo.commandCalls(QueryCommand)[0]?.args[0].input).toMatchObject({
-      IndexName: 'byAccount',
+      IndexName: 'byAccount2',
       ExpressionAttributeValues: { ':pk': 'SLOTS#acct-1' },
     });
     expect(appended()).toEqual([

@@ -135,7 +135,7 @@ describe('reminder job handler', () => {
       batchItemFailures: [],
     });
     const queries = ddb.commandCalls(QueryCommand).map((call) => call.args[0].input);
-    expect(queries.every((input) => input.IndexName === 'byExpiryDay')).toBe(true);
+    expect(queries.every((input) => input.IndexName === 'byExpiryDay2')).toBe(true);
     const [read] = ddb.commandCalls(BatchGetCommand).map((call) => call.args[0].input);
     expect(Object.values(read?.RequestItems ?? {})[0]?.ConsistentRead).toBe(true);
     const [send] = ses.commandCalls(SendEmailCommand);

@@ -32,8 +32,8 @@ class ListedTokens implements ExpiringTokens, TokenLookup {
       .filter((token) => token.expiresAt?.slice(0, 10) === day)
       .sort((a, b) => (a.expiresAt ?? '').localeCompare(b.expiresAt ?? ''));
     const start = cursor === undefined ? 0 : Number(cursor);
-    const tokens = ofDay.slice(start, start + limit);
-    return { tokens, cursor: start + limit < ofDay.length ? String(start + limit) : undefined };
+    const tokenIds = ofDay.slice(start, start + limit).map((token) => token.id);
+    return { tokenIds, cursor: start + limit < ofDay.length ? String(start + limit) : undefined };
   }
 
   async getMany(ids: readonly string[]) {
