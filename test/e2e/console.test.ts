@@ -422,7 +422,10 @@ describe('the web console in Chromium', () => {
     expect(String(await page.evaluate('document.activeElement.textContent'))).toContain('Create token');
 
     // The revoke dialog: opened, cancelled with Escape (focus back on its button), then confirmed.
-    await tabTo(page, /keyboard token/);
+    // The list reloads after the reveal closes: wait for the new row's link, then Tab to it alone
+    // (under load, Tab reached another element naming the token before the row was there).
+    await page.getByRole('link', { name: 'keyboard token', exact: true }).waitFor();
+    await tabTo(page, /^keyboard token$/);
     await page.keyboard.press('Enter');
     await poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('keyboard token');
     await tabTo(page, /Revoke token…/);
