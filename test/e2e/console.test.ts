@@ -5,10 +5,9 @@ import { AxeBuilder } from '@axe-core/playwright';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INITIAL_JS_BUDGET_GZIP_BYTES, initialJavaScript } from '../../local/console-assets.js';
-import { findFreePort } from '../../local/emulators.js';
 import { REPOSITORY_ROOT } from '../../local/stack.js';
 import { pollUntil, scaled } from '../support/time.js';
-import { type StackProcess, spawnLocalStack, stackTestTimeout } from './local-stack-process.js';
+import { type StackProcess, spawnLocalStackOnFreePorts, stackTestTimeout } from './local-stack-process.js';
 
 // The web console (console/) in a real browser: Debian's Chromium driven by playwright-core, against
 // `npm start`'s stack (the real process, the console it builds and serves at the gateway's root).
@@ -176,20 +175,10 @@ const poll = <T>(probe: () => Promise<T>) => expect.poll(probe, { timeout: scale
 
 describe('the web console in Chromium', () => {
   beforeAll(async () => {
-    const [gatewayPort, dynamoPort, sesPort] = [
-      await findFreePort(),
-      await findFreePort(),
-      await findFreePort(),
-    ];
-    gateway = `http://127.0.0.1:${gatewayPort}`;
-    ses = `http://127.0.0.1:${sesPort}`;
-    stack = spawnLocalStack({
-      LOCAL_GATEWAY_PORT: String(gatewayPort),
-      LOCAL_DYNAMODB_PORT: String(dynamoPort),
-      LOCAL_SES_PORT: String(sesPort),
-      LOCAL_DATA_DIR: dataDir,
-      LOCAL_REVOCATION_WINDOW_SECONDS: '',
-    });
+    const started = await spawnLocalStackOnFreePorts(dataDir);
+    stack = started.stack;
+    gateway = started.urls.gateway;
+    ses = started.urls.ses;
     [browser] = await Promise.all([chromium.launch({ executablePath: CHROMIUM }), stack.ready]);
   }, stackTestTimeout());
 

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { READY_MARKER } from '../../local/banner.js';
+import { findFreePort } from '../../local/emulators.js';
 import { scaled } from '../support/time.js';
 
 // `npm start` as a user runs it, for the end-to-end tests, in its own process group, so that
@@ -101,4 +102,25 @@ export function linesOf(output: string): string[] {
     .split('\n')
     .map((line) => line.trimEnd())
     .filter((line) => line !== '');
+}
+
+/** A stack on three free ports with its data in `dataDir`, revocation immediate, and its URLs. */
+export async function spawnLocalStackOnFreePorts(dataDir: string): Promise<{
+  readonly stack: StackProcess;
+  readonly urls: { readonly gateway: string; readonly dynamoDb: string; readonly ses: string };
+}> {
+  const [gatewayPort, dynamoPort, sesPort] = [
+    await findFreePort(),
+    await findFreePort(),
+    await findFreePort(),
+  ];
+  const stack = spawnLocalStack({
+    LOCAL_GATEWAY_PORT: String(gatewayPort),
+    LOCAL_DYNAMODB_PORT: String(dynamoPort),
+    LOCAL_SES_PORT: String(sesPort),
+    LOCAL_DATA_DIR: dataDir,
+    LOCAL_REVOCATION_WINDOW_SECONDS: '',
+  });
+  const url = (port: number) => `http://127.0.0.1:${port}`;
+  return { stack, urls: { gateway: url(gatewayPort), dynamoDb: url(dynamoPort), ses: url(sesPort) } };
 }

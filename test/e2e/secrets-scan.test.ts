@@ -4,9 +4,13 @@ import { join } from 'node:path';
 import { type AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { READY_MARKER } from '../../local/banner.js';
-import { findFreePort } from '../../local/emulators.js';
 import { scaled } from '../support/time.js';
-import { linesOf, type StackProcess, spawnLocalStack, stackTestTimeout } from './local-stack-process.js';
+import {
+  linesOf,
+  type StackProcess,
+  spawnLocalStackOnFreePorts,
+  stackTestTimeout,
+} from './local-stack-process.js';
 
 // Reliability and security, item 4: no secret leaks. One end-to-end run through `npm start` issues
 // and uses many secrets (create, rotate with and without a grace period, edit, revoke, revoke-all,
@@ -145,21 +149,11 @@ describe('no secret leaks through the local stack', () => {
   let sesUrl = '';
 
   beforeAll(async () => {
-    const [gatewayPort, dynamoPort, sesPort] = [
-      await findFreePort(),
-      await findFreePort(),
-      await findFreePort(),
-    ];
-    gateway = `http://127.0.0.1:${gatewayPort}`;
-    dynamoUrl = `http://127.0.0.1:${dynamoPort}`;
-    sesUrl = `http://127.0.0.1:${sesPort}`;
-    stack = spawnLocalStack({
-      LOCAL_GATEWAY_PORT: String(gatewayPort),
-      LOCAL_DYNAMODB_PORT: String(dynamoPort),
-      LOCAL_SES_PORT: String(sesPort),
-      LOCAL_DATA_DIR: dataDir,
-      LOCAL_REVOCATION_WINDOW_SECONDS: '',
-    });
+    const started = await spawnLocalStackOnFreePorts(dataDir);
+    stack = started.stack;
+    gateway = started.urls.gateway;
+    dynamoUrl = started.urls.dynamoDb;
+    sesUrl = started.urls.ses;
     await stack.ready;
   }, stackTestTimeout());
 
