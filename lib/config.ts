@@ -143,7 +143,7 @@ const POLICY_CONTEXT_KEYS = {
     kind: 'json',
     default: DEFAULT_POLICY_SETTINGS.tokenTypes,
     description:
-      'Token types: `{name: {description, allowedScopes?, requireIpAllowlist?}}`; a type may restrict scopes and require an IP allowlist.',
+      'Token types: `{name: {description, allowedScopes?, requireIpAllowlist?, rateLimit?: {requestsPerSecond, burst}, quota?: {limit, period}}}`; a type may restrict scopes, require an IP allowlist, and sets the most requests its tokens may make (docs/rate-limits.md).',
   },
   defaultTokenType: {
     kind: 'string',
@@ -182,6 +182,18 @@ const POLICY_CONTEXT_KEYS = {
     kind: 'number',
     default: DEFAULT_POLICY_SETTINGS.verificationCacheMaxEntries,
     description: 'Credentials one token authorizer container keeps in memory (least recently used go first).',
+  },
+  usageKeyBudget: {
+    kind: 'number',
+    default: DEFAULT_POLICY_SETTINGS.usageKeyBudget,
+    description:
+      'Tokens that may hold a gateway usage key (an API Gateway API key) at once; API Gateway allows 10,000 per account and Region. One more is refused at creation (409).',
+  },
+  limitClassBudget: {
+    kind: 'number',
+    default: DEFAULT_POLICY_SETTINGS.limitClassBudget,
+    description:
+      'Distinct per-token override limits (each an API Gateway usage plan beyond the types’ own); API Gateway allows 300 plans per Region. One more is refused (409).',
   },
 } as const satisfies Record<keyof PolicySettingsInput, ContextKeyDescription>;
 

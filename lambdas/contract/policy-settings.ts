@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { QUOTA_PERIODS, RATE_LIMIT_BOUNDS } from '../core/rate-limits.js';
 import { AREA_PATTERN, SCOPE_PATTERN } from '../core/scope-patterns.js';
 import {
   AUTHORIZER_INTEGER_SETTINGS,
@@ -47,6 +48,24 @@ const minAllowlistPrefixSchema = z
   })
   .strict();
 
+const { requestsPerSecond: rpsBounds, burst: burstBounds, quotaLimit: quotaBounds } = RATE_LIMIT_BOUNDS;
+
+/** A throttle: requests per second (steady) and burst (bucket size), as API Gateway's usage plans. */
+export const rateLimitSchema = z
+  .object({
+    requestsPerSecond: z.number().int().min(rpsBounds.min).max(rpsBounds.max),
+    burst: z.number().int().min(burstBounds.min).max(burstBounds.max),
+  })
+  .strict();
+
+/** A quota: at most `limit` requests per calendar DAY, WEEK or MONTH (UTC). */
+export const quotaSchema = z
+  .object({
+    limit: z.number().int().min(quotaBounds.min).max(quotaBounds.max),
+    period: z.enum(QUOTA_PERIODS),
+  })
+  .strict();
+
 const tokenTypeSchema = z
   .object({
     description: z.string().min(1).max(200),
@@ -60,6 +79,10 @@ const tokenTypeSchema = z
      * `tokenTypes` in cdk.json and the local settings like the rest of the type.
      */
     minAllowlistPrefix: minAllowlistPrefixSchema.optional(),
+    /** The most any token of the type gets; a token may be given less (docs/rate-limits.md). */
+    rateLimit: rateLimitSchema.default({ requestsPerSecond: 50, burst: 100 }),
+    /** The type's quota; omitted = none. */
+    quota: quotaSchema.optional(),
   })
   .strict()
   .refine((type) => type.minAllowlistPrefix === undefined || type.requireIpAllowlist, {
@@ -83,11 +106,17 @@ export const policySettingsSchema = z
       .min(1)
       .default(['content', 'products', 'triggers', 'reports', 'bulk-data', 'system']),
     tokenTypes: z.record(typeNameSchema, tokenTypeSchema).default({
-      standard: { description: 'Any scopes from the catalogue.', requireIpAllowlist: false },
+      standard: {
+        description: 'Any scopes from the catalogue.',
+        requireIpAllowlist: false,
+        rateLimit: { requestsPerSecond: 50, burst: 100 },
+      },
       restricted: {
         description: 'Read-only reporting access; must be limited to an IP allowlist.',
         allowedScopes: ['reports:read', 'content:read', 'products:read'],
         requireIpAllowlist: true,
+        rateLimit: { requestsPerSecond: 10, burst: 20 },
+        quota: { limit: 10_000, period: 'DAY' },
       },
     }),
     defaultTokenType: typeNameSchema.default('standard'),
@@ -107,6 +136,10 @@ export const policySettingsSchema = z
     verificationCacheNegativeSeconds: authorizerInteger('verificationCacheNegativeSeconds'),
     /** Credentials one authorizer container keeps (least recently used go first). */
     verificationCacheMaxEntries: authorizerInteger('verificationCacheMaxEntries'),
+    /** Tokens holding a gateway usage key at once (API Gateway: 10,000 API keys per account and Region). */
+    usageKeyBudget: z.number().int().min(1).max(10_000).default(9_000),
+    /** Override limit classes (usage plans beyond the types') at once (API Gateway: 300 plans per Region). */
+    limitClassBudget: z.number().int().min(0).max(290).default(200),
   })
   .strict()
   .superRefine((settings, ctx) => {
@@ -131,6 +164,14 @@ export const policySettingsSchema = z
         code: 'custom',
         path: ['defaultTokenType'],
         message: `defaultTokenType "${settings.defaultTokenType}" is not one of tokenTypes`,
+      });
+    }
+    const typeCount = Object.keys(settings.tokenTypes).length;
+    if (typeCount + settings.limitClassBudget > 300) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['limitClassBudget'],
+        message: `${typeCount} type plans + limitClassBudget ${settings.limitClassBudget} exceed API Gateway's 300 usage plans per Region`,
       });
     }
     const catalogue = new Set(settings.scopeAreas);

@@ -8,6 +8,7 @@ import type {
   TokenRecord,
   UserAccess,
 } from './model.js';
+import type { QuotaUsage, TokenLimits } from './rate-limits.js';
 
 // Ports: what the domain needs from the outside world. Adapters in lambdas/adapters implement them
 // with AWS SDK clients passed to their constructors; tests implement them in memory.
@@ -165,4 +166,35 @@ export interface VerifiedIdentity {
 export interface IdentityVerifier {
   /** Throws UnauthorizedError for any JWT that is not valid for this deployment. */
   verify(jwt: string): Promise<VerifiedIdentity>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rate limits (docs/rate-limits.md)
+
+/**
+ * The gateway's usage plans and API keys, as the usage-key stream consumer manages them: API
+ * Gateway deployed (lambdas/adapters/api-gateway-usage-plans.ts), the local gateway's emulation
+ * locally. Every method is idempotent: stream records are delivered at least once, and two
+ * consumers may race on one token.
+ */
+export interface UsagePlanGateway {
+  /**
+   * The id of the usage plan of this limit class (rate-limits.ts limitClassOf): a type's plan exists
+   * from deployment; an override class's plan is created on first use with these limits, on the
+   * same API stages as the types' plans.
+   */
+  ensurePlan(limitClass: string, limits: TokenLimits): Promise<string>;
+  /**
+   * Makes sure the API key with this value exists, enabled, and belongs to this plan and to no
+   * other plan of this deployment (a token's limits changed: it moves).
+   */
+  assignKey(keyValue: string, tokenId: string, planId: string): Promise<void>;
+  /** Deletes the API key with this value if it exists (its plan memberships go with it). */
+  deleteKey(keyValue: string): Promise<void>;
+}
+
+/** How much of its quota a token's usage key has used in the current period. */
+export interface UsageReader {
+  /** Undefined when the token has no quota or no key yet. */
+  quotaUsage(keyValue: string, limits: TokenLimits, now: Date): Promise<QuotaUsage | undefined>;
 }

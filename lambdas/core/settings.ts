@@ -1,3 +1,4 @@
+import type { Quota, RateLimit, TokenLimits } from './rate-limits.js';
 import { TOKEN_PREFIX_PATTERN } from './token-format.js';
 // The token policy: what users may create and how the gateway treats tokens. The types and rules
 // live here, without zod; the schema that validates `cdk.json` context at synth time
@@ -30,6 +31,10 @@ export interface TokenTypeSettings {
   requireIpAllowlist: boolean;
   /** With requireIpAllowlist: the shortest prefix an entry may have, per family. */
   minAllowlistPrefix?: AllowlistBound | undefined;
+  /** The type's throttle: the most any token of the type gets (docs/rate-limits.md). */
+  rateLimit: RateLimit;
+  /** The type's quota; omitted = none (a token may still be given one). */
+  quota?: Quota | undefined;
 }
 
 export interface PolicySettings {
@@ -58,6 +63,18 @@ export interface PolicySettings {
   verificationCacheNegativeSeconds: number;
   /** Credentials one authorizer container keeps (least recently used go first). */
   verificationCacheMaxEntries: number;
+  /**
+   * Tokens that may hold a gateway usage key at once in this deployment (API Gateway allows 10,000
+   * API keys per account and Region, shared with anything else there): creating one more is refused
+   * with 409 USAGE_KEY_BUDGET_EXHAUSTED.
+   */
+  usageKeyBudget: number;
+  /**
+   * Distinct override limit classes (usage plans beyond the types' own) this deployment may create
+   * (API Gateway allows 300 usage plans per Region): a token override that needs one more is refused
+   * with 409 LIMIT_CLASS_BUDGET_EXHAUSTED.
+   */
+  limitClassBudget: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -140,6 +157,11 @@ export function tokenTypeNamed(
 export function allowlistBoundOf(type: TokenTypeSettings): AllowlistBound | undefined {
   if (!type.requireIpAllowlist) return undefined;
   return { ...DEFAULT_MIN_ALLOWLIST_PREFIX, ...type.minAllowlistPrefix };
+}
+
+/** A type's ceiling: the limits its tokens get unless they carry lower ones. */
+export function typeLimitsOf(type: TokenTypeSettings): TokenLimits {
+  return { rateLimit: type.rateLimit, quota: type.quota ?? null };
 }
 
 export function scopeCatalogue(settings: PolicySettings): string[] {

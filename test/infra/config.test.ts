@@ -86,7 +86,11 @@ describe('loadDeploymentConfig', () => {
     expect(config.policy.allowNoExpiry).toBe(true);
     expect(config.policy.revocationWindowSeconds).toBe(0);
     expect(config.policy.tokenTypes).toEqual({
-      standard: { description: 'Anything.', requireIpAllowlist: false },
+      standard: {
+        description: 'Anything.',
+        requireIpAllowlist: false,
+        rateLimit: { requestsPerSecond: 50, burst: 100 },
+      },
     });
     expect(config.demoApi).toBe(false);
     expect(config.managementThrottle).toEqual({ rateLimit: 5, burstLimit: 10 });
