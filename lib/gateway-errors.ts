@@ -17,6 +17,22 @@ export const GATEWAY_ERRORS = {
   noSuchRoute: { statusCode: 404, code: 'NOT_FOUND', message: 'No such route' },
   requestTooLarge: { statusCode: 413, code: 'PAYLOAD_TOO_LARGE', message: 'Request too large' },
   throttled: { statusCode: 429, code: 'RATE_LIMITED', message: 'Too many requests' },
+  /** QUOTA_EXCEEDED: the token's usage plan quota for the period is used up (docs/rate-limits.md). */
+  quotaExceeded: {
+    statusCode: 429,
+    code: 'QUOTA_EXCEEDED',
+    message: "This token's quota for the period is used up",
+  },
+  /**
+   * INVALID_API_KEY on an API that takes the usage key from the authorizer: the token's key does not
+   * exist yet (the stream consumer creates it seconds after the token) or any more (revoked): 503 with
+   * Retry-After, since retrying soon gets the right answer (200, or 401 once revoked).
+   */
+  usageKeyPending: {
+    statusCode: 503,
+    code: 'TOKEN_NOT_READY',
+    message: 'This token is not active at the gateway yet; retry in a few seconds',
+  },
   internal: { statusCode: 500, code: 'INTERNAL', message: 'Internal server error' },
 } as const satisfies Record<string, GatewayError>;
 

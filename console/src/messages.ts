@@ -13,6 +13,8 @@ const MESSAGES: Readonly<Record<ErrorCode | 'NETWORK', string>> = {
     'You have reached the limit of active tokens. Revoke a token you no longer use, then try again.',
   CONFLICT: 'This token changed meanwhile (revoked, expired or rotated). Reload to see its current state.',
   RATE_LIMITED: 'Too many requests just now. Wait a moment and retry.',
+  QUOTA_EXCEEDED: 'The quota for this period is used up. It resets at the start of the next period.',
+  TOKEN_NOT_READY: 'The service is still setting this up. Retry in a few seconds.',
   INTERNAL: 'The service had a problem answering. Retry in a moment.',
   NETWORK: 'The API cannot be reached. Check your connection, then retry.',
 };

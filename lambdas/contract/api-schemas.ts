@@ -444,6 +444,8 @@ export const ERROR_CODES = [
   'LIMIT_EXCEEDED',
   'CONFLICT',
   'RATE_LIMITED',
+  'QUOTA_EXCEEDED',
+  'TOKEN_NOT_READY',
   'INTERNAL',
 ] as const satisfies readonly ErrorCode[];
 
@@ -458,6 +460,8 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   LIMIT_EXCEEDED: 409,
   CONFLICT: 409,
   RATE_LIMITED: 429,
+  QUOTA_EXCEEDED: 429,
+  TOKEN_NOT_READY: 503,
   INTERNAL: 500,
 };
 

@@ -36,9 +36,12 @@ const ERROR_DESCRIPTIONS: Record<ErrorCode, string> = {
   VALIDATION_FAILED: 'the request breaks the contract or the token policy (see `details`)',
   PAYLOAD_TOO_LARGE: 'the body is larger than 16 KB',
   UNSUPPORTED_MEDIA_TYPE: 'the body is not `application/json` (UTF-8)',
-  LIMIT_EXCEEDED: 'the active-token limit of the user or the account is reached',
+  LIMIT_EXCEEDED:
+    "the active-token limit of the user or the account is reached, or the deployment's usage-key or limit-class budget",
   CONFLICT: 'a concurrent change, or a token that is revoked or expired and can no longer be changed',
   RATE_LIMITED: 'too many requests',
+  QUOTA_EXCEEDED: "the token's quota for the period is used up (gateway)",
+  TOKEN_NOT_READY: "the token's usage key is not at the gateway yet (gateway; retry in a few seconds)",
   INTERNAL: 'an internal error; the body says nothing more',
 };
 

@@ -13,6 +13,8 @@ export type ErrorCode =
   | 'LIMIT_EXCEEDED'
   | 'CONFLICT'
   | 'RATE_LIMITED'
+  | 'QUOTA_EXCEEDED'
+  | 'TOKEN_NOT_READY'
   | 'INTERNAL';
 
 export interface ErrorDetail {

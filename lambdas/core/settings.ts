@@ -66,13 +66,13 @@ export interface PolicySettings {
   /**
    * Tokens that may hold a gateway usage key at once in this deployment (API Gateway allows 10,000
    * API keys per account and Region, shared with anything else there): creating one more is refused
-   * with 409 USAGE_KEY_BUDGET_EXHAUSTED.
+   * with 409 LIMIT_EXCEEDED.
    */
   usageKeyBudget: number;
   /**
    * Distinct override limit classes (usage plans beyond the types' own) this deployment may create
    * (API Gateway allows 300 usage plans per Region): a token override that needs one more is refused
-   * with 409 LIMIT_CLASS_BUDGET_EXHAUSTED.
+   * with 409 LIMIT_EXCEEDED.
    */
   limitClassBudget: number;
 }
