@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type CredentialRecord, ROLES, type TokenListing, type TokenRecord } from '../core/model.js';
+import { QUOTA_PERIODS } from '../core/rate-limits.js';
 import { INDEXES, KEYS, PARTITIONS, TOKEN_LISTING_ATTRIBUTES } from './table-definition.js';
 
 // DynamoDB item shapes, mapped to and from the domain records. The repository writes both item
@@ -47,6 +48,14 @@ const tokenItemSchema = z.object({
   version: z.number().int().min(1).default(1),
   previousSecretHash: z.string().nullable().default(null),
   previousSecretNotAfter: z.string().nullable().default(null),
+  // Items written before per-token limits existed have none: the type's apply.
+  limits: z
+    .object({
+      rateLimit: z.object({ requestsPerSecond: z.number(), burst: z.number() }).nullable(),
+      quota: z.object({ limit: z.number(), period: z.enum(QUOTA_PERIODS) }).nullable(),
+    })
+    .nullable()
+    .default(null),
 });
 
 type TokenItem = Record<string, unknown> & { entity: 'token' };

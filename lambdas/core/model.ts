@@ -1,3 +1,5 @@
+import type { TokenLimitsOverride } from './rate-limits.js';
+
 // The domain's records. Adapters map them to and from DynamoDB items; the HTTP layer maps
 // TokenRecord to the contract's TokenView. No record ever holds a token's plaintext.
 
@@ -77,6 +79,11 @@ export interface TokenRecord {
   readonly previousSecretHash: string | null;
   /** When the previous secret stops (ISO 8601); null when there is none. */
   readonly previousSecretNotAfter: string | null;
+  /**
+   * The token's own rate limit and quota, lower than its type's (docs/rate-limits.md); null = its
+   * type's. Kept as an override, not a copy, so a token follows its type when the type changes.
+   */
+  readonly limits: TokenLimitsOverride | null;
 }
 
 /**

@@ -108,6 +108,7 @@ export async function createToken(
     version: 1,
     previousSecretHash: null,
     previousSecretNotAfter: null,
+    limits: null,
   };
   const limits: ActiveTokenLimits = {
     perUser: deps.settings.maxActiveTokensPerUser,

@@ -71,6 +71,7 @@ function fullToken(index: number): TokenRecord {
     version: 3,
     previousSecretHash: `previous-hash-${id}`,
     previousSecretNotAfter: iso(DAY_MS),
+    limits: null,
   };
 }
 

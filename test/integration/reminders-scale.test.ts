@@ -84,6 +84,7 @@ function tokenAt(index: number): TokenRecord {
     version: 1,
     previousSecretHash: null,
     previousSecretNotAfter: null,
+    limits: null,
   };
 }
 

@@ -36,6 +36,7 @@ export function tokenRecord(overrides: Partial<TokenRecord> = {}): TokenRecord {
     version: 1,
     previousSecretHash: null,
     previousSecretNotAfter: null,
+    limits: null,
     ...overrides,
   };
 }

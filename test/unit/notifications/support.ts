@@ -65,6 +65,7 @@ export function issueToken(overrides: Partial<TokenRecord> = {}, now = new Date(
     version: 1,
     previousSecretHash: null,
     previousSecretNotAfter: null,
+    limits: null,
     ...overrides,
   };
   return { token, secret };
