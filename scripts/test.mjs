@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// `npm test`: typecheck, lint, the four vitest projects in one run (unit; integration on DynamoDB
+// `npm test`: typecheck and lint (side by side), the four vitest projects in one run (unit; integration on DynamoDB
 // Local + the SES emulator; infra: CDK assertions + cdk-nag; e2e: the local stack; see
 // vitest.config.ts), then a real `cdk synth` with cdk-nag. Every step runs even if an earlier one
 // failed, so one run shows every problem; the exit code is non-zero if any failed.
 // The last line is `N passed, N failed`: vitest's test counts from its JSON report, plus one for each
 // non-vitest step.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const resultsDir = '.test-results';
@@ -14,9 +14,14 @@ mkdirSync(resultsDir, { recursive: true });
 rmSync(vitestReport, { force: true });
 
 const extraVitestArgs = process.argv.slice(2);
-const steps = [
-  { name: 'typecheck', command: ['npm', 'run', '--silent', 'typecheck'] },
+// The checks that need no emulator run side by side first (each is mostly one core): the two
+// TypeScript projects and the linters. Their output is printed whole when each ends, not interleaved.
+const checks = [
+  { name: 'typecheck', command: ['npx', 'tsc', '--noEmit', '-p', 'tsconfig.json'] },
+  { name: 'typecheck (console)', command: ['npx', 'tsc', '--noEmit', '-p', 'console/tsconfig.json'] },
   { name: 'lint', command: ['npm', 'run', '--silent', 'lint'] },
+];
+const steps = [
   {
     name: 'vitest',
     command: [
@@ -35,6 +40,28 @@ const steps = [
 let stepsPassed = 0;
 let stepsFailed = 0;
 const outcomes = [];
+
+function runCaptured(step) {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(step.command[0], step.command.slice(1), { env: process.env });
+    const output = [];
+    child.stdout.on('data', (chunk) => output.push(chunk));
+    child.stderr.on('data', (chunk) => output.push(chunk));
+    child.on('error', (error) => output.push(Buffer.from(`${error.message}\n`)));
+    child.on('close', (code) => resolve({ step, ok: code === 0, output: Buffer.concat(output), started }));
+  });
+}
+
+console.log(`\n▶ ${checks.map((check) => check.name).join(', ')}, side by side`);
+for (const { step, ok, output, started } of await Promise.all(checks.map(runCaptured))) {
+  console.log(`\n▶ ${step.name}: ${step.command.join(' ')}`);
+  process.stdout.write(output);
+  outcomes.push(`${ok ? '✔' : '✘'} ${step.name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  if (ok) stepsPassed += 1;
+  else stepsFailed += 1;
+}
+
 for (const step of steps) {
   const started = Date.now();
   console.log(`\n▶ ${step.name}: ${step.command.join(' ')}`);
