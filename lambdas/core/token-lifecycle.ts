@@ -6,6 +6,7 @@ import { type Caller, statusOf, type TokenChange, type TokenRecord } from './mod
 import type { KeySource } from './ports.js';
 import type { PolicySettings } from './settings.js';
 import { generateToken } from './token-format.js';
+import { resolveLimitsUpdate, sameOverride } from './token-limits.js';
 import { resolveTokenUpdate } from './token-policy.js';
 import {
   assertCanWrite,
@@ -14,6 +15,7 @@ import {
   changeBy,
   getToken,
   ownedBy,
+  registerLimitClassOf,
   type TokenDeps,
   type TokenOwners,
 } from './token-service.js';
@@ -57,9 +59,11 @@ export async function updateToken(
   const now = deps.clock.now();
   assertChangeable(current, now);
   const resolved = resolveTokenUpdate(deps.settings, current, request, now);
-  const edited: TokenRecord = { ...current, ...resolved };
+  const limits = resolveLimitsUpdate(deps.settings, current, request.limits, caller.role);
+  const edited: TokenRecord = { ...current, ...resolved, limits };
   const changes = diffToken(current, edited);
   if (changes.length === 0) return current;
+  if (!sameOverride(current.limits, limits)) await registerLimitClassOf(deps, edited);
   const next: TokenRecord = { ...edited, ...nextVersion(current, changeBy(caller, 'updated', now)) };
   await deps.repository.update(
     current,

@@ -9,6 +9,7 @@ import { type Caller, statusOf, type TokenChange, type TokenListing, type TokenR
 import type { ActiveTokenLimits, Clock, KeySource, Page, TokenRepository } from './ports.js';
 import type { PolicySettings } from './settings.js';
 import { generateToken } from './token-format.js';
+import { isOverrideClass, limitClassOfToken, limitsAuditValue } from './token-limits.js';
 import { resolveTokenPolicy } from './token-policy.js';
 
 // The management use cases over the ports. Each takes only the dependencies it needs, so a handler
@@ -108,13 +109,17 @@ export async function createToken(
     version: 1,
     previousSecretHash: null,
     previousSecretNotAfter: null,
-    limits: null,
+    limits: policy.limits,
   };
   const limits: ActiveTokenLimits = {
     perUser: deps.settings.maxActiveTokensPerUser,
     perAccount: deps.settings.maxActiveTokensPerAccount,
+    usageKeys: deps.settings.usageKeyBudget,
   };
-  const audit = tokenAuditEvent('token.created', caller, token, now);
+  await registerLimitClassOf(deps, token);
+  const audit = tokenAuditEvent('token.created', caller, token, now, {
+    details: token.limits === null ? {} : { limits: limitsAuditValue(token.limits) },
+  });
   try {
     await deps.repository.create(token, limits, audit);
   } catch (error) {
@@ -129,6 +134,22 @@ export async function createToken(
     await deps.repository.create(token, limits, audit);
   }
   return { token, secret };
+}
+
+/**
+ * A token whose limits need a usage plan of their own (an override class, rate-limits.ts
+ * limitClassOf) takes a slot under limitClassBudget first, unless its class has one already:
+ * 409 LIMIT_EXCEEDED when the budget is full. A registered class stays registered (its plan stays
+ * too, whether or not a token still uses it), so a slot is never given back.
+ */
+export async function registerLimitClassOf(
+  deps: { readonly repository: TokenRepository; readonly settings: PolicySettings },
+  token: Pick<TokenRecord, 'type' | 'limits'>,
+): Promise<void> {
+  if (token.limits === null) return;
+  const limitClass = limitClassOfToken(deps.settings, token);
+  if (limitClass === undefined || !isOverrideClass(limitClass)) return;
+  await deps.repository.registerLimitClass(limitClass, deps.settings.limitClassBudget);
 }
 
 /** Whose tokens a listing or a revoke-all is about, within the caller's account. */
