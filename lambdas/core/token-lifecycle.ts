@@ -16,8 +16,10 @@ import {
   getToken,
   ownedBy,
   registerLimitClassOf,
+  syncUsageKeyBestEffort,
   type TokenDeps,
   type TokenOwners,
+  type UsageKeySyncDeps,
 } from './token-service.js';
 
 // A token's life after creation: edits, rotations and "revoke all". Same visibility as the rest
@@ -25,7 +27,7 @@ import {
 // Each write is conditional on the version read here, so a change that raced another one is a 409
 // CONFLICT from the repository rather than a lost update.
 
-export interface UpdateDeps extends TokenDeps {
+export interface UpdateDeps extends TokenDeps, UsageKeySyncDeps {
   readonly settings: PolicySettings;
 }
 
@@ -63,13 +65,17 @@ export async function updateToken(
   const edited: TokenRecord = { ...current, ...resolved, limits };
   const changes = diffToken(current, edited);
   if (changes.length === 0) return current;
-  if (!sameOverride(current.limits, limits)) await registerLimitClassOf(deps, edited);
+  const limitsChanged = !sameOverride(current.limits, limits);
+  if (limitsChanged) await registerLimitClassOf(deps, edited);
   const next: TokenRecord = { ...edited, ...nextVersion(current, changeBy(caller, 'updated', now)) };
   await deps.repository.update(
     current,
     next,
     tokenAuditEvent('token.updated', caller, next, now, { changes }),
   );
+  // The key moves to its new plan now rather than when the stream gets to it (nothing to do when
+  // the limit class stays the same: syncUsageKey sees that).
+  if (limitsChanged) await syncUsageKeyBestEffort(deps, { before: current, after: next });
   return next;
 }
 

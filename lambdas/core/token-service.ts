@@ -6,11 +6,19 @@ import { newTokenId } from './ids.js';
 import type { CreateTokenInput, ListTokensInput } from './inputs.js';
 import { openListCursor } from './list-cursors.js';
 import { type Caller, statusOf, type TokenChange, type TokenListing, type TokenRecord } from './model.js';
-import type { ActiveTokenLimits, Clock, KeySource, Page, TokenRepository } from './ports.js';
+import type {
+  ActiveTokenLimits,
+  Clock,
+  KeySource,
+  Page,
+  TokenRepository,
+  UsagePlanGateway,
+} from './ports.js';
 import type { PolicySettings } from './settings.js';
 import { generateToken } from './token-format.js';
 import { isOverrideClass, limitClassOfToken, limitsAuditValue } from './token-limits.js';
 import { resolveTokenPolicy } from './token-policy.js';
+import { syncUsageKey, type UsageKeyChange } from './usage-keys/sync-usage-key.js';
 
 // The management use cases over the ports. Each takes only the dependencies it needs, so a handler
 // that never hashes builds no key source (and its function gets no kms:Decrypt).
@@ -32,7 +40,19 @@ export interface ListDeps extends TokenDeps {
   readonly keySource: KeySource;
 }
 
-export interface CreateDeps extends TokenDeps {
+/**
+ * Putting a token's usage key in place right after a create or edit (design: "a token works
+ * immediately"): best effort, so a new token usually passes the gateway before its 201 returns. The
+ * usage-key stream consumer (lambdas/usage-keys/) is the guarantee; a failure here is only told to
+ * `onUsageKeySyncError` and the request still succeeds.
+ */
+export interface UsageKeySyncDeps {
+  /** Absent: the stream consumer alone puts keys in place. */
+  readonly usagePlans?: UsagePlanGateway | undefined;
+  readonly onUsageKeySyncError?: ((error: unknown, tokenId: string) => void) | undefined;
+}
+
+export interface CreateDeps extends TokenDeps, UsageKeySyncDeps {
   readonly keySource: KeySource;
   readonly settings: PolicySettings;
   /** Token id generator; tests pin it. */
@@ -133,7 +153,29 @@ export async function createToken(
     if (released === 0) throw error;
     await deps.repository.create(token, limits, audit);
   }
+  await syncUsageKeyBestEffort(deps, { before: undefined, after: token });
   return { token, secret };
+}
+
+/** syncUsageKey after a write; never throws (see UsageKeySyncDeps). */
+export async function syncUsageKeyBestEffort(
+  deps: UsageKeySyncDeps & { readonly repository: TokenRepository; readonly settings: PolicySettings },
+  change: UsageKeyChange,
+): Promise<void> {
+  if (deps.usagePlans === undefined) return;
+  const tokenId = (change.after ?? change.before)?.id ?? '';
+  try {
+    await syncUsageKey(
+      {
+        plans: deps.usagePlans,
+        settings: deps.settings,
+        readToken: (id) => deps.repository.get(id),
+      },
+      change,
+    );
+  } catch (error) {
+    deps.onUsageKeySyncError?.(error, tokenId);
+  }
 }
 
 /**

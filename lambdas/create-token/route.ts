@@ -1,6 +1,6 @@
 import { tokenDetail } from '../core/token-detail.js';
 import { type CreateDeps, createToken } from '../core/token-service.js';
-import { type ManagementDeps, tokenDetailDeps } from '../http/management-deps.js';
+import { type ManagementDeps, tokenDetailDeps, usageKeySyncDeps } from '../http/management-deps.js';
 import { type RouteHandler, routeHandler } from '../http/route-handler.js';
 
 export function createTokenRoute(
@@ -11,6 +11,7 @@ export function createTokenRoute(
     keySource: deps.hmacKey,
     settings: deps.settings,
     clock: deps.clock,
+    ...usageKeySyncDeps(deps),
   };
   const detail = tokenDetailDeps(deps);
   return routeHandler('createToken', async ({ caller, body }) => {

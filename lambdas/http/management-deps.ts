@@ -10,6 +10,7 @@ import type {
 import type { RevokeAllJobDeps, RevokeAllJobStore } from '../core/revoke-all-job.js';
 import type { PolicySettings } from '../core/settings.js';
 import type { TokenDetailDeps } from '../core/token-detail.js';
+import type { UsageKeySyncDeps } from '../core/token-service.js';
 import { logger } from '../runtime/logger.js';
 
 /**
@@ -40,6 +41,21 @@ export interface ManagementDeps {
   readonly usagePlans?: UsagePlanGateway | undefined;
 }
 
+/** The create and edit routes' best-effort usage-key sync, failures logged (core/token-service.ts). */
+export function usageKeySyncDeps(deps: Pick<ManagementDeps, 'usagePlans'>): UsageKeySyncDeps {
+  return {
+    usagePlans: deps.usagePlans,
+    onUsageKeySyncError: (error, tokenId) =>
+      logger.warn('Could not put the token usage key in place; the usage-key stream consumer will', {
+        tokenId,
+        error: errorFields(error),
+      }),
+  };
+}
+
+const errorFields = (error: unknown) =>
+  error instanceof Error ? { name: error.name, message: error.message } : String(error);
+
 /** How a route builds a token's detail: its settings, clock and usage reader, failures logged. */
 export function tokenDetailDeps(deps: Pick<ManagementDeps, 'settings' | 'clock' | 'usage'>): TokenDetailDeps {
   return {
@@ -49,7 +65,7 @@ export function tokenDetailDeps(deps: Pick<ManagementDeps, 'settings' | 'clock' 
     onUsageError: (error, tokenId) =>
       logger.warn('Could not read the token quota usage; the detail shows usage null', {
         tokenId,
-        error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
+        error: errorFields(error),
       }),
   };
 }
