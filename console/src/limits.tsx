@@ -12,7 +12,7 @@ const PERIODS: readonly Period[] = ['DAY', 'WEEK', 'MONTH'];
 const PER: Record<Period, string> = { DAY: 'a day', WEEK: 'a week', MONTH: 'a month' };
 
 /** What the fields hold: text as typed; an empty quota limit = no quota. */
-export interface LimitsDraft {
+interface LimitsDraft {
   rps: string;
   burst: string;
   quota: string;
