@@ -47,6 +47,12 @@ export const ENV = {
    * (lambdas/adapters/table-definition.ts, indexLayout); unset = the current ones.
    */
   tableIndexes: 'TABLE_INDEXES',
+  /**
+   * Usage-key consumer and the token routes that sync usage keys: the name prefix of this
+   * deployment's API Gateway usage plans (`<prefix>-<limitClass>`; the stack's name deployed,
+   * `access-tokens-local` locally). docs/rate-limits.md.
+   */
+  usagePlanPrefix: 'USAGE_PLAN_PREFIX',
 } as const;
 
 type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -1,0 +1,405 @@
+import {
+  type APIGatewayClient,
+  type ApiKey,
+  type ApiStage,
+  ConflictException,
+  CreateApiKeyCommand,
+  CreateUsagePlanCommand,
+  CreateUsagePlanKeyCommand,
+  DeleteApiKeyCommand,
+  DeleteUsagePlanCommand,
+  DeleteUsagePlanKeyCommand,
+  GetApiKeysCommand,
+  GetUsageCommand,
+  GetUsagePlansCommand,
+  NotFoundException,
+  TooManyRequestsException,
+  UpdateUsagePlanCommand,
+  type UsagePlan,
+} from '@aws-sdk/client-api-gateway';
+import type { UsagePlanGateway, UsageReader } from '../core/ports.js';
+import {
+  nextQuotaPeriodStart,
+  type QuotaUsage,
+  quotaPeriodStart,
+  type TokenLimits,
+} from '../core/rate-limits.js';
+
+// The usage-plan ports on API Gateway's management API (docs/rate-limits.md): the ONE
+// implementation, deployed and local (the local stack serves the same operations over HTTP and
+// points the client at it with AWS_ENDPOINT_URL_API_GATEWAY).
+//
+// API Gateway operations this adapter calls (and the only ones the local emulator must serve):
+//   GetApiKeys          nameQuery=<key value>, includeValues=true, limit, position (paginated)
+//   CreateApiKey        name=value=<key value>, enabled=true, description
+//   DeleteApiKey        apiKey=<key id>
+//   GetUsagePlans       limit, position (paginated); and keyId=<key id> (the plans a key is in)
+//   CreateUsagePlan     name, description, throttle, quota, apiStages (override classes only)
+//   UpdateUsagePlan     patchOperations [{op: 'add', path: '/apiStages', value: '<apiId>:<stage>'}]
+//   DeleteUsagePlan     usagePlanId (only a duplicate it created itself in a creation race)
+//   CreateUsagePlanKey  usagePlanId, keyId, keyType=API_KEY
+//   DeleteUsagePlanKey  usagePlanId, keyId
+//   GetUsage            usagePlanId, keyId, startDate, endDate (yyyy-MM-dd, UTC)
+// Errors it relies on: ConflictException (CreateApiKey: the value exists; CreateUsagePlanKey: the
+// key is in the plan already), NotFoundException (DeleteApiKey, DeleteUsagePlanKey: gone already),
+// TooManyRequestsException (retried here with backoff and jitter, then thrown).
+//
+// Hand-written retries, on top of the SDK's own (3 attempts): UpdateUsagePlan is limited to one
+// call per 20 s per account, longer than the SDK's backoff, and a stream record is better retried
+// here a few times than sent back to the stream for the whole batch.
+
+export interface RetryPolicy {
+  /** Attempts of one call, the first included. */
+  readonly attempts: number;
+  /** The delay before the first retry; doubled per retry, with full jitter. */
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+export interface ApiGatewayUsagePlansOptions {
+  /** `<planPrefix>-<limitClass>` names this deployment's plans: the stack's name deployed. */
+  readonly planPrefix: string;
+  /** @default 4 attempts, 200 ms doubling to at most 5 s */
+  readonly retry?: RetryPolicy;
+  /** UpdateUsagePlan (1 call per 20 s per account). @default 4 attempts, 5 s doubling to at most 21 s */
+  readonly updatePlanRetry?: RetryPolicy;
+  /** How long a plan id looked up by name is remembered. @default 5 minutes */
+  readonly planCacheMs?: number;
+  /** Test seams. */
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+  readonly now?: () => number;
+}
+
+const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 200, maxDelayMs: 5_000 };
+const DEFAULT_UPDATE_PLAN_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 5_000, maxDelayMs: 21_000 };
+const PAGE_SIZE = 500;
+
+/** A usage plan's limits differ from a class's, or a type plan is missing: a deployment problem. */
+export class UsagePlanError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsagePlanError';
+  }
+}
+
+function isThrottle(error: unknown): boolean {
+  if (error instanceof TooManyRequestsException) return true;
+  const named = error as { name?: unknown; $retryable?: { throttling?: boolean } } | null;
+  return (
+    typeof named === 'object' &&
+    named !== null &&
+    (named.name === 'TooManyRequestsException' ||
+      named.name === 'ThrottlingException' ||
+      named.$retryable?.throttling === true)
+  );
+}
+
+function retryAfterMs(error: unknown): number {
+  const seconds = error instanceof TooManyRequestsException ? Number(error.retryAfterSeconds) : Number.NaN;
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 0;
+}
+
+function stageId(stage: ApiStage): string | undefined {
+  return stage.apiId === undefined || stage.stage === undefined ? undefined : `${stage.apiId}:${stage.stage}`;
+}
+
+function utcDate(at: Date): string {
+  return at.toISOString().slice(0, 10);
+}
+
+interface CachedPlan {
+  readonly id: string;
+  readonly until: number;
+}
+
+export class ApiGatewayUsagePlans implements UsagePlanGateway, UsageReader {
+  private readonly planPrefix: string;
+  private readonly retry: RetryPolicy;
+  private readonly updatePlanRetry: RetryPolicy;
+  private readonly planCacheMs: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+  private readonly now: () => number;
+  private readonly planIds = new Map<string, CachedPlan>();
+
+  constructor(
+    private readonly client: APIGatewayClient,
+    options: ApiGatewayUsagePlansOptions,
+  ) {
+    this.planPrefix = options.planPrefix;
+    this.retry = options.retry ?? DEFAULT_RETRY;
+    this.updatePlanRetry = options.updatePlanRetry ?? DEFAULT_UPDATE_PLAN_RETRY;
+    this.planCacheMs = options.planCacheMs ?? 5 * 60_000;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.random = options.random ?? Math.random;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The usage plan name of a limit class in this deployment. */
+  planName(limitClass: string): string {
+    return `${this.planPrefix}-${limitClass}`;
+  }
+
+  async ensurePlan(limitClass: string, limits: TokenLimits): Promise<string> {
+    const cached = this.planIds.get(limitClass);
+    if (cached !== undefined && cached.until > this.now()) return cached.id;
+    const plans = await this.listPlans();
+    const name = this.planName(limitClass);
+    let plan = canonicalPlan(plans, name);
+    if (limitClass.startsWith('type-')) {
+      // A type's plan is the stack's (CDK creates it on the protected stages): never created here.
+      if (plan?.id === undefined) {
+        throw new UsagePlanError(
+          `Usage plan ${name} does not exist: deploy the stack (or start the local stack) first`,
+        );
+      }
+    } else {
+      const stages = this.typePlanStages(plans);
+      if (plan?.id === undefined) {
+        plan = await this.createPlan(name, limits, stages);
+      } else {
+        await this.addMissingStages(plan, stages);
+      }
+    }
+    const id = plan.id;
+    if (id === undefined) throw new UsagePlanError(`Usage plan ${name} has no id`);
+    this.planIds.set(limitClass, { id, until: this.now() + this.planCacheMs });
+    return id;
+  }
+
+  async assignKey(keyValue: string, tokenId: string, planId: string): Promise<void> {
+    const key = (await this.findKey(keyValue)) ?? (await this.createKey(keyValue, tokenId));
+    const keyId = key.id;
+    if (keyId === undefined) throw new UsagePlanError(`API key ${keyValue} has no id`);
+    const current = await this.plansOfKey(keyId);
+    // Out of its other plans first: API Gateway refuses a key in two plans on the same stage.
+    for (const plan of current) {
+      if (plan.id !== undefined && plan.id !== planId && this.isOurs(plan)) {
+        await this.call(
+          () => this.client.send(new DeleteUsagePlanKeyCommand({ usagePlanId: plan.id, keyId })),
+          {
+            ignore: NotFoundException,
+          },
+        );
+      }
+    }
+    if (current.some((plan) => plan.id === planId)) return;
+    await this.call(
+      () =>
+        this.client.send(new CreateUsagePlanKeyCommand({ usagePlanId: planId, keyId, keyType: 'API_KEY' })),
+      { ignore: ConflictException },
+    );
+  }
+
+  async deleteKey(keyValue: string): Promise<void> {
+    for (const key of await this.findKeys(keyValue)) {
+      const apiKey = key.id;
+      if (apiKey === undefined) continue;
+      await this.call(() => this.client.send(new DeleteApiKeyCommand({ apiKey })), {
+        ignore: NotFoundException,
+      });
+    }
+  }
+
+  async quotaUsage(keyValue: string, limits: TokenLimits, now: Date): Promise<QuotaUsage | undefined> {
+    const quota = limits.quota;
+    if (quota === null) return undefined;
+    const key = await this.findKey(keyValue);
+    if (key?.id === undefined) return undefined;
+    const keyId = key.id;
+    const plan = (await this.plansOfKey(keyId)).find((candidate) => this.isOurs(candidate));
+    if (plan?.id === undefined) return undefined;
+    const usagePlanId = plan.id;
+    const periodStart = quotaPeriodStart(quota.period, now);
+    let used = 0;
+    let position: string | undefined;
+    do {
+      const page = await this.call(() =>
+        this.client.send(
+          new GetUsageCommand({
+            usagePlanId,
+            keyId,
+            startDate: utcDate(periodStart),
+            endDate: utcDate(now),
+            position,
+          }),
+        ),
+      );
+      // items: key id → one [used, remaining] per day of the range.
+      for (const day of page?.items?.[keyId] ?? []) used += day[0] ?? 0;
+      position = page?.position;
+    } while (position !== undefined);
+    return {
+      used,
+      limit: quota.limit,
+      remaining: Math.max(0, quota.limit - used),
+      period: quota.period,
+      periodStart: periodStart.toISOString(),
+      resetsAt: nextQuotaPeriodStart(quota.period, now).toISOString(),
+    };
+  }
+
+  // --- keys -----------------------------------------------------------------------------------
+
+  private async findKeys(keyValue: string): Promise<ApiKey[]> {
+    const found: ApiKey[] = [];
+    let position: string | undefined;
+    do {
+      const page = await this.call(() =>
+        this.client.send(
+          new GetApiKeysCommand({ nameQuery: keyValue, includeValues: true, limit: PAGE_SIZE, position }),
+        ),
+      );
+      // nameQuery is a prefix match: keep the exact one (name and value are the key value).
+      for (const key of page?.items ?? []) {
+        if (key.name === keyValue || key.value === keyValue) found.push(key);
+      }
+      position = page?.position;
+    } while (position !== undefined);
+    return found;
+  }
+
+  private async findKey(keyValue: string): Promise<ApiKey | undefined> {
+    return (await this.findKeys(keyValue))[0];
+  }
+
+  private async createKey(keyValue: string, tokenId: string): Promise<ApiKey> {
+    try {
+      const created = await this.call(() =>
+        this.client.send(
+          new CreateApiKeyCommand({
+            name: keyValue,
+            value: keyValue,
+            enabled: true,
+            description: `Access Tokens usage key of token ${tokenId} (${this.planPrefix}); not a credential`,
+          }),
+        ),
+      );
+      if (created?.id !== undefined) return created;
+    } catch (error) {
+      // Created meanwhile by a concurrent sync of the same token: use that one.
+      if (!(error instanceof ConflictException)) throw error;
+    }
+    const existing = await this.findKey(keyValue);
+    if (existing === undefined)
+      throw new UsagePlanError(`API key ${keyValue} exists but cannot be found by its name`);
+    return existing;
+  }
+
+  // --- plans ----------------------------------------------------------------------------------
+
+  private isOurs(plan: UsagePlan): boolean {
+    const name = plan.name ?? '';
+    return name.startsWith(`${this.planPrefix}-type-`) || name.startsWith(`${this.planPrefix}-limit-`);
+  }
+
+  private async listPlans(keyId?: string): Promise<UsagePlan[]> {
+    const plans: UsagePlan[] = [];
+    let position: string | undefined;
+    do {
+      const page = await this.call(() =>
+        this.client.send(new GetUsagePlansCommand({ limit: PAGE_SIZE, position, keyId })),
+      );
+      plans.push(...(page?.items ?? []));
+      position = page?.position;
+    } while (position !== undefined);
+    return plans;
+  }
+
+  private plansOfKey(keyId: string): Promise<UsagePlan[]> {
+    return this.listPlans(keyId);
+  }
+
+  /** The stages of this deployment's type plans (CDK puts every protected stage on each). */
+  private typePlanStages(plans: readonly UsagePlan[]): ApiStage[] {
+    const stages = new Map<string, ApiStage>();
+    for (const plan of plans) {
+      if (!(plan.name ?? '').startsWith(`${this.planPrefix}-type-`)) continue;
+      for (const stage of plan.apiStages ?? []) {
+        const id = stageId(stage);
+        if (id !== undefined) stages.set(id, { apiId: stage.apiId, stage: stage.stage });
+      }
+    }
+    return [...stages.values()];
+  }
+
+  /**
+   * Creates an override class's plan. Two containers may create the same class at once (API
+   * Gateway does not keep names unique): after creating, it lists again and keeps the plan with
+   * the smallest id of that name, deleting its own if that is not it (no key is in it yet).
+   */
+  private async createPlan(name: string, limits: TokenLimits, apiStages: ApiStage[]): Promise<UsagePlan> {
+    const created = await this.call(() =>
+      this.client.send(
+        new CreateUsagePlanCommand({
+          name,
+          description: 'Access Tokens: tokens with these limits (created by the usage-key consumer)',
+          throttle: { rateLimit: limits.rateLimit.requestsPerSecond, burstLimit: limits.rateLimit.burst },
+          quota:
+            limits.quota === null ? undefined : { limit: limits.quota.limit, period: limits.quota.period },
+          apiStages,
+        }),
+      ),
+    );
+    if (created?.id === undefined) throw new UsagePlanError(`CreateUsagePlan ${name} returned no id`);
+    const winner = canonicalPlan(await this.listPlans(), name) ?? created;
+    if (winner.id !== created.id) {
+      await this.call(() => this.client.send(new DeleteUsagePlanCommand({ usagePlanId: created.id })), {
+        ignore: NotFoundException,
+      });
+    }
+    return winner;
+  }
+
+  /** Puts stages added to the type plans since the override plan was created on it too. */
+  private async addMissingStages(plan: UsagePlan, stages: readonly ApiStage[]): Promise<void> {
+    const present = new Set((plan.apiStages ?? []).map(stageId));
+    const missing = stages.map(stageId).filter((id): id is string => id !== undefined && !present.has(id));
+    if (missing.length === 0) return;
+    await this.call(
+      () =>
+        this.client.send(
+          new UpdateUsagePlanCommand({
+            usagePlanId: plan.id,
+            patchOperations: missing.map((value) => ({ op: 'add', path: '/apiStages', value })),
+          }),
+        ),
+      { retry: this.updatePlanRetry, ignore: ConflictException },
+    );
+  }
+
+  // --- calls ----------------------------------------------------------------------------------
+
+  /**
+   * One API Gateway call, retried on throttling with exponential backoff and full jitter (at least
+   * the Retry-After the service sends), at most `attempts` times, then thrown. `ignore`: an error
+   * class that means the call's effect is already there (returns undefined).
+   */
+  private async call<T>(
+    send: () => Promise<T>,
+    options: { retry?: RetryPolicy; ignore?: abstract new (...args: never[]) => Error } = {},
+  ): Promise<T | undefined> {
+    const policy = options.retry ?? this.retry;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await send();
+      } catch (error) {
+        if (options.ignore !== undefined && error instanceof options.ignore) return undefined;
+        if (!isThrottle(error) || attempt >= policy.attempts) throw error;
+        const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+        await this.sleep(Math.min(policy.maxDelayMs, Math.max(retryAfterMs(error), ceiling * this.random())));
+      }
+    }
+  }
+}
+
+/** The plan of this name with the smallest id (the one every container settles on after a race). */
+function canonicalPlan(plans: readonly UsagePlan[], name: string): UsagePlan | undefined {
+  let best: UsagePlan | undefined;
+  for (const plan of plans) {
+    if (plan.name !== name || plan.id === undefined) continue;
+    if (best?.id === undefined || plan.id < best.id) best = plan;
+  }
+  return best;
+}

@@ -1,0 +1,77 @@
+import type { TokenRecord } from '../model.js';
+import type { UsagePlanGateway } from '../ports.js';
+import { effectiveLimits, limitClassOf, usageKeyValue } from '../rate-limits.js';
+import { type PolicySettings, tokenTypeNamed, typeLimitsOf } from '../settings.js';
+
+// Keeps a token's usage key (docs/rate-limits.md) in step with the token: the API Gateway API key
+// whose value is usageKeyValue(token id), in the usage plan of the token's limit class while the
+// token is active, gone once it is revoked or deleted. Called by the usage-key stream consumer
+// (lambdas/usage-keys/, the guarantee: at least once, per token in order) and synchronously by the
+// create and edit routes (best effort, so a new token usually works before its 201 returns). Every
+// gateway call is idempotent, so a redelivered or repeated change does the same thing again
+// harmlessly.
+
+/** A token item's change, as the table's stream carries it (undefined: no item). */
+export interface UsageKeyChange {
+  readonly before: TokenRecord | undefined;
+  readonly after: TokenRecord | undefined;
+}
+
+export interface SyncUsageKeyDeps {
+  readonly plans: UsagePlanGateway;
+  readonly settings: Pick<PolicySettings, 'tokenTypes'>;
+}
+
+export type UsageKeySync = 'assigned' | 'deleted' | 'unchanged';
+
+/** A token whose type is no longer configured: its limits cannot be known (a configuration error). */
+export class UnknownTokenTypeError extends Error {
+  constructor(
+    readonly tokenId: string,
+    readonly typeName: string,
+  ) {
+    super(`Token ${tokenId} has type ${typeName}, which the policy does not configure`);
+    this.name = 'UnknownTokenTypeError';
+  }
+}
+
+/** The limit class (usage plan) of an active token, and the limits of that class. */
+export function usageClassOf(
+  settings: Pick<PolicySettings, 'tokenTypes'>,
+  token: Pick<TokenRecord, 'id' | 'type' | 'limits'>,
+) {
+  const type = tokenTypeNamed(settings, token.type);
+  if (type === undefined) throw new UnknownTokenTypeError(token.id, token.type);
+  const ceiling = typeLimitsOf(type);
+  const limits = effectiveLimits(ceiling, token.limits);
+  return { limitClass: limitClassOf(token.type, ceiling, limits), limits };
+}
+
+/**
+ * after active → ensurePlan + assignKey; after revoked or undefined (deleted) → deleteKey; else
+ * nothing. See decideUsageKeySync for exactly when a change needs no gateway call.
+ */
+export async function syncUsageKey(deps: SyncUsageKeyDeps, change: UsageKeyChange): Promise<UsageKeySync> {
+  const token = change.after ?? change.before;
+  if (token === undefined) return 'unchanged';
+  const keyValue = usageKeyValue(token.id);
+  const after = change.after;
+  if (after === undefined || after.state === 'revoked') {
+    if (change.before?.state === 'revoked' && after !== undefined) return 'unchanged';
+    await deps.plans.deleteKey(keyValue);
+    return 'deleted';
+  }
+  const { limitClass, limits } = usageClassOf(deps.settings, after);
+  const before = change.before;
+  if (
+    before !== undefined &&
+    before.state === 'active' &&
+    tokenTypeNamed(deps.settings, before.type) !== undefined &&
+    usageClassOf(deps.settings, before).limitClass === limitClass
+  ) {
+    return 'unchanged';
+  }
+  const planId = await deps.plans.ensurePlan(limitClass, limits);
+  await deps.plans.assignKey(keyValue, after.id, planId);
+  return 'assigned';
+}
