@@ -31,6 +31,11 @@ import type { GatewayResponse } from './gateway-responses.js';
 /** Where the local gateway serves the emulated management API. */
 export const API_GATEWAY_EMULATOR_PATH = '/_aws/apigateway';
 
+/** The emulated management API's URL, as the SDK's endpoint (AWS_ENDPOINT_URL_API_GATEWAY). */
+export function apiGatewayEmulatorUrl(gatewayUrl: string): string {
+  return `${gatewayUrl}${API_GATEWAY_EMULATOR_PATH}`;
+}
+
 /** Milliseconds: `monotonic` for the buckets (never jumps), `wall` for quota periods and dates. */
 export interface EmulatorClock {
   monotonicMs(): number;
