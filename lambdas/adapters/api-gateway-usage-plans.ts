@@ -34,9 +34,9 @@ import {
 //   CreateApiKey        name=value=<key value>, enabled=true, description
 //   DeleteApiKey        apiKey=<key id>
 //   GetUsagePlans       limit, position (paginated); and keyId=<key id> (the plans a key is in)
-//   CreateUsagePlan     name, description, throttle, quota, apiStages (override classes only)
+//   CreateUsagePlan     name, description, throttle, quota (override classes only; no stages yet)
 //   UpdateUsagePlan     patchOperations [{op: 'add', path: '/apiStages', value: '<apiId>:<stage>'}]
-//   DeleteUsagePlan     usagePlanId (only a duplicate it created itself in a creation race)
+//   DeleteUsagePlan     usagePlanId (only an empty duplicate it created itself in a creation race)
 //   CreateUsagePlanKey  usagePlanId, keyId, keyType=API_KEY
 //   DeleteUsagePlanKey  usagePlanId, keyId
 //   GetUsage            usagePlanId, keyId, startDate, endDate (yyyy-MM-dd, UTC)
@@ -155,12 +155,8 @@ export class ApiGatewayUsagePlans implements UsagePlanGateway, UsageReader {
         );
       }
     } else {
-      const stages = this.typePlanStages(plans);
-      if (plan?.id === undefined) {
-        plan = await this.createPlan(name, limits, stages);
-      } else {
-        await this.addMissingStages(plan, stages);
-      }
+      plan ??= await this.createPlan(name, limits);
+      await this.addMissingStages(plan, this.typePlanStages(plans));
     }
     const id = plan.id;
     if (id === undefined) throw new UsagePlanError(`Usage plan ${name} has no id`);
@@ -185,11 +181,19 @@ export class ApiGatewayUsagePlans implements UsagePlanGateway, UsageReader {
       }
     }
     if (current.some((plan) => plan.id === planId)) return;
-    await this.call(
-      () =>
+    try {
+      await this.call(() =>
         this.client.send(new CreateUsagePlanKeyCommand({ usagePlanId: planId, keyId, keyType: 'API_KEY' })),
-      { ignore: ConflictException },
-    );
+      );
+    } catch (error) {
+      if (!(error instanceof ConflictException)) throw error;
+      // In the plan already (a concurrent sync was first), or still in another plan on the same
+      // stage (a concurrent move put it there): only the first is done; the second is retried.
+      const plansNow = await this.plansOfKey(keyId);
+      if (!plansNow.some((plan) => plan.id === planId)) {
+        throw new UsagePlanError(`API key ${keyValue} could not join usage plan ${planId}: ${error.message}`);
+      }
+    }
   }
 
   async deleteKey(keyValue: string): Promise<void> {
@@ -325,20 +329,23 @@ export class ApiGatewayUsagePlans implements UsagePlanGateway, UsageReader {
   }
 
   /**
-   * Creates an override class's plan. Two containers may create the same class at once (API
-   * Gateway does not keep names unique): after creating, it lists again and keeps the plan with
-   * the smallest id of that name, deleting its own if that is not it (no key is in it yet).
+   * Creates an override class's plan, at first on no stage. Two containers may create the same
+   * class at once (API Gateway keeps names unique for keys, not for plans): after creating, it lists
+   * again and settles on the oldest plan of that name (the creation time is in its description;
+   * ties: the smallest id), deleting its own if that is not it. Oldest, not smallest id: a plan
+   * created after another container has settled on its own is then always the one to go. Its own is still empty then (no stage, no key), which is also what lets DeleteUsagePlan
+   * succeed: API Gateway refuses to delete a plan with API stages. The stages come after, through
+   * addMissingStages, on the plan that won.
    */
-  private async createPlan(name: string, limits: TokenLimits, apiStages: ApiStage[]): Promise<UsagePlan> {
+  private async createPlan(name: string, limits: TokenLimits): Promise<UsagePlan> {
     const created = await this.call(() =>
       this.client.send(
         new CreateUsagePlanCommand({
           name,
-          description: 'Access Tokens: tokens with these limits (created by the usage-key consumer)',
+          description: `Access Tokens: tokens with these limits; created ${new Date(this.now()).toISOString()} by the usage-key consumer`,
           throttle: { rateLimit: limits.rateLimit.requestsPerSecond, burstLimit: limits.rateLimit.burst },
           quota:
             limits.quota === null ? undefined : { limit: limits.quota.limit, period: limits.quota.period },
-          apiStages,
         }),
       ),
     );
@@ -394,12 +401,24 @@ export class ApiGatewayUsagePlans implements UsagePlanGateway, UsageReader {
   }
 }
 
-/** The plan of this name with the smallest id (the one every container settles on after a race). */
+/** When a plan was created, from its description (createPlan writes it); plans without: the oldest. */
+function createdAtOf(plan: UsagePlan): number {
+  const match = /created (\S+) by /.exec(plan.description ?? '');
+  const at = match?.[1] === undefined ? Number.NaN : Date.parse(match[1]);
+  return Number.isNaN(at) ? Number.NEGATIVE_INFINITY : at;
+}
+
+/** The oldest plan of this name, ties to the smallest id: the one every container settles on after a race. */
 function canonicalPlan(plans: readonly UsagePlan[], name: string): UsagePlan | undefined {
   let best: UsagePlan | undefined;
   for (const plan of plans) {
     if (plan.name !== name || plan.id === undefined) continue;
-    if (best?.id === undefined || plan.id < best.id) best = plan;
+    if (best?.id === undefined) {
+      best = plan;
+      continue;
+    }
+    const [mine, theirs] = [createdAtOf(plan), createdAtOf(best)];
+    if (mine < theirs || (mine === theirs && plan.id < best.id)) best = plan;
   }
   return best;
 }

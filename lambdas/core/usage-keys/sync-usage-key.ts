@@ -20,6 +20,14 @@ export interface UsageKeyChange {
 export interface SyncUsageKeyDeps {
   readonly plans: UsagePlanGateway;
   readonly settings: Pick<PolicySettings, 'tokenTypes'>;
+  /**
+   * Callers outside the stream (the create and edit routes) pass the token's current read: after
+   * assigning the key it is read again, and the key deleted if the token is no longer active. A
+   * revocation that lands between the route's write and its sync would otherwise leave a key
+   * behind (the stream consumer's delete may run before the route's create). The stream consumer
+   * needs none: it applies a token's changes in order.
+   */
+  readonly readToken?: (tokenId: string) => Promise<TokenRecord | undefined>;
 }
 
 export type UsageKeySync = 'assigned' | 'deleted' | 'unchanged';
@@ -73,5 +81,12 @@ export async function syncUsageKey(deps: SyncUsageKeyDeps, change: UsageKeyChang
   }
   const planId = await deps.plans.ensurePlan(limitClass, limits);
   await deps.plans.assignKey(keyValue, after.id, planId);
+  if (deps.readToken !== undefined) {
+    const current = await deps.readToken(after.id);
+    if (current === undefined || current.state !== 'active') {
+      await deps.plans.deleteKey(keyValue);
+      return 'deleted';
+    }
+  }
   return 'assigned';
 }
