@@ -276,7 +276,14 @@ export class ApiGatewayEmulator {
         if (method === 'GET') return { status: 200, body: this.planView(this.planById(id)) };
         if (method === 'PATCH') return { status: 200, body: this.updateUsagePlan(id, body()) };
         if (method === 'DELETE') {
-          this.plans.delete(this.planById(id).id);
+          const plan = this.planById(id);
+          const [staged] = plan.apiStages;
+          if (staged !== undefined) {
+            throw badRequest(
+              `Cannot delete Usage Plan ${id} because there are API Stages associated with it, including ${stageKey(staged)}`,
+            );
+          }
+          this.plans.delete(plan.id);
           return { status: 202 };
         }
       }
@@ -396,7 +403,10 @@ export class ApiGatewayEmulator {
     }
   }
 
-  /** API Gateway keeps a key out of two plans on the same stage. */
+  /**
+   * API Gateway keeps a key out of two plans on the same stage. Answered as a ConflictException, as
+   * the usage-plan adapter expects (API Gateway's documentation does not name the exception).
+   */
   private checkOneStagePerKey(keyIds: Iterable<string>, stages: readonly ApiStageId[], except: string): void {
     const wanted = new Set(stages.map(stageKey));
     for (const keyId of keyIds) {
@@ -404,7 +414,7 @@ export class ApiGatewayEmulator {
         if (other.id === except || !other.keyIds.has(keyId)) continue;
         const shared = other.apiStages.find((stage) => wanted.has(stageKey(stage)));
         if (shared !== undefined) {
-          throw badRequest(
+          throw conflict(
             `API Key ${keyId} cannot reference multiple Usage Plans with the same API Stage: ${stageKey(shared)}`,
           );
         }

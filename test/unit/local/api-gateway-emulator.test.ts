@@ -209,11 +209,15 @@ describe('API Gateway management emulator', () => {
     const ofKey = await client.send(new GetUsagePlansCommand({ keyId: key.id }));
     expect(ofKey.items?.map((item) => item.id)).toEqual([plan.id]);
 
+    // API Gateway refuses to delete a plan that is still on a stage.
+    await expect(client.send(new DeleteUsagePlanCommand({ usagePlanId: plan.id }))).rejects.toBeInstanceOf(
+      BadRequestException,
+    );
     await client.send(new DeleteUsagePlanCommand({ usagePlanId: other.id }));
     expect((await client.send(new GetUsagePlansCommand({}))).items).toHaveLength(1);
   });
 
-  it('adds, lists and removes plan keys; a key is in one plan per stage; a duplicate is a conflict', async () => {
+  it('adds, lists and removes plan keys; a duplicate, or a second plan on the same stage, is a conflict', async () => {
     const plan = await createPlan('type-a');
     const second = await createPlan('type-b');
     const key = await client.send(new CreateApiKeyCommand({ name: 'k', value: 'usage-tok_plan_keys_000' }));
@@ -228,7 +232,7 @@ describe('API Gateway management emulator', () => {
       client.send(
         new CreateUsagePlanKeyCommand({ usagePlanId: second.id, keyId: key.id, keyType: 'API_KEY' }),
       ),
-    ).rejects.toBeInstanceOf(BadRequestException);
+    ).rejects.toBeInstanceOf(ConflictException);
     const keys = await client.send(new GetUsagePlanKeysCommand({ usagePlanId: plan.id }));
     expect(keys.items?.map((item) => item.id)).toEqual([key.id]);
     await client.send(new DeleteUsagePlanKeyCommand({ usagePlanId: plan.id, keyId: key.id }));
