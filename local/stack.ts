@@ -16,6 +16,7 @@ import { applyEnvironment, handlerEnvironment } from './handler-environment.js';
 import { notifierComponent } from './notifier-component.js';
 import { LOCAL_ENV, type LocalSettings } from './settings.js';
 import { tableComponent } from './table-component.js';
+import { usageKeysComponent } from './usage-keys-component.js';
 import { localApiGateway } from './usage-plans.js';
 
 // `npm start`: the whole service on one machine. Checks every port first, then starts the
@@ -30,6 +31,8 @@ const DEFAULT_COMPONENTS: readonly LocalComponent[] = [
   tableComponent,
   notifierComponent,
   gatewayComponent,
+  // After the gateway: the consumer reaches the emulated API Gateway through it.
+  usageKeysComponent,
 ];
 
 interface LocalStackOptions {
