@@ -88,14 +88,15 @@ describe('rate limits and quotas at the local gateway (authorizer cache on)', ()
   let stack: StackProcess | undefined;
   let jwt = '';
 
-  beforeAll(async () => {
+  /** The stack on free ports with `dataDir`; sets `gateway` and signs in `jwt` (its issuer is the gateway). */
+  async function startStack(): Promise<StackProcess> {
     const [gatewayPort, dynamoPort, sesPort] = [
       await findFreePort(),
       await findFreePort(),
       await findFreePort(),
     ];
     gateway = `http://127.0.0.1:${gatewayPort}`;
-    stack = spawnLocalStack({
+    const started = spawnLocalStack({
       LOCAL_GATEWAY_PORT: String(gatewayPort),
       LOCAL_DYNAMODB_PORT: String(dynamoPort),
       LOCAL_SES_PORT: String(sesPort),
@@ -103,13 +104,19 @@ describe('rate limits and quotas at the local gateway (authorizer cache on)', ()
       LOCAL_REVOCATION_WINDOW_SECONDS: '30',
       LOCAL_CDK_CONTEXT: JSON.stringify({ tokenTypes: TOKEN_TYPES }),
     });
-    await stack.ready;
+    stack = started;
+    await started.ready;
     const session = await fetch(`${gateway}/_local/session`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ email: 'limits@example.com', accountId: 'acme', role: 'member' }),
     });
     jwt = ((await session.json()) as { jwt: string }).jwt;
+    return started;
+  }
+
+  beforeAll(async () => {
+    await startStack();
   }, stackTestTimeout());
 
   afterAll(() => {
@@ -190,6 +197,23 @@ describe('rate limits and quotas at the local gateway (authorizer cache on)', ()
       expect((await demo(other.secret)).status).toBe(200);
     },
     stackTestTimeout(),
+  );
+
+  it(
+    'a restart of npm start keeps existing tokens working: their keys are given again at start',
+    async () => {
+      const kept = await createToken(jwt, 'kept across a restart', 'standard');
+      await firstSuccess(kept.secret);
+      stack?.interrupt();
+      expect((await stack?.exited)?.code, stack?.output()).toBe(0);
+      // The same data directory (the table and the HMAC key survive), fresh ports. The emulator's
+      // state went with the old process: the key is given again before the stack says it is ready.
+      const restarted = await startStack();
+      const reply = await demo(kept.secret);
+      expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+      expect(restarted.output()).toMatch(/usage keys: \d+ active token\(s\) given their key again/);
+    },
+    stackTestTimeout(150_000),
   );
 
   // TODO(#14): un-skip once helper A's token detail (`usage`, from the UsageReader port: GetUsage of
