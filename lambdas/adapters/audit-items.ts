@@ -27,7 +27,7 @@ const auditItemSchema = z.object({
   }),
   changes: z.array(
     z.object({
-      field: z.enum(['name', 'description', 'scopes', 'allowedIps', 'expiresAt']),
+      field: z.enum(['name', 'description', 'scopes', 'allowedIps', 'expiresAt', 'limits']),
       from: auditValue,
       to: auditValue,
     }),

@@ -42,8 +42,11 @@ import {
 } from './table-definition.js';
 
 // TokenRepository on the single table. Every change is one TransactWriteItems: the token item,
-// the credential snapshots the authorizer reads, the limit slot with both active-token counters,
-// and the audit event, so none of them can exist without the others.
+// the credential snapshots the authorizer reads, the limit slot with the active-token counters (the
+// owner's, the account's and the deployment's usage keys), and the audit event, so none of them can
+// exist without the others. (The usage-key counter starts at 0 when a deployment upgrades to it:
+// tokens created before are released without having been counted, so it may undercount by at most
+// the tokens active at the upgrade; usageKeyBudget's default leaves room below API Gateway's 10,000.)
 //
 // The counters equal the number of slot items at all times: an increment is only ever written
 // with the Put of a new slot, a decrement only with the conditional Delete of an existing one.
@@ -58,11 +61,28 @@ interface DynamoTokenRepositoryOptions {
   readonly indexes?: TableIndexes;
 }
 
-type CreatePart = 'token' | 'credential' | 'userLimit' | 'accountLimit' | 'slot' | 'access' | 'audit';
-type RevokePart = 'token' | 'credential' | 'previous' | 'slot' | 'userLimit' | 'accountLimit' | 'audit';
+type CreatePart =
+  | 'token'
+  | 'credential'
+  | 'userLimit'
+  | 'accountLimit'
+  | 'slot'
+  | 'access'
+  | 'audit'
+  | 'usageKeys';
+type RevokePart =
+  | 'token'
+  | 'credential'
+  | 'previous'
+  | 'slot'
+  | 'userLimit'
+  | 'accountLimit'
+  | 'audit'
+  | 'usageKeys';
 type UpdatePart = 'token' | 'credential' | 'previous' | 'slot' | 'access' | 'audit';
 type RotatePart = 'token' | 'newCredential' | 'access' | 'oldCredential' | 'olderCredential' | 'audit';
-type ReleasePart = 'slot' | 'userLimit' | 'accountLimit' | 'audit';
+type ReleasePart = 'slot' | 'userLimit' | 'accountLimit' | 'audit' | 'usageKeys';
+type RegisterPart = 'limitClass' | 'classLimit';
 
 export class DynamoTokenRepository implements TokenRepository {
   private readonly transactor: Transactor;
@@ -95,6 +115,8 @@ export class DynamoTokenRepository implements TokenRepository {
       { tag: 'slot', item: w.putSlot(slotFor(token)) },
       { tag: 'access', item: w.checkAccess(token.accountId, token.userId) },
       { tag: 'audit', item: w.putAudit(audit) },
+      // Last, so the parts before keep their places (cancellation reasons are by index).
+      { tag: 'usageKeys', item: w.counterIncrement(KEYS.usageKeyLimit(), limits.usageKeys) },
     ];
     for (let attempt = 1; ; attempt++) {
       const result = await this.transactor.send(parts);
@@ -112,8 +134,39 @@ export class DynamoTokenRepository implements TokenRepository {
           `Your account has reached its limit of ${limits.perAccount} active tokens`,
         );
       }
+      if (failed.has('usageKeys')) {
+        throw new LimitExceededError(
+          `This deployment has reached its budget of ${limits.usageKeys} active tokens (usageKeyBudget: ` +
+            'each holds a gateway usage key, and API Gateway allows 10,000 per account and Region); ' +
+            'revoke tokens that are no longer used, or ask an operator to raise usageKeyBudget',
+        );
+      }
       // The token or credential key exists already: an id or hash collision, never worth a retry.
       if (failed.size > 0) throw result.error;
+      await this.transactor.backoffOrThrow(attempt, result.error);
+    }
+  }
+
+  async registerLimitClass(limitClass: string, budget: number): Promise<void> {
+    const w = this.writes;
+    const parts: TaggedItem<RegisterPart>[] = [
+      { tag: 'limitClass', item: w.putLimitClass(limitClass) },
+      { tag: 'classLimit', item: w.counterIncrement(KEYS.limitClassLimit(), budget) },
+    ];
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.transactor.send(parts);
+      if (result.committed) return;
+      const { failed } = result;
+      // Registered already (by anyone, at any time): nothing to count, whatever the counter says.
+      if (failed.has('limitClass')) return;
+      if (failed.has('classLimit')) {
+        throw new LimitExceededError(
+          `This deployment has reached its budget of ${budget} distinct token limits (limitClassBudget: ` +
+            'each needs a usage plan of its own, and API Gateway allows 300 per Region); give the ' +
+            "token its type's limits or limits another token already has, or ask an operator to " +
+            'raise limitClassBudget',
+        );
+      }
       await this.transactor.backoffOrThrow(attempt, result.error);
     }
   }
@@ -175,6 +228,7 @@ export class DynamoTokenRepository implements TokenRepository {
         );
       }
       parts.push({ tag: 'audit', item: w.putAudit(audit(revoked)) });
+      if (!slotGone) parts.push({ tag: 'usageKeys', item: w.counterDecrement(KEYS.usageKeyLimit()) });
 
       const result = await this.transactor.send(parts);
       if (result.committed) return revoked;
@@ -323,6 +377,7 @@ export class DynamoTokenRepository implements TokenRepository {
         { tag: 'accountLimit', item: w.counterDecrement(KEYS.accountLimit(slot.accountId)) },
       ];
       if (withAudit) parts.push({ tag: 'audit', item: w.putAudit(audit) });
+      parts.push({ tag: 'usageKeys', item: w.counterDecrement(KEYS.usageKeyLimit()) });
       const result = await this.transactor.send(parts);
       if (result.committed) return true;
       const { failed } = result;

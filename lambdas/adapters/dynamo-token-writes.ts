@@ -155,6 +155,11 @@ export class TokenWrites {
     };
   }
 
+  /** A limit class's registration: written once, never changed or deleted. */
+  putLimitClass(limitClass: string): TransactItem {
+    return this.putNew({ ...KEYS.limitClass(limitClass), entity: 'limit-class', limitClass });
+  }
+
   putSlot(slot: SlotRecord): TransactItem {
     return this.putNew(slotToItem(slot));
   }

@@ -217,6 +217,19 @@ export const KEYS = {
   }),
   accountLimit: (accountId: string) => ({ pk: `LIMIT#ACCOUNT#${accountId}`, sk: 'LIMIT' }),
   /**
+   * The deployment's active tokens, each holding a gateway usage key (README "Rate limits and
+   * quotas"): counted and released with the limit slots, exactly like the per-account counter, and
+   * refused at usageKeyBudget.
+   */
+  usageKeyLimit: () => ({ pk: 'LIMIT#USAGE_KEYS', sk: 'LIMIT' }),
+  /** How many override limit classes are registered (refused at limitClassBudget). */
+  limitClassLimit: () => ({ pk: 'LIMIT#LIMIT_CLASSES', sk: 'LIMIT' }),
+  /**
+   * A registered override limit class (rate-limits.ts limitClassOf): put once, with the increment
+   * of limitClassLimit, never deleted (its usage plan stays for good).
+   */
+  limitClass: (limitClass: string) => ({ pk: `LIMIT_CLASS#${limitClass}`, sk: 'LIMIT_CLASS' }),
+  /**
    * A token's limit slot: exists exactly while the token counts against the limits (created with
    * it, deleted with the counter decrements on revoke or on release after expiry). A user's slots
    * share a partition, so a strongly consistent Query lists the user's live tokens (access

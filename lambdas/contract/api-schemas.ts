@@ -19,8 +19,10 @@ import {
   type TokenAccessView,
   type UpdateTokenInput,
 } from '../core/inputs.js';
-import { AUDIT_ACTIONS, ROLES, type TokenView } from '../core/model.js';
+import { AUDIT_ACTIONS, ROLES, type TokenDetailView, type TokenView } from '../core/model.js';
+import { QUOTA_PERIODS, RATE_LIMIT_BOUNDS } from '../core/rate-limits.js';
 import { TOKEN_TYPE_NAME_PATTERN } from '../core/settings.js';
+import { quotaSchema, rateLimitSchema } from './policy-settings.js';
 import type { ManagementRouteName } from './routes.js';
 
 // The management API's contract as zod schemas: the HTTP layer validates requests with them, the
@@ -112,6 +114,44 @@ const cursorSchema = z
     '`nextCursor` of the previous page. Bound to the caller and the query, and tamper-evident: any other cursor is a 400.',
   );
 
+const { requestsPerSecond: RPS, burst: BURST, quotaLimit: QUOTA } = RATE_LIMIT_BOUNDS;
+
+const rateLimitComponent = rateLimitSchema.meta({
+  id: 'RateLimit',
+  description:
+    `A throttle, as API Gateway applies it: a steady ${RPS.min}–${RPS.max} requests per second and a bucket ` +
+    `of ${BURST.min}–${BURST.max} requests (burst).`,
+});
+
+const quotaComponent = quotaSchema.meta({
+  id: 'Quota',
+  description: `At most \`limit\` (${QUOTA.min}–${QUOTA.max}) requests per calendar DAY, WEEK (from Monday) or MONTH, UTC.`,
+});
+
+const tokenLimitsRequestSchema = z
+  .object({
+    rateLimit: rateLimitComponent
+      .nullable()
+      .optional()
+      .describe("At most the type's rateLimit (GET /policy), each number. null: the type's."),
+    quota: quotaComponent
+      .nullable()
+      .optional()
+      .describe(
+        "At most the type's quota, over the same period; any quota where the type has none. null: the type's.",
+      ),
+  })
+  .strict()
+  .meta({
+    id: 'TokenLimitsRequest',
+    description:
+      "The token's own rate limit and quota, up to its type's ceiling (a 400 above it). On create, an absent " +
+      "field is the type's; on edit, an absent field stays as it is and null sets it back to the type's. " +
+      "On edit, only an admin may raise a token's limits (or set them back to a higher type's): anyone " +
+      'else may only lower them (403). A combination of limits no token has yet takes a slot of the ' +
+      "deployment's limitClassBudget (409 LIMIT_EXCEEDED when full).",
+  });
+
 const createTokenRequestObject = z
   .object({
     name: nameSchema,
@@ -138,6 +178,7 @@ const createTokenRequestObject = z
       .optional()
       .describe('A token type from GET /policy; default `defaultTokenType`.'),
     allowedIps: allowedIpsSchema.optional(),
+    limits: tokenLimitsRequestSchema.optional(),
   })
   .strict()
   .superRefine((request, ctx) => {
@@ -194,6 +235,7 @@ export const updateTokenRequestSchema = z
         "A new expiry: in the future and no later than the maximum lifetime counted from the token's creation. " +
           '`null` (never expires) only where the policy has `allowNoExpiry`.',
       ),
+    limits: tokenLimitsRequestSchema.optional(),
   })
   .strict()
   .refine((request) => Object.keys(request).length > 0, 'give at least one field to change')
@@ -290,9 +332,49 @@ const tokenViewSchema = z.object(tokenViewShape).meta({
   description: 'A token as the API shows it. Never carries the secret or its hash.',
 });
 
+const quotaUsageSchema = z
+  .object({
+    used: z.number().int().min(0),
+    limit: z.number().int(),
+    remaining: z.number().int().min(0),
+    period: z.enum(QUOTA_PERIODS),
+    periodStart: isoDateTime,
+    resetsAt: isoDateTime.describe('When the next period starts (UTC).'),
+  })
+  .meta({ id: 'QuotaUsage', description: "The token's use of its quota in the current period." });
+
+const tokenDetailShape = {
+  ...tokenViewShape,
+  limits: z
+    .object({
+      rateLimit: rateLimitComponent,
+      quota: quotaComponent.nullable().describe('null: no quota.'),
+      source: z
+        .enum(['type', 'token'])
+        .describe(
+          "`type`: the type's limits; `token`: the token has limits of its own (the rest from its type).",
+        ),
+    })
+    .nullable()
+    .describe(
+      'The rate limit and quota that apply to the token at the gateway; null only when its type is no longer configured.',
+    ),
+  usage: quotaUsageSchema
+    .nullable()
+    .describe(
+      'Its use of its quota so far in this period; null when it has no quota, is not active, or the usage cannot be read right now.',
+    ),
+};
+
+const tokenDetailSchema = z.object(tokenDetailShape).meta({
+  id: 'TokenDetail',
+  description:
+    'One token as the API shows it, with the limits that apply to it and its quota usage. Never carries the secret or its hash.',
+});
+
 const createdTokenSchema = z
   .object({
-    ...tokenViewShape,
+    ...tokenDetailShape,
     secret: z
       .string()
       .describe(
@@ -406,6 +488,10 @@ const tokenTypeViewSchema = z
       .describe(
         'With requireIpAllowlist: the shortest prefix an allowlist entry may have per family (wider ranges are a 400); null otherwise.',
       ),
+    rateLimit: rateLimitComponent.describe('The most a token of this type gets; a token may be given less.'),
+    quota: quotaComponent
+      .nullable()
+      .describe("The type's quota; null: none (a token may still be given one)."),
   })
   .meta({ id: 'TokenType', description: 'A kind of token and its restrictions.' });
 
@@ -431,6 +517,12 @@ export const policySchema = z
       .number()
       .int()
       .describe('A revoked token may still pass the gateway for at most this long.'),
+    usageKeyBudget: z
+      .number()
+      .int()
+      .describe(
+        'How many active tokens the deployment holds at once (each has a gateway usage key); creating one more is a 409 LIMIT_EXCEEDED.',
+      ),
   })
   .meta({ id: 'Policy', description: 'What tokens this deployment lets users create.' });
 
@@ -519,7 +611,7 @@ export const ROUTE_CONTRACTS = {
   },
   getToken: {
     path: tokenPathSchema,
-    responses: { 200: tokenViewSchema },
+    responses: { 200: tokenDetailSchema },
     errors: ['VALIDATION_FAILED', 'NOT_FOUND'],
   },
   revokeToken: {
@@ -530,8 +622,15 @@ export const ROUTE_CONTRACTS = {
   updateToken: {
     path: tokenPathSchema,
     body: updateTokenRequestSchema,
-    responses: { 200: tokenViewSchema },
-    errors: ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_FOUND', 'CONFLICT'],
+    responses: { 200: tokenDetailSchema },
+    errors: [
+      'VALIDATION_FAILED',
+      'PAYLOAD_TOO_LARGE',
+      'UNSUPPORTED_MEDIA_TYPE',
+      'NOT_FOUND',
+      'CONFLICT',
+      'LIMIT_EXCEEDED',
+    ],
   },
   rotateToken: {
     path: tokenPathSchema,
@@ -592,6 +691,7 @@ const oneShape: {
   revokeAll: Assignable<RevokeAllQuery, RevokeAllInput>;
   audit: Assignable<ListAuditEventsQuery, ListAuditEventsInput>;
   token: Assignable<TokenView, z.input<typeof tokenViewSchema>>;
+  tokenDetail: Assignable<TokenDetailView, z.input<typeof tokenDetailSchema>>;
   auditView: Assignable<AuditEventView, z.input<typeof auditEventSchema>>;
   access: Assignable<TokenAccessView, z.input<typeof tokenAccessSchema>>;
   policy: Assignable<PolicyView, z.input<typeof policySchema>>;
@@ -604,6 +704,7 @@ const oneShape: {
   revokeAll: true,
   audit: true,
   token: true,
+  tokenDetail: true,
   auditView: true,
   access: true,
   policy: true,

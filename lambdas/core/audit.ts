@@ -1,5 +1,6 @@
 import { newAuditEventId } from './ids.js';
 import type { AuditAction, AuditActor, AuditEvent, Caller, FieldChange, TokenRecord } from './model.js';
+import { limitsAuditValue } from './token-limits.js';
 
 // Building audit events: who (the caller, or the system), what, about which token or user. Only
 // names, ids, scopes, allowlists and times go in: never a secret, its hash or its hint.
@@ -116,9 +117,14 @@ function sameValue(a: string | readonly string[] | null, b: string | readonly st
   return a === b;
 }
 
-/** The field-level diff of an edit: one entry per field whose value changed. */
+/**
+ * The field-level diff of an edit: one entry per field whose value changed. A token's own limits
+ * are one field, as compact JSON (null: the type's).
+ */
 export function diffToken(before: TokenRecord, after: TokenRecord): FieldChange[] {
   const changes: FieldChange[] = [];
+  const limitsFrom = limitsAuditValue(before.limits);
+  const limitsTo = limitsAuditValue(after.limits);
   for (const field of DIFFED_FIELDS) {
     const from = before[field];
     const to = after[field];
@@ -130,5 +136,6 @@ export function diffToken(before: TokenRecord, after: TokenRecord): FieldChange[
       });
     }
   }
+  if (limitsFrom !== limitsTo) changes.push({ field: 'limits', from: limitsFrom, to: limitsTo });
   return changes;
 }

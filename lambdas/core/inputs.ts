@@ -1,4 +1,6 @@
 import type { AuditAction, Role } from './model.js';
+import type { Quota, RateLimit } from './rate-limits.js';
+import type { TokenLimitsRequest } from './token-limits.js';
 
 // What the use cases take and give, in the domain's terms. The management API's contract
 // (lambdas/contract/api-schemas.ts) validates requests into these shapes and describes these
@@ -26,6 +28,8 @@ export interface CreateTokenInput {
   readonly expiresAt?: string | null | undefined;
   readonly type?: string | undefined;
   readonly allowedIps?: readonly string[] | undefined;
+  /** The token's own limits, up to its type's (token-limits.ts); absent or null fields: the type's. */
+  readonly limits?: TokenLimitsRequest | undefined;
 }
 
 /** The fields to change; absent fields stay as they are. */
@@ -35,6 +39,8 @@ export interface UpdateTokenInput {
   readonly scopes?: readonly string[] | undefined;
   readonly allowedIps?: readonly string[] | undefined;
   readonly expiresAt?: string | null | undefined;
+  /** Absent fields stay as they are; null: back to the type's (token-limits.ts says who may). */
+  readonly limits?: TokenLimitsRequest | undefined;
 }
 
 export interface RotateTokenInput {
@@ -112,7 +118,12 @@ export interface PolicyView {
     allowedScopes: string[];
     requireIpAllowlist: boolean;
     minAllowlistPrefix: { ipv4: number; ipv6: number } | null;
+    /** The most a token of the type gets; a token may be given less. */
+    rateLimit: RateLimit;
+    quota: Quota | null;
   }[];
   defaultTokenType: string;
   revocationWindowSeconds: number;
+  /** Tokens that may hold a gateway usage key at once: creating one more is a 409. */
+  usageKeyBudget: number;
 }

@@ -1,4 +1,5 @@
-import type { TokenLimitsOverride } from './rate-limits.js';
+import type { QuotaUsage, TokenLimitsOverride } from './rate-limits.js';
+import type { TokenLimitsView } from './token-limits.js';
 
 // The domain's records. Adapters map them to and from DynamoDB items; the HTTP layer maps
 // TokenRecord to the contract's TokenView. No record ever holds a token's plaintext.
@@ -171,9 +172,12 @@ export interface AuditActor {
   readonly userAgent: string | null;
 }
 
-/** One field of a token edit: values are JSON (strings, string arrays, null). Never a secret. */
+/**
+ * One field of a token edit: values are JSON (strings, string arrays, null). Never a secret.
+ * `limits`: the token's own limits as compact JSON (`{"rateLimit":…,"quota":…}`), null = the type's.
+ */
 export interface FieldChange {
-  readonly field: 'name' | 'description' | 'scopes' | 'allowedIps' | 'expiresAt';
+  readonly field: 'name' | 'description' | 'scopes' | 'allowedIps' | 'expiresAt' | 'limits';
   readonly from: string | readonly string[] | null;
   readonly to: string | readonly string[] | null;
 }
@@ -218,6 +222,12 @@ export interface TokenView {
   userId: string;
   accountId: string;
   createdBy: string;
+}
+
+/** One token as GET /tokens/{id} (and create, edit, rotate) shows it: its limits and quota usage too. */
+export interface TokenDetailView extends TokenView {
+  limits: TokenLimitsView | null;
+  usage: QuotaUsage | null;
 }
 
 export function toTokenView(token: TokenListing, now: Date): TokenView {

@@ -38,6 +38,11 @@ export interface PageRequest {
 export interface ActiveTokenLimits {
   readonly perUser: number;
   readonly perAccount: number;
+  /**
+   * Active tokens of the whole deployment, each holding a gateway usage key (usageKeyBudget,
+   * counted and released with the same limit slot as the per-user and per-account limits).
+   */
+  readonly usageKeys: number;
 }
 
 export interface TokenRepository {
@@ -45,9 +50,16 @@ export interface TokenRepository {
    * Writes the token record, its credential, its limit slot and its audit event atomically,
    * counting it against the owner's and the account's active-token limits. Throws
    * LimitExceededError when either is reached, TokenAccessDisabledError (403) when the owner's token
-   * access is disabled.
+   * access is disabled. The deployment's usage-key count goes with them (LimitExceededError at
+   * `limits.usageKeys`).
    */
   create(token: TokenRecord, limits: ActiveTokenLimits, audit: AuditEvent): Promise<void>;
+  /**
+   * Registers an override limit class (rate-limits.ts limitClassOf) if it is not yet registered,
+   * counting it against `budget`: LimitExceededError when it is new and `budget` classes are
+   * registered already. Registered classes are never unregistered (their usage plans stay).
+   */
+  registerLimitClass(limitClass: string, budget: number): Promise<void>;
   /** Strongly consistent read by id. */
   get(tokenId: string): Promise<TokenRecord | undefined>;
   /** Newest first. */

@@ -6,6 +6,7 @@ import { type Caller, statusOf, type TokenChange, type TokenRecord } from './mod
 import type { KeySource } from './ports.js';
 import type { PolicySettings } from './settings.js';
 import { generateToken } from './token-format.js';
+import { resolveLimitsUpdate, sameOverride } from './token-limits.js';
 import { resolveTokenUpdate } from './token-policy.js';
 import {
   assertCanWrite,
@@ -14,8 +15,11 @@ import {
   changeBy,
   getToken,
   ownedBy,
+  registerLimitClassOf,
+  syncUsageKeyBestEffort,
   type TokenDeps,
   type TokenOwners,
+  type UsageKeySyncDeps,
 } from './token-service.js';
 
 // A token's life after creation: edits, rotations and "revoke all". Same visibility as the rest
@@ -23,7 +27,7 @@ import {
 // Each write is conditional on the version read here, so a change that raced another one is a 409
 // CONFLICT from the repository rather than a lost update.
 
-export interface UpdateDeps extends TokenDeps {
+export interface UpdateDeps extends TokenDeps, UsageKeySyncDeps {
   readonly settings: PolicySettings;
 }
 
@@ -57,15 +61,21 @@ export async function updateToken(
   const now = deps.clock.now();
   assertChangeable(current, now);
   const resolved = resolveTokenUpdate(deps.settings, current, request, now);
-  const edited: TokenRecord = { ...current, ...resolved };
+  const limits = resolveLimitsUpdate(deps.settings, current, request.limits, caller.role);
+  const edited: TokenRecord = { ...current, ...resolved, limits };
   const changes = diffToken(current, edited);
   if (changes.length === 0) return current;
+  const limitsChanged = !sameOverride(current.limits, limits);
+  if (limitsChanged) await registerLimitClassOf(deps, edited);
   const next: TokenRecord = { ...edited, ...nextVersion(current, changeBy(caller, 'updated', now)) };
   await deps.repository.update(
     current,
     next,
     tokenAuditEvent('token.updated', caller, next, now, { changes }),
   );
+  // The key moves to its new plan now rather than when the stream gets to it (nothing to do when
+  // the limit class stays the same: syncUsageKey sees that).
+  if (limitsChanged) await syncUsageKeyBestEffort(deps, { before: current, after: next });
   return next;
 }
 

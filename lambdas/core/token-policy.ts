@@ -7,6 +7,7 @@ import {
   NAME_MAX_LENGTH,
   type PolicyView,
 } from './inputs.js';
+import type { TokenLimitsOverride } from './rate-limits.js';
 import {
   type AllowlistBound,
   allowlistBoundOf,
@@ -14,8 +15,10 @@ import {
   scopeCatalogue,
   tokenTypeNamed,
 } from './settings.js';
+import { resolveCreateLimits, type TokenLimitsRequest } from './token-limits.js';
 
-// The token policy applied to a create request: expiry, scopes, token type and IP allowlist.
+// The token policy applied to a create request: expiry, scopes, token type, IP allowlist and the
+// token's own limits (token-limits.ts).
 // Every problem is collected and reported at once as one ValidationError with a detail per field.
 //
 // Expiry rules:
@@ -34,6 +37,7 @@ export interface TokenPolicyRequest {
   readonly allowedIps?: readonly string[] | undefined;
   readonly expiresInDays?: number | undefined;
   readonly expiresAt?: string | null | undefined;
+  readonly limits?: TokenLimitsRequest | undefined;
 }
 
 interface ResolvedTokenPolicy {
@@ -41,6 +45,8 @@ interface ResolvedTokenPolicy {
   readonly scopes: string[];
   readonly allowedIps: string[];
   readonly expiresAt: string | null;
+  /** The token's own limits, within its type's ceiling; null: the type's. */
+  readonly limits: TokenLimitsOverride | null;
 }
 
 export function defaultExpiryDays(settings: PolicySettings): number {
@@ -74,8 +80,9 @@ export function resolveTokenPolicy(
       message: `token type "${type}" requires at least one allowed IP address or CIDR`,
     });
   }
+  const limits = resolveCreateLimits(typeSettings, request.limits, issues);
   if (issues.length > 0) throw new ValidationError('The token request breaks the token policy', issues);
-  return { type, scopes, allowedIps, expiresAt };
+  return { type, scopes, allowedIps, expiresAt, limits };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -458,8 +465,11 @@ export function policyView(settings: PolicySettings): PolicyView {
       allowedScopes: [...(type.allowedScopes ?? catalogue)],
       requireIpAllowlist: type.requireIpAllowlist,
       minAllowlistPrefix: allowlistBoundOf(type) ?? null,
+      rateLimit: { ...type.rateLimit },
+      quota: type.quota === undefined ? null : { ...type.quota },
     })),
     defaultTokenType: settings.defaultTokenType,
     revocationWindowSeconds: settings.revocationWindowSeconds,
+    usageKeyBudget: settings.usageKeyBudget,
   };
 }

@@ -6,10 +6,19 @@ import { newTokenId } from './ids.js';
 import type { CreateTokenInput, ListTokensInput } from './inputs.js';
 import { openListCursor } from './list-cursors.js';
 import { type Caller, statusOf, type TokenChange, type TokenListing, type TokenRecord } from './model.js';
-import type { ActiveTokenLimits, Clock, KeySource, Page, TokenRepository } from './ports.js';
+import type {
+  ActiveTokenLimits,
+  Clock,
+  KeySource,
+  Page,
+  TokenRepository,
+  UsagePlanGateway,
+} from './ports.js';
 import type { PolicySettings } from './settings.js';
 import { generateToken } from './token-format.js';
+import { isOverrideClass, limitClassOfToken, limitsAuditValue } from './token-limits.js';
 import { resolveTokenPolicy } from './token-policy.js';
+import { syncUsageKey, type UsageKeyChange } from './usage-keys/sync-usage-key.js';
 
 // The management use cases over the ports. Each takes only the dependencies it needs, so a handler
 // that never hashes builds no key source (and its function gets no kms:Decrypt).
@@ -31,7 +40,19 @@ export interface ListDeps extends TokenDeps {
   readonly keySource: KeySource;
 }
 
-export interface CreateDeps extends TokenDeps {
+/**
+ * Putting a token's usage key in place right after a create or edit (design: "a token works
+ * immediately"): best effort, so a new token usually passes the gateway before its 201 returns. The
+ * usage-key stream consumer (lambdas/usage-keys/) is the guarantee; a failure here is only told to
+ * `onUsageKeySyncError` and the request still succeeds.
+ */
+export interface UsageKeySyncDeps {
+  /** Absent: the stream consumer alone puts keys in place. */
+  readonly usagePlans?: UsagePlanGateway | undefined;
+  readonly onUsageKeySyncError?: ((error: unknown, tokenId: string) => void) | undefined;
+}
+
+export interface CreateDeps extends TokenDeps, UsageKeySyncDeps {
   readonly keySource: KeySource;
   readonly settings: PolicySettings;
   /** Token id generator; tests pin it. */
@@ -108,13 +129,17 @@ export async function createToken(
     version: 1,
     previousSecretHash: null,
     previousSecretNotAfter: null,
-    limits: null,
+    limits: policy.limits,
   };
   const limits: ActiveTokenLimits = {
     perUser: deps.settings.maxActiveTokensPerUser,
     perAccount: deps.settings.maxActiveTokensPerAccount,
+    usageKeys: deps.settings.usageKeyBudget,
   };
-  const audit = tokenAuditEvent('token.created', caller, token, now);
+  await registerLimitClassOf(deps, token);
+  const audit = tokenAuditEvent('token.created', caller, token, now, {
+    details: token.limits === null ? {} : { limits: limitsAuditValue(token.limits) },
+  });
   try {
     await deps.repository.create(token, limits, audit);
   } catch (error) {
@@ -128,7 +153,45 @@ export async function createToken(
     if (released === 0) throw error;
     await deps.repository.create(token, limits, audit);
   }
+  await syncUsageKeyBestEffort(deps, { before: undefined, after: token });
   return { token, secret };
+}
+
+/** syncUsageKey after a write; never throws (see UsageKeySyncDeps). */
+export async function syncUsageKeyBestEffort(
+  deps: UsageKeySyncDeps & { readonly repository: TokenRepository; readonly settings: PolicySettings },
+  change: UsageKeyChange,
+): Promise<void> {
+  if (deps.usagePlans === undefined) return;
+  const tokenId = (change.after ?? change.before)?.id ?? '';
+  try {
+    await syncUsageKey(
+      {
+        plans: deps.usagePlans,
+        settings: deps.settings,
+        readToken: (id) => deps.repository.get(id),
+      },
+      change,
+    );
+  } catch (error) {
+    deps.onUsageKeySyncError?.(error, tokenId);
+  }
+}
+
+/**
+ * A token whose limits need a usage plan of their own (an override class, rate-limits.ts
+ * limitClassOf) takes a slot under limitClassBudget first, unless its class has one already:
+ * 409 LIMIT_EXCEEDED when the budget is full. A registered class stays registered (its plan stays
+ * too, whether or not a token still uses it), so a slot is never given back.
+ */
+export async function registerLimitClassOf(
+  deps: { readonly repository: TokenRepository; readonly settings: PolicySettings },
+  token: Pick<TokenRecord, 'type' | 'limits'>,
+): Promise<void> {
+  if (token.limits === null) return;
+  const limitClass = limitClassOfToken(deps.settings, token);
+  if (limitClass === undefined || !isOverrideClass(limitClass)) return;
+  await deps.repository.registerLimitClass(limitClass, deps.settings.limitClassBudget);
 }
 
 /** Whose tokens a listing or a revoke-all is about, within the caller's account. */

@@ -1,5 +1,17 @@
 import { systemClock } from '../core/ports.js';
+import { ENV, optionalEnv } from '../runtime/env.js';
 import { tokenRepositoryFromEnv } from '../runtime/repositories.js';
+import { policySettingsFromEnv } from '../runtime/settings.js';
+import { usageReaderFromEnv } from '../runtime/usage-plans.js';
 import { getTokenRoute } from './route.js';
 
-export const handler = getTokenRoute({ tokens: tokenRepositoryFromEnv(), clock: systemClock });
+// The gateway's usage plans only where the stack names them (USAGE_PLAN_PREFIX): the detail then
+// shows quota usage; without it, usage is null.
+const usagePlansConfigured = optionalEnv(ENV.usagePlanPrefix) !== undefined;
+
+export const handler = getTokenRoute({
+  tokens: tokenRepositoryFromEnv(),
+  settings: policySettingsFromEnv(),
+  clock: systemClock,
+  usage: usagePlansConfigured ? usageReaderFromEnv() : undefined,
+});

@@ -1,6 +1,17 @@
-import type { AuditLog, Clock, KeySource, TokenRepository, UserAccessRepository } from '../core/ports.js';
+import type {
+  AuditLog,
+  Clock,
+  KeySource,
+  TokenRepository,
+  UsagePlanGateway,
+  UsageReader,
+  UserAccessRepository,
+} from '../core/ports.js';
 import type { RevokeAllJobDeps, RevokeAllJobStore } from '../core/revoke-all-job.js';
 import type { PolicySettings } from '../core/settings.js';
+import type { TokenDetailDeps } from '../core/token-detail.js';
+import type { UsageKeySyncDeps } from '../core/token-service.js';
+import { logger } from '../runtime/logger.js';
 
 /**
  * Every port a management route may use, by one name each. A route's factory
@@ -21,4 +32,40 @@ export interface ManagementDeps {
   readonly cursorKey: KeySource;
   readonly settings: PolicySettings;
   readonly clock: Clock;
+  /** A token's quota usage for its detail (docs/rate-limits.md); absent: the detail shows usage null. */
+  readonly usage?: UsageReader | undefined;
+  /**
+   * The gateway's usage plans: create and edit put the token's usage key in place right after their
+   * write (best effort; the usage-key stream consumer is the guarantee). Absent: the consumer only.
+   */
+  readonly usagePlans?: UsagePlanGateway | undefined;
+}
+
+/** The create and edit routes' best-effort usage-key sync, failures logged (core/token-service.ts). */
+export function usageKeySyncDeps(deps: Pick<ManagementDeps, 'usagePlans'>): UsageKeySyncDeps {
+  return {
+    usagePlans: deps.usagePlans,
+    onUsageKeySyncError: (error, tokenId) =>
+      logger.warn('Could not put the token usage key in place; the usage-key stream consumer will', {
+        tokenId,
+        error: errorFields(error),
+      }),
+  };
+}
+
+const errorFields = (error: unknown) =>
+  error instanceof Error ? { name: error.name, message: error.message } : String(error);
+
+/** How a route builds a token's detail: its settings, clock and usage reader, failures logged. */
+export function tokenDetailDeps(deps: Pick<ManagementDeps, 'settings' | 'clock' | 'usage'>): TokenDetailDeps {
+  return {
+    settings: deps.settings,
+    clock: deps.clock,
+    usage: deps.usage,
+    onUsageError: (error, tokenId) =>
+      logger.warn('Could not read the token quota usage; the detail shows usage null', {
+        tokenId,
+        error: errorFields(error),
+      }),
+  };
 }

@@ -18,7 +18,7 @@ import { batch, issueToken, ttlDeletion } from '../unit/notifications/support.js
 
 type Handler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse>;
 
-const LIMITS = { perUser: 10, perAccount: 100 };
+const LIMITS = { perUser: 10, perAccount: 100, usageKeys: 10_000 };
 
 describe('expiry ledger on DynamoDB Local', () => {
   let table: TestTable;

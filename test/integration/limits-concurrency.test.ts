@@ -151,7 +151,11 @@ describe('active-token limits under contention (DynamoDB Local)', () => {
     const { fulfilled, rejected } = await settle(
       users.map((userId) => {
         const token = newToken(accountId, userId);
-        return repository.create(token, { perUser: UNLIMITED, perAccount: 5 }, createdEvent(token));
+        return repository.create(
+          token,
+          { perUser: UNLIMITED, perAccount: 5, usageKeys: 10_000 },
+          createdEvent(token),
+        );
       }),
     );
     expect(fulfilled).toHaveLength(5);
@@ -166,7 +170,11 @@ describe('active-token limits under contention (DynamoDB Local)', () => {
     const { fulfilled, rejected } = await settle(
       Array.from({ length: 30 }, () => {
         const token = newToken(accountId, 'solo');
-        return repository.create(token, { perUser: 1, perAccount: UNLIMITED }, createdEvent(token));
+        return repository.create(
+          token,
+          { perUser: 1, perAccount: UNLIMITED, usageKeys: 10_000 },
+          createdEvent(token),
+        );
       }),
     );
     expect(fulfilled).toHaveLength(1);
@@ -179,7 +187,7 @@ describe('active-token limits under contention (DynamoDB Local)', () => {
   it('creates, revokes and expiry releases all at once keep every counter equal to its slots', async () => {
     const accountId = 'acct-churn';
     const users = ['ann', 'ben', 'cat'];
-    const limits = { perUser: 6, perAccount: 12 };
+    const limits = { perUser: 6, perAccount: 12, usageKeys: 10_000 };
     const past = new Date(Date.now() - 3_600_000).toISOString();
     // Seed: per user, 2 live tokens and 2 expired ones that still hold slots.
     const live: TokenRecord[] = [];
@@ -257,7 +265,11 @@ describe('active-token limits under contention (DynamoDB Local)', () => {
     const { fulfilled, rejected } = await settle(
       users.map((userId) => {
         const token = newToken(accountId, userId);
-        return racing.create(token, { perUser: UNLIMITED, perAccount: 20 }, createdEvent(token));
+        return racing.create(
+          token,
+          { perUser: UNLIMITED, perAccount: 20, usageKeys: 10_000 },
+          createdEvent(token),
+        );
       }),
     );
     expect(emulated.conflicts()).toBeGreaterThan(0);

@@ -74,7 +74,7 @@ const IMPLEMENTATIONS: readonly [string, () => Ports][] = [
 ];
 
 const key = { version: 'v1', material: randomBytes(32) };
-const LIMITS = { perUser: 2, perAccount: 3 };
+const LIMITS = { perUser: 2, perAccount: 3, usageKeys: 10_000 };
 
 /** A fresh account per test: the DynamoDB implementations share one table. */
 const newAccount = () => `acct-${randomUUID().slice(0, 8)}`;

@@ -84,7 +84,7 @@ describe('revoke-all job on DynamoDB Local', () => {
           .map((token) =>
             repository.create(
               token,
-              { perUser, perAccount: PER_ACCOUNT },
+              { perUser, perAccount: PER_ACCOUNT, usageKeys: 10_000 },
               tokenAuditEvent('token.created', admin, token, token.createdAt),
             ),
           ),

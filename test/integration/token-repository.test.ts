@@ -16,7 +16,7 @@ import { tokenRecord } from '../unit/management/records.js';
 // race answers. Limits under heavy contention: limits-concurrency.test.ts.
 
 const key = { version: 'v1', material: randomBytes(32) };
-const LIMITS = { perUser: 10, perAccount: 100 };
+const LIMITS = { perUser: 10, perAccount: 100, usageKeys: 10_000 };
 const RETENTION_DAYS = 30;
 const DAY_MS = 86_400_000;
 
@@ -173,14 +173,16 @@ describe('create', () => {
   });
 
   it('answers LIMIT_EXCEEDED at the per-user and the per-account limit, writing nothing', async () => {
-    await create(newToken('acct-l', 'lea'), { perUser: 1, perAccount: 2 });
+    await create(newToken('acct-l', 'lea'), { perUser: 1, perAccount: 2, usageKeys: 10_000 });
     const overUser = newToken('acct-l', 'lea');
-    await expect(create(overUser, { perUser: 1, perAccount: 2 })).rejects.toThrow(/limit of 1 active tokens/);
-    await create(newToken('acct-l', 'max'), { perUser: 1, perAccount: 2 });
-    const overAccount = newToken('acct-l', 'ned');
-    await expect(create(overAccount, { perUser: 1, perAccount: 2 })).rejects.toBeInstanceOf(
-      LimitExceededError,
+    await expect(create(overUser, { perUser: 1, perAccount: 2, usageKeys: 10_000 })).rejects.toThrow(
+      /limit of 1 active tokens/,
     );
+    await create(newToken('acct-l', 'max'), { perUser: 1, perAccount: 2, usageKeys: 10_000 });
+    const overAccount = newToken('acct-l', 'ned');
+    await expect(
+      create(overAccount, { perUser: 1, perAccount: 2, usageKeys: 10_000 }),
+    ).rejects.toBeInstanceOf(LimitExceededError);
     expect(await repository.get(overUser.id)).toBeUndefined();
     expect(await repository.get(overAccount.id)).toBeUndefined();
     expect((await counters('acct-l', 'lea')).account).toBe(2);

@@ -85,10 +85,10 @@ const change = (action: TokenChange['action']): TokenChange => ({
 });
 
 describe('create', () => {
-  const LIMITS = { perUser: 2, perAccount: 5 };
-  const CREATE_PARTS = 7;
+  const LIMITS = { perUser: 2, perAccount: 5, usageKeys: 9 };
+  const CREATE_PARTS = 8;
 
-  it('one transaction: token, credential, both counters, slot, access check, audit event', async () => {
+  it('one transaction: token, credential, both counters, slot, access check, audit event, usage-key counter', async () => {
     const token = tokenRecord();
     dynamo.on(TransactWriteCommand).resolves({});
     await repository().create(token, LIMITS, createdAudit(token));
@@ -101,7 +101,12 @@ describe('create', () => {
       KEYS.slot('acct-1', 'user-1', token.id),
       KEYS.userAccess('acct-1', 'user-1'),
       { pk: `AUDIT#TOKEN#${token.id}`, sk: expect.stringMatching(/#evt_/) },
+      KEYS.usageKeyLimit(),
     ]);
+    expect(items[7]?.Update).toMatchObject({
+      ConditionExpression: 'attribute_not_exists(#active) OR #active < :limit',
+      ExpressionAttributeValues: { ':limit': 9, ':one': 1 },
+    });
     expect(items[2]?.Update).toMatchObject({
       ConditionExpression: 'attribute_not_exists(#active) OR #active < :limit',
       ExpressionAttributeValues: { ':limit': 2, ':one': 1 },
@@ -122,6 +127,7 @@ describe('create', () => {
     ['the user counter', 2, LimitExceededError, /limit of 2 active tokens/],
     ['the account counter', 3, LimitExceededError, /account has reached its limit of 5/],
     ['the access check', 5, TokenAccessDisabledError, /disabled/],
+    ['the usage-key counter', 7, LimitExceededError, /budget of 9 active tokens \(usageKeyBudget/],
   ])('a failed condition on %s is a domain error, never retried', async (_, index, type, message) => {
     const token = tokenRecord();
     dynamo
@@ -309,7 +315,9 @@ describe('revoke', () => {
       KEYS.userLimit('acct-1', 'user-1'),
       KEYS.accountLimit('acct-1'),
       { pk: `AUDIT#TOKEN#${token.id}`, sk: expect.any(String) },
+      KEYS.usageKeyLimit(),
     ]);
+    expect(items[6]?.Update?.ExpressionAttributeValues).toMatchObject({ ':minusOne': -1 });
     expect(items[0]?.Update).toMatchObject({
       ConditionExpression: '#version = :expectedVersion AND #state = :active',
       ExpressionAttributeValues: { ':expectedVersion': 4, ':nextVersion': 5, ':revoked': 'revoked' },
@@ -736,7 +744,9 @@ describe('releasing slots', () => {
     expect(await repository().releaseExpiredSlots('acct-1', 'user-1', now)).toBe(1);
     const calls = transactions();
     expect(calls).toHaveLength(3);
-    expect(calls[2]).toHaveLength(3);
+    // slot, both counters and the usage-key counter; no audit event.
+    expect(calls[2]).toHaveLength(4);
+    expect(calls[2]?.at(-1)?.Update?.Key).toEqual(KEYS.usageKeyLimit());
   });
 
   it('releaseSlotOfDeletedToken: true once, false when the slot is gone; conflicts retried', async () => {

@@ -80,6 +80,8 @@ export class MemoryTokenRepository implements TokenRepository {
   /** By secret hash: what the fan-out of a token access switch writes. */
   readonly credentials = new Map<string, CredentialState>();
   readonly access = new Map<string, UserAccess>();
+  /** Registered override limit classes (never removed). */
+  readonly limitClasses = new Set<string>();
   queries = 0;
   calls: string[] = [];
 
@@ -102,10 +104,18 @@ export class MemoryTokenRepository implements TokenRepository {
       throw new LimitExceededError('user limit');
     }
     if (this.activeCount(token.accountId) >= limits.perAccount) throw new LimitExceededError('account limit');
+    if (this.slots.size >= limits.usageKeys) throw new LimitExceededError('usage key budget');
     this.tokens.set(token.id, token);
     this.slots.set(token.id, { accountId: token.accountId, userId: token.userId });
     this.credentials.set(token.secretHash, { tokenId: token.id, disabled: false, generation: 0 });
     await this.auditLog.append(audit);
+  }
+
+  async registerLimitClass(limitClass: string, budget: number): Promise<void> {
+    this.calls.push(`registerLimitClass:${limitClass}`);
+    if (this.limitClasses.has(limitClass)) return;
+    if (this.limitClasses.size >= budget) throw new LimitExceededError('limit class budget');
+    this.limitClasses.add(limitClass);
   }
 
   async get(tokenId: string): Promise<TokenRecord | undefined> {

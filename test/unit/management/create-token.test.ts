@@ -78,16 +78,21 @@ describe('POST /tokens (DynamoDB mocked)', () => {
         'hint',
         'id',
         'lastUsedAt',
+        'limits',
         'name',
         'rotatedAt',
         'scopes',
         'secret',
         'status',
         'type',
+        'usage',
         'userId',
       ].sort(),
     );
     expect(body).toMatchObject({
+      // The type's limits (standard: 50/s, burst 100, no quota), so no usage to show.
+      limits: { rateLimit: { requestsPerSecond: 50, burst: 100 }, quota: null, source: 'type' },
+      usage: null,
       name: 'CI deploys',
       description: 'deploys',
       scopes: ['content:read', 'content:write'],
@@ -108,8 +113,14 @@ describe('POST /tokens (DynamoDB mocked)', () => {
     expect(calls).toHaveLength(1);
     const input = calls[0]?.args[0].input;
     const items = input?.TransactItems ?? [];
-    // token, credential, both counters, the limit slot, the access check, the audit event
-    expect(items).toHaveLength(7);
+    // token, credential, both counters, the limit slot, the access check, the audit event, the
+    // deployment's usage-key counter
+    expect(items).toHaveLength(8);
+    expect(items[7]?.Update).toMatchObject({
+      Key: { pk: 'LIMIT#USAGE_KEYS', sk: 'LIMIT' },
+      ConditionExpression: 'attribute_not_exists(#active) OR #active < :limit',
+      ExpressionAttributeValues: { ':limit': 9000 },
+    });
     expect(items[0]?.Put).toMatchObject({
       TableName: 'tokens-table',
       ConditionExpression: 'attribute_not_exists(pk)',
@@ -235,7 +246,8 @@ describe('POST /tokens (DynamoDB mocked)', () => {
     // create (refused), the release of the expired slot with its token.expired event, create again.
     expect(writes).toHaveLength(3);
     expect(writes[1]?.[0]?.Delete?.Key).toEqual({ pk: 'SLOTS#acct-1#user-1', sk: `SLOT#${expired.id}` });
-    expect(writes[1]?.at(-1)?.Put?.Item).toMatchObject({ action: 'token.expired', tokenId: expired.id });
+    expect(writes[1]?.at(-2)?.Put?.Item).toMatchObject({ action: 'token.expired', tokenId: expired.id });
+    expect(writes[1]?.at(-1)?.Update?.Key).toEqual({ pk: 'LIMIT#USAGE_KEYS', sk: 'LIMIT' });
     expect(writes[2]?.[0]?.Put?.Item).toMatchObject({ entity: 'token', name: 'CI deploys' });
   });
 

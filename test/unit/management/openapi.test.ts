@@ -74,7 +74,7 @@ describe('the OpenAPI document', () => {
     );
     expect(schemas.UpdateTokenRequest).toMatchObject({ additionalProperties: false, minProperties: 1 });
     expect(Object.keys((schemas.UpdateTokenRequest?.properties ?? {}) as Json).sort()).toEqual(
-      ['allowedIps', 'description', 'expiresAt', 'name', 'scopes'].sort(),
+      ['allowedIps', 'description', 'expiresAt', 'limits', 'name', 'scopes'].sort(),
     );
     const audit = operation('/audit-events', 'get') as { parameters: Json[] };
     expect(audit.parameters.map((parameter) => parameter.name)).toEqual([
@@ -85,6 +85,37 @@ describe('the OpenAPI document', () => {
     ]);
     const revokeAll = operation('/tokens', 'delete') as { parameters: Json[] };
     expect(revokeAll.parameters.map((parameter) => parameter.name)).toEqual(['userId']);
+  });
+
+  it('documents per-token limits: the request field, the detail, the policy ceilings and the budget (#14)', () => {
+    const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
+    const properties = (id: string) => (schemas[id]?.properties ?? {}) as Json;
+    expect(JSON.stringify(properties('CreateTokenRequest').limits)).toContain('TokenLimitsRequest');
+    expect(JSON.stringify(properties('UpdateTokenRequest').limits)).toContain('TokenLimitsRequest');
+    expect(schemas.TokenLimitsRequest).toMatchObject({ additionalProperties: false });
+    expect(schemas.RateLimit).toMatchObject({
+      required: ['requestsPerSecond', 'burst'],
+      properties: {
+        requestsPerSecond: { minimum: 1, maximum: 10_000 },
+        burst: { minimum: 1, maximum: 5000 },
+      },
+    });
+    expect(schemas.Quota?.properties).toMatchObject({ period: { enum: ['DAY', 'WEEK', 'MONTH'] } });
+    expect(Object.keys(properties('TokenDetail'))).toEqual(expect.arrayContaining(['limits', 'usage']));
+    expect(Object.keys(properties('QuotaUsage')).sort()).toEqual(
+      ['limit', 'period', 'periodStart', 'remaining', 'resetsAt', 'used'].sort(),
+    );
+    expect(Object.keys(properties('TokenType'))).toEqual(expect.arrayContaining(['rateLimit', 'quota']));
+    expect(Object.keys(properties('Policy'))).toContain('usageKeyBudget');
+    const okBody = (path: string, method: string, status: string) =>
+      ((document.paths[path]?.[method] as Json | undefined)?.responses as Json | undefined)?.[status];
+    expect(JSON.stringify(okBody('/tokens/{id}', 'get', '200'))).toContain(
+      JSON.stringify(ref('TokenDetail')).slice(1, -1),
+    );
+    expect(Object.keys(properties('CreatedToken'))).toEqual(
+      expect.arrayContaining(['limits', 'usage', 'secret']),
+    );
+    expect(Object.keys(okBody('/tokens/{id}', 'patch', '409') ?? {})).not.toHaveLength(0);
   });
 
   it('puts bearer JWT security on jwt routes and none on public ones', () => {

@@ -73,7 +73,8 @@ describe('DELETE /tokens (DynamoDB mocked)', () => {
         action: 'revoked',
         bulk: true,
       });
-      expect(items.at(-1)?.Put?.Item).toMatchObject({ action: 'token.revoked', details: { bulk: true } });
+      expect(items.at(-2)?.Put?.Item).toMatchObject({ action: 'token.revoked', details: { bulk: true } });
+      expect(items.at(-1)?.Update?.Key).toEqual({ pk: 'LIMIT#USAGE_KEYS', sk: 'LIMIT' });
     }
     expect(appended()).toEqual([
       expect.objectContaining({

@@ -45,6 +45,7 @@ describe('DELETE /tokens/{id} (DynamoDB mocked)', () => {
       { pk: 'LIMIT#USER#acct-1#user-1', sk: 'LIMIT' },
       { pk: 'LIMIT#ACCOUNT#acct-1', sk: 'LIMIT' },
       null,
+      { pk: 'LIMIT#USAGE_KEYS', sk: 'LIMIT' },
     ]);
     expect(items[0]?.Update?.ExpressionAttributeValues).toMatchObject({
       ':revoked': 'revoked',
@@ -103,7 +104,7 @@ describe('DELETE /tokens/{id} (DynamoDB mocked)', () => {
       .resolves({});
     expect((await invoke(handler, revokeEvent(token.id))).status).toBe(204);
     const second = dynamo.commandCalls(TransactWriteCommand)[1]?.args[0].input.TransactItems ?? [];
-    expect(second).toHaveLength(5);
+    expect(second).toHaveLength(6);
     expect(second.some((item) => String(item.Update?.Key?.pk).startsWith('CREDENTIAL#'))).toBe(false);
   });
 
