@@ -11,10 +11,9 @@ import { type StackProcess, spawnLocalStack, stackTestTimeout } from './local-st
 // 30 s, so API Gateway's cache is emulated with a TTL and the token authorizer runs once per token),
 // the usage-key consumer on the stream, the emulated usage plans enforced after the authorizer.
 //
-// The limits come from token types given to this run through LOCAL_CDK_CONTEXT (as cdk.json's
-// `tokenTypes` would): `burst5` (5 requests/s, burst 5) and `daily20` (a quota of 20 a day).
-// TODO(#14): once per-token limits at create are merged (helper A), also create such tokens of the
-// `standard` type with `limits` in the body.
+// Both ways a token gets its limits: its own, lower than its type's, given at create (`limits`,
+// the 5 requests/s burst-5 token: a usage plan of its own limit class), and its type's, here the
+// `daily20` type given to this run through LOCAL_CDK_CONTEXT (as cdk.json's `tokenTypes` would).
 //
 // No fixed sleep is a deadline: waits poll with a ceiling on the monotonic clock; the one wait for
 // the token bucket to refill is a minimum (at least 1 s), followed by a bounded retry.
@@ -24,7 +23,6 @@ const TOKEN_TYPES = {
     description: 'Any scopes from the catalogue.',
     rateLimit: { requestsPerSecond: 50, burst: 100 },
   },
-  burst5: { description: 'At most 5 requests a second.', rateLimit: { requestsPerSecond: 5, burst: 5 } },
   daily20: {
     description: 'At most 20 requests a day.',
     rateLimit: { requestsPerSecond: 50, burst: 100 },
@@ -59,20 +57,27 @@ async function call(method: string, path: string, auth: string, body?: unknown):
 
 const demo = (secret: string) => call('GET', '/demo/reports/daily', secret);
 
-async function createToken(jwt: string, name: string, type: string): Promise<{ id: string; secret: string }> {
+async function createToken(
+  jwt: string,
+  name: string,
+  type: string,
+  limits?: unknown,
+): Promise<{ id: string; secret: string }> {
   const reply = await call('POST', '/tokens', jwt, {
     name,
     type,
     scopes: ['reports:read'],
     expiresInDays: 7,
+    ...(limits === undefined ? {} : { limits }),
   });
   expect(reply.status, JSON.stringify(reply.body)).toBe(201);
   return { id: String(reply.body?.id), secret: String(reply.body?.secret) };
 }
 
 /**
- * The first 200 of a new token: until the usage-key consumer has given it its key, the gateway
- * answers 503 TOKEN_NOT_READY (which counts against nothing). That 200 is the token's first counted
+ * The first 200 of a new token. The create route puts its usage key in place before answering (best
+ * effort; the usage-key consumer on the stream is the guarantee): until the key exists the gateway
+ * answers 503 TOKEN_NOT_READY, which counts against nothing. That 200 is the token's first counted
  * request.
  */
 async function firstSuccess(secret: string): Promise<void> {
@@ -127,7 +132,9 @@ describe('rate limits and quotas at the local gateway (authorizer cache on)', ()
   it(
     '5 req/s burst 5: a burst of 50 gets 5 through and 429 RATE_LIMITED for the rest; 200 again after a second; another token is unaffected',
     async () => {
-      const limited = await createToken(jwt, 'burst', 'burst5');
+      const limited = await createToken(jwt, 'burst', 'standard', {
+        rateLimit: { requestsPerSecond: 5, burst: 5 },
+      });
       const other = await createToken(jwt, 'bystander', 'standard');
       await firstSuccess(limited.secret);
       await firstSuccess(other.secret);
@@ -216,10 +223,7 @@ describe('rate limits and quotas at the local gateway (authorizer cache on)', ()
     stackTestTimeout(150_000),
   );
 
-  // TODO(#14): un-skip once helper A's token detail (`usage`, from the UsageReader port: GetUsage of
-  // the emulator locally) is merged.
-  // biome-ignore lint/suspicious/noSkippedTests: waits for helper A's `usage` field (see above).
-  it.skip('GET /tokens/{id} shows the usage against the quota', async () => {
+  it('GET /tokens/{id} shows the usage against the quota (the emulator counts, through GetUsage)', async () => {
     const quota = await createToken(jwt, 'usage shown', 'daily20');
     await firstSuccess(quota.secret);
     for (let index = 2; index <= 3; index += 1) expect((await demo(quota.secret)).status).toBe(200);
