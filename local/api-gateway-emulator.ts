@@ -59,7 +59,7 @@ export type Admission =
   /** The plan's quota for this period is used up: QUOTA_EXCEEDED. */
   | { readonly kind: 'quotaExceeded'; readonly retryAfterSeconds: number };
 
-export interface EmulatorRequest {
+interface EmulatorRequest {
   readonly method: string;
   /** The path below API_GATEWAY_EMULATOR_PATH, e.g. `/apikeys/abc`. */
   readonly path: string;

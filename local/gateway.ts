@@ -30,7 +30,7 @@ export interface UsagePlanEnforcement {
 }
 
 /** How long a client should wait before retrying a key that is not ready (the stream consumer's lag). */
-export const USAGE_KEY_PENDING_RETRY_AFTER_SECONDS = 2;
+const USAGE_KEY_PENDING_RETRY_AFTER_SECONDS = 2;
 
 function refusalOf(admission: Exclude<Admission, { kind: 'allowed' }>): GatewayResponse {
   switch (admission.kind) {

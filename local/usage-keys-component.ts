@@ -15,7 +15,7 @@ import { localUsagePlans, reconcileUsageKeys } from './usage-plans.js';
 // poller starts first, so a change made while the table is read is not missed (both are idempotent).
 
 /** The consumer's entry (lib/function-entries.ts names the deployed one). */
-export const USAGE_KEYS_ENTRY = 'lambdas/usage-keys/handler.ts';
+const USAGE_KEYS_ENTRY = 'lambdas/usage-keys/handler.ts';
 
 export const usageKeysComponent: LocalComponent = {
   name: 'usage keys (stream consumer, reconciliation)',
