@@ -18,9 +18,12 @@ type Query<N extends keyof RouteContracts> =
     ? Partial<Record<keyof z.input<Contract<N>['query']>, string>>
     : never;
 
-export type Token = Response<'getToken', 200>;
-export type CreatedToken = Response<'createToken', 201>;
 type TokenList = Response<'listTokens', 200>;
+/** A token as the listing shows it. */
+export type Token = TokenList['items'][number];
+/** One token with its limits and quota usage (GET /tokens/{id}, edit). */
+export type TokenDetail = Response<'getToken', 200>;
+export type CreatedToken = Response<'createToken', 201>;
 export type Policy = Response<'getPolicy', 200>;
 export type TokenType = Policy['tokenTypes'][number];
 export type AuditEvent = Response<'listAuditEvents', 200>['items'][number];
@@ -127,14 +130,14 @@ export class ApiClient {
   async listTokens(query: ListTokensQuery): Promise<TokenList> {
     return (await this.request<TokenList>('GET', `/tokens${queryString(query)}`)).data;
   }
-  async getToken(id: string): Promise<Token> {
-    return (await this.request<Token>('GET', `/tokens/${encodeURIComponent(id)}`)).data;
+  async getToken(id: string): Promise<TokenDetail> {
+    return (await this.request<TokenDetail>('GET', `/tokens/${encodeURIComponent(id)}`)).data;
   }
   async createToken(body: CreateTokenBody): Promise<CreatedToken> {
     return (await this.request<CreatedToken>('POST', '/tokens', body)).data;
   }
-  async updateToken(id: string, body: UpdateTokenBody): Promise<Token> {
-    return (await this.request<Token>('PATCH', `/tokens/${encodeURIComponent(id)}`, body)).data;
+  async updateToken(id: string, body: UpdateTokenBody): Promise<TokenDetail> {
+    return (await this.request<TokenDetail>('PATCH', `/tokens/${encodeURIComponent(id)}`, body)).data;
   }
   async rotateToken(id: string, body: RotateTokenBody): Promise<CreatedToken> {
     return (await this.request<CreatedToken>('POST', `/tokens/${encodeURIComponent(id)}/rotate`, body)).data;

@@ -1,8 +1,9 @@
 import { useState } from 'preact/hooks';
 import { checkAllowlist } from './allowlist';
-import type { CreatedToken, Policy, Token, TokenType } from './api';
+import type { CreatedToken, Policy, TokenDetail, TokenType } from './api';
 import { useApp } from './context';
 import { Dialog } from './dialog';
+import { draftOf, type LimitsCeiling, LimitsFields, parseLimits, sameLimits } from './limits';
 import { humanMessage } from './messages';
 import { fieldErrorsOf } from './ui';
 
@@ -243,6 +244,13 @@ export function CreateDialog({
   const [formError, setFormError] = useState<string>();
   const [busy, setBusy] = useState(false);
   const type = policy.tokenTypes.find((candidate) => candidate.name === typeName);
+  const [lowerLimits, setLowerLimits] = useState(false);
+  const [limitsDraft, setLimitsDraft] = useState(type && draftOf(type.rateLimit, type.quota));
+  const typeCeiling: LimitsCeiling | undefined = type && { rateLimit: type.rateLimit, quota: type.quota };
+  const parsedLimits =
+    lowerLimits && limitsDraft !== undefined && typeCeiling !== undefined
+      ? parseLimits(limitsDraft, typeCeiling)
+      : undefined;
 
   const submit = async (event: Event) => {
     event.preventDefault();
@@ -254,9 +262,18 @@ export function CreateDialog({
     else if (type?.requireIpAllowlist && local.entries.length === 0) {
       found.allowedIps = `The ${type.name} type requires at least one address.`;
     }
+    if (parsedLimits !== undefined && 'problems' in parsedLimits)
+      found.limits = parsedLimits.problems.join(' ');
     setErrors(found);
     setFormError(undefined);
     if (Object.keys(found).length > 0) return;
+    // Limits equal to the type's are the type's: nothing to send.
+    const limits =
+      parsedLimits !== undefined && 'limits' in parsedLimits && typeCeiling !== undefined
+        ? sameLimits(parsedLimits.limits, typeCeiling)
+          ? undefined
+          : parsedLimits.limits
+        : undefined;
     setBusy(true);
     try {
       const created = await api.createToken({
@@ -266,6 +283,7 @@ export function CreateDialog({
         type: typeName,
         allowedIps: local.entries,
         ...expiryBody(expiry),
+        ...(limits === undefined ? {} : { limits }),
       });
       onCreated(created);
     } catch (error) {
@@ -273,7 +291,9 @@ export function CreateDialog({
       setErrors(fields);
       const unplaced = Object.keys(fields).filter(
         (field) =>
-          !['name', 'description', 'scopes', 'allowedIps', 'expiresAt', 'expiresInDays'].includes(field),
+          !['name', 'description', 'scopes', 'allowedIps', 'expiresAt', 'expiresInDays', 'limits'].includes(
+            field,
+          ),
       );
       if (Object.keys(fields).length === 0 || unplaced.length > 0) {
         setFormError(
@@ -324,6 +344,7 @@ export function CreateDialog({
                 onChange={() => {
                   setTypeName(candidate.name);
                   setScopes(scopes.filter((scope) => candidate.allowedScopes.includes(scope)));
+                  setLimitsDraft(draftOf(candidate.rateLimit, candidate.quota));
                 }}
               />
               <span>
@@ -336,6 +357,23 @@ export function CreateDialog({
         </fieldset>
         <ScopeGrid policy={policy} type={type} value={scopes} onChange={setScopes} error={errors.scopes} />
         <AllowlistField value={allowlist} onInput={setAllowlist} type={type} error={errors.allowedIps} />
+        <label class="check">
+          <input
+            type="checkbox"
+            checked={lowerLimits}
+            onChange={(e) => setLowerLimits(e.currentTarget.checked)}
+          />
+          <span>Give this token a lower rate limit or quota than its type</span>
+        </label>
+        {lowerLimits && limitsDraft !== undefined && typeCeiling !== undefined && (
+          <LimitsFields
+            draft={limitsDraft}
+            onChange={setLimitsDraft}
+            ceiling={typeCeiling}
+            error={errors.limits}
+            help={`At most the ${typeName} type's limits, shown here to start from.`}
+          />
+        )}
         {formError !== undefined && (
           <p class="notice error" role="alert">
             {formError}
@@ -354,9 +392,22 @@ export function CreateDialog({
   );
 }
 
-export function EditForm({ token, onSaved }: { token: Token; onSaved: (token: Token) => void }) {
-  const { api, policy } = useApp();
+export function EditForm({ token, onSaved }: { token: TokenDetail; onSaved: (token: TokenDetail) => void }) {
+  const { api, policy, session } = useApp();
   const type = policy.tokenTypes.find((candidate) => candidate.name === token.type);
+  // An admin may go up to the type's limits; an owner only down from what the token has now.
+  const current = token.limits;
+  const limitsCeiling: LimitsCeiling | undefined =
+    current === null || type === undefined
+      ? undefined
+      : session.role === 'admin'
+        ? { rateLimit: type.rateLimit, quota: type.quota }
+        : {
+            rateLimit: current.rateLimit,
+            quota: current.quota ?? null,
+            quotaRequired: current.quota !== null,
+          };
+  const [limitsDraft, setLimitsDraft] = useState(current && draftOf(current.rateLimit, current.quota));
   const [name, setName] = useState(token.name);
   const [description, setDescription] = useState(token.description);
   const [scopes, setScopes] = useState<string[]>(token.scopes);
@@ -374,10 +425,20 @@ export function EditForm({ token, onSaved }: { token: Token; onSaved: (token: To
     if (name.trim() === '') found.name = 'Give the token a name.';
     if (scopes.length === 0) found.scopes = 'Choose at least one scope.';
     if (local.problems.length > 0) found.allowedIps = local.problems.join('; ');
+    const parsedLimits =
+      limitsDraft === null || limitsCeiling === undefined
+        ? undefined
+        : parseLimits(limitsDraft, limitsCeiling);
+    if (parsedLimits !== undefined && 'problems' in parsedLimits)
+      found.limits = parsedLimits.problems.join(' ');
     setErrors(found);
     setResult(undefined);
     if (Object.keys(found).length > 0) return;
     const changes: Record<string, unknown> = {};
+    if (parsedLimits !== undefined && 'limits' in parsedLimits && current !== null) {
+      const before = { rateLimit: current.rateLimit, quota: current.quota };
+      if (!sameLimits(parsedLimits.limits, before)) changes.limits = parsedLimits.limits;
+    }
     if (name.trim() !== token.name) changes.name = name.trim();
     if (description !== token.description) changes.description = description;
     if (linesOf(scopes) !== linesOf(token.scopes)) changes.scopes = scopes;
@@ -442,6 +503,19 @@ export function EditForm({ token, onSaved }: { token: Token; onSaved: (token: To
         />
         <FieldError id="expiresAt-edit-error" message={errors.expiresAt} />
       </div>
+      {limitsDraft !== null && limitsCeiling !== undefined && (
+        <LimitsFields
+          draft={limitsDraft}
+          onChange={setLimitsDraft}
+          ceiling={limitsCeiling}
+          error={errors.limits}
+          help={
+            session.role === 'admin'
+              ? `Up to the ${token.type} type's limits.`
+              : 'You can lower these; only an admin can raise them.'
+          }
+        />
+      )}
       {result !== undefined && (
         <p class={result.ok ? 'notice ok' : 'notice error'} role={result.ok ? 'status' : 'alert'}>
           {result.text}

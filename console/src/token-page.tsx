@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
-import type { AuditEvent, CreatedToken, Token } from './api';
+import type { AuditEvent, CreatedToken, TokenDetail } from './api';
 import { readOnlyReason, useApp } from './context';
+import { limitRows } from './limits';
 import { RevealDialog } from './reveal';
 import { linkHandler, PATHS } from './router';
 import { EditForm } from './token-form';
@@ -51,7 +52,7 @@ export function AuditList({ events, showToken }: { events: AuditEvent[]; showTok
   );
 }
 
-function Details({ token }: { token: Token }) {
+function Details({ token }: { token: TokenDetail }) {
   const rows: [string, preact.ComponentChildren][] = [
     ['Token', <span class="mono">{token.hint}</span>],
     ['Status', <StatusBadge status={token.status} />],
@@ -59,6 +60,7 @@ function Details({ token }: { token: Token }) {
     ['Scopes', token.scopes.join(', ')],
     ['Type', token.type],
     ['IP allowlist', token.allowedIps.length === 0 ? 'any address' : token.allowedIps.join(', ')],
+    ...limitRows(token),
     ['Created', <When iso={token.createdAt} />],
     ['Expires', <When iso={token.expiresAt} />],
     ['Last used', <When iso={token.lastUsedAt} />],
@@ -89,7 +91,7 @@ export function TokenPage({ id }: { id: string }) {
   const [revoking, setRevoking] = useState(false);
   const readOnly = readOnlyReason(session);
 
-  const rotate = async (current: Token) => {
+  const rotate = async (current: TokenDetail) => {
     setRotateError(undefined);
     try {
       setRotated(await api.rotateToken(current.id, { gracePeriodSeconds: grace }));

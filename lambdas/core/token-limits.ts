@@ -192,5 +192,12 @@ export function tokenLimitsView(
 
 /** An override as the audit trail records it: compact JSON, null for none. */
 export function limitsAuditValue(limits: TokenLimitsOverride | null): string | null {
-  return limits === null ? null : JSON.stringify({ rateLimit: limits.rateLimit, quota: limits.quota });
+  if (limits === null) return null;
+  // Built field by field, so the text does not depend on where the override came from (a request,
+  // an item read back): one override, one text.
+  const { rateLimit, quota } = limits;
+  return JSON.stringify({
+    rateLimit: rateLimit && { requestsPerSecond: rateLimit.requestsPerSecond, burst: rateLimit.burst },
+    quota: quota && { limit: quota.limit, period: quota.period },
+  });
 }
