@@ -1,5 +1,6 @@
 import type { PolicySettings } from '../lambdas/core/settings.js';
 import type { DeploymentConfig } from '../lib/config.js';
+import type { ApiGatewayEmulator } from './api-gateway-emulator.js';
 import type { LocalSettings } from './settings.js';
 
 // The local stack is a list of components started in order and stopped in reverse. Each gets the
@@ -18,6 +19,8 @@ export interface StackContext {
   /** cdk.json's policy with the local revocation window: what the handlers get in POLICY_SETTINGS. */
   readonly policy: PolicySettings;
   readonly tableName: string;
+  /** The emulated usage plans: served by the gateway, enforced on the demo API (local/usage-plans.ts). */
+  readonly apiGateway: ApiGatewayEmulator;
   readonly urls: LocalStackUrls;
   readonly paths: {
     readonly dynamoDbData: string;

@@ -31,6 +31,7 @@ export const gatewayComponent: LocalComponent = {
       // API Gateway caches for what the authorizer's in-process cache leaves of the window.
       revocationWindowSeconds: gatewayCacheTtlSeconds(context.policy),
       demoApi: context.config.demoApi,
+      apiGateway: context.apiGateway,
       log: context.log,
     });
     try {

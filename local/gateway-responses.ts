@@ -33,4 +33,18 @@ export const GATEWAY_RESPONSES = {
   badGateway: json(GATEWAY_ERRORS.internal, 502),
   /** INTEGRATION_TIMEOUT (DEFAULT_5XX, status 504). */
   integrationTimeout: json(GATEWAY_ERRORS.internal, 504),
+  /** THROTTLED: the usage plan's token bucket is empty (with retryAfter). */
+  throttled: json(GATEWAY_ERRORS.throttled),
+  /** QUOTA_EXCEEDED: the usage plan's quota for the period is used up (with retryAfter). */
+  quotaExceeded: json(GATEWAY_ERRORS.quotaExceeded),
+  /** INVALID_API_KEY: the token's usage key is not (or no longer) in a plan of this stage (with retryAfter). */
+  usageKeyPending: json(GATEWAY_ERRORS.usageKeyPending),
 } as const satisfies Record<string, GatewayResponse>;
+
+/** A gateway response with a `Retry-After` of `seconds` (whole seconds, at least 1). */
+export function retryAfter(response: GatewayResponse, seconds: number): GatewayResponse {
+  return {
+    ...response,
+    headers: { ...response.headers, 'retry-after': String(Math.max(1, Math.ceil(seconds))) },
+  };
+}

@@ -7,6 +7,11 @@ import {
   JWT_AUTHORIZER_IDENTITY_SOURCES,
   TOKEN_AUTHORIZER_REST_IDENTITY_SOURCES,
 } from '../lib/gateway-settings.js';
+import {
+  API_GATEWAY_EMULATOR_PATH,
+  type ApiGatewayEmulator,
+  apiGatewayEmulatorHandler,
+} from './api-gateway-emulator.js';
 import type { DevIdentityProvider } from './dev-identity.js';
 import { handleJwksRequest, handleSessionRequest, JWKS_PATH, SESSION_PATH } from './dev-identity-routes.js';
 import { type ApiStage, headerOf, type IncomingRequest } from './events.js';
@@ -21,12 +26,14 @@ import type { GatewayRoute } from './routing.js';
 //   - the demo API (when `demoApi` is on): `ANY <base path>/<route>` for each demo route, behind the
 //     token authorizer (identity sources and cache TTL as lib/constructs/demo-api.ts deploys them),
 //     stage variable accessTokensBasePath;
-//   - the dev identity provider's /_local routes (local only).
+//   - the dev identity provider's /_local routes (local only);
+//   - the emulated API Gateway management API for usage plans under /_aws/apigateway (local only),
+//     and the demo API's usage plans enforced after its authorizer (local/api-gateway-emulator.ts).
 // Base path, routes, identity sources and the JWT cache TTL come from lib/gateway-settings.ts, which
 // the CDK code reads too.
 
 const MANAGEMENT_API: ApiStage = { apiId: 'local', stage: 'local', stageVariables: null };
-const DEMO_API: ApiStage = {
+export const DEMO_API: ApiStage = {
   apiId: 'demo',
   stage: 'local',
   stageVariables: { [BASE_PATH_STAGE_VARIABLE]: DEMO_API_BASE_PATH },
@@ -38,6 +45,12 @@ interface GatewayRouteOptions {
   /** The token authorizer's cache TTL at the demo API. */
   readonly revocationWindowSeconds: number;
   readonly demoApi: boolean;
+  /**
+   * The emulated usage plans (local/usage-plans.ts): enforced on the demo API (apiKeyRequired, key
+   * from the authorizer, as deployed) and their management API served under
+   * API_GATEWAY_EMULATOR_PATH. Undefined: neither.
+   */
+  readonly apiGateway?: ApiGatewayEmulator;
   readonly log: (line: string) => void;
 }
 
@@ -108,11 +121,15 @@ export function gatewayRoutes(options: GatewayRouteOptions): GatewayRoute<RouteT
       identitySources: identitySourcesReader(TOKEN_AUTHORIZER_REST_IDENTITY_SOURCES, DEMO_API.stage),
       log,
     });
+    const { apiGateway } = options;
     const demo: RouteTarget = {
       kind: 'lambda',
       api: DEMO_API,
       fn: functions.demoApi,
       authorizer: tokenAuthorizer,
+      ...(apiGateway === undefined
+        ? {}
+        : { usagePlans: { admit: (stage, keyValue) => apiGateway.admit(stage, keyValue) } }),
     };
     for (const route of DEMO_API_ROUTES) {
       routes.push({ method: 'ANY', path: `${DEMO_API_BASE_PATH}/${route}`, target: demo });
@@ -127,5 +144,14 @@ export function gatewayRoutes(options: GatewayRouteOptions): GatewayRoute<RouteT
     },
     { method: 'GET', path: JWKS_PATH, target: { kind: 'local', handle: () => handleJwksRequest(identity) } },
   );
+  if (options.apiGateway !== undefined) {
+    // Local only, never limited: the usage plans' management API for the functions' SDK clients.
+    const handle = apiGatewayEmulatorHandler(options.apiGateway);
+    routes.push({
+      method: 'ANY',
+      path: `${API_GATEWAY_EMULATOR_PATH}/{proxy+}`,
+      target: { kind: 'local', handle },
+    });
+  }
   return routes;
 }

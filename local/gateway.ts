@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Admission, ApiStageId } from './api-gateway-emulator.js';
 import type { ApiStage, IncomingRequest } from './events.js';
 import { proxyEvent } from './events.js';
-import { GATEWAY_RESPONSES, type GatewayResponse } from './gateway-responses.js';
+import { GATEWAY_RESPONSES, type GatewayResponse, retryAfter } from './gateway-responses.js';
 import type { LambdaAuthorizer } from './lambda-authorizer.js';
 import { LambdaTimeoutError, type LocalFunction } from './lambda-runtime.js';
 import { readProxyResult } from './proxy-response.js';
@@ -15,6 +16,32 @@ import { type GatewayRoute, RouteTable } from './routing.js';
 // (proxy-response.ts). Local-only routes (the dev identity provider) are answered in process.
 // One access-log line per request: method, path, status, time, authorizer cache; never a header
 // value or a body.
+//
+// Usage plans (docs/rate-limits.md "Local emulation"): a route with `usagePlans` is a method with
+// apiKeyRequired on an API whose key comes from the authorizer (apiKeySource AUTHORIZER). After the
+// authorizer (fresh or cached) allows, the answer's usageIdentifierKey is admitted by the emulated
+// usage plans: no key, or a key in no plan of this stage → 503 TOKEN_NOT_READY (API Gateway's
+// INVALID_API_KEY as this stack maps it); an empty token bucket → 429 RATE_LIMITED; a used-up quota →
+// 429 QUOTA_EXCEEDED; each with Retry-After. Only then does the integration run.
+
+/** The emulated usage plans a route's requests are admitted by (local/api-gateway-emulator.ts). */
+export interface UsagePlanEnforcement {
+  admit(stage: ApiStageId, keyValue: string): Admission;
+}
+
+/** How long a client should wait before retrying a key that is not ready (the stream consumer's lag). */
+const USAGE_KEY_PENDING_RETRY_AFTER_SECONDS = 2;
+
+function refusalOf(admission: Exclude<Admission, { kind: 'allowed' }>): GatewayResponse {
+  switch (admission.kind) {
+    case 'keyNotReady':
+      return retryAfter(GATEWAY_RESPONSES.usageKeyPending, USAGE_KEY_PENDING_RETRY_AFTER_SECONDS);
+    case 'throttled':
+      return retryAfter(GATEWAY_RESPONSES.throttled, admission.retryAfterSeconds);
+    case 'quotaExceeded':
+      return retryAfter(GATEWAY_RESPONSES.quotaExceeded, admission.retryAfterSeconds);
+  }
+}
 
 export type RouteTarget =
   | {
@@ -23,6 +50,8 @@ export type RouteTarget =
       readonly fn: LocalFunction;
       /** Undefined: a public route. */
       readonly authorizer: LambdaAuthorizer | undefined;
+      /** Set: the method requires an API key, taken from the authorizer's answer. */
+      readonly usagePlans?: UsagePlanEnforcement;
     }
   | { readonly kind: 'local'; readonly handle: (request: IncomingRequest) => GatewayResponse };
 
@@ -75,6 +104,13 @@ async function invokeIntegration(
     cache = outcome.cache === 'none' ? '-' : outcome.cache;
     if (outcome.kind === 'refused') return fromGateway(outcome.response, cache);
     authorizerContext = outcome.context;
+    if (target.usagePlans !== undefined) {
+      const admission =
+        outcome.usageIdentifierKey === undefined
+          ? ({ kind: 'keyNotReady' } as const)
+          : target.usagePlans.admit(target.api, outcome.usageIdentifierKey);
+      if (admission.kind !== 'allowed') return fromGateway(refusalOf(admission), cache);
+    }
   }
   let result: unknown;
   try {

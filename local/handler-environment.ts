@@ -3,6 +3,7 @@ import { ENV } from '../lambdas/runtime/env.js';
 import { SDK_REQUEST_TIMEOUT_ENV } from '../lambdas/runtime/sdk-options.js';
 import type { DeploymentConfig } from '../lib/config.js';
 import { defaultJwksUrlOf } from '../lib/gateway-settings.js';
+import { apiGatewayEmulatorUrl } from './api-gateway-emulator.js';
 import { DEV_AUDIENCE } from './dev-identity.js';
 import { MAX_CONCURRENCY_ENV } from './lambda-runtime.js';
 
@@ -15,6 +16,8 @@ import { MAX_CONCURRENCY_ENV } from './lambda-runtime.js';
 export const LOCAL_AWS_REGION = 'us-east-1';
 /** Invocations that may run at once in the local process (any positive number turns per-invocation log context on). */
 const LOCAL_MAX_CONCURRENCY = 64;
+/** The usage plans' name prefix locally (deployed: the stack's name), local/usage-plans.ts. */
+export const LOCAL_USAGE_PLAN_PREFIX = 'access-tokens-local';
 /** The local notifier's From address when cdk.json sets none (a deploy without one has no emails). */
 export const LOCAL_SENDER_ADDRESS = 'no-reply@example.com';
 
@@ -51,6 +54,9 @@ export function handlerEnvironment(input: HandlerEnvironmentInput): Record<strin
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_ENDPOINT_URL_DYNAMODB: input.dynamoDbUrl,
     AWS_ENDPOINT_URL_SES: input.sesUrl,
+    // The usage plans' management API, emulated by the local gateway (local/api-gateway-emulator.ts).
+    AWS_ENDPOINT_URL_API_GATEWAY: apiGatewayEmulatorUrl(input.gatewayUrl),
+    [ENV.usagePlanPrefix]: LOCAL_USAGE_PLAN_PREFIX,
     [ENV.tableName]: input.tableName,
     [ENV.policySettings]: JSON.stringify(input.policy),
     [ENV.hmacKeyFile]: input.hmacKeyFile,

@@ -29,6 +29,8 @@ type AuthorizationOutcome =
       readonly kind: 'allowed';
       /** What the integration receives in `requestContext.authorizer`. */
       readonly context: Readonly<Record<string, string | number>>;
+      /** The answer's usageIdentifierKey (fresh or cached), for the usage plans. */
+      readonly usageIdentifierKey: string | undefined;
       readonly cache: CacheStatus;
     }
   | {
@@ -116,6 +118,7 @@ export class LambdaAuthorizer {
         principalId: result.output.principalId,
         integrationLatency: latencyMs,
       },
+      usageIdentifierKey: result.output.usageIdentifierKey,
       cache,
     };
   }

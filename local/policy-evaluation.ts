@@ -20,6 +20,8 @@ export interface AuthorizerOutput {
   readonly statements: readonly AuthorizerStatement[];
   /** The context as the integration receives it: every value a string. */
   readonly context: Readonly<Record<string, string>>;
+  /** The API key whose usage plan applies (apiKeySource AUTHORIZER); undefined when absent. */
+  readonly usageIdentifierKey: string | undefined;
 }
 
 type PolicyVerdict = 'allow' | 'explicitDeny' | 'implicitDeny';
@@ -81,10 +83,15 @@ export function readAuthorizerOutput(output: unknown): AuthorizerOutput {
   const rawStatements = Array.isArray(policyDocument.Statement)
     ? policyDocument.Statement
     : [policyDocument.Statement];
+  const usageIdentifierKey = output.usageIdentifierKey ?? undefined;
+  if (usageIdentifierKey !== undefined && typeof usageIdentifierKey !== 'string') {
+    throw new AuthorizerConfigurationError('usageIdentifierKey must be a string');
+  }
   return {
     principalId,
     statements: rawStatements.map(readStatement),
     context: readContext(output.context),
+    usageIdentifierKey,
   };
 }
 

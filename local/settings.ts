@@ -9,6 +9,8 @@ export const LOCAL_ENV = {
   sesPort: 'LOCAL_SES_PORT',
   dataDir: 'LOCAL_DATA_DIR',
   revocationWindowSeconds: 'LOCAL_REVOCATION_WINDOW_SECONDS',
+  /** JSON object: cdk.json `context` keys replaced for this run only (like `cdk -c`), e.g. tokenTypes. */
+  cdkContext: 'LOCAL_CDK_CONTEXT',
 } as const;
 
 const LOCAL_DEFAULTS = {
@@ -29,6 +31,8 @@ export interface LocalSettings {
   readonly revocationWindowSeconds: number;
   /** Whether the revocation window came from LOCAL_REVOCATION_WINDOW_SECONDS. */
   readonly revocationWindowFromEnv: boolean;
+  /** LOCAL_CDK_CONTEXT: cdk.json `context` keys this run replaces; absent = cdk.json's as is. */
+  readonly cdkContext?: Readonly<Record<string, unknown>>;
 }
 
 /** A setting that cannot be used; its message is one line naming the variable. */
@@ -49,6 +53,21 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   return value;
 }
 
+function cdkContextOf(env: NodeJS.ProcessEnv): { cdkContext?: Record<string, unknown> } {
+  const raw = env[LOCAL_ENV.cdkContext]?.trim();
+  if (raw === undefined || raw === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new LocalSettingsError(`${LOCAL_ENV.cdkContext} must be a JSON object of cdk.json context keys`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new LocalSettingsError(`${LOCAL_ENV.cdkContext} must be a JSON object of cdk.json context keys`);
+  }
+  return { cdkContext: parsed as Record<string, unknown> };
+}
+
 export function localSettingsFromEnv(
   env: NodeJS.ProcessEnv = process.env,
   cwd = process.cwd(),
@@ -67,6 +86,7 @@ export function localSettingsFromEnv(
       3600,
     ),
     revocationWindowFromEnv: windowRaw !== undefined && windowRaw !== '',
+    ...cdkContextOf(env),
   };
   const ports = [
     [LOCAL_ENV.gatewayPort, settings.gatewayPort],

@@ -11,10 +11,13 @@ import { emulatorComponent } from './emulator-component.js';
 import { assertPortFree } from './emulators.js';
 import { checkFunctionEnvironments } from './function-environments.js';
 import { gatewayComponent } from './gateway-component.js';
+import { DEMO_API } from './gateway-routes.js';
 import { applyEnvironment, handlerEnvironment } from './handler-environment.js';
 import { notifierComponent } from './notifier-component.js';
 import { LOCAL_ENV, type LocalSettings } from './settings.js';
 import { tableComponent } from './table-component.js';
+import { usageKeysComponent } from './usage-keys-component.js';
+import { localApiGateway } from './usage-plans.js';
 
 // `npm start`: the whole service on one machine. Checks every port first, then starts the
 // components in order (emulators, table, gateway) and stops them in reverse; a failure while
@@ -28,6 +31,8 @@ const DEFAULT_COMPONENTS: readonly LocalComponent[] = [
   tableComponent,
   notifierComponent,
   gatewayComponent,
+  // After the gateway: the consumer reaches the emulated API Gateway through it.
+  usageKeysComponent,
 ];
 
 interface LocalStackOptions {
@@ -58,7 +63,10 @@ async function assertPortsFree(settings: LocalSettings): Promise<void> {
 function stackContext(options: LocalStackOptions): StackContext {
   const rootDir = options.rootDir ?? REPOSITORY_ROOT;
   const { settings } = options;
-  const config = loadDeploymentConfig(options.context ?? readCdkContext(rootDir));
+  // LOCAL_CDK_CONTEXT replaces cdk.json keys for this run (validated as cdk.json is).
+  const config = loadDeploymentConfig(
+    options.context ?? { ...readCdkContext(rootDir), ...settings.cdkContext },
+  );
   const policy = parsePolicySettings(
     { ...config.policy, revocationWindowSeconds: settings.revocationWindowSeconds },
     'local policy settings',
@@ -70,6 +78,8 @@ function stackContext(options: LocalStackOptions): StackContext {
     config,
     policy,
     tableName: LOCAL_TABLE_NAME,
+    // The type plans on the demo API's stage, as CDK creates them deployed.
+    apiGateway: localApiGateway(policy, [{ apiId: DEMO_API.apiId, stage: DEMO_API.stage }]),
     urls: {
       gateway: `${host}:${settings.gatewayPort}`,
       sesEmulator: `${host}:${settings.sesPort}`,

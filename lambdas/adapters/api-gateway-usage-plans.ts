@@ -1,3 +1,4 @@
+import { createHash, randomUUID } from 'node:crypto';
 import {
   type APIGatewayClient,
   type ApiKey,
@@ -7,7 +8,6 @@ import {
   CreateUsagePlanCommand,
   CreateUsagePlanKeyCommand,
   DeleteApiKeyCommand,
-  DeleteUsagePlanCommand,
   DeleteUsagePlanKeyCommand,
   GetApiKeysCommand,
   GetUsageCommand,
@@ -31,12 +31,13 @@ import {
 //
 // API Gateway operations this adapter calls (and the only ones the local emulator must serve):
 //   GetApiKeys          nameQuery=<key value>, includeValues=true, limit, position (paginated)
-//   CreateApiKey        name=value=<key value>, enabled=true, description
-//   DeleteApiKey        apiKey=<key id>
+//   CreateApiKey        name=value=<key value>, enabled=true, description; also the lock of a plan's
+//                       creation: name=value=plan-lock-<plan name>, enabled=false (ConflictException:
+//                       another container holds it)
+//   DeleteApiKey        apiKey=<key id> (a token's key, or a plan creation lock)
 //   GetUsagePlans       limit, position (paginated); and keyId=<key id> (the plans a key is in)
-//   CreateUsagePlan     name, description, throttle, quota (override classes only; no stages yet)
+//   CreateUsagePlan     name, description, throttle, quota, apiStages (override classes only)
 //   UpdateUsagePlan     patchOperations [{op: 'add', path: '/apiStages', value: '<apiId>:<stage>'}]
-//   DeleteUsagePlan     usagePlanId (only an empty duplicate it created itself in a creation race)
 //   CreateUsagePlanKey  usagePlanId, keyId, keyType=API_KEY
 //   DeleteUsagePlanKey  usagePlanId, keyId
 //   GetUsage            usagePlanId, keyId, startDate, endDate (yyyy-MM-dd, UTC)
@@ -122,6 +123,12 @@ export class ApiGatewayUsagePlans implements UsagePlanGateway, UsageReader {
   private readonly random: () => number;
   private readonly now: () => number;
   private readonly planIds = new Map<string, CachedPlan>();
+  /** Lookups of a class's plan under way in this container: concurrent callers share one. */
+  private readonly planLookups = new Map<string, Promise<string>>();
+  /** Names this container's plan creation locks, so it knows its own after a lost response. */
+  private readonly lockOwner = randomUUID();
+  /** Lock keys whose deletion failed: deleted again at the next plan lookup. */
+  private readonly leftoverLocks = new Set<string>();
 
   constructor(
     private readonly client: APIGatewayClient,
@@ -144,6 +151,15 @@ export class ApiGatewayUsagePlans implements UsagePlanGateway, UsageReader {
   async ensurePlan(limitClass: string, limits: TokenLimits): Promise<string> {
     const cached = this.planIds.get(limitClass);
     if (cached !== undefined && cached.until > this.now()) return cached.id;
+    const underWay = this.planLookups.get(limitClass);
+    if (underWay !== undefined) return underWay;
+    const lookup = this.lookUpPlan(limitClass, limits).finally(() => this.planLookups.delete(limitClass));
+    this.planLookups.set(limitClass, lookup);
+    return lookup;
+  }
+
+  private async lookUpPlan(limitClass: string, limits: TokenLimits): Promise<string> {
+    await this.deleteLeftoverLocks();
     const plans = await this.listPlans();
     const name = this.planName(limitClass);
     let plan = canonicalPlan(plans, name);
@@ -155,8 +171,9 @@ export class ApiGatewayUsagePlans implements UsagePlanGateway, UsageReader {
         );
       }
     } else {
-      plan ??= await this.createPlan(name, limits);
-      await this.addMissingStages(plan, this.typePlanStages(plans));
+      const stages = this.typePlanStages(plans);
+      if (plan?.id === undefined) plan = await this.createPlan(name, limits, stages);
+      await this.addMissingStages(plan, stages);
     }
     const id = plan.id;
     if (id === undefined) throw new UsagePlanError(`Usage plan ${name} has no id`);
@@ -329,34 +346,106 @@ export class ApiGatewayUsagePlans implements UsagePlanGateway, UsageReader {
   }
 
   /**
-   * Creates an override class's plan, at first on no stage. Two containers may create the same
-   * class at once (API Gateway keeps names unique for keys, not for plans): after creating, it lists
-   * again and settles on the oldest plan of that name (the creation time is in its description;
-   * ties: the smallest id), deleting its own if that is not it. Oldest, not smallest id: a plan
-   * created after another container has settled on its own is then always the one to go. Its own is still empty then (no stage, no key), which is also what lets DeleteUsagePlan
-   * succeed: API Gateway refuses to delete a plan with API stages. The stages come after, through
-   * addMissingStages, on the plan that won.
+   * Creates an override class's plan, on the type plans' stages, exactly once across containers.
+   * API Gateway keeps API key values unique but not plan names, so an API key serves as the lock:
+   * the container whose CreateApiKey of the class's lock value succeeds lists the plans again
+   * (another holder may have created the plan since its first listing), creates the plan if it is
+   * still missing, and deletes the lock. The others wait for the plan to appear; a lock older than
+   * LOCK_STALE_MS (its holder died) is deleted so a later attempt can take it. The lock key is in no
+   * plan, so it grants nothing, and exists for a few calls' time.
    */
-  private async createPlan(name: string, limits: TokenLimits): Promise<UsagePlan> {
-    const created = await this.call(() =>
-      this.client.send(
-        new CreateUsagePlanCommand({
-          name,
-          description: `Access Tokens: tokens with these limits; created ${new Date(this.now()).toISOString()} by the usage-key consumer`,
-          throttle: { rateLimit: limits.rateLimit.requestsPerSecond, burstLimit: limits.rateLimit.burst },
-          quota:
-            limits.quota === null ? undefined : { limit: limits.quota.limit, period: limits.quota.period },
-        }),
-      ),
-    );
-    if (created?.id === undefined) throw new UsagePlanError(`CreateUsagePlan ${name} returned no id`);
-    const winner = canonicalPlan(await this.listPlans(), name) ?? created;
-    if (winner.id !== created.id) {
-      await this.call(() => this.client.send(new DeleteUsagePlanCommand({ usagePlanId: created.id })), {
+  private async createPlan(name: string, limits: TokenLimits, apiStages: ApiStage[]): Promise<UsagePlan> {
+    const lockValue = planLockValue(name);
+    for (let attempt = 1; attempt <= this.retry.attempts * 2; attempt += 1) {
+      const lockId = await this.tryLock(lockValue);
+      if (lockId !== undefined) {
+        try {
+          const existing = canonicalPlan(await this.listPlans(), name);
+          if (existing?.id !== undefined) return existing;
+          const created = await this.call(() =>
+            this.client.send(
+              new CreateUsagePlanCommand({
+                name,
+                description: `Access Tokens: tokens with these limits; created ${new Date(this.now()).toISOString()} by the usage-key consumer`,
+                throttle: {
+                  rateLimit: limits.rateLimit.requestsPerSecond,
+                  burstLimit: limits.rateLimit.burst,
+                },
+                quota:
+                  limits.quota === null
+                    ? undefined
+                    : { limit: limits.quota.limit, period: limits.quota.period },
+                apiStages,
+              }),
+            ),
+          );
+          if (created?.id === undefined) throw new UsagePlanError(`CreateUsagePlan ${name} returned no id`);
+          return created;
+        } finally {
+          await this.deleteLock(lockId);
+        }
+      }
+      // Another container holds the lock: its plan shortly appears.
+      await this.sleep(this.backoffMs(this.retry, attempt));
+      const plan = canonicalPlan(await this.listPlans(), name);
+      if (plan?.id !== undefined) return plan;
+      await this.breakStaleLock(lockValue);
+    }
+    throw new UsagePlanError(`Usage plan ${name} is being created by another container; retry later`);
+  }
+
+  /**
+   * The lock key's id when this container holds it; undefined when another container does. A lock
+   * that exists already is this container's own when its description names this container (an
+   * earlier attempt whose response was lost).
+   */
+  private async tryLock(lockValue: string): Promise<string | undefined> {
+    try {
+      const lock = await this.call(() =>
+        this.client.send(
+          new CreateApiKeyCommand({
+            name: lockValue,
+            value: lockValue,
+            enabled: false,
+            description: `Access Tokens usage plan creation lock of ${this.lockOwner}; created ${new Date(this.now()).toISOString()} by the usage-key consumer`,
+          }),
+        ),
+      );
+      if (lock?.id === undefined) throw new UsagePlanError(`CreateApiKey ${lockValue} returned no id`);
+      return lock.id;
+    } catch (error) {
+      if (!(error instanceof ConflictException)) throw error;
+      const own = (await this.findKeys(lockValue)).find((lock) => lock.description?.includes(this.lockOwner));
+      return own?.id;
+    }
+  }
+
+  /** Deletes a lock; one that could not be deleted now is deleted at the next plan lookup. */
+  private async deleteLock(lockId: string): Promise<void> {
+    try {
+      await this.call(() => this.client.send(new DeleteApiKeyCommand({ apiKey: lockId })), {
         ignore: NotFoundException,
       });
+      this.leftoverLocks.delete(lockId);
+    } catch {
+      this.leftoverLocks.add(lockId);
     }
-    return winner;
+  }
+
+  private async deleteLeftoverLocks(): Promise<void> {
+    for (const lockId of [...this.leftoverLocks]) await this.deleteLock(lockId);
+  }
+
+  private async breakStaleLock(lockValue: string): Promise<void> {
+    for (const lock of await this.findKeys(lockValue)) {
+      const createdAt = lock.createdDate?.getTime() ?? createdAtOf(lock);
+      if (lock.id !== undefined && this.now() - createdAt > LOCK_STALE_MS) {
+        const apiKey = lock.id;
+        await this.call(() => this.client.send(new DeleteApiKeyCommand({ apiKey })), {
+          ignore: NotFoundException,
+        });
+      }
+    }
   }
 
   /** Puts stages added to the type plans since the override plan was created on it too. */
@@ -378,6 +467,11 @@ export class ApiGatewayUsagePlans implements UsagePlanGateway, UsageReader {
 
   // --- calls ----------------------------------------------------------------------------------
 
+  /** Exponential backoff with full jitter: up to base × 2^(attempt-1), at most the policy's maximum. */
+  private backoffMs(policy: RetryPolicy, attempt: number): number {
+    return Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1)) * this.random();
+  }
+
   /**
    * One API Gateway call, retried on throttling with exponential backoff and full jitter (at least
    * the Retry-After the service sends), at most `attempts` times, then thrown. `ignore`: an error
@@ -394,15 +488,27 @@ export class ApiGatewayUsagePlans implements UsagePlanGateway, UsageReader {
       } catch (error) {
         if (options.ignore !== undefined && error instanceof options.ignore) return undefined;
         if (!isThrottle(error) || attempt >= policy.attempts) throw error;
-        const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-        await this.sleep(Math.min(policy.maxDelayMs, Math.max(retryAfterMs(error), ceiling * this.random())));
+        await this.sleep(
+          Math.min(policy.maxDelayMs, Math.max(retryAfterMs(error), this.backoffMs(policy, attempt))),
+        );
       }
     }
   }
 }
 
-/** When a plan was created, from its description (createPlan writes it); plans without: the oldest. */
-function createdAtOf(plan: UsagePlan): number {
+/** A lock older than this has lost its holder (creating a plan takes a few calls, retries included). */
+const LOCK_STALE_MS = 2 * 60_000;
+
+/** The value of the API key that locks the creation of the plan of this name (20–128 characters). */
+function planLockValue(planName: string): string {
+  const readable = `plan-lock-${planName}`;
+  return readable.length <= 128
+    ? readable.padEnd(20, '-')
+    : `plan-lock-${createHash('sha256').update(planName).digest('hex')}`;
+}
+
+/** When a plan or lock was created, from its description (written at creation); without: the oldest. */
+function createdAtOf(plan: { readonly description?: string | undefined }): number {
   const match = /created (\S+) by /.exec(plan.description ?? '');
   const at = match?.[1] === undefined ? Number.NaN : Date.parse(match[1]);
   return Number.isNaN(at) ? Number.NEGATIVE_INFINITY : at;

@@ -24,6 +24,7 @@ import {
   pathIssueOfAny,
   type RouteContext,
 } from '../core/gateway-scope.js';
+import { usageKeyValue } from '../core/rate-limits.js';
 import { readRestAuthorizerEvent, unauthorized } from '../core/rest-authorizer.js';
 import {
   lookupRouteScope,
@@ -108,6 +109,14 @@ import {
 // authorizer does not trust every gateway to normalise paths the way the backend will. The token is
 // still read, because the REST answer is cached: it is the token's usual policy (right for every
 // other route) plus an explicit Deny of exactly this method ARN. A bad token is still a 401.
+//
+// Usage plans (docs/rate-limits.md). Every REST answer that allows anything carries
+// `usageIdentifierKey: usageKeyValue(tokenId)`: the token's API key value, derived from its public id
+// (no read, no HMAC), which an API with apiKeySource AUTHORIZER uses to apply the key's usage plan
+// (throttle, quota). An answer that only denies (IP_NOT_ALLOWED, a mapped route's Deny, a refused
+// path on a cache keyed by path) carries none: no request goes through it. A cached answer is
+// replayed on other routes, so an Allow listing carries the key even when this request is denied by
+// it (INSUFFICIENT_SCOPE). HTTP APIs have no usage plans: their answers carry no key.
 
 type StringMap = Readonly<Record<string, string | null | undefined>>;
 
@@ -378,11 +387,14 @@ export function isOversized(result: RestAuthorizerResult): boolean {
 export function restRequestResponse(decision: Decision, methodArn: MethodArn): RestAuthorizerResult {
   const credential = decision.credential;
   if (credential === undefined) throw unauthorized();
-  return {
+  const allowed = decision.reason === 'VALID';
+  const result: RestAuthorizerResult = {
     principalId: credential.userId,
-    policyDocument: requestPolicy(methodArn.apiStageArn, methodArn.method, decision.reason === 'VALID'),
+    policyDocument: requestPolicy(methodArn.apiStageArn, methodArn.method, allowed),
     context: tokenAuthorizerContext(credential),
   };
+  if (allowed) result.usageIdentifierKey = usageKeyValue(credential.tokenId);
+  return result;
 }
 
 /**
@@ -405,12 +417,14 @@ export function restResponse(
     // A mapped route: a policy about this method and template only. Cache-safe because an API with
     // a map keys its authorizer cache on the method and template too (see the header).
     const resource = routeResource(methodArn.apiStageArn, methodArn.method, decision.route.template);
-    return {
+    const allowed = decision.reason === 'VALID';
+    const mapped: RestAuthorizerResult = {
       principalId: credential.userId,
-      policyDocument:
-        decision.reason === 'VALID' ? allowPolicy(methodArn.apiStageArn, [resource]) : denyPolicy([resource]),
+      policyDocument: allowed ? allowPolicy(methodArn.apiStageArn, [resource]) : denyPolicy([resource]),
       context: tokenAuthorizerContext(credential),
     };
+    if (allowed) mapped.usageIdentifierKey = usageKeyValue(credential.tokenId);
+    return mapped;
   }
   // VALID and INSUFFICIENT_SCOPE get the same policy: cache-safe for every route of this stage.
   const resources = allowedResources(methodArn.apiStageArn, basePath, credential.scopes);
@@ -419,6 +433,8 @@ export function restResponse(
     policyDocument: allowPolicy(methodArn.apiStageArn, resources),
     context: tokenAuthorizerContext(credential),
   };
+  // Scopes that allow nothing on this API make a Deny of the stage (allowPolicy): no key then.
+  if (resources.length > 0) listing.usageIdentifierKey = usageKeyValue(credential.tokenId);
   return keyedByPath && isOversized(listing) ? restRequestResponse(decision, methodArn) : listing;
 }
 
@@ -444,13 +460,16 @@ export function restRefusal(
     };
   }
   const refused = `${methodArn.apiStageArn}/${methodArn.method}${methodArn.path}`;
-  return {
+  const refusal: RestAuthorizerResult = {
     principalId: result.principalId,
     policyDocument: {
       ...result.policyDocument,
       Statement: [...result.policyDocument.Statement, ...denyPolicy([refused]).Statement],
     },
   };
+  // The cached answer still allows the token's other routes: they need its usage plan's key.
+  if (result.usageIdentifierKey !== undefined) refusal.usageIdentifierKey = result.usageIdentifierKey;
+  return refusal;
 }
 
 export function httpResponse(decision: Decision): HttpAuthorizerResult {

@@ -11,6 +11,7 @@ import { bearerCredentials } from '../../../lambdas/core/bearer.js';
 import { parseMethodArn } from '../../../lambdas/core/gateway-policy.js';
 import { type HmacKey, hashToken } from '../../../lambdas/core/hashing.js';
 import type { CredentialRecord } from '../../../lambdas/core/model.js';
+import { usageKeyValue } from '../../../lambdas/core/rate-limits.js';
 import { generateToken, isWellFormedToken } from '../../../lambdas/core/token-format.js';
 import type {
   HttpAuthorizerResult,
@@ -129,6 +130,9 @@ describe('token authorizer handler', () => {
         type: 'standard',
       });
       expect(evaluatePolicy(result, methodArn('GET', '/demo/content/items'))).toBe('allow');
+      // The token's API key for the usage plans (#14): derived from its id, never the secret.
+      expect(result.usageIdentifierKey).toBe(usageKeyValue(credential.tokenId));
+      expect(JSON.stringify(result)).not.toContain(secret);
       const line = expectOneDecision('VALID');
       expect(line).toMatchObject({
         tokenId: credential.tokenId,
@@ -200,6 +204,7 @@ describe('token authorizer handler', () => {
       for (const arn of [methodArn('GET', '/demo/content/items'), methodArn('DELETE', '/anything')]) {
         expect(evaluatePolicy(result, arn)).toBe('explicit-deny');
       }
+      expect(result).not.toHaveProperty('usageIdentifierKey');
       expectOneDecision('IP_NOT_ALLOWED');
     });
 

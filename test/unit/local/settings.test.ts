@@ -34,7 +34,16 @@ describe('local settings', () => {
     expect(settings.revocationWindowFromEnv).toBe(true);
   });
 
+  it('LOCAL_CDK_CONTEXT: cdk.json context keys replaced for one run (e.g. token types with small limits)', () => {
+    const tokenTypes = { tiny: { description: 'x', rateLimit: { requestsPerSecond: 1, burst: 1 } } };
+    const settings = localSettingsFromEnv({ LOCAL_CDK_CONTEXT: JSON.stringify({ tokenTypes }) }, '/repo');
+    expect(settings.cdkContext).toEqual({ tokenTypes });
+    expect(localSettingsFromEnv({}, '/repo')).not.toHaveProperty('cdkContext');
+  });
+
   it.each([
+    [{ LOCAL_CDK_CONTEXT: '{not json' }, /^LOCAL_CDK_CONTEXT must be a JSON object/],
+    [{ LOCAL_CDK_CONTEXT: '[1]' }, /^LOCAL_CDK_CONTEXT must be a JSON object/],
     [{ LOCAL_GATEWAY_PORT: 'abc' }, /^LOCAL_GATEWAY_PORT must be an integer/],
     [{ LOCAL_SES_PORT: '70000' }, /^LOCAL_SES_PORT must be/],
     [{ LOCAL_REVOCATION_WINDOW_SECONDS: '-1' }, /^LOCAL_REVOCATION_WINDOW_SECONDS must be/],
@@ -61,6 +70,9 @@ describe('the handler environment', () => {
     expect(variables).toMatchObject({
       AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:8000',
       AWS_ENDPOINT_URL_SES: 'http://127.0.0.1:8005',
+      // The usage plans' management API, emulated behind the gateway (local/api-gateway-emulator.ts).
+      AWS_ENDPOINT_URL_API_GATEWAY: 'http://127.0.0.1:4010/_aws/apigateway',
+      [ENV.usagePlanPrefix]: 'access-tokens-local',
       [ENV.tableName]: 'access-tokens',
       [ENV.hmacKeyFile]: '/data/hmac.key',
       [ENV.jwtIssuer]: 'http://127.0.0.1:4010/_local',

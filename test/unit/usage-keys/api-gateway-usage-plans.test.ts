@@ -6,11 +6,11 @@ import {
   CreateUsagePlanCommand,
   CreateUsagePlanKeyCommand,
   DeleteApiKeyCommand,
-  DeleteUsagePlanCommand,
   DeleteUsagePlanKeyCommand,
   GetApiKeysCommand,
   GetUsageCommand,
   GetUsagePlansCommand,
+  LimitExceededException,
   NotFoundException,
   TooManyRequestsException,
   UpdateUsagePlanCommand,
@@ -110,79 +110,176 @@ describe('ApiGatewayUsagePlans', () => {
       expect(api.commandCalls(CreateUsagePlanCommand)).toHaveLength(0);
     });
 
-    it("creates an override class's plan with its limits, then puts the type plans' stages on it", async () => {
-      const created: UsagePlan = { id: 'newplan', name: `${PREFIX}-limit-r5-b10-q100-day` };
+    const OVERRIDE_NAME = `${PREFIX}-limit-r5-b10-q100-day`;
+    const LOCK = `plan-lock-${OVERRIDE_NAME}`;
+
+    it("creates an override class's plan with its limits on the type plans' stages, under a lock key", async () => {
+      const created: UsagePlan = {
+        id: 'newplan',
+        name: OVERRIDE_NAME,
+        apiStages: [
+          { apiId: 'api1', stage: 'prod' },
+          { apiId: 'api2', stage: 'v1' },
+        ],
+      };
       api
         .on(GetUsagePlansCommand)
-        .resolvesOnce({
+        .resolves({
           items: [typePlan('standard', 'p1', ['api1:prod']), typePlan('batch', 'p2', ['api2:v1'])],
         })
-        .resolves({ items: [typePlan('standard', 'p1'), created] })
+        .on(CreateApiKeyCommand)
+        .resolves({ id: 'lock1', name: LOCK, value: LOCK, enabled: false })
         .on(CreateUsagePlanCommand)
         .resolves(created)
-        .on(UpdateUsagePlanCommand)
+        .on(DeleteApiKeyCommand)
         .resolves({});
 
       await expect(adapter().ensurePlan('limit-r5-b10-q100-day', LIMITS)).resolves.toBe('newplan');
+      expect(calls(CreateApiKeyCommand)).toEqual([
+        expect.objectContaining({ name: LOCK, value: LOCK, enabled: false }),
+      ]);
       expect(calls(CreateUsagePlanCommand)).toEqual([
         expect.objectContaining({
-          name: `${PREFIX}-limit-r5-b10-q100-day`,
+          name: OVERRIDE_NAME,
           throttle: { rateLimit: 5, burstLimit: 10 },
           quota: { limit: 100, period: 'DAY' },
-          // The creation time settles creation races (the oldest plan of a name wins).
-          description: expect.stringContaining('created 1970-01-01T00:16:40.000Z by '),
+          apiStages: [
+            { apiId: 'api1', stage: 'prod' },
+            { apiId: 'api2', stage: 'v1' },
+          ],
         }),
       ]);
-      expect(calls(CreateUsagePlanCommand)[0]?.apiStages).toBeUndefined();
-      expect(calls(UpdateUsagePlanCommand)).toEqual([
-        {
-          usagePlanId: 'newplan',
-          patchOperations: [
-            { op: 'add', path: '/apiStages', value: 'api1:prod' },
-            { op: 'add', path: '/apiStages', value: 'api2:v1' },
-          ],
-        },
-      ]);
-      expect(api.commandCalls(DeleteUsagePlanCommand)).toHaveLength(0);
+      // Listed again once it holds the lock (another holder may have created the plan meanwhile).
+      expect(calls(GetUsagePlansCommand)).toHaveLength(2);
+      expect(calls(DeleteApiKeyCommand)).toEqual([{ apiKey: 'lock1' }]);
+      const order = api.calls().map((call) => call.args[0].constructor.name);
+      expect(order.indexOf('DeleteApiKeyCommand')).toBeGreaterThan(order.indexOf('CreateUsagePlanCommand'));
+      expect(api.commandCalls(UpdateUsagePlanCommand)).toHaveLength(0);
     });
 
     it('creates a plan without a quota for a class without one', async () => {
-      const created: UsagePlan = { id: 'q0', name: `${PREFIX}-limit-r5-b10-qnone`, apiStages: [] };
       api
         .on(GetUsagePlansCommand)
-        .resolvesOnce({ items: [typePlan('standard', 'p1')] })
-        .resolves({ items: [created] })
+        .resolves({ items: [typePlan('standard', 'p1', [])] })
+        .on(CreateApiKeyCommand)
+        .resolves({ id: 'lock1' })
         .on(CreateUsagePlanCommand)
-        .resolves(created)
-        .on(UpdateUsagePlanCommand)
+        .resolves({ id: 'q0', name: `${PREFIX}-limit-r5-b10-qnone`, apiStages: [] })
+        .on(DeleteApiKeyCommand)
         .resolves({});
-      await adapter().ensurePlan('limit-r5-b10-qnone', { ...LIMITS, quota: null });
+      await expect(adapter().ensurePlan('limit-r5-b10-qnone', { ...LIMITS, quota: null })).resolves.toBe(
+        'q0',
+      );
       expect(calls(CreateUsagePlanCommand)[0]?.quota).toBeUndefined();
     });
 
-    it('loses a creation race: deletes its own empty duplicate and uses the oldest plan of the name', async () => {
-      const name = `${PREFIX}-limit-r5-b10-q100-day`;
+    it('creates nothing when the plan appeared between its listing and taking the lock', async () => {
       api
         .on(GetUsagePlansCommand)
         .resolvesOnce({ items: [typePlan('standard', 'p1')] })
         .resolves({
-          items: [
-            typePlan('standard', 'p1'),
-            { id: 'aaa000', name, description: 'created 2026-11-30T10:00:00.900Z by the usage-key consumer' },
-            { id: 'mine9', name, description: 'created 2026-11-30T10:00:00.500Z by the usage-key consumer' },
-            { id: 'zzz999', name, description: 'created 2026-11-30T10:00:00.100Z by the usage-key consumer' },
-          ],
+          items: [typePlan('standard', 'p1'), { ...typePlan('x', 'theirs'), name: OVERRIDE_NAME }],
         })
-        .on(CreateUsagePlanCommand)
-        .resolves({ id: 'mine9', name })
-        .on(DeleteUsagePlanCommand)
-        .rejects(notFound('Invalid Usage Plan ID specified'))
-        .on(UpdateUsagePlanCommand)
+        .on(CreateApiKeyCommand)
+        .resolves({ id: 'lock1' })
+        .on(DeleteApiKeyCommand)
         .resolves({});
+      await expect(adapter().ensurePlan('limit-r5-b10-q100-day', LIMITS)).resolves.toBe('theirs');
+      expect(api.commandCalls(CreateUsagePlanCommand)).toHaveLength(0);
+      expect(calls(DeleteApiKeyCommand)).toEqual([{ apiKey: 'lock1' }]);
+    });
 
+    it("waits for the lock holder's plan (CreateApiKey ConflictException) instead of creating a second", async () => {
+      api
+        .on(GetUsagePlansCommand)
+        .resolvesOnce({ items: [typePlan('standard', 'p1')] })
+        .resolvesOnce({ items: [typePlan('standard', 'p1')] })
+        .resolves({
+          items: [typePlan('standard', 'p1'), { ...typePlan('x', 'theirs'), name: OVERRIDE_NAME }],
+        })
+        .on(CreateApiKeyCommand)
+        .rejects(conflict('API Key already exists'))
+        .on(GetApiKeysCommand)
+        .resolves({
+          items: [{ id: 'lockX', name: LOCK, value: LOCK, createdDate: new Date(clock - 1_000) }],
+        });
+      await expect(adapter().ensurePlan('limit-r5-b10-q100-day', LIMITS)).resolves.toBe('theirs');
+      expect(api.commandCalls(CreateUsagePlanCommand)).toHaveLength(0);
+      expect(api.commandCalls(DeleteApiKeyCommand)).toHaveLength(0);
+      expect(api.commandCalls(CreateApiKeyCommand)).toHaveLength(2);
+      expect(sleeps).toEqual([200, 400]);
+    });
+
+    it('deletes a lock whose holder died (older than 2 minutes), then takes it', async () => {
+      api
+        .on(GetUsagePlansCommand)
+        .resolves({ items: [typePlan('standard', 'p1')] })
+        .on(CreateApiKeyCommand)
+        .rejectsOnce(conflict('API Key already exists'))
+        .resolves({ id: 'lock-mine' })
+        .on(GetApiKeysCommand)
+        .resolves({
+          items: [{ id: 'lock-dead', name: LOCK, value: LOCK, createdDate: new Date(clock - 120_001) }],
+        })
+        .on(DeleteApiKeyCommand)
+        .resolves({})
+        .on(CreateUsagePlanCommand)
+        .resolves({ id: 'newplan', name: OVERRIDE_NAME, apiStages: [{ apiId: 'api1', stage: 'prod' }] });
+      await expect(adapter().ensurePlan('limit-r5-b10-q100-day', LIMITS)).resolves.toBe('newplan');
+      expect(calls(DeleteApiKeyCommand)).toEqual([{ apiKey: 'lock-dead' }, { apiKey: 'lock-mine' }]);
+    });
+
+    it('gives up after its attempts while another container holds a live lock (the record is retried)', async () => {
+      api
+        .on(GetUsagePlansCommand)
+        .resolves({ items: [typePlan('standard', 'p1')] })
+        .on(CreateApiKeyCommand)
+        .rejects(conflict('API Key already exists'))
+        .on(GetApiKeysCommand)
+        .resolves({ items: [{ id: 'lockX', name: LOCK, value: LOCK, createdDate: new Date(clock) }] });
+      await expect(adapter().ensurePlan('limit-r5-b10-q100-day', LIMITS)).rejects.toThrow(
+        `Usage plan ${OVERRIDE_NAME} is being created by another container`,
+      );
+      expect(api.commandCalls(CreateUsagePlanCommand)).toHaveLength(0);
+      expect(api.commandCalls(DeleteApiKeyCommand)).toHaveLength(0);
+      expect(Math.max(...sleeps)).toBeLessThanOrEqual(5_000);
+    });
+
+    it('releases the lock when CreateUsagePlan fails (e.g. the 300-plan limit), and throws at once', async () => {
+      api
+        .on(GetUsagePlansCommand)
+        .resolves({ items: [typePlan('standard', 'p1')] })
+        .on(CreateApiKeyCommand)
+        .resolves({ id: 'lock1' })
+        .on(CreateUsagePlanCommand)
+        .rejects(new LimitExceededException({ message: 'Usage plans limit exceeded', $metadata: {} }))
+        .on(DeleteApiKeyCommand)
+        .resolves({});
+      await expect(adapter().ensurePlan('limit-a', LIMITS)).rejects.toBeInstanceOf(LimitExceededException);
+      expect(api.commandCalls(CreateUsagePlanCommand)).toHaveLength(1);
+      expect(calls(DeleteApiKeyCommand)).toEqual([{ apiKey: 'lock1' }]);
+      expect(sleeps).toEqual([]);
+    });
+
+    it('settles on the oldest plan of a name when duplicates exist (made by hand or a broken lock)', async () => {
+      const name = `${PREFIX}-limit-r5-b10-q100-day`;
+      api.on(GetUsagePlansCommand).resolves({
+        items: [
+          typePlan('standard', 'p1'),
+          {
+            ...typePlan('x', 'aaa000'),
+            name,
+            description: 'created 2026-11-30T10:00:00.900Z by the usage-key consumer',
+          },
+          {
+            ...typePlan('x', 'zzz999'),
+            name,
+            description: 'created 2026-11-30T10:00:00.100Z by the usage-key consumer',
+          },
+        ],
+      });
       await expect(adapter().ensurePlan('limit-r5-b10-q100-day', LIMITS)).resolves.toBe('zzz999');
-      expect(calls(DeleteUsagePlanCommand)).toEqual([{ usagePlanId: 'mine9' }]);
-      expect(calls(UpdateUsagePlanCommand).map((input) => input.usagePlanId)).toEqual(['zzz999']);
+      expect(api.commandCalls(CreateUsagePlanCommand)).toHaveLength(0);
     });
 
     it('adds the stages added to the type plans since to an existing override plan, and only those', async () => {
@@ -251,17 +348,6 @@ describe('ApiGatewayUsagePlans', () => {
         .on(UpdateUsagePlanCommand)
         .rejects(conflict('Usage Plan ov1 already contains api1:prod'));
       await expect(adapter().ensurePlan('limit-a', LIMITS)).resolves.toBe('ov1');
-    });
-
-    it('throws CreateUsagePlan failures other than throttling (e.g. the 300-plan limit) at once', async () => {
-      api
-        .on(GetUsagePlansCommand)
-        .resolves({ items: [typePlan('standard', 'p1')] })
-        .on(CreateUsagePlanCommand)
-        .rejects(badRequest('Usage plan limit exceeded'));
-      await expect(adapter().ensurePlan('limit-a', LIMITS)).rejects.toBeInstanceOf(BadRequestException);
-      expect(api.commandCalls(CreateUsagePlanCommand)).toHaveLength(1);
-      expect(sleeps).toEqual([]);
     });
   });
 
