@@ -176,14 +176,12 @@ describe('strict mode of HTTP APIs in the token authorizer', () => {
   });
 
   it('counters that cannot be written: requests are still answered and still limited per container, one warning per interval', async () => {
-    ddb
-      .on(UpdateCommand)
-      .rejects(
-        new ProvisionedThroughputExceededException({
-          message: 'exceeded',
-          $metadata: { httpStatusCode: 400 },
-        }),
-      );
+    ddb.on(UpdateCommand).rejects(
+      new ProvisionedThroughputExceededException({
+        message: 'exceeded',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
     const { secret } = issue();
     const results = await send(strictEvent(secret), 10);
     expect(results).toEqual([...Array(5).fill(true), ...Array(5).fill(false)]);
