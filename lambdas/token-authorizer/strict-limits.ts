@@ -25,7 +25,7 @@ export interface StrictLimitsConfig {
   readonly options: Omit<RateWindowOptions, 'onFlushFailure'>;
 }
 
-export interface StrictLimits {
+interface StrictLimits {
   /** Whether the event comes from an HTTP API in strict mode. */
   appliesTo(event: TokenAuthorizerEvent): boolean;
   /** Counts one request of a verified token; never rejects (counting fails open, bounded). */
