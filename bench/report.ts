@@ -181,6 +181,12 @@ function tableRows(r: BenchResult): Row[] {
       '',
     ],
     [
+      '  strict: added mean latency vs writes × one counter write',
+      `${n(r.strictHttp.strict.latency.meanMs - r.strictHttp.plain.latency.meanMs)} ms vs ${n(r.strictHttp.counterWritesPerVerification)} × ${n(r.strictHttp.counterWrite.latency.meanMs)} ms`,
+      '(the cost is the writes)',
+      '',
+    ],
+    [
       '  strict: counter writes per verification, refused',
       `${n(r.strictHttp.counterWritesPerVerification)}, ${n(r.strictHttp.refused, 0)}`,
       '≈ 0.2 (2 counters ÷ 10), 0',

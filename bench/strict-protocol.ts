@@ -17,6 +17,8 @@ export interface StrictArm {
 export interface StrictResult {
   readonly plain: StrictArm;
   readonly strict: StrictArm;
+  /** One counter UpdateItem (ADD, answering the total) on its own item, timed in the same slices. */
+  readonly counterWrite: StrictArm;
   /** Counter UpdateItems per strict verification (batched: about 1 per 10 per counter). */
   readonly counterWritesPerVerification: number;
   /** Strict calls refused (RATE_LIMITED / QUOTA_EXCEEDED): 0 in a valid run. */
