@@ -1,6 +1,7 @@
 import type { GatewayLoad, ManagementLatency } from './gateway.js';
 import type { CallCounts, OverheadPhases } from './protocol.js';
 import type { Summary } from './stats.js';
+import type { StrictResult } from './strict-protocol.js';
 
 // The benchmark's result (written with --json) and the table printed at the end, each figure next
 // to its target from the performance issue. A missed target is a result, not a failure.
@@ -77,6 +78,8 @@ export interface BenchResult {
 
   readonly gatewayLoad: GatewayLoad;
   readonly managementLatency: ManagementLatency;
+  /** The strict mode of HTTP APIs vs the same HTTP API request without it (bench/strict-worker.ts). */
+  readonly strictHttp: StrictResult;
 }
 
 const TARGETS = {
@@ -170,6 +173,24 @@ function tableRows(r: BenchResult): Row[] {
       n(r.kmsCallsWarm, 0),
       `${t.kmsCallsWarm}`,
       mark(r.kmsCallsWarm === t.kmsCallsWarm),
+    ],
+    [
+      'HTTP API strict ÷ plain: verifications/s, latency',
+      `${n(r.strictHttp.strict.opsPerSec / r.strictHttp.plain.opsPerSec, 2)} (${n(r.strictHttp.strict.opsPerSec, 0)} vs ${n(r.strictHttp.plain.opsPerSec, 0)} / s); median ${n(r.strictHttp.strict.latency.medianMs / r.strictHttp.plain.latency.medianMs, 2)}, p99 ${n(r.strictHttp.strict.latency.p99Ms / r.strictHttp.plain.latency.p99Ms, 2)} (${n(r.strictHttp.strict.latency.medianMs)} / ${n(r.strictHttp.strict.latency.p99Ms)} ms)`,
+      '(cost of counting)',
+      '',
+    ],
+    [
+      '  strict: added mean latency vs writes × one counter write',
+      `${n(r.strictHttp.strict.latency.meanMs - r.strictHttp.plain.latency.meanMs)} ms vs ${n(r.strictHttp.counterWritesPerVerification)} × ${n(r.strictHttp.counterWrite.latency.meanMs)} ms`,
+      '(the cost is the writes)',
+      '',
+    ],
+    [
+      '  strict: counter writes per verification, refused',
+      `${n(r.strictHttp.counterWritesPerVerification)}, ${n(r.strictHttp.refused, 0)}`,
+      '≈ 0.2 (2 counters ÷ 10), 0',
+      mark(r.strictHttp.refused === 0),
     ],
     [
       'DynamoDB reads per uncached verify',

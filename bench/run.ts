@@ -34,6 +34,7 @@ import {
 } from './protocol.js';
 import { type BenchResult, formatTable, type Machine } from './report.js';
 import { round } from './stats.js';
+import { STRICT_WORKER_ENV, type StrictResult } from './strict-protocol.js';
 
 // `npm run bench [-- --json FILE] [--quick]`: the token authorizer's performance figures.
 //   1. uncached verification through the handler ÷ a raw consistent GetItem (DynamoDB Local);
@@ -62,6 +63,8 @@ const PLAN = {
   gatewayWarmupSeconds: quick ? 1 : 3,
   gatewayConnections: 50,
   managementRounds: quick ? 20 : 50,
+  strictSliceMs: 250,
+  strictSlices: quick ? 4 : 8,
 } as const;
 
 // This process makes SDK clients too: no Node-version notice in the middle of the figures.
@@ -246,6 +249,40 @@ async function main(workDir: string): Promise<BenchResult> {
     workDir,
   );
 
+  log(
+    '4+/5 strict mode of HTTP APIs: the same request with and without it, alternating slices (cache on)...',
+  );
+  const strictFile = join(workDir, 'worker-strict.json');
+  await runTsxScript(
+    'worker strict',
+    join(ROOT, 'bench', 'strict-worker.ts'),
+    {
+      ...handlerEnv,
+      HMAC_KEY_FILE: keyFile,
+      // Limits far above one process's pace: every strict call is counted, none refused.
+      POLICY_SETTINGS: JSON.stringify(
+        parsePolicySettings({
+          revocationWindowSeconds: 60,
+          verificationCacheSeconds: 60,
+          tokenTypes: {
+            ...DEFAULT_POLICY_SETTINGS.tokenTypes,
+            standard: {
+              description: 'bench',
+              rateLimit: { requestsPerSecond: 10_000, burst: 5_000 },
+              quota: { limit: 1_000_000_000, period: 'DAY' },
+            },
+          },
+        }),
+      ),
+      [STRICT_WORKER_ENV.secret]: secret,
+      [STRICT_WORKER_ENV.resultFile]: strictFile,
+      [STRICT_WORKER_ENV.sliceMs]: String(PLAN.strictSliceMs),
+      [STRICT_WORKER_ENV.slices]: String(PLAN.strictSlices),
+    },
+    180_000,
+  );
+  const strict = JSON.parse(readFileSync(strictFile, 'utf8')) as StrictResult;
+
   await stopChild(dynamo.process);
   // One after the other: on a busy machine the local stack's DynamoDB Local did not start in time
   // next to the counting worker.
@@ -313,6 +350,7 @@ async function main(workDir: string): Promise<BenchResult> {
     },
     gatewayLoad: gateway.gatewayLoad,
     managementLatency: gateway.managementLatency,
+    strictHttp: strict,
   };
 }
 

@@ -16,6 +16,7 @@ import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct, type IConstruct, type Node } from 'constructs';
 import { BASE_PATH_STAGE_VARIABLE, normalizeBasePath } from '../lambdas/core/gateway-scope.js';
+import { RATE_LIMITS_STAGE_VARIABLE, STRICT_RATE_LIMITS } from '../lambdas/core/rate-window.js';
 import {
   encodeRouteScopes,
   parseRouteScopeMap,
@@ -153,6 +154,19 @@ export interface TokenAuthorizerProps {
   readonly invokePermission?: boolean;
 }
 
+/** How an HTTP API attaches the token authorizer (HTTP APIs have no usage plans). */
+export interface TokenHttpApiOptions {
+  /**
+   * `'strict'`: per-token rate limits and quotas on this HTTP API, counted by the authorizer
+   * (docs/rate-limits.md "HTTP APIs"): its result cache is off (every request reaches the function,
+   * which costs a Lambda invocation and a few DynamoDB writes per request, docs/performance.md), and
+   * a request over the token's limits is refused with a 403 (an HTTP API authorizer cannot answer
+   * 429). `'none'`: no rate limits on this API.
+   * @default 'none'
+   */
+  readonly rateLimits?: 'none' | 'strict';
+}
+
 /** Where a REST API's methods point at the token authorizer. */
 export type TokenAuthorizerMethodOptions = Required<
   Pick<apigateway.MethodOptions, 'authorizer' | 'authorizationType'>
@@ -199,6 +213,7 @@ export class TokenAuthorizer extends Construct {
   private readonly invokePermission: boolean | undefined;
   private readonly restAuthorizers = new Map<apigateway.RestApi, apigateway.RequestAuthorizer>();
   private readonly httpAuthorizers = new Map<apigwv2.HttpApi, TokenHttpRouteAuthorizer>();
+  private readonly httpRateLimits = new Map<apigwv2.HttpApi, 'none' | 'strict'>();
 
   constructor(scope: Construct, id: string, props: TokenAuthorizerProps) {
     super(scope, id);
@@ -334,11 +349,21 @@ export class TokenAuthorizer extends Construct {
   /**
    * The Lambda authorizer of this token authorizer on `api` (simple responses, payload 2.0), created
    * (with its stage variables and invoke permission) the first time, the same one after that. Use
-   * it as a route's `authorizer`.
+   * it as a route's `authorizer`. `options.rateLimits: 'strict'` counts per-token limits on this API
+   * (see {@link TokenHttpApiOptions}); every call for one API must give the same.
    */
-  public forHttpApi(api: apigwv2.HttpApi): TokenHttpRouteAuthorizer {
+  public forHttpApi(api: apigwv2.HttpApi, options: TokenHttpApiOptions = {}): TokenHttpRouteAuthorizer {
+    const rateLimits = options.rateLimits ?? 'none';
     const existing = this.httpAuthorizers.get(api);
-    if (existing !== undefined) return existing;
+    if (existing !== undefined) {
+      if (this.httpRateLimits.get(api) !== rateLimits) {
+        throw new Error(
+          `TokenAuthorizer ${this.node.path}: ${api.node.path} is already attached with rateLimits '${this.httpRateLimits.get(api)}', not '${rateLimits}'`,
+        );
+      }
+      return existing;
+    }
+    const strict = rateLimits === 'strict';
 
     const stage = api.defaultStage;
     if (stage === undefined) {
@@ -346,8 +371,12 @@ export class TokenAuthorizer extends Construct {
         `TokenAuthorizer ${this.node.path}: HTTP API ${api.node.path} has no default stage to carry the stage variables ${Object.keys(this.stageVariables).join(', ')}`,
       );
     }
-    claimStageVariables(api.node, this, this.stageVariables);
-    for (const [name, value] of Object.entries(this.stageVariables)) stage.addStageVariable(name, value);
+    // Strict mode: the function counts this API's requests when its stage says so (strict-limits.ts).
+    const variables: Record<string, string> = strict
+      ? { ...this.stageVariables, [RATE_LIMITS_STAGE_VARIABLE]: STRICT_RATE_LIMITS }
+      : { ...this.stageVariables };
+    claimStageVariables(api.node, this, variables);
+    for (const [name, value] of Object.entries(variables)) stage.addStageVariable(name, value);
 
     const { partition, region } = Arn.split(this.functionArn, ArnFormat.COLON_RESOURCE_NAME);
     const authorizer = new apigwv2.HttpAuthorizer(this, `Http${Names.nodeUniqueId(api.node)}`, {
@@ -357,13 +386,15 @@ export class TokenAuthorizer extends Construct {
       enableSimpleResponses: true,
       payloadFormatVersion: apigwv2.AuthorizerPayloadVersion.VERSION_2_0,
       authorizerUri: `arn:${partition}:apigateway:${region}:lambda:path/2015-03-31/functions/${this.functionArn}/invocations`,
-      resultsCacheTtl: this.cacheTtl,
+      // Strict mode: a cached result would skip the function, and with it the count.
+      resultsCacheTtl: strict ? Duration.seconds(0) : this.cacheTtl,
     });
     this.addPermissionFor(api.node, api.apiId, authorizer.authorizerId);
     this.validateRoutesOf(api.node.path, () => httpRoutesOf(api));
     checkCacheKeysOf(api, this.functionArn);
     const routeAuthorizer = new TokenHttpRouteAuthorizer(authorizer, api);
     this.httpAuthorizers.set(api, routeAuthorizer);
+    this.httpRateLimits.set(api, rateLimits);
     return routeAuthorizer;
   }
 
@@ -648,21 +679,37 @@ function restCacheKeyProblems(api: apigateway.RestApiBase): string[] {
 
 function httpCacheKeyProblems(api: apigwv2.HttpApi): string[] {
   const required = ['$context.httpMethod', '$context.path'];
-  return api.node.root.node
-    .findAll()
-    .filter(
-      (construct): construct is apigwv2.CfnAuthorizer =>
-        construct instanceof apigwv2.CfnAuthorizer &&
-        namesApi(api, api.apiId, construct.apiId) &&
-        construct.authorizerType === 'REQUEST' &&
-        callsTokenAuthorizer(construct) &&
-        cachesResults(construct, construct.authorizerResultTtlInSeconds),
-    )
+  const all = api.node.root.node.findAll();
+  const caching = all.filter(
+    (construct): construct is apigwv2.CfnAuthorizer =>
+      construct instanceof apigwv2.CfnAuthorizer &&
+      namesApi(api, api.apiId, construct.apiId) &&
+      construct.authorizerType === 'REQUEST' &&
+      callsTokenAuthorizer(construct) &&
+      cachesResults(construct, construct.authorizerResultTtlInSeconds),
+  );
+  // Strict rate limits count in the function: a cached result is a request nobody counted.
+  const strictStage = all.find(
+    (construct): construct is apigwv2.CfnStage =>
+      construct instanceof apigwv2.CfnStage &&
+      namesApi(api, api.apiId, construct.apiId) &&
+      resolvedRecord(construct, construct.stageVariables)?.[RATE_LIMITS_STAGE_VARIABLE] ===
+        STRICT_RATE_LIMITS,
+  );
+  const strictProblems =
+    strictStage === undefined
+      ? []
+      : caching.map(
+          (authorizer) =>
+            `${authorizer.node.path}: the stage ${strictStage.node.path} has strict rate limits (${RATE_LIMITS_STAGE_VARIABLE}), which the token authorizer counts per request, so its result cache must be off (TTL 0), or cached requests pass uncounted. Attach it with TokenAuthorizer.forHttpApi(api, { rateLimits: 'strict' }).`,
+        );
+  return caching
     .filter((authorizer) => !keysCacheOn(authorizer, authorizer.identitySource, required))
     .map(
       (authorizer) =>
         `${authorizer.node.path}: it calls the token authorizer, whose simple response is a boolean for one method and path, so it must key its cache on ${required.join(' and ')} (or cache nothing); its identity sources are ${JSON.stringify(Stack.of(authorizer).resolve(authorizer.identitySource) ?? [])}. Attach the token authorizer with TokenAuthorizer.forHttpApi.`,
-    );
+    )
+    .concat(strictProblems);
 }
 
 /** Whether the authorizer's URI names a token authorizer function of this app (compared resolved). */

@@ -1,4 +1,5 @@
 import type { CredentialRecord, TokenState } from '../core/model.js';
+import { QUOTA_PERIODS, type QuotaPeriod, type TokenLimitsOverride } from '../core/rate-limits.js';
 
 // The credential item check of the token authorizer, by hand: the same rules as items.ts's
 // credentialItemSchema (zod), which stays the definition for everything else, but without zod in
@@ -47,6 +48,39 @@ function state(item: Record<string, unknown>): TokenState {
   return value === 'active' || value === 'revoked' ? value : fail('state');
 }
 
+function finite(value: unknown, field: string): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : fail(field);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The token's own limits (strict mode of HTTP APIs): absent or null = its type's. */
+function limits(item: Record<string, unknown>): TokenLimitsOverride | null {
+  const value = item.limits;
+  if (value === undefined || value === null) return null;
+  if (!isRecord(value)) fail('limits');
+  const { rateLimit, quota } = value;
+  if (rateLimit !== null && !isRecord(rateLimit)) fail('limits.rateLimit');
+  if (quota !== null && !isRecord(quota)) fail('limits.quota');
+  const period = quota?.period;
+  if (quota !== null && !(QUOTA_PERIODS as readonly unknown[]).includes(period)) fail('limits.quota.period');
+  return {
+    rateLimit:
+      rateLimit === null
+        ? null
+        : {
+            requestsPerSecond: finite(rateLimit.requestsPerSecond, 'limits.rateLimit.requestsPerSecond'),
+            burst: finite(rateLimit.burst, 'limits.rateLimit.burst'),
+          },
+    quota:
+      quota === null
+        ? null
+        : { limit: finite(quota.limit, 'limits.quota.limit'), period: period as QuotaPeriod },
+  };
+}
+
 /** Throws InvalidCredentialItemError on an item credentialItemSchema would reject. */
 export function checkCredentialItem(item: Record<string, unknown>): CredentialRecord {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) fail('(root)');
@@ -74,5 +108,6 @@ export function checkCredentialItem(item: Record<string, unknown>): CredentialRe
     keyVersion: str(item, 'keyVersion'),
     disabled: disabled ?? false,
     accessGeneration: accessGeneration ?? 0,
+    limits: limits(item),
   };
 }

@@ -106,20 +106,21 @@ export class TokenWrites {
     );
   }
 
-  /** An edit's new scopes, allowlist and expiry on a credential snapshot; `disabled` stays as it is. */
+  /** An edit's new scopes, allowlist, expiry and limits on a credential snapshot; `disabled` stays as it is. */
   editCredential(secretHash: string, token: TokenRecord, notAfterMs: number | null): TransactItem {
     const expiresAtMs = token.expiresAt === null ? null : Date.parse(token.expiresAt);
     const ttl = credentialTtl(expiresAtMs, notAfterMs);
     return this.updateCredential(
       secretHash,
-      `SET scopes = :scopes, allowedIps = :allowedIps, expiresAtMs = :expiresAtMs${
+      `SET scopes = :scopes, allowedIps = :allowedIps, expiresAtMs = :expiresAtMs, #limits = :limits${
         ttl === undefined ? ' REMOVE #ttl' : ', #ttl = :ttl'
       }`,
-      { '#ttl': TTL_ATTRIBUTE },
+      { '#ttl': TTL_ATTRIBUTE, '#limits': 'limits' },
       {
         ':scopes': [...token.scopes],
         ':allowedIps': [...token.allowedIps],
         ':expiresAtMs': expiresAtMs,
+        ':limits': token.limits,
         ...(ttl === undefined ? {} : { ':ttl': ttl }),
       },
     );

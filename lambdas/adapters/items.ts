@@ -138,6 +138,8 @@ export const credentialItemSchema = z.object({
   keyVersion: z.string(),
   disabled: z.boolean().default(false),
   accessGeneration: z.number().int().min(0).default(0),
+  // The token's own limits, as on the token item (strict mode of HTTP APIs); absent before: null.
+  limits: tokenItemSchema.shape.limits,
 });
 
 /**
@@ -192,6 +194,7 @@ export function credentialFor(
     keyVersion: token.keyVersion,
     disabled: access.disabled,
     accessGeneration: access.accessGeneration,
+    limits: token.limits,
   };
 }
 

@@ -199,6 +199,8 @@ export function globalSecondaryIndexOf(index: IndexDefinition) {
 }
 
 const TOKEN_PREFIX = 'TOKEN#';
+/** The partition prefix of rate counters: the token authorizer may update these items and no others but token items' lastUsedAt. */
+export const RATE_COUNTER_PREFIX = 'RATE#';
 
 /** The token id of a token item's partition key; undefined for any other key. */
 export function tokenIdOfKey(pk: string): string | undefined {
@@ -251,6 +253,15 @@ export const KEYS = {
   audit: (partition: string, at: string, eventId: string) => ({ pk: partition, sk: `${at}#${eventId}` }),
   /** A revoke-all job (lambdas/core/revoke-all-job.ts); TTL removes it days after it started. */
   revokeAllJob: (jobId: string) => ({ pk: `JOB#${jobId}`, sk: 'REVOKE_ALL' }),
+  /**
+   * A strict-mode rate counter of an HTTP API (lambdas/core/rate-window.ts): one item per token and
+   * window (`r<seconds>-<index>` or `q<period>-<first day>`), its own partition so that a busy
+   * token's counters do not share one partition's write capacity. TTL removes it after the window.
+   */
+  rateCounter: (tokenId: string, window: string) => ({
+    pk: `${RATE_COUNTER_PREFIX}${tokenId}#${window}`,
+    sk: 'COUNTER',
+  }),
 } as const;
 
 /** Partitions of the table and its indexes that are queried, built here only. */

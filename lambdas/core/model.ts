@@ -136,6 +136,11 @@ export interface CredentialRecord {
    * are conditional on it growing, so a late disable can never overwrite a newer enable.
    */
   readonly accessGeneration: number;
+  /**
+   * The token's own lower limits (TokenRecord.limits), for the strict mode of HTTP APIs, which
+   * counts in the authorizer (core/rate-window.ts); null or absent (written before): its type's.
+   */
+  readonly limits?: TokenLimitsOverride | null;
 }
 
 /** Whether a user may use and create tokens; an admin switches it (absent item = enabled). */

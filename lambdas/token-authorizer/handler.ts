@@ -1,11 +1,13 @@
 import { DynamoCredentialReader } from '../adapters/dynamo-credential-reader.js';
 import { DynamoLastUsedRecorder } from '../adapters/dynamo-last-used-recorder.js';
+import { DynamoRateCounters } from '../adapters/dynamo-rate-counters.js';
 import { normalizeBasePath } from '../core/gateway-scope.js';
 import { LastUsedThrottle } from '../core/last-used-throttle.js';
 import type { CredentialRecord } from '../core/model.js';
 import { systemClock } from '../core/ports.js';
 import { VerificationCache } from '../core/verification-cache.js';
 import { authorizerCacheTtlSeconds, authorizerSettingsFromEnv } from '../runtime/authorizer-settings.js';
+import { typeLimitsFromEnv, UNKNOWN_TYPE_LIMITS } from '../runtime/authorizer-type-limits.js';
 import { sharedDocumentClient } from '../runtime/clients.js';
 import { ENV, optionalEnv, requireEnv } from '../runtime/env.js';
 import { JsonLineLogger } from '../runtime/json-line-logger.js';
@@ -57,5 +59,14 @@ export const handler = createTokenAuthorizer({
     recorder: new DynamoLastUsedRecorder(sharedDocumentClient(), tableName),
     throttle: new LastUsedThrottle({ intervalMs: lastUsedIntervalMs, maxEntries: LAST_USED_MAX_TOKENS }),
     intervalMs: lastUsedIntervalMs,
+  },
+  // Used only for HTTP APIs attached in strict mode (the stage says so): see strict-limits.ts.
+  strictLimits: {
+    counters: new DynamoRateCounters(sharedDocumentClient(), tableName),
+    typeLimits: typeLimitsFromEnv(),
+    unknownTypeLimits: UNKNOWN_TYPE_LIMITS,
+    // Batches of at most 10 (a tenth of the allowance below that), leftovers flushed after 1 s:
+    // the accuracy bound and the cost per request in docs/rate-limits.md and docs/performance.md.
+    options: { flushEvery: 10, flushIntervalMs: 1000, maxTokens: LAST_USED_MAX_TOKENS },
   },
 });

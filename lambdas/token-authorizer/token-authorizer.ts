@@ -18,6 +18,7 @@ import {
 } from './gateway.js';
 import { type LastUsedTracking, recordUseInBackground } from './last-used.js';
 import { restResponseFor } from './rest-responses.js';
+import { createStrictLimits, type StrictLimitsConfig } from './strict-limits.js';
 
 // The token authorizer: REST API REQUEST (and TOKEN) authorizers and HTTP API simple-response
 // authorizers, from one function (docs/design.md "Token authorizer contract"; what each outcome becomes at
@@ -43,15 +44,23 @@ interface TokenAuthorizerDeps {
   readonly logger: JsonLineLogger;
   /** lastUsedAt recording; its failures are logged here. */
   readonly lastUsed: Omit<LastUsedTracking, 'onFailure'>;
+  /** The strict mode of HTTP APIs (strict-limits.ts); absent: no API is counted. */
+  readonly strictLimits?: StrictLimitsConfig;
 }
 
 type TokenAuthorizer = (event: TokenAuthorizerEvent, context?: Context) => Promise<TokenAuthorizerResult>;
 
 /**
  * The decision reasons, plus the gateway's own: a refused path (403) and a route map whose cache
- * key does not name the route (500), see gateway.ts.
+ * key does not name the route (500), see gateway.ts; and a strict HTTP API's refusal of a valid
+ * token over its limits (403, strict-limits.ts).
  */
-type LogReason = DecisionLogReason | 'NON_CANONICAL_PATH' | 'UNKEYED_ROUTE_MAP';
+type LogReason =
+  | DecisionLogReason
+  | 'NON_CANONICAL_PATH'
+  | 'UNKEYED_ROUTE_MAP'
+  | 'RATE_LIMITED'
+  | 'QUOTA_EXCEEDED';
 
 /** A decision line's own fields, in the order they are written. Never the token, the header or the hash. */
 type DecisionFields = {
@@ -83,12 +92,13 @@ export function createTokenAuthorizer(deps: TokenAuthorizerDeps): TokenAuthorize
     token: string | undefined,
     startedAt: number,
     pathIssue: PathIssue | undefined,
+    limited: 'RATE_LIMITED' | 'QUOTA_EXCEEDED' | undefined,
   ): void {
-    const valid = decision.reason === 'VALID' && pathIssue === undefined;
+    const valid = decision.reason === 'VALID' && pathIssue === undefined && limited === undefined;
     if (!logger.enabled(log, valid ? 'INFO' : 'WARN')) return;
     // One object, built in the final key order (latencyMs last), with no spreads.
     const fields: DecisionFields = {
-      reason: pathIssue === undefined ? decision.reason : 'NON_CANONICAL_PATH',
+      reason: pathIssue === undefined ? (limited ?? decision.reason) : 'NON_CANONICAL_PATH',
       gateway: request.gateway,
       method: request.method,
       area: decision.area,
@@ -137,6 +147,16 @@ export function createTokenAuthorizer(deps: TokenAuthorizerDeps): TokenAuthorize
   // The invocation the last line belongs to: a lastUsedAt failure is reported in the background,
   // with the context of whichever invocation is running then (as Powertools' logger would).
   let current = logger.invocation(undefined);
+  const strict =
+    deps.strictLimits === undefined
+      ? undefined
+      : createStrictLimits(deps.strictLimits, (tokenId, error) =>
+          // Counting goes on in-process (fail-open, bounded: core/rate-window.ts); the name only.
+          logger.warn(current, 'rate counter not flushed', {
+            tokenId,
+            errorName: error instanceof Error ? error.name : typeof error,
+          }),
+        );
   const tracking: LastUsedTracking = {
     ...lastUsed,
     onFailure: (tokenId, error) =>
@@ -170,7 +190,19 @@ export function createTokenAuthorizer(deps: TokenAuthorizerDeps): TokenAuthorize
       decision.reason !== 'IP_NOT_ALLOWED'
         ? request.pathIssue
         : undefined;
-    logDecision(log, request, decision, token, startedAt, pathIssue);
+    // A strict HTTP API counts what would be allowed; over a limit it is a 403 like any refusal.
+    const counted =
+      strict !== undefined &&
+      request.gateway === 'http' &&
+      pathIssue === undefined &&
+      decision.reason === 'VALID' &&
+      decision.credential !== undefined &&
+      strict.appliesTo(event)
+        ? await strict.check(decision.credential, deps.verify.clock.now().getTime())
+        : 'ALLOWED';
+    const limited = counted === 'ALLOWED' ? undefined : counted;
+    logDecision(log, request, decision, token, startedAt, pathIssue, limited);
+    if (limited !== undefined) return { isAuthorized: false };
     if (pathIssue !== undefined) {
       return request.gateway === 'rest'
         ? restRefusal(decision, request.methodArn, request.basePath, request.keyedByPath)

@@ -2,11 +2,13 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { RATE_COUNTER_ATTRIBUTES } from '../../lambdas/adapters/dynamo-rate-counters.js';
 import {
   type IndexLayout,
   indexLayout,
   KEYS,
   projectionOf,
+  RATE_COUNTER_PREFIX,
   TABLE_KEYS,
   TTL_ATTRIBUTE,
 } from '../../lambdas/adapters/table-definition.js';
@@ -105,6 +107,7 @@ export class TokenTable extends Construct {
     this.bindName(fn);
     this.grantVerify(fn.role);
     this.grantRecordLastUsed(fn.role);
+    this.grantCountRates(fn.role);
   }
 
   private bindName(fn: ServiceFunction): void {
@@ -183,6 +186,25 @@ export class TokenTable extends Construct {
         'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${TOKEN_PARTITION_PREFIX}*`] },
         'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...LAST_USED_ATTRIBUTES] },
         StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
+      },
+    });
+  }
+
+  /**
+   * The token authorizer's strict-mode counters (HTTP APIs, lambdas/adapters/dynamo-rate-counters.ts):
+   * UpdateItem of `RATE#` items only, naming only their key, count, entity and ttl, and reading back
+   * only what the update changed (the count). A compromised authorizer can inflate or reset a
+   * token's counters, nothing else.
+   */
+  public grantCountRates(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:UpdateItem'],
+      resourceArns: [this.table.tableArn],
+      conditions: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${RATE_COUNTER_PREFIX}*`] },
+        'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...RATE_COUNTER_ATTRIBUTES] },
+        StringEquals: { 'dynamodb:ReturnValues': 'UPDATED_NEW' },
       },
     });
   }

@@ -439,7 +439,7 @@ describe('functions', () => {
 });
 
 describe('least privilege', () => {
-  it('token authorizer: exactly GetItem of credential items, the lastUsedAt update and Decrypt under the encryption context', () => {
+  it('token authorizer: exactly GetItem of credential items, the lastUsedAt update, the rate counters and Decrypt under the encryption context', () => {
     const fn = stack.tokenAuthorizer;
     expect(statementsOfRole(template, logicalIdOf(fn.role))).toEqual([
       logStatement(fn),
@@ -459,6 +459,17 @@ describe('least privilege', () => {
           'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['TOKEN#*'] },
           'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk', 'lastUsedAt'] },
           StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
+        },
+      },
+      {
+        // Strict-mode rate counters of HTTP APIs only: RATE# items, their count, entity and ttl.
+        Effect: 'Allow',
+        Action: 'dynamodb:UpdateItem',
+        Resource: arnOf(stack.table.table),
+        Condition: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['RATE#*'] },
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk', 'count', 'entity', 'ttl'] },
+          StringEquals: { 'dynamodb:ReturnValues': 'UPDATED_NEW' },
         },
       },
       {

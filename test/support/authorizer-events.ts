@@ -189,6 +189,7 @@ export function credentialRecord(overrides: Partial<CredentialRecord> = {}): Cre
     keyVersion: 'v1',
     disabled: false,
     accessGeneration: 0,
+    limits: null,
     ...overrides,
   };
 }

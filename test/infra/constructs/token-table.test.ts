@@ -98,7 +98,7 @@ describe('TokenTable construct', () => {
     expect(grants[1]).toMatchObject({ Action: [...TABLE_WRITE_ACTIONS], Resource: arnOf(table.table) });
   });
 
-  it('bindVerify: GetItem of credential items and the lastUsedAt update of token items, nothing else', () => {
+  it('bindVerify: GetItem of credential items, the lastUsedAt update of token items and the rate counters, nothing else', () => {
     const { template, table, verifier } = built;
     expect(grantsOf(template, verifier)).toEqual([
       {
@@ -115,6 +115,17 @@ describe('TokenTable construct', () => {
           'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['TOKEN#*'] },
           'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk', 'lastUsedAt'] },
           StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
+        },
+      },
+      {
+        // Strict-mode rate counters (HTTP APIs): RATE# items, naming only their own attributes.
+        Effect: 'Allow',
+        Action: 'dynamodb:UpdateItem',
+        Resource: arnOf(table.table),
+        Condition: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['RATE#*'] },
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk', 'count', 'entity', 'ttl'] },
+          StringEquals: { 'dynamodb:ReturnValues': 'UPDATED_NEW' },
         },
       },
     ]);
