@@ -31,7 +31,7 @@ const COMPONENT_PREFIX = '#/components/schemas/';
 
 const ERROR_DESCRIPTIONS: Record<ErrorCode, string> = {
   UNAUTHORIZED: 'no valid JWT',
-  FORBIDDEN: "the caller's role may not do this",
+  FORBIDDEN: "the caller's role may not do this (e.g. anyone but an admin raising a token's limits)",
   NOT_FOUND: 'no such token, or not one the caller may see',
   VALIDATION_FAILED: 'the request breaks the contract or the token policy (see `details`)',
   PAYLOAD_TOO_LARGE: 'the body is larger than 16 KB',

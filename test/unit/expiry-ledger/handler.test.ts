@@ -49,6 +49,8 @@ function releaseItems(token: TokenRecord, withAudit = true): string[] {
     `Update ${KEYS.userLimit(token.accountId, token.userId).pk}`,
     `Update ${KEYS.accountLimit(token.accountId).pk}`,
     ...(withAudit ? [`Put AUDIT#TOKEN#${token.id}`] : []),
+    // The deployment's usage-key counter goes down with the slot (#14).
+    `Update ${KEYS.usageKeyLimit().pk}`,
   ];
 }
 
