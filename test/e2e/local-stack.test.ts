@@ -51,10 +51,14 @@ async function session(email: string, role: 'admin' | 'member' | 'viewer'): Prom
   return reply.body?.jwt ?? '';
 }
 
-async function createToken(jwt: string, name: string): Promise<{ id: string; secret: string }> {
+async function createToken(
+  jwt: string,
+  name: string,
+  scopes: readonly string[] = ['reports:read'],
+): Promise<{ id: string; secret: string }> {
   const reply = await call('POST', '/tokens', {
     auth: `Bearer ${jwt}`,
-    body: { name, scopes: ['reports:read'], expiresInDays: 7 },
+    body: { name, scopes, expiresInDays: 7 },
   });
   expect(reply.status, JSON.stringify(reply.body)).toBe(201);
   return { id: reply.body?.id ?? '', secret: reply.body?.secret ?? '' };
@@ -89,6 +93,8 @@ describe('npm start (the local stack)', () => {
   let stack: StackProcess | undefined;
   let memberJwt = '';
   let firstTokenId = '';
+  /** An active token made before the restart: it must still work after it. */
+  let keptSecret = '';
 
   beforeAll(async () => {
     ports = [await findFreePort(), await findFreePort(), await findFreePort()];
@@ -169,6 +175,9 @@ describe('npm start (the local stack)', () => {
     expect(subjects.join(' | ')).toMatch(/created/i);
     expect(subjects.join(' | ')).toMatch(/revoked/i);
     expect(JSON.stringify(subjects)).not.toContain(token.secret);
+
+    keptSecret = (await createToken(memberJwt, 'e2e kept across a restart')).secret;
+    expect((await call('GET', '/demo/reports/x', { auth: `Bearer ${keptSecret}` })).status).toBe(200);
   });
 
   it('a viewer cannot create tokens', async () => {
@@ -220,15 +229,33 @@ describe('npm start (the local stack)', () => {
       const listed = await call('GET', '/tokens', { auth: `Bearer ${memberJwt}` });
       expect(listed.status).toBe(200);
       expect(listed.body?.items?.map((item) => item.id)).toContain(firstTokenId);
+      // A token from before the restart still passes the demo API: the usage-plan emulator's state
+      // went with the old process, and the start gave every active token its gateway key again.
+      expect(stack.output()).toMatch(/usage keys: \d+ active token\(s\) given their key again/);
+      expect((await call('GET', '/demo/reports/x', { auth: `Bearer ${keptSecret}` })).status).toBe(200);
 
-      const token = await createToken(memberJwt, 'e2e cached');
+      const token = await createToken(memberJwt, 'e2e cached', ['reports:read', 'content:read']);
       const bearer = `Bearer ${token.secret}`;
       expect((await call('GET', '/demo/reports/x', { auth: bearer })).status).toBe(200);
-      expect((await call('DELETE', `/tokens/${token.id}`, { auth: `Bearer ${memberJwt}` })).status).toBe(204);
-      // API Gateway's cached Allow still answers within the window, on any path the policy allows.
-      const cached = await call('GET', '/demo/reports/y', { auth: bearer });
+      const narrowed = await call('PATCH', `/tokens/${token.id}`, {
+        auth: `Bearer ${memberJwt}`,
+        body: { scopes: ['reports:read'] },
+      });
+      expect(narrowed.status, JSON.stringify(narrowed.body)).toBe(200);
+      // API Gateway's cached Allow still answers within the window, on any path the old policy allows.
+      const cached = await call('GET', '/demo/content/y', { auth: bearer });
       expect(cached.status).toBe(200);
       expect(cached.body?.authorizer?.tokenId).toBe(token.id);
+
+      // A revocation does not wait for the window on the demo API: the usage-key consumer deletes the
+      // token's gateway key (docs/rate-limits.md), and a request with the cached Allow then finds no key.
+      expect((await call('DELETE', `/tokens/${token.id}`, { auth: `Bearer ${memberJwt}` })).status).toBe(204);
+      const afterRevoke = await pollUntil(
+        () => call('GET', '/demo/reports/z', { auth: bearer }),
+        (reply) => reply.status !== 200,
+      );
+      expect(afterRevoke.status).toBe(503);
+      expect(afterRevoke.body?.error?.code).toBe('TOKEN_NOT_READY');
 
       stack.interrupt();
       expect((await stack.exited).code).toBe(0);
