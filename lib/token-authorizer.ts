@@ -154,19 +154,6 @@ export interface TokenAuthorizerProps {
   readonly invokePermission?: boolean;
 }
 
-/** How an HTTP API attaches the token authorizer (HTTP APIs have no usage plans). */
-export interface TokenHttpApiOptions {
-  /**
-   * `'strict'`: per-token rate limits and quotas on this HTTP API, counted by the authorizer
-   * (docs/rate-limits.md "HTTP APIs"): its result cache is off (every request reaches the function,
-   * which costs a Lambda invocation and a few DynamoDB writes per request, docs/performance.md), and
-   * a request over the token's limits is refused with a 403 (an HTTP API authorizer cannot answer
-   * 429). `'none'`: no rate limits on this API.
-   * @default 'none'
-   */
-  readonly rateLimits?: 'none' | 'strict';
-}
-
 /** Where a REST API's methods point at the token authorizer. */
 export type TokenAuthorizerMethodOptions = Required<
   Pick<apigateway.MethodOptions, 'authorizer' | 'authorizationType'>
@@ -496,6 +483,19 @@ export class TokenAuthorizer extends Construct {
       },
     });
   }
+}
+
+/** How an HTTP API attaches the token authorizer (HTTP APIs have no usage plans). */
+export interface TokenHttpApiOptions {
+  /**
+   * `'strict'`: per-token rate limits and quotas on this HTTP API, counted by the authorizer
+   * (docs/rate-limits.md "HTTP APIs"): its result cache is off (every request reaches the function,
+   * which costs a Lambda invocation and a few DynamoDB writes per request, docs/performance.md), and
+   * a request over the token's limits is refused with a 403 (an HTTP API authorizer cannot answer
+   * 429). `'none'`: no rate limits on this API.
+   * @default 'none'
+   */
+  readonly rateLimits?: 'none' | 'strict';
 }
 
 /** The token authorizer as an HTTP API route's `authorizer`; bound to one API. */
