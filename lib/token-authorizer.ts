@@ -106,6 +106,19 @@ export const HTTP_IDENTITY_SOURCES: readonly string[] = [
   '$context.path',
 ];
 
+/** How an HTTP API attaches the token authorizer (HTTP APIs have no usage plans). */
+export interface TokenHttpApiOptions {
+  /**
+   * `'strict'`: per-token rate limits and quotas on this HTTP API, counted by the authorizer
+   * (docs/rate-limits.md "HTTP APIs"): its result cache is off (every request reaches the function,
+   * which costs a Lambda invocation and a few DynamoDB writes per request, docs/performance.md), and
+   * a request over the token's limits is refused with a 403 (an HTTP API authorizer cannot answer
+   * 429). `'none'`: no rate limits on this API.
+   * @default 'none'
+   */
+  readonly rateLimits?: 'none' | 'strict';
+}
+
 export interface TokenAuthorizerProps {
   /**
    * The token authorizer function, when it is a construct of this app (for instance
@@ -152,19 +165,6 @@ export interface TokenAuthorizerProps {
    * environment-agnostic stack under a CloudFormation condition that compares the two at deploy.
    */
   readonly invokePermission?: boolean;
-}
-
-/** How an HTTP API attaches the token authorizer (HTTP APIs have no usage plans). */
-export interface TokenHttpApiOptions {
-  /**
-   * `'strict'`: per-token rate limits and quotas on this HTTP API, counted by the authorizer
-   * (docs/rate-limits.md "HTTP APIs"): its result cache is off (every request reaches the function,
-   * which costs a Lambda invocation and a few DynamoDB writes per request, docs/performance.md), and
-   * a request over the token's limits is refused with a 403 (an HTTP API authorizer cannot answer
-   * 429). `'none'`: no rate limits on this API.
-   * @default 'none'
-   */
-  readonly rateLimits?: 'none' | 'strict';
 }
 
 /** Where a REST API's methods point at the token authorizer. */

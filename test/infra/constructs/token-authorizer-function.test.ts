@@ -62,7 +62,7 @@ describe('TokenAuthorizerFunction construct', () => {
     expect(FUNCTION_ENTRIES.tokenAuthorizer).toContain('token-authorizer');
   });
 
-  it('may read credential items, record lastUsedAt and decrypt the HMAC key under its context, nothing else', () => {
+  it('may read credential items, record lastUsedAt, count strict-mode rates and decrypt the HMAC key under its context, nothing else', () => {
     const { template, fn, table, hmacKey } = built;
     const statements = statementsOfRole(template, logicalIdOf(fn.role)).filter(
       (statement) => statement.Sid !== 'WriteOwnLogs',
@@ -70,10 +70,12 @@ describe('TokenAuthorizerFunction construct', () => {
     expect(statements.map((statement) => statement.Action)).toEqual([
       'dynamodb:GetItem',
       'dynamodb:UpdateItem',
+      // The strict mode of HTTP APIs: RATE# counter items only (test/infra/stack.test.ts has the conditions).
+      'dynamodb:UpdateItem',
       'kms:Decrypt',
     ]);
     expect(statements[0]?.Resource).toEqual(arnOf(table.table));
-    expect(statements[2]).toMatchObject({
+    expect(statements[3]).toMatchObject({
       Resource: arnOf(hmacKey.key),
       Condition: { StringEquals: { 'kms:EncryptionContext:purpose': HMAC_KEY_PURPOSE } },
     });
