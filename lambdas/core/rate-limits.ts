@@ -56,11 +56,31 @@ export function tokenIdOfUsageKey(value: string): string | undefined {
   return value.startsWith('usage-') ? value.slice('usage-'.length) : undefined;
 }
 
-/** The limits a token has: its override where it has one, else its type's ceiling. */
+/**
+ * The limits a token has: its override where it has one, else its type's ceiling, and never above
+ * the ceiling: an operator who lowers a type in cdk.json lowers every token of it, overrides
+ * included (each number is the smaller of the two; a quota over another period than the type's
+ * gives way to the type's).
+ */
 export function effectiveLimits(ceiling: TokenLimits, override: TokenLimitsOverride | null): TokenLimits {
+  const ownRate = override?.rateLimit ?? null;
+  const ownQuota = override?.quota ?? null;
   return {
-    rateLimit: override?.rateLimit ?? ceiling.rateLimit,
-    quota: override?.quota ?? ceiling.quota,
+    rateLimit:
+      ownRate === null
+        ? ceiling.rateLimit
+        : {
+            requestsPerSecond: Math.min(ownRate.requestsPerSecond, ceiling.rateLimit.requestsPerSecond),
+            burst: Math.min(ownRate.burst, ceiling.rateLimit.burst),
+          },
+    quota:
+      ownQuota === null
+        ? ceiling.quota
+        : ceiling.quota === null
+          ? ownQuota
+          : ownQuota.period === ceiling.quota.period
+            ? { limit: Math.min(ownQuota.limit, ceiling.quota.limit), period: ownQuota.period }
+            : ceiling.quota,
   };
 }
 

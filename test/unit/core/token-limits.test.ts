@@ -475,3 +475,27 @@ describe("the token's detail", () => {
     expect(asked).toBe(0);
   });
 });
+
+describe('a type lowered in cdk.json lowers its tokens, overrides included', () => {
+  const lowered = {
+    rateLimit: { requestsPerSecond: 5, burst: 8 },
+    quota: { limit: 100, period: 'DAY' as const },
+  };
+
+  it('each number is the smaller of the override and the new ceiling', () => {
+    const override = {
+      rateLimit: { requestsPerSecond: 20, burst: 4 },
+      quota: { limit: 500, period: 'DAY' as const },
+    };
+    expect(effectiveLimits(lowered, override)).toEqual({
+      rateLimit: { requestsPerSecond: 5, burst: 4 },
+      quota: { limit: 100, period: 'DAY' },
+    });
+  });
+
+  it("a quota over another period than the type's gives way to the type's; a type without one keeps the token's", () => {
+    const weekly = { rateLimit: null, quota: { limit: 50, period: 'WEEK' as const } };
+    expect(effectiveLimits(lowered, weekly).quota).toEqual({ limit: 100, period: 'DAY' });
+    expect(effectiveLimits({ ...lowered, quota: null }, weekly).quota).toEqual({ limit: 50, period: 'WEEK' });
+  });
+});
