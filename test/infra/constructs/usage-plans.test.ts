@@ -7,9 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY_SETTINGS } from '../../../lambdas/contract/policy-settings.js';
 import { ENV } from '../../../lambdas/runtime/env.js';
 import { USAGE_KEYS_FILTER_PATTERN } from '../../../lambdas/usage-keys/filter.js';
+import { loadDeploymentConfig } from '../../../lib/config.js';
 import { declareTokenAuthorizerUsagePlans, UsagePlans } from '../../../lib/constructs/usage-plans.js';
 import { TokenAuthorizer } from '../../../lib/index.js';
-import { appContext, logicalIdOf, statementsOfRole, synthesize } from '../helpers.js';
+import { appContext, cdkJsonContext, logicalIdOf, statementsOfRole, synthesize } from '../helpers.js';
 
 // Per-token rate limits at the gateway (docs/rate-limits.md): a usage plan per token type, the
 // usage-key consumer with IAM limited to API keys and usage plans, and a REST API protected by the
@@ -251,5 +252,21 @@ describe('AccessTokensStack usage plans', () => {
         },
       ]);
     }
+  });
+});
+
+describe("API Gateway's ceilings at synth", () => {
+  const synthOf = (context: Record<string, unknown>) => () =>
+    loadDeploymentConfig({ ...cdkJsonContext(), ...context });
+
+  it('refuses a usage key budget above the 10,000 API keys of an account and Region', () => {
+    expect(synthOf({ usageKeyBudget: 10_001 })).toThrow(/usageKeyBudget/);
+    expect(synthOf({ usageKeyBudget: 10_000 })).not.toThrow();
+  });
+
+  it('refuses more type plans + limit classes than the 300 usage plans of a Region', () => {
+    const types = Object.keys(DEFAULT_POLICY_SETTINGS.tokenTypes).length;
+    expect(synthOf({ limitClassBudget: 300 - types + 1 })).toThrow(/limitClassBudget|300/);
+    expect(synthOf({ limitClassBudget: 290 - types })).not.toThrow();
   });
 });
