@@ -18,6 +18,7 @@ import { ServiceAlarms } from './constructs/service-alarms.js';
 import { ServiceFunction } from './constructs/service-function.js';
 import { TokenAuthorizerFunction } from './constructs/token-authorizer-function.js';
 import { TokenTable } from './constructs/token-table.js';
+import { declareTokenAuthorizerUsagePlans, UsagePlans } from './constructs/usage-plans.js';
 import { DEPLOYED_ROUTES, FUNCTION_ENTRIES } from './function-entries.js';
 import { ManagementApi } from './management-api.js';
 import { ManagementFunctions } from './management-functions.js';
@@ -53,6 +54,8 @@ export class AccessTokensStack extends Stack {
   /** Revoke-all jobs' queue and worker. */
   public readonly revokeAllJobs: RevokeAllJobs;
   public readonly tokenAuthorizer: TokenAuthorizerFunction;
+  /** One usage plan per token type and the usage-key consumer (docs/rate-limits.md). */
+  public readonly usagePlans: UsagePlans;
   public readonly jwtAuthorizer: ServiceFunction;
   public readonly managementApi: ManagementApi;
   public readonly demoApi: DemoApi | undefined;
@@ -109,6 +112,7 @@ export class AccessTokensStack extends Stack {
       hmacKey: this.hmacKey,
       policy: config.policy,
       logRetention,
+      usagePlanPrefix: this.stackName,
     });
     // What a revoke-all cannot finish within its request (lambdas/core/revoke-all-job.ts).
     this.revokeAllJobs = new RevokeAllJobs(this, 'RevokeAllJobs', {
@@ -125,6 +129,22 @@ export class AccessTokensStack extends Stack {
       policy: config.policy,
       invokerAccounts: config.authorizerInvokerAccounts,
       logRetention,
+    });
+
+    // Per-token rate limits and quotas (docs/rate-limits.md): a usage plan per token type and the
+    // usage-key consumer; a TokenAuthorizer given this authorizer function puts its REST APIs'
+    // stages on the plans.
+    this.usagePlans = new UsagePlans(this, 'UsagePlans', {
+      table: this.table.table,
+      policy: config.policy,
+      planPrefix: this.stackName,
+      logRetention,
+    });
+    declareTokenAuthorizerUsagePlans(this.tokenAuthorizer.function, this.usagePlans);
+    new CfnOutput(this, 'UsageKeysDeadLetterQueueUrl', {
+      description:
+        'Tokens whose usage key was not synced with API Gateway (stream records past their retries)',
+      value: this.usagePlans.consumer.deadLetterQueue.queueUrl,
     });
 
     // The JWT authorizer of the management API: verifies JWTs against the issuer's JWKS, no table.

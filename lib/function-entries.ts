@@ -17,6 +17,11 @@ export interface RoutePermissions {
   readonly hmacKey: boolean;
   /** Whether it signs list cursors and so must decrypt the cursor key (not the HMAC key). */
   readonly cursorKey?: boolean;
+  /**
+   * What it does to API Gateway usage keys and plans (docs/rate-limits.md): `manage` syncs a token's
+   * key right after its write (create, edit), `read` reads a key's quota usage (token detail).
+   */
+  readonly usagePlans?: 'read' | 'manage';
 }
 
 export interface RouteDeployment {
@@ -28,7 +33,7 @@ export interface RouteDeployment {
 export const ROUTE_DEPLOYMENTS = {
   createToken: {
     entry: 'lambdas/create-token/handler.ts',
-    permissions: { table: 'readWrite', hmacKey: true },
+    permissions: { table: 'readWrite', hmacKey: true, usagePlans: 'manage' },
   },
   listTokens: {
     entry: 'lambdas/list-tokens/handler.ts',
@@ -45,7 +50,7 @@ export const ROUTE_DEPLOYMENTS = {
   },
   getToken: {
     entry: 'lambdas/get-token/handler.ts',
-    permissions: { table: 'read', hmacKey: false },
+    permissions: { table: 'read', hmacKey: false, usagePlans: 'read' },
   },
   revokeToken: {
     entry: 'lambdas/revoke-token/handler.ts',
@@ -53,7 +58,7 @@ export const ROUTE_DEPLOYMENTS = {
   },
   updateToken: {
     entry: 'lambdas/update-token/handler.ts',
-    permissions: { table: 'readWrite', hmacKey: false },
+    permissions: { table: 'readWrite', hmacKey: false, usagePlans: 'manage' },
   },
   rotateToken: {
     entry: 'lambdas/rotate-token/handler.ts',
@@ -102,6 +107,8 @@ export const FUNCTION_ENTRIES = {
   reminderJob: 'lambdas/reminder-job/handler.ts',
   /** The table stream's TTL deletions of token items: release limit slots, audit `token.expired`. */
   expiryLedger: 'lambdas/expiry-ledger/handler.ts',
+  /** The table stream's token items: each token's API Gateway usage key (docs/rate-limits.md). */
+  usageKeys: 'lambdas/usage-keys/handler.ts',
   /** Revoke-all jobs' queue (SQS): the slices of a large account's revoke-all after the request's. */
   revokeAllWorker: 'lambdas/revoke-all-tokens/worker.ts',
 } as const;

@@ -5,6 +5,7 @@ import { ENV } from '../lambdas/runtime/env.js';
 import type { HmacKey } from './constructs/hmac-key.js';
 import { ServiceFunction } from './constructs/service-function.js';
 import type { TokenTable } from './constructs/token-table.js';
+import { grantUsagePlans } from './constructs/usage-plans.js';
 import type { DeployedRoute } from './function-entries.js';
 
 interface ManagementFunctionsProps {
@@ -16,13 +17,15 @@ interface ManagementFunctionsProps {
   readonly policy: PolicySettings;
   /** @default logs.RetentionDays.ONE_YEAR */
   readonly logRetention?: logs.RetentionDays;
+  /** The deployment's usage plan name prefix, for routes with `usagePlans` permissions. */
+  readonly usagePlanPrefix: string;
 }
 
 /**
  * One function per management route, each with a role that allows what its route's `permissions`
  * say and nothing more: `read` routes GetItem/Query, `readWrite` routes also item writes, `hmacKey`
  * routes kms:Decrypt of the HMAC key under its encryption context, `cursorKey` routes the same of
- * the cursor key.
+ * the cursor key, `usagePlans` routes API Gateway's API keys and usage plans (lib/constructs/usage-plans.ts).
  */
 export class ManagementFunctions extends Construct {
   /** The function of each route, by route name. */
@@ -51,6 +54,8 @@ export class ManagementFunctions extends Construct {
       }
       if (route.permissions.hmacKey) props.hmacKey.bindDecrypt(fn);
       if (route.permissions.cursorKey === true) props.hmacKey.bindDecryptCursorKey(fn);
+      const usagePlans = 'usagePlans' in route.permissions ? route.permissions.usagePlans : undefined;
+      if (usagePlans !== undefined) grantUsagePlans(fn, usagePlans, props.usagePlanPrefix);
       byRoute.set(route.name, fn);
     }
     this.byRoute = byRoute;

@@ -1,4 +1,5 @@
 import {
+  Annotations,
   Arn,
   ArnFormat,
   Aspects,
@@ -24,6 +25,8 @@ import {
   type RouteScopeMap,
   routeOfTemplate,
 } from '../lambdas/core/route-scopes.js';
+import { addUsagePlanGatewayResponses } from './constructs/rest-api.js';
+import { type UsagePlans, usagePlansOf } from './constructs/usage-plans.js';
 import { TOKEN_AUTHORIZER_REST_IDENTITY_SOURCES } from './gateway-settings.js';
 
 // Attaching the one deployed token authorizer to an API takes more than a RequestAuthorizer: the
@@ -165,12 +168,25 @@ export interface TokenAuthorizerProps {
    * environment-agnostic stack under a CloudFormation condition that compares the two at deploy.
    */
   readonly invokePermission?: boolean;
+  /**
+   * Per-token rate limits and quotas on the REST APIs this authorizer protects
+   * (docs/rate-limits.md): the usage plans of the Access Tokens deployment. The API then takes its
+   * API key from the authorizer (`apiKeySource: AUTHORIZER`), the protected methods require one
+   * (`apiKeyRequired`), the API's deployment stage joins every token type's plan, and the 429/503
+   * gateway responses of usage plans are added. `false`: none of that (no limits at the gateway).
+   * The plans must be in the API's stack (an API in another stack: see docs/rate-limits.md).
+   * HTTP APIs have no usage plans: this does not apply to them.
+   * @default - the usage plans of the `AccessTokensStack` whose function `handler` is; none for a
+   * `functionArn`
+   */
+  readonly usagePlans?: UsagePlans | false;
 }
 
-/** Where a REST API's methods point at the token authorizer. */
+/** Where a REST API's methods point at the token authorizer (and whether they require its usage key). */
 export type TokenAuthorizerMethodOptions = Required<
   Pick<apigateway.MethodOptions, 'authorizer' | 'authorizationType'>
->;
+> &
+  Pick<apigateway.MethodOptions, 'apiKeyRequired'>;
 
 /**
  * The Access Tokens token authorizer, attached to your REST APIs and HTTP APIs.
@@ -211,6 +227,12 @@ export class TokenAuthorizer extends Construct {
 
   private readonly function: lambda.IFunction;
   private readonly invokePermission: boolean | undefined;
+  /** The deployment's usage plans, when this authorizer wires its REST APIs to them. */
+  public readonly usagePlans: UsagePlans | undefined;
+  /** Whether the plans were given (usagePlans), not found through `handler`. */
+  private readonly usagePlansGiven: boolean;
+  /** The REST APIs wired to the usage plans. */
+  private readonly apisWithUsagePlans = new Set<apigateway.RestApi>();
   private readonly restAuthorizers = new Map<apigateway.RestApi, apigateway.RequestAuthorizer>();
   private readonly httpAuthorizers = new Map<apigwv2.HttpApi, TokenHttpRouteAuthorizer>();
   private readonly httpRateLimits = new Map<apigwv2.HttpApi, 'none' | 'strict'>();
@@ -237,6 +259,11 @@ export class TokenAuthorizer extends Construct {
       skipPermissions: true,
     });
     this.invokePermission = props.invokePermission;
+    this.usagePlansGiven = props.usagePlans !== undefined && props.usagePlans !== false;
+    this.usagePlans =
+      props.usagePlans === false
+        ? undefined
+        : (props.usagePlans ?? (props.handler === undefined ? undefined : usagePlansOf(props.handler)));
     // Every API of this stack, attached through this construct or not, gets the cache-key check.
     checkCacheKeysInStack(Stack.of(this));
     TOKEN_AUTHORIZER_FUNCTION_ARNS.add(this.functionArn);
@@ -335,15 +362,66 @@ export class TokenAuthorizer extends Construct {
       },
     });
     this.addPermissionFor(api.node, api.restApiId, authorizer.authorizerId);
+    this.wireUsagePlans(api, authorizer);
     this.validateRoutesOf(api.node.path, () => restRoutesOf(api));
     checkCacheKeysOf(api, this.functionArn);
     this.restAuthorizers.set(api, authorizer);
     return authorizer;
   }
 
-  /** `{ authorizer, authorizationType: CUSTOM }` for `resource.addMethod(method, integration, ...)`. */
+  /**
+   * `{ authorizer, authorizationType: CUSTOM }` for `resource.addMethod(method, integration, ...)`,
+   * with `apiKeyRequired: true` when the authorizer wires usage plans (a method given the
+   * authorizer otherwise gets it too, at synth).
+   */
   public restMethodOptions(api: apigateway.RestApi): TokenAuthorizerMethodOptions {
-    return { authorizer: this.forRestApi(api), authorizationType: apigateway.AuthorizationType.CUSTOM };
+    const authorizer = this.forRestApi(api);
+    return {
+      authorizer,
+      authorizationType: apigateway.AuthorizationType.CUSTOM,
+      ...(this.apisWithUsagePlans.has(api) ? { apiKeyRequired: true } : {}),
+    };
+  }
+
+  /**
+   * Whether `api` can be wired to the plans: only in their stack (a plan naming another stack's
+   * stage would make the stacks depend on each other). Plans found through `handler` are skipped
+   * for an API of another stack, with a warning; plans given explicitly fail synth.
+   */
+  private usesPlansOn(api: apigateway.RestApi): boolean {
+    const plans = this.usagePlans;
+    if (plans === undefined) return false;
+    if (Stack.of(api) === Stack.of(plans)) return true;
+    const message = `TokenAuthorizer ${this.node.path}: ${api.node.path} is in another stack than the usage plans ${plans.node.path}, so per-token rate limits and quotas do not apply to it; see docs/rate-limits.md ("APIs in another stack")`;
+    if (this.usagePlansGiven) throw new Error(message);
+    Annotations.of(api).addWarningV2('access-tokens:usage-plans-other-stack', message);
+    return false;
+  }
+
+  /**
+   * Usage plans on a REST API (docs/rate-limits.md): the API takes each request's API key from this
+   * authorizer's answer (`usageIdentifierKey`, the token's usage key), every method this
+   * authorizer protects requires it, and the API's stage is on every token type's plan.
+   */
+  private wireUsagePlans(api: apigateway.RestApi, authorizer: apigateway.RequestAuthorizer): void {
+    const plans = this.usagePlans;
+    if (plans === undefined || !this.usesPlansOn(api)) return;
+    const cfnApi = api.node.defaultChild;
+    if (!(cfnApi instanceof apigateway.CfnRestApi)) {
+      throw new Error(`TokenAuthorizer ${this.node.path}: ${api.node.path} is not a CfnRestApi`);
+    }
+    if (cfnApi.apiKeySourceType !== undefined && cfnApi.apiKeySourceType !== 'AUTHORIZER') {
+      throw new Error(
+        `TokenAuthorizer ${this.node.path}: ${api.node.path} takes API keys from the ${cfnApi.apiKeySourceType} (apiKeySourceType); per-token rate limits need AUTHORIZER (the token authorizer returns each token's usage key). Remove apiKeySourceType, or pass usagePlans: false`,
+      );
+    }
+    cfnApi.apiKeySourceType = 'AUTHORIZER';
+    plans.addStage(api, api.deploymentStage);
+    addUsagePlanGatewayResponses(api);
+    // A method change takes effect only with a new deployment of the stage: make it one.
+    api.latestDeployment?.addToLogicalId({ accessTokensUsagePlans: plans.planPrefix });
+    Aspects.of(api).add(new RequireApiKeyOnMethodsOf(authorizer));
+    this.apisWithUsagePlans.add(api);
   }
 
   /**
@@ -495,6 +573,23 @@ export class TokenAuthorizer extends Construct {
           );
       },
     });
+  }
+}
+
+/**
+ * Sets `apiKeyRequired` on every method of the API that this authorizer protects, however it was
+ * given the authorizer: without it the method would count no request against the token's plan.
+ */
+class RequireApiKeyOnMethodsOf implements IAspect {
+  constructor(private readonly authorizer: apigateway.RequestAuthorizer) {}
+
+  public visit(node: IConstruct): void {
+    if (!(node instanceof apigateway.CfnMethod) || node.authorizerId === undefined) return;
+    const stack = Stack.of(node);
+    // Resolved, both are { Ref: <the authorizer's logical id> }: compare them as JSON.
+    const ours = JSON.stringify(stack.resolve(this.authorizer.authorizerId));
+    if (JSON.stringify(stack.resolve(node.authorizerId)) !== ours) return;
+    node.apiKeyRequired = true;
   }
 }
 

@@ -63,6 +63,7 @@ function routeVariables(permissions: RoutePermissions): string[] {
     ...(permissions.table === 'none' ? [] : [ENV.tableName]),
     ...(permissions.hmacKey ? [ENV.hmacKeyCiphertext, ENV.hmacKeyVersion] : []),
     ...(permissions.cursorKey === true ? [ENV.cursorKeyCiphertext, ENV.cursorKeyVersion] : []),
+    ...(permissions.usagePlans === undefined ? [] : [ENV.usagePlanPrefix]),
     // Deployed, revokeAllTokens also gets REVOKE_ALL_QUEUE_URL (lib/constructs/revoke-all-jobs.ts);
     // locally it is left unset on purpose: the rest of a job runs in the same process.
   ];

@@ -48,12 +48,60 @@ const JSON_HEADERS = { 'Content-Type': "'application/json'" };
  * Gateway responses (what API Gateway answers by itself: authorizer denials, throttling, unknown
  * routes, its own errors) in the contract's error shape `{"error":{"code","message"}}`.
  */
+interface JsonGatewayResponse {
+  readonly type: apigateway.ResponseType;
+  readonly statusCode?: string;
+  readonly body: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The gateway responses of usage plans (docs/rate-limits.md): a token over its rate (THROTTLED:
+ * 429, retry after a second, when its bucket has refilled) or its quota (QUOTA_EXCEEDED: 429, no
+ * Retry-After: the period's end is in GET /tokens/{id}), and a token whose usage key is not there
+ * (INVALID_API_KEY, with the key taken from the authorizer: created seconds after the token; 503,
+ * retry shortly). THROTTLED also covers the stage's own method throttling.
+ */
+const USAGE_PLAN_RESPONSES: readonly JsonGatewayResponse[] = [
+  {
+    type: apigateway.ResponseType.THROTTLED,
+    statusCode: String(GATEWAY_ERRORS.throttled.statusCode),
+    body: gatewayErrorBody(GATEWAY_ERRORS.throttled),
+    headers: { 'Retry-After': "'1'" },
+  },
+  {
+    type: apigateway.ResponseType.QUOTA_EXCEEDED,
+    statusCode: String(GATEWAY_ERRORS.quotaExceeded.statusCode),
+    body: gatewayErrorBody(GATEWAY_ERRORS.quotaExceeded),
+  },
+  {
+    type: apigateway.ResponseType.INVALID_API_KEY,
+    statusCode: String(GATEWAY_ERRORS.usageKeyPending.statusCode),
+    body: gatewayErrorBody(GATEWAY_ERRORS.usageKeyPending),
+    headers: { 'Retry-After': "'2'" },
+  },
+];
+
+function addJsonGatewayResponse(api: apigateway.RestApi, response: JsonGatewayResponse): void {
+  const id = `GatewayResponse${response.type.responseType}`;
+  // Once per API: SecureRestApi and every TokenAuthorizer attached to it add the same ones.
+  if (api.node.tryFindChild(id) !== undefined) return;
+  api.addGatewayResponse(id, {
+    type: response.type,
+    ...(response.statusCode === undefined ? {} : { statusCode: response.statusCode }),
+    responseHeaders: { ...JSON_HEADERS, ...response.headers },
+    templates: { 'application/json': response.body },
+  });
+}
+
+/** The usage plans' gateway responses on `api` (TokenAuthorizer adds them to the APIs it protects). */
+export function addUsagePlanGatewayResponses(api: apigateway.RestApi): void {
+  for (const response of USAGE_PLAN_RESPONSES) addJsonGatewayResponse(api, response);
+}
+
 function addJsonGatewayResponses(api: apigateway.RestApi): void {
-  const responses: ReadonlyArray<{
-    readonly type: apigateway.ResponseType;
-    readonly statusCode?: string;
-    readonly body: string;
-  }> = [
+  const responses: readonly JsonGatewayResponse[] = [
+    ...USAGE_PLAN_RESPONSES,
     {
       type: apigateway.ResponseType.UNAUTHORIZED,
       statusCode: '401',
@@ -63,11 +111,6 @@ function addJsonGatewayResponses(api: apigateway.RestApi): void {
       type: apigateway.ResponseType.ACCESS_DENIED,
       statusCode: '403',
       body: gatewayErrorBody(GATEWAY_ERRORS.accessDenied),
-    },
-    {
-      type: apigateway.ResponseType.THROTTLED,
-      statusCode: '429',
-      body: gatewayErrorBody(GATEWAY_ERRORS.throttled),
     },
     {
       type: apigateway.ResponseType.REQUEST_TOO_LARGE,
@@ -96,14 +139,7 @@ function addJsonGatewayResponses(api: apigateway.RestApi): void {
       body: gatewayErrorBody(GATEWAY_ERRORS.internal),
     },
   ];
-  for (const response of responses) {
-    api.addGatewayResponse(`GatewayResponse${response.type.responseType}`, {
-      type: response.type,
-      ...(response.statusCode === undefined ? {} : { statusCode: response.statusCode }),
-      responseHeaders: JSON_HEADERS,
-      templates: { 'application/json': response.body },
-    });
-  }
+  for (const response of responses) addJsonGatewayResponse(api, response);
 }
 
 /** The access log line: one JSON object per request; never a header or a body. */

@@ -68,8 +68,8 @@ describe('#17.2 without a sender, the stack deploys with emails off', () => {
     }
     template.resourceCountIs('AWS::SES::EmailIdentity', 0);
     template.resourceCountIs('AWS::Events::Rule', 0);
-    // The expiry ledger's mapping and the revoke-all jobs' queue only.
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+    // The expiry ledger's and the usage-key consumer's mappings and the revoke-all jobs' queue only.
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
     expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toContain('ses:');
   });
 

@@ -120,6 +120,20 @@ const ALLOWED_WILDCARDS: readonly { action: string; resource: string; reason: st
     reason:
       "The console's deployment function writes the app's files into the console bucket, which holds nothing else (BucketDeployment's read-write grant on its objects).",
   })),
+  // Usage keys (lib/constructs/usage-plans.ts): the consumer and the create/update/get token routes.
+  ...['apigateway:GET', 'apigateway:POST', 'apigateway:DELETE', 'apigateway:PATCH'].flatMap((action) =>
+    ['apikeys', 'usageplans'].map((collection) => ({
+      action,
+      resource: JSON.stringify({
+        'Fn::Join': [
+          '',
+          ['arn:', { Ref: 'AWS::Partition' }, ':apigateway:', { Ref: 'AWS::Region' }, `::/${collection}/*`],
+        ],
+      }),
+      reason:
+        "API keys and usage plans have generated ids and no tag-based scoping for every action: the grant names this Region's /apikeys and /usageplans collections, no REST API, stage or account setting.",
+    })),
+  ),
   ...['cloudfront:GetInvalidation', 'cloudfront:CreateInvalidation'].map((action) => ({
     action,
     resource: '"*"',
@@ -222,7 +236,8 @@ describe('log groups', () => {
 describe('asynchronous and stream consumers', () => {
   it('every stream event source mapping has an on-failure destination, every queue one a dead-letter queue', () => {
     const mappings = resourcesOfType('AWS::Lambda::EventSourceMapping');
-    expect(mappings).toHaveLength(4);
+    // The notifier, the expiry ledger, the usage-key consumer (streams) and the revoke-all jobs (SQS).
+    expect(mappings).toHaveLength(5);
     const queues = Object.fromEntries(resourcesOfType('AWS::SQS::Queue'));
     for (const [logicalId, mapping] of mappings) {
       const queueId: string | undefined = mapping.EventSourceArn?.['Fn::GetAtt']?.[0];
@@ -259,7 +274,7 @@ describe('alarms', () => {
 
   it("alarm on every dead-letter queue's depth, and on the age of each work queue's oldest message", () => {
     const queues = resourcesOfType('AWS::SQS::Queue');
-    expect(queues).toHaveLength(6);
+    expect(queues).toHaveLength(7);
     // Revoke-all jobs (lib/constructs/revoke-all-jobs.ts): a job waiting 15 minutes alarms.
     const jobQueueId = logicalIdOf(stack.revokeAllJobs.queue);
     expect(

@@ -133,6 +133,23 @@ describe('management functions: least privilege from the route table', () => {
           },
         });
       }
+      const usagePlans = (route.permissions as RoutePermissions).usagePlans;
+      if (usagePlans !== undefined) {
+        // Usage keys (docs/rate-limits.md): API keys and usage plans of the Region, nothing else.
+        expected.push({
+          Effect: 'Allow',
+          Action:
+            usagePlans === 'read'
+              ? 'apigateway:GET'
+              : ['apigateway:GET', 'apigateway:POST', 'apigateway:DELETE', 'apigateway:PATCH'],
+          Resource: ['/apikeys', '/apikeys/*', '/usageplans', '/usageplans/*'].map((path) => ({
+            'Fn::Join': [
+              '',
+              ['arn:', { Ref: 'AWS::Partition' }, ':apigateway:', { Ref: 'AWS::Region' }, `::${path}`],
+            ],
+          })),
+        });
+      }
       if (route.name === 'revokeAllTokens') {
         // The rest of a large account's revoke-all goes on the jobs' queue.
         expected.push({

@@ -71,6 +71,7 @@ describe('OIDC deployment', () => {
       'ManagementApiUrl',
       'TokenAuthorizerCacheTtlSeconds',
       'TokenAuthorizerFunctionArn',
+      'UsageKeysDeadLetterQueueUrl',
     ]);
   });
 

@@ -82,6 +82,7 @@ function ourFunctions(): Array<[string, ServiceFunction]> {
     ['reminderJob', notifications.reminderJob],
     ['expiryLedger', stack.expiryLedger.ledger],
     ['revokeAllWorker', stack.revokeAllJobs.worker],
+    ['usageKeys', stack.usagePlans.consumer.function],
   );
   return functions;
 }
@@ -285,9 +286,9 @@ describe('functions', () => {
 
   it('exist once per route, plus the two authorizers, the demo handler and the key resource handler', () => {
     // + 1: the CDK Provider framework's own function.
-    // + 4: the notifier, the reminder job, the expiry ledger and the revoke-all worker.
+    // + 5: the notifier, the reminder job, the expiry ledger, the revoke-all worker and the usage-key consumer.
     // + 1: the console's deployment function (aws-cdk-lib's BucketDeployment, one for both uploads).
-    template.resourceCountIs('AWS::Lambda::Function', MANAGEMENT_ROUTES.length + 4 + 1 + 4 + 1);
+    template.resourceCountIs('AWS::Lambda::Function', MANAGEMENT_ROUTES.length + 4 + 1 + 5 + 1);
   });
 
   it('are bundled by esbuild as minified ESM with source maps and the AWS SDK inside', () => {
@@ -891,6 +892,7 @@ describe('outputs', () => {
         'SesDkimRecord3',
         'TokenAuthorizerCacheTtlSeconds',
         'TokenAuthorizerFunctionArn',
+        'UsageKeysDeadLetterQueueUrl',
         'UserPoolClientId',
         'UserPoolId',
       ].sort(),

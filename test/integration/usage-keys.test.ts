@@ -89,7 +89,7 @@ describe('usage-key consumer (API Gateway model)', () => {
   });
   afterEach(() => api.reset());
 
-  it("follows a token's life: type plan, override plan, untouched by rotation, gone when revoked", async () => {
+  it("follows a token's life: type plan, override plan, same key across rotation, gone when revoked", async () => {
     const handle = consumer();
     const { token } = issueToken();
     await deliver(handle, [insertOf(token)]);
@@ -106,19 +106,30 @@ describe('usage-key consumer (API Gateway model)', () => {
     // The same key moved: a rotation or a move never resets the quota's count.
     expect(fake.keysWithValue(usageKeyValue(token.id))[0]?.id).toBe(keyId);
 
+    // The authorizer's lastUsedAt write costs no API Gateway call; a rotation (a new version) checks
+    // the key again and changes nothing.
+    const used = { ...limited, lastUsedAt: new Date().toISOString() };
     const callsBefore = fake.calls.length;
-    const rotated = { ...changed(limited, { action: 'rotated' }), secretHash: 'new-hash', version: 3 };
-    await deliver(handle, [
-      modifyOf(limited, rotated),
-      modifyOf(rotated, { ...rotated, lastUsedAt: new Date().toISOString() }),
-    ]);
+    await deliver(handle, [modifyOf(limited, used)]);
     expect(fake.calls.length).toBe(callsBefore);
+    const rotated = { ...changed(used, { action: 'rotated' }), secretHash: 'new-hash', version: 3 };
+    await deliver(handle, [modifyOf(used, rotated)]);
+    expect(fake.calls.slice(callsBefore).filter((call) => !call.startsWith('Get'))).toEqual([]);
     expectKey(rotated, OVERRIDE_PLAN);
+    expect(fake.keysWithValue(usageKeyValue(token.id))[0]?.id).toBe(keyId);
 
     const gone = revoked(rotated);
     await deliver(handle, [modifyOf(rotated, gone), ttlDeletion(gone)]);
     expectKey(gone, null);
     expect(fake.keys.size).toBe(0);
+  });
+
+  it('creates the key of a token made before usage keys existed at its next edit or rotation', async () => {
+    const handle = consumer();
+    const { token } = issueToken();
+    const rotated = { ...changed(token, { action: 'rotated' }), version: token.version + 1 };
+    await expect(handle(batch(modifyOf(token, rotated)))).resolves.toEqual({ batchItemFailures: [] });
+    expectKey(rotated, `${PREFIX}-type-standard`);
   });
 
   it('deletes the key of a token that expires (TTL deletion of an active token)', async () => {

@@ -71,9 +71,13 @@ export async function syncUsageKey(deps: SyncUsageKeyDeps, change: UsageKeyChang
   }
   const { limitClass, limits } = usageClassOf(deps.settings, after);
   const before = change.before;
+  // Only the authorizer's lastUsedAt writes leave the version alone: those change nothing here. An
+  // edit or rotation (a new version) syncs again, idempotently, which also gives a token created
+  // before usage keys existed its key (docs/rate-limits.md, "Upgrading").
   if (
     before !== undefined &&
     before.state === 'active' &&
+    before.version === after.version &&
     tokenTypeNamed(deps.settings, before.type) !== undefined &&
     usageClassOf(deps.settings, before).limitClass === limitClass
   ) {
