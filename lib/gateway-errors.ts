@@ -31,7 +31,8 @@ export const GATEWAY_ERRORS = {
   usageKeyPending: {
     statusCode: 503,
     code: 'TOKEN_NOT_READY',
-    message: 'This token is not active at the gateway yet; retry in a few seconds',
+    message:
+      'This token has no usage key at the gateway: just created (retry in a few seconds) or just revoked',
   },
   internal: { statusCode: 500, code: 'INTERNAL', message: 'Internal server error' },
 } as const satisfies Record<string, GatewayError>;
