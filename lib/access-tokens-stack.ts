@@ -141,6 +141,11 @@ export class AccessTokensStack extends Stack {
       logRetention,
     });
     declareTokenAuthorizerUsagePlans(this.tokenAuthorizer.function, this.usagePlans);
+    new CfnOutput(this, 'UsageKeysTableName', {
+      description:
+        'The token table, for `npm run sync:usage-keys -- --table <this> --plan-prefix <stack name>` after an upgrade',
+      value: this.table.table.tableName,
+    });
     new CfnOutput(this, 'UsageKeysDeadLetterQueueUrl', {
       description:
         'Tokens whose usage key was not synced with API Gateway (stream records past their retries)',

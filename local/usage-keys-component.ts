@@ -5,13 +5,13 @@ import { filterOf } from './event-filter.js';
 import { LOCAL_AWS_REGION } from './handler-environment.js';
 import { loadLambdaFunction, localFunction } from './lambda-runtime.js';
 import { startStreamPoller } from './stream-poller.js';
-import { localUsagePlans, reconcileUsageKeys } from './usage-plans.js';
+import { localUsagePlans, reconcileLocalUsageKeys } from './usage-plans.js';
 
 // The usage-key consumer on the local stream (docs/rate-limits.md "Local emulation"): the deployed
 // function's handler (lambdas/usage-keys/handler.ts) with its deployed filter, fed by a stream
 // poller of its own like the notifier's, calling the emulated API Gateway through the gateway (so
 // it starts after the gateway). Then every active token already in the table gets its key
-// (local/usage-plans.ts, reconcileUsageKeys): the emulator's state does not survive a restart. The
+// (local/usage-plans.ts, reconcileLocalUsageKeys): the emulator's state does not survive a restart. The
 // poller starts first, so a change made while the table is read is not missed (both are idempotent).
 
 /** The consumer's entry (lib/function-entries.ts names the deployed one). */
@@ -45,7 +45,7 @@ export const usageKeysComponent: LocalComponent = {
     });
     const { plans, close } = localUsagePlans(context.urls.gateway);
     try {
-      const assigned = await reconcileUsageKeys(
+      const assigned = await reconcileLocalUsageKeys(
         {
           dynamoDbUrl: context.urls.dynamoDb,
           tableName: context.tableName,

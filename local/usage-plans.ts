@@ -1,12 +1,12 @@
 import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { scanActiveTokens } from '../lambdas/adapters/active-token-scan.js';
 import { ApiGatewayUsagePlans } from '../lambdas/adapters/api-gateway-usage-plans.js';
-import { isTokenItem, itemToToken } from '../lambdas/adapters/items.js';
 import type { UsagePlanGateway } from '../lambdas/core/ports.js';
 import type { PolicySettings } from '../lambdas/core/settings.js';
 import { typeLimitsOf } from '../lambdas/core/settings.js';
-import { syncUsageKey } from '../lambdas/core/usage-keys/sync-usage-key.js';
+import { reconcileUsageKeys } from '../lambdas/core/usage-keys/reconcile-usage-keys.js';
 import { ApiGatewayEmulator, type ApiStageId, apiGatewayEmulatorUrl } from './api-gateway-emulator.js';
 import { LOCAL_AWS_REGION, LOCAL_USAGE_PLAN_PREFIX } from './handler-environment.js';
 
@@ -20,7 +20,7 @@ import { LOCAL_AWS_REGION, LOCAL_USAGE_PLAN_PREFIX } from './handler-environment
 //
 // The emulator keeps its state in memory, so a restart of `npm start` starts with no keys while
 // the table (kept in the data directory) still holds active tokens: at start every active token is
-// given its key again (reconcileUsageKeys), through the same use case and adapter as the consumer.
+// given its key again (reconcileLocalUsageKeys), through the same use case and adapter as the consumer.
 // Quota counts start again from zero after a restart (a local-only difference).
 
 /**
@@ -72,11 +72,11 @@ interface ReconcileInput {
 }
 
 /**
- * Gives every active token in the table its usage key (syncUsageKey as for a new token): after a
- * restart, the emulator's keys are gone but the tokens are not. Returns how many were assigned. A
- * token whose type is no longer configured is skipped (the consumer reports it the same way).
+ * Gives every active token in the table its usage key (lambdas/core/usage-keys/reconcile-usage-keys.ts):
+ * after a restart, the emulator's keys are gone but the tokens are not. Returns how many were
+ * assigned; a token that cannot be (its type is no longer configured) is reported to `onSkipped`.
  */
-export async function reconcileUsageKeys(
+export async function reconcileLocalUsageKeys(
   input: ReconcileInput,
   onSkipped: (tokenId: string, error: unknown) => void,
 ): Promise<number> {
@@ -87,34 +87,14 @@ export async function reconcileUsageKeys(
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     }),
   );
-  let assigned = 0;
   try {
-    const pages = paginateScan(
-      { client },
-      {
-        TableName: input.tableName,
-        FilterExpression: '#entity = :token AND #state = :active',
-        ExpressionAttributeNames: { '#entity': 'entity', '#state': 'state' },
-        ExpressionAttributeValues: { ':token': 'token', ':active': 'active' },
-      },
+    const { assigned } = await reconcileUsageKeys(
+      { plans: input.plans, settings: input.settings },
+      scanActiveTokens(client, input.tableName),
+      onSkipped,
     );
-    for await (const page of pages) {
-      for (const item of page.Items ?? []) {
-        if (!isTokenItem(item)) continue;
-        const token = itemToToken(item);
-        try {
-          const outcome = await syncUsageKey(
-            { plans: input.plans, settings: input.settings },
-            { before: undefined, after: token },
-          );
-          if (outcome === 'assigned') assigned += 1;
-        } catch (error) {
-          onSkipped(token.id, error);
-        }
-      }
-    }
+    return assigned;
   } finally {
     client.destroy();
   }
-  return assigned;
 }

@@ -51,11 +51,6 @@ export function usageKeyValue(tokenId: string): string {
   return `usage-${tokenId}`;
 }
 
-/** The token id of a usage key value, or undefined when the value is not one of ours. */
-export function tokenIdOfUsageKey(value: string): string | undefined {
-  return value.startsWith('usage-') ? value.slice('usage-'.length) : undefined;
-}
-
 /**
  * The limits a token has: its override where it has one, else its type's ceiling, and never above
  * the ceiling: an operator who lowers a type in cdk.json lowers every token of it, overrides

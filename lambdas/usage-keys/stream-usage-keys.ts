@@ -13,18 +13,18 @@ import { type SyncUsageKeyDeps, syncUsageKey } from '../core/usage-keys/sync-usa
 // throttling retries, e.g. UpdateUsagePlan's 1 call per 20 s); otherwise the rest is reported.
 
 /** One JSON line per call; Powertools' Logger is one. */
-export interface UsageKeysLogger {
+interface UsageKeysLogger {
   info(message: string, attributes: Record<string, unknown>): void;
   warn(message: string, attributes: Record<string, unknown>): void;
   error(message: string, attributes: Record<string, unknown>): void;
 }
 
-export interface StreamUsageKeysDeps extends SyncUsageKeyDeps {
+interface StreamUsageKeysDeps extends SyncUsageKeyDeps {
   readonly logger: UsageKeysLogger;
 }
 
 /** The slowest record: a new override plan (three calls and UpdateUsagePlan's retries), then the key. */
-export const MIN_REMAINING_MS_PER_RECORD = 90_000;
+const MIN_REMAINING_MS_PER_RECORD = 90_000;
 
 type StreamUsageKeys = (
   event: DynamoDBStreamEvent,

@@ -34,7 +34,7 @@ export function usagePlansOf(fn: object): UsagePlans | undefined {
 }
 
 /** What a function may do to API keys and usage plans. */
-export type UsagePlanAccess = 'read' | 'manage';
+type UsagePlanAccess = 'read' | 'manage';
 
 /** The IAM actions of API Gateway's management API, by HTTP method. */
 const USAGE_PLAN_ACTIONS: Readonly<Record<UsagePlanAccess, readonly string[]>> = {
@@ -49,7 +49,7 @@ const WILDCARD_REASON =
   "API keys and usage plans have generated ids and no tag-based scoping for every action (GetApiKeys, GetUsagePlans and the create calls cannot be conditioned on tags), so the grant names API Gateway's /apikeys and /usageplans collections of this Region and no other API Gateway resource (no REST API, stage or account setting).";
 
 /** The ARNs of API keys and usage plans of the stack's Region. */
-export function usagePlanResourceArns(stack: Stack): string[] {
+function usagePlanResourceArns(stack: Stack): string[] {
   const base = `arn:${stack.partition}:apigateway:${stack.region}::`;
   return [`${base}/apikeys`, `${base}/apikeys/*`, `${base}/usageplans`, `${base}/usageplans/*`];
 }
@@ -78,7 +78,7 @@ const PERIODS: Readonly<Record<QuotaPeriod, apigateway.Period>> = {
   MONTH: apigateway.Period.MONTH,
 };
 
-export interface UsagePlansProps {
+interface UsagePlansProps {
   /** The service's table; its stream (NEW_AND_OLD_IMAGES) feeds the usage-key consumer. */
   readonly table: dynamodb.ITable;
   /** The policy in force: the token types' limits (one plan each) and POLICY_SETTINGS of the consumer. */

@@ -72,6 +72,7 @@ describe('OIDC deployment', () => {
       'TokenAuthorizerCacheTtlSeconds',
       'TokenAuthorizerFunctionArn',
       'UsageKeysDeadLetterQueueUrl',
+      'UsageKeysTableName',
     ]);
   });
 

@@ -893,6 +893,7 @@ describe('outputs', () => {
         'TokenAuthorizerCacheTtlSeconds',
         'TokenAuthorizerFunctionArn',
         'UsageKeysDeadLetterQueueUrl',
+        'UsageKeysTableName',
         'UserPoolClientId',
         'UserPoolId',
       ].sort(),

@@ -28,7 +28,7 @@ import type { AwsClientStub } from 'aws-sdk-client-mock';
 // interleave differently per seed; `faults` adds throttling (no effect) and lost responses (effect
 // done, error returned) at seeded-random points.
 
-export interface FakeKey {
+interface FakeKey {
   readonly id: string;
   readonly name: string;
   readonly value: string;
@@ -37,7 +37,7 @@ export interface FakeKey {
   readonly description: string | undefined;
 }
 
-export interface FakePlan {
+interface FakePlan {
   readonly id: string;
   readonly name: string;
   readonly description: string | undefined;
@@ -47,7 +47,7 @@ export interface FakePlan {
   readonly keys: Set<string>;
 }
 
-export interface FakeFaults {
+interface FakeFaults {
   /** Probability that a call is throttled (TooManyRequestsException, nothing done). */
   readonly throttle?: number;
   /** Probability that a mutating call takes effect but its caller gets an error (a lost response). */

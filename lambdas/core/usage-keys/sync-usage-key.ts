@@ -30,7 +30,7 @@ export interface SyncUsageKeyDeps {
   readonly readToken?: (tokenId: string) => Promise<TokenRecord | undefined>;
 }
 
-export type UsageKeySync = 'assigned' | 'deleted' | 'unchanged';
+type UsageKeySync = 'assigned' | 'deleted' | 'unchanged';
 
 /** A token whose type is no longer configured: its limits cannot be known (a configuration error). */
 export class UnknownTokenTypeError extends Error {
@@ -44,7 +44,7 @@ export class UnknownTokenTypeError extends Error {
 }
 
 /** The limit class (usage plan) of an active token, and the limits of that class. */
-export function usageClassOf(
+function usageClassOf(
   settings: Pick<PolicySettings, 'tokenTypes'>,
   token: Pick<TokenRecord, 'id' | 'type' | 'limits'>,
 ) {
