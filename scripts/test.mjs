@@ -49,15 +49,22 @@ function runCaptured(step) {
     child.stdout.on('data', (chunk) => output.push(chunk));
     child.stderr.on('data', (chunk) => output.push(chunk));
     child.on('error', (error) => output.push(Buffer.from(`${error.message}\n`)));
-    child.on('close', (code) => resolve({ step, ok: code === 0, output: Buffer.concat(output), started }));
+    child.on('close', (code) =>
+      resolve({
+        step,
+        ok: code === 0,
+        output: Buffer.concat(output),
+        seconds: (Date.now() - started) / 1000,
+      }),
+    );
   });
 }
 
 console.log(`\n▶ ${checks.map((check) => check.name).join(', ')}, side by side`);
-for (const { step, ok, output, started } of await Promise.all(checks.map(runCaptured))) {
+for (const { step, ok, output, seconds } of await Promise.all(checks.map(runCaptured))) {
   console.log(`\n▶ ${step.name}: ${step.command.join(' ')}`);
   process.stdout.write(output);
-  outcomes.push(`${ok ? '✔' : '✘'} ${step.name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  outcomes.push(`${ok ? '✔' : '✘'} ${step.name} (${seconds.toFixed(1)} s)`);
   if (ok) stepsPassed += 1;
   else stepsFailed += 1;
 }
