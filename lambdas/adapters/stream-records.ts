@@ -106,3 +106,17 @@ export function decodeNotifierRecord(record: DynamoDBRecord): NotifierRecord | u
   }
   return undefined;
 }
+
+/** What a log line says of a stream record: its ids, never its images. */
+export function streamRecordFields(record: DynamoDBRecord): Record<string, unknown> {
+  return { eventID: record.eventID, sequenceNumber: record.dynamodb?.SequenceNumber };
+}
+
+/** The record's id for a partial batch response (`batchItemFailures[].itemIdentifier`). */
+export function sequenceNumberOf(record: DynamoDBRecord | undefined): string {
+  const sequenceNumber = record?.dynamodb?.SequenceNumber;
+  // Lambda always sends one; without it the record cannot be reported, so fail the whole batch.
+  if (sequenceNumber === undefined)
+    throw new Error(`stream record ${record?.eventID ?? '?'} has no SequenceNumber`);
+  return sequenceNumber;
+}

@@ -1,6 +1,6 @@
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { errorFields } from '../adapters/error-fields.js';
-import { decodeTokenChange } from '../adapters/stream-records.js';
+import { decodeTokenChange, sequenceNumberOf, streamRecordFields } from '../adapters/stream-records.js';
 import { expiredAuditEvent } from '../core/audit.js';
 import type { TokenRecord } from '../core/model.js';
 import type { TokenRepository } from '../core/ports.js';
@@ -74,7 +74,7 @@ export function createExpiryLedger(deps: ExpiryLedgerDeps): ExpiryLedger {
             tokenId,
             released: false,
             reason: decision.reason,
-            ...recordFields(record),
+            ...streamRecordFields(record),
           });
           continue;
         }
@@ -87,14 +87,14 @@ export function createExpiryLedger(deps: ExpiryLedgerDeps): ExpiryLedger {
           tokenId,
           released,
           expiresAt: decision.token.expiresAt,
-          ...recordFields(record),
+          ...streamRecordFields(record),
         });
       } catch (error) {
         const failed = records.slice(index);
         logger.error('expiry ledger: release failed; the record will be retried', {
           tokenId,
           released: false,
-          ...recordFields(record),
+          ...streamRecordFields(record),
           ...errorFields(error),
           reportedRecords: failed.length,
         });
@@ -103,16 +103,4 @@ export function createExpiryLedger(deps: ExpiryLedgerDeps): ExpiryLedger {
     }
     return { batchItemFailures: [] };
   };
-}
-
-function recordFields(record: DynamoDBRecord): Record<string, unknown> {
-  return { eventID: record.eventID, sequenceNumber: record.dynamodb?.SequenceNumber };
-}
-
-function sequenceNumberOf(record: DynamoDBRecord): string {
-  const sequenceNumber = record.dynamodb?.SequenceNumber;
-  // Lambda always sends one; without it the record cannot be reported, so fail the whole batch.
-  if (sequenceNumber === undefined)
-    throw new Error(`stream record ${record.eventID ?? '?'} has no SequenceNumber`);
-  return sequenceNumber;
 }

@@ -1,7 +1,12 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { errorFields } from '../adapters/error-fields.js';
-import { decodeNotifierRecord, type NotifierRecord } from '../adapters/stream-records.js';
+import {
+  decodeNotifierRecord,
+  type NotifierRecord,
+  sequenceNumberOf,
+  streamRecordFields,
+} from '../adapters/stream-records.js';
 import {
   type OwnerContacts,
   ownerAddressOf,
@@ -73,10 +78,6 @@ type StreamNotifier = (
   /** The invocation's remaining time (Lambda's context.getRemainingTimeInMillis). */
   remainingTimeMs?: () => number,
 ) => Promise<DynamoDBBatchResponse>;
-
-function recordFields(record: DynamoDBRecord): Record<string, unknown> {
-  return { eventID: record.eventID, sequenceNumber: record.dynamodb?.SequenceNumber };
-}
 
 function notificationFields(notification: Notification): Record<string, unknown> {
   return { kind: notification.kind, subjectId: notification.subjectId, key: notification.key };
@@ -184,7 +185,7 @@ export function createStreamNotifier(deps: StreamNotifierDeps): StreamNotifier {
       } catch (error) {
         failed.add(index);
         logger.error('notification failed; the record will be retried', {
-          ...recordFields(record),
+          ...streamRecordFields(record),
           ...errorFields(error),
         });
       }
@@ -197,7 +198,10 @@ export function createStreamNotifier(deps: StreamNotifierDeps): StreamNotifier {
       limit,
       async (item) => {
         const record = records[item.index];
-        const fields = { ...notificationFields(item.notification), ...(record ? recordFields(record) : {}) };
+        const fields = {
+          ...notificationFields(item.notification),
+          ...(record ? streamRecordFields(record) : {}),
+        };
         if (spare() < 0) return false;
         let outcome: DeliveryOutcome;
         try {
@@ -227,12 +231,4 @@ export function createStreamNotifier(deps: StreamNotifierDeps): StreamNotifier {
       batchItemFailures: failures.map((record) => ({ itemIdentifier: sequenceNumberOf(record) })),
     };
   };
-}
-
-function sequenceNumberOf(record: DynamoDBRecord | undefined): string {
-  const sequenceNumber = record?.dynamodb?.SequenceNumber;
-  // Lambda always sends one; without it the record cannot be reported, so fail the whole batch.
-  if (sequenceNumber === undefined)
-    throw new Error(`stream record ${record?.eventID ?? '?'} has no SequenceNumber`);
-  return sequenceNumber;
 }

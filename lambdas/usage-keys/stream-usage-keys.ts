@@ -1,6 +1,6 @@
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { errorFields } from '../adapters/error-fields.js';
-import { decodeTokenChange } from '../adapters/stream-records.js';
+import { decodeTokenChange, sequenceNumberOf, streamRecordFields } from '../adapters/stream-records.js';
 import { type SyncUsageKeyDeps, syncUsageKey } from '../core/usage-keys/sync-usage-key.js';
 
 // One stream batch of token item changes → each token's usage key created, moved or deleted
@@ -39,7 +39,7 @@ export function createStreamUsageKeys(deps: StreamUsageKeysDeps): StreamUsageKey
     for (const [index, record] of records.entries()) {
       if (remainingTimeMs() < MIN_REMAINING_MS_PER_RECORD) {
         logger.warn('usage keys: out of time; the rest of the batch will be delivered again', {
-          ...recordFields(record),
+          ...streamRecordFields(record),
           reportedRecords: records.length - index,
         });
         return failuresFrom(records, index);
@@ -54,13 +54,13 @@ export function createStreamUsageKeys(deps: StreamUsageKeysDeps): StreamUsageKey
           logger.info(`usage keys: key ${outcome}`, {
             tokenId,
             eventName: change.eventName,
-            ...recordFields(record),
+            ...streamRecordFields(record),
           });
         }
       } catch (error) {
         logger.error('usage keys: sync failed; the record will be retried', {
           tokenId,
-          ...recordFields(record),
+          ...streamRecordFields(record),
           ...errorFields(error),
           reportedRecords: records.length - index,
         });
@@ -75,16 +75,4 @@ function failuresFrom(records: readonly DynamoDBRecord[], index: number): Dynamo
   return {
     batchItemFailures: records.slice(index).map((item) => ({ itemIdentifier: sequenceNumberOf(item) })),
   };
-}
-
-function recordFields(record: DynamoDBRecord): Record<string, unknown> {
-  return { eventID: record.eventID, sequenceNumber: record.dynamodb?.SequenceNumber };
-}
-
-function sequenceNumberOf(record: DynamoDBRecord): string {
-  const sequenceNumber = record.dynamodb?.SequenceNumber;
-  // Lambda always sends one; without it the record cannot be reported, so fail the whole batch.
-  if (sequenceNumber === undefined)
-    throw new Error(`stream record ${record.eventID ?? '?'} has no SequenceNumber`);
-  return sequenceNumber;
 }
