@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// `npm test`: typecheck and lint (side by side), the four vitest projects in one run (unit; integration on DynamoDB
-// Local + the SES emulator; infra: CDK assertions + cdk-nag; e2e: the local stack; see
-// vitest.config.ts), then a real `cdk synth` with cdk-nag. Every step runs even if an earlier one
-// failed, so one run shows every problem; the exit code is non-zero if any failed.
+// `npm test`: first typecheck, lint and a real `cdk synth` with cdk-nag, side by side; then the four
+// vitest projects in one run (unit; integration on DynamoDB Local + the SES emulator; infra: CDK
+// assertions + cdk-nag; e2e: the local stack; see vitest.config.ts). Every step runs even if an
+// earlier one failed, so one run shows every problem; the exit code is non-zero if any failed.
 // The last line is `N passed, N failed`: vitest's test counts from its JSON report, plus one for each
 // non-vitest step.
 import { spawn, spawnSync } from 'node:child_process';
@@ -15,11 +15,13 @@ rmSync(vitestReport, { force: true });
 
 const extraVitestArgs = process.argv.slice(2);
 // The checks that need no emulator run side by side first (each is mostly one core): the two
-// TypeScript projects and the linters. Their output is printed whole when each ends, not interleaved.
+// TypeScript projects, the linters and a real `cdk synth` with cdk-nag. Their output is printed
+// whole when each ends, not interleaved.
 const checks = [
   { name: 'typecheck', command: ['npx', 'tsc', '--noEmit', '-p', 'tsconfig.json'] },
   { name: 'typecheck (console)', command: ['npx', 'tsc', '--noEmit', '-p', 'console/tsconfig.json'] },
   { name: 'lint', command: ['npm', 'run', '--silent', 'lint'] },
+  { name: 'synth (cdk-nag)', command: ['npx', 'cdk', 'synth', '--quiet', '--ci'] },
 ];
 const steps = [
   {
@@ -34,7 +36,6 @@ const steps = [
       ...extraVitestArgs,
     ],
   },
-  { name: 'synth (cdk-nag)', command: ['npx', 'cdk', 'synth', '--quiet', '--ci'] },
 ];
 
 let stepsPassed = 0;
