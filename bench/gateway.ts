@@ -1,7 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import autocannon from 'autocannon';
+import { RATE_LIMIT_BOUNDS } from '../lambdas/core/rate-limits.js';
 import { READY_MARKER } from '../local/banner.js';
+import { deploymentConfigOf } from '../local/deployment-config.js';
 import { findFreePort } from '../local/emulators.js';
+import { LOCAL_ENV } from '../local/settings.js';
 import { ROOT, stopChild, tail, track, tsxCommand } from './children.js';
 import { median, round } from './stats.js';
 
@@ -40,6 +43,27 @@ export interface LocalStackProcess {
   output(): string;
 }
 
+/**
+ * cdk.json's token types with the highest rate limit API Gateway allows and no quota: the bench and
+ * the load test measure the gateway and the service, not the per-token limits the local gateway
+ * enforces (docs/rate-limits.md), which would refuse most of 50 connections on one token.
+ */
+function unthrottledTokenTypes(): Record<string, unknown> {
+  const { tokenTypes } = deploymentConfigOf(ROOT).policy;
+  return Object.fromEntries(
+    Object.entries(tokenTypes).map(([name, { quota: _quota, ...type }]) => [
+      name,
+      {
+        ...type,
+        rateLimit: {
+          requestsPerSecond: RATE_LIMIT_BOUNDS.requestsPerSecond.max,
+          burst: RATE_LIMIT_BOUNDS.burst.max,
+        },
+      },
+    ]),
+  );
+}
+
 export async function startLocalStack(dataDir: string, readyTimeoutMs = 90_000): Promise<LocalStackProcess> {
   const [gatewayPort, dynamoPort, sesPort] = [
     await findFreePort(),
@@ -57,6 +81,7 @@ export async function startLocalStack(dataDir: string, readyTimeoutMs = 90_000):
       LOCAL_DATA_DIR: dataDir,
       // The default (0 s): no authorizer result cache, every request runs the authorizer.
       LOCAL_REVOCATION_WINDOW_SECONDS: '',
+      [LOCAL_ENV.cdkContext]: JSON.stringify({ tokenTypes: unthrottledTokenTypes() }),
     },
     // One access-log line per request goes to stdout: drained below, only the tail is kept.
     stdio: ['ignore', 'pipe', 'pipe'],
