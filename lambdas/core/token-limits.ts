@@ -148,15 +148,19 @@ export function resolveLimitsUpdate(
   return next;
 }
 
-/** Which usage plan a token's key belongs to; undefined when its type is no longer configured. */
-export function limitClassOfToken(
+/**
+ * Which usage plan a token's key belongs to (its limit class) and the limits that apply; undefined
+ * when its type is no longer configured.
+ */
+export function usageClassOfToken(
   settings: Pick<PolicySettings, 'tokenTypes'>,
   token: { readonly type: string; readonly limits: TokenLimitsOverride | null },
-): string | undefined {
+): { readonly limitClass: string; readonly limits: TokenLimits } | undefined {
   const type = tokenTypeNamed(settings, token.type);
   if (type === undefined) return undefined;
   const ceiling = typeLimitsOf(type);
-  return limitClassOf(token.type, ceiling, effectiveLimits(ceiling, token.limits));
+  const limits = effectiveLimits(ceiling, token.limits);
+  return { limitClass: limitClassOf(token.type, ceiling, limits), limits };
 }
 
 /** A class of an override (not a type's own plan): it needs a slot under limitClassBudget. */

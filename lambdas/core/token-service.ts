@@ -16,7 +16,7 @@ import type {
 } from './ports.js';
 import type { PolicySettings } from './settings.js';
 import { generateToken } from './token-format.js';
-import { isOverrideClass, limitClassOfToken, limitsAuditValue } from './token-limits.js';
+import { isOverrideClass, limitsAuditValue, usageClassOfToken } from './token-limits.js';
 import { resolveTokenPolicy } from './token-policy.js';
 import { syncUsageKey, type UsageKeyChange } from './usage-keys/sync-usage-key.js';
 
@@ -189,7 +189,7 @@ export async function registerLimitClassOf(
   token: Pick<TokenRecord, 'type' | 'limits'>,
 ): Promise<void> {
   if (token.limits === null) return;
-  const limitClass = limitClassOfToken(deps.settings, token);
+  const limitClass = usageClassOfToken(deps.settings, token)?.limitClass;
   if (limitClass === undefined || !isOverrideClass(limitClass)) return;
   await deps.repository.registerLimitClass(limitClass, deps.settings.limitClassBudget);
 }

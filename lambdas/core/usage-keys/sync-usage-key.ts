@@ -1,7 +1,8 @@
 import type { TokenRecord } from '../model.js';
 import type { UsagePlanGateway } from '../ports.js';
-import { effectiveLimits, limitClassOf, usageKeyValue } from '../rate-limits.js';
-import { type PolicySettings, tokenTypeNamed, typeLimitsOf } from '../settings.js';
+import { usageKeyValue } from '../rate-limits.js';
+import { type PolicySettings, tokenTypeNamed } from '../settings.js';
+import { usageClassOfToken } from '../token-limits.js';
 
 // Keeps a token's usage key (docs/rate-limits.md) in step with the token: the API Gateway API key
 // whose value is usageKeyValue(token id), in the usage plan of the token's limit class while the
@@ -48,11 +49,9 @@ function usageClassOf(
   settings: Pick<PolicySettings, 'tokenTypes'>,
   token: Pick<TokenRecord, 'id' | 'type' | 'limits'>,
 ) {
-  const type = tokenTypeNamed(settings, token.type);
-  if (type === undefined) throw new UnknownTokenTypeError(token.id, token.type);
-  const ceiling = typeLimitsOf(type);
-  const limits = effectiveLimits(ceiling, token.limits);
-  return { limitClass: limitClassOf(token.type, ceiling, limits), limits };
+  const usageClass = usageClassOfToken(settings, token);
+  if (usageClass === undefined) throw new UnknownTokenTypeError(token.id, token.type);
+  return usageClass;
 }
 
 /**
