@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { QUOTA_PERIODS, RATE_LIMIT_BOUNDS } from '../core/rate-limits.js';
+import { DEFAULT_RATE_LIMIT, QUOTA_PERIODS, RATE_LIMIT_BOUNDS } from '../core/rate-limits.js';
 import { AREA_PATTERN, SCOPE_PATTERN } from '../core/scope-patterns.js';
 import {
   AUTHORIZER_INTEGER_SETTINGS,
@@ -80,7 +80,7 @@ const tokenTypeSchema = z
      */
     minAllowlistPrefix: minAllowlistPrefixSchema.optional(),
     /** The most any token of the type gets; a token may be given less (docs/rate-limits.md). */
-    rateLimit: rateLimitSchema.default({ requestsPerSecond: 50, burst: 100 }),
+    rateLimit: rateLimitSchema.default(DEFAULT_RATE_LIMIT),
     /** The type's quota; omitted = none. */
     quota: quotaSchema.optional(),
   })

@@ -33,6 +33,9 @@ export interface TokenLimitsOverride {
   readonly quota: Quota | null;
 }
 
+/** A token type's rate limit when its configuration gives none. */
+export const DEFAULT_RATE_LIMIT: RateLimit = { requestsPerSecond: 50, burst: 100 };
+
 /** Bounds of each number (API Gateway's own: a throttle rate is a double, a burst and a quota an integer). */
 export const RATE_LIMIT_BOUNDS = {
   requestsPerSecond: { min: 1, max: 10_000 },

@@ -1,3 +1,4 @@
+import type { TokenLimits } from '../core/rate-limits.js';
 import {
   AUTHORIZER_INTEGER_SETTINGS,
   type AuthorizerIntegerSetting,
@@ -8,6 +9,7 @@ import {
   TOKEN_PREFIX_MESSAGE,
   verificationCacheTtlSeconds,
 } from '../core/settings.js';
+import { parseTypeLimits } from './authorizer-type-limits.js';
 import { ENV, requireJsonEnv } from './env.js';
 
 // The token authorizer's view of POLICY_SETTINGS: only the fields it uses, checked by hand so that
@@ -73,8 +75,16 @@ export function parseAuthorizerSettings(
   return { tokenPrefix, ...integers };
 }
 
-export function authorizerSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): AuthorizerSettings {
-  return parseAuthorizerSettings(requireJsonEnv(ENV.policySettings, env));
+/**
+ * POLICY_SETTINGS, parsed once at cold start: the authorizer's own fields (parseAuthorizerSettings)
+ * and the token types' limits its strict mode needs (parseTypeLimits) are both read from it.
+ */
+export function authorizerPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): {
+  readonly settings: AuthorizerSettings;
+  readonly typeLimits: ReadonlyMap<string, TokenLimits>;
+} {
+  const policy = requireJsonEnv(ENV.policySettings, env);
+  return { settings: parseAuthorizerSettings(policy), typeLimits: parseTypeLimits(policy) };
 }
 
 /** The in-process cache TTL: never longer than the revocation window (core/settings.ts). */

@@ -1,14 +1,17 @@
-import { QUOTA_PERIODS, type Quota, type RateLimit, type TokenLimits } from '../core/rate-limits.js';
-import { ENV, requireJsonEnv } from './env.js';
+import {
+  DEFAULT_RATE_LIMIT,
+  QUOTA_PERIODS,
+  type Quota,
+  type RateLimit,
+  type TokenLimits,
+} from '../core/rate-limits.js';
+import { ENV } from './env.js';
 
 // The token types' limits as the token authorizer needs them for the strict mode of HTTP APIs
 // (lambdas/core/rate-window.ts): read from POLICY_SETTINGS by hand, like authorizer-settings.ts,
 // so that zod stays out of the authorizer's bundle. The stack writes POLICY_SETTINGS from settings
 // its zod schema validated at synth, so this is a guard, not the validation: a broken entry fails
 // the cold start with a message naming it.
-
-/** The schema's default for a type without one (lambdas/contract/policy-settings.ts). */
-const DEFAULT_RATE_LIMIT: RateLimit = { requestsPerSecond: 50, burst: 100 };
 
 /**
  * What a token of a type this deployment no longer configures gets in strict mode: the schema's
@@ -69,8 +72,4 @@ export function parseTypeLimits(
     throw new Error(`Invalid ${source}:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
   }
   return limits;
-}
-
-export function typeLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): ReadonlyMap<string, TokenLimits> {
-  return parseTypeLimits(requireJsonEnv(ENV.policySettings, env));
 }

@@ -6,8 +6,8 @@ import { LastUsedThrottle } from '../core/last-used-throttle.js';
 import type { CredentialRecord } from '../core/model.js';
 import { systemClock } from '../core/ports.js';
 import { VerificationCache } from '../core/verification-cache.js';
-import { authorizerCacheTtlSeconds, authorizerSettingsFromEnv } from '../runtime/authorizer-settings.js';
-import { typeLimitsFromEnv, UNKNOWN_TYPE_LIMITS } from '../runtime/authorizer-type-limits.js';
+import { authorizerCacheTtlSeconds, authorizerPolicyFromEnv } from '../runtime/authorizer-settings.js';
+import { UNKNOWN_TYPE_LIMITS } from '../runtime/authorizer-type-limits.js';
 import { sharedDocumentClient } from '../runtime/clients.js';
 import { ENV, optionalEnv, requireEnv } from '../runtime/env.js';
 import { JsonLineLogger } from '../runtime/json-line-logger.js';
@@ -20,7 +20,7 @@ import { createTokenAuthorizer } from './token-authorizer.js';
 // which is all the middleware did, and keeps the bundle and the hot path small (docs/performance.md).
 
 // Only the fields the authorizer uses, checked without zod (runtime/authorizer-settings.ts).
-const settings = authorizerSettingsFromEnv();
+const { settings, typeLimits } = authorizerPolicyFromEnv();
 const tableName = requireEnv(ENV.tableName);
 const keySource = keySourceFromEnv();
 
@@ -63,7 +63,7 @@ export const handler = createTokenAuthorizer({
   // Used only for HTTP APIs attached in strict mode (the stage says so): see strict-limits.ts.
   strictLimits: {
     counters: new DynamoRateCounters(sharedDocumentClient(), tableName),
-    typeLimits: typeLimitsFromEnv(),
+    typeLimits,
     unknownTypeLimits: UNKNOWN_TYPE_LIMITS,
     // Batches of at most 10 (a tenth of the allowance below that), leftovers flushed after 1 s:
     // the accuracy bound and the cost per request in docs/rate-limits.md and docs/performance.md.

@@ -4,7 +4,7 @@ import { verificationCacheTtlSeconds } from '../../../lambdas/core/settings.js';
 import {
   AUTHORIZER_SETTINGS_DEFAULTS,
   authorizerCacheTtlSeconds,
-  authorizerSettingsFromEnv,
+  authorizerPolicyFromEnv,
   parseAuthorizerSettings,
 } from '../../../lambdas/runtime/authorizer-settings.js';
 
@@ -23,7 +23,7 @@ describe('authorizer settings', () => {
 
   it('reads the fields the stack writes (the full, synth-validated settings)', () => {
     const policy = { ...DEFAULT_POLICY_SETTINGS, tokenPrefix: 'acme', revocationWindowSeconds: 0 };
-    const settings = authorizerSettingsFromEnv({ POLICY_SETTINGS: JSON.stringify(policy) });
+    const { settings } = authorizerPolicyFromEnv({ POLICY_SETTINGS: JSON.stringify(policy) });
     expect(settings).toEqual(pick(policy));
     expect(authorizerCacheTtlSeconds(settings)).toBe(verificationCacheTtlSeconds(policy));
   });
@@ -45,9 +45,9 @@ describe('authorizer settings', () => {
 
   it('fails on a value that is not an object, or not JSON, or missing', () => {
     expect(() => parseAuthorizerSettings([])).toThrow(/Invalid POLICY_SETTINGS/);
-    expect(() => authorizerSettingsFromEnv({ POLICY_SETTINGS: '{' })).toThrow(
+    expect(() => authorizerPolicyFromEnv({ POLICY_SETTINGS: '{' })).toThrow(
       /POLICY_SETTINGS is not valid JSON/,
     );
-    expect(() => authorizerSettingsFromEnv({})).toThrow(/POLICY_SETTINGS/);
+    expect(() => authorizerPolicyFromEnv({})).toThrow(/POLICY_SETTINGS/);
   });
 });
