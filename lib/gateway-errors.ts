@@ -9,6 +9,8 @@ export interface GatewayError {
   readonly statusCode: number;
   readonly code: ErrorCode;
   readonly message: string;
+  /** The fixed `Retry-After` API Gateway sends with it (a gateway response's headers are constants). */
+  readonly retryAfterSeconds?: number;
 }
 
 export const GATEWAY_ERRORS = {
@@ -16,7 +18,7 @@ export const GATEWAY_ERRORS = {
   accessDenied: { statusCode: 403, code: 'FORBIDDEN', message: 'Not allowed' },
   noSuchRoute: { statusCode: 404, code: 'NOT_FOUND', message: 'No such route' },
   requestTooLarge: { statusCode: 413, code: 'PAYLOAD_TOO_LARGE', message: 'Request too large' },
-  throttled: { statusCode: 429, code: 'RATE_LIMITED', message: 'Too many requests' },
+  throttled: { statusCode: 429, code: 'RATE_LIMITED', message: 'Too many requests', retryAfterSeconds: 1 },
   /** QUOTA_EXCEEDED: the token's usage plan quota for the period is used up (docs/rate-limits.md). */
   quotaExceeded: {
     statusCode: 429,
@@ -31,6 +33,7 @@ export const GATEWAY_ERRORS = {
   usageKeyPending: {
     statusCode: 503,
     code: 'TOKEN_NOT_READY',
+    retryAfterSeconds: 2,
     message:
       'This token has no usage key at the gateway: just created (retry in a few seconds) or just revoked',
   },

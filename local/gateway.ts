@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { GATEWAY_ERRORS } from '../lib/gateway-errors.js';
 import type { Admission, ApiStageId } from './api-gateway-emulator.js';
 import type { ApiStage, IncomingRequest } from './events.js';
 import { proxyEvent } from './events.js';
@@ -29,8 +30,8 @@ export interface UsagePlanEnforcement {
   admit(stage: ApiStageId, keyValue: string): Admission;
 }
 
-/** How long a client should wait before retrying a key that is not ready (the stream consumer's lag). */
-const USAGE_KEY_PENDING_RETRY_AFTER_SECONDS = 2;
+/** How long a client should wait before retrying a key that is not ready: as deployed (lib/gateway-errors.ts). */
+const USAGE_KEY_PENDING_RETRY_AFTER_SECONDS = GATEWAY_ERRORS.usageKeyPending.retryAfterSeconds;
 
 function refusalOf(admission: Exclude<Admission, { kind: 'allowed' }>): GatewayResponse {
   switch (admission.kind) {

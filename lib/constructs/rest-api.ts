@@ -67,7 +67,7 @@ const USAGE_PLAN_RESPONSES: readonly JsonGatewayResponse[] = [
     type: apigateway.ResponseType.THROTTLED,
     statusCode: String(GATEWAY_ERRORS.throttled.statusCode),
     body: gatewayErrorBody(GATEWAY_ERRORS.throttled),
-    headers: { 'Retry-After': "'1'" },
+    headers: { 'Retry-After': `'${GATEWAY_ERRORS.throttled.retryAfterSeconds}'` },
   },
   {
     type: apigateway.ResponseType.QUOTA_EXCEEDED,
@@ -78,7 +78,7 @@ const USAGE_PLAN_RESPONSES: readonly JsonGatewayResponse[] = [
     type: apigateway.ResponseType.INVALID_API_KEY,
     statusCode: String(GATEWAY_ERRORS.usageKeyPending.statusCode),
     body: gatewayErrorBody(GATEWAY_ERRORS.usageKeyPending),
-    headers: { 'Retry-After': "'2'" },
+    headers: { 'Retry-After': `'${GATEWAY_ERRORS.usageKeyPending.retryAfterSeconds}'` },
   },
 ];
 
