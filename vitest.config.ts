@@ -54,7 +54,13 @@ export default defineConfig({
         extends: true,
         // Files share their worker's modules (aws-cdk-lib loads once) and its synthesized stacks
         // (test/infra/helpers.ts): assertions only read them, and nothing here stubs env or modules.
-        test: { name: 'infra', include: ['test/infra/**/*.test.ts'], isolate: false },
+        // aws-cdk-lib's cached temp directory is forgotten before each file (test/support/cdk-tmpdir.ts).
+        test: {
+          name: 'infra',
+          include: ['test/infra/**/*.test.ts'],
+          isolate: false,
+          setupFiles: ['test/support/cdk-tmpdir.ts'],
+        },
       },
       { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'] } },
     ],

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, FileSystem } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AccessTokensStack } from '../../lib/access-tokens-stack.js';
 import { type DeploymentConfig, loadDeploymentConfig } from '../../lib/config.js';
@@ -38,24 +38,12 @@ export const WITH_EMAILS = {
  * `cdk synth` passes them), then the test's own, then no bundling unless asked for.
  */
 export function appContext(context: Record<string, unknown> = {}, bundle = false): Record<string, unknown> {
-  forgetCdkTmpdir();
   return {
     ...cdkJsonContext(),
     ...context,
     // CDK's own switch: no stack is bundled when the list is empty.
     ...(bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
   };
-}
-
-/**
- * aws-cdk-lib caches the system temp directory (`FileSystem.tmpdir`) the first time it needs it, and
- * the infra files share their worker's modules (`isolate: false`), while each file has a TMPDIR of
- * its own, removed when the file ends (test/support/temp-dir.ts). Without this, a later file's
- * `Source.data` / `Source.jsonData` (the console's deployment) would make its temp directory in the
- * removed directory of the worker's first file (ENOENT). Called for every app a test builds.
- */
-function forgetCdkTmpdir(): void {
-  Reflect.set(FileSystem, '_tmpdir', undefined);
 }
 
 interface SynthOptions {

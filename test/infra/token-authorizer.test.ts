@@ -367,13 +367,17 @@ describe("TokenAuthorizer cache TTL: the deployment's revocation window", () => 
       verificationCacheSeconds: 10,
     });
     const handler = accessTokens.tokenAuthorizer.function;
-    expect(new TokenAuthorizer(api, 'Derived', { handler }).cacheTtl.toSeconds()).toBe(20);
+    const { auth } = restApiWith(api, { handler, cacheTtl: undefined });
+    expect(auth.cacheTtl.toSeconds()).toBe(20);
     expect(
       new TokenAuthorizer(api, 'Shorter', { handler, cacheTtl: Duration.seconds(5) }).cacheTtl.toSeconds(),
     ).toBe(5);
     expect(() => new TokenAuthorizer(api, 'Longer', { handler, cacheTtl: Duration.seconds(21) })).toThrow(
       /cacheTtl 21 s would let a revoked token pass longer than the deployment's revocationWindowSeconds \(30 s.*at most 20 s/,
     );
+    Template.fromStack(api).hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      AuthorizerResultTtlInSeconds: 20,
+    });
     Template.fromStack(accessTokens).hasOutput('TokenAuthorizerCacheTtlSeconds', { Value: '20' });
   });
 
