@@ -1,6 +1,7 @@
 import { Aws, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
+import { cognitoLoopbackCallbackUrls } from '../../cli/loopback.js';
 import { ENV } from '../../lambdas/runtime/env.js';
 import { type IdentityConfig, jwksUriOf } from '../config.js';
 import { CONSOLE_CALLBACK_PATH, type ConsoleConfigFile, originOf } from './console-hosting.js';
@@ -146,7 +147,10 @@ export class ManagementIdentity extends Construct {
             oAuth: {
               flows: { authorizationCodeGrant: true, implicitCodeGrant: false, clientCredentials: false },
               scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
-              callbackUrls: [`${consoleUrl}${CONSOLE_CALLBACK_PATH}`],
+              // The console's callback, and the CLI's loopback ones (`access-tokens login`, cli/loopback.ts):
+              // Cognito allows plain http only for localhost and matches the port exactly, so a few fixed
+              // ports. Same client: the JWT authorizer accepts one audience, this client's id.
+              callbackUrls: [`${consoleUrl}${CONSOLE_CALLBACK_PATH}`, ...cognitoLoopbackCallbackUrls()],
               logoutUrls: [`${consoleUrl}/`],
             },
             supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],

@@ -46,7 +46,14 @@ describe('ManagementIdentity construct', () => {
       AllowedOAuthFlowsUserPoolClient: true,
       AllowedOAuthFlows: ['code'],
       AllowedOAuthScopes: ['openid', 'email', 'profile'],
-      CallbackURLs: ['https://console.example.com/callback'],
+      // The console's, then `access-tokens login`'s loopback redirects: Cognito takes plain http
+      // only for localhost and matches the port exactly (cli/loopback.ts).
+      CallbackURLs: [
+        'https://console.example.com/callback',
+        'http://localhost:53682/callback',
+        'http://localhost:53683/callback',
+        'http://localhost:53684/callback',
+      ],
       LogoutURLs: ['https://console.example.com/'],
       SupportedIdentityProviders: ['COGNITO'],
       ExplicitAuthFlows: ['ALLOW_USER_SRP_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
