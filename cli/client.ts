@@ -12,7 +12,7 @@ interface RequestOptions {
   readonly body?: unknown;
 }
 
-export interface ApiReply<T> {
+interface ApiReply<T> {
   readonly status: number;
   readonly body: T;
 }

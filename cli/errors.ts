@@ -15,7 +15,7 @@ export class CliError extends Error {
   }
 }
 
-export const SIGN_IN_HINT = 'run `access-tokens login` to sign in';
+const SIGN_IN_HINT = 'run `access-tokens login` to sign in';
 
 export class NotSignedInError extends CliError {
   constructor(reason: string) {

@@ -90,7 +90,7 @@ async function settingsOf(io: CliIo, options: LoginOptions): Promise<Settings> {
 }
 
 /** Cognito's issuers: `https://cognito-idp.<region>.amazonaws.com/<pool id>`. */
-export function isCognitoIssuer(issuer: string): boolean {
+function isCognitoIssuer(issuer: string): boolean {
   return /^cognito-idp\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/.test(new URL(issuer).hostname);
 }
 

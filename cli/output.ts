@@ -8,7 +8,7 @@ export interface Column<T> {
   readonly value: (row: T) => Cell;
 }
 
-export function cellText(value: Cell): string {
+function cellText(value: Cell): string {
   if (value === null || value === undefined) return '-';
   if (Array.isArray(value)) return value.length === 0 ? '-' : value.join(',');
   return String(value);

@@ -13,9 +13,9 @@ export interface Recorded {
   readonly body: unknown;
 }
 
-export type FakeRoute = (request: Recorded) => { status: number; body?: unknown } | undefined;
+type FakeRoute = (request: Recorded) => { status: number; body?: unknown } | undefined;
 
-export interface FakeIo extends CliIo {
+interface FakeIo extends CliIo {
   readonly out: () => string;
   readonly err: () => string;
   readonly requests: Recorded[];
