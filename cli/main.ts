@@ -38,4 +38,10 @@ const io: CliIo = {
   openUrl,
 };
 
+// `access-tokens tokens list | head -1`: a reader that stops early is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 process.exitCode = await run(process.argv.slice(2), io);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { z } from 'zod';
 import {
   createTokenRequestSchema,
@@ -635,10 +635,7 @@ function usersCommand(context: Context): Command {
         'Admins: disable a user’s tokens (refused at once, none can be created) or enable them again.',
       )
       .argument('<userId>', 'user id', userId)
-      .addArgument(
-        // commander's Argument with choices: a bad value is a usage error.
-        new Command().createArgument('<state>', 'enabled or disabled').choices(['enabled', 'disabled']),
-      ),
+      .addArgument(new Argument('<state>', 'enabled or disabled').choices(['enabled', 'disabled'])),
   ).action(async (id: string, state: string, options: JsonOption) => {
     const { body } = await context
       .client()
