@@ -45,3 +45,16 @@ function oneLine(text: string): string {
 export function json(value: unknown): string {
   return JSON.stringify(value, null, 2);
 }
+
+// A token's shape (lambdas/core/token-format.ts: a prefix of 2–16 lower-case characters, `_`, 49
+// base62 characters), loosely: ids (`tok_`, `evt_` + 22) are far shorter.
+const SECRET_SHAPE = /\b([a-z][a-z0-9]{1,15})_[0-9A-Za-z]{30,}\b/g;
+
+/**
+ * Error text with anything shaped like a token secret replaced. commander repeats a refused value in
+ * its message ("argument 'atk_…' is invalid"): a secret pasted where a token id goes must not be
+ * echoed into a terminal or a CI log.
+ */
+export function redactSecrets(text: string): string {
+  return text.replace(SECRET_SHAPE, '$1_…(redacted)');
+}

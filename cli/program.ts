@@ -25,7 +25,7 @@ import {
 import { CliError, EXIT, type ExitCode } from './errors.js';
 import type { CliIo } from './io.js';
 import { oidcLogin } from './oidc-login.js';
-import { type Column, json, keyValues, table } from './output.js';
+import { type Column, json, keyValues, redactSecrets, table } from './output.js';
 
 // The `access-tokens` command line: one subcommand per management API route, plus login/logout.
 // commander parses; every leaf command has --json (the API's JSON, for scripts) and prints a table
@@ -863,6 +863,7 @@ export function buildProgram(io: CliIo): Command {
     command.exitOverride().configureOutput({
       writeOut: (text) => io.stdout(text),
       writeErr: (text) => io.stderr(text),
+      outputError: (text, write) => write(redactSecrets(text)),
     });
     for (const sub of command.commands) configure(sub);
   };
@@ -884,7 +885,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCode>
       return EXIT.usage;
     }
     if (error instanceof CliError) {
-      io.stderr(`error: ${error.message}\n`);
+      io.stderr(`error: ${redactSecrets(error.message)}\n`);
       return error.exitCode;
     }
     io.stderr(`error: ${error instanceof Error ? error.message : String(error)}\n`);

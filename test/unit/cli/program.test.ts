@@ -78,6 +78,24 @@ describe('access-tokens (in-process)', () => {
     }
   });
 
+  it('no command takes a secret as a flag value (shell history, ps): a token is a token id or comes from stdin', async () => {
+    const commands = (command: Command): Command[] => [command, ...command.commands.flatMap(commands)];
+    for (const command of commands(buildProgram(fakeIo()))) {
+      for (const option of command.options) {
+        expect(option.long ?? '', command.name()).not.toMatch(/secret|jwt|password|credential/i);
+      }
+    }
+    // `--token` (audit) is a token id: a secret there is a usage error, never sent.
+    const io = fakeIo({ env: signedInEnv() });
+    expect(await run(['audit', '--token', SECRET], io)).toBe(EXIT.usage);
+    expect(io.requests).toHaveLength(0);
+    expect(io.err()).not.toContain(SECRET);
+    const pasted = fakeIo({ env: signedInEnv() });
+    expect(await run(['tokens', 'get', SECRET], pasted)).toBe(EXIT.usage);
+    expect(pasted.err()).toContain('atk_…(redacted)');
+    expect(pasted.err()).not.toContain(SECRET.slice(4, 30));
+  });
+
   it('usage errors exit 2 with a usage line and send nothing', async () => {
     for (const argv of [
       ['tokens', 'get', 'nope'],
