@@ -46,6 +46,8 @@ interface RouteRequest<N extends ManagementRouteName> {
   readonly body: InputOf<ContractOf<N>, 'body'>;
   readonly query: InputOf<ContractOf<N>, 'query'>;
   readonly path: InputOf<ContractOf<N>, 'path'>;
+  /** The proxy event as received: for a route that reads its raw body (RouteContract.rawBody). */
+  readonly event: APIGatewayProxyEvent;
 }
 
 type Responses<N extends ManagementRouteName> = ContractOf<N>['responses'];
@@ -93,6 +95,7 @@ export function routeHandler<N extends ManagementRouteName>(
     }
     const request = {
       caller,
+      event,
       body: contract.body === undefined ? undefined : parseInput(contract.body, body, 'request body'),
       query:
         contract.query === undefined ? undefined : parseInput(contract.query, queryOf(event), 'query string'),

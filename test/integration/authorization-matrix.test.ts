@@ -31,8 +31,12 @@ import {
 
 type Relation = 'own' | 'sameAccountOther' | 'otherAccount';
 // getRevokeAllJob names a job, not a user or token: its visibility is tested with the jobs
-// (test/integration/revoke-all-job.test.ts).
-type MatrixRoute = Exclude<ManagementRouteName, 'getOpenApi' | 'getRevokeAllJob'>;
+// (test/integration/revoke-all-job.test.ts). The leak reports name a secret, not a user or token id:
+// their account boundary is tested with them (test/integration/leaks.test.ts).
+type MatrixRoute = Exclude<
+  ManagementRouteName,
+  'getOpenApi' | 'getRevokeAllJob' | 'reportLeaks' | 'reportLeak'
+>;
 type Row = Record<Relation, number>;
 
 const RELATIONS: readonly Relation[] = ['own', 'sameAccountOther', 'otherAccount'];
