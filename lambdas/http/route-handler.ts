@@ -89,7 +89,11 @@ export function routeHandler<N extends ManagementRouteName>(
       assertJsonContentType(event);
     }
     // A route whose every body field is optional may take no body at all (POST .../rotate).
-    const body = jsonBodyOf(event) ?? (contract.bodyOptional === true ? {} : undefined);
+    // A raw body (RouteContract.rawBody) is the route's to read: a signature covers its bytes.
+    const body =
+      contract.rawBody !== undefined
+        ? undefined
+        : (jsonBodyOf(event) ?? (contract.bodyOptional === true ? {} : undefined));
     if (contract.body !== undefined && body === undefined) {
       throw new ValidationError('A JSON object body is required');
     }
