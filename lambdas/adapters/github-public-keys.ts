@@ -15,9 +15,9 @@ const keysDocumentSchema = z.object({
 
 export const REFETCH_INTERVAL_MS = 60_000;
 /** Ends a fetch that hangs: the request's 401 or 500 comes well before API Gateway's 29 s. */
-export const FETCH_TIMEOUT_MS = 5_000;
+const FETCH_TIMEOUT_MS = 5_000;
 
-export interface GithubPublicKeysOptions {
+interface GithubPublicKeysOptions {
   /** @default the global fetch */
   readonly fetch?: typeof fetch;
   /** @default Date.now */

@@ -8,12 +8,12 @@ import { MAX_LEAK_SOURCE_LENGTH, MAX_LEAK_URL_LENGTH } from '../core/leaks.js';
 /** A GitHub report's body may be this large (API Gateway's limit is 10 MB; a report is small). */
 export const MAX_GITHUB_REPORT_BYTES = 1024 * 1024;
 /** Matches per GitHub report at most: more is a 413 (GitHub sends batches far smaller). */
-export const MAX_GITHUB_MATCHES = 2000;
+const MAX_GITHUB_MATCHES = 2000;
 
 // A match's strings are bounded so that a signed but absurd report cannot make us hash megabytes.
 const boundedString = (max: number) => z.string().max(max);
 
-export const githubLeakMatchSchema = z
+const githubLeakMatchSchema = z
   .object({
     token: boundedString(1000).describe('The string that matched our pattern.'),
     type: boundedString(200).describe('The secret type name we enrolled with (docs/leaks.md).'),
@@ -66,7 +66,6 @@ export const reportLeakRequestSchema = z
   })
   .strict()
   .meta({ id: 'ReportLeakRequest', description: 'A token found in the wild.' });
-export type ReportLeakRequest = z.output<typeof reportLeakRequestSchema>;
 
 export const reportLeakResultSchema = z
   .object({

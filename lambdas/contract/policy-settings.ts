@@ -21,7 +21,7 @@ import {
 // authorizer reads are built from the same definitions its zod-free check uses, so the two cannot
 // disagree on a type, a bound or a default.
 
-export const DEFAULT_LEAKS_PUBLIC_KEYS_URL = 'https://api.github.com/meta/public_keys/secret_scanning';
+const DEFAULT_LEAKS_PUBLIC_KEYS_URL = 'https://api.github.com/meta/public_keys/secret_scanning';
 
 /** https anywhere; plain http only to this machine (the tests' local key endpoint). */
 function isKeysUrl(value: string): boolean {

@@ -19,16 +19,16 @@ import { isWellFormedToken } from './token-format.js';
 // put in an error; only its token's id is.
 
 /** The audit trail's and the email's name for GitHub's reports. */
-export const SECRET_SCANNING_REPORTER = 'secret scanning';
+const SECRET_SCANNING_REPORTER = 'secret scanning';
 /** lastChange.actorUserId of a revocation by GitHub's secret scanning: no user of any account. */
-export const SECRET_SCANNING_ACTOR = 'secret-scanning';
+const SECRET_SCANNING_ACTOR = 'secret-scanning';
 
 /** Stored lengths of what a report says about where a secret was seen. */
 export const MAX_LEAK_URL_LENGTH = 1000;
 export const MAX_LEAK_SOURCE_LENGTH = 200;
 
 /** GitHub's reports are handled this many at once: a large batch ends in time, the table is not flooded. */
-export const LEAK_CONCURRENCY = 8;
+const LEAK_CONCURRENCY = 8;
 
 export interface LeakDeps {
   readonly credentials: CredentialReader;
@@ -40,7 +40,7 @@ export interface LeakDeps {
 }
 
 /** Who reports the leak. */
-export type LeakReporter =
+type LeakReporter =
   | {
       readonly kind: 'secret-scanning';
       readonly sourceIp: string | undefined;
@@ -50,7 +50,7 @@ export type LeakReporter =
   | { readonly kind: 'user'; readonly caller: Caller };
 
 /** Where the secret was seen, as the report says. */
-export interface LeakLocation {
+interface LeakLocation {
   readonly url?: string | undefined;
   readonly source?: string | undefined;
 }
@@ -63,7 +63,7 @@ export interface LeakLocation {
  * - `not_ours`: not a token of this deployment (malformed, unknown) or, for a user, not of their
  *   account: nothing changed, nothing revealed.
  */
-export type LeakOutcome =
+type LeakOutcome =
   | { readonly outcome: 'revoked'; readonly tokenId: string }
   | { readonly outcome: 'already_inactive'; readonly tokenId: string; readonly leakRevoked: boolean }
   | { readonly outcome: 'not_ours' };
@@ -74,7 +74,7 @@ const nonEmpty = (value: string | undefined, max: number) =>
   value === undefined || value.trim() === '' ? undefined : capText(value.trim(), max);
 
 /** The sighting as stored on the token and in the audit event: capped, empty fields left out. */
-export function sightingOf(reporter: LeakReporter, location: LeakLocation): LeakSighting {
+function sightingOf(reporter: LeakReporter, location: LeakLocation): LeakSighting {
   const url = nonEmpty(location.url, MAX_LEAK_URL_LENGTH);
   const source = nonEmpty(location.source, MAX_LEAK_SOURCE_LENGTH);
   return {
@@ -177,7 +177,7 @@ export async function revokeLeakedSecret(
 // GitHub secret scanning partner alerts
 
 /** One match of a GitHub report (docs/leaks.md): the secret, our type name, where it was found. */
-export interface GithubLeakMatch {
+interface GithubLeakMatch {
   readonly token: string;
   readonly type: string;
   readonly url: string;
@@ -185,7 +185,7 @@ export interface GithubLeakMatch {
 }
 
 /** GitHub's feedback on one match: SHA-256 of the token, hex; true_positive for a real credential. */
-export interface GithubLeakFeedback {
+interface GithubLeakFeedback {
   readonly token_hash: string;
   readonly token_type: string;
   readonly label: 'true_positive' | 'false_positive';
@@ -193,7 +193,7 @@ export interface GithubLeakFeedback {
 
 export const sha256Hex = (value: string) => createHash('sha256').update(value, 'utf8').digest('hex');
 
-export interface GithubReportResult {
+interface GithubReportResult {
   readonly feedback: GithubLeakFeedback[];
   /** The ids of the tokens this report revoked (for the log; never a secret). */
   readonly revokedTokenIds: string[];
