@@ -11,6 +11,7 @@ import { type ManagementRouteName, routeNamed } from '../../lambdas/contract/rou
 import type { CallerContext } from '../../lambdas/core/caller-context.js';
 import { sha256Hex } from '../../lambdas/core/leaks.js';
 import { systemClock } from '../../lambdas/core/ports.js';
+import { generateToken } from '../../lambdas/core/token-format.js';
 import type { RouteHandler } from '../../lambdas/http/route-handler.js';
 import { createStreamNotifier } from '../../lambdas/notifier/stream-notifier.js';
 import { type StreamPoller, startStreamPoller } from '../../local/stream-poller.js';
@@ -249,7 +250,8 @@ describe('leaked tokens on DynamoDB Local and the SES emulator', () => {
     const { id, secret } = await createToken(bob);
     expect((await call('revokeToken', { caller: bob, pathParameters: { id } })).status).toBe(204);
     const before = await stored(id);
-    const unknown = `atk_${'A'.repeat(43)}`;
+    // Well-formed (prefix, checksum), never issued: it is looked up and not found.
+    const unknown = generateToken('atk').secret;
     const body = report([{ token: secret }, { token: unknown }, { token: 'ghp_notours' }]);
     const result = await postReport(body, signed(body));
     expect(result.status).toBe(200);
@@ -338,7 +340,7 @@ describe('leaked tokens on DynamoDB Local and the SES emulator', () => {
       const before = await stored(id);
       const stranger = owner({ accountId: 'acct-leaks-3', role: 'admin' });
       const answers = [];
-      for (const token of [secret, `atk_${'B'.repeat(43)}`, 'not a token']) {
+      for (const token of [secret, generateToken('atk').secret, 'not a token']) {
         const result = await call('reportLeak', { caller: stranger, body: { token } });
         expect(result.status).toBe(404);
         expect(result.rawBody).not.toContain(token);
