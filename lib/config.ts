@@ -195,6 +195,12 @@ const POLICY_CONTEXT_KEYS = {
     description:
       'Distinct per-token override limits (each an API Gateway usage plan beyond the types’ own); API Gateway allows 300 plans per Region. One more is refused (409).',
   },
+  leaksPublicKeysUrl: {
+    kind: 'string',
+    default: DEFAULT_POLICY_SETTINGS.leaksPublicKeysUrl,
+    description:
+      'Where the public keys that sign GitHub secret scanning reports (`POST /leaks/github`) are published (https). Change it only for GitHub Enterprise Server or a test.',
+  },
 } as const satisfies Record<keyof PolicySettingsInput, ContextKeyDescription>;
 
 const DEPLOYMENT_CONTEXT_KEYS = {

@@ -80,6 +80,15 @@ export const ROUTE_DEPLOYMENTS = {
     entry: 'lambdas/get-policy/handler.ts',
     permissions: { table: 'none', hmacKey: false },
   },
+  reportLeaks: {
+    entry: 'lambdas/report-leaks/handler.ts',
+    // hmacKey: a reported secret is looked up by its HMAC; readWrite: the revocation.
+    permissions: { table: 'readWrite', hmacKey: true },
+  },
+  reportLeak: {
+    entry: 'lambdas/report-leak/handler.ts',
+    permissions: { table: 'readWrite', hmacKey: true },
+  },
   getOpenApi: {
     entry: 'lambdas/openapi/handler.ts',
     permissions: { table: 'none', hmacKey: false },

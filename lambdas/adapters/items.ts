@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { type CredentialRecord, ROLES, type TokenListing, type TokenRecord } from '../core/model.js';
+import {
+  type CredentialRecord,
+  type LeakSighting,
+  ROLES,
+  type TokenListing,
+  type TokenRecord,
+} from '../core/model.js';
 import { QUOTA_PERIODS } from '../core/rate-limits.js';
 import { INDEXES, KEYS, PARTITIONS, TOKEN_LISTING_ATTRIBUTES } from './table-definition.js';
 
@@ -14,12 +20,19 @@ const changeSchema = z.object({
   action: z.enum(['created', 'updated', 'rotated', 'revoked']),
   at: z.string(),
   actorUserId: z.string(),
-  actorRole: z.enum(ROLES),
+  actorRole: z.enum(ROLES).nullable(),
   sourceIp: z.string().optional(),
   userAgent: z.string().optional(),
   bulk: z.boolean().optional(),
   bulkId: z.string().optional(),
   actorEmail: z.string().optional(),
+  leak: z
+    .object({
+      reportedBy: z.enum(['secret-scanning', 'user']),
+      url: z.string().optional(),
+      source: z.string().optional(),
+    })
+    .optional(),
 });
 
 const tokenItemSchema = z.object({
@@ -100,7 +113,16 @@ export function itemToToken(item: Record<string, unknown>): TokenRecord {
       ...(token.lastChange.bulk === undefined ? {} : { bulk: token.lastChange.bulk }),
       ...(token.lastChange.bulkId === undefined ? {} : { bulkId: token.lastChange.bulkId }),
       ...(token.lastChange.actorEmail === undefined ? {} : { actorEmail: token.lastChange.actorEmail }),
+      ...(token.lastChange.leak === undefined ? {} : { leak: leakOf(token.lastChange.leak) }),
     },
+  };
+}
+
+function leakOf(leak: z.output<typeof changeSchema>['leak'] & object): LeakSighting {
+  return {
+    reportedBy: leak.reportedBy,
+    ...(leak.url === undefined ? {} : { url: leak.url }),
+    ...(leak.source === undefined ? {} : { source: leak.source }),
   };
 }
 

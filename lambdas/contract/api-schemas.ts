@@ -22,6 +22,12 @@ import {
 import { AUDIT_ACTIONS, ROLES, type TokenDetailView, type TokenView } from '../core/model.js';
 import { QUOTA_PERIODS, RATE_LIMIT_BOUNDS } from '../core/rate-limits.js';
 import { TOKEN_TYPE_NAME_PATTERN } from '../core/settings.js';
+import {
+  githubLeakFeedbackSchema,
+  githubLeakReportSchema,
+  reportLeakRequestSchema,
+  reportLeakResultSchema,
+} from './leak-schemas.js';
 import { quotaSchema, rateLimitSchema } from './policy-settings.js';
 import type { ManagementRouteName } from './routes.js';
 
@@ -457,7 +463,10 @@ const auditEventSchema = z
     tokenId: z.string().nullable(),
     tokenName: z.string().nullable(),
     actor: z.object({
-      userId: z.string().nullable().describe('null: the system (expiry).'),
+      userId: z
+        .string()
+        .nullable()
+        .describe('null: the system (expiry; secret scanning, `details.reportedBy`).'),
       role: z.enum(ROLES).nullable(),
       sourceIp: z.string().nullable(),
       userAgent: z.string().nullable(),
@@ -596,6 +605,11 @@ export interface RouteContract {
   readonly errors: readonly ErrorCode[];
   /** The body may be omitted (treated as `{}`). */
   readonly bodyOptional?: boolean;
+  /**
+   * A body the route reads from the raw event itself (a signed body: POST /leaks/github); described
+   * in the OpenAPI document, not parsed by routeHandler.
+   */
+  readonly rawBody?: z.ZodType;
 }
 
 export const ROUTE_CONTRACTS = {
@@ -668,6 +682,16 @@ export const ROUTE_CONTRACTS = {
   getPolicy: {
     responses: { 200: policySchema },
     errors: [],
+  },
+  reportLeaks: {
+    rawBody: githubLeakReportSchema,
+    responses: { 200: githubLeakFeedbackSchema },
+    errors: ['UNAUTHORIZED', 'VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE'],
+  },
+  reportLeak: {
+    body: reportLeakRequestSchema,
+    responses: { 200: reportLeakResultSchema },
+    errors: ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_FOUND'],
   },
   getOpenApi: {
     responses: { 200: openApiDocumentSchema },

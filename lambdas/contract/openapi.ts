@@ -126,6 +126,8 @@ function errorResponses(route: RouteDefinition, contract: RouteContract): Record
 
 function operationOf(collector: ComponentCollector, route: RouteDefinition): JsonObject {
   const contract: RouteContract = ROUTE_CONTRACTS[route.name as keyof typeof ROUTE_CONTRACTS];
+  // A raw body (a signed one the route reads itself) is described all the same.
+  const requestBody = contract.body ?? contract.rawBody;
   const parameters = [
     ...(contract.path === undefined ? [] : parametersOf(collector, contract.path, 'path')),
     ...(contract.query === undefined ? [] : parametersOf(collector, contract.query, 'query')),
@@ -143,12 +145,12 @@ function operationOf(collector: ComponentCollector, route: RouteDefinition): Jso
     summary: route.summary,
     description: route.auth === 'jwt' ? `Roles: ${route.roles.join(', ')}.` : 'Public: no authentication.',
     ...(parameters.length === 0 ? {} : { parameters }),
-    ...(contract.body === undefined
+    ...(requestBody === undefined
       ? {}
       : {
           requestBody: {
             required: contract.bodyOptional !== true,
-            content: jsonContent(collector.convert(contract.body, 'input')),
+            content: jsonContent(collector.convert(requestBody, 'input')),
           },
         }),
     responses: { ...success, ...errorResponses(route, contract) },

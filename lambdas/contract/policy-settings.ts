@@ -21,6 +21,17 @@ import {
 // authorizer reads are built from the same definitions its zod-free check uses, so the two cannot
 // disagree on a type, a bound or a default.
 
+const DEFAULT_LEAKS_PUBLIC_KEYS_URL = 'https://api.github.com/meta/public_keys/secret_scanning';
+
+/** https anywhere; plain http only to this machine (the tests' local key endpoint). */
+function isKeysUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  if (url.username !== '' || url.password !== '') return false;
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
+}
+
 const areaSchema = z
   .string()
   .regex(AREA_PATTERN, 'an area is lowercase letters, digits and dashes, starting with a letter (max 40)');
@@ -140,6 +151,11 @@ export const policySettingsSchema = z
     usageKeyBudget: z.number().int().min(1).max(10_000).default(9_000),
     /** Override limit classes (usage plans beyond the types') at once (API Gateway: 300 plans per Region). */
     limitClassBudget: z.number().int().min(0).max(290).default(200),
+    /** GitHub's secret scanning public keys (POST /leaks/github, docs/leaks.md). */
+    leaksPublicKeysUrl: z
+      .string()
+      .refine(isKeysUrl, 'leaksPublicKeysUrl must be an https URL (or http to 127.0.0.1, ::1 or localhost)')
+      .default(DEFAULT_LEAKS_PUBLIC_KEYS_URL),
   })
   .strict()
   .superRefine((settings, ctx) => {

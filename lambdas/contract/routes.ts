@@ -131,6 +131,24 @@ export const MANAGEMENT_ROUTES = [
     summary: 'Expiry presets, maximum lifetime, limits, scope catalogue and token types.',
   },
   {
+    name: 'reportLeaks',
+    method: 'POST',
+    path: '/leaks/github',
+    auth: 'public',
+    roles: [],
+    summary:
+      "GitHub secret scanning partner alerts: every active token among the matches is revoked and its owner emailed. Signed by GitHub (a bad or missing signature is a 401 and changes nothing); answers GitHub's feedback array.",
+  },
+  {
+    name: 'reportLeak',
+    method: 'POST',
+    path: '/leaks',
+    auth: 'jwt',
+    roles: ALL_ROLES,
+    summary:
+      'Report a token of your account found in the wild: it is revoked and its owner emailed. Presenting the secret is the authorization; any other string is a 404.',
+  },
+  {
     name: 'getOpenApi',
     method: 'GET',
     path: '/openapi.json',

@@ -27,8 +27,10 @@ export type TokenStatus = 'active' | 'revoked' | 'expired';
 export interface TokenChange {
   readonly action: 'created' | 'updated' | 'rotated' | 'revoked';
   readonly at: string;
+  /** The user who made it; `secret-scanning` (SECRET_SCANNING_ACTOR) for GitHub's leak reports. */
   readonly actorUserId: string;
-  readonly actorRole: Role;
+  /** null: not a user of the account (secret scanning). */
+  readonly actorRole: Role | null;
   readonly sourceIp: string | undefined;
   readonly userAgent: string | undefined;
   /** Revoked as part of "revoke all" (DELETE /tokens): the email says so. */
@@ -43,6 +45,21 @@ export interface TokenChange {
    * takes it as the owner's current address (docs/security.md, "Emails").
    */
   readonly actorEmail?: string;
+  /**
+   * Revoked because its secret was found in public (docs/leaks.md): who reported it and where. The
+   * notifier's email says so. Never the secret.
+   */
+  readonly leak?: LeakSighting;
+}
+
+/** Where a leaked secret was seen, as a report said (GitHub secret scanning, or POST /leaks). */
+export interface LeakSighting {
+  /** `secret-scanning`: GitHub's partner alert; `user`: a signed-in user's report (POST /leaks). */
+  readonly reportedBy: 'secret-scanning' | 'user';
+  /** Where it was found (a public URL); absent when the report gave none. */
+  readonly url?: string;
+  /** Where on that site, as the report said (GitHub: `content`, `commit`, `issue_comment`, ...). */
+  readonly source?: string;
 }
 
 export interface TokenRecord {

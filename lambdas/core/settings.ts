@@ -75,6 +75,11 @@ export interface PolicySettings {
    * with 409 LIMIT_EXCEEDED.
    */
   limitClassBudget: number;
+  /**
+   * Where GitHub publishes the public keys that sign its secret scanning reports (POST
+   * /leaks/github, docs/leaks.md): https, or http to a loopback address (local tests).
+   */
+  leaksPublicKeysUrl: string;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
+import type { GithubPublicKeys } from '../core/leaks-signature.js';
 import type {
   AuditLog,
   Clock,
+  CredentialReader,
   KeySource,
   TokenRepository,
   UsagePlanGateway,
@@ -39,6 +41,10 @@ export interface ManagementDeps {
    * write (best effort; the usage-key stream consumer is the guarantee). Absent: the consumer only.
    */
   readonly usagePlans?: UsagePlanGateway | undefined;
+  /** Credentials by their secret's HMAC (leak reports look the reported secret up). */
+  readonly credentials: CredentialReader;
+  /** GitHub's secret scanning public keys (POST /leaks/github checks its reports' signatures). */
+  readonly githubKeys: GithubPublicKeys;
 }
 
 /** The create and edit routes' best-effort usage-key sync, failures logged (core/token-service.ts). */

@@ -46,6 +46,8 @@ interface RouteRequest<N extends ManagementRouteName> {
   readonly body: InputOf<ContractOf<N>, 'body'>;
   readonly query: InputOf<ContractOf<N>, 'query'>;
   readonly path: InputOf<ContractOf<N>, 'path'>;
+  /** The proxy event as received: for a route that reads its raw body (RouteContract.rawBody). */
+  readonly event: APIGatewayProxyEvent;
 }
 
 type Responses<N extends ManagementRouteName> = ContractOf<N>['responses'];
@@ -87,12 +89,17 @@ export function routeHandler<N extends ManagementRouteName>(
       assertJsonContentType(event);
     }
     // A route whose every body field is optional may take no body at all (POST .../rotate).
-    const body = jsonBodyOf(event) ?? (contract.bodyOptional === true ? {} : undefined);
+    // A raw body (RouteContract.rawBody) is the route's to read: a signature covers its bytes.
+    const body =
+      contract.rawBody !== undefined
+        ? undefined
+        : (jsonBodyOf(event) ?? (contract.bodyOptional === true ? {} : undefined));
     if (contract.body !== undefined && body === undefined) {
       throw new ValidationError('A JSON object body is required');
     }
     const request = {
       caller,
+      event,
       body: contract.body === undefined ? undefined : parseInput(contract.body, body, 'request body'),
       query:
         contract.query === undefined ? undefined : parseInput(contract.query, queryOf(event), 'query string'),

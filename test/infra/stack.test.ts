@@ -174,6 +174,8 @@ describe('HMAC key', () => {
         expect.arrayContaining([
           routeRole('createToken'),
           routeRole('rotateToken'),
+          routeRole('reportLeaks'),
+          routeRole('reportLeak'),
           role(stack.tokenAuthorizer),
         ]),
       ),
@@ -190,7 +192,8 @@ describe('HMAC key', () => {
         | undefined;
       return condition?.ArnEquals['aws:PrincipalArn'];
     };
-    expect(named('DecryptHmacKey')).toHaveLength(3);
+    // The leak routes (docs/leaks.md) look a reported secret up by its HMAC.
+    expect(named('DecryptHmacKey')).toHaveLength(5);
     expect(named('DecryptCursorKey')).toHaveLength(2);
     // No role of ours has any KMS action beyond these, in its own policy either.
     for (const [name, fn] of ourFunctions()) {
@@ -519,6 +522,8 @@ describe('least privilege', () => {
     // Fails before the fix: listTokens and listAuditEvents decrypted the HMAC key to sign cursors.
     expect(decryptersOf(ENCRYPTION_CONTEXT_CONDITION)).toEqual([
       'createToken',
+      'reportLeak',
+      'reportLeaks',
       'rotateToken',
       'tokenAuthorizer',
     ]);

@@ -5,6 +5,7 @@ import { MANAGEMENT_ROUTES, type ManagementRouteName, routeNamed } from '../../l
 import type { CallerContext } from '../../lambdas/core/caller-context.js';
 import { newTokenId } from '../../lambdas/core/ids.js';
 import { ROLES, type Role, type TokenView } from '../../lambdas/core/model.js';
+import { generateToken } from '../../lambdas/core/token-format.js';
 import { createTestTable, type TestTable } from '../support/dynamo.js';
 import { stubHandlerEnv } from '../support/env.js';
 import { type ManagementClient, managementClient, type RouteRequest } from '../support/management-client.js';
@@ -31,8 +32,9 @@ import {
 
 type Relation = 'own' | 'sameAccountOther' | 'otherAccount';
 // getRevokeAllJob names a job, not a user or token: its visibility is tested with the jobs
-// (test/integration/revoke-all-job.test.ts).
-type MatrixRoute = Exclude<ManagementRouteName, 'getOpenApi' | 'getRevokeAllJob'>;
+// (test/integration/revoke-all-job.test.ts). GitHub's signed leak reports are public, not a role's
+// (test/integration/leaks.test.ts).
+type MatrixRoute = Exclude<ManagementRouteName, 'getOpenApi' | 'getRevokeAllJob' | 'reportLeaks'>;
 type Row = Record<Relation, number>;
 
 const RELATIONS: readonly Relation[] = ['own', 'sameAccountOther', 'otherAccount'];
@@ -99,6 +101,13 @@ const EXPECTED: Record<MatrixRoute, Record<Role, Row>> = {
     admin: row(200, 200, 200), // other account: an empty page
     member: row(200, 403, 403),
     viewer: row(200, 403, 403),
+  },
+  reportLeak: /*     POST /leaks {token} */ {
+    // Presenting the secret is the authorization: any role, any token of the caller's own account;
+    // another account's secret is the 404 of an unknown one (docs/leaks.md).
+    admin: row(200, 200, 404),
+    member: row(200, 200, 404),
+    viewer: row(200, 200, 404),
   },
   getPolicy: /*      GET /policy?userId= */ {
     admin: row(200, 200, 200),
@@ -217,6 +226,7 @@ describe('authorization matrix on DynamoDB Local', () => {
     relation: Relation,
     target: CallerContext,
     tokenId: string | undefined,
+    secret: string | undefined,
   ): RouteRequest {
     const userQuery: Record<string, string> = relation === 'own' ? {} : { userId: target.userId };
     switch (name) {
@@ -238,6 +248,8 @@ describe('authorization matrix on DynamoDB Local', () => {
         return { caller, pathParameters: { userId: target.userId }, body: { enabled: false } };
       case 'getUserTokenAccess':
         return { caller, pathParameters: { userId: target.userId } };
+      case 'reportLeak':
+        return { caller, body: { token: String(secret), url: 'https://example.com/matrix' } };
     }
   }
 
@@ -246,6 +258,7 @@ describe('authorization matrix on DynamoDB Local', () => {
     'revokeToken',
     'updateToken',
     'rotateToken',
+    'reportLeak',
   ]);
 
   /** Nothing of the other account in a home caller's response: not its id, not one of its tokens. */
@@ -267,7 +280,7 @@ describe('authorization matrix on DynamoDB Local', () => {
           expect(EXPECTED[name][role], `${name} ${role}`).toEqual(row(403, 403, 403));
       }
     }
-    expect(CELL_COUNT).toBe(99);
+    expect(CELL_COUNT).toBe(108);
   });
 
   it('GET /openapi.json is public: 200 with no caller at all, and the same for every role', async () => {
@@ -294,7 +307,7 @@ describe('authorization matrix on DynamoDB Local', () => {
         const before = fresh === undefined ? undefined : await snapshot(fresh.id);
         const accessBefore = await item(KEYS.userAccess(HOME, target.userId));
 
-        const result = await call(name, requestFor(name, caller, relation, target, fresh?.id));
+        const result = await call(name, requestFor(name, caller, relation, target, fresh?.id, fresh?.secret));
         expect(result.status, `${name} ${role} ${relation}: ${result.rawBody}`).toBe(expected);
         expectNoForeignData(result);
 
@@ -304,7 +317,10 @@ describe('authorization matrix on DynamoDB Local', () => {
           if (before !== undefined) expect(await snapshot(before.id)).toEqual(before);
           if (expected === 404) {
             // Indistinguishable from a token that does not exist.
-            const missing = await call(name, requestFor(name, caller, relation, target, newTokenId()));
+            const missing = await call(
+              name,
+              requestFor(name, caller, relation, target, newTokenId(), generateToken('atk').secret),
+            );
             expect(missing.status).toBe(404);
             expect(missing.rawBody).toBe(result.rawBody);
           }
@@ -385,6 +401,14 @@ describe('authorization matrix on DynamoDB Local', () => {
       case 'revokeToken': {
         if (before === undefined) throw new Error('no fresh token');
         expect((await snapshot(before.id)).token.state).toBe('revoked');
+        return;
+      }
+      case 'reportLeak': {
+        if (before === undefined) throw new Error('no fresh token');
+        expect(result.json).toEqual({ tokenId: before.id, outcome: 'revoked' });
+        const after = await snapshot(before.id);
+        expect(after.token.state).toBe('revoked');
+        expect(after.credential.state).toBe('revoked');
         return;
       }
       case 'getUserTokenAccess': {

@@ -5,10 +5,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoAuditLog } from '../../lambdas/adapters/dynamo-audit-log.js';
+import { DynamoCredentialReader } from '../../lambdas/adapters/dynamo-credential-reader.js';
 import { DynamoRevokeAllJobs } from '../../lambdas/adapters/dynamo-revoke-all-jobs.js';
 import { DynamoTokenRepository } from '../../lambdas/adapters/dynamo-token-repository.js';
 import { DynamoUserAccessRepository } from '../../lambdas/adapters/dynamo-user-access.js';
 import { ensureLocalKeyFile, FileKeySource } from '../../lambdas/adapters/file-key-source.js';
+import { HttpGithubPublicKeys } from '../../lambdas/adapters/github-public-keys.js';
 import { KmsKeySource } from '../../lambdas/adapters/kms-key-source.js';
 import {
   DEFAULT_POLICY_SETTINGS,
@@ -29,6 +31,8 @@ import type { RouteHandler } from '../../lambdas/http/route-handler.js';
 import { listAuditEventsRoute } from '../../lambdas/list-audit-events/route.js';
 import { listTokensRoute } from '../../lambdas/list-tokens/route.js';
 import { getOpenApiRoute } from '../../lambdas/openapi/route.js';
+import { reportLeakRoute } from '../../lambdas/report-leak/route.js';
+import { reportLeaksRoute } from '../../lambdas/report-leaks/route.js';
 import { revokeAllTokensRoute } from '../../lambdas/revoke-all-tokens/route.js';
 import { revokeTokenRoute } from '../../lambdas/revoke-token/route.js';
 import { rotateTokenRoute } from '../../lambdas/rotate-token/route.js';
@@ -102,6 +106,8 @@ export function managementDeps(options: ManagementDepsOptions = {}): TestManagem
     revokeAll,
     settings,
     clock,
+    credentials: new DynamoCredentialReader(documentClient, tableName),
+    githubKeys: new HttpGithubPublicKeys(settings.leaksPublicKeysUrl),
     ...keys,
   };
 }
@@ -146,6 +152,8 @@ export const MANAGEMENT_ROUTE_FACTORIES: Readonly<
   getUserTokenAccess: getUserTokenAccessRoute,
   listAuditEvents: listAuditEventsRoute,
   getPolicy: getPolicyRoute,
+  reportLeaks: reportLeaksRoute,
+  reportLeak: reportLeakRoute,
   getOpenApi: getOpenApiRoute,
 };
 

@@ -1,4 +1,4 @@
-import type { TokenChange, TokenRecord } from '../model.js';
+import type { LeakSighting, TokenChange, TokenRecord } from '../model.js';
 
 // The notifier's event model: what happened to a token that its owner is told about by email.
 // A stream record (its old and new token images) becomes zero or one TokenEvent; the reminder job
@@ -39,6 +39,11 @@ export interface TokenEvent {
   readonly userAgent: string | undefined;
   /** Revoked as part of "revoke all" (DELETE /tokens?userId=): one event per token all the same. */
   readonly bulk: boolean;
+  /**
+   * Revoked because its secret was found in public (a leak report): where, and who reported it.
+   * The email says so and what to do next; never the secret.
+   */
+  readonly leak?: LeakSighting;
 }
 
 export type StreamEventName = 'INSERT' | 'MODIFY' | 'REMOVE';
@@ -63,8 +68,12 @@ export interface TokenStreamChange {
   readonly bulk: boolean;
 }
 
-/** Whether the change was made by the token's owner or by someone acting on their token. */
+/**
+ * Whether the change was made by the token's owner or by someone acting on their token; GitHub's
+ * secret scanning (a leak report) is nobody of the account: the system.
+ */
 function actorRelationOf(token: Pick<TokenRecord, 'userId'>, change: TokenChange): ActorRelation {
+  if (change.leak?.reportedBy === 'secret-scanning') return 'system';
   return change.actorUserId === token.userId ? 'owner' : 'administrator';
 }
 
@@ -96,6 +105,7 @@ function changeEvent(
     sourceIp: change.sourceIp,
     userAgent: change.userAgent,
     bulk: kind === 'revoked' && bulk,
+    ...(kind === 'revoked' && change.leak !== undefined ? { leak: change.leak } : {}),
   };
 }
 

@@ -62,7 +62,9 @@ function subjectOf(event: TokenEvent, name: string): string {
     case 'rotated':
       return `Access token ${quoted} was rotated`;
     case 'revoked':
-      return `Access token ${quoted} was revoked`;
+      return event.leak === undefined
+        ? `Access token ${quoted} was revoked`
+        : `Access token ${quoted} was found in public and revoked`;
     case 'expired':
       return `Access token ${quoted} has expired`;
     case 'reminder': {
@@ -71,6 +73,23 @@ function subjectOf(event: TokenEvent, name: string): string {
     }
   }
 }
+
+/** How long a leak's URL may be in an email (GitHub's blob URLs are long, but not this long). */
+const URL_LIMIT = 500;
+
+/** Who reported a leak, as the owner reads it. */
+function reporterOf(event: TokenEvent): string {
+  if (event.leak?.reportedBy === 'secret-scanning') return 'GitHub secret scanning';
+  return event.actor === 'owner' ? 'you' : 'a user of your account';
+}
+
+/** What to do after a leak: the token is already revoked, the secret is public for good. */
+const LEAK_ADVICE =
+  'What to do next: create a new token (or ask for one) and update the systems that used this one; ' +
+  'remove the secret from where it was published, and from the history of that repository, page or package ' +
+  '(removing it does not make it secret again, which is why it was revoked); ' +
+  'check the audit trail and the logs of your services for use of this token you do not recognise, ' +
+  'and tell your administrator if you find any. Keep secrets out of code: use a secret store or environment variables.';
 
 function byWhom(actor: ActorRelation): string {
   return actor === 'administrator' ? 'An administrator' : 'You';
@@ -95,6 +114,13 @@ function leadOf(event: TokenEvent, name: string): string[] {
         'The previous secret stops working at once, or at the end of the grace period chosen when it was rotated.',
       ];
     case 'revoked':
+      if (event.leak !== undefined) {
+        const where = event.leak.url === undefined ? '' : ` at ${plainLine(event.leak.url, URL_LIMIT)}`;
+        return [
+          `Your access token ${quoted} was found in public${where}, reported by ${reporterOf(event)}.`,
+          'It has been revoked: it no longer works, and it cannot be turned back on.',
+        ];
+      }
       return [
         event.bulk
           ? `${who} revoked all your access tokens at once ("revoke all"), including ${quoted}.`
@@ -125,6 +151,7 @@ function adviceOf(event: TokenEvent): string {
         ? 'An administrator of your account did this. If you did not expect it, ask your administrator, and revoke the token if you do not need it.'
         : 'If this was not you, someone may be using your account: revoke this token now, change your password and tell your administrator.';
     case 'revoked':
+      if (event.leak !== undefined) return LEAK_ADVICE;
       return event.actor === 'administrator'
         ? 'If you did not expect this, contact your administrator. Systems that used this token need a new one.'
         : 'If this was not you, someone may be using your account: change your password and tell your administrator. Systems that used this token need a new one.';
@@ -152,7 +179,15 @@ function detailsOf(event: TokenEvent): Detail[] {
       value: formatTime(event.kind === 'reminder' ? (token.expiresAt ?? event.occurredAt) : event.occurredAt),
     },
   ];
-  if (event.actor !== 'system') details.push({ label: 'By', value: byWhom(event.actor) });
+  if (event.leak !== undefined) {
+    details.push({ label: 'Reported by', value: reporterOf(event) });
+    if (event.leak.url !== undefined) {
+      details.push({ label: 'Found at', value: plainLine(event.leak.url, URL_LIMIT) });
+    }
+    if (event.leak.source !== undefined) {
+      details.push({ label: 'Found in', value: plainLine(event.leak.source, 200) });
+    }
+  } else if (event.actor !== 'system') details.push({ label: 'By', value: byWhom(event.actor) });
   if (event.sourceIp !== undefined && event.sourceIp !== '') {
     details.push({ label: 'From IP address', value: plainLine(event.sourceIp, 64) });
   }

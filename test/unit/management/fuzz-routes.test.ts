@@ -1,3 +1,4 @@
+import { createSign, generateKeyPairSync } from 'node:crypto';
 import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import {
   DeleteCommand,
@@ -15,6 +16,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ERROR_CODES, STATUS_BY_CODE } from '../../../lambdas/contract/api-schemas.js';
 import { MANAGEMENT_ROUTES, type ManagementRouteName } from '../../../lambdas/contract/routes.js';
 import type { ErrorCode } from '../../../lambdas/core/errors.js';
+import { generateToken } from '../../../lambdas/core/token-format.js';
 import type { RouteHandler } from '../../../lambdas/http/route-handler.js';
 import {
   anyJson,
@@ -244,6 +246,25 @@ function pathArb(route: RouteDef): fc.Arbitrary<Record<string, string> | null> {
   );
 }
 
+// POST /leaks/github takes GitHub's reports, signed over the raw body: the fuzzer signs most of its
+// bodies with a key of its own (the route's key source answers it), so that they reach past the 401.
+const github = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+const githubPem = github.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+const githubReportArb: fc.Arbitrary<string> = fc
+  .array(
+    fc.record(
+      {
+        token: fc.oneof(fc.constant(generateToken('atk').secret), fc.string(), nastyString),
+        type: fc.oneof(fc.constant('access_tokens'), nastyString),
+        url: fc.oneof(fc.webUrl(), nastyString),
+        source: fc.oneof(fc.constantFrom('content', 'commit', ''), nastyString),
+      },
+      { requiredKeys: ['token', 'type'] },
+    ),
+    { maxLength: 5 },
+  )
+  .map((matches) => JSON.stringify(matches));
+
 interface FuzzRequest {
   readonly caller: Record<string, unknown> | null;
   readonly headers: Record<string, string>;
@@ -251,6 +272,8 @@ interface FuzzRequest {
   readonly path: Record<string, string> | null;
   readonly body: string | undefined;
   readonly base64: 'no' | 'yes' | 'garbage';
+  /** POST /leaks/github: sign the body's bytes with the fuzzer's GitHub key. */
+  readonly signed: boolean;
 }
 
 function requestArb(route: RouteDef): fc.Arbitrary<FuzzRequest> {
@@ -259,8 +282,12 @@ function requestArb(route: RouteDef): fc.Arbitrary<FuzzRequest> {
     headers: headerArb,
     query: queryArb(QUERY_FIELDS[route.name] ?? []),
     path: pathArb(route),
-    body: bodyOf(BODY_FIELDS[route.name] ?? []),
+    body:
+      route.name === 'reportLeaks'
+        ? fc.oneof({ weight: 3, arbitrary: githubReportArb }, { weight: 1, arbitrary: bodyOf([]) })
+        : bodyOf(BODY_FIELDS[route.name] ?? []),
     base64: fc.constantFrom<FuzzRequest['base64']>('no', 'no', 'no', 'yes', 'garbage'),
+    signed: fc.boolean(),
   });
 }
 
@@ -279,7 +306,17 @@ function eventOf(route: RouteDef, request: FuzzRequest): APIGatewayProxyEvent {
     body: encoded,
     isBase64Encoded: request.base64 !== 'no',
     caller: request.caller,
-    headers: request.headers,
+    headers:
+      route.name === 'reportLeaks' && request.signed && request.body !== undefined
+        ? {
+            ...request.headers,
+            'Github-Public-Key-Identifier': 'fuzz-key',
+            'Github-Public-Key-Signature': createSign('sha256')
+              .update(Buffer.from(request.body, 'utf8'))
+              .sign(github.privateKey)
+              .toString('base64'),
+          }
+        : request.headers,
   });
   // Set after building: proxyEvent percent-encodes values into `path`, which throws on lone surrogates.
   return { ...event, pathParameters: request.path };
@@ -327,10 +364,12 @@ describe('fuzz: every management route', () => {
   const dynamo = mockClient(DynamoDBDocumentClient);
   const kms = mockClient(KMSClient);
   const handlers = new Map<ManagementRouteName, RouteHandler>(
-    Object.entries(managementRoutes(managementDeps({ tableName: 'tokens-table', keySource: 'kms' }))) as [
-      ManagementRouteName,
-      RouteHandler,
-    ][],
+    Object.entries(
+      managementRoutes({
+        ...managementDeps({ tableName: 'tokens-table', keySource: 'kms' }),
+        githubKeys: { keyFor: async () => githubPem },
+      }),
+    ) as [ManagementRouteName, RouteHandler][],
   );
   let logs: ReturnType<typeof captureLogs>;
 
