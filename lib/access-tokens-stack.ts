@@ -193,6 +193,8 @@ export class AccessTokensStack extends Stack {
       table: this.table.table,
       policy: config.policy,
       logRetention,
+      // Several Regions: TTL may run in another Region's replica (a replicated REMOVE).
+      ...(regions === undefined ? {} : { replicated: true }),
     });
     new CfnOutput(this, 'ExpiryLedgerDeadLetterQueueUrl', {
       description: 'Expired tokens whose limit slot was not released (stream records past their retries)',

@@ -266,6 +266,18 @@ describe('three Regions', () => {
     }
   });
 
+  it('lets the home expiry ledger see TTL deletions replicated from other Regions (no TTL identity in its filter)', () => {
+    const removeFilters = Object.values(synth.home.findResources('AWS::Lambda::EventSourceMapping'))
+      .flatMap(
+        (resource) => (resource.Properties.FilterCriteria?.Filters ?? []) as Array<{ Pattern: string }>,
+      )
+      .map((filter) => JSON.parse(filter.Pattern))
+      .filter((pattern) => pattern.eventName?.[0] === 'REMOVE');
+    expect(removeFilters).toEqual([
+      { eventName: ['REMOVE'], dynamodb: { OldImage: { entity: { S: ['token'] } } } },
+    ]);
+  });
+
   it('has the alarms and the outputs of each Region', () => {
     synth.home.hasOutput('HomeRegion', { Value: 'us-east-1' });
     synth.home.hasOutput('GlobalTableName', {});
