@@ -1,4 +1,4 @@
-import { Aspects, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, Aspects, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { gatewayCacheTtlSeconds } from '../lambdas/core/settings.js';
@@ -57,6 +57,10 @@ export class EdgeStack extends Stack {
     const logRetention = retentionDaysOf(config.logRetentionDays);
     Aspects.of(this).add(new LogGroupsRetainedExceptOnCreate());
     Aspects.of(this).add(new LambdaEnvironmentLimit());
+    Annotations.of(this).acknowledgeWarning(
+      '@aws-cdk/core:crossStackReferencesDefaultStrong',
+      'Strong is what this stack needs: the home stack must not change or drop the key ARN or the HMAC key ciphertext while this Region still reads them.',
+    );
 
     this.table = new TokenTableReplica(this, 'TokenTable', { tableName: globalTableNameOf(home.stackName) });
     this.hmacKey = new HmacReplicaKey(this, 'HmacKey', {
