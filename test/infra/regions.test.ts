@@ -1,8 +1,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, type Stack, Validations } from 'aws-cdk-lib';
+import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { HMAC_KEY_PURPOSE } from '../../lambdas/core/key-context.js';
@@ -10,6 +11,7 @@ import { ENV } from '../../lambdas/runtime/env.js';
 import { loadDeploymentConfig } from '../../lib/config.js';
 import { addDeployment, type Deployment } from '../../lib/edge-stack.js';
 import { logicalIdOf } from '../../lib/logical-id.js';
+import { TokenAuthorizer } from '../../lib/token-authorizer.js';
 import { appContext, type PolicyStatement, statementsOfRole, synthesize, WITH_EMAILS } from './helpers.js';
 
 // Several Regions (README "Several Regions", docs/regions.md): a three-Region app as
@@ -291,5 +293,71 @@ describe('three Regions', () => {
       // The token authorizer's errors and the demo API's 5XX rate.
       template.resourceCountIs('AWS::CloudWatch::Alarm', 2);
     }
+  });
+});
+
+describe("TokenAuthorizer by Region: an API attaches its own Region's authorizer", () => {
+  const byRegion = {
+    'us-east-1': `arn:aws:lambda:us-east-1:${ACCOUNT}:function:AccessTokens-TokenAuthorizer-home`,
+    'eu-west-1': `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:AccessTokens-eu-west-1-TokenAuthorizer-edge`,
+  };
+
+  function apiStack(region?: string): Stack {
+    const app = new App();
+    return new Stack(
+      app,
+      `Api${region ?? ''}`,
+      region === undefined ? {} : { env: { account: ACCOUNT, region } },
+    );
+  }
+
+  it.each(Object.entries(byRegion))('in %s, the authorizer of %s', (region, arn) => {
+    const stack = apiStack(region);
+    const api = new apigateway.RestApi(stack, 'Api', { deploy: true });
+    const authorizer = new TokenAuthorizer(stack, 'Tokens', {
+      functionArnsByRegion: byRegion,
+      cacheTtl: Duration.seconds(50),
+    });
+    api.root
+      .addResource('content')
+      .addMethod('GET', new apigateway.MockIntegration(), authorizer.restMethodOptions(api));
+    expect(authorizer.functionArn).toBe(arn);
+    Template.fromStack(stack).hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      AuthorizerUri: Match.stringLikeRegexp(
+        `apigateway:${region}:lambda:path/2015-03-31/functions/${arn}/invocations`,
+      ),
+    });
+  });
+
+  it('refuses a Region it has no authorizer for, a stack without a Region, and an ARN listed under another Region', () => {
+    expect(
+      () =>
+        new TokenAuthorizer(apiStack('ap-southeast-2'), 'Tokens', {
+          functionArnsByRegion: byRegion,
+          cacheTtl: Duration.seconds(50),
+        }),
+    ).toThrow(/no authorizer for this stack's Region ap-southeast-2 \(it lists us-east-1, eu-west-1\)/);
+    expect(
+      () =>
+        new TokenAuthorizer(apiStack(), 'Tokens', {
+          functionArnsByRegion: byRegion,
+          cacheTtl: Duration.seconds(50),
+        }),
+    ).toThrow(/needs a stack with a concrete Region/);
+    expect(
+      () =>
+        new TokenAuthorizer(apiStack('eu-west-1'), 'Tokens', {
+          functionArnsByRegion: { 'eu-west-1': byRegion['us-east-1'] },
+          cacheTtl: Duration.seconds(50),
+        }),
+    ).toThrow(/must be the ARN of a Lambda function in eu-west-1/);
+    expect(
+      () =>
+        new TokenAuthorizer(apiStack('eu-west-1'), 'Tokens', {
+          functionArnsByRegion: byRegion,
+          functionArn: byRegion['eu-west-1'],
+          cacheTtl: Duration.seconds(50),
+        }),
+    ).toThrow(/give exactly one of handler and functionArn \(or functionArnsByRegion instead\)/);
   });
 });
