@@ -20,7 +20,7 @@ import { LambdaEnvironmentLimit, LogGroupsRetainedExceptOnCreate } from './stack
 // gets an EdgeStack: the token authorizer on that Region's replica, the demo API, the alarms.
 
 /** What an edge stack takes from the home stack (cross-Region references, see bin/app.ts). */
-export interface EdgeStackHome {
+interface EdgeStackHome {
   /** The home stack's name: the global table's name derives from it. */
   readonly stackName: string;
   /** The multi-Region primary key's ARN (home Region). */
@@ -30,7 +30,7 @@ export interface EdgeStackHome {
   readonly hmacKeyVersion: string;
 }
 
-export interface EdgeStackProps extends StackProps {
+interface EdgeStackProps extends StackProps {
   readonly config: DeploymentConfig;
   readonly home: EdgeStackHome;
 }

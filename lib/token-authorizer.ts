@@ -44,7 +44,7 @@ const FUNCTION_ARN =
  * The function of `byRegion` in the Region of `scope`'s stack; checks that each literal ARN is in
  * the Region it is listed under (an authorizer in another Region cannot be attached).
  */
-export function functionArnOfRegion(scope: IConstruct, byRegion: Readonly<Record<string, string>>): string {
+function functionArnOfRegion(scope: IConstruct, byRegion: Readonly<Record<string, string>>): string {
   const path = scope.node.path;
   const region = Stack.of(scope).region;
   if (Token.isUnresolved(region)) {
