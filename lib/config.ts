@@ -445,6 +445,14 @@ const deploymentSchema = z
         }
       }
     }
+    if (value.indexUpgradeStep !== undefined && (value.regions?.length ?? 0) > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['indexUpgradeStep'],
+        message:
+          'is for a single-Region table deployed with the legacy indexes; several regions make a new global table (docs/regions.md "Migration")',
+      });
+    }
     if ((value.consoleDomainName === undefined) !== (value.consoleCertificateArn === undefined)) {
       ctx.addIssue({
         code: 'custom',

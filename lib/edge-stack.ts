@@ -87,7 +87,7 @@ export class EdgeStack extends Stack {
         logRetention,
       });
       // No usage plans here: API keys and usage plans are Regional, and the usage-key consumer
-      // runs at home (docs/regions.md "Limits").
+      // runs at home (README "Several Regions", limits).
       this.demoApi = new DemoApi(this, 'DemoApi', {
         restApiName: `${this.stackName}-demo`,
         handler: demoFunction.function,

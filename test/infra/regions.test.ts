@@ -84,6 +84,13 @@ describe('regions context key', () => {
     ]);
   });
 
+  it('refuses an index upgrade step with several Regions (a new global table has no legacy indexes)', () => {
+    expect(() => loadDeploymentConfig({ regions: ['us-east-1', 'eu-west-1'], indexUpgradeStep: 2 })).toThrow(
+      /indexUpgradeStep: is for a single-Region table/,
+    );
+    expect(loadDeploymentConfig({ regions: ['us-east-1'], indexUpgradeStep: 2 }).indexUpgradeStep).toBe(2);
+  });
+
   it.each([
     [[], /regions: must name at least the home Region/],
     [['us-east-1', 'us-east-1'], /regions: must not repeat a Region/],
