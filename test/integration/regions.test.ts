@@ -1,6 +1,10 @@
-import { DeleteCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import type { TokenView } from '../../lambdas/core/model.js';
+import { DynamoTokenRepository } from '../../lambdas/adapters/dynamo-token-repository.js';
+import { KEYS, PARTITIONS } from '../../lambdas/adapters/table-definition.js';
+import { auditEvent } from '../../lambdas/core/audit.js';
+import type { TokenRecord, TokenView } from '../../lambdas/core/model.js';
 import { ENV } from '../../lambdas/runtime/env.js';
 import type { TokenAuthorizerResult } from '../../lambdas/token-authorizer/gateway.js';
 import {
@@ -15,6 +19,7 @@ import { createTestTable, type TestTable } from '../support/dynamo.js';
 import { stubHandlerEnv } from '../support/env.js';
 import { type ManagementClient, managementClient } from '../support/management-client.js';
 import { captureLogs, memberContext } from '../support/proxy-events.js';
+import { batch, issueToken, streamRecord } from '../unit/notifications/support.js';
 
 // Several Regions (docs/regions.md) on DynamoDB Local: two tables stand for the home Region's and an
 // edge Region's replicas of the global table, and `replicate` is the replication, run when the test
@@ -26,6 +31,7 @@ import { captureLogs, memberContext } from '../support/proxy-events.js';
 type Handler = (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<TokenAuthorizerResult>;
 type Item = Record<string, unknown>;
 type Created = TokenView & { secret: string };
+type Ledger = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse>;
 
 const alice = memberContext({ userId: 'alice', email: 'alice@example.com' });
 
@@ -33,6 +39,7 @@ let home: TestTable;
 let edge: TestTable;
 let client: ManagementClient;
 let edgeAuthorizer: Handler;
+let homeLedger: Ledger;
 let stdout: StdoutCapture;
 let logs: ReturnType<typeof captureLogs>;
 
@@ -97,6 +104,8 @@ beforeAll(async () => {
   const policy = { verificationCacheSeconds: 0, verificationCacheNegativeSeconds: 0 };
   stubHandlerEnv({ tableName: home.tableName, dynamoEndpoint: inject('dynamoEndpoint'), policy });
   client = await managementClient();
+  // The expiry ledger runs at home only, on the home replica's stream.
+  homeLedger = (await import('../../lambdas/expiry-ledger/handler.js')).handler as unknown as Ledger;
   // The edge stack's authorizer: the same module, another container, its Region's replica.
   vi.stubEnv(ENV.tableName, edge.tableName);
   vi.resetModules();
@@ -157,5 +166,80 @@ describe('one token in two Regions (a global table, replication driven by the te
     expect(changes).toEqual([`TOKEN#${created.id}|TOKEN lastUsedAt`]);
     // Home is untouched by the edge (until that write replicates back).
     expect(await itemsOf(home)).toEqual(homeBefore);
+  });
+});
+
+describe('an expiry in another Region (TTL ran at the edge)', () => {
+  const DAY_MS = 86_400_000;
+
+  /** An active token that expired yesterday, created at home through the repository. */
+  async function expiredToken(): Promise<TokenRecord> {
+    const suffix = Math.random().toString(36).slice(2);
+    const { token } = issueToken(
+      { userId: `user-${suffix}`, accountId: `acct-${suffix}` },
+      new Date(Date.now() - 31 * DAY_MS),
+    );
+    expect(Date.parse(token.expiresAt ?? '')).toBeLessThan(Date.now());
+    const repository = new DynamoTokenRepository(home.documentClient, home.tableName, {
+      auditRetentionDays: 365,
+    });
+    await repository.create(
+      token,
+      { perUser: 10, perAccount: 100, usageKeys: 10_000 },
+      auditEvent({
+        action: 'token.created',
+        at: token.createdAt,
+        actor: { userId: token.userId, role: 'member', sourceIp: null, userAgent: null },
+        accountId: token.accountId,
+        subjectUserId: token.userId,
+        token,
+      }),
+    );
+    return token;
+  }
+
+  const activeCount = async (key: Record<string, string>) =>
+    (
+      await home.documentClient.send(
+        new GetCommand({ TableName: home.tableName, Key: key, ConsistentRead: true }),
+      )
+    ).Item?.active;
+
+  it('its replicated REMOVE at home releases the limit slot and audits token.expired once, delivered twice', async () => {
+    const token = await expiredToken();
+    await replicate();
+    // TTL deletes the item in the edge replica; replication deletes it at home, whose stream gets a
+    // REMOVE with the item as its old image and no userIdentity.
+    const { Attributes } = await edge.documentClient.send(
+      new DeleteCommand({ TableName: edge.tableName, Key: KEYS.token(token.id), ReturnValues: 'ALL_OLD' }),
+    );
+    if (Attributes === undefined) throw new Error('the token was not replicated');
+    await home.documentClient.send(
+      new DeleteCommand({ TableName: home.tableName, Key: KEYS.token(token.id) }),
+    );
+    const removed = streamRecord('REMOVE', { oldItem: Attributes });
+    const record: DynamoDBRecord = {
+      ...removed,
+      dynamodb: { ...removed.dynamodb, ApproximateCreationDateTime: Math.floor(Date.now() / 1000) },
+    };
+    expect(record.userIdentity).toBeUndefined();
+
+    expect(await activeCount(KEYS.userLimit(token.accountId, token.userId))).toBe(1);
+    for (let delivery = 0; delivery < 2; delivery += 1) {
+      await expect(homeLedger(batch(record), lambdaContext('expiryLedger'))).resolves.toEqual({
+        batchItemFailures: [],
+      });
+    }
+    expect(await activeCount(KEYS.userLimit(token.accountId, token.userId))).toBe(0);
+    expect(await activeCount(KEYS.accountLimit(token.accountId))).toBe(0);
+    const { Items = [] } = await home.documentClient.send(
+      new QueryCommand({
+        TableName: home.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': PARTITIONS.auditOfToken(token.id) },
+        ConsistentRead: true,
+      }),
+    );
+    expect(Items.map((item) => String(item.action)).sort()).toEqual(['token.created', 'token.expired']);
   });
 });
