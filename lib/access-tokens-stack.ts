@@ -107,6 +107,8 @@ export class AccessTokensStack extends Stack {
       });
     }
     this.notifications = this.addNotifications(config, logRetention);
+    // Several Regions: an expiry may reach the notifier as a TTL deletion replicated from another Region.
+    if (regions !== undefined) this.notifications?.notifier.function.addEnvironment(ENV.globalTable, 'true');
     // The console's distribution comes first: the app client's callback URL is its address.
     this.console = config.consoleEnabled
       ? new ConsoleHosting(this, 'Console', {

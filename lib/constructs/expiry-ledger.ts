@@ -133,6 +133,9 @@ export class ExpiryLedger extends Construct {
       alarmActions: props.alarmActions,
     });
     this.ledger = this.consumer.function;
+    // Tells the ledger that a REMOVE without userIdentity of an expired token is a TTL deletion made
+    // in another Region (lambdas/adapters/stream-records.ts, isExpiryDeletion).
+    if (props.replicated === true) this.ledger.function.addEnvironment(ENV.globalTable, 'true');
     this.eventSource = this.consumer.eventSource;
     this.deadLetterQueue = this.consumer.deadLetterQueue;
     this.deadLetterAlarm = this.consumer.deadLetterAlarm;

@@ -285,6 +285,20 @@ describe('three Regions', () => {
     expect(removeFilters).toEqual([
       { eventName: ['REMOVE'], dynamodb: { OldImage: { entity: { S: ['token'] } } } },
     ]);
+    // The ledger and the notifier know the table is global (GLOBAL_TABLE), nothing else does.
+    const globalTableFunctions = Object.values(synth.home.findResources('AWS::Lambda::Function'))
+      .filter((fn) => fn.Properties.Environment?.Variables?.[ENV.globalTable] === 'true')
+      .map((fn) => fn.Properties.Description as string)
+      .sort();
+    expect(globalTableFunctions).toEqual([
+      'Access Tokens: emails token owners about their tokens (table stream to SES)',
+      'Access Tokens: releases the limit slots of tokens deleted by TTL and audits their expiry',
+    ]);
+    const oneRegion = synthesize({ context: WITH_EMAILS }).template;
+    const single = Object.values(oneRegion.findResources('AWS::Lambda::Function')).filter(
+      (fn) => fn.Properties.Environment?.Variables?.[ENV.globalTable] !== undefined,
+    );
+    expect(single).toEqual([]);
   });
 
   it('has the alarms and the outputs of each Region', () => {

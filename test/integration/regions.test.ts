@@ -105,6 +105,8 @@ beforeAll(async () => {
   stubHandlerEnv({ tableName: home.tableName, dynamoEndpoint: inject('dynamoEndpoint'), policy });
   client = await managementClient();
   // The expiry ledger runs at home only, on the home replica's stream.
+  // GLOBAL_TABLE=true, as the multi-Region home stack sets it on the ledger.
+  vi.stubEnv(ENV.globalTable, 'true');
   homeLedger = (await import('../../lambdas/expiry-ledger/handler.js')).handler as unknown as Ledger;
   // The edge stack's authorizer: the same module, another container, its Region's replica.
   vi.stubEnv(ENV.tableName, edge.tableName);

@@ -25,8 +25,11 @@ const fixture = (name: string): DynamoDBStreamEvent =>
 const REPLICATED_REMOVES = fixture('dynamodb-stream-replicated-remove.json').Records;
 const REPLICATED_LAST_USED = fixture('dynamodb-stream-replicated-last-used.json').Records;
 
-const eventOf = (record: DynamoDBRecord) => {
-  const change = decodeTokenChange(record);
+/** The home stack of a global table: its notifier and ledger run with GLOBAL_TABLE=true. */
+const GLOBAL = { replicated: true } as const;
+
+const eventOf = (record: DynamoDBRecord, options: { replicated?: boolean } = GLOBAL) => {
+  const change = decodeTokenChange(record, options);
   return change === undefined ? undefined : tokenEventFromChange(change);
 };
 
@@ -56,8 +59,8 @@ describe('a replicated REMOVE of an expired token (TTL ran in another Region)', 
   it.each(REPLICATED_REMOVES.map((record, index) => [index, record] as const))(
     'is an expiry (sample %i)',
     (_index, record) => {
-      expect(isExpiryDeletion(record)).toBe(true);
-      expect(decide(record)).toMatchObject({ action: 'release' });
+      expect(isExpiryDeletion(record, GLOBAL)).toBe(true);
+      expect(decide(record, GLOBAL)).toMatchObject({ action: 'release' });
       expect(eventOf(record)).toMatchObject({ kind: 'expired', recipient: 'owner@example.com' });
     },
   );
@@ -75,6 +78,7 @@ describe('a replicated REMOVE of an expired token (TTL ran in another Region)', 
     const released = new Set<string>();
     const calls: string[] = [];
     const ledger = createExpiryLedger({
+      replicated: true,
       repository: {
         releaseSlotOfDeletedToken: async (token) => {
           calls.push(token.id);
@@ -96,11 +100,21 @@ describe('a replicated REMOVE of an expired token (TTL ran in another Region)', 
     const { token } = issueToken({}, new Date('2026-01-01T00:00:00Z'));
     const item = tokenToItem(revoked(token));
     const deletedAt = Number(item[TTL_ATTRIBUTE]) + 60;
-    expect(decide(replicatedRemoveOf(item, deletedAt))).toMatchObject({
+    expect(decide(replicatedRemoveOf(item, deletedAt), GLOBAL)).toMatchObject({
       action: 'skip',
       reason: 'not-active',
     });
     expect(eventOf(replicatedRemoveOf(item, deletedAt))).toBeUndefined();
+  });
+});
+
+describe('one Region (no global table)', () => {
+  it("a REMOVE without userIdentity is an operator's delete even of an expired token: no release, no email", () => {
+    for (const record of REPLICATED_REMOVES) {
+      expect(isExpiryDeletion(record)).toBe(false);
+      expect(decide(record)).toMatchObject({ action: 'skip', reason: 'not-a-ttl-deletion' });
+      expect(eventOf(record, {})).toBeUndefined();
+    }
   });
 });
 
@@ -110,15 +124,18 @@ describe("a REMOVE without userIdentity of a token that had not expired (an oper
     const item = tokenToItem(token);
     const beforeTtl = Number(item[TTL_ATTRIBUTE]) - 1;
     const record = replicatedRemoveOf(item, beforeTtl);
-    expect(isExpiryDeletion(record)).toBe(false);
-    expect(decide(record)).toMatchObject({ action: 'skip', reason: 'not-a-ttl-deletion' });
+    expect(isExpiryDeletion(record, GLOBAL)).toBe(false);
+    expect(decide(record, GLOBAL)).toMatchObject({ action: 'skip', reason: 'not-a-ttl-deletion' });
     expect(eventOf(record)).toBeUndefined();
-    expect(decide(userDeleteOf(token))).toMatchObject({ action: 'skip', reason: 'not-a-ttl-deletion' });
+    expect(decide(userDeleteOf(token), GLOBAL)).toMatchObject({
+      action: 'skip',
+      reason: 'not-a-ttl-deletion',
+    });
   });
 
   it('the TTL service identity still makes an expiry whatever the times say', () => {
     const { token } = issueToken();
-    expect(isExpiryDeletion(ttlDeletion(token))).toBe(true);
+    expect(isExpiryDeletion(ttlDeletion(token), GLOBAL)).toBe(true);
   });
 });
 
@@ -127,9 +144,9 @@ describe('replicated writes that are not events', () => {
     const [record] = REPLICATED_LAST_USED;
     if (record === undefined) throw new Error('no sample');
     expect(record.userIdentity).toBeUndefined();
-    expect(isExpiryDeletion(record)).toBe(false);
+    expect(isExpiryDeletion(record, GLOBAL)).toBe(false);
     expect(eventOf(record)).toBeUndefined();
-    expect(decide(record)).toMatchObject({ action: 'skip', reason: 'not-a-ttl-deletion' });
+    expect(decide(record, GLOBAL)).toMatchObject({ action: 'skip', reason: 'not-a-ttl-deletion' });
     expect(filterOf(EXPIRY_LEDGER_REPLICATED_FILTER_PATTERN)(record)).toBe(false);
   });
 
@@ -140,7 +157,7 @@ describe('replicated writes that are not events', () => {
     for (const record of [written, expired]) {
       expect(notifierMatches(record)).toBe(false);
       expect(filterOf(EXPIRY_LEDGER_REPLICATED_FILTER_PATTERN)(record)).toBe(false);
-      expect(decide(record)).toMatchObject({ action: 'skip', reason: 'not-a-token' });
+      expect(decide(record, GLOBAL)).toMatchObject({ action: 'skip', reason: 'not-a-token' });
     }
   });
 });
