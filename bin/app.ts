@@ -1,11 +1,13 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { AccessTokensStack } from '../lib/access-tokens-stack.js';
 import { type DeploymentConfig, loadDeploymentConfig } from '../lib/config.js';
+import { addDeployment } from '../lib/edge-stack.js';
 
 // `cdk synth` / `cdk deploy`: the settings come from cdk.json context (`-c key=value` overrides)
 // and are validated before anything is built. The stack is environment-agnostic and does no
-// lookups, so synth works offline. cdk-nag's AWS Solutions checks run as a validation plugin: any
+// lookups, so synth works offline. With `-c 'regions=[...]'` (README "Several Regions") the home
+// stack goes to the first Region and an edge stack to each other (lib/edge-stack.ts), in the
+// account of the CLI's credentials when there are any (still no lookup: synth stays offline). cdk-nag's AWS Solutions checks run as a validation plugin: any
 // finding that is not acknowledged (with a reason, next to the resource) fails the synth.
 
 const app = new App();
@@ -18,8 +20,8 @@ try {
   process.exit(1);
 }
 
-new AccessTokensStack(app, 'AccessTokens', {
-  config,
+addDeployment(app, 'AccessTokens', config, {
+  account: process.env.CDK_DEFAULT_ACCOUNT,
   description: 'Access Tokens: self-hosted API access tokens (management API, token authorizer)',
 });
 

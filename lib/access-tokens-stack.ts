@@ -22,6 +22,7 @@ import { declareTokenAuthorizerUsagePlans, UsagePlans } from './constructs/usage
 import { DEPLOYED_ROUTES, FUNCTION_ENTRIES } from './function-entries.js';
 import { ManagementApi } from './management-api.js';
 import { ManagementFunctions } from './management-functions.js';
+import { globalTableNameOf, regionsOf } from './regions.js';
 import { LambdaEnvironmentLimit, LogGroupsRetainedExceptOnCreate } from './stack-policies.js';
 
 /** The id of the synth warning a deployment without a sender gets. */
@@ -76,11 +77,38 @@ export class AccessTokensStack extends Stack {
     Aspects.of(this).add(new LogGroupsRetainedExceptOnCreate());
     Aspects.of(this).add(new LambdaEnvironmentLimit());
 
+    // Several Regions (README "Several Regions"): this is the home stack; the table becomes a global
+    // table with a replica per edge Region and the HMAC key's KMS key a multi-Region primary. In one
+    // Region neither changes (same resources, same template).
+    const regions = regionsOf(config);
+    if (regions !== undefined && this.region !== regions.home) {
+      throw new Error(
+        `The home stack must be deployed in the home Region ${regions.home} (the first of regions)`,
+      );
+    }
     this.table = new TokenTable(this, 'TokenTable', {
       ...(config.indexUpgradeStep === undefined ? {} : { indexUpgradeStep: config.indexUpgradeStep }),
+      ...(regions === undefined
+        ? {}
+        : { replicaRegions: regions.edges, tableName: globalTableNameOf(this.stackName) }),
     });
-    this.hmacKey = new HmacKey(this, 'HmacKey', { logRetention });
+    this.hmacKey = new HmacKey(this, 'HmacKey', {
+      logRetention,
+      ...(regions === undefined ? {} : { multiRegion: true }),
+    });
+    if (regions !== undefined) {
+      new CfnOutput(this, 'HomeRegion', {
+        description: 'The home Region: every management write, email and ledger entry happens here',
+        value: regions.home,
+      });
+      new CfnOutput(this, 'GlobalTableName', {
+        description: 'The global table every Region reads its own replica of',
+        value: this.table.table.tableName,
+      });
+    }
     this.notifications = this.addNotifications(config, logRetention);
+    // Several Regions: an expiry may reach the notifier as a TTL deletion replicated from another Region.
+    if (regions !== undefined) this.notifications?.notifier.function.addEnvironment(ENV.globalTable, 'true');
     // The console's distribution comes first: the app client's callback URL is its address.
     this.console = config.consoleEnabled
       ? new ConsoleHosting(this, 'Console', {
@@ -167,6 +195,8 @@ export class AccessTokensStack extends Stack {
       table: this.table.table,
       policy: config.policy,
       logRetention,
+      // Several Regions: TTL may run in another Region's replica (a replicated REMOVE).
+      ...(regions === undefined ? {} : { replicated: true }),
     });
     new CfnOutput(this, 'ExpiryLedgerDeadLetterQueueUrl', {
       description: 'Expired tokens whose limit slot was not released (stream records past their retries)',

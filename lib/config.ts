@@ -90,6 +90,11 @@ export interface DeploymentConfig {
    * each); undefined: the current indexes only.
    */
   readonly indexUpgradeStep: number | undefined;
+  /**
+   * The Regions the deployment spans, the home Region first (README "Several Regions"); undefined:
+   * the deploy Region alone, one environment-agnostic stack (a single-Region deploy is unchanged).
+   */
+  readonly regions: readonly string[] | undefined;
 }
 
 type ValueKind = 'string' | 'number' | 'boolean' | 'json';
@@ -309,6 +314,12 @@ const DEPLOYMENT_CONTEXT_KEYS = {
     default: undefined,
     description: `Only to upgrade a stack deployed before the table's indexes were narrowed: the step (1-${INDEX_UPGRADE_STEPS}, one deploy each, then unset) of README "Upgrading the table's indexes".`,
   },
+  regions: {
+    kind: 'json',
+    default: undefined,
+    description:
+      'The AWS Regions one token works in, the home Region first (`["us-east-1","eu-west-1"]`): the home stack keeps every write, each other Region gets an edge stack (token authorizer on a global-table replica, demo API, alarms); README "Several Regions". Unset: the deploy Region alone.',
+  },
 } as const satisfies Record<string, ContextKeyDescription>;
 
 /** Every context key this app reads, with its default and meaning (the README's configuration table). */
@@ -337,6 +348,11 @@ export function isCdkContextKey(key: string): boolean {
  * test/infra/token-authorizer.test.ts computes the worst case.
  */
 const MAX_AUTHORIZER_INVOKER_ACCOUNTS = 25;
+
+/** An AWS Region name: `us-east-1`, `eu-central-2`, `us-gov-west-1`, `ap-southeast-7`. */
+const REGION_PATTERN = /^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
+/** Replicas of one global table: each adds a replicated write per write (docs/performance.md). */
+const MAX_REGIONS = 10;
 
 const SES_DOMAIN_PATTERN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https URL' });
@@ -401,6 +417,12 @@ const deploymentSchema = z
       .enum(['managed', 'existing'], { error: 'must be "managed" or "existing"' })
       .default('managed'),
     indexUpgradeStep: z.number().int().min(1).max(INDEX_UPGRADE_STEPS).optional(),
+    regions: z
+      .array(z.string().regex(REGION_PATTERN, 'must be an AWS Region name such as "eu-west-1"'))
+      .min(1, 'must name at least the home Region')
+      .max(MAX_REGIONS, `at most ${MAX_REGIONS} Regions`)
+      .refine((regions) => new Set(regions).size === regions.length, 'must not repeat a Region')
+      .optional(),
   })
   .superRefine((value, ctx) => {
     if (value.identityProvider === 'oidc') {
@@ -428,6 +450,14 @@ const deploymentSchema = z
           });
         }
       }
+    }
+    if (value.indexUpgradeStep !== undefined && (value.regions?.length ?? 0) > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['indexUpgradeStep'],
+        message:
+          'is for a single-Region table deployed with the legacy indexes; several regions make a new global table (docs/regions.md "Migration")',
+      });
     }
     if ((value.consoleDomainName === undefined) !== (value.consoleCertificateArn === undefined)) {
       ctx.addIssue({
@@ -542,6 +572,7 @@ export function loadDeploymentConfig(context: Record<string, unknown>): Deployme
     authorizerInvokerAccounts: settings.authorizerInvokerAccounts,
     apiGatewayCloudWatchRole: settings.apiGatewayCloudWatchRole,
     indexUpgradeStep: settings.indexUpgradeStep,
+    regions: settings.regions,
   };
 }
 

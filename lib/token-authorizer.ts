@@ -40,6 +40,36 @@ import { TOKEN_AUTHORIZER_REST_IDENTITY_SOURCES } from './gateway-settings.js';
 const STAGE_VARIABLE_VALUE = /^[A-Za-z0-9\-._~:/?#&=,]+$/;
 const FUNCTION_ARN =
   /^arn:[a-z-]+:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$/;
+/**
+ * The function of `byRegion` in the Region of `scope`'s stack; checks that each literal ARN is in
+ * the Region it is listed under (an authorizer in another Region cannot be attached).
+ */
+function functionArnOfRegion(scope: IConstruct, byRegion: Readonly<Record<string, string>>): string {
+  const path = scope.node.path;
+  const region = Stack.of(scope).region;
+  if (Token.isUnresolved(region)) {
+    throw new Error(
+      `TokenAuthorizer ${path}: functionArnsByRegion needs a stack with a concrete Region (env: { region }) to pick its Region's authorizer`,
+    );
+  }
+  for (const [listed, arn] of Object.entries(byRegion)) {
+    if (Token.isUnresolved(arn)) continue;
+    const arnRegion = arn.split(':')[3];
+    if (!FUNCTION_ARN.test(arn) || arnRegion !== listed) {
+      throw new Error(
+        `TokenAuthorizer ${path}: functionArnsByRegion['${listed}'] must be the ARN of a Lambda function in ${listed}, got "${arn}"`,
+      );
+    }
+  }
+  const arn = Object.hasOwn(byRegion, region) ? byRegion[region] : undefined;
+  if (arn === undefined) {
+    throw new Error(
+      `TokenAuthorizer ${path}: functionArnsByRegion has no authorizer for this stack's Region ${region} (it lists ${Object.keys(byRegion).join(', ') || 'none'}); deploy the Access Tokens stacks with that Region in regions`,
+    );
+  }
+  return arn;
+}
+
 /** API Gateway caches authorizer results for at most an hour. */
 const MAX_CACHE_TTL_SECONDS = 3600;
 
@@ -134,6 +164,15 @@ export interface TokenAuthorizerProps {
    * account must list this API's account in its `authorizerInvokerAccounts` setting.
    */
   readonly functionArn?: string;
+  /**
+   * Several Regions (README "Several Regions"): the deployed token authorizer of each Region, by
+   * Region (the home stack's and each edge stack's `TokenAuthorizerFunctionArn` output, e.g.
+   * `{ 'us-east-1': ..., 'eu-west-1': ... }`). The construct attaches the one of its own stack's
+   * Region (an authorizer calls a function of its API's Region): deploy one API per Region from one
+   * piece of code, each with its nearest authorizer. Needs a stack with a concrete Region (`env`).
+   * Give exactly one of `handler`, `functionArn` and `functionArnsByRegion`.
+   */
+  readonly functionArnsByRegion?: Readonly<Record<string, string>>;
   /**
    * The path before the scope's area segment, for the area rule (`GET <basePath>/reports/...` needs
    * `reports:read`), and the root that `routeScopes` routes are relative to.
@@ -239,9 +278,19 @@ export class TokenAuthorizer extends Construct {
 
   constructor(scope: Construct, id: string, props: TokenAuthorizerProps) {
     super(scope, id);
-    const functionArn = props.handler?.functionArn ?? props.functionArn;
-    if (functionArn === undefined || (props.handler !== undefined && props.functionArn !== undefined)) {
-      throw new Error(`TokenAuthorizer ${this.node.path}: give exactly one of handler and functionArn`);
+    const given = [props.handler, props.functionArn, props.functionArnsByRegion].filter(
+      (value) => value !== undefined,
+    );
+    const functionArn =
+      props.handler?.functionArn ??
+      props.functionArn ??
+      (props.functionArnsByRegion === undefined
+        ? undefined
+        : functionArnOfRegion(this, props.functionArnsByRegion));
+    if (functionArn === undefined || given.length !== 1) {
+      throw new Error(
+        `TokenAuthorizer ${this.node.path}: give exactly one of handler and functionArn (or functionArnsByRegion instead)`,
+      );
     }
     if (!Token.isUnresolved(functionArn) && !FUNCTION_ARN.test(functionArn)) {
       throw new Error(

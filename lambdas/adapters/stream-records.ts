@@ -7,6 +7,7 @@ import type { TokenStreamChange } from '../core/notifications/events.js';
 import { isAuditItem, itemToAuditEvent } from './audit-items.js';
 import { isContactItem, itemToContact } from './dynamo-owner-contacts.js';
 import { isTokenItem, itemToToken } from './items.js';
+import { TTL_ATTRIBUTE } from './table-definition.js';
 
 // Decodes a DynamoDB stream record, as Lambda delivers it, into what the notifier acts on: a
 // token change, the summary audit event of a revoke-all, or a change of an owner's contact address;
@@ -48,6 +49,36 @@ export function isTtlDeletion(record: DynamoDBRecord): boolean {
   return type === 'Service' && principalId === DYNAMODB_SERVICE_PRINCIPAL;
 }
 
+/** What the decoders need to know of the table. */
+export interface StreamTableOptions {
+  /**
+   * The table is a global table (docs/regions.md): TTL may have run in another Region's replica.
+   * @default false
+   */
+  readonly replicated?: boolean;
+}
+
+/**
+ * Whether a REMOVE is an expiry: DynamoDB's TTL deleted the item, here or, in a global table (README
+ * "Several Regions", docs/regions.md; `replicated`), in another Region's replica. A TTL deletion made here carries
+ * the service principal as userIdentity; one made in another Region arrives as a replicated write,
+ * which carries no userIdentity (as a user's delete; in the legacy 2017.11.29 global tables it also
+ * carries `aws:rep:*` attributes, which say nothing about why). What tells it from a user's delete:
+ * the removed item's `ttl` (epoch seconds) had passed when the deletion reached this stream
+ * (ApproximateCreationDateTime, epoch seconds). The service never deletes a token item itself, so
+ * a REMOVE of an expired one is its expiry; an operator's delete of a live one is not. In one Region
+ * (not `replicated`) only the TTL identity counts: there a REMOVE without it is always a delete.
+ */
+export function isExpiryDeletion(record: DynamoDBRecord, options: StreamTableOptions = {}): boolean {
+  if (record.eventName !== 'REMOVE') return false;
+  if (isTtlDeletion(record)) return true;
+  if (options.replicated !== true) return false;
+  if (record.userIdentity !== undefined && record.userIdentity !== null) return false;
+  const ttl = Number(record.dynamodb?.OldImage?.[TTL_ATTRIBUTE]?.N);
+  const deletedAt = record.dynamodb?.ApproximateCreationDateTime;
+  return Number.isFinite(ttl) && typeof deletedAt === 'number' && ttl <= deletedAt;
+}
+
 function tokenOf(item: Record<string, unknown> | undefined): TokenRecord | undefined {
   return item !== undefined && isTokenItem(item) ? itemToToken(item) : undefined;
 }
@@ -61,7 +92,10 @@ function bulkFlagOf(item: Record<string, unknown> | undefined): boolean {
  * The token change a stream record carries, or undefined when it is not about a token item.
  * Throws when a token image does not parse (a record to report, not to skip silently).
  */
-export function decodeTokenChange(record: DynamoDBRecord): TokenStreamChange | undefined {
+export function decodeTokenChange(
+  record: DynamoDBRecord,
+  options: StreamTableOptions = {},
+): TokenStreamChange | undefined {
   const eventName = record.eventName;
   if (eventName === undefined) return undefined;
   const oldItem = imageOf(record.dynamodb?.OldImage);
@@ -71,7 +105,8 @@ export function decodeTokenChange(record: DynamoDBRecord): TokenStreamChange | u
     eventName,
     oldToken: tokenOf(oldItem),
     newToken: tokenOf(newItem),
-    removedByService: eventName === 'REMOVE' && isTtlDeletion(record),
+    // TTL's deletion, here or replicated from another Region (a global table).
+    removedByService: isExpiryDeletion(record, options),
     bulk: bulkFlagOf(newItem),
   };
 }
@@ -89,8 +124,11 @@ export type NotifierRecord =
  * What a stream record means to the notifier, or undefined when nothing. Throws when an image of
  * an item it acts on does not parse (a record to report, not to skip silently).
  */
-export function decodeNotifierRecord(record: DynamoDBRecord): NotifierRecord | undefined {
-  const change = decodeTokenChange(record);
+export function decodeNotifierRecord(
+  record: DynamoDBRecord,
+  options: StreamTableOptions = {},
+): NotifierRecord | undefined {
+  const change = decodeTokenChange(record, options);
   if (change !== undefined) return { type: 'token', change };
   const oldItem = imageOf(record.dynamodb?.OldImage);
   const newItem = imageOf(record.dynamodb?.NewImage);

@@ -13,3 +13,16 @@ export const EXPIRY_LEDGER_FILTER_PATTERN = {
   userIdentity: { type: ['Service'], principalId: [DYNAMODB_SERVICE_PRINCIPAL] },
   dynamodb: { OldImage: { entity: { S: ['token'] } } },
 } as const;
+
+/**
+ * The filter of a home stack in several Regions (README "Several Regions"): a token item's TTL
+ * deletion may have run in another Region's replica, and reaches this stream as a replicated
+ * REMOVE without the service's userIdentity (lambdas/adapters/stream-records.ts, isExpiryDeletion).
+ * Lambda's filters cannot match an absent object, so every REMOVE of a token item passes; the
+ * ledger's own check (`decide`) tells an expiry from an operator's delete. Token items are only
+ * ever removed by TTL, so this costs no invocation in practice.
+ */
+export const EXPIRY_LEDGER_REPLICATED_FILTER_PATTERN = {
+  eventName: ['REMOVE'],
+  dynamodb: { OldImage: { entity: { S: ['token'] } } },
+} as const;

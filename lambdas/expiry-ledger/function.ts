@@ -9,8 +9,16 @@ import { createExpiryLedger } from './ledger.js';
 // items → limit slot released and `token.expired` audited, once. Partial batch responses; see
 // ledger.ts. handler.ts builds the repository from the environment; tests pass their own.
 
-export function expiryLedgerFunction(deps: { readonly repository: TokenRepository }) {
-  const ledger = createExpiryLedger({ repository: deps.repository, logger });
+export function expiryLedgerFunction(deps: {
+  readonly repository: TokenRepository;
+  /** A global table's home stack (docs/regions.md). @default false */
+  readonly replicated?: boolean;
+}) {
+  const ledger = createExpiryLedger({
+    repository: deps.repository,
+    logger,
+    ...(deps.replicated === undefined ? {} : { replicated: deps.replicated }),
+  });
   return middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
     .use(injectLambdaContext(logger, { logEvent: false }))
     .handler((event) => ledger(event));

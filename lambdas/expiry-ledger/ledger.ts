@@ -1,6 +1,11 @@
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { errorFields } from '../adapters/error-fields.js';
-import { decodeTokenChange, sequenceNumberOf, streamRecordFields } from '../adapters/stream-records.js';
+import {
+  decodeTokenChange,
+  type StreamTableOptions,
+  sequenceNumberOf,
+  streamRecordFields,
+} from '../adapters/stream-records.js';
 import { expiredAuditEvent } from '../core/audit.js';
 import type { TokenRecord } from '../core/model.js';
 import type { TokenRepository } from '../core/ports.js';
@@ -26,6 +31,8 @@ export interface LedgerLogger {
 interface ExpiryLedgerDeps {
   readonly repository: Pick<TokenRepository, 'releaseSlotOfDeletedToken'>;
   readonly logger: LedgerLogger;
+  /** The table is a global table: expiries may arrive as replicated REMOVEs (docs/regions.md). @default false */
+  readonly replicated?: boolean;
 }
 
 type SkipReason = 'not-a-token' | 'not-a-ttl-deletion' | 'not-active';
@@ -41,8 +48,8 @@ type LedgerDecision =
  * counts (the filter cannot see the token's state, and the local stack or a replay may deliver
  * more). Throws when a token image does not parse: a record to report, never to skip silently.
  */
-export function decide(record: DynamoDBRecord): LedgerDecision {
-  const change = decodeTokenChange(record);
+export function decide(record: DynamoDBRecord, options: StreamTableOptions = {}): LedgerDecision {
+  const change = decodeTokenChange(record, options);
   if (change === undefined) return { action: 'skip', reason: 'not-a-token', tokenId: null };
   const { oldToken } = change;
   if (change.eventName !== 'REMOVE' || !change.removedByService) {
@@ -62,12 +69,13 @@ type ExpiryLedger = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchRespons
 
 export function createExpiryLedger(deps: ExpiryLedgerDeps): ExpiryLedger {
   const { repository, logger } = deps;
+  const options: StreamTableOptions = { replicated: deps.replicated === true };
   return async (streamEvent) => {
     const records = streamEvent.Records;
     for (const [index, record] of records.entries()) {
       let tokenId: string | null = null;
       try {
-        const decision = decide(record);
+        const decision = decide(record, options);
         tokenId = decision.action === 'release' ? decision.token.id : decision.tokenId;
         if (decision.action === 'skip') {
           logger.info('expiry ledger: record needs nothing', {

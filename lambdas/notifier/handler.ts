@@ -4,7 +4,7 @@ import { DynamoIdempotencyStore } from '../adapters/idempotency-store.js';
 import { SendPacer } from '../core/notifications/pacing.js';
 import { systemClock } from '../core/ports.js';
 import { sharedDocumentClient } from '../runtime/clients.js';
-import { ENV, requireEnv } from '../runtime/env.js';
+import { ENV, optionalEnv, requireEnv } from '../runtime/env.js';
 import { logger } from '../runtime/logger.js';
 import { mailerFromEnv, sendRateFromEnv } from '../runtime/notifications.js';
 import { tableIndexesFromEnv } from '../runtime/table-indexes.js';
@@ -26,4 +26,5 @@ export const handler = notifierFunction({
   pacer: new SendPacer(sendRateFromEnv()),
   clock: systemClock,
   logger,
+  replicated: optionalEnv(ENV.globalTable) === 'true',
 });

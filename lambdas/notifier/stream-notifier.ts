@@ -59,6 +59,8 @@ export interface StreamNotifierDeps extends NotifierDeps {
   readonly pacer?: SendPacer;
   /** Sends at once. @default 4 */
   readonly concurrency?: number;
+  /** The table is a global table: expiries may arrive as replicated REMOVEs (docs/regions.md). @default false */
+  readonly replicated?: boolean;
 }
 
 /**
@@ -179,7 +181,7 @@ export function createStreamNotifier(deps: StreamNotifierDeps): StreamNotifier {
         break;
       }
       try {
-        const decoded = decodeNotifierRecord(record);
+        const decoded = decodeNotifierRecord(record, { replicated: deps.replicated === true });
         if (decoded === undefined) continue;
         for (const notification of await plan(decoded)) planned.push({ index, notification });
       } catch (error) {

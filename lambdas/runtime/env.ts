@@ -48,6 +48,12 @@ export const ENV = {
    */
   tableIndexes: 'TABLE_INDEXES',
   /**
+   * Notifier and expiry ledger of a multi-Region home stack (docs/regions.md): "true" when the
+   * table is a global table, so a REMOVE without userIdentity of an expired token is a TTL deletion
+   * replicated from another Region; unset = one Region, where it is an operator's delete.
+   */
+  globalTable: 'GLOBAL_TABLE',
+  /**
    * Usage-key consumer and the token routes that sync usage keys: the name prefix of this
    * deployment's API Gateway usage plans (`<prefix>-<limitClass>`; the stack's name deployed,
    * `access-tokens-local` locally). docs/rate-limits.md.

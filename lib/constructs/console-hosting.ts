@@ -12,6 +12,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import { logicalIdOf } from '../logical-id.js';
+import { nagAccountOf, nagRegionOf } from '../nag-names.js';
 import { REPO_ROOT } from '../paths.js';
 
 /**
@@ -353,7 +354,7 @@ function acknowledgeDeploymentFindings(
       "BucketDeployment's grant on the console bucket's objects: aborting its own multipart uploads of large files.",
     ],
     [
-      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]',
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-${nagAccountOf(Stack.of(role))}-${nagRegionOf(Stack.of(role))}/*]`,
       'The CDK bootstrap asset bucket holds the uploaded app as an object whose key is its hash; BucketDeployment reads it from there (objects of that one bucket).',
     ],
     [

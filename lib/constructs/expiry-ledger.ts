@@ -8,7 +8,10 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { KEYS, PARTITIONS } from '../../lambdas/adapters/table-definition.js';
 import type { PolicySettings } from '../../lambdas/core/settings.js';
-import { EXPIRY_LEDGER_FILTER_PATTERN } from '../../lambdas/expiry-ledger/filter.js';
+import {
+  EXPIRY_LEDGER_FILTER_PATTERN,
+  EXPIRY_LEDGER_REPLICATED_FILTER_PATTERN,
+} from '../../lambdas/expiry-ledger/filter.js';
 import { ENV } from '../../lambdas/runtime/env.js';
 import { FUNCTION_ENTRIES } from '../function-entries.js';
 import type { ServiceFunction } from './service-function.js';
@@ -63,6 +66,12 @@ export interface ExpiryLedgerProps {
   /** @default logs.RetentionDays.ONE_YEAR */
   readonly logRetention?: logs.RetentionDays;
   /**
+   * The table is a global table (README "Several Regions"): TTL deletions made in other Regions
+   * arrive as replicated REMOVEs, without the TTL service's identity, and must reach the ledger.
+   * @default false
+   */
+  readonly replicated?: boolean;
+  /**
    * Actions of the dead-letter queue alarm (e.g. an SNS topic).
    * @default none: the alarm shows in CloudWatch only
    */
@@ -112,7 +121,9 @@ export class ExpiryLedger extends Construct {
         },
         logRetention: props.logRetention,
       },
-      filterPatterns: [EXPIRY_LEDGER_FILTER_PATTERN],
+      filterPatterns: [
+        props.replicated === true ? EXPIRY_LEDGER_REPLICATED_FILTER_PATTERN : EXPIRY_LEDGER_FILTER_PATTERN,
+      ],
       deadLetterQueueOwner: 'the expiry ledger stream mapping on-failure destination',
       deadLetterAlarmDescription:
         "Expired tokens' limit slots were not released after all retries (records in the expiry ledger dead-letter queue)",
@@ -122,6 +133,9 @@ export class ExpiryLedger extends Construct {
       alarmActions: props.alarmActions,
     });
     this.ledger = this.consumer.function;
+    // Tells the ledger that a REMOVE without userIdentity of an expired token is a TTL deletion made
+    // in another Region (lambdas/adapters/stream-records.ts, isExpiryDeletion).
+    if (props.replicated === true) this.ledger.function.addEnvironment(ENV.globalTable, 'true');
     this.eventSource = this.consumer.eventSource;
     this.deadLetterQueue = this.consumer.deadLetterQueue;
     this.deadLetterAlarm = this.consumer.deadLetterAlarm;

@@ -30,6 +30,13 @@ interface HmacKeyProps {
   readonly version?: string;
   /** @default logs.RetentionDays.ONE_YEAR */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Several Regions (README "Several Regions"): a multi-Region primary key, whose replica keys
+   * ({@link HmacReplicaKey}) decrypt the same ciphertext in their Regions without a cross-Region
+   * call. A deployed key cannot change this (KMS refuses; docs/regions.md "Migration").
+   * @default false
+   */
+  readonly multiRegion?: boolean;
 }
 
 /**
@@ -52,7 +59,7 @@ interface HmacKeyProps {
  * only (`aws:PrincipalArn`; the account as principal, so that a role created in the same deployment
  * never makes the policy invalid). The roles' own policies grant the same, and nothing else.
  */
-export class HmacKey extends Construct {
+export class HmacKey extends Construct implements DecryptHmacKey {
   public readonly key: kms.Key;
   public readonly version: string;
   /** The base64 ciphertext of the HMAC key (a CloudFormation token). */
@@ -79,6 +86,8 @@ export class HmacKey extends Construct {
       description: `Access Tokens: encrypts the HMAC key that hashes API tokens (${HMAC_KEY_PURPOSE})`,
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+      // Absent when false: the single-Region key's template stays as it was.
+      ...(props.multiRegion === true ? { multiRegion: true } : {}),
     });
 
     this.resourceFunction = new ServiceFunction(this, 'ResourceHandler', {
@@ -251,5 +260,91 @@ export class HmacKey extends Construct {
       'kms:EncryptionContext:purpose': purpose,
       'kms:EncryptionContext:keyVersion': purpose === HMAC_KEY_PURPOSE ? this.version : this.cursorKeyVersion,
     };
+  }
+}
+
+/** What a function that hashes secrets needs of a key: the HMAC key's ciphertext and kms:Decrypt of it. */
+export interface DecryptHmacKey {
+  bindDecrypt(fn: ServiceFunction): void;
+}
+
+interface HmacReplicaKeyProps {
+  /** The home Region's multi-Region primary key (`HmacKey.key.keyArn`, with `multiRegion`). */
+  readonly primaryKeyArn: string;
+  /** The HMAC key's ciphertext, made under the primary key: the same bytes decrypt here. */
+  readonly ciphertext: string;
+  /** The HMAC key's version (its encryption context). */
+  readonly version: string;
+}
+
+/**
+ * An edge Region's replica of the multi-Region HMAC key (README "Several Regions"): it shares the
+ * primary's key material and key id, so the HMAC key's ciphertext made at home decrypts here with no
+ * cross-Region call, and one token hashes the same in every Region. Its own key policy: the account
+ * administers it (CDK's default statement of a key), and kms:Decrypt of the HMAC key (its
+ * encryption context) is allowed to the roles bound here only, this Region's token authorizer.
+ * There is no cursor key use here: the edge has no list handlers. Retained like the primary
+ * (deleting a replica would stop this Region's authorizer).
+ */
+export class HmacReplicaKey extends Construct implements DecryptHmacKey {
+  public readonly replicaKey: kms.CfnReplicaKey;
+  /** The replica's ARN: this Region, the primary's key id. */
+  public readonly keyArn: string;
+  public readonly version: string;
+  public readonly ciphertext: string;
+  private readonly decrypters: string[] = [];
+  private readonly decryptConditions: Record<string, Record<string, string>>;
+
+  constructor(scope: Construct, id: string, props: HmacReplicaKeyProps) {
+    super(scope, id);
+    this.version = props.version;
+    this.ciphertext = props.ciphertext;
+    const conditions = {
+      StringEquals: {
+        'kms:EncryptionContext:purpose': HMAC_KEY_PURPOSE,
+        'kms:EncryptionContext:keyVersion': this.version,
+      },
+    };
+    const policy = new iam.PolicyDocument({
+      statements: [
+        new iam.PolicyStatement({
+          principals: [new iam.AccountRootPrincipal()],
+          actions: ['kms:*'],
+          resources: ['*'],
+        }),
+        new iam.PolicyStatement({
+          sid: 'DecryptHmacKey',
+          principals: [new iam.AccountRootPrincipal()],
+          actions: ['kms:Decrypt'],
+          resources: ['*'],
+          conditions: {
+            ...conditions,
+            ArnEquals: { 'aws:PrincipalArn': Lazy.list({ produce: () => this.decrypters }) },
+          },
+        }),
+      ],
+    });
+    this.replicaKey = new kms.CfnReplicaKey(this, 'Key', {
+      primaryKeyArn: props.primaryKeyArn,
+      description: `Access Tokens: replica of the key that encrypts the HMAC key (${HMAC_KEY_PURPOSE})`,
+      keyPolicy: policy,
+      enabled: true,
+    });
+    this.replicaKey.applyRemovalPolicy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE);
+    this.keyArn = this.replicaKey.attrArn;
+    this.decryptConditions = conditions;
+  }
+
+  /** The HMAC key in the function's environment, and kms:Decrypt of it on this replica to its role. */
+  public bindDecrypt(fn: ServiceFunction): void {
+    fn.function.addEnvironment(ENV.hmacKeyCiphertext, this.ciphertext);
+    fn.function.addEnvironment(ENV.hmacKeyVersion, this.version);
+    this.decrypters.push(fn.role.roleArn);
+    iam.Grant.addToPrincipal({
+      grantee: fn.role,
+      actions: ['kms:Decrypt'],
+      resourceArns: [this.keyArn],
+      conditions: this.decryptConditions,
+    });
   }
 }

@@ -21,6 +21,7 @@ import {
 import { NOTIFIER_FILTER_PATTERNS } from '../../lambdas/notifier/filter.js';
 import { ENV } from '../../lambdas/runtime/env.js';
 import { FUNCTION_ENTRIES } from '../function-entries.js';
+import { nagAccountOf, nagRegionOf } from '../nag-names.js';
 import { deadLetterQueue, queueDepthAlarm } from './dead-letter-queue.js';
 import { ServiceFunction } from './service-function.js';
 import { TableStreamConsumer } from './table-stream-consumer.js';
@@ -274,7 +275,7 @@ export class Notifications extends Construct {
         }),
       );
       Validations.of(fn.role).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*]',
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:${nagRegionOf(Stack.of(fn))}:${nagAccountOf(Stack.of(fn))}:identity/*]`,
         reason:
           "SES authorizes the sender's identity and, while the account is in the SES sandbox, each recipient's identity too, so sending needs every identity of this account and Region; the statement only allows ses:SendEmail/SendRawEmail with ses:FromAddress equal to the configured sender.",
       });

@@ -6,13 +6,15 @@ import type { PolicySettings } from '../../lambdas/core/settings.js';
 import { ENV } from '../../lambdas/runtime/env.js';
 import { FUNCTION_ENTRIES } from '../function-entries.js';
 import { declareTokenAuthorizerSettings } from '../token-authorizer.js';
-import type { HmacKey } from './hmac-key.js';
+import type { DecryptHmacKey } from './hmac-key.js';
 import { ServiceFunction } from './service-function.js';
-import type { TokenTable } from './token-table.js';
+import type { VerifyTable } from './token-table.js';
 
 interface TokenAuthorizerFunctionProps {
-  readonly table: TokenTable;
-  readonly hmacKey: HmacKey;
+  /** The home table, or in an edge stack the Region's replica (README "Several Regions"). */
+  readonly table: VerifyTable;
+  /** The HMAC key, or in an edge stack its Region's replica key. */
+  readonly hmacKey: DecryptHmacKey;
   /** The policy in force (POLICY_SETTINGS); a TokenAuthorizer given this function takes its cache TTL from it. */
   readonly policy: PolicySettings;
   /**

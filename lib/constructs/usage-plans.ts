@@ -10,6 +10,7 @@ import { type PolicySettings, typeLimitsOf } from '../../lambdas/core/settings.j
 import { ENV } from '../../lambdas/runtime/env.js';
 import { USAGE_KEYS_FILTER_PATTERN } from '../../lambdas/usage-keys/filter.js';
 import { FUNCTION_ENTRIES } from '../function-entries.js';
+import { nagRegionOf } from '../nag-names.js';
 import type { ServiceFunction } from './service-function.js';
 import { TableStreamConsumer } from './table-stream-consumer.js';
 
@@ -66,7 +67,7 @@ export function grantUsagePlans(fn: ServiceFunction, access: UsagePlanAccess, pl
   fn.function.addEnvironment(ENV.usagePlanPrefix, planPrefix);
   for (const resource of ['apikeys/*', 'usageplans/*']) {
     Validations.of(fn.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::/${resource}]`,
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:${nagRegionOf(stack)}::/${resource}]`,
       reason: WILDCARD_REASON,
     });
   }
