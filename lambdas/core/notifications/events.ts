@@ -57,8 +57,10 @@ export interface TokenStreamChange {
   readonly oldToken: TokenRecord | undefined;
   readonly newToken: TokenRecord | undefined;
   /**
-   * The record was written by DynamoDB itself (`userIdentity.principalId = dynamodb.amazonaws.com`):
-   * a TTL deletion. A user's delete carries no userIdentity.
+   * The REMOVE is an expiry (lambdas/adapters/stream-records.ts, isExpiryDeletion): DynamoDB's own TTL
+   * deletion (`userIdentity.principalId = dynamodb.amazonaws.com`), or, on a global table
+   * (docs/regions.md), one replicated from another Region's TTL, which carries no userIdentity but an
+   * item whose `ttl` had passed. A user's delete carries no userIdentity and an unexpired item.
    */
   readonly removedByService: boolean;
   /**
