@@ -42,11 +42,7 @@ type RevokeAllJob = Output<Responses['getRevokeAllJob'][200]>;
 type Policy = Output<Responses['getPolicy'][200]>;
 type TokenAccess = Output<Responses['getUserTokenAccess'][200]>;
 
-/** POST /leaks (lambdas/contract, the leaked-token reports): the CLI builds on this contract. */
-interface LeakReportResult {
-  readonly tokenId: string;
-  readonly outcome: 'revoked' | 'already_inactive';
-}
+type LeakReportResult = Output<Responses['reportLeak'][200]>;
 
 const DEFAULT_LOCAL_API = 'http://127.0.0.1:4010';
 /** The API's largest page. */

@@ -36,6 +36,7 @@ function cli(
   args: readonly string[],
   configHome: string,
   env: Record<string, string> = {},
+  stdin = '',
 ): Promise<CliResult> {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: ROOT,
@@ -46,10 +47,10 @@ function cli(
       ACCESS_TOKENS_JWT: '',
       ...env,
     },
-    // stdin a closed pipe: no terminal, as in CI.
+    // stdin a pipe (what the test writes, then closed): no terminal, as in CI.
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  child.stdin.end();
+  child.stdin.end(stdin);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => {
@@ -194,6 +195,33 @@ describe('access-tokens CLI against npm start', () => {
       const actions = (JSON.parse(audit.stdout) as { action: string }[]).map((event) => event.action);
       expect(actions).toEqual(['token.revoked', 'token.rotated', 'token.created']);
 
+      for (const stderr of allStderr) expect(stderr).not.toMatch(SECRET_PATTERN);
+    },
+    scaled(120_000),
+  );
+
+  it(
+    'leaks report: a secret piped on stdin is revoked (POST /leaks); the same secret again changes nothing',
+    async () => {
+      const config = await signedIn();
+      const created = await cli(
+        ['tokens', 'create', '--name', 'pasted in a gist', '--scope', 'content:read', '--quiet'],
+        config,
+      );
+      expect(created.code, created.stderr).toBe(0);
+      const secret = created.stdout.trim();
+      expect(await demoStatus(secret)).toBe(200);
+
+      const args = ['leaks', 'report', '--url', 'https://gist.github.com/someone/1', '--json'];
+      const reported = await cli(args, config, {}, `${secret}\n`);
+      expect(reported.code, reported.stderr).toBe(0);
+      const result = JSON.parse(reported.stdout) as { tokenId: string; outcome: string };
+      expect(result.outcome).toBe('revoked');
+      expect(await demoStatus(secret)).not.toBe(200);
+
+      const again = await cli(args, config, {}, `${secret}\n`);
+      expect(again.code, again.stderr).toBe(0);
+      expect(JSON.parse(again.stdout)).toEqual({ tokenId: result.tokenId, outcome: 'already_inactive' });
       for (const stderr of allStderr) expect(stderr).not.toMatch(SECRET_PATTERN);
     },
     scaled(120_000),
