@@ -24,6 +24,7 @@ import { QUOTA_PERIODS, RATE_LIMIT_BOUNDS } from '../core/rate-limits.js';
 import { TOKEN_TYPE_NAME_PATTERN } from '../core/settings.js';
 import { quotaSchema, rateLimitSchema } from './policy-settings.js';
 import type { ManagementRouteName } from './routes.js';
+import { verifyRequestSchema, verifyResultSchema } from './verify-schemas.js';
 
 // The management API's contract as zod schemas: the HTTP layer validates requests with them, the
 // handlers' results are typed by them, and lambdas/contract/openapi.ts turns them into the OpenAPI
@@ -668,6 +669,11 @@ export const ROUTE_CONTRACTS = {
   getPolicy: {
     responses: { 200: policySchema },
     errors: [],
+  },
+  verifyToken: {
+    body: verifyRequestSchema,
+    responses: { 200: verifyResultSchema },
+    errors: ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'],
   },
   getOpenApi: {
     responses: { 200: openApiDocumentSchema },

@@ -13,9 +13,12 @@ export interface RouteDefinition {
   readonly name: string;
   readonly method: HttpMethod;
   readonly path: string;
-  /** `jwt`: behind the JWT authorizer; `public`: no authentication. */
-  readonly auth: 'jwt' | 'public';
-  /** Roles allowed to call it; empty for public routes. */
+  /**
+   * `jwt`: behind the JWT authorizer; `public`: no authentication; `iam`: SigV4-signed by an AWS
+   * principal the operator allows (`execute-api:Invoke`), for services, not people (docs/verify.md).
+   */
+  readonly auth: 'jwt' | 'public' | 'iam';
+  /** Roles allowed to call it; empty for public and IAM routes. */
   readonly roles: readonly Role[];
   readonly summary: string;
 }
@@ -129,6 +132,15 @@ export const MANAGEMENT_ROUTES = [
     auth: 'jwt',
     roles: ALL_ROLES,
     summary: 'Expiry presets, maximum lifetime, limits, scope catalogue and token types.',
+  },
+  {
+    name: 'verifyToken',
+    method: 'POST',
+    path: '/verify',
+    auth: 'iam',
+    roles: [],
+    summary:
+      "Services outside API Gateway: the token authorizer's decision for a token (valid, reason, owner, scopes). SigV4-signed (IAM) callers only.",
   },
   {
     name: 'getOpenApi',

@@ -1,7 +1,9 @@
 import type {
   AuditLog,
   Clock,
+  CredentialReader,
   KeySource,
+  LastUsedRecorder,
   TokenRepository,
   UsagePlanGateway,
   UsageReader,
@@ -26,8 +28,12 @@ export interface ManagementDeps {
   readonly revokeAllJobs: RevokeAllJobStore;
   /** A revoke-all job's dependencies, including where the rest of a large job goes. */
   readonly revokeAll: RevokeAllJobDeps;
-  /** The HMAC key that hashes token secrets (creating and rotating tokens). */
+  /** The HMAC key that hashes token secrets (creating and rotating tokens, verifying them). */
   readonly hmacKey: KeySource;
+  /** The verify API's one read, by the secret's HMAC (the token authorizer's reader). */
+  readonly credentials: CredentialReader;
+  /** The verify API's lastUsedAt update (the token authorizer's narrow write). */
+  readonly lastUsed: LastUsedRecorder;
   /** The key list cursors are sealed with: a key of its own, not the HMAC key. */
   readonly cursorKey: KeySource;
   readonly settings: PolicySettings;

@@ -117,7 +117,8 @@ function addJsonGatewayResponses(api: apigateway.RestApi): void {
       statusCode: '413',
       body: gatewayErrorBody(GATEWAY_ERRORS.requestTooLarge),
     },
-    // No IAM or API-key auth here: a "missing authentication token" only ever means no such route.
+    // A "missing authentication token" means no such route, or an unsigned call of an IAM route
+    // (POST /verify, docs/verify.md): to a caller without AWS credentials both are "no such route".
     {
       type: apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN,
       statusCode: '404',

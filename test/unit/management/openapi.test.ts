@@ -118,16 +118,45 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(okBody('/tokens/{id}', 'patch', '409') ?? {})).not.toHaveLength(0);
   });
 
-  it('puts bearer JWT security on jwt routes and none on public ones', () => {
+  it('puts bearer JWT security on jwt routes, SigV4 on iam ones and none on public ones', () => {
     expect(document.components.securitySchemes).toMatchObject({
       bearerJwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+      sigv4: {
+        type: 'apiKey',
+        name: 'Authorization',
+        in: 'header',
+        'x-amazon-apigateway-authtype': 'awsSigv4',
+      },
     });
+    const expected = { jwt: [{ bearerJwt: [] }], iam: [{ sigv4: [] }], public: [] };
     for (const route of MANAGEMENT_ROUTES) {
       const operation = document.paths[route.path]?.[route.method.toLowerCase()] as Json;
-      expect(operation.security).toEqual(route.auth === 'jwt' ? [{ bearerJwt: [] }] : []);
+      expect(operation.security, route.name).toEqual(expected[route.auth]);
       const responses = operation.responses as Json;
-      expect(responses['401'] !== undefined).toBe(route.auth === 'jwt');
+      expect(responses['401'] !== undefined).toBe(route.auth !== 'public');
     }
+  });
+
+  it('shows POST /verify: IAM, its request (method and path together) and its result, no secret in it', () => {
+    const post = document.paths['/verify']?.post as Json;
+    const properties = (id: string) => (schemas[id]?.properties ?? {}) as Json;
+    expect(post).toMatchObject({ operationId: 'verifyToken', security: [{ sigv4: [] }] });
+    expect(String(post.description)).toContain('Signature Version 4');
+    expect(schemas.VerifyRequest).toMatchObject({
+      type: 'object',
+      required: ['token'],
+      additionalProperties: false,
+      dependentRequired: { method: ['path'], path: ['method'] },
+    });
+    expect(Object.keys(properties('VerifyRequest')).sort()).toEqual(
+      ['method', 'path', 'requiredScope', 'sourceIp', 'token'].sort(),
+    );
+    expect(Object.keys(properties('VerifyResult')).sort()).toEqual(
+      ['accountId', 'reason', 'scopes', 'tokenId', 'type', 'userId', 'valid'].sort(),
+    );
+    expect(properties('VerifyResult').reason).toMatchObject({
+      enum: expect.arrayContaining(['VALID', 'REVOKED']),
+    });
   });
 
   it('the create body schema forbids additional properties and requires name and scopes', () => {
