@@ -174,6 +174,7 @@ describe('HMAC key', () => {
         expect.arrayContaining([
           routeRole('createToken'),
           routeRole('rotateToken'),
+          routeRole('verifyToken'),
           role(stack.tokenAuthorizer),
         ]),
       ),
@@ -190,7 +191,7 @@ describe('HMAC key', () => {
         | undefined;
       return condition?.ArnEquals['aws:PrincipalArn'];
     };
-    expect(named('DecryptHmacKey')).toHaveLength(3);
+    expect(named('DecryptHmacKey')).toHaveLength(4);
     expect(named('DecryptCursorKey')).toHaveLength(2);
     // No role of ours has any KMS action beyond these, in its own policy either.
     for (const [name, fn] of ourFunctions()) {
@@ -521,6 +522,7 @@ describe('least privilege', () => {
       'createToken',
       'rotateToken',
       'tokenAuthorizer',
+      'verifyToken',
     ]);
     expect(decryptersOf(CURSOR_CONTEXT_CONDITION)).toEqual(['listAuditEvents', 'listTokens']);
   });
@@ -544,6 +546,13 @@ describe('least privilege', () => {
       if (route.permissions.table === 'none') {
         expect(actions.filter((action) => action.startsWith('dynamodb:'))).toEqual([]);
         expect(environmentOf(fn)).not.toHaveProperty(ENV.tableName);
+      } else if (route.permissions.table === 'verify') {
+        // The token authorizer's two grants, asserted in full in test/infra/verify-api.test.ts.
+        expect(environmentOf(fn)[ENV.tableName]).toEqual(ref(stack.table.table));
+        expect(actions.filter((action) => action.startsWith('dynamodb:')).sort()).toEqual([
+          'dynamodb:GetItem',
+          'dynamodb:UpdateItem',
+        ]);
       } else {
         expect(environmentOf(fn)[ENV.tableName]).toEqual(ref(stack.table.table));
         expect(statements).toContainEqual({
@@ -563,7 +572,7 @@ describe('least privilege', () => {
           Action: [...TABLE_WRITE_ACTIONS],
           Resource: tableArn,
         });
-      } else {
+      } else if (route.permissions.table !== 'verify') {
         // A read route cannot write.
         expect(actions.filter((action) => writes.includes(action))).toEqual([]);
       }
@@ -715,7 +724,8 @@ describe('management API', () => {
   });
 
   for (const route of MANAGEMENT_ROUTES) {
-    it(`${route.method} ${route.path}: ${route.auth === 'jwt' ? 'behind the JWT authorizer' : 'public'}, proxied to its function`, () => {
+    const authorization = { jwt: 'CUSTOM', iam: 'AWS_IAM', public: 'NONE' }[route.auth];
+    it(`${route.method} ${route.path}: ${authorization}, proxied to its function`, () => {
       const method = managementApi().methods[route.name];
       if (method === undefined) throw new Error(`no method for ${route.name}`);
       expect(method.resource.path).toBe(route.path);
@@ -723,7 +733,7 @@ describe('management API', () => {
       template.hasResourceProperties('AWS::ApiGateway::Method', {
         HttpMethod: route.method,
         ResourceId: ref(method.resource),
-        AuthorizationType: route.auth === 'jwt' ? 'CUSTOM' : 'NONE',
+        AuthorizationType: authorization,
         AuthorizerId: route.auth === 'jwt' ? ref(managementApi().authorizer) : Match.absent(),
         Integration: Match.objectLike({
           Type: 'AWS_PROXY',
@@ -896,6 +906,7 @@ describe('outputs', () => {
         'UsageKeysTableName',
         'UserPoolClientId',
         'UserPoolId',
+        'VerifyApiArn',
       ].sort(),
     );
   });
