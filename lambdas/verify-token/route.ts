@@ -1,5 +1,6 @@
 import type { VerifyRequest, VerifyResult } from '../contract/verify-schemas.js';
 import type { Decision, DecisionLogReason, GatewayRequest } from '../core/authorization.js';
+import { type LastUsedTracking, recordUseInBackground } from '../core/last-used.js';
 import { LastUsedThrottle } from '../core/last-used-throttle.js';
 import type { CredentialRecord } from '../core/model.js';
 import { verificationCacheTtlSeconds } from '../core/settings.js';
@@ -9,7 +10,6 @@ import { type VerifyTokenDeps, verifyToken } from '../core/verify-token.js';
 import type { ManagementDeps } from '../http/management-deps.js';
 import { type RouteHandler, routeHandler } from '../http/route-handler.js';
 import { logger } from '../runtime/logger.js';
-import { type LastUsedTracking, recordUseInBackground } from '../token-authorizer/last-used.js';
 
 // POST /verify (docs/verify.md): the token authorizer's decision for services that cannot attach a
 // Lambda authorizer (behind an ALB, on ECS, in another cloud). IAM-authenticated (the route's auth
