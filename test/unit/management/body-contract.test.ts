@@ -39,6 +39,7 @@ const BODIES: Partial<Record<ManagementRouteName, object>> = {
   updateToken: { name: 'renamed' },
   rotateToken: { gracePeriodSeconds: 0 },
   setUserTokenAccess: { enabled: false },
+  verifyToken: { token: 'atk_not-a-token' },
 };
 
 function eventFor(name: ManagementRouteName, body: string, headers: Record<string, string[]> | null) {
@@ -55,6 +56,8 @@ function eventFor(name: ManagementRouteName, body: string, headers: Record<strin
     pathParameters,
     body,
     caller: adminContext({ userId: 'user-1' }),
+    // An IAM route's caller is the AWS principal API Gateway names (POST /verify).
+    ...(route.auth === 'iam' ? { iamPrincipal: 'arn:aws:iam::123456789012:role/service' } : {}),
   });
   // Replace the fixture's Content-Type with exactly the given values (none when null).
   const withoutType = (map: Record<string, unknown>) =>
