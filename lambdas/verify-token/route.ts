@@ -48,7 +48,7 @@ type DecisionFields = {
 const elapsed = (startedAt: number) => Math.round((performance.now() - startedAt) * 1000) / 1000;
 
 /** The request the decision judges: the body's, with no base path (paths are the service's own). */
-export function gatewayRequestOf(body: VerifyRequest): GatewayRequest {
+function gatewayRequestOf(body: VerifyRequest): GatewayRequest {
   return {
     method: body.method ?? 'POST',
     path: body.path ?? '/',
@@ -63,7 +63,7 @@ export function gatewayRequestOf(body: VerifyRequest): GatewayRequest {
 }
 
 /** The response: the decision and, for a token of ours, its owner and scopes. Nothing secret. */
-export function verifyResultOf(decision: Decision): VerifyResult {
+function verifyResultOf(decision: Decision): VerifyResult {
   const credential: CredentialRecord | undefined = decision.credential;
   if (credential === undefined) return { valid: false, reason: decision.reason };
   return {

@@ -115,7 +115,7 @@ export function oracle(c: OracleCase, now: number): Reason {
   return needed !== undefined && c.credential.scopes.includes(needed) ? 'VALID' : 'INSUFFICIENT_SCOPE';
 }
 
-export interface VerifyOracleCase {
+interface VerifyOracleCase {
   readonly token: PresentedToken;
   readonly credential: CredentialRecord;
   /** `method` and `path` come together (the verify API's contract). */
