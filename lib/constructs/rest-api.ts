@@ -112,6 +112,18 @@ function addJsonGatewayResponses(api: apigateway.RestApi): void {
       statusCode: '403',
       body: gatewayErrorBody(GATEWAY_ERRORS.accessDenied),
     },
+    // IAM routes (POST /verify, docs/verify.md): a signature that does not verify, or signed with
+    // expired credentials, is a 403 in the contract's shape (else DEFAULT_4XX would call it VALIDATION_FAILED).
+    {
+      type: apigateway.ResponseType.INVALID_SIGNATURE,
+      statusCode: '403',
+      body: gatewayErrorBody(GATEWAY_ERRORS.signatureRejected),
+    },
+    {
+      type: apigateway.ResponseType.EXPIRED_TOKEN,
+      statusCode: '403',
+      body: gatewayErrorBody(GATEWAY_ERRORS.signatureRejected),
+    },
     {
       type: apigateway.ResponseType.REQUEST_TOO_LARGE,
       statusCode: '413',

@@ -85,6 +85,20 @@ describe('the verify API', () => {
     expect(variables).not.toHaveProperty(ENV.usagePlanPrefix);
   });
 
+  it('a signature that does not verify, or has expired, is a 403 FORBIDDEN in the contract shape', () => {
+    const responses = Object.values(template.findResources('AWS::ApiGateway::GatewayResponse')).filter(
+      (response) =>
+        JSON.stringify(response.Properties.RestApiId) === JSON.stringify(ref(stack.managementApi.api)),
+    );
+    for (const type of ['INVALID_SIGNATURE', 'EXPIRED_TOKEN']) {
+      const response = responses.find((candidate) => candidate.Properties.ResponseType === type);
+      expect(response?.Properties.StatusCode, type).toBe('403');
+      expect(JSON.parse(response?.Properties.ResponseTemplates['application/json'])).toEqual({
+        error: { code: 'FORBIDDEN', message: 'The request signature is invalid or expired' },
+      });
+    }
+  });
+
   it('outputs the ARN a caller’s IAM policy allows: execute-api:Invoke on POST /verify of the stage', () => {
     const output = template.findOutputs('VerifyApiArn').VerifyApiArn;
     const value = JSON.stringify(output?.Value);
