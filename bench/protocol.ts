@@ -20,6 +20,8 @@ export type WorkerMode = 'overhead' | 'cache' | 'calls';
 export interface OverheadResult {
   readonly mode: 'overhead';
   readonly authorizer: Summary;
+  /** POST /verify's handler (lambdas/verify-token) on the same token: its HTTP layer, decision and answer. */
+  readonly verify: Summary;
   /** A new GetCommand per read, as the authorizer makes one. */
   readonly rawGetItem: Summary;
   /** For reference: one GetCommand object sent again each time (the baseline before 2026-11-30). */

@@ -27,8 +27,12 @@ export interface BenchResult {
   readonly authorizerP99Ms: number;
   readonly rawGetItemMedianMs: number;
   readonly rawGetItemP99Ms: number;
+  /** POST /verify's handler ÷ the raw GetItem (docs/verify.md): reported, no target of its own. */
+  readonly verifyRatioMedian: number;
+  readonly verifyRatioP99: number;
   readonly overhead: {
     readonly authorizer: Summary;
+    readonly verify: Summary;
     readonly rawGetItem: Summary;
     readonly rawGetItemReusedCommand: Summary;
     readonly phases: OverheadPhases;
@@ -121,6 +125,12 @@ function tableRows(r: BenchResult): Row[] {
       `${n(r.overheadRatioP99)} (${n(r.authorizerP99Ms)} ms vs ${n(r.rawGetItemP99Ms)} ms)`,
       `≤ ${t.overheadRatioP99}`,
       mark(r.overheadRatioP99 <= t.overheadRatioP99),
+    ],
+    [
+      'Verify API (POST /verify handler) ÷ raw GetItem, median / p99',
+      `${n(r.verifyRatioMedian)} / ${n(r.verifyRatioP99)} (${n(r.overhead.verify.medianMs)} / ${n(r.overhead.verify.p99Ms)} ms)`,
+      '(reported)',
+      '',
     ],
     [
       '  (raw GetItem with one command object reused)',

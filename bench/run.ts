@@ -37,7 +37,8 @@ import { round } from './stats.js';
 import { STRICT_WORKER_ENV, type StrictResult } from './strict-protocol.js';
 
 // `npm run bench [-- --json FILE] [--quick]`: the token authorizer's performance figures.
-//   1. uncached verification through the handler ÷ a raw consistent GetItem (DynamoDB Local);
+//   1. uncached verification through the handler (and through POST /verify's) ÷ a raw consistent
+//      GetItem (DynamoDB Local);
 //   2. cache-hit verifications per second;
 //   3. AWS SDK calls per verification (cold, warm), counted on the real clients;
 //   4. bundle sizes of every Lambda entry and the authorizer's module-init time;
@@ -305,12 +306,15 @@ async function main(workDir: string): Promise<BenchResult> {
     machine: machine(),
     overheadRatioMedian: round(overhead.authorizer.medianMs / overhead.rawGetItem.medianMs),
     overheadRatioP99: round(overhead.authorizer.p99Ms / overhead.rawGetItem.p99Ms),
+    verifyRatioMedian: round(overhead.verify.medianMs / overhead.rawGetItem.medianMs),
+    verifyRatioP99: round(overhead.verify.p99Ms / overhead.rawGetItem.p99Ms),
     authorizerMedianMs: overhead.authorizer.medianMs,
     authorizerP99Ms: overhead.authorizer.p99Ms,
     rawGetItemMedianMs: overhead.rawGetItem.medianMs,
     rawGetItemP99Ms: overhead.rawGetItem.p99Ms,
     overhead: {
       authorizer: overhead.authorizer,
+      verify: overhead.verify,
       rawGetItem: overhead.rawGetItem,
       rawGetItemReusedCommand: overhead.rawGetItemReusedCommand,
       phases: overhead.phases,

@@ -2,13 +2,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import type { DecryptCommandOutput } from '@aws-sdk/client-kms';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { DynamoCredentialReader } from '../lambdas/adapters/dynamo-credential-reader.js';
 import { FileKeySource } from '../lambdas/adapters/file-key-source.js';
 import { KEYS } from '../lambdas/adapters/table-definition.js';
 import { BASE_PATH_STAGE_VARIABLE } from '../lambdas/core/gateway-scope.js';
 import { hashToken } from '../lambdas/core/hashing.js';
 import type { TokenAuthorizerEvent, TokenAuthorizerResult } from '../lambdas/token-authorizer/gateway.js';
+import { proxyEvent } from '../local/events.js';
 import {
   type CacheResult,
   type CallCounts,
@@ -26,9 +27,10 @@ import { summarize } from './stats.js';
 // at import, so cache-off and cache-on need separate processes; stdout, where the handler's log
 // lines go, is discarded by the parent). The handler is called as Lambda calls it, with a context
 // (a different request id each time), so every decision line carries the context fields. Modes:
-//   overhead  cache off: the handler vs a raw consistent GetItem of the same credential item
-//             through the same shared document client (a new GetCommand each time, as the
-//             handler makes one), interleaved A/B (order alternating).
+//   overhead  cache off: the handler (and POST /verify's handler, lambdas/verify-token) vs a raw
+//             consistent GetItem of the same credential item through the same shared document
+//             client (a new GetCommand each time, as the handler makes one), interleaved (order
+//             rotating).
 //   cache     cache on: first, untimed, the log lines and HMACs of 1,000 cache hits (each must be
 //             exactly one); then sequential awaited cache hits for a fixed time, in alternating
 //             slices with the floor of a cache hit (one HMAC and one such line, nothing else).
@@ -70,6 +72,41 @@ type Handler = (event: TokenAuthorizerEvent, context: Context) => Promise<TokenA
 
 async function loadHandler(): Promise<Handler> {
   return (await import('../lambdas/token-authorizer/handler.js')).handler;
+}
+
+type VerifyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+async function loadVerifyHandler(): Promise<VerifyHandler> {
+  return (await import('../lambdas/verify-token/handler.js')).handler;
+}
+
+/** POST /verify for the same token and request, as API Gateway hands it after SigV4 (a principal named). */
+function verifyEvent(index: number): APIGatewayProxyEvent {
+  const built = proxyEvent(
+    { apiId: 'benchapi', stage: 'bench', stageVariables: null },
+    {
+      method: 'POST',
+      path: '/verify',
+      rawHeaders: ['Content-Type', 'application/json'],
+      query: [],
+      body: JSON.stringify({ token: secret, method: 'GET', path: '/content/x', sourceIp: '198.51.100.7' }),
+      sourceIp: '198.51.100.7',
+      requestId: `verify-${index}`,
+      receivedAt: Date.now(),
+      domainName: 'benchapi.execute-api.us-east-1.amazonaws.com',
+      port: 443,
+    },
+    { resourcePath: '/verify', pathParameters: {} },
+    null,
+  );
+  built.requestContext.identity.userArn = 'arn:aws:iam::123456789012:role/bench-service';
+  return built;
+}
+
+function assertVerified(result: APIGatewayProxyResult): void {
+  if (result.statusCode !== 200 || !result.body.includes('"valid":true')) {
+    throw new Error(`/verify did not accept the benchmark token: ${result.statusCode} ${result.body}`);
+  }
 }
 
 /** Lambda contexts with distinct request ids, as the runtime hands one to each invocation. */
@@ -159,6 +196,7 @@ function markCredentialReads(): { startedAt: number; endedAt: number } {
 async function overhead(): Promise<OverheadResult> {
   const reads = markCredentialReads();
   const handler = await loadHandler();
+  const verifyHandler = await loadVerifyHandler();
   const { sharedDocumentClient } = await import('../lambdas/runtime/clients.js');
   const client = sharedDocumentClient();
   const key = await new FileKeySource(keyFile).getKey();
@@ -170,6 +208,7 @@ async function overhead(): Promise<OverheadResult> {
   const iterations = Number(env(WORKER_ENV.iterations));
   const warmup = Number(env(WORKER_ENV.warmup));
   const authorizer: number[] = [];
+  const verify: number[] = [];
   const raw: number[] = [];
   const rawReused: number[] = [];
   const beforeRead: number[] = [];
@@ -189,6 +228,15 @@ async function overhead(): Promise<OverheadResult> {
     beforeRead.push(reads.startedAt - startedAt);
     afterRead.push(endedAt - reads.endedAt);
   };
+  const timeVerify = async (record: boolean) => {
+    const index = invocation++;
+    const verifyCall = verifyEvent(index);
+    const startedAt = performance.now();
+    const result = await verifyHandler(verifyCall, contextFor(index));
+    const endedAt = performance.now();
+    assertVerified(result);
+    if (record) verify.push(endedAt - startedAt);
+  };
   const timeRead = (command: () => GetCommand, samples: number[]) => async (record: boolean) => {
     const startedAt = performance.now();
     const { Item } = await client.send(command());
@@ -201,8 +249,8 @@ async function overhead(): Promise<OverheadResult> {
     hashToken(key, secret);
     hmacAfterIo.push(performance.now() - hmacStartedAt);
   };
-  // The three in turn, the order rotating each iteration so none always runs first.
-  const arms = [timeAuthorizer, timeRead(get, raw), timeRead(() => reused, rawReused)];
+  // The four in turn, the order rotating each iteration so none always runs first.
+  const arms = [timeAuthorizer, timeVerify, timeRead(get, raw), timeRead(() => reused, rawReused)];
   for (let i = 0; i < warmup + iterations; i += 1) {
     const record = i >= warmup;
     for (let k = 0; k < arms.length; k += 1) await arms[(i + k) % arms.length]?.(record);
@@ -222,6 +270,7 @@ async function overhead(): Promise<OverheadResult> {
   return {
     mode: 'overhead',
     authorizer: summarize(authorizer),
+    verify: summarize(verify),
     rawGetItem: summarize(raw),
     rawGetItemReusedCommand: summarize(rawReused),
     phases,

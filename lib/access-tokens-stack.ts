@@ -2,7 +2,7 @@ import { Annotations, Aspects, Aws, CfnOutput, Duration, Fn, Stack, type StackPr
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { MANAGEMENT_ROUTES } from '../lambdas/contract/routes.js';
+import { MANAGEMENT_ROUTES, routeNamed } from '../lambdas/contract/routes.js';
 import { gatewayCacheTtlSeconds } from '../lambdas/core/settings.js';
 import { ENV } from '../lambdas/runtime/env.js';
 import type { DeploymentConfig, LogRetentionDays } from './config.js';
@@ -268,6 +268,11 @@ export class AccessTokensStack extends Stack {
     new CfnOutput(this, 'ManagementApiUrl', {
       description: 'Base URL of the management API',
       value: this.managementApi.url,
+    });
+    new CfnOutput(this, 'VerifyApiArn', {
+      description:
+        "POST /verify for services outside API Gateway: allow execute-api:Invoke on this ARN in the calling service's IAM policy (docs/verify.md)",
+      value: this.managementApi.arnForRoute(routeNamed('verifyToken')),
     });
     new CfnOutput(this, 'TokenAuthorizerFunctionArn', {
       description:

@@ -11,8 +11,12 @@ import {
 // does not compile). Plain data, no CDK import: the local stack and the bench read it too.
 
 export interface RoutePermissions {
-  /** What the function may do to the table. */
-  readonly table: 'none' | 'read' | 'readWrite';
+  /**
+   * What the function may do to the table. `verify`: the token authorizer's access and no more
+   * (lib/constructs/token-table.ts grantVerify + grantRecordLastUsed): GetItem of credential items,
+   * UpdateItem of a token's lastUsedAt.
+   */
+  readonly table: 'none' | 'read' | 'readWrite' | 'verify';
   /** Whether it hashes secrets and so must decrypt the HMAC key. */
   readonly hmacKey: boolean;
   /** Whether it signs list cursors and so must decrypt the cursor key (not the HMAC key). */
@@ -88,6 +92,10 @@ export const ROUTE_DEPLOYMENTS = {
   reportLeak: {
     entry: 'lambdas/report-leak/handler.ts',
     permissions: { table: 'readWrite', hmacKey: true },
+  },
+  verifyToken: {
+    entry: 'lambdas/verify-token/handler.ts',
+    permissions: { table: 'verify', hmacKey: true },
   },
   getOpenApi: {
     entry: 'lambdas/openapi/handler.ts',

@@ -16,6 +16,12 @@ export interface GatewayError {
 export const GATEWAY_ERRORS = {
   unauthorized: { statusCode: 401, code: 'UNAUTHORIZED', message: 'Missing or invalid credentials' },
   accessDenied: { statusCode: 403, code: 'FORBIDDEN', message: 'Not allowed' },
+  /** INVALID_SIGNATURE / EXPIRED_TOKEN: a SigV4-signed call of an IAM route (POST /verify) that does not verify. */
+  signatureRejected: {
+    statusCode: 403,
+    code: 'FORBIDDEN',
+    message: 'The request signature is invalid or expired',
+  },
   noSuchRoute: { statusCode: 404, code: 'NOT_FOUND', message: 'No such route' },
   requestTooLarge: { statusCode: 413, code: 'PAYLOAD_TOO_LARGE', message: 'Request too large' },
   throttled: { statusCode: 429, code: 'RATE_LIMITED', message: 'Too many requests', retryAfterSeconds: 1 },

@@ -1,5 +1,6 @@
-// The public CDK surface of Access Tokens: the stack itself, and what another app needs to protect
-// its own APIs with the deployed token authorizer. Everything else in lib/ is internal and may change.
+// The public CDK surface of Access Tokens: the stack itself, what another app needs to protect its
+// own APIs with the deployed token authorizer, and the verify API's client for services outside API
+// Gateway (docs/verify.md). Everything else in lib/ is internal and may change.
 
 export { BASE_PATH_STAGE_VARIABLE } from '../lambdas/core/gateway-scope.js';
 export {
@@ -23,3 +24,11 @@ export {
   type TokenAuthorizerRevocationSettings,
   TokenHttpRouteAuthorizer,
 } from './token-authorizer.js';
+export {
+  regionOfHost,
+  VerifyClient,
+  type VerifyClientOptions,
+  VerifyError,
+  type VerifyInput,
+  type VerifyResult,
+} from './verify-client.js';

@@ -75,30 +75,17 @@ export class ManagementApi extends Construct {
     for (const { route, handler } of props.routes) {
       const resource = this.api.root.resourceForPath(route.path);
       const integration = new apigateway.LambdaIntegration(handler, { proxy: true, allowTestInvoke: false });
-      const method =
-        route.auth === 'jwt'
-          ? resource.addMethod(route.method, integration, {
-              authorizer: this.authorizer,
-              authorizationType: apigateway.AuthorizationType.CUSTOM,
-              operationName: route.name,
-            })
-          : resource.addMethod(route.method, integration, {
-              authorizationType: apigateway.AuthorizationType.NONE,
-              operationName: route.name,
-            });
+      const method = resource.addMethod(route.method, integration, {
+        ...methodAuthorization(route, this.authorizer),
+        operationName: route.name,
+      });
       if (route.auth === 'public') {
         Validations.of(method).acknowledge({
           id: 'AwsSolutions-APIG4',
           reason: `${route.method} ${route.path} is public by design (route table: auth 'public'): ${route.summary}`,
         });
       }
-      Validations.of(method).acknowledge({
-        id: 'AwsSolutions-COG4',
-        reason:
-          route.auth === 'jwt'
-            ? "Authorized by a Lambda REQUEST authorizer that verifies Cognito ID tokens (or, in OIDC mode, any issuer's JWTs) with aws-jwt-verify and maps the account and role claims; a Cognito authorizer could not serve OIDC issuers nor check those claims."
-            : `${route.method} ${route.path} is public by design: no user pool authorizer applies.`,
-      });
+      Validations.of(method).acknowledge({ id: 'AwsSolutions-COG4', reason: userPoolReason(route) });
       methods[route.name] = method;
     }
     this.methods = methods;
@@ -107,5 +94,42 @@ export class ManagementApi extends Construct {
   /** The stage's invoke URL (ends in `/`). */
   public get url(): string {
     return this.api.url;
+  }
+
+  /**
+   * The ARN a caller's IAM policy allows (`execute-api:Invoke`) to call an `iam` route of this
+   * stage, e.g. `arnForRoute(routeNamed('verifyToken'))` for POST /verify (docs/verify.md).
+   */
+  public arnForRoute(route: Pick<RouteDefinition, 'method' | 'path'>): string {
+    return this.api.arnForExecuteApi(route.method, route.path, this.stageName);
+  }
+}
+
+/** How API Gateway authorizes a route's method, by the route table's `auth`. */
+function methodAuthorization(
+  route: RouteDefinition,
+  authorizer: apigateway.IAuthorizer,
+): Pick<apigateway.MethodOptions, 'authorizer' | 'authorizationType'> {
+  switch (route.auth) {
+    case 'jwt':
+      return { authorizer, authorizationType: apigateway.AuthorizationType.CUSTOM };
+    case 'iam':
+      // SigV4: API Gateway checks the signature and the signer's execute-api:Invoke on this method
+      // before the function runs; only principals the operator's policies allow get through.
+      return { authorizationType: apigateway.AuthorizationType.IAM };
+    case 'public':
+      return { authorizationType: apigateway.AuthorizationType.NONE };
+  }
+}
+
+/** Why no Cognito user pool authorizer (cdk-nag AwsSolutions-COG4) is right for the route. */
+function userPoolReason(route: RouteDefinition): string {
+  switch (route.auth) {
+    case 'jwt':
+      return "Authorized by a Lambda REQUEST authorizer that verifies Cognito ID tokens (or, in OIDC mode, any issuer's JWTs) with aws-jwt-verify and maps the account and role claims; a Cognito authorizer could not serve OIDC issuers nor check those claims.";
+    case 'iam':
+      return `${route.method} ${route.path} is for services, not people: IAM (SigV4) authorization, so only AWS principals the operator allows execute-api:Invoke may call it (docs/verify.md).`;
+    case 'public':
+      return `${route.method} ${route.path} is public by design: no user pool authorizer applies.`;
   }
 }

@@ -23,7 +23,8 @@ interface ManagementFunctionsProps {
 
 /**
  * One function per management route, each with a role that allows what its route's `permissions`
- * say and nothing more: `read` routes GetItem/Query, `readWrite` routes also item writes, `hmacKey`
+ * say and nothing more: `read` routes GetItem/Query, `readWrite` routes also item writes, `verify`
+ * the token authorizer's GetItem of credentials and lastUsedAt update, `hmacKey`
  * routes kms:Decrypt of the HMAC key under its encryption context, `cursorKey` routes the same of
  * the cursor key, `usagePlans` routes API Gateway's API keys and usage plans (lib/constructs/usage-plans.ts).
  */
@@ -48,6 +49,13 @@ export class ManagementFunctions extends Construct {
           break;
         case 'readWrite':
           props.table.bindReadWrite(fn);
+          break;
+        case 'verify':
+          // The token authorizer's grants, not its bindVerify: that one also counts strict-mode
+          // rates, which the verify API does not do. The table's name is all it reads of the env.
+          fn.function.addEnvironment(ENV.tableName, props.table.table.tableName);
+          props.table.grantVerify(fn.role);
+          props.table.grantRecordLastUsed(fn.role);
           break;
         case 'none':
           break;

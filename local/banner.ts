@@ -25,6 +25,7 @@ export function readyBanner(stack: LocalStack, elapsedMs: number): string {
     '',
     `  Console         ${gateway}/   open in a browser: sign in, create and manage tokens`,
     `  Gateway         ${gateway}   management API, ${config.demoApi ? 'demo API /demo/{area}/..., ' : ''}dev sign-in POST /_local/session`,
+    `  Verify API      ${gateway}/verify   POST, without SigV4 from loopback only (127.0.0.1, ::1; anyone else 403); deployed: IAM`,
     `  Emails (SES)    ${urls.sesEmulator}   every email sent`,
     `  DynamoDB Local  ${urls.dynamoDb}   table ${context.tableName}, data in ${settings.dataDir}`,
     '',
@@ -39,6 +40,7 @@ export function readyBanner(stack: LocalStack, elapsedMs: number): string {
       ? `  curl -s ${gateway}/demo/${area}/hello -H "authorization: Bearer $SECRET"`
       : '  (the demo API is off: demoApi is false in cdk.json)',
     `  curl -s ${gateway}/tokens -H "authorization: Bearer $JWT"`,
+    `  curl -s -X POST ${gateway}/verify -H 'content-type: application/json' -d "{"token":"$SECRET","method":"GET","path":"/${area}/hello"}"`,
     '',
     'Press Ctrl-C to stop.',
   ];

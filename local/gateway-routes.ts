@@ -22,7 +22,8 @@ import type { GatewayRoute } from './routing.js';
 
 // What the local gateway serves, mirroring the deployed stack:
 //   - the management API, one method per route-table entry; `jwt` routes behind the JWT
-//     authorizer (its identity sources and cache TTL as lib/management-api.ts deploys them);
+//     authorizer (its identity sources and cache TTL as lib/management-api.ts deploys them); `iam`
+//     routes (POST /verify) without SigV4, for loopback callers only (local/gateway.ts);
 //   - the demo API (when `demoApi` is on): `ANY <base path>/<route>` for each demo route, behind the
 //     token authorizer (identity sources and cache TTL as lib/constructs/demo-api.ts deploys them),
 //     stage variable accessTokensBasePath;
@@ -110,6 +111,7 @@ export function gatewayRoutes(options: GatewayRouteOptions): GatewayRoute<RouteT
         api: MANAGEMENT_API,
         fn,
         authorizer: route.auth === 'jwt' ? jwtAuthorizer : undefined,
+        ...(route.auth === 'iam' ? { iam: true } : {}),
       },
     };
   });

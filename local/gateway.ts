@@ -15,6 +15,8 @@ import { type GatewayRoute, RouteTable } from './routing.js';
 // (routing.ts), runs the route's Lambda authorizer with its result cache (lambda-authorizer.ts),
 // invokes the route's handler with a proxy event (events.ts) and writes its result
 // (proxy-response.ts). Local-only routes (the dev identity provider) are answered in process.
+// IAM routes (POST /verify) check no SigV4 signature here: they answer loopback callers only, and
+// anyone else gets a 403 (docs/verify.md).
 // One access-log line per request: method, path, status, time, authorizer cache; never a header
 // value or a body.
 //
@@ -49,8 +51,13 @@ export type RouteTarget =
       readonly kind: 'lambda';
       readonly api: ApiStage;
       readonly fn: LocalFunction;
-      /** Undefined: a public route. */
+      /** Undefined: a public route (or an IAM one, `iam`). */
       readonly authorizer: LambdaAuthorizer | undefined;
+      /**
+       * An IAM (SigV4) method, e.g. POST /verify: locally no signature is checked, so it is served to
+       * loopback callers only (as LOCAL_IAM_PRINCIPAL) and refused (403) to anyone else.
+       */
+      readonly iam?: boolean;
       /** Set: the method requires an API key, taken from the authorizer's answer. */
       readonly usagePlans?: UsagePlanEnforcement;
     }
@@ -83,6 +90,17 @@ interface Answer {
 
 const fromGateway = (response: GatewayResponse, cache = '-'): Answer => ({ ...response, cache });
 
+/**
+ * The principal an IAM route's function sees locally (`requestContext.identity.userArn`): API
+ * Gateway names the signer there; the local gateway checks no signature and names this stand-in.
+ */
+export const LOCAL_IAM_PRINCIPAL = 'arn:aws:iam::000000000000:user/local-loopback';
+
+/** 127.0.0.0/8 and ::1 (IPv4-mapped addresses arrive here already unmapped, sourceIpOf). */
+export function isLoopback(address: string): boolean {
+  return address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address);
+}
+
 function sourceIpOf(request: IncomingMessage): string {
   const address = request.socket.remoteAddress ?? '127.0.0.1';
   return address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
@@ -100,6 +118,9 @@ async function invokeIntegration(
 ): Promise<Answer> {
   let authorizerContext: Readonly<Record<string, string | number>> | null = null;
   let cache = '-';
+  // No SigV4 check locally: an IAM route answers loopback callers only (docs/verify.md).
+  if (target.iam === true && !isLoopback(request.sourceIp))
+    return fromGateway(GATEWAY_RESPONSES.accessDenied);
   if (target.authorizer !== undefined) {
     const outcome = await target.authorizer.authorize(target.api, request, resource);
     cache = outcome.cache === 'none' ? '-' : outcome.cache;
@@ -113,9 +134,11 @@ async function invokeIntegration(
       if (admission.kind !== 'allowed') return fromGateway(refusalOf(admission), cache);
     }
   }
+  const event = proxyEvent(target.api, request, resource, authorizerContext);
+  if (target.iam === true) event.requestContext.identity.userArn = LOCAL_IAM_PRINCIPAL;
   let result: unknown;
   try {
-    result = await target.fn.invoke(proxyEvent(target.api, request, resource, authorizerContext));
+    result = await target.fn.invoke(event);
   } catch (error) {
     log(
       `${target.fn.name} failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,

@@ -30,6 +30,7 @@ import {
 } from './leak-schemas.js';
 import { quotaSchema, rateLimitSchema } from './policy-settings.js';
 import type { ManagementRouteName } from './routes.js';
+import { verifyRequestSchema, verifyResultSchema } from './verify-schemas.js';
 
 // The management API's contract as zod schemas: the HTTP layer validates requests with them, the
 // handlers' results are typed by them, and lambdas/contract/openapi.ts turns them into the OpenAPI
@@ -692,6 +693,11 @@ export const ROUTE_CONTRACTS = {
     body: reportLeakRequestSchema,
     responses: { 200: reportLeakResultSchema },
     errors: ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_FOUND'],
+  },
+  verifyToken: {
+    body: verifyRequestSchema,
+    responses: { 200: verifyResultSchema },
+    errors: ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'],
   },
   getOpenApi: {
     responses: { 200: openApiDocumentSchema },

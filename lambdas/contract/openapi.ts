@@ -17,6 +17,7 @@ import { MANAGEMENT_ROUTES, type RouteDefinition } from './routes.js';
 const OPENAPI_VERSION = '3.1.0';
 const API_VERSION = '1.0.0';
 const BEARER_SCHEME = 'bearerJwt';
+const SIGV4_SCHEME = 'sigv4';
 
 type JsonObject = Record<string, unknown>;
 
@@ -102,7 +103,7 @@ const jsonContent = (schema: JsonObject) => ({ 'application/json': { schema } })
 
 function errorResponses(route: RouteDefinition, contract: RouteContract): Record<string, JsonObject> {
   const codes: ErrorCode[] = [
-    ...(route.auth === 'jwt' ? (['UNAUTHORIZED', 'FORBIDDEN'] as const) : []),
+    ...(route.auth === 'public' ? [] : (['UNAUTHORIZED', 'FORBIDDEN'] as const)),
     ...contract.errors,
     'INTERNAL',
   ];
@@ -143,7 +144,7 @@ function operationOf(collector: ComponentCollector, route: RouteDefinition): Jso
   return {
     operationId: route.name,
     summary: route.summary,
-    description: route.auth === 'jwt' ? `Roles: ${route.roles.join(', ')}.` : 'Public: no authentication.',
+    description: descriptionOf(route),
     ...(parameters.length === 0 ? {} : { parameters }),
     ...(requestBody === undefined
       ? {}
@@ -154,8 +155,30 @@ function operationOf(collector: ComponentCollector, route: RouteDefinition): Jso
           },
         }),
     responses: { ...success, ...errorResponses(route, contract) },
-    security: route.auth === 'jwt' ? [{ [BEARER_SCHEME]: [] }] : [],
+    security: securityOf(route),
   };
+}
+
+function descriptionOf(route: RouteDefinition): string {
+  switch (route.auth) {
+    case 'jwt':
+      return `Roles: ${route.roles.join(', ')}.`;
+    case 'iam':
+      return 'IAM: a request signed with AWS Signature Version 4 (service `execute-api`) by a principal allowed `execute-api:Invoke` on this method; for services, not people.';
+    case 'public':
+      return 'Public: no authentication.';
+  }
+}
+
+function securityOf(route: RouteDefinition): JsonObject[] {
+  switch (route.auth) {
+    case 'jwt':
+      return [{ [BEARER_SCHEME]: [] }];
+    case 'iam':
+      return [{ [SIGV4_SCHEME]: [] }];
+    case 'public':
+      return [];
+  }
 }
 
 export function buildOpenApiDocument(
@@ -187,6 +210,15 @@ export function buildOpenApiDocument(
           scheme: 'bearer',
           bearerFormat: 'JWT',
           description: "The product's OIDC JWT (a Cognito ID token by default).",
+        },
+        // OpenAPI has no SigV4 type: API Gateway's own extension on an apiKey scheme, as its exports write it.
+        [SIGV4_SCHEME]: {
+          type: 'apiKey',
+          name: 'Authorization',
+          in: 'header',
+          'x-amazon-apigateway-authtype': 'awsSigv4',
+          description:
+            'AWS Signature Version 4, service `execute-api` (the verify API; lib/verify-client.ts signs it).',
         },
       },
     },

@@ -13,9 +13,12 @@ export interface RouteDefinition {
   readonly name: string;
   readonly method: HttpMethod;
   readonly path: string;
-  /** `jwt`: behind the JWT authorizer; `public`: no authentication. */
-  readonly auth: 'jwt' | 'public';
-  /** Roles allowed to call it; empty for public routes. */
+  /**
+   * `jwt`: behind the JWT authorizer; `public`: no authentication; `iam`: SigV4-signed by an AWS
+   * principal the operator allows (`execute-api:Invoke`), for services, not people (docs/verify.md).
+   */
+  readonly auth: 'jwt' | 'public' | 'iam';
+  /** Roles allowed to call it; empty for public and IAM routes. */
   readonly roles: readonly Role[];
   readonly summary: string;
 }
@@ -147,6 +150,15 @@ export const MANAGEMENT_ROUTES = [
     roles: ALL_ROLES,
     summary:
       'Report a token of your account found in the wild: it is revoked and its owner emailed. Presenting the secret is the authorization; any other string is a 404.',
+  },
+  {
+    name: 'verifyToken',
+    method: 'POST',
+    path: '/verify',
+    auth: 'iam',
+    roles: [],
+    summary:
+      "Services outside API Gateway: the token authorizer's decision for a token (valid, reason, owner, scopes). SigV4-signed (IAM) callers only.",
   },
   {
     name: 'getOpenApi',

@@ -1,7 +1,8 @@
 import { bearerCredentials } from './bearer.js';
-import { type MappedRoute, type RouteContext, requiredScopeFor } from './gateway-scope.js';
+import { areaOf, type MappedRoute, type RouteContext, requiredScopeFor } from './gateway-scope.js';
 import { ipAllowlistFor } from './ip-allowlist.js';
 import type { CredentialRecord } from './model.js';
+import { SCOPE_PATTERN } from './scope-patterns.js';
 import { isWellFormedToken } from './token-format.js';
 
 // The token authorizer's decision (docs/design.md "Token authorizer contract"), pure and in two steps
@@ -15,7 +16,8 @@ import { isWellFormedToken } from './token-format.js';
 //      come first, so a disabled owner's token from a foreign address is a 401, not a 403 that would
 //      tell the caller the token itself still exists and is good.
 // The scope a request needs comes from the API's route→scope map when its matched route is mapped,
-// else from the area rule (gateway-scope.ts).
+// else from the area rule (gateway-scope.ts). The verify API (lambdas/verify-token, docs/verify.md)
+// runs this same decision; its caller may name the scope itself, or ask for none.
 
 export const AUTHORIZATION_REASONS = [
   'VALID',
@@ -60,6 +62,13 @@ export function isUnauthenticated(reason: AuthorizationReason): reason is Unauth
   return OUTCOME_BY_REASON[reason] === 'unauthenticated';
 }
 
+/**
+ * What the verify API's caller asks for instead of the gateway's rules (docs/verify.md): a scope,
+ * which wins over the route map and the area rule as a mapped route's scope does, or none (no scope
+ * is checked; every other check still is). Gateways never set it.
+ */
+export type ScopeRequirement = { readonly kind: 'scope'; readonly scope: string } | { readonly kind: 'none' };
+
 /** The request as the gateway describes it. `basePath` is normalized (gateway-scope.ts). */
 export interface GatewayRequest {
   readonly method: string;
@@ -68,6 +77,8 @@ export interface GatewayRequest {
   readonly sourceIp: string | undefined;
   /** The matched route and the API's route→scope map; absent = the area rule only. */
   readonly route?: RouteContext;
+  /** The verify API's explicit requirement; absent = the route map and the area rule. */
+  readonly requirement?: ScopeRequirement;
 }
 
 export interface Decision {
@@ -91,8 +102,19 @@ export function presentedToken(authorization: string | undefined, prefix: string
   return credentials !== undefined && isWellFormedToken(credentials, prefix) ? credentials : undefined;
 }
 
-function requiredScopeOf(request: GatewayRequest) {
-  return requiredScopeFor(request.method, request.path, request.basePath, request.route);
+function requiredScopeOf(request: GatewayRequest): {
+  readonly area: string | undefined;
+  readonly scope: string | undefined;
+  readonly route?: MappedRoute;
+} {
+  const requirement = request.requirement;
+  if (requirement === undefined) {
+    return requiredScopeFor(request.method, request.path, request.basePath, request.route);
+  }
+  if (requirement.kind === 'none') return { area: areaOf(request.path, request.basePath), scope: undefined };
+  // Re-checked like a route map's value: a string that is not a scope needs one no token holds.
+  const parsed = SCOPE_PATTERN.exec(requirement.scope);
+  return { area: parsed?.[1], scope: parsed === null ? undefined : requirement.scope };
 }
 
 export function malformedDecision(request: GatewayRequest): Decision {
@@ -136,6 +158,7 @@ function reasonFor(
   // `!== false` rather than truthiness: a damaged record without the flag fails closed.
   if (credential.disabled !== false) return 'DISABLED';
   if (!ipAllowlistFor(credential.allowedIps).allows(request.sourceIp)) return 'IP_NOT_ALLOWED';
+  if (request.requirement?.kind === 'none') return 'VALID';
   if (requiredScope === undefined || !credential.scopes.includes(requiredScope)) return 'INSUFFICIENT_SCOPE';
   return 'VALID';
 }

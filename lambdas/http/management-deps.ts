@@ -4,6 +4,7 @@ import type {
   Clock,
   CredentialReader,
   KeySource,
+  LastUsedRecorder,
   TokenRepository,
   UsagePlanGateway,
   UsageReader,
@@ -28,8 +29,15 @@ export interface ManagementDeps {
   readonly revokeAllJobs: RevokeAllJobStore;
   /** A revoke-all job's dependencies, including where the rest of a large job goes. */
   readonly revokeAll: RevokeAllJobDeps;
-  /** The HMAC key that hashes token secrets (creating and rotating tokens). */
+  /** The HMAC key that hashes token secrets (creating and rotating tokens, verifying them). */
   readonly hmacKey: KeySource;
+  /**
+   * Credentials by their secret's HMAC (the token authorizer's reader): the verify API's one read, and
+   * leak reports' lookup of the reported secret.
+   */
+  readonly credentials: CredentialReader;
+  /** The verify API's lastUsedAt update (the token authorizer's narrow write). */
+  readonly lastUsed: LastUsedRecorder;
   /** The key list cursors are sealed with: a key of its own, not the HMAC key. */
   readonly cursorKey: KeySource;
   readonly settings: PolicySettings;
@@ -41,8 +49,6 @@ export interface ManagementDeps {
    * write (best effort; the usage-key stream consumer is the guarantee). Absent: the consumer only.
    */
   readonly usagePlans?: UsagePlanGateway | undefined;
-  /** Credentials by their secret's HMAC (leak reports look the reported secret up). */
-  readonly credentials: CredentialReader;
   /** GitHub's secret scanning public keys (POST /leaks/github checks its reports' signatures). */
   readonly githubKeys: GithubPublicKeys;
 }

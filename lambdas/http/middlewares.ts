@@ -15,6 +15,8 @@ type HttpMiddleware = MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult>
 interface RequestState {
   readonly startedAt: number;
   caller?: Caller;
+  /** On an `iam` route: the ARN of the AWS principal that signed the request. */
+  principal?: string;
   errorCode?: string;
   /** The cause of a 500, for the log only. */
   fault?: unknown;
@@ -26,6 +28,12 @@ const states = new WeakMap<object, RequestState>();
 export function noteCaller(event: APIGatewayProxyEvent, caller: Caller): void {
   const state = states.get(event);
   if (state !== undefined) state.caller = caller;
+}
+
+/** Records the AWS principal of an `iam` route's request so that the access log can name it. */
+export function notePrincipal(event: APIGatewayProxyEvent, principal: string): void {
+  const state = states.get(event);
+  if (state !== undefined) state.principal = principal;
 }
 
 /**
@@ -67,7 +75,7 @@ function describeFault(fault: unknown): Record<string, unknown> {
 }
 
 /**
- * One structured line per request: route, status, latency and who called. Never the body, the
+ * One structured line per request: route, status, latency and who called (user or AWS principal). Never the body, the
  * headers (the Authorization header is a credential) or the query string.
  */
 export function accessLog(route: RouteDefinition): HttpMiddleware {
@@ -84,6 +92,7 @@ export function accessLog(route: RouteDefinition): HttpMiddleware {
       userId: state?.caller?.userId,
       accountId: state?.caller?.accountId,
       role: state?.caller?.role,
+      principal: state?.principal,
       errorCode: state?.errorCode,
     };
     if (status >= 500) {

@@ -31,6 +31,17 @@ export function callerOf(event: APIGatewayProxyEvent): Caller {
   };
 }
 
+/**
+ * The AWS principal that signed the request (SigV4) on an `iam` route: the ARN API Gateway puts in
+ * `requestContext.identity.userArn` after checking the signature and the principal's
+ * `execute-api:Invoke`. Absent, the request did not come through an IAM-authorized method: 401.
+ */
+export function iamPrincipalOf(event: APIGatewayProxyEvent): string {
+  const userArn = event.requestContext?.identity?.userArn;
+  if (typeof userArn !== 'string' || userArn === '') throw new UnauthorizedError('Authentication required');
+  return userArn;
+}
+
 const nonEmpty = (value: string | null | undefined, max: number) =>
   typeof value === 'string' && value !== '' ? capText(value, max) : undefined;
 

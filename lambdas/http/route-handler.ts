@@ -12,8 +12,15 @@ import {
 import { ForbiddenError, ValidationError } from '../core/errors.js';
 import type { Caller } from '../core/model.js';
 import { logger } from '../runtime/logger.js';
-import { accessLog, errorMapper, noteCaller } from './middlewares.js';
-import { assertJsonContentType, callerOf, jsonBodyOf, pathParametersOf, queryOf } from './request.js';
+import { accessLog, errorMapper, noteCaller, notePrincipal } from './middlewares.js';
+import {
+  assertJsonContentType,
+  callerOf,
+  iamPrincipalOf,
+  jsonBodyOf,
+  pathParametersOf,
+  queryOf,
+} from './request.js';
 import { emptyResponse, jsonResponse } from './response.js';
 import { parseInput } from './validation.js';
 
@@ -24,7 +31,7 @@ import { parseInput } from './validation.js';
 //
 // It looks the route up in the route table (lambdas/contract/routes.ts) and its contract in
 // lambdas/contract/api-schemas.ts, and before the function runs it: authenticates the caller (401),
-// checks the route's roles (403), requires `Content-Type: application/json` for a body (415), limits
+// checks the route's roles (403) or, on an `iam` route, that API Gateway named the signing principal (401), requires `Content-Type: application/json` for a body (415), limits
 // the body to 16 KB (413), refuses bodies that are not UTF-8 (400), parses JSON (400; an absent body is
 // `{}` where the contract says `bodyOptional`) and validates body, query and path parameters
 // against the contract (400). The function's result is typed by
@@ -83,6 +90,10 @@ export function routeHandler<N extends ManagementRouteName>(
       if (!route.roles.includes(caller.role)) {
         throw new ForbiddenError(`The ${caller.role} role is not allowed to do this`);
       }
+    } else if (route.auth === 'iam') {
+      // API Gateway checked the SigV4 signature and the caller's execute-api:Invoke before calling
+      // us; an event without the principal it names did not come through an IAM-authorized method.
+      notePrincipal(event, iamPrincipalOf(event));
     }
     // A body is JSON or nothing: 415 before a byte of it is read (routes that take no body ignore it).
     if (contract.body !== undefined && typeof event.body === 'string' && event.body !== '') {

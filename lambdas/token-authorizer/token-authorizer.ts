@@ -2,6 +2,7 @@ import type { Context } from 'aws-lambda';
 import { type Decision, type DecisionLogReason, isUnauthenticated } from '../core/authorization.js';
 import { bearerCredentials } from '../core/bearer.js';
 import type { PathIssue } from '../core/gateway-scope.js';
+import { type LastUsedTracking, recordUseInBackground } from '../core/last-used.js';
 import { InvalidRouteScopesError } from '../core/route-scopes.js';
 import { hintOf, isWellFormedToken } from '../core/token-format.js';
 import { type VerifyTokenDeps, verifyToken } from '../core/verify-token.js';
@@ -16,7 +17,6 @@ import {
   type TokenAuthorizerResult,
   UnkeyedRouteMapError,
 } from './gateway.js';
-import { type LastUsedTracking, recordUseInBackground } from './last-used.js';
 import { restResponseFor } from './rest-responses.js';
 import { createStrictLimits, type StrictLimitsConfig } from './strict-limits.js';
 
@@ -26,7 +26,7 @@ import { createStrictLimits, type StrictLimitsConfig } from './strict-limits.js'
 // core/verify-token.ts: no I/O for a malformed token, otherwise one HMAC and one consistent GetItem
 // unless the in-process cache answers), log the decision in exactly one line, answer in the
 // gateway's dialect. After a VALID decision the token's lastUsedAt is recorded in the background
-// (last-used.ts), never awaited.
+// (core/last-used.ts), never awaited.
 //
 // Dependency failures (KMS, DynamoDB, a damaged item, anything unexpected) fail closed: a generic
 // error, which API Gateway answers with a 500 and does not cache. Never an Allow, and never a Deny

@@ -112,12 +112,25 @@ function addJsonGatewayResponses(api: apigateway.RestApi): void {
       statusCode: '403',
       body: gatewayErrorBody(GATEWAY_ERRORS.accessDenied),
     },
+    // IAM routes (POST /verify, docs/verify.md): a signature that does not verify, or signed with
+    // expired credentials, is a 403 in the contract's shape (else DEFAULT_4XX would call it VALIDATION_FAILED).
+    {
+      type: apigateway.ResponseType.INVALID_SIGNATURE,
+      statusCode: '403',
+      body: gatewayErrorBody(GATEWAY_ERRORS.signatureRejected),
+    },
+    {
+      type: apigateway.ResponseType.EXPIRED_TOKEN,
+      statusCode: '403',
+      body: gatewayErrorBody(GATEWAY_ERRORS.signatureRejected),
+    },
     {
       type: apigateway.ResponseType.REQUEST_TOO_LARGE,
       statusCode: '413',
       body: gatewayErrorBody(GATEWAY_ERRORS.requestTooLarge),
     },
-    // No IAM or API-key auth here: a "missing authentication token" only ever means no such route.
+    // A "missing authentication token" means no such route, or an unsigned call of an IAM route
+    // (POST /verify, docs/verify.md): to a caller without AWS credentials both are "no such route".
     {
       type: apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN,
       statusCode: '404',

@@ -86,7 +86,27 @@ describe('management functions: least privilege from the route table', () => {
         (statement) => statement.Sid !== 'WriteOwnLogs',
       );
       const expected: unknown[] = [];
-      if (route.permissions.table !== 'none') {
+      if (route.permissions.table === 'verify') {
+        // The token authorizer's two grants (lib/constructs/token-table.ts), nothing more.
+        expected.push(
+          {
+            Effect: 'Allow',
+            Action: 'dynamodb:GetItem',
+            Resource: arnOf(stack.table.table),
+            Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['CREDENTIAL#*'] } },
+          },
+          {
+            Effect: 'Allow',
+            Action: 'dynamodb:UpdateItem',
+            Resource: arnOf(stack.table.table),
+            Condition: {
+              'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['TOKEN#*'] },
+              'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk', 'lastUsedAt'] },
+              StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
+            },
+          },
+        );
+      } else if (route.permissions.table !== 'none') {
         expected.push({
           Effect: 'Allow',
           Action: ['dynamodb:GetItem', 'dynamodb:Query'],

@@ -73,6 +73,7 @@ describe('OIDC deployment', () => {
       'TokenAuthorizerFunctionArn',
       'UsageKeysDeadLetterQueueUrl',
       'UsageKeysTableName',
+      'VerifyApiArn',
     ]);
   });
 

@@ -176,6 +176,7 @@ describe('HMAC key', () => {
           routeRole('rotateToken'),
           routeRole('reportLeaks'),
           routeRole('reportLeak'),
+          routeRole('verifyToken'),
           role(stack.tokenAuthorizer),
         ]),
       ),
@@ -192,8 +193,8 @@ describe('HMAC key', () => {
         | undefined;
       return condition?.ArnEquals['aws:PrincipalArn'];
     };
-    // The leak routes (docs/leaks.md) look a reported secret up by its HMAC.
-    expect(named('DecryptHmacKey')).toHaveLength(5);
+    // The leak routes (docs/leaks.md) and the verify API (docs/verify.md) look a secret up by its HMAC.
+    expect(named('DecryptHmacKey')).toHaveLength(6);
     expect(named('DecryptCursorKey')).toHaveLength(2);
     // No role of ours has any KMS action beyond these, in its own policy either.
     for (const [name, fn] of ourFunctions()) {
@@ -526,6 +527,7 @@ describe('least privilege', () => {
       'reportLeaks',
       'rotateToken',
       'tokenAuthorizer',
+      'verifyToken',
     ]);
     expect(decryptersOf(CURSOR_CONTEXT_CONDITION)).toEqual(['listAuditEvents', 'listTokens']);
   });
@@ -549,6 +551,13 @@ describe('least privilege', () => {
       if (route.permissions.table === 'none') {
         expect(actions.filter((action) => action.startsWith('dynamodb:'))).toEqual([]);
         expect(environmentOf(fn)).not.toHaveProperty(ENV.tableName);
+      } else if (route.permissions.table === 'verify') {
+        // The token authorizer's two grants, asserted in full in test/infra/verify-api.test.ts.
+        expect(environmentOf(fn)[ENV.tableName]).toEqual(ref(stack.table.table));
+        expect(actions.filter((action) => action.startsWith('dynamodb:')).sort()).toEqual([
+          'dynamodb:GetItem',
+          'dynamodb:UpdateItem',
+        ]);
       } else {
         expect(environmentOf(fn)[ENV.tableName]).toEqual(ref(stack.table.table));
         expect(statements).toContainEqual({
@@ -568,7 +577,7 @@ describe('least privilege', () => {
           Action: [...TABLE_WRITE_ACTIONS],
           Resource: tableArn,
         });
-      } else {
+      } else if (route.permissions.table !== 'verify') {
         // A read route cannot write.
         expect(actions.filter((action) => writes.includes(action))).toEqual([]);
       }
@@ -720,7 +729,8 @@ describe('management API', () => {
   });
 
   for (const route of MANAGEMENT_ROUTES) {
-    it(`${route.method} ${route.path}: ${route.auth === 'jwt' ? 'behind the JWT authorizer' : 'public'}, proxied to its function`, () => {
+    const authorization = { jwt: 'CUSTOM', iam: 'AWS_IAM', public: 'NONE' }[route.auth];
+    it(`${route.method} ${route.path}: ${authorization}, proxied to its function`, () => {
       const method = managementApi().methods[route.name];
       if (method === undefined) throw new Error(`no method for ${route.name}`);
       expect(method.resource.path).toBe(route.path);
@@ -728,7 +738,7 @@ describe('management API', () => {
       template.hasResourceProperties('AWS::ApiGateway::Method', {
         HttpMethod: route.method,
         ResourceId: ref(method.resource),
-        AuthorizationType: route.auth === 'jwt' ? 'CUSTOM' : 'NONE',
+        AuthorizationType: authorization,
         AuthorizerId: route.auth === 'jwt' ? ref(managementApi().authorizer) : Match.absent(),
         Integration: Match.objectLike({
           Type: 'AWS_PROXY',
@@ -901,6 +911,7 @@ describe('outputs', () => {
         'UsageKeysTableName',
         'UserPoolClientId',
         'UserPoolId',
+        'VerifyApiArn',
       ].sort(),
     );
   });

@@ -33,8 +33,12 @@ import {
 type Relation = 'own' | 'sameAccountOther' | 'otherAccount';
 // getRevokeAllJob names a job, not a user or token: its visibility is tested with the jobs
 // (test/integration/revoke-all-job.test.ts). GitHub's signed leak reports are public, not a role's
-// (test/integration/leaks.test.ts).
-type MatrixRoute = Exclude<ManagementRouteName, 'getOpenApi' | 'getRevokeAllJob' | 'reportLeaks'>;
+// (test/integration/leaks.test.ts). verifyToken is for AWS principals (IAM), not users: below, no
+// role's JWT reaches it.
+type MatrixRoute = Exclude<
+  ManagementRouteName,
+  'getOpenApi' | 'getRevokeAllJob' | 'reportLeaks' | 'verifyToken'
+>;
 type Row = Record<Relation, number>;
 
 const RELATIONS: readonly Relation[] = ['own', 'sameAccountOther', 'otherAccount'];

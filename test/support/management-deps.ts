@@ -6,6 +6,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoAuditLog } from '../../lambdas/adapters/dynamo-audit-log.js';
 import { DynamoCredentialReader } from '../../lambdas/adapters/dynamo-credential-reader.js';
+import { DynamoLastUsedRecorder } from '../../lambdas/adapters/dynamo-last-used-recorder.js';
 import { DynamoRevokeAllJobs } from '../../lambdas/adapters/dynamo-revoke-all-jobs.js';
 import { DynamoTokenRepository } from '../../lambdas/adapters/dynamo-token-repository.js';
 import { DynamoUserAccessRepository } from '../../lambdas/adapters/dynamo-user-access.js';
@@ -40,6 +41,7 @@ import { inProcessRevokeAllContinuation } from '../../lambdas/runtime/revoke-all
 import { SDK_REQUEST_TIMEOUT_ENV, sdkClientConfig } from '../../lambdas/runtime/sdk-options.js';
 import { setUserTokenAccessRoute } from '../../lambdas/set-user-token-access/route.js';
 import { updateTokenRoute } from '../../lambdas/update-token/route.js';
+import { verifyTokenRoute } from '../../lambdas/verify-token/route.js';
 
 // The management routes' dependencies for tests, built directly (no environment, no module
 // reloading): the real DynamoDB adapters on a document client of their own (aws-sdk-client-mock's
@@ -101,12 +103,13 @@ export function managementDeps(options: ManagementDepsOptions = {}): TestManagem
   return {
     tokens,
     userAccess: new DynamoUserAccessRepository(documentClient, tableName, retention),
+    credentials: new DynamoCredentialReader(documentClient, tableName),
+    lastUsed: new DynamoLastUsedRecorder(documentClient, tableName),
     auditLog,
     revokeAllJobs,
     revokeAll,
     settings,
     clock,
-    credentials: new DynamoCredentialReader(documentClient, tableName),
     githubKeys: new HttpGithubPublicKeys(settings.leaksPublicKeysUrl),
     ...keys,
   };
@@ -154,6 +157,7 @@ export const MANAGEMENT_ROUTE_FACTORIES: Readonly<
   getPolicy: getPolicyRoute,
   reportLeaks: reportLeaksRoute,
   reportLeak: reportLeakRoute,
+  verifyToken: verifyTokenRoute,
   getOpenApi: getOpenApiRoute,
 };
 

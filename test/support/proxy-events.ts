@@ -24,6 +24,8 @@ export interface ProxyEventOptions {
   readonly headers?: Record<string, string>;
   readonly sourceIp?: string;
   readonly userAgent?: string;
+  /** An `iam` route's signer, as API Gateway names it after checking SigV4 (`identity.userArn`). */
+  readonly iamPrincipal?: string;
 }
 
 let requestCounter = 0;
@@ -75,6 +77,9 @@ export function proxyEvent(options: ProxyEventOptions): APIGatewayProxyEvent {
         ...event.requestContext.identity,
         sourceIp: options.sourceIp ?? '198.51.100.7',
         userAgent: options.userAgent ?? 'vitest',
+        ...(options.iamPrincipal === undefined
+          ? {}
+          : { userArn: options.iamPrincipal, caller: options.iamPrincipal.split('/').at(-1) ?? null }),
       },
     },
   };

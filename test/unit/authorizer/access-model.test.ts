@@ -11,6 +11,7 @@ import type { CredentialRecord } from '../../../lambdas/core/model.js';
 import { encodeRouteScopes, type RouteScopeMap } from '../../../lambdas/core/route-scopes.js';
 import { generateToken } from '../../../lambdas/core/token-format.js';
 import type { TokenAuthorizerResult } from '../../../lambdas/token-authorizer/gateway.js';
+import { type OracleCase, oracle, type Reason } from '../../support/access-oracle.js';
 import {
   captureStdout,
   credentialRecord,
@@ -400,94 +401,7 @@ describe('cache safety of the REST policy', () => {
   });
 });
 
-// --- The oracle -----------------------------------------------------------------------------------
-// Written from README / docs/design.md alone: no production helper is called to compute the expectation.
-
-type Reason =
-  | 'VALID'
-  | 'MALFORMED'
-  | 'NOT_FOUND'
-  | 'EXPIRED'
-  | 'REVOKED'
-  | 'DISABLED'
-  | 'IP_NOT_ALLOWED'
-  | 'INSUFFICIENT_SCOPE';
-
-/** An address as 128 bits, IPv4 as its IPv4-mapped IPv6 form (::ffff:a.b.c.d). */
-function addressBits(text: string): bigint | undefined {
-  const v4 = (value: string): bigint | undefined => {
-    const parts = value.split('.');
-    if (parts.length !== 4 || !parts.every((part) => /^\d{1,3}$/.test(part) && Number(part) <= 255)) {
-      return undefined;
-    }
-    return parts.reduce((bits, part) => (bits << 8n) | BigInt(Number(part)), 0n);
-  };
-  const asV4 = v4(text);
-  if (asV4 !== undefined) return (0xffffn << 32n) | asV4;
-  if (!text.includes(':')) return undefined;
-  // A dotted IPv4 tail (`::ffff:1.2.3.4`) is the last two groups written differently.
-  let hex = text;
-  const tail = text.slice(text.lastIndexOf(':') + 1);
-  if (tail.includes('.')) {
-    const tailBits = v4(tail);
-    if (tailBits === undefined) return undefined;
-    hex = `${text.slice(0, text.length - tail.length)}${(tailBits >> 16n).toString(16)}:${(tailBits & 0xffffn).toString(16)}`;
-  }
-  const [left = '', right] = hex.split('::');
-  const l = left === '' ? [] : left.split(':');
-  const r = right === undefined || right === '' ? [] : right.split(':');
-  const groups = right === undefined ? l : [...l, ...Array<string>(8 - l.length - r.length).fill('0'), ...r];
-  return groups.reduce((bits, group) => (bits << 16n) | BigInt(Number.parseInt(group, 16)), 0n);
-}
-
-function inCidr(address: string, cidr: string): boolean {
-  const [network = '', prefixText] = cidr.split('/');
-  const a = addressBits(address);
-  const n = addressBits(network);
-  if (a === undefined || n === undefined) return false;
-  const isV4 = !network.includes(':');
-  const written = prefixText === undefined ? (isV4 ? 32 : 128) : Number(prefixText);
-  const prefix = isV4 ? written + 96 : written;
-  const shift = BigInt(128 - prefix);
-  return a >> shift === n >> shift;
-}
-
-interface OracleCase {
-  readonly token: 'issued' | 'unknown' | 'malformed';
-  readonly credential: CredentialRecord;
-  readonly map: RouteScopeMap | undefined;
-  readonly basePath: string;
-  readonly method: string;
-  readonly template: string;
-  readonly path: string;
-  readonly sourceIp: string;
-}
-
-function oracle(c: OracleCase, now: number): Reason {
-  if (c.token === 'malformed') return 'MALFORMED';
-  if (c.token === 'unknown') return 'NOT_FOUND';
-  const cred = c.credential;
-  if (cred.state === 'revoked') return 'REVOKED';
-  if (cred.expiresAtMs !== null && cred.expiresAtMs <= now) return 'EXPIRED';
-  if (cred.notAfterMs !== null && cred.notAfterMs <= now) return 'EXPIRED';
-  if (cred.disabled) return 'DISABLED';
-  if (cred.allowedIps.length > 0 && !cred.allowedIps.some((cidr) => inCidr(c.sourceIp, cidr))) {
-    return 'IP_NOT_ALLOWED';
-  }
-  let needed: string | undefined;
-  const route = c.template === c.basePath ? '/' : c.template.slice(c.basePath.length);
-  if (c.map !== undefined) needed = c.map[`${c.method} ${route}`] ?? c.map[`ANY ${route}`];
-  if (needed === undefined) {
-    const segment = c.path.slice(c.basePath.length).split('/')[1] ?? '';
-    const action = ['GET', 'HEAD', 'OPTIONS'].includes(c.method)
-      ? 'read'
-      : ['POST', 'PUT', 'PATCH', 'DELETE'].includes(c.method)
-        ? 'write'
-        : undefined;
-    if (/^[a-z][a-z0-9-]{0,39}$/.test(segment) && action !== undefined) needed = `${segment}:${action}`;
-  }
-  return needed !== undefined && cred.scopes.includes(needed) ? 'VALID' : 'INSUFFICIENT_SCOPE';
-}
+// --- The oracle (test/support/access-oracle.ts) ---------------------------------------------------
 
 describe('property: the authorizer agrees with the oracle', () => {
   const SCOPES = [

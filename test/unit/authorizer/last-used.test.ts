@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
+import { type LastUsedTracking, recordUseInBackground } from '../../../lambdas/core/last-used.js';
 import { LastUsedThrottle } from '../../../lambdas/core/last-used-throttle.js';
 import type { LastUsedRecorder } from '../../../lambdas/core/ports.js';
-import { type LastUsedTracking, recordUseInBackground } from '../../../lambdas/token-authorizer/last-used.js';
 
 function tracking(recordUse: LastUsedRecorder['recordUse'], onFailure = vi.fn()): LastUsedTracking {
   return {

@@ -40,6 +40,7 @@ const BODIES: Partial<Record<ManagementRouteName, object>> = {
   rotateToken: { gracePeriodSeconds: 0 },
   setUserTokenAccess: { enabled: false },
   reportLeak: { token: 'atk_not-a-token', url: 'https://example.com/paste/1' },
+  verifyToken: { token: 'atk_not-a-token' },
 };
 
 /** The status of an accepted body where it is not a 2xx: a string that is no token of the account is a 404. */
@@ -59,6 +60,8 @@ function eventFor(name: ManagementRouteName, body: string, headers: Record<strin
     pathParameters,
     body,
     caller: adminContext({ userId: 'user-1' }),
+    // An IAM route's caller is the AWS principal API Gateway names (POST /verify).
+    ...(route.auth === 'iam' ? { iamPrincipal: 'arn:aws:iam::123456789012:role/service' } : {}),
   });
   // Replace the fixture's Content-Type with exactly the given values (none when null).
   const withoutType = (map: Record<string, unknown>) =>

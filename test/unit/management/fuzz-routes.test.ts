@@ -53,6 +53,7 @@ const BODY_FIELDS: Partial<Record<ManagementRouteName, readonly string[]>> = {
   updateToken: ['name', 'description', 'scopes', 'allowedIps', 'expiresAt'],
   rotateToken: ['gracePeriodSeconds'],
   setUserTokenAccess: ['enabled'],
+  verifyToken: ['token', 'method', 'path', 'requiredScope', 'sourceIp'],
 };
 const QUERY_FIELDS: Partial<Record<ManagementRouteName, readonly string[]>> = {
   listTokens: ['status', 'userId', 'limit', 'cursor'],
@@ -317,6 +318,11 @@ function eventOf(route: RouteDef, request: FuzzRequest): APIGatewayProxyEvent {
               .toString('base64'),
           }
         : request.headers,
+    // An IAM route (POST /verify): API Gateway names the signing principal; with no authorizer
+    // output at all (caller null), none either.
+    ...(route.auth === 'iam' && request.caller !== null
+      ? { iamPrincipal: 'arn:aws:iam::123456789012:role/fuzz-service' }
+      : {}),
   });
   // Set after building: proxyEvent percent-encodes values into `path`, which throws on lone surrogates.
   return { ...event, pathParameters: request.path };

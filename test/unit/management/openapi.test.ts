@@ -118,20 +118,49 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(okBody('/tokens/{id}', 'patch', '409') ?? {})).not.toHaveLength(0);
   });
 
-  it('puts bearer JWT security on jwt routes and none on public ones', () => {
+  it('puts bearer JWT security on jwt routes, SigV4 on iam ones and none on public ones', () => {
     expect(document.components.securitySchemes).toMatchObject({
       bearerJwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+      sigv4: {
+        type: 'apiKey',
+        name: 'Authorization',
+        in: 'header',
+        'x-amazon-apigateway-authtype': 'awsSigv4',
+      },
     });
+    const expected = { jwt: [{ bearerJwt: [] }], iam: [{ sigv4: [] }], public: [] };
     for (const route of MANAGEMENT_ROUTES) {
       const operation = document.paths[route.path]?.[route.method.toLowerCase()] as Json;
-      expect(operation.security).toEqual(route.auth === 'jwt' ? [{ bearerJwt: [] }] : []);
+      expect(operation.security, route.name).toEqual(expected[route.auth]);
       const responses = operation.responses as Json;
-      // A public route answers 401 only when it checks a signature of its own (POST /leaks/github).
+      // A JWT or IAM route may answer 401; a public one only when it checks a signature of its own (POST /leaks/github).
       const checksSignature = (ROUTE_CONTRACTS[route.name].errors as readonly string[]).includes(
         'UNAUTHORIZED',
       );
-      expect(responses['401'] !== undefined).toBe(route.auth === 'jwt' || checksSignature);
+      expect(responses['401'] !== undefined).toBe(route.auth !== 'public' || checksSignature);
     }
+  });
+
+  it('shows POST /verify: IAM, its request (method and path together) and its result, no secret in it', () => {
+    const post = document.paths['/verify']?.post as Json;
+    const properties = (id: string) => (schemas[id]?.properties ?? {}) as Json;
+    expect(post).toMatchObject({ operationId: 'verifyToken', security: [{ sigv4: [] }] });
+    expect(String(post.description)).toContain('Signature Version 4');
+    expect(schemas.VerifyRequest).toMatchObject({
+      type: 'object',
+      required: ['token'],
+      additionalProperties: false,
+      dependentRequired: { method: ['path'], path: ['method'] },
+    });
+    expect(Object.keys(properties('VerifyRequest')).sort()).toEqual(
+      ['method', 'path', 'requiredScope', 'sourceIp', 'token'].sort(),
+    );
+    expect(Object.keys(properties('VerifyResult')).sort()).toEqual(
+      ['accountId', 'reason', 'scopes', 'tokenId', 'type', 'userId', 'valid'].sort(),
+    );
+    expect(properties('VerifyResult').reason).toMatchObject({
+      enum: expect.arrayContaining(['VALID', 'REVOKED']),
+    });
   });
 
   it('the create body schema forbids additional properties and requires name and scopes', () => {

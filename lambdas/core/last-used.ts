@@ -1,7 +1,8 @@
-import type { LastUsedThrottle } from '../core/last-used-throttle.js';
-import type { LastUsedRecorder } from '../core/ports.js';
+import type { LastUsedThrottle } from './last-used-throttle.js';
+import type { LastUsedRecorder } from './ports.js';
 
-// Recording a token's lastUsedAt from the authorizer, off the response path. lastUsedAt is
+// Recording a token's lastUsedAt from the token authorizer (and the verify API, which runs the same
+// decision: lambdas/verify-token), off the response path. lastUsedAt is
 // information for the token's owner, not part of the decision: it must never slow a verification
 // (so it is started and not awaited) and never fail one (so every way it can fail, a synchronous
 // throw included, ends in one warn line, and no rejection is ever left unhandled, which on
