@@ -106,7 +106,7 @@ export function declareTokenAuthorizerSettings(
   fn: lambda.IFunction,
   settings: TokenAuthorizerRevocationSettings,
 ): void {
-  TOKEN_AUTHORIZER_FUNCTION_ARNS.add(fn.functionArn);
+  tokenAuthorizerArnsOf(fn).add(fn.functionArn);
   DEPLOYED_SETTINGS.set(fn, {
     revocationWindowSeconds: settings.revocationWindowSeconds,
     verificationCacheSeconds: settings.verificationCacheSeconds,
@@ -315,7 +315,7 @@ export class TokenAuthorizer extends Construct {
         : (props.usagePlans ?? (props.handler === undefined ? undefined : usagePlansOf(props.handler)));
     // Every API of this stack, attached through this construct or not, gets the cache-key check.
     checkCacheKeysInStack(Stack.of(this));
-    TOKEN_AUTHORIZER_FUNCTION_ARNS.add(this.functionArn);
+    tokenAuthorizerArnsOf(this).add(this.functionArn);
 
     this.basePath = normalizeBasePath(props.basePath);
     if (this.basePath !== '' && !STAGE_VARIABLE_VALUE.test(this.basePath)) {
@@ -731,7 +731,18 @@ function claimStageVariables(
 // authorizer of an API that calls a token authorizer function of this app (by its ARN) must list
 // `$context.httpMethod` and `$context.path`, map or not, or cache nothing.
 
-const TOKEN_AUTHORIZER_FUNCTION_ARNS = new Set<string>();
+// The token authorizer functions' ARNs, per app (its root construct): an ARN is a token of its own
+// app, which another app (another synth in the same process, as in tests) cannot resolve.
+const TOKEN_AUTHORIZER_FUNCTION_ARNS = new WeakMap<IConstruct, Set<string>>();
+
+function tokenAuthorizerArnsOf(scope: IConstruct): Set<string> {
+  const root = scope.node.root;
+  const known = TOKEN_AUTHORIZER_FUNCTION_ARNS.get(root);
+  if (known !== undefined) return known;
+  const arns = new Set<string>();
+  TOKEN_AUTHORIZER_FUNCTION_ARNS.set(root, arns);
+  return arns;
+}
 const CHECKED_APIS = new WeakSet<IConstruct>();
 const CHECKED_STACKS = new WeakSet<Stack>();
 
@@ -752,7 +763,7 @@ function checkCacheKeysOf(
   api: apigateway.RestApiBase | apigwv2.HttpApi,
   functionArn: string | undefined,
 ): void {
-  if (functionArn !== undefined) TOKEN_AUTHORIZER_FUNCTION_ARNS.add(functionArn);
+  if (functionArn !== undefined) tokenAuthorizerArnsOf(api).add(functionArn);
   if (CHECKED_APIS.has(api)) return;
   CHECKED_APIS.add(api);
   api.node.addValidation({
@@ -860,7 +871,7 @@ function httpCacheKeyProblems(api: apigwv2.HttpApi): string[] {
 function callsTokenAuthorizer(authorizer: apigwv2.CfnAuthorizer): boolean {
   const stack = Stack.of(authorizer);
   const uri = JSON.stringify(stack.resolve(authorizer.authorizerUri) ?? '');
-  return [...TOKEN_AUTHORIZER_FUNCTION_ARNS].some((arn) =>
+  return [...tokenAuthorizerArnsOf(authorizer)].some((arn) =>
     uri.includes(JSON.stringify(stack.resolve(arn)).replace(/^"|"$/g, '')),
   );
 }
