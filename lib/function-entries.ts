@@ -32,6 +32,11 @@ export interface RouteDeployment {
   /** Handler module, relative to the repository root; it exports `handler`. */
   readonly entry: string;
   readonly permissions: RoutePermissions;
+  /**
+   * The function's timeout, for a route whose work grows with its request (at most 28: API Gateway
+   * stops waiting at 29 s). @default 10
+   */
+  readonly timeoutSeconds?: number;
 }
 
 export const ROUTE_DEPLOYMENTS = {
@@ -88,6 +93,8 @@ export const ROUTE_DEPLOYMENTS = {
     entry: 'lambdas/report-leaks/handler.ts',
     // hmacKey: a reported secret is looked up by its HMAC; readWrite: the revocation.
     permissions: { table: 'readWrite', hmacKey: true },
+    // One report holds up to 2,000 matches (docs/leaks.md), each a read and maybe a revocation.
+    timeoutSeconds: 28,
   },
   reportLeak: {
     entry: 'lambdas/report-leak/handler.ts',

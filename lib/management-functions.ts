@@ -1,3 +1,4 @@
+import { Duration } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { PolicySettings } from '../lambdas/core/settings.js';
@@ -42,6 +43,7 @@ export class ManagementFunctions extends Construct {
         description: `Access Tokens: ${route.method} ${route.path} (${route.name})`,
         environment: { [ENV.policySettings]: policySettings },
         ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+        ...(route.timeoutSeconds === undefined ? {} : { timeout: Duration.seconds(route.timeoutSeconds) }),
       });
       switch (route.permissions.table) {
         case 'read':

@@ -441,6 +441,16 @@ describe('functions', () => {
   it('log to their own log group, kept for the configured retention', () => {
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
   });
+
+  it('management routes time out after 10 s, GitHub leak reports (up to 2,000 matches) after 28 s', () => {
+    const timeoutOf = (route: string) =>
+      template.findResources('AWS::Lambda::Function')[
+        logicalIdOf(stack.managementFunctions.functionOf(route).function)
+      ]?.Properties?.Timeout;
+    expect(timeoutOf('reportLeaks')).toBe(28);
+    expect(timeoutOf('reportLeak')).toBe(10);
+    expect(timeoutOf('createToken')).toBe(10);
+  });
 });
 
 describe('least privilege', () => {

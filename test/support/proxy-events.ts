@@ -3,6 +3,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { expect, vi } from 'vitest';
 import type { HttpMethod } from '../../lambdas/contract/routes.js';
 import type { CallerContext } from '../../lambdas/core/caller-context.js';
+import { scaled } from './time.js';
 
 // REST API proxy events for the management handlers, built from the real AWS sample
 // (test/fixtures/aws-events/rest-proxy.json) with the JWT authorizer's caller context in
@@ -105,7 +106,8 @@ export function lambdaContext(): Context {
     awsRequestId: `aws-request-${requestCounter}`,
     logGroupName: '/aws/lambda/access-tokens-test',
     logStreamName: 'test',
-    getRemainingTimeInMillis: () => 10_000,
+    // A deployed management function's 10 s, scaled for this machine (test/support/time.ts).
+    getRemainingTimeInMillis: () => scaled(10_000),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,
