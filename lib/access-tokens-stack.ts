@@ -1,4 +1,4 @@
-import { Annotations, Aspects, Aws, CfnOutput, Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, Aspects, Aws, CfnOutput, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -7,7 +7,7 @@ import { gatewayCacheTtlSeconds } from '../lambdas/core/settings.js';
 import { ENV } from '../lambdas/runtime/env.js';
 import type { DeploymentConfig, LogRetentionDays } from './config.js';
 import { ConsoleHosting } from './constructs/console-hosting.js';
-import { DemoApi } from './constructs/demo-api.js';
+import { type DemoApi, deployDemoApi } from './constructs/demo-api.js';
 import { ExpiryLedger } from './constructs/expiry-ledger.js';
 import { HmacKey } from './constructs/hmac-key.js';
 import { ManagementIdentity } from './constructs/identity.js';
@@ -224,24 +224,15 @@ export class AccessTokensStack extends Stack {
       logRetention,
     });
 
-    if (config.demoApi) {
-      const demoFunction = new ServiceFunction(this, 'DemoFunction', {
-        entry: FUNCTION_ENTRIES.demoApi,
-        description: 'Access Tokens demo API: echoes the token authorizer context',
-        logRetention,
-      });
-      this.demoApi = new DemoApi(this, 'DemoApi', {
-        restApiName: `${this.stackName}-demo`,
-        handler: demoFunction.function,
-        tokenAuthorizerFunction: this.tokenAuthorizer.function,
-        authorizerCacheTtl: Duration.seconds(gatewayCacheTtlSeconds(config.policy)),
-        throttle: config.managementThrottle,
-        ...cloudWatchRole,
-        logRetention,
-      });
-    } else {
-      this.demoApi = undefined;
-    }
+    this.demoApi = config.demoApi
+      ? deployDemoApi(this, {
+          tokenAuthorizerFunction: this.tokenAuthorizer.function,
+          policy: config.policy,
+          throttle: config.managementThrottle,
+          cloudWatchRole: this.apiGatewayCloudWatchRole,
+          logRetention,
+        })
+      : undefined;
 
     // Next to the dead-letter queue alarms (Notifications, ExpiryLedger): the request path.
     this.alarms = new ServiceAlarms(this, 'Alarms', {

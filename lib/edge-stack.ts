@@ -1,17 +1,15 @@
-import { Annotations, Aspects, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, Aspects, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { gatewayCacheTtlSeconds } from '../lambdas/core/settings.js';
 import { AccessTokensStack } from './access-tokens-stack.js';
 import type { DeploymentConfig } from './config.js';
-import { DemoApi } from './constructs/demo-api.js';
+import { type DemoApi, deployDemoApi } from './constructs/demo-api.js';
 import { HmacReplicaKey } from './constructs/hmac-key.js';
 import { ApiGatewayCloudWatchRole } from './constructs/rest-api.js';
 import { ServiceAlarms } from './constructs/service-alarms.js';
-import { ServiceFunction } from './constructs/service-function.js';
 import { TokenAuthorizerFunction } from './constructs/token-authorizer-function.js';
 import { TokenTableReplica } from './constructs/token-table.js';
-import { FUNCTION_ENTRIES } from './function-entries.js';
 import { edgeStackNameOf, globalTableNameOf, regionsOf } from './regions.js';
 import { LambdaEnvironmentLimit, LogGroupsRetainedExceptOnCreate } from './stack-policies.js';
 
@@ -80,28 +78,17 @@ export class EdgeStack extends Stack {
       config.apiGatewayCloudWatchRole === 'managed'
         ? new ApiGatewayCloudWatchRole(this, 'ApiGatewayCloudWatchRole')
         : undefined;
-    if (config.demoApi) {
-      const demoFunction = new ServiceFunction(this, 'DemoFunction', {
-        entry: FUNCTION_ENTRIES.demoApi,
-        description: 'Access Tokens demo API: echoes the token authorizer context',
-        logRetention,
-      });
-      // No usage plans here: API keys and usage plans are Regional, and the usage-key consumer
-      // runs at home (README "Several Regions", limits).
-      this.demoApi = new DemoApi(this, 'DemoApi', {
-        restApiName: `${this.stackName}-demo`,
-        handler: demoFunction.function,
-        tokenAuthorizerFunction: this.tokenAuthorizer.function,
-        authorizerCacheTtl: Duration.seconds(gatewayCacheTtlSeconds(config.policy)),
-        throttle: config.managementThrottle,
-        ...(this.apiGatewayCloudWatchRole === undefined
-          ? {}
-          : { cloudWatchRole: this.apiGatewayCloudWatchRole }),
-        logRetention,
-      });
-    } else {
-      this.demoApi = undefined;
-    }
+    // No usage plans on it: API keys and usage plans are Regional, and the usage-key consumer runs
+    // at home (README "Several Regions", limits).
+    this.demoApi = config.demoApi
+      ? deployDemoApi(this, {
+          tokenAuthorizerFunction: this.tokenAuthorizer.function,
+          policy: config.policy,
+          throttle: config.managementThrottle,
+          cloudWatchRole: this.apiGatewayCloudWatchRole,
+          logRetention,
+        })
+      : undefined;
     this.alarms = new ServiceAlarms(this, 'Alarms', {
       tokenAuthorizerFunction: this.tokenAuthorizer.function,
       apis: this.demoApi === undefined ? {} : { DemoApi: this.demoApi.api },

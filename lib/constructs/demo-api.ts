@@ -1,12 +1,15 @@
-import { type Duration, Validations } from 'aws-cdk-lib';
+import { Duration, type Stack, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { gatewayCacheTtlSeconds, type PolicySettings } from '../../lambdas/core/settings.js';
 import type { ThrottleConfig } from '../config.js';
+import { FUNCTION_ENTRIES } from '../function-entries.js';
 import { DEMO_API_BASE_PATH, DEMO_API_ROUTES } from '../gateway-settings.js';
 import { TokenAuthorizer } from '../token-authorizer.js';
 import { type ApiGatewayCloudWatchRole, SecureRestApi } from './rest-api.js';
+import { ServiceFunction } from './service-function.js';
 
 interface DemoApiProps {
   /** The API's name, unique in the account and Region: its metrics are found by it (`ApiName`). */
@@ -90,4 +93,35 @@ export class DemoApi extends Construct {
   public get url(): string {
     return this.api.url;
   }
+}
+
+/**
+ * The demo API as every stack of a deployment adds it (cdk.json `demoApi`): its echo function and the
+ * API behind that stack's token authorizer, with the gateway cache TTL of the deployment's revocation
+ * window; the ids `DemoFunction` and `DemoApi` sit in the stack itself.
+ */
+export function deployDemoApi(
+  stack: Stack,
+  props: {
+    readonly tokenAuthorizerFunction: lambda.IFunction;
+    readonly policy: PolicySettings;
+    readonly throttle: ThrottleConfig;
+    readonly cloudWatchRole: ApiGatewayCloudWatchRole | undefined;
+    readonly logRetention: logs.RetentionDays;
+  },
+): DemoApi {
+  const demoFunction = new ServiceFunction(stack, 'DemoFunction', {
+    entry: FUNCTION_ENTRIES.demoApi,
+    description: 'Access Tokens demo API: echoes the token authorizer context',
+    logRetention: props.logRetention,
+  });
+  return new DemoApi(stack, 'DemoApi', {
+    restApiName: `${stack.stackName}-demo`,
+    handler: demoFunction.function,
+    tokenAuthorizerFunction: props.tokenAuthorizerFunction,
+    authorizerCacheTtl: Duration.seconds(gatewayCacheTtlSeconds(props.policy)),
+    throttle: props.throttle,
+    ...(props.cloudWatchRole === undefined ? {} : { cloudWatchRole: props.cloudWatchRole }),
+    logRetention: props.logRetention,
+  });
 }
