@@ -6,6 +6,7 @@ import type { AuditActor, Caller, LeakSighting, TokenChange, TokenRecord } from 
 import { statusOf } from './model.js';
 import type { Clock, CredentialReader, KeySource, TokenRepository } from './ports.js';
 import { isWellFormedToken } from './token-format.js';
+import { changeBy } from './token-service.js';
 
 // Leaked secrets (docs/leaks.md): a secret found in public is revoked at once, and its owner is
 // told where it was found (the notifier's "found in public and revoked" email, from the revoked
@@ -96,17 +97,7 @@ function changeOf(reporter: LeakReporter, sighting: LeakSighting, at: Date): Tok
       leak: sighting,
     };
   }
-  const { caller } = reporter;
-  return {
-    action: 'revoked',
-    at: at.toISOString(),
-    actorUserId: caller.userId,
-    actorRole: caller.role,
-    sourceIp: caller.sourceIp,
-    userAgent: caller.userAgent,
-    ...(caller.email === undefined || caller.email === '' ? {} : { actorEmail: caller.email }),
-    leak: sighting,
-  };
+  return { ...changeBy(reporter.caller, 'revoked', at), leak: sighting };
 }
 
 function actorOfReporter(reporter: LeakReporter): AuditActor {
