@@ -5,7 +5,7 @@ import type { PathIssue } from '../core/gateway-scope.js';
 import { type LastUsedTracking, recordUseInBackground } from '../core/last-used.js';
 import { InvalidRouteScopesError } from '../core/route-scopes.js';
 import { hintOf, isWellFormedToken } from '../core/token-format.js';
-import { type VerifyTokenDeps, verifyToken } from '../core/verify-token.js';
+import { startVerification, type VerifyTokenDeps } from '../core/verify-token.js';
 import type { InvocationLog, JsonLineLogger } from '../runtime/json-line-logger.js';
 import {
   type AuthorizerDefaults,
@@ -177,7 +177,9 @@ export function createTokenAuthorizer(deps: TokenAuthorizerDeps): TokenAuthorize
     try {
       request = readAuthorizerEvent(event, defaults);
       token = bearerCredentials(request.authorization);
-      decision = await verifyToken(deps.verify, request, token);
+      // A cache hit is decided without an await (core/verify-token.ts, startVerification).
+      const started = startVerification(deps.verify, request, token);
+      decision = started instanceof Promise ? await started : started;
     } catch (error) {
       logFailure(log, request, token, error, startedAt);
       throw new Error(DEPENDENCY_FAILURE_MESSAGE);
