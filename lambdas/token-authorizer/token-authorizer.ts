@@ -6,7 +6,7 @@ import { type LastUsedTracking, recordUseInBackground } from '../core/last-used.
 import { InvalidRouteScopesError } from '../core/route-scopes.js';
 import { hintOf, isWellFormedToken } from '../core/token-format.js';
 import { startVerification, type VerifyTokenDeps } from '../core/verify-token.js';
-import type { InvocationLog, JsonLineLogger } from '../runtime/json-line-logger.js';
+import { fieldOf, type InvocationLog, type JsonLineLogger } from '../runtime/json-line-logger.js';
 import {
   type AuthorizerDefaults,
   type AuthorizerRequest,
@@ -36,6 +36,20 @@ import { createStrictLimits, type StrictLimitsConfig } from './strict-limits.js'
 const DEPENDENCY_FAILURE_MESSAGE = 'Authorizer dependency failure';
 
 const DECISION_MESSAGE = 'token authorizer decision';
+
+/** A decision line's fields, each `,"name":` rendered once (runtime/json-line-logger.ts, fieldOf). */
+const FIELD = {
+  reason: fieldOf('reason'),
+  gateway: fieldOf('gateway'),
+  method: fieldOf('method'),
+  area: fieldOf('area'),
+  tokenId: fieldOf('tokenId'),
+  userId: fieldOf('userId'),
+  hint: fieldOf('hint'),
+  requiredScope: fieldOf('requiredScope'),
+  pathIssue: fieldOf('pathIssue'),
+  latencyMs: fieldOf('latencyMs'),
+} as const;
 
 interface TokenAuthorizerDeps {
   readonly verify: VerifyTokenDeps;
@@ -96,26 +110,26 @@ export function createTokenAuthorizer(deps: TokenAuthorizerDeps): TokenAuthorize
   ): void {
     const valid = decision.reason === 'VALID' && pathIssue === undefined && limited === undefined;
     if (!logger.enabled(log, valid ? 'INFO' : 'WARN')) return;
-    // One object, built in the final key order (latencyMs last), with no spreads.
-    const fields: DecisionFields = {
-      reason: pathIssue === undefined ? (limited ?? decision.reason) : 'NON_CANONICAL_PATH',
-      gateway: request.gateway,
-      method: request.method,
-      area: decision.area,
-    };
+    // The fields of DecisionFields, rendered in its order straight into the line (writeRendered):
+    // on a cache hit, building an object and walking its keys was a visible share of the whole
+    // verification (docs/performance.md). The same line as logger.info(…, fields) would write;
+    // test/unit/authorizer/decision-log.test.ts checks the lines.
+    let rendered =
+      FIELD.reason(pathIssue === undefined ? (limited ?? decision.reason) : 'NON_CANONICAL_PATH') +
+      FIELD.gateway(request.gateway) +
+      FIELD.method(request.method) +
+      FIELD.area(decision.area);
     if (decision.credential !== undefined) {
-      fields.tokenId = decision.credential.tokenId;
-      fields.userId = decision.credential.userId;
+      rendered += FIELD.tokenId(decision.credential.tokenId) + FIELD.userId(decision.credential.userId);
     } else if (token !== undefined && decision.reason !== 'MALFORMED') {
-      fields.hint = hintOf(token, tokenPrefix);
+      rendered += FIELD.hint(hintOf(token, tokenPrefix));
     }
     if (decision.reason === 'INSUFFICIENT_SCOPE' && decision.requiredScope !== undefined) {
-      fields.requiredScope = decision.requiredScope;
+      rendered += FIELD.requiredScope(decision.requiredScope);
     }
-    if (pathIssue !== undefined) fields.pathIssue = pathIssue;
-    fields.latencyMs = elapsed(startedAt);
-    if (valid) logger.info(log, DECISION_MESSAGE, fields);
-    else logger.warn(log, DECISION_MESSAGE, fields);
+    if (pathIssue !== undefined) rendered += FIELD.pathIssue(pathIssue);
+    rendered += FIELD.latencyMs(elapsed(startedAt));
+    logger.writeRendered(log, valid ? 'INFO' : 'WARN', DECISION_MESSAGE, rendered);
   }
 
   function logFailure(
