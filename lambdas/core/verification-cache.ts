@@ -20,7 +20,8 @@ interface VerificationCacheOptions {
 }
 
 interface Entry<T> {
-  readonly value: T | undefined;
+  /** What a hit hands out, made once when stored: no object is made per hit. */
+  readonly found: { readonly hit: true; readonly value: T | undefined };
   readonly expiresAtMs: number;
 }
 
@@ -30,6 +31,8 @@ const MISS = { hit: false } as const;
 
 export class VerificationCache<T> {
   private readonly entries = new Map<string, Entry<T>>();
+  /** The key last moved to (or set at) the end of the Map's order, while it is still there. */
+  private newest: string | undefined;
 
   constructor(private readonly options: VerificationCacheOptions) {}
 
@@ -44,10 +47,18 @@ export class VerificationCache<T> {
   lookup(key: string, nowMs: number): CacheLookup<T> {
     const entry = this.entries.get(key);
     if (entry === undefined) return MISS;
-    this.entries.delete(key);
-    if (entry.expiresAtMs <= nowMs) return MISS;
-    this.entries.set(key, entry);
-    return { hit: true, value: entry.value };
+    if (entry.expiresAtMs <= nowMs) {
+      this.entries.delete(key);
+      if (key === this.newest) this.newest = undefined;
+      return MISS;
+    }
+    // Already the most recent (a busy token, hit after hit): nothing to move.
+    if (key !== this.newest) {
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+      this.newest = key;
+    }
+    return entry.found;
   }
 
   /** Remembers what the read found (undefined = nothing), unless the cache is off for that kind. */
@@ -55,15 +66,18 @@ export class VerificationCache<T> {
     const ttl = value === undefined ? this.options.negativeTtlMs : this.options.ttlMs;
     if (ttl <= 0 || this.options.maxEntries <= 0) return;
     this.entries.delete(key);
-    this.entries.set(key, { value, expiresAtMs: nowMs + ttl });
+    this.entries.set(key, { found: Object.freeze({ hit: true, value }), expiresAtMs: nowMs + ttl });
+    this.newest = key;
     while (this.entries.size > this.options.maxEntries) {
       const oldest = this.entries.keys().next();
       if (oldest.done === true) break;
       this.entries.delete(oldest.value);
+      if (oldest.value === this.newest) this.newest = undefined;
     }
   }
 
   clear(): void {
     this.entries.clear();
+    this.newest = undefined;
   }
 }

@@ -78,15 +78,18 @@ function json(value: string | number | boolean): string {
 const field = (name: string, value: LogValue): string =>
   value === undefined || value === null || value === '' ? '' : `,${quote(name)}:${json(value)}`;
 
-/** field() for this logger's own keys, which need no quoting: `,"xray_trace_id":` and so on. */
-const known = (name: string) => {
-  const prefix = `,"${name}":`;
+/**
+ * field() for one name, its `,"name":` rendered once: this logger's own keys, and the fields a
+ * caller renders for writeRendered().
+ */
+export const fieldOf = (name: string) => {
+  const prefix = `,${quote(name)}:`;
   return (value: LogValue): string =>
     value === undefined || value === null || value === '' ? '' : `${prefix}${json(value)}`;
 };
-const traceIdField = known('xray_trace_id');
-const requestIdField = known('function_request_id');
-const tenantIdField = known('tenant_id');
+const traceIdField = fieldOf('xray_trace_id');
+const requestIdField = fieldOf('function_request_id');
+const tenantIdField = fieldOf('tenant_id');
 
 /** The `Root` of an X-Ray trace header (`Root=1-…;Parent=…;Sampled=1`), as Powertools reads it. */
 function traceRoot(header: string | undefined): string | undefined {
@@ -213,12 +216,35 @@ export class JsonLineLogger {
     this.write(invocation, 'ERROR', message, fields);
   }
 
+  /**
+   * A line whose own fields the caller has rendered already: `rendered` is fieldOf(name)(value) for
+   * each, in order, concatenated, and no name is an array index or one of this logger's keys. The
+   * same line as info()/warn()/error() with those fields, without building and walking an object:
+   * the token authorizer writes its decision line this way (docs/performance.md).
+   */
+  writeRendered(invocation: InvocationLog, level: LogLevelName, message: string, rendered: string): void {
+    const threshold = LEVELS[level];
+    if (threshold < invocation.level) return;
+    this.emit(invocation, level, threshold, message, '', rendered);
+  }
+
   private write(invocation: InvocationLog, level: LogLevelName, message: string, fields?: LogFields): void {
     const threshold = LEVELS[level];
     if (threshold < invocation.level) return;
     const own = fields === undefined ? NO_FIELDS : ownFields(fields);
-    const start = own.leading === '' ? '{' : `{${own.leading.slice(1)},`;
-    const line = `${start}"level":"${level}"${this.messageField(message)},"timestamp":"${this.timestamp()}","service":${this.service}${invocation.head}${invocation.tail}${own.rest}}\n`;
+    this.emit(invocation, level, threshold, message, own.leading, own.rest);
+  }
+
+  private emit(
+    invocation: InvocationLog,
+    level: LogLevelName,
+    threshold: number,
+    message: string,
+    leading: string,
+    rest: string,
+  ): void {
+    const start = leading === '' ? '{' : `{${leading.slice(1)},`;
+    const line = `${start}"level":"${level}"${this.messageField(message)},"timestamp":"${this.timestamp()}","service":${this.service}${invocation.head}${invocation.tail}${rest}}\n`;
     (threshold >= LEVELS.WARN ? this.out.stderr : this.out.stdout).write(line);
   }
 

@@ -6,6 +6,7 @@ import { LastUsedThrottle } from '../core/last-used-throttle.js';
 import type { CredentialRecord } from '../core/model.js';
 import { systemClock } from '../core/ports.js';
 import { VerificationCache } from '../core/verification-cache.js';
+import { rememberingKeySource } from '../core/verify-token.js';
 import { authorizerCacheTtlSeconds, authorizerPolicyFromEnv } from '../runtime/authorizer-settings.js';
 import { UNKNOWN_TYPE_LIMITS } from '../runtime/authorizer-type-limits.js';
 import { sharedDocumentClient } from '../runtime/clients.js';
@@ -22,7 +23,8 @@ import { createTokenAuthorizer } from './token-authorizer.js';
 // Only the fields the authorizer uses, checked without zod (runtime/authorizer-settings.ts).
 const { settings, typeLimits } = authorizerPolicyFromEnv();
 const tableName = requireEnv(ENV.tableName);
-const keySource = keySourceFromEnv();
+// Remembered once decrypted, so a cache hit needs no await for it (core/verify-token.ts).
+const keySource = rememberingKeySource(keySourceFromEnv());
 
 // Start decrypting the HMAC key during the init phase, so the first request does not wait for it.
 // A failure is not kept (KmsKeySource forgets it); the first request tries again and fails closed.

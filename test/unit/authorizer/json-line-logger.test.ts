@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { JsonLineLogger, type LogFields } from '../../../lambdas/runtime/json-line-logger.js';
+import { fieldOf, JsonLineLogger, type LogFields } from '../../../lambdas/runtime/json-line-logger.js';
 import { captureStdout, lambdaContext } from '../../support/authorizer-events.js';
 
 // The token authorizer's hand-written logger against the Powertools Logger it replaces
@@ -186,6 +186,41 @@ describe('JsonLineLogger writes the lines Powertools writes', () => {
         expect(handWritten).toEqual(powertools);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('writeRendered (fields rendered by the caller with fieldOf) writes the same line as info/warn with those fields', () => {
+    const isIndex = (key: string) => /^(0|[1-9][0-9]*)$/.test(key);
+    const ownKey = fc.string().filter((key) => !isIndex(key) && !['__proto__', 'constructor'].includes(key));
+    const value = fc.oneof(
+      fc.string({ unit: 'binary' }),
+      fc.constantFrom('', null, undefined, true, false),
+      fc.double(),
+    );
+    fc.assert(
+      fc.property(
+        fc.constantFrom('INFO', 'WARN') as fc.Arbitrary<'INFO' | 'WARN'>,
+        fc.string(),
+        fc.dictionary(ownKey, value),
+        (level, message, fields) => {
+          const logs = captureStdout();
+          try {
+            const logger = new JsonLineLogger();
+            const invocation = logger.invocation(lambdaContext());
+            if (level === 'INFO') logger.info(invocation, message, fields);
+            else logger.warn(invocation, message, fields);
+            const expected = logs.text();
+            logs.clear();
+            let rendered = '';
+            for (const [key, fieldValue] of Object.entries(fields)) rendered += fieldOf(key)(fieldValue);
+            logger.writeRendered(invocation, level, message, rendered);
+            expect(logs.text()).toBe(expected);
+          } finally {
+            logs.restore();
+          }
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 

@@ -78,4 +78,49 @@ describe('VerificationCache', () => {
       { numRuns: 300 },
     );
   });
+  it('answers like a plain least-recently-used model for any sequence of stores, lookups and clears', () => {
+    // The model: an array, most recent last, every lookup and store moving its key to the end.
+    type Op = { kind: 'store' | 'lookup'; key: string; at: number; found: boolean } | { kind: 'clear' };
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({
+        kind: fc.constantFrom('store' as const, 'lookup' as const),
+        key: fc.constantFrom('a', 'b', 'c', 'd', 'e'),
+        at: fc.integer({ min: 0, max: 50 }),
+        found: fc.boolean(),
+      }),
+      fc.constant({ kind: 'clear' as const }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+        const cache = new VerificationCache<string>({ ttlMs: 30, negativeTtlMs: 10, maxEntries: 3 });
+        let model: { key: string; value: string | undefined; expiresAtMs: number }[] = [];
+        let now = 0;
+        for (const step of ops) {
+          if (step.kind === 'clear') {
+            cache.clear();
+            model = [];
+            continue;
+          }
+          now += step.at;
+          const existing = model.find((entry) => entry.key === step.key);
+          model = model.filter((entry) => entry.key !== step.key);
+          if (step.kind === 'store') {
+            const value = step.found ? `credential-${step.key}` : undefined;
+            cache.store(step.key, value, now);
+            model.push({ key: step.key, value, expiresAtMs: now + (step.found ? 30 : 10) });
+            if (model.length > 3) model.shift();
+          } else {
+            const expected =
+              existing === undefined || existing.expiresAtMs <= now
+                ? { hit: false }
+                : { hit: true, value: existing.value };
+            if (existing !== undefined && existing.expiresAtMs > now) model.push(existing);
+            expect(cache.lookup(step.key, now)).toEqual(expected);
+          }
+          expect(cache.size).toBe(model.length);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
 });

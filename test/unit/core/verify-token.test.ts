@@ -6,7 +6,12 @@ import type { CredentialRecord } from '../../../lambdas/core/model.js';
 import type { CredentialReader, KeySource } from '../../../lambdas/core/ports.js';
 import { generateToken } from '../../../lambdas/core/token-format.js';
 import { VerificationCache } from '../../../lambdas/core/verification-cache.js';
-import { type VerifyTokenDeps, verifyToken } from '../../../lambdas/core/verify-token.js';
+import {
+  rememberingKeySource,
+  startVerification,
+  type VerifyTokenDeps,
+  verifyToken,
+} from '../../../lambdas/core/verify-token.js';
 import { credentialRecord } from '../../support/authorizer-events.js';
 import { TestClock } from './memory-ports.js';
 
@@ -195,5 +200,38 @@ describe('verifyToken', () => {
       ),
       { numRuns: 50 },
     );
+  });
+});
+
+describe('startVerification (the authorizer: no wait where no I/O is needed)', () => {
+  it('decides a cache hit synchronously once the remembered key is loaded, the same decision as verifyToken', async () => {
+    const { deps, keySource, credentials, issue } = setup();
+    const remembering = rememberingKeySource(keySource);
+    const fast: VerifyTokenDeps = { ...deps, keySource: remembering };
+    const { secret } = issue();
+    expect(remembering.loadedKey?.()).toBeUndefined();
+    // First: the key is fetched and the credential read (a promise).
+    const first = startVerification(fast, request(), secret);
+    expect(first).toBeInstanceOf(Promise);
+    expect((await first).reason).toBe('VALID');
+    // Then: a Decision, not a promise, equal to what verifyToken answers; no further key fetch or read.
+    const second = startVerification(fast, request({ method: 'PUT' }), secret);
+    expect(second).not.toBeInstanceOf(Promise);
+    expect(second).toEqual(await verifyToken(deps, request({ method: 'PUT' }), secret));
+    expect(keySource.calls).toBe(2); // one through the remembering source, one by verifyToken above
+    expect(credentials.reads).toHaveLength(1);
+  });
+
+  it('a failed key fetch is not remembered: the next request tries again', async () => {
+    const { deps, keySource, issue } = setup();
+    const remembering = rememberingKeySource(keySource);
+    const fast: VerifyTokenDeps = { ...deps, keySource: remembering };
+    const { secret } = issue();
+    keySource.failing = new Error('KMS down');
+    await expect(Promise.resolve(startVerification(fast, request(), secret))).rejects.toThrow('KMS down');
+    expect(remembering.loadedKey?.()).toBeUndefined();
+    keySource.failing = undefined;
+    expect((await startVerification(fast, request(), secret)).reason).toBe('VALID');
+    expect(remembering.loadedKey?.()).toBe(KEY);
   });
 });
