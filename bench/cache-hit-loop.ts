@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { Context } from 'aws-lambda';
 import { BASE_PATH_STAGE_VARIABLE } from '../lambdas/core/gateway-scope.js';
 import { type HmacKey, hashToken } from '../lambdas/core/hashing.js';
 import { LastUsedThrottle } from '../lambdas/core/last-used-throttle.js';
@@ -9,6 +8,7 @@ import { VerificationCache } from '../lambdas/core/verification-cache.js';
 import { JsonLineLogger } from '../lambdas/runtime/json-line-logger.js';
 import type { TokenAuthorizerEvent } from '../lambdas/token-authorizer/gateway.js';
 import { createTokenAuthorizer } from '../lambdas/token-authorizer/token-authorizer.js';
+import { lambdaContextFor } from './lambda-contexts.js';
 
 // `npx tsx bench/cache-hit-loop.ts [seconds] > /dev/null`: cache hits through the token authorizer's
 // real handler code (token-authorizer.ts, the real cache, logger and gateway code), with in-memory
@@ -52,20 +52,6 @@ const event: TokenAuthorizerEvent = {
     identity: { sourceIp: '198.51.100.7' },
   },
 };
-const contexts: Context[] = Array.from({ length: 1024 }, (_, index) => ({
-  callbackWaitsForEmptyEventLoop: true,
-  functionName: 'access-tokens-token-authorizer',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:access-tokens-token-authorizer',
-  memoryLimitInMB: '512',
-  awsRequestId: `0b1f6a8e-7b61-41e6-9a41-${String(index).padStart(12, '0')}`,
-  logGroupName: '/aws/lambda/access-tokens-token-authorizer',
-  logStreamName: '2026/01/01/[$LATEST]0123456789abcdef',
-  getRemainingTimeInMillis: () => 3000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-}));
 
 const handler = createTokenAuthorizer({
   verify: {
@@ -95,7 +81,7 @@ process.stdout.write = ((chunk: string) => {
   sampleLine = String(chunk);
   return true;
 }) as typeof process.stdout.write;
-await handler(event, contexts[0] as Context);
+await handler(event, lambdaContextFor(0));
 process.stdout.write = write;
 const floor = async () => {
   hashToken(key, secret);
@@ -112,7 +98,7 @@ for (let slice = 0; performance.now() < end; slice += 1) {
   const deadline = startedAt + sliceMs;
   let calls = 0;
   while (performance.now() < deadline) {
-    if (arm === 0) for (let i = 0; i < 1024; i += 1) await handler(event, contexts[i] as Context);
+    if (arm === 0) for (let i = 0; i < 1024; i += 1) await handler(event, lambdaContextFor(i));
     else for (let i = 0; i < 1024; i += 1) await floor();
     calls += 1024;
   }

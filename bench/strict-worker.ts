@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs';
-import type { Context } from 'aws-lambda';
 import { DynamoRateCounters } from '../lambdas/adapters/dynamo-rate-counters.js';
 import { BASE_PATH_STAGE_VARIABLE } from '../lambdas/core/gateway-scope.js';
 import { RATE_LIMITS_STAGE_VARIABLE, STRICT_RATE_LIMITS } from '../lambdas/core/rate-window.js';
 import type { TokenAuthorizerEvent, TokenAuthorizerResult } from '../lambdas/token-authorizer/gateway.js';
+import { lambdaContextFor } from './lambda-contexts.js';
 import { summarize } from './stats.js';
 import { STRICT_WORKER_ENV, type StrictArm, type StrictResult } from './strict-protocol.js';
 
@@ -44,20 +44,7 @@ function httpEvent(strict: boolean): TokenAuthorizerEvent {
   };
 }
 
-const context = {
-  callbackWaitsForEmptyEventLoop: true,
-  functionName: 'access-tokens-token-authorizer',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:access-tokens-token-authorizer',
-  memoryLimitInMB: '512',
-  awsRequestId: '0b1f6a8e-7b61-41e6-9a41-000000000000',
-  logGroupName: '/aws/lambda/access-tokens-token-authorizer',
-  logStreamName: '2026/01/01/[$LATEST]0123456789abcdef',
-  getRemainingTimeInMillis: () => 3000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-} satisfies Context;
+const context = lambdaContextFor(0);
 
 const isAllowed = (result: TokenAuthorizerResult) => 'isAuthorized' in result && result.isAuthorized;
 

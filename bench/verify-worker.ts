@@ -10,6 +10,7 @@ import { BASE_PATH_STAGE_VARIABLE } from '../lambdas/core/gateway-scope.js';
 import { hashToken } from '../lambdas/core/hashing.js';
 import type { TokenAuthorizerEvent, TokenAuthorizerResult } from '../lambdas/token-authorizer/gateway.js';
 import { proxyEvent } from '../local/events.js';
+import { lambdaContextFor } from './lambda-contexts.js';
 import {
   type CacheResult,
   type CallCounts,
@@ -109,23 +110,6 @@ function assertVerified(result: APIGatewayProxyResult): void {
   }
 }
 
-/** Lambda contexts with distinct request ids, as the runtime hands one to each invocation. */
-const contexts: Context[] = Array.from({ length: 1024 }, (_, index) => ({
-  callbackWaitsForEmptyEventLoop: true,
-  functionName: 'access-tokens-token-authorizer',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:access-tokens-token-authorizer',
-  memoryLimitInMB: '512',
-  awsRequestId: `0b1f6a8e-7b61-41e6-9a41-${String(index).padStart(12, '0')}`,
-  logGroupName: '/aws/lambda/access-tokens-token-authorizer',
-  logStreamName: '2026/01/01/[$LATEST]0123456789abcdef',
-  getRemainingTimeInMillis: () => 3000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-}));
-const contextFor = (index: number) => contexts[index & 1023] as Context;
-
 function assertAllowed(result: TokenAuthorizerResult): void {
   const allowed =
     'isAuthorized' in result
@@ -218,7 +202,7 @@ async function overhead(): Promise<OverheadResult> {
   const reused = get();
   let invocation = 0;
   const timeAuthorizer = async (record: boolean) => {
-    const context = contextFor(invocation++);
+    const context = lambdaContextFor(invocation++);
     const startedAt = performance.now();
     const result = await handler(event, context);
     const endedAt = performance.now();
@@ -232,7 +216,7 @@ async function overhead(): Promise<OverheadResult> {
     const index = invocation++;
     const verifyCall = verifyEvent(index);
     const startedAt = performance.now();
-    const result = await verifyHandler(verifyCall, contextFor(index));
+    const result = await verifyHandler(verifyCall, lambdaContextFor(index));
     const endedAt = performance.now();
     assertVerified(result);
     if (record) verify.push(endedAt - startedAt);
@@ -303,7 +287,7 @@ async function countPerVerification(
   process.stdout.write = capture as typeof process.stdout.write;
   process.stderr.write = capture as typeof process.stderr.write;
   try {
-    for (let i = 0; i < verifications; i += 1) assertAllowed(await handler(event, contextFor(i)));
+    for (let i = 0; i < verifications; i += 1) assertAllowed(await handler(event, lambdaContextFor(i)));
   } finally {
     process.stdout.write = writes.stdout;
     process.stderr.write = writes.stderr;
@@ -384,7 +368,7 @@ async function cache(): Promise<CacheResult> {
   // Bounded in time too, so that a cache that is off cannot stretch the warm-up to minutes.
   const warmupDeadline = performance.now() + 1000;
   for (let i = 0; i < warmup && performance.now() < warmupDeadline; i += 1) {
-    assertAllowed(await handler(event, contextFor(i)));
+    assertAllowed(await handler(event, lambdaContextFor(i)));
   }
   // A decision line as the handler writes it, for the floor below (and the counts, untimed).
   const counted = await countPerVerification(handler, 1000);
@@ -397,9 +381,9 @@ async function cache(): Promise<CacheResult> {
   };
   await settle(100);
   const before = snapshot();
-  const timed = await timeAlternating((i) => handler(event, contextFor(i)), floor, durationMs / 4, 4);
+  const timed = await timeAlternating((i) => handler(event, lambdaContextFor(i)), floor, durationMs / 4, 4);
   const ddbReads = readsIn(difference(snapshot(), before));
-  assertAllowed(await handler(event, contextFor(0)));
+  assertAllowed(await handler(event, lambdaContextFor(0)));
   return {
     mode: 'cache',
     opsPerSec: timed.step.opsPerSec,
@@ -418,12 +402,12 @@ async function cache(): Promise<CacheResult> {
 async function calls(): Promise<CallsResult> {
   await instrumentClients(true);
   const handler = await loadHandler();
-  assertAllowed(await handler(event, contextFor(0)));
+  assertAllowed(await handler(event, lambdaContextFor(0)));
   // The lastUsedAt UpdateItem runs in the background: let it be sent before counting.
   await settle(300);
   const cold = snapshot();
   const warmVerifications = Number(env(WORKER_ENV.iterations));
-  for (let i = 0; i < warmVerifications; i += 1) assertAllowed(await handler(event, contextFor(i + 1)));
+  for (let i = 0; i < warmVerifications; i += 1) assertAllowed(await handler(event, lambdaContextFor(i + 1)));
   await settle(300);
   return { mode: 'calls', cold, warm: difference(snapshot(), cold), warmVerifications };
 }
