@@ -11,12 +11,36 @@
 // first key is always the least recently used: an LRU in a few lines, with no dependency on the
 // hot path (lru-cache would do the same with more code to load at cold start).
 
+import { type PolicySettings, verificationCacheTtlSeconds } from './settings.js';
+
 interface VerificationCacheOptions {
   /** How long a found credential is reused, in ms; 0 disables the cache. */
   readonly ttlMs: number;
   /** How long "no such credential" is reused, in ms (unknown or garbage-but-well-formed tokens). */
   readonly negativeTtlMs: number;
   readonly maxEntries: number;
+}
+
+/**
+ * The cache a deployment's settings give (the token authorizer's and POST /verify's are the same):
+ * credentials kept for `verificationCacheSeconds`, "no such credential" for
+ * `verificationCacheNegativeSeconds`, neither longer than the revocation window.
+ */
+export function verificationCacheOptionsOf(
+  settings: Pick<
+    PolicySettings,
+    | 'verificationCacheSeconds'
+    | 'verificationCacheNegativeSeconds'
+    | 'verificationCacheMaxEntries'
+    | 'revocationWindowSeconds'
+  >,
+): VerificationCacheOptions {
+  return {
+    ttlMs: verificationCacheTtlSeconds(settings) * 1000,
+    negativeTtlMs:
+      Math.min(settings.verificationCacheNegativeSeconds, settings.revocationWindowSeconds) * 1000,
+    maxEntries: settings.verificationCacheMaxEntries,
+  };
 }
 
 interface Entry<T> {

@@ -5,9 +5,9 @@ import { normalizeBasePath } from '../core/gateway-scope.js';
 import { LastUsedThrottle } from '../core/last-used-throttle.js';
 import type { CredentialRecord } from '../core/model.js';
 import { systemClock } from '../core/ports.js';
-import { VerificationCache } from '../core/verification-cache.js';
+import { VerificationCache, verificationCacheOptionsOf } from '../core/verification-cache.js';
 import { rememberingKeySource } from '../core/verify-token.js';
-import { authorizerCacheTtlSeconds, authorizerPolicyFromEnv } from '../runtime/authorizer-settings.js';
+import { authorizerPolicyFromEnv } from '../runtime/authorizer-settings.js';
 import { UNKNOWN_TYPE_LIMITS } from '../runtime/authorizer-type-limits.js';
 import { sharedDocumentClient } from '../runtime/clients.js';
 import { ENV, optionalEnv, requireEnv } from '../runtime/env.js';
@@ -40,12 +40,7 @@ export const handler = createTokenAuthorizer({
     credentials: new DynamoCredentialReader(sharedDocumentClient(), tableName),
     // Keyed by the secret's HMAC. The TTL counts inside the revocation window (the stack gives API
     // Gateway's cache only what is left of it), so a revoked token still passes for at most the window.
-    cache: new VerificationCache<CredentialRecord>({
-      ttlMs: authorizerCacheTtlSeconds(settings) * 1000,
-      negativeTtlMs:
-        Math.min(settings.verificationCacheNegativeSeconds, settings.revocationWindowSeconds) * 1000,
-      maxEntries: settings.verificationCacheMaxEntries,
-    }),
+    cache: new VerificationCache<CredentialRecord>(verificationCacheOptionsOf(settings)),
     clock: systemClock,
     tokenPrefix: settings.tokenPrefix,
   },

@@ -3,9 +3,8 @@ import type { Decision, DecisionLogReason, GatewayRequest } from '../core/author
 import { type LastUsedTracking, recordUseInBackground } from '../core/last-used.js';
 import { LastUsedThrottle } from '../core/last-used-throttle.js';
 import type { CredentialRecord } from '../core/model.js';
-import { verificationCacheTtlSeconds } from '../core/settings.js';
 import { hintOf, isWellFormedToken } from '../core/token-format.js';
-import { VerificationCache } from '../core/verification-cache.js';
+import { VerificationCache, verificationCacheOptionsOf } from '../core/verification-cache.js';
 import { type VerifyTokenDeps, verifyToken } from '../core/verify-token.js';
 import type { ManagementDeps } from '../http/management-deps.js';
 import { type RouteHandler, routeHandler } from '../http/route-handler.js';
@@ -85,12 +84,7 @@ export function verifyTokenRoute(deps: VerifyDeps): RouteHandler {
     credentials: deps.credentials,
     // No gateway cache sits on top of this one, so it may keep what it read for the whole TTL the
     // authorizer's in-process cache has (never longer than the revocation window).
-    cache: new VerificationCache<CredentialRecord>({
-      ttlMs: verificationCacheTtlSeconds(settings) * 1000,
-      negativeTtlMs:
-        Math.min(settings.verificationCacheNegativeSeconds, settings.revocationWindowSeconds) * 1000,
-      maxEntries: settings.verificationCacheMaxEntries,
-    }),
+    cache: new VerificationCache<CredentialRecord>(verificationCacheOptionsOf(settings)),
     clock: deps.clock,
     tokenPrefix,
   };
