@@ -1,3 +1,4 @@
+import type { LeakDeps } from '../core/leaks.js';
 import type { GithubPublicKeys } from '../core/leaks-signature.js';
 import type {
   AuditLog,
@@ -51,6 +52,19 @@ export interface ManagementDeps {
   readonly usagePlans?: UsagePlanGateway | undefined;
   /** GitHub's secret scanning public keys (POST /leaks/github checks its reports' signatures). */
   readonly githubKeys: GithubPublicKeys;
+}
+
+/** What the leak reports' use case needs (core/leaks.ts), from a route's deps. */
+export function leakDepsOf(
+  deps: Pick<ManagementDeps, 'tokens' | 'credentials' | 'hmacKey' | 'settings' | 'clock'>,
+): LeakDeps {
+  return {
+    credentials: deps.credentials,
+    keySource: deps.hmacKey,
+    repository: deps.tokens,
+    clock: deps.clock,
+    tokenPrefix: deps.settings.tokenPrefix,
+  };
 }
 
 /** The create and edit routes' best-effort usage-key sync, failures logged (core/token-service.ts). */

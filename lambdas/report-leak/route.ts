@@ -1,6 +1,6 @@
 import { NotFoundError } from '../core/errors.js';
-import { type LeakDeps, revokeLeakedSecret } from '../core/leaks.js';
-import type { ManagementDeps } from '../http/management-deps.js';
+import { revokeLeakedSecret } from '../core/leaks.js';
+import { leakDepsOf, type ManagementDeps } from '../http/management-deps.js';
 import { type RouteHandler, routeHandler } from '../http/route-handler.js';
 
 // POST /leaks: a signed-in user reports a token found in the wild (docs/leaks.md). Presenting the
@@ -10,13 +10,7 @@ import { type RouteHandler, routeHandler } from '../http/route-handler.js';
 export function reportLeakRoute(
   deps: Pick<ManagementDeps, 'tokens' | 'credentials' | 'hmacKey' | 'settings' | 'clock'>,
 ): RouteHandler {
-  const leakDeps: LeakDeps = {
-    credentials: deps.credentials,
-    keySource: deps.hmacKey,
-    repository: deps.tokens,
-    clock: deps.clock,
-    tokenPrefix: deps.settings.tokenPrefix,
-  };
+  const leakDeps = leakDepsOf(deps);
   return routeHandler('reportLeak', async ({ caller, body }) => {
     const result = await revokeLeakedSecret(leakDeps, { kind: 'user', caller }, body.token, {
       url: body.url,

@@ -1,10 +1,7 @@
-import { DynamoCredentialReader } from '../adapters/dynamo-credential-reader.js';
 import { HttpGithubPublicKeys } from '../adapters/github-public-keys.js';
 import { systemClock } from '../core/ports.js';
-import { sharedDocumentClient } from '../runtime/clients.js';
-import { ENV, requireEnv } from '../runtime/env.js';
 import { keySourceFromEnv } from '../runtime/key-source.js';
-import { tokenRepositoryFromEnv } from '../runtime/repositories.js';
+import { credentialReaderFromEnv, tokenRepositoryFromEnv } from '../runtime/repositories.js';
 import { policySettingsFromEnv } from '../runtime/settings.js';
 import { reportLeaksRoute } from './route.js';
 
@@ -13,7 +10,7 @@ const settings = policySettingsFromEnv();
 // The public keys are kept for the container's life (lambdas/adapters/github-public-keys.ts).
 export const handler = reportLeaksRoute({
   tokens: tokenRepositoryFromEnv(),
-  credentials: new DynamoCredentialReader(sharedDocumentClient(), requireEnv(ENV.tableName)),
+  credentials: credentialReaderFromEnv(),
   hmacKey: keySourceFromEnv(),
   githubKeys: new HttpGithubPublicKeys(settings.leaksPublicKeysUrl),
   settings,

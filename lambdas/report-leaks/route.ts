@@ -2,9 +2,9 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { githubLeakReportSchema, MAX_GITHUB_REPORT_BYTES } from '../contract/leak-schemas.js';
 import { capText, MAX_SOURCE_IP_LENGTH, MAX_USER_AGENT_LENGTH } from '../core/audit.js';
 import { PayloadTooLargeError, UnauthorizedError, ValidationError } from '../core/errors.js';
-import { handleGithubReport, type LeakDeps } from '../core/leaks.js';
+import { handleGithubReport } from '../core/leaks.js';
 import { KEY_ID_HEADER, SIGNATURE_HEADER, verifyGithubReport } from '../core/leaks-signature.js';
-import type { ManagementDeps } from '../http/management-deps.js';
+import { leakDepsOf, type ManagementDeps } from '../http/management-deps.js';
 import { type RouteHandler, routeHandler } from '../http/route-handler.js';
 import { parseInput } from '../http/validation.js';
 import { logger } from '../runtime/logger.js';
@@ -46,13 +46,7 @@ const tooLarge = () => new PayloadTooLargeError(`A report may be at most ${MAX_G
 export function reportLeaksRoute(
   deps: Pick<ManagementDeps, 'tokens' | 'credentials' | 'hmacKey' | 'githubKeys' | 'settings' | 'clock'>,
 ): RouteHandler {
-  const leakDeps: LeakDeps = {
-    credentials: deps.credentials,
-    keySource: deps.hmacKey,
-    repository: deps.tokens,
-    clock: deps.clock,
-    tokenPrefix: deps.settings.tokenPrefix,
-  };
+  const leakDeps = leakDepsOf(deps);
   return routeHandler('reportLeaks', async ({ event }) => {
     const body = rawBodyBytes(event);
     const verdict = await verifyGithubReport(

@@ -1,8 +1,9 @@
 import { DynamoAuditLog } from '../adapters/dynamo-audit-log.js';
+import { DynamoCredentialReader } from '../adapters/dynamo-credential-reader.js';
 import { DynamoRevokeAllJobs } from '../adapters/dynamo-revoke-all-jobs.js';
 import { DynamoTokenRepository } from '../adapters/dynamo-token-repository.js';
 import { DynamoUserAccessRepository } from '../adapters/dynamo-user-access.js';
-import type { AuditLog, TokenRepository, UserAccessRepository } from '../core/ports.js';
+import type { AuditLog, CredentialReader, TokenRepository, UserAccessRepository } from '../core/ports.js';
 import type { RevokeAllJobStore } from '../core/revoke-all-job.js';
 import { sharedDocumentClient } from './clients.js';
 import { ENV, requireEnv } from './env.js';
@@ -43,4 +44,9 @@ export function auditLogFromEnv(env: NodeJS.ProcessEnv = process.env): AuditLog 
 
 export function revokeAllJobsFromEnv(env: NodeJS.ProcessEnv = process.env): RevokeAllJobStore {
   return new DynamoRevokeAllJobs(sharedDocumentClient(), requireEnv(ENV.tableName, env));
+}
+
+/** Credentials by their secret's HMAC: the one consistent read of the verify API and the leak reports. */
+export function credentialReaderFromEnv(env: NodeJS.ProcessEnv = process.env): CredentialReader {
+  return new DynamoCredentialReader(sharedDocumentClient(), requireEnv(ENV.tableName, env));
 }
