@@ -40,7 +40,7 @@ export function readyBanner(stack: LocalStack, elapsedMs: number): string {
       ? `  curl -s ${gateway}/demo/${area}/hello -H "authorization: Bearer $SECRET"`
       : '  (the demo API is off: demoApi is false in cdk.json)',
     `  curl -s ${gateway}/tokens -H "authorization: Bearer $JWT"`,
-    `  curl -s -X POST ${gateway}/verify -H 'content-type: application/json' -d "{"token":"$SECRET","method":"GET","path":"/${area}/hello"}"`,
+    `  curl -s -X POST ${gateway}/verify -H 'content-type: application/json' -d '{"token":"'"$SECRET"'","method":"GET","path":"/${area}/hello"}'`,
     '',
     'Press Ctrl-C to stop.',
   ];

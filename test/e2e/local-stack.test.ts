@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -27,6 +28,15 @@ interface Reply {
 }
 
 let gateway = '';
+
+/** Runs a script in bash the way a reader pastes the banner's commands into a terminal. */
+function runShell(script: string): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile('bash', ['-c', script], (error, stdout, stderr) =>
+      error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve({ stdout, stderr }),
+    );
+  });
+}
 
 async function call(
   method: string,
@@ -146,6 +156,30 @@ describe('npm start (the local stack)', () => {
       expect(output).toContain(`http://127.0.0.1:${ports[2]}`);
       expect(output).toContain('curl');
       expect(output).toMatch(/Revocation window: 0 s/);
+    },
+    stackTestTimeout(),
+  );
+
+  it(
+    'the "Try it" commands work pasted into a shell: the demo API accepts the token, /verify says VALID',
+    async () => {
+      const banner = stack?.output() ?? '';
+      const tryIt = banner.slice(
+        banner.indexOf('Try it (paste into a shell):'),
+        banner.indexOf('Press Ctrl-C'),
+      );
+      const commands = linesOf(tryIt).slice(1);
+      expect(commands.length).toBeGreaterThanOrEqual(5);
+      // Each command's answer on its own line, so each can be checked.
+      const script = ['set -euo pipefail', ...commands.flatMap((command) => [command, 'echo'])].join('\n');
+      const { stdout } = await runShell(script);
+      const answers = linesOf(stdout);
+      expect(answers, stdout).toHaveLength(3);
+      const [demo, list, verify] = answers.map((answer) => JSON.parse(answer) as Record<string, unknown>);
+      expect(demo).toMatchObject({ authorizer: { tokenId: expect.stringMatching(/^tok_/) } });
+      expect(list).toMatchObject({ items: [expect.objectContaining({ name: 'my first token' })] });
+      expect(verify).toMatchObject({ valid: true });
+      expect(stdout).not.toMatch(/atk_[0-9A-Za-z]{49}/);
     },
     stackTestTimeout(),
   );
