@@ -4,10 +4,13 @@ import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { TIME_SCALE_ENV, timeScaleForThisMachine } from './test/support/time.js';
 import { TEST_TMP_ROOT_ENV } from './test/support/tmp-root.js';
+import { UNIT_FILES_THAT_NEED_ISOLATION } from './test/support/unit-isolation.js';
 
 // Four projects, each runnable alone (`npm run test:unit`, `test:integration`, `test:infra`,
 // `test:e2e`); `npm test` runs them all:
-//   unit         no emulator, no network beyond 127.0.0.1 servers a test starts itself;
+//   unit         no emulator, no network beyond 127.0.0.1 servers a test starts itself; the files
+//                share their worker's modules (importing them again per file was most of the time),
+//                except the few that mock modules or stub the environment (`unit-isolated`);
 //   integration  DynamoDB Local and the SES emulator, started once by the project's global setup;
 //   infra        CDK assertions and cdk-nag (synth is the slow part; bundling only where a test
 //                reads the bundled code);
@@ -41,7 +44,17 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     projects: [
-      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          exclude: UNIT_FILES_THAT_NEED_ISOLATION,
+          isolate: false,
+          setupFiles: ['test/support/shared-module-hygiene.ts'],
+        },
+      },
+      { extends: true, test: { name: 'unit-isolated', include: UNIT_FILES_THAT_NEED_ISOLATION } },
       {
         extends: true,
         test: {
