@@ -25,7 +25,6 @@ const MOCKABLE_CLIENTS = [
   SQSClient,
 ];
 
-
 afterAll(() => {
   for (const client of MOCKABLE_CLIENTS) {
     const restore: unknown = Reflect.get(client.prototype.send, 'restore');

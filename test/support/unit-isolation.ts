@@ -20,4 +20,5 @@ export const UNIT_FILES_THAT_NEED_ISOLATION = [
 ];
 
 /** What makes a unit file need fresh modules (test/unit/unit-isolation.test.ts keeps the list true). */
-export const NEEDS_ISOLATION = /\bvi\.(?:mock|doMock|resetModules|stubEnv)\(|\bstubHandlerEnv\(|\bawait import\(/;
+export const NEEDS_ISOLATION =
+  /\bvi\.(?:mock|doMock|resetModules|stubEnv)\(|\bstubHandlerEnv\(|\bawait import\(/;
