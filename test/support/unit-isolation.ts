@@ -21,4 +21,4 @@ export const UNIT_FILES_THAT_NEED_ISOLATION = [
 
 /** What makes a unit file need fresh modules (test/unit/unit-isolation.test.ts keeps the list true). */
 export const NEEDS_ISOLATION =
-  /\bvi\.(?:mock|doMock|resetModules|stubEnv)\(|\bstubHandlerEnv\(|\bawait import\(/;
+  /\bvi\.(?:mock|doMock|resetModules|stubEnv)\(|\bstubHandlerEnv\(|\bawait import\(\s*['"]\./;
