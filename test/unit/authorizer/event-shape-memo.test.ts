@@ -1,0 +1,129 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { requiredScopeFor } from '../../../lambdas/core/gateway-scope.js';
+import { encodeRouteScopes } from '../../../lambdas/core/route-scopes.js';
+import {
+  type AuthorizerDefaults,
+  readAuthorizerEvent,
+  type TokenAuthorizerEvent,
+} from '../../../lambdas/token-authorizer/gateway.js';
+import { restRequestEvent, restTokenEvent } from '../../support/authorizer-events.js';
+
+// readAuthorizerEvent remembers what the last REST event's route, paths and stage variables gave
+// (gateway.ts, RestShape), and requiredScopeFor its last answer (gateway-scope.ts): a request read
+// right after another must come out exactly as if read after an unrelated one, whatever repeats.
+
+const DEFAULTS: AuthorizerDefaults = { basePath: '', routeScopesJson: undefined };
+const OTHER_DEFAULTS: AuthorizerDefaults = {
+  basePath: '/demo',
+  routeScopesJson: '{"GET /content/{id}":"reports:read"}',
+};
+const ROUTES = encodeRouteScopes({
+  'GET /content/{id}': 'reports:read',
+  'ANY /admin/{proxy+}': 'admin:write',
+});
+const UNRELATED = restRequestEvent({
+  path: '/unrelated/path',
+  basePath: '/elsewhere',
+}) as TokenAuthorizerEvent;
+
+const eventArb: fc.Arbitrary<TokenAuthorizerEvent> = fc
+  .record({
+    kind: fc.constantFrom('request', 'token'),
+    authorization: fc.constantFrom('Bearer atk_one', 'Bearer atk_two', 'Basic x'),
+    method: fc.constantFrom('GET', 'POST', 'DELETE'),
+    path: fc.constantFrom(
+      '/demo/content/1',
+      '/demo/admin/x',
+      '/demo/reports/%2e%2e/x',
+      '/content/1',
+      '/demo/content/../x',
+    ),
+    resource: fc.constantFrom(undefined, '/demo/content/{id}', '/demo/admin/{proxy+}'),
+    basePath: fc.constantFrom(undefined, '/demo', 'demo/'),
+    routes: fc.constantFrom(undefined, ROUTES),
+    sourceIp: fc.constantFrom('198.51.100.7', '203.0.113.9'),
+    keyed: fc.boolean(),
+  })
+  .map((o) => {
+    if (o.kind === 'token') return restTokenEvent(o.authorization, o.method, o.path) as TokenAuthorizerEvent;
+    const event = restRequestEvent({
+      authorization: o.authorization,
+      method: o.method,
+      path: o.path,
+      sourceIp: o.sourceIp,
+      ...(o.resource === undefined ? {} : { resource: o.resource }),
+      ...(o.basePath === undefined ? {} : { basePath: o.basePath }),
+      ...(o.routes === undefined ? {} : { stageVariables: { accessTokensRoutes: o.routes } }),
+      ...(o.keyed ? { identitySource: `${o.authorization},${o.method},${o.resource ?? o.path}` } : {}),
+    });
+    return event as TokenAuthorizerEvent;
+  });
+
+/** What reading gives, or the error's name: compared as plain data. */
+function read(event: TokenAuthorizerEvent, defaults: AuthorizerDefaults): unknown {
+  try {
+    const request = readAuthorizerEvent(event, defaults);
+    return {
+      request,
+      required: requiredScopeFor(request.method, request.path, request.basePath, request.route),
+    };
+  } catch (error) {
+    return { error: error instanceof Error ? error.name : String(error) };
+  }
+}
+
+function fresh(event: TokenAuthorizerEvent, defaults: AuthorizerDefaults): unknown {
+  read(UNRELATED, DEFAULTS);
+  requiredScopeFor('PATCH', '/nowhere', '/elsewhere', undefined);
+  return read(structuredClone(event), defaults);
+}
+
+describe('the remembered event shape and required scope', () => {
+  it('every read in a sequence with repeats equals a read after an unrelated event', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(eventArb, fc.constantFrom(DEFAULTS, OTHER_DEFAULTS)), {
+          minLength: 1,
+          maxLength: 12,
+        }),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        (pool, picks) => {
+          const sequence = [...pool, ...picks.map((pick) => pool[pick % pool.length] ?? pool[0])];
+          for (const entry of sequence) {
+            if (entry === undefined) continue;
+            const [event, defaults] = entry;
+            // The same event object again, and an equal copy, both read as a fresh one would be.
+            expect(read(event, defaults)).toEqual(fresh(event, defaults));
+            expect(read(structuredClone(event), defaults)).toEqual(fresh(event, defaults));
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('requiredScopeFor with the same route object answers for each method, path and base path', () => {
+    const route = { template: '/demo/{area}/{proxy+}', scopes: undefined };
+    const calls = [
+      ['GET', '/demo/content/1', '/demo', 'content:read'],
+      ['GET', '/demo/reports/1', '/demo', 'reports:read'],
+      ['POST', '/demo/reports/1', '/demo', 'reports:write'],
+      ['POST', '/demo/reports/1', '', 'demo:write'],
+      ['POST', '/demo/reports/1', '/other', undefined],
+      ['POST', '/demo/reports/1', '/demo', 'reports:write'],
+    ] as const;
+    for (const [method, path, basePath, scope] of calls) {
+      expect(requiredScopeFor(method, path, basePath, route).scope).toBe(scope);
+    }
+  });
+
+  it('a repeated event gets its own Authorization value and source address', () => {
+    const first = restRequestEvent({ authorization: 'Bearer atk_first', sourceIp: '198.51.100.7' });
+    const second = restRequestEvent({ authorization: 'Bearer atk_second', sourceIp: '203.0.113.9' });
+    readAuthorizerEvent(first as TokenAuthorizerEvent, DEFAULTS);
+    const request = readAuthorizerEvent(second as TokenAuthorizerEvent, DEFAULTS);
+    expect(request.authorization).toBe('Bearer atk_second');
+    expect(request.sourceIp).toBe('203.0.113.9');
+  });
+});
