@@ -5,6 +5,7 @@ import { LastUsedThrottle } from '../lambdas/core/last-used-throttle.js';
 import type { CredentialRecord } from '../lambdas/core/model.js';
 import { generateToken } from '../lambdas/core/token-format.js';
 import { VerificationCache } from '../lambdas/core/verification-cache.js';
+import { systemMillisClock } from '../lambdas/core/verify-token.js';
 import { JsonLineLogger } from '../lambdas/runtime/json-line-logger.js';
 import type { TokenAuthorizerEvent } from '../lambdas/token-authorizer/gateway.js';
 import { createTokenAuthorizer } from '../lambdas/token-authorizer/token-authorizer.js';
@@ -62,7 +63,7 @@ const handler = createTokenAuthorizer({
       negativeTtlMs: 0,
       maxEntries: 10_000,
     }),
-    clock: { now: () => new Date() },
+    clock: systemMillisClock,
     tokenPrefix: 'atk',
   },
   defaults: { basePath: '/', routeScopesJson: undefined },

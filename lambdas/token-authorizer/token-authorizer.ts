@@ -6,7 +6,7 @@ import { type LastUsedTracking, recordUseInBackground } from '../core/last-used.
 import type { CredentialRecord } from '../core/model.js';
 import { InvalidRouteScopesError } from '../core/route-scopes.js';
 import { hintOf, isWellFormedToken } from '../core/token-format.js';
-import { startVerification, type VerifyTokenDeps } from '../core/verify-token.js';
+import { millisOf, startVerification, type VerifyTokenDeps } from '../core/verify-token.js';
 import { fieldOf, type InvocationLog, type JsonLineLogger } from '../runtime/json-line-logger.js';
 import {
   type AuthorizerDefaults,
@@ -257,7 +257,7 @@ export function createTokenAuthorizer(deps: TokenAuthorizerDeps): TokenAuthorize
       decision.reason === 'VALID' &&
       decision.credential !== undefined &&
       strict.appliesTo(event)
-        ? await strict.check(decision.credential, deps.verify.clock.now().getTime())
+        ? await strict.check(decision.credential, millisOf(deps.verify.clock))
         : 'ALLOWED';
     const limited = counted === 'ALLOWED' ? undefined : counted;
     logDecision(log, request, decision, token, startedAt, pathIssue, limited);
