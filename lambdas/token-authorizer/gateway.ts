@@ -24,6 +24,7 @@ import {
   pathIssueOfAny,
   type RouteContext,
 } from '../core/gateway-scope.js';
+import type { CredentialRecord } from '../core/model.js';
 import { usageKeyValue } from '../core/rate-limits.js';
 import { readRestAuthorizerEvent, restAuthorizationOf, unauthorized } from '../core/rest-authorizer.js';
 import {
@@ -550,9 +551,24 @@ export function restRefusal(
   return refusal;
 }
 
+/**
+ * The allowed HTTP answer of each credential object, frozen: it depends on the credential only, and
+ * the verification cache hands out the same object on every hit (a new read brings a new one), so a
+ * repeated cache hit builds no context object (see rest-responses.ts for the REST answers).
+ */
+const allowedHttpAnswers = new WeakMap<CredentialRecord, HttpAuthorizerResult>();
+const HTTP_REFUSAL: HttpAuthorizerResult = Object.freeze({ isAuthorized: false });
+
 export function httpResponse(decision: Decision): HttpAuthorizerResult {
-  if (decision.reason !== 'VALID' || decision.credential === undefined) {
-    return { isAuthorized: false };
+  const credential = decision.credential;
+  if (decision.reason !== 'VALID' || credential === undefined) return HTTP_REFUSAL;
+  let answer = allowedHttpAnswers.get(credential);
+  if (answer === undefined) {
+    answer = Object.freeze({
+      isAuthorized: true,
+      context: Object.freeze(tokenAuthorizerContext(credential)),
+    });
+    allowedHttpAnswers.set(credential, answer);
   }
-  return { isAuthorized: true, context: tokenAuthorizerContext(decision.credential) };
+  return answer;
 }

@@ -1,13 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { decide } from '../../../lambdas/core/authorization.js';
 import { requiredScopeFor } from '../../../lambdas/core/gateway-scope.js';
 import { encodeRouteScopes } from '../../../lambdas/core/route-scopes.js';
 import {
   type AuthorizerDefaults,
+  httpResponse,
   readAuthorizerEvent,
   type TokenAuthorizerEvent,
 } from '../../../lambdas/token-authorizer/gateway.js';
-import { restRequestEvent, restTokenEvent } from '../../support/authorizer-events.js';
+import { credentialRecord, restRequestEvent, restTokenEvent } from '../../support/authorizer-events.js';
 
 // readAuthorizerEvent remembers what the last REST event's route, paths and stage variables gave
 // (gateway.ts, RestShape), and requiredScopeFor its last answer (gateway-scope.ts): a request read
@@ -125,5 +127,31 @@ describe('the remembered event shape and required scope', () => {
     const request = readAuthorizerEvent(second as TokenAuthorizerEvent, DEFAULTS);
     expect(request.authorization).toBe('Bearer atk_second');
     expect(request.sourceIp).toBe('203.0.113.9');
+  });
+
+  it("an HTTP API's allowed answer is kept per credential object: a re-read credential gets its own", () => {
+    const request = { method: 'GET', path: '/demo/content/1', basePath: '/demo', sourceIp: undefined };
+    const first = credentialRecord({ scopes: ['content:read'] });
+    const reread = credentialRecord({ scopes: ['content:read', 'reports:read'], userId: 'user-2' });
+    const answer = httpResponse(decide(first, Date.now(), request));
+    expect(answer).toEqual({
+      isAuthorized: true,
+      context: {
+        tokenId: first.tokenId,
+        userId: 'user-1',
+        accountId: first.accountId,
+        scopes: 'content:read',
+        type: 'standard',
+      },
+    });
+    expect(httpResponse(decide(first, Date.now(), request))).toBe(answer);
+    expect(Object.isFrozen(answer) && 'context' in answer && Object.isFrozen(answer.context)).toBe(true);
+    expect(httpResponse(decide(reread, Date.now(), request))).toMatchObject({
+      isAuthorized: true,
+      context: { userId: 'user-2', scopes: 'content:read reports:read' },
+    });
+    expect(httpResponse(decide(first, Date.now(), { ...request, method: 'POST' }))).toEqual({
+      isAuthorized: false,
+    });
   });
 });
