@@ -314,6 +314,78 @@ interface RestShape {
 
 let lastRestShape: RestShape | undefined;
 
+/** RestShape's counterpart for HTTP API (payload 2.0) events: the same reasons, the same rules. */
+interface HttpShape {
+  readonly defaults: AuthorizerDefaults;
+  readonly methodField: unknown;
+  readonly rawPathField: unknown;
+  readonly httpPathField: unknown;
+  readonly stageField: unknown;
+  readonly routeKeyField: unknown;
+  readonly contextRouteKeyField: unknown;
+  readonly basePathVariable: unknown;
+  readonly routesVariable: unknown;
+  readonly method: string;
+  readonly path: string;
+  readonly basePath: string;
+  readonly route: RouteContext;
+  readonly pathIssue: PathIssue | undefined;
+}
+
+let lastHttpShape: HttpShape | undefined;
+
+/** The shape of an HTTP API event (see HttpShape). Throws UnrecognizedEventError, InvalidRouteScopesError. */
+function httpShapeOf(event: TokenAuthorizerEvent, defaults: AuthorizerDefaults): HttpShape {
+  const last = lastHttpShape;
+  const requestContext = event.requestContext;
+  const http = requestContext?.http;
+  const stageVariables = event.stageVariables;
+  const basePathVariable = stageVariables?.[BASE_PATH_STAGE_VARIABLE];
+  const routesVariable = stageVariables?.[ROUTE_SCOPES_STAGE_VARIABLE];
+  if (
+    last !== undefined &&
+    last.methodField === http?.method &&
+    last.rawPathField === event.rawPath &&
+    last.httpPathField === http?.path &&
+    last.stageField === requestContext?.stage &&
+    last.routeKeyField === event.routeKey &&
+    last.contextRouteKeyField === requestContext?.routeKey &&
+    last.basePathVariable === basePathVariable &&
+    last.routesVariable === routesVariable &&
+    last.defaults === defaults
+  ) {
+    return last;
+  }
+  const method = stringOrUndefined(http?.method);
+  const rawPath = stringOrUndefined(event.rawPath) ?? stringOrUndefined(http?.path);
+  if (method === undefined || rawPath === undefined)
+    throw new UnrecognizedEventError('2.0 without method or path');
+  const decodedPath = stringOrUndefined(http?.path);
+  const shape: HttpShape = {
+    defaults,
+    methodField: http?.method,
+    rawPathField: event.rawPath,
+    httpPathField: http?.path,
+    stageField: requestContext?.stage,
+    routeKeyField: event.routeKey,
+    contextRouteKeyField: requestContext?.routeKey,
+    basePathVariable,
+    routesVariable,
+    method,
+    path: withoutStagePrefix(rawPath, stringOrUndefined(requestContext?.stage)),
+    basePath: basePathOf(stageVariables, defaults.basePath),
+    route: {
+      template: templateOfRouteKey(
+        stringOrUndefined(event.routeKey) ?? stringOrUndefined(requestContext?.routeKey),
+      ),
+      scopes: routeScopesOf(stageVariables, defaults),
+    },
+    pathIssue: pathIssueOfAny([rawPath, decodedPath]),
+  };
+  lastHttpShape = shape;
+  return shape;
+}
+
 /** The shape of a REST event (see RestShape), or undefined for an event without a parseable method ARN. */
 function restShapeOf(event: TokenAuthorizerEvent, defaults: AuthorizerDefaults): RestShape | undefined {
   const last = lastRestShape;
@@ -396,31 +468,19 @@ export function readAuthorizerEvent(
   defaults: AuthorizerDefaults,
 ): AuthorizerRequest {
   if (event.version === '2.0') {
-    const http = event.requestContext?.http;
-    const method = stringOrUndefined(http?.method);
-    const rawPath = stringOrUndefined(event.rawPath) ?? stringOrUndefined(http?.path);
-    if (method === undefined || rawPath === undefined)
-      throw new UnrecognizedEventError('2.0 without method or path');
-    const decodedPath = stringOrUndefined(http?.path);
-    const basePath = basePathOf(event.stageVariables, defaults.basePath);
-    const route: RouteContext = {
-      template: templateOfRouteKey(
-        stringOrUndefined(event.routeKey) ?? stringOrUndefined(event.requestContext?.routeKey),
-      ),
-      scopes: routeScopesOf(event.stageVariables, defaults),
-    };
+    const shape = httpShapeOf(event, defaults);
     // No route-keyed check here: a simple response is a boolean for the method and path in the key,
     // so an HTTP API's cache must name them with or without a map (the construct always sets
     // them, and the synth fails otherwise); a map adds no new way to be wrong.
     return {
       gateway: 'http',
       authorization: headerValue(event.headers, 'authorization'),
-      method,
-      path: withoutStagePrefix(rawPath, stringOrUndefined(event.requestContext?.stage)),
-      basePath,
-      sourceIp: stringOrUndefined(http?.sourceIp),
-      route,
-      pathIssue: pathIssueOfAny([rawPath, decodedPath]),
+      method: shape.method,
+      path: shape.path,
+      basePath: shape.basePath,
+      sourceIp: stringOrUndefined(event.requestContext?.http?.sourceIp),
+      route: shape.route,
+      pathIssue: shape.pathIssue,
     };
   }
   if (event.version !== undefined && event.version !== '1.0') {

@@ -9,10 +9,15 @@ import {
   readAuthorizerEvent,
   type TokenAuthorizerEvent,
 } from '../../../lambdas/token-authorizer/gateway.js';
-import { credentialRecord, restRequestEvent, restTokenEvent } from '../../support/authorizer-events.js';
+import {
+  credentialRecord,
+  httpEvent,
+  restRequestEvent,
+  restTokenEvent,
+} from '../../support/authorizer-events.js';
 
 // readAuthorizerEvent remembers what the last REST event's route, paths and stage variables gave
-// (gateway.ts, RestShape), and requiredScopeFor its last answer (gateway-scope.ts): a request read
+// (gateway.ts, RestShape; HttpShape for HTTP APIs), and requiredScopeFor its last answer (gateway-scope.ts): a request read
 // right after another must come out exactly as if read after an unrelated one, whatever repeats.
 
 const DEFAULTS: AuthorizerDefaults = { basePath: '', routeScopesJson: undefined };
@@ -28,10 +33,12 @@ const UNRELATED = restRequestEvent({
   path: '/unrelated/path',
   basePath: '/elsewhere',
 }) as TokenAuthorizerEvent;
+const UNRELATED_HTTP = httpEvent({ path: '/unrelated/path', basePath: '/elsewhere' }) as TokenAuthorizerEvent;
 
 const eventArb: fc.Arbitrary<TokenAuthorizerEvent> = fc
   .record({
-    kind: fc.constantFrom('request', 'token'),
+    kind: fc.constantFrom('request', 'token', 'http'),
+    stage: fc.constantFrom(undefined, '$default', 'demo', 'prod'),
     authorization: fc.constantFrom('Bearer atk_one', 'Bearer atk_two', 'Basic x'),
     method: fc.constantFrom('GET', 'POST', 'DELETE'),
     path: fc.constantFrom(
@@ -49,6 +56,19 @@ const eventArb: fc.Arbitrary<TokenAuthorizerEvent> = fc
   })
   .map((o) => {
     if (o.kind === 'token') return restTokenEvent(o.authorization, o.method, o.path) as TokenAuthorizerEvent;
+    if (o.kind === 'http') {
+      return httpEvent({
+        authorization: o.authorization,
+        method: o.method,
+        // Sometimes the stage's prefix (HTTP APIs put `/<stage>` in rawPath on a named stage), sometimes another's.
+        path: o.keyed ? `/prod${o.path}` : o.path,
+        sourceIp: o.sourceIp,
+        ...(o.resource === undefined ? {} : { routeKey: `${o.method} ${o.resource}` }),
+        ...(o.stage === undefined ? {} : { stage: o.stage }),
+        ...(o.basePath === undefined ? {} : { basePath: o.basePath }),
+        ...(o.routes === undefined ? {} : { stageVariables: { accessTokensRoutes: o.routes } }),
+      }) as TokenAuthorizerEvent;
+    }
     const event = restRequestEvent({
       authorization: o.authorization,
       method: o.method,
@@ -77,6 +97,7 @@ function read(event: TokenAuthorizerEvent, defaults: AuthorizerDefaults): unknow
 
 function fresh(event: TokenAuthorizerEvent, defaults: AuthorizerDefaults): unknown {
   read(UNRELATED, DEFAULTS);
+  read(UNRELATED_HTTP, DEFAULTS);
   requiredScopeFor('PATCH', '/nowhere', '/elsewhere', undefined);
   return read(structuredClone(event), defaults);
 }
@@ -103,6 +124,166 @@ describe('the remembered event shape and required scope', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  // One field changed after an event read: every field the remembered shape depends on.
+  type Mutable = Record<string, unknown> & { requestContext: Record<string, unknown> };
+  const http = (event: Mutable) => event.requestContext.http as Record<string, unknown>;
+  const stageVariables = (event: Mutable) => event.stageVariables as Record<string, unknown>;
+  const restBase = (): Mutable => {
+    const event = restRequestEvent({
+      authorization: 'Bearer atk_x',
+      path: '/demo/content/1',
+      resource: '/demo/content/{id}',
+      basePath: '/demo',
+      stageVariables: { accessTokensRoutes: ROUTES },
+      identitySource: 'Bearer atk_x,GET,/demo/content/{id},/demo/admin/{proxy+}',
+    }) as Mutable;
+    return event;
+  };
+  const restBaseByContext = (): Mutable => {
+    const event = restBase();
+    delete event.resource;
+    return event;
+  };
+  const httpBase = (): Mutable =>
+    httpEvent({
+      authorization: 'Bearer atk_x',
+      method: 'GET',
+      path: '/prod/demo/content/1',
+      routeKey: 'GET /demo/content/{id}',
+      stage: 'prod',
+      basePath: '/demo',
+      stageVariables: { accessTokensRoutes: ROUTES },
+    }) as Mutable;
+  const httpBaseByContext = (): Mutable => {
+    const event = httpBase();
+    delete event.routeKey;
+    return event;
+  };
+  const OTHER_ROUTES = encodeRouteScopes({ 'GET /content/{id}': 'admin:read' });
+  it.each<[string, () => Mutable, (event: Mutable) => void]>([
+    [
+      'REST methodArn',
+      restBase,
+      (e) => {
+        e.methodArn = String(e.methodArn).replace('/GET/', '/POST/');
+      },
+    ],
+    [
+      'REST type',
+      restBase,
+      (e) => {
+        e.type = 'TOKEN';
+      },
+    ],
+    [
+      'REST path',
+      restBase,
+      (e) => {
+        e.path = '/demo/content/%2e%2e';
+      },
+    ],
+    [
+      'REST requestContext.path',
+      restBase,
+      (e) => {
+        e.requestContext.path = '/stage/demo/content/..';
+      },
+    ],
+    [
+      'REST resource',
+      restBase,
+      (e) => {
+        e.resource = '/demo/admin/{proxy+}';
+      },
+    ],
+    [
+      'REST requestContext.resourcePath',
+      restBaseByContext,
+      (e) => {
+        e.requestContext.resourcePath = '/demo/admin/{proxy+}';
+      },
+    ],
+    [
+      'REST base path',
+      restBase,
+      (e) => {
+        stageVariables(e).accessTokensBasePath = '/other';
+      },
+    ],
+    [
+      'REST route map',
+      restBase,
+      (e) => {
+        stageVariables(e).accessTokensRoutes = OTHER_ROUTES;
+      },
+    ],
+    [
+      'HTTP method',
+      httpBase,
+      (e) => {
+        http(e).method = 'DELETE';
+      },
+    ],
+    [
+      'HTTP rawPath',
+      httpBase,
+      (e) => {
+        e.rawPath = '/prod/demo/reports/1';
+      },
+    ],
+    [
+      'HTTP http.path',
+      httpBase,
+      (e) => {
+        http(e).path = '/prod/demo/%2fx';
+      },
+    ],
+    [
+      'HTTP stage',
+      httpBase,
+      (e) => {
+        e.requestContext.stage = '$default';
+      },
+    ],
+    [
+      'HTTP routeKey',
+      httpBase,
+      (e) => {
+        e.routeKey = 'GET /demo/admin/{proxy+}';
+      },
+    ],
+    [
+      'HTTP requestContext.routeKey',
+      httpBaseByContext,
+      (e) => {
+        e.requestContext.routeKey = 'GET /demo/admin/{proxy+}';
+      },
+    ],
+    [
+      'HTTP base path',
+      httpBase,
+      (e) => {
+        stageVariables(e).accessTokensBasePath = '/';
+      },
+    ],
+    [
+      'HTTP route map',
+      httpBase,
+      (e) => {
+        stageVariables(e).accessTokensRoutes = OTHER_ROUTES;
+      },
+    ],
+  ])('%s changed after a read: read as a fresh event', (_field, base, mutate) => {
+    const first = base() as TokenAuthorizerEvent;
+    const second = base();
+    mutate(second);
+    const changed = second as TokenAuthorizerEvent;
+    const expected = fresh(changed, DEFAULTS);
+    expect(expected).not.toEqual(fresh(first, DEFAULTS));
+    read(first, DEFAULTS);
+    expect(read(changed, DEFAULTS)).toEqual(expected);
   });
 
   it('requiredScopeFor with the same route object answers for each method, path and base path', () => {
