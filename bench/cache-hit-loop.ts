@@ -5,6 +5,7 @@ import { LastUsedThrottle } from '../lambdas/core/last-used-throttle.js';
 import type { CredentialRecord } from '../lambdas/core/model.js';
 import { generateToken } from '../lambdas/core/token-format.js';
 import { VerificationCache } from '../lambdas/core/verification-cache.js';
+import { systemMillisClock } from '../lambdas/core/verify-token.js';
 import { JsonLineLogger } from '../lambdas/runtime/json-line-logger.js';
 import type { TokenAuthorizerEvent } from '../lambdas/token-authorizer/gateway.js';
 import { createTokenAuthorizer } from '../lambdas/token-authorizer/token-authorizer.js';
@@ -16,10 +17,18 @@ import { lambdaContextFor } from './lambda-contexts.js';
 // decision line), no DynamoDB Local: for profiling (`node --cpu-prof --import tsx …`) and quick
 // before/after ratios while working on the hot path. Decision lines go to stdout (send it to
 // /dev/null); the figures go to stderr. `npm run bench` remains the measurement of record.
+//
+// `npx tsx bench/cache-hit-loop.ts [seconds] against DIR > /dev/null`: old and new code in one
+// process, in 100 ms slices that alternate between DIR's handler (a checkout of another commit,
+// e.g. `git archive <commit> | tar -x -C DIR`, with node_modules linked), this tree's and the
+// floor, timed in CPU time: the figure each change on the hot path was kept or dropped by
+// (docs/performance.md). Both handlers get the same stand-ins; a clock with nowMs() only when the
+// tree has one.
 
 const seconds = Number(process.argv[2] ?? '3');
 /** `handler-only`: no floor slices (for a profile of the handler alone). */
 const handlerOnly = process.argv[3] === 'handler-only';
+const againstDir = process.argv[3] === 'against' ? process.argv[4] : undefined;
 const key: HmacKey = { version: 'v1', material: createHash('sha256').update('bench').digest() };
 const { secret } = generateToken('atk');
 const credential: CredentialRecord = {
@@ -53,26 +62,60 @@ const event: TokenAuthorizerEvent = {
   },
 };
 
-const handler = createTokenAuthorizer({
-  verify: {
-    keySource: { getKey: async () => key, loadedKey: () => key },
-    credentials: { findByHash: async () => credential },
-    cache: new VerificationCache<CredentialRecord>({
-      ttlMs: 3_600_000,
-      negativeTtlMs: 0,
-      maxEntries: 10_000,
-    }),
-    clock: { now: () => new Date() },
-    tokenPrefix: 'atk',
-  },
-  defaults: { basePath: '/', routeScopesJson: undefined },
-  logger: new JsonLineLogger({ ...process.env, AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand' }),
-  lastUsed: {
-    recorder: { recordUse: async () => true },
-    throttle: new LastUsedThrottle({ intervalMs: 900_000, maxEntries: 10_000 }),
-    intervalMs: 900_000,
-  },
+/** The modules a handler is made of: this tree's, or (against) another checkout's of the same shape. */
+interface HandlerModules {
+  readonly createTokenAuthorizer: typeof createTokenAuthorizer;
+  readonly VerificationCache: typeof VerificationCache;
+  readonly LastUsedThrottle: typeof LastUsedThrottle;
+  readonly JsonLineLogger: typeof JsonLineLogger;
+  readonly systemMillisClock?: typeof systemMillisClock;
+}
+
+function handlerOf(modules: HandlerModules) {
+  return modules.createTokenAuthorizer({
+    verify: {
+      keySource: { getKey: async () => key, loadedKey: () => key },
+      credentials: { findByHash: async () => credential },
+      cache: new modules.VerificationCache<CredentialRecord>({
+        ttlMs: 3_600_000,
+        negativeTtlMs: 0,
+        maxEntries: 10_000,
+      }),
+      clock: modules.systemMillisClock ?? { now: () => new Date() },
+      tokenPrefix: 'atk',
+    },
+    defaults: { basePath: '/', routeScopesJson: undefined },
+    logger: new modules.JsonLineLogger({ ...process.env, AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand' }),
+    lastUsed: {
+      recorder: { recordUse: async () => true },
+      throttle: new modules.LastUsedThrottle({ intervalMs: 900_000, maxEntries: 10_000 }),
+      intervalMs: 900_000,
+    },
+  });
+}
+
+const handler = handlerOf({
+  createTokenAuthorizer,
+  VerificationCache,
+  LastUsedThrottle,
+  JsonLineLogger,
+  systemMillisClock,
 });
+
+if (againstDir !== undefined) {
+  const from = async <T>(path: string): Promise<T> => (await import(`${againstDir}/lambdas/${path}`)) as T;
+  const old = handlerOf({
+    ...(await from<{ createTokenAuthorizer: typeof createTokenAuthorizer }>(
+      'token-authorizer/token-authorizer.ts',
+    )),
+    ...(await from<{ VerificationCache: typeof VerificationCache }>('core/verification-cache.ts')),
+    ...(await from<{ LastUsedThrottle: typeof LastUsedThrottle }>('core/last-used-throttle.ts')),
+    ...(await from<{ JsonLineLogger: typeof JsonLineLogger }>('runtime/json-line-logger.ts')),
+    ...(await from<{ systemMillisClock?: typeof systemMillisClock }>('core/verify-token.ts')),
+  });
+  await compareWith(old);
+  process.exit(0);
+}
 
 // One decision line, for the floor.
 let sampleLine = '';
@@ -90,11 +133,14 @@ const floor = async () => {
 
 const totals = [0, 0];
 const times = [0, 0];
+/** CPU time (user + system, ms) per arm: less disturbed than wall time by other processes on a shared VM. */
+const cpuTimes = [0, 0];
 const sliceMs = 250;
 const end = performance.now() + seconds * 1000;
 for (let slice = 0; performance.now() < end; slice += 1) {
   const arm = handlerOnly ? 0 : slice % 2;
   const startedAt = performance.now();
+  const cpuBefore = process.cpuUsage();
   const deadline = startedAt + sliceMs;
   let calls = 0;
   while (performance.now() < deadline) {
@@ -104,10 +150,57 @@ for (let slice = 0; performance.now() < end; slice += 1) {
   }
   totals[arm] = (totals[arm] ?? 0) + calls;
   times[arm] = (times[arm] ?? 0) + performance.now() - startedAt;
+  const cpu = process.cpuUsage(cpuBefore);
+  cpuTimes[arm] = (cpuTimes[arm] ?? 0) + (cpu.user + cpu.system) / 1000;
 }
 const rate = (arm: number) => Math.round(((totals[arm] ?? 0) / (times[arm] ?? 1)) * 1000);
+const cpuRate = (arm: number) => Math.round(((totals[arm] ?? 0) / (cpuTimes[arm] ?? 1)) * 1000);
 process.stderr.write(
   handlerOnly
     ? `cache hits ${rate(0)}/s\n`
-    : `cache hits ${rate(0)}/s, floor ${rate(1)}/s, ratio ${(rate(0) / rate(1)).toFixed(3)}\n`,
+    : `cache hits ${rate(0)}/s, floor ${rate(1)}/s, ratio ${(rate(0) / rate(1)).toFixed(3)}; per CPU second ${cpuRate(0)} / ${cpuRate(1)}, ratio ${(cpuRate(0) / cpuRate(1)).toFixed(3)}\n`,
 );
+
+/** Old (`against`) and new handler and the floor in alternating 100 ms slices, CPU time per call. */
+async function compareWith(old: typeof handler): Promise<void> {
+  const write = process.stdout.write;
+  let line = '';
+  process.stdout.write = ((chunk: string) => {
+    line = String(chunk);
+    return true;
+  }) as typeof process.stdout.write;
+  await handler(event, lambdaContextFor(0));
+  process.stdout.write = write;
+  const arms = [
+    (i: number) => old(event, lambdaContextFor(i)),
+    (i: number) => handler(event, lambdaContextFor(i)),
+    async (_: number) => {
+      hashToken(key, secret);
+      process.stdout.write(line);
+    },
+  ];
+  const calls = [0, 0, 0];
+  const cpuMicros = [0, 0, 0];
+  const until = performance.now() + seconds * 1000;
+  for (let slice = 0; performance.now() < until; slice += 1) {
+    const arm = slice % 3;
+    const run = arms[arm];
+    if (run === undefined) continue;
+    const before = process.cpuUsage();
+    const sliceEnd = performance.now() + 100;
+    let n = 0;
+    while (performance.now() < sliceEnd) {
+      for (let i = 0; i < 256; i += 1) await run(i);
+      n += 256;
+    }
+    const used = process.cpuUsage(before);
+    calls[arm] = (calls[arm] ?? 0) + n;
+    cpuMicros[arm] = (cpuMicros[arm] ?? 0) + used.user + used.system;
+  }
+  const perCall = (arm: number) => (cpuMicros[arm] ?? 0) / (calls[arm] ?? 1);
+  const [oldUs, newUs, floorUs] = [perCall(0), perCall(1), perCall(2)];
+  process.stderr.write(
+    `CPU µs per call: old ${oldUs.toFixed(2)}, new ${newUs.toFixed(2)}, floor ${floorUs.toFixed(2)}; ` +
+      `new / old ${(newUs / oldUs).toFixed(3)}; ratio to the floor old ${(floorUs / oldUs).toFixed(3)}, new ${(floorUs / newUs).toFixed(3)}\n`,
+  );
+}

@@ -104,6 +104,40 @@ export function requiredScopeFor(
   basePath: string,
   route: RouteContext | undefined,
 ): RequiredScope {
+  // The same request again (a busy route; the token authorizer hands the same route object while
+  // the event's shape repeats): the answer of last time, which depends on these four only.
+  const last = lastRequired;
+  if (
+    last !== undefined &&
+    last.route === route &&
+    last.method === method &&
+    last.path === path &&
+    last.basePath === basePath
+  ) {
+    return last.required;
+  }
+  const required = requiredScopeUncached(method, path, basePath, route);
+  lastRequired = { method, path, basePath, route, required };
+  return required;
+}
+
+/** requiredScopeFor's last call (RouteContext is read-only: the same object means the same map and template). */
+let lastRequired:
+  | {
+      readonly method: string;
+      readonly path: string;
+      readonly basePath: string;
+      readonly route: RouteContext | undefined;
+      readonly required: RequiredScope;
+    }
+  | undefined;
+
+function requiredScopeUncached(
+  method: string,
+  path: string,
+  basePath: string,
+  route: RouteContext | undefined,
+): RequiredScope {
   const template = route?.template;
   if (route?.scopes !== undefined && template !== undefined) {
     const relative = routeOfTemplate(template, basePath);

@@ -51,12 +51,16 @@ export function readRestAuthorizerEvent(event: RestAuthorizerEventFields): RestA
   const methodArn = typeof event.methodArn === 'string' ? methodArnOf(event.methodArn) : undefined;
   if (methodArn === undefined) return undefined;
   const isTokenEvent = event.type === 'TOKEN';
-  const authorization = isTokenEvent
-    ? typeof event.authorizationToken === 'string'
-      ? event.authorizationToken
-      : undefined
-    : headerValue(event.headers, 'authorization');
-  return { methodArn, authorization, isTokenEvent };
+  return { methodArn, authorization: restAuthorizationOf(event, isTokenEvent), isTokenEvent };
+}
+
+/** The Authorization value of a REST event: `authorizationToken` (TOKEN) or the header (REQUEST). */
+export function restAuthorizationOf(
+  event: RestAuthorizerEventFields,
+  isTokenEvent: boolean,
+): string | undefined {
+  if (!isTokenEvent) return headerValue(event.headers, 'authorization');
+  return typeof event.authorizationToken === 'string' ? event.authorizationToken : undefined;
 }
 
 /** Thrown for every 401-class decision on REST: API Gateway maps exactly this message to 401. */

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { crc32 } from 'node:zlib';
 import { BASE62_ALPHABET, bytesToBase62 } from './base62.js';
 
 // Token string: `<prefix>_<random><checksum>` (docs/design.md "Token format").
@@ -32,12 +31,40 @@ function assertValidPrefix(prefix: string): void {
   }
 }
 
+// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320: zlib's crc32) over a string's character
+// codes, by hand with the usual 256-entry table: node:zlib's crc32 converts the string to bytes
+// first, which was most of the checksum's cost on a cache-hit verification (docs/performance.md).
+// The same value as zlib's for every string of one-byte characters (base62 is ASCII);
+// test/unit/core/token-format.test.ts keeps zlib as the oracle.
+const CRC_TABLE = new Int32Array(256);
+for (let n = 0; n < 256; n++) {
+  let c = n;
+  for (let bit = 0; bit < 8; bit++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  CRC_TABLE[n] = c;
+}
+
+/**
+ * The CRC-32 of the characters of `text` from `start` to `end` (each below 256; base62 only here),
+ * or -1 when one of them is not base62: the token check validates and sums in one pass.
+ */
+function base62Crc32(text: string, start: number, end: number): number {
+  let crc = -1;
+  for (let index = start; index < end; index++) {
+    const code = text.charCodeAt(index);
+    if (!isBase62Code(code)) return -1;
+    crc = (crc >>> 8) ^ (CRC_TABLE[(crc ^ code) & 0xff] as number);
+  }
+  return (crc ^ -1) >>> 0;
+}
+
 /**
  * The CRC32 of the random part, base62, fixed width: what encodeBase62 gives, in plain number
  * arithmetic (a CRC32 is below 2^32 < 62^6, so it always fits), because every verification runs it.
+ * `randomPart` is base62 (what generateToken makes); anything else has no checksum and throws.
  */
 export function checksumOf(randomPart: string): string {
-  let rest = crc32(randomPart);
+  let rest = base62Crc32(randomPart, 0, randomPart.length);
+  if (rest < 0) throw new RangeError('a checksum is over base62 characters only');
   let out = '';
   for (let digit = 0; digit < CHECKSUM_WIDTH; digit++) {
     out = BASE62_ALPHABET.charAt(rest % 62) + out;
@@ -70,10 +97,15 @@ export function isWellFormedToken(candidate: string, prefix: string): boolean {
   if (candidate.length !== prefix.length + 1 + BODY_LENGTH) return false;
   if (!candidate.startsWith(prefix) || candidate.charCodeAt(prefix.length) !== 0x5f /* _ */) return false;
   const start = prefix.length + 1;
-  for (let index = start; index < candidate.length; index++) {
-    if (!isBase62Code(candidate.charCodeAt(index))) return false;
+  const checksumStart = start + RANDOM_WIDTH;
+  let rest = base62Crc32(candidate, start, checksumStart);
+  if (rest < 0) return false;
+  // The checksum's digits compared from the last (checksumOf's order), with no string built.
+  for (let index = candidate.length - 1; index >= checksumStart; index--) {
+    if (candidate.charCodeAt(index) !== BASE62_ALPHABET.charCodeAt(rest % 62)) return false;
+    rest = Math.floor(rest / 62);
   }
-  return candidate.slice(start + RANDOM_WIDTH) === checksumOf(candidate.slice(start, start + RANDOM_WIDTH));
+  return true;
 }
 
 /** The regex a secret scanner can use to find leaked tokens of this deployment. */

@@ -135,14 +135,17 @@ export class JsonLineLogger {
   private readonly baseLevel: number;
   /** Set by Lambda's advanced logging controls: sampling cannot change it. */
   private readonly levelIsFixed: boolean;
-  private readonly service: string;
+  /** `,"service":"…"`: the same on every line. */
+  private readonly serviceField: string;
   private readonly sampleRate: number;
   private readonly samplingField: string;
   private readonly onDemand: boolean;
   private coldStart = true;
   private readonly zoned: ZonedTime | undefined;
+  private lastLevel: LogLevelName | undefined;
   private lastMessage: string | undefined;
-  private lastMessageField = '';
+  /** `"level":"…","message":"…","timestamp":"` of the last line: every decision line has the same. */
+  private lastOpening = '';
   private lastStampMs = Number.NaN;
   private lastStamp = '';
   /** The rendered function_arn, function_memory_size and function_name of the last context seen. */
@@ -169,7 +172,7 @@ export class JsonLineLogger {
         ? LEVELS[configured]
         : LEVELS.INFO;
     // runtime/logger.ts passes POWERTOOLS_SERVICE_NAME ?? 'access-tokens'; Powertools replaces '' with its default.
-    this.service = quote((env.POWERTOOLS_SERVICE_NAME ?? 'access-tokens') || 'service_undefined');
+    this.serviceField = `","service":${quote((env.POWERTOOLS_SERVICE_NAME ?? 'access-tokens') || 'service_undefined')}`;
     const rate = Number(trimmed('POWERTOOLS_LOGGER_SAMPLE_RATE') || '0');
     this.sampleRate = Number.isFinite(rate) && rate >= 0 && rate <= 1 ? rate : 0;
     this.samplingField = `,"sampling_rate":${json(this.sampleRate)}`;
@@ -184,13 +187,13 @@ export class JsonLineLogger {
   invocation(context: Context | undefined): InvocationLog {
     const store = (globalThis as LambdaGlobal).awslambda?.InvokeStore;
     const traceId = traceRoot(store?.getXRayTraceId() ?? this.env._X_AMZN_TRACE_ID?.trim());
-    const tail = `${this.samplingField}${traceIdField(traceId)}`;
+    const tail = traceId === undefined ? this.samplingField : `${this.samplingField}${traceIdField(traceId)}`;
     const level = this.invocationLevel(tail);
     if (context === undefined) return { head: '', tail, level };
     const coldStart = this.onDemand && this.coldStart;
     this.coldStart = false;
     return {
-      head: `,"cold_start":${coldStart}${this.functionFields(context)}${requestIdField(context.awsRequestId)}`,
+      head: `${coldStart ? ',"cold_start":true' : ',"cold_start":false'}${this.functionFields(context)}${requestIdField(context.awsRequestId)}`,
       tail: `${tail}${tenantIdField((context as { readonly tenantId?: string }).tenantId)}`,
       level,
     };
@@ -244,17 +247,19 @@ export class JsonLineLogger {
     rest: string,
   ): void {
     const start = leading === '' ? '{' : `{${leading.slice(1)},`;
-    const line = `${start}"level":"${level}"${this.messageField(message)},"timestamp":"${this.timestamp()}","service":${this.service}${invocation.head}${invocation.tail}${rest}}\n`;
+    // Few pieces: a line is a new string each time, and each piece is one more to join (docs/performance.md).
+    const line = `${start}${this.opening(level, message)}${this.timestamp()}${this.serviceField}${invocation.head}${invocation.tail}${rest}}\n`;
     (threshold >= LEVELS.WARN ? this.out.stderr : this.out.stdout).write(line);
   }
 
-  /** A line's message, rendered once while it repeats (every decision line has the same). */
-  private messageField(message: string): string {
-    if (message !== this.lastMessage) {
+  /** A line's level and message up to the timestamp's value, rendered once while they repeat. */
+  private opening(level: LogLevelName, message: string): string {
+    if (level !== this.lastLevel || message !== this.lastMessage) {
+      this.lastLevel = level;
       this.lastMessage = message;
-      this.lastMessageField = field('message', message);
+      this.lastOpening = `"level":"${level}"${field('message', message)},"timestamp":"`;
     }
-    return this.lastMessageField;
+    return this.lastOpening;
   }
 
   /** The base level, or DEBUG for a sampled invocation (said in a DEBUG line without context, as Powertools does). */

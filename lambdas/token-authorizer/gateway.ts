@@ -24,8 +24,9 @@ import {
   pathIssueOfAny,
   type RouteContext,
 } from '../core/gateway-scope.js';
+import type { CredentialRecord } from '../core/model.js';
 import { usageKeyValue } from '../core/rate-limits.js';
-import { readRestAuthorizerEvent, unauthorized } from '../core/rest-authorizer.js';
+import { readRestAuthorizerEvent, restAuthorizationOf, unauthorized } from '../core/rest-authorizer.js';
 import {
   lookupRouteScope,
   ROUTE_SCOPES_STAGE_VARIABLE,
@@ -244,26 +245,28 @@ function identitySourceValuesOf(event: TokenAuthorizerEvent): readonly string[] 
   return undefined;
 }
 
+/** Whether `scopes` maps this request's route (then the cache key must name the route). */
+function mapsRoute(method: string, route: RouteContext, basePath: string): boolean {
+  const { template, scopes } = route;
+  if (scopes === undefined || template === undefined) return false;
+  const relative = routeOfTemplate(template, basePath);
+  return relative !== undefined && lookupRouteScope(scopes, method, relative) !== undefined;
+}
+
 /**
- * Throws UnkeyedRouteMapError when `scopes` maps this request's route and the event does not show
- * the method and the template (or the path itself) among its identity-source values.
+ * For a request whose route the map maps (mapsRoute): throws UnkeyedRouteMapError when the event
+ * does not show the method and the template (or the path itself) among its identity-source values.
  */
 function assertRouteKeyedCache(
   event: TokenAuthorizerEvent,
-  request: { readonly method: string; readonly paths: readonly (string | undefined)[] },
-  route: RouteContext,
-  basePath: string,
+  method: string,
+  paths: readonly (string | undefined)[],
+  template: string | undefined,
 ): void {
-  const { template, scopes } = route;
-  if (scopes === undefined || template === undefined) return;
-  const relative = routeOfTemplate(template, basePath);
-  if (relative === undefined || lookupRouteScope(scopes, request.method, relative) === undefined) return;
   const values = identitySourceValuesOf(event);
   if (values === undefined) throw new UnkeyedRouteMapError('the event shows no identity sources');
-  const keyedByRoute = [template, ...request.paths].some(
-    (value) => value !== undefined && values.includes(value),
-  );
-  if (!values.includes(request.method) || !keyedByRoute) {
+  const keyedByRoute = [template, ...paths].some((value) => value !== undefined && values.includes(value));
+  if (!values.includes(method) || !keyedByRoute) {
     throw new UnkeyedRouteMapError('the method and the route are not among the identity sources');
   }
 }
@@ -274,11 +277,171 @@ function assertRouteKeyedCache(
  */
 function isKeyedByPath(
   event: TokenAuthorizerEvent,
-  request: { readonly method: string; readonly paths: readonly (string | undefined)[] },
+  method: string,
+  paths: readonly (string | undefined)[],
 ): boolean {
   const values = identitySourceValuesOf(event);
-  if (values === undefined || !values.includes(request.method)) return false;
-  return request.paths.some((path) => path !== undefined && values.includes(path));
+  if (values === undefined || !values.includes(method)) return false;
+  return paths.some((path) => path !== undefined && values.includes(path));
+}
+
+/**
+ * What a REST event's request is read from besides its Authorization value, source address and
+ * identity sources, and what follows from it alone: the method ARN, base path, route, refused-path
+ * check and whether the route map needs a route-keyed cache. Remembered for the last event read
+ * (one entry, compared field by field, the identity sources never kept: they hold the token): a
+ * busy API sends the same route again and again, and reading it anew (the paths' checks, a route
+ * object, arrays) was a visible share of a cache-hit verification (docs/performance.md).
+ */
+interface RestShape {
+  readonly defaults: AuthorizerDefaults;
+  readonly methodArnText: string;
+  readonly type: string | undefined;
+  readonly path: unknown;
+  readonly contextPath: unknown;
+  readonly resource: unknown;
+  readonly contextResourcePath: unknown;
+  readonly basePathVariable: unknown;
+  readonly routesVariable: unknown;
+  readonly methodArn: MethodArn;
+  readonly isTokenEvent: boolean;
+  readonly basePath: string;
+  readonly paths: readonly (string | undefined)[];
+  readonly route: RouteContext;
+  readonly pathIssue: PathIssue | undefined;
+  readonly mapped: boolean;
+}
+
+let lastRestShape: RestShape | undefined;
+
+/** RestShape's counterpart for HTTP API (payload 2.0) events: the same reasons, the same rules. */
+interface HttpShape {
+  readonly defaults: AuthorizerDefaults;
+  readonly methodField: unknown;
+  readonly rawPathField: unknown;
+  readonly httpPathField: unknown;
+  readonly stageField: unknown;
+  readonly routeKeyField: unknown;
+  readonly contextRouteKeyField: unknown;
+  readonly basePathVariable: unknown;
+  readonly routesVariable: unknown;
+  readonly method: string;
+  readonly path: string;
+  readonly basePath: string;
+  readonly route: RouteContext;
+  readonly pathIssue: PathIssue | undefined;
+}
+
+let lastHttpShape: HttpShape | undefined;
+
+/** The shape of an HTTP API event (see HttpShape). Throws UnrecognizedEventError, InvalidRouteScopesError. */
+function httpShapeOf(event: TokenAuthorizerEvent, defaults: AuthorizerDefaults): HttpShape {
+  const last = lastHttpShape;
+  const requestContext = event.requestContext;
+  const http = requestContext?.http;
+  const stageVariables = event.stageVariables;
+  const basePathVariable = stageVariables?.[BASE_PATH_STAGE_VARIABLE];
+  const routesVariable = stageVariables?.[ROUTE_SCOPES_STAGE_VARIABLE];
+  if (
+    last !== undefined &&
+    last.methodField === http?.method &&
+    last.rawPathField === event.rawPath &&
+    last.httpPathField === http?.path &&
+    last.stageField === requestContext?.stage &&
+    last.routeKeyField === event.routeKey &&
+    last.contextRouteKeyField === requestContext?.routeKey &&
+    last.basePathVariable === basePathVariable &&
+    last.routesVariable === routesVariable &&
+    last.defaults === defaults
+  ) {
+    return last;
+  }
+  const method = stringOrUndefined(http?.method);
+  const rawPath = stringOrUndefined(event.rawPath) ?? stringOrUndefined(http?.path);
+  if (method === undefined || rawPath === undefined)
+    throw new UnrecognizedEventError('2.0 without method or path');
+  const decodedPath = stringOrUndefined(http?.path);
+  const shape: HttpShape = {
+    defaults,
+    methodField: http?.method,
+    rawPathField: event.rawPath,
+    httpPathField: http?.path,
+    stageField: requestContext?.stage,
+    routeKeyField: event.routeKey,
+    contextRouteKeyField: requestContext?.routeKey,
+    basePathVariable,
+    routesVariable,
+    method,
+    path: withoutStagePrefix(rawPath, stringOrUndefined(requestContext?.stage)),
+    basePath: basePathOf(stageVariables, defaults.basePath),
+    route: {
+      template: templateOfRouteKey(
+        stringOrUndefined(event.routeKey) ?? stringOrUndefined(requestContext?.routeKey),
+      ),
+      scopes: routeScopesOf(stageVariables, defaults),
+    },
+    pathIssue: pathIssueOfAny([rawPath, decodedPath]),
+  };
+  lastHttpShape = shape;
+  return shape;
+}
+
+/** The shape of a REST event (see RestShape), or undefined for an event without a parseable method ARN. */
+function restShapeOf(event: TokenAuthorizerEvent, defaults: AuthorizerDefaults): RestShape | undefined {
+  const last = lastRestShape;
+  const stageVariables = event.stageVariables;
+  const requestContext = event.requestContext;
+  const basePathVariable = stageVariables?.[BASE_PATH_STAGE_VARIABLE];
+  const routesVariable = stageVariables?.[ROUTE_SCOPES_STAGE_VARIABLE];
+  if (
+    last !== undefined &&
+    last.methodArnText === event.methodArn &&
+    last.type === event.type &&
+    last.path === event.path &&
+    last.contextPath === requestContext?.path &&
+    last.resource === event.resource &&
+    last.contextResourcePath === requestContext?.resourcePath &&
+    last.basePathVariable === basePathVariable &&
+    last.routesVariable === routesVariable &&
+    last.defaults === defaults
+  ) {
+    return last;
+  }
+  const rest = readRestAuthorizerEvent(event);
+  if (rest === undefined || typeof event.methodArn !== 'string') return undefined;
+  const { methodArn, isTokenEvent } = rest;
+  const basePath = isTokenEvent ? defaults.basePath : basePathOf(stageVariables, defaults.basePath);
+  const paths = isTokenEvent
+    ? [methodArn.path]
+    : [methodArn.path, stringOrUndefined(event.path), stringOrUndefined(requestContext?.path)];
+  // A TOKEN authorizer's only identity source is the token, so its cache cannot be keyed by
+  // route: it never uses a map (and its event names no template anyway), only the area listing.
+  const route: RouteContext = isTokenEvent
+    ? { template: undefined, scopes: undefined }
+    : {
+        template: stringOrUndefined(event.resource) ?? stringOrUndefined(requestContext?.resourcePath),
+        scopes: routeScopesOf(stageVariables, defaults),
+      };
+  const shape: RestShape = {
+    defaults,
+    methodArnText: event.methodArn,
+    type: event.type,
+    path: event.path,
+    contextPath: requestContext?.path,
+    resource: event.resource,
+    contextResourcePath: requestContext?.resourcePath,
+    basePathVariable,
+    routesVariable,
+    methodArn,
+    isTokenEvent,
+    basePath,
+    paths,
+    route,
+    pathIssue: pathIssueOfAny(paths),
+    mapped: mapsRoute(methodArn.method, route, basePath),
+  };
+  lastRestShape = shape;
+  return shape;
 }
 
 /** The template of an HTTP API route key (`GET /v1/x/{id}` → `/v1/x/{id}`); `$default` has none. */
@@ -305,63 +468,39 @@ export function readAuthorizerEvent(
   defaults: AuthorizerDefaults,
 ): AuthorizerRequest {
   if (event.version === '2.0') {
-    const http = event.requestContext?.http;
-    const method = stringOrUndefined(http?.method);
-    const rawPath = stringOrUndefined(event.rawPath) ?? stringOrUndefined(http?.path);
-    if (method === undefined || rawPath === undefined)
-      throw new UnrecognizedEventError('2.0 without method or path');
-    const decodedPath = stringOrUndefined(http?.path);
-    const basePath = basePathOf(event.stageVariables, defaults.basePath);
-    const route: RouteContext = {
-      template: templateOfRouteKey(
-        stringOrUndefined(event.routeKey) ?? stringOrUndefined(event.requestContext?.routeKey),
-      ),
-      scopes: routeScopesOf(event.stageVariables, defaults),
-    };
+    const shape = httpShapeOf(event, defaults);
     // No route-keyed check here: a simple response is a boolean for the method and path in the key,
     // so an HTTP API's cache must name them with or without a map (the construct always sets
     // them, and the synth fails otherwise); a map adds no new way to be wrong.
     return {
       gateway: 'http',
       authorization: headerValue(event.headers, 'authorization'),
-      method,
-      path: withoutStagePrefix(rawPath, stringOrUndefined(event.requestContext?.stage)),
-      basePath,
-      sourceIp: stringOrUndefined(http?.sourceIp),
-      route,
-      pathIssue: pathIssueOfAny([rawPath, decodedPath]),
+      method: shape.method,
+      path: shape.path,
+      basePath: shape.basePath,
+      sourceIp: stringOrUndefined(event.requestContext?.http?.sourceIp),
+      route: shape.route,
+      pathIssue: shape.pathIssue,
     };
   }
   if (event.version !== undefined && event.version !== '1.0') {
     throw new UnrecognizedEventError('unknown version');
   }
-  const rest = readRestAuthorizerEvent(event);
-  if (rest === undefined) throw new UnrecognizedEventError('no parseable methodArn');
-  const { methodArn, isTokenEvent } = rest;
-  const basePath = isTokenEvent ? defaults.basePath : basePathOf(event.stageVariables, defaults.basePath);
-  const paths = isTokenEvent
-    ? [methodArn.path]
-    : [methodArn.path, stringOrUndefined(event.path), stringOrUndefined(event.requestContext?.path)];
-  // A TOKEN authorizer's only identity source is the token, so its cache cannot be keyed by
-  // route: it never uses a map (and its event names no template anyway), only the area listing.
-  const route: RouteContext = isTokenEvent
-    ? { template: undefined, scopes: undefined }
-    : {
-        template: stringOrUndefined(event.resource) ?? stringOrUndefined(event.requestContext?.resourcePath),
-        scopes: routeScopesOf(event.stageVariables, defaults),
-      };
-  assertRouteKeyedCache(event, { method: methodArn.method, paths }, route, basePath);
+  const shape = restShapeOf(event, defaults);
+  if (shape === undefined) throw new UnrecognizedEventError('no parseable methodArn');
+  const { methodArn, isTokenEvent, paths, route } = shape;
+  if (shape.mapped) assertRouteKeyedCache(event, methodArn.method, paths, route.template);
   return {
     gateway: 'rest',
     methodArn,
-    authorization: rest.authorization,
+    authorization: restAuthorizationOf(event, isTokenEvent),
     method: methodArn.method,
     path: methodArn.path,
-    basePath,
+    basePath: shape.basePath,
     sourceIp: isTokenEvent ? undefined : stringOrUndefined(event.requestContext?.identity?.sourceIp),
     route,
-    pathIssue: pathIssueOfAny(paths),
-    keyedByPath: !isTokenEvent && isKeyedByPath(event, { method: methodArn.method, paths }),
+    pathIssue: shape.pathIssue,
+    keyedByPath: !isTokenEvent && isKeyedByPath(event, methodArn.method, paths),
   };
 }
 
@@ -472,9 +611,24 @@ export function restRefusal(
   return refusal;
 }
 
+/**
+ * The allowed HTTP answer of each credential object, frozen: it depends on the credential only, and
+ * the verification cache hands out the same object on every hit (a new read brings a new one), so a
+ * repeated cache hit builds no context object (see rest-responses.ts for the REST answers).
+ */
+const allowedHttpAnswers = new WeakMap<CredentialRecord, HttpAuthorizerResult>();
+const HTTP_REFUSAL: HttpAuthorizerResult = Object.freeze({ isAuthorized: false });
+
 export function httpResponse(decision: Decision): HttpAuthorizerResult {
-  if (decision.reason !== 'VALID' || decision.credential === undefined) {
-    return { isAuthorized: false };
+  const credential = decision.credential;
+  if (decision.reason !== 'VALID' || credential === undefined) return HTTP_REFUSAL;
+  let answer = allowedHttpAnswers.get(credential);
+  if (answer === undefined) {
+    answer = Object.freeze({
+      isAuthorized: true,
+      context: Object.freeze(tokenAuthorizerContext(credential)),
+    });
+    allowedHttpAnswers.set(credential, answer);
   }
-  return { isAuthorized: true, context: tokenAuthorizerContext(decision.credential) };
+  return answer;
 }

@@ -4,9 +4,8 @@ import { DynamoRateCounters } from '../adapters/dynamo-rate-counters.js';
 import { normalizeBasePath } from '../core/gateway-scope.js';
 import { LastUsedThrottle } from '../core/last-used-throttle.js';
 import type { CredentialRecord } from '../core/model.js';
-import { systemClock } from '../core/ports.js';
 import { VerificationCache, verificationCacheOptionsOf } from '../core/verification-cache.js';
-import { rememberingKeySource } from '../core/verify-token.js';
+import { rememberingKeySource, systemMillisClock } from '../core/verify-token.js';
 import { authorizerPolicyFromEnv } from '../runtime/authorizer-settings.js';
 import { UNKNOWN_TYPE_LIMITS } from '../runtime/authorizer-type-limits.js';
 import { sharedDocumentClient } from '../runtime/clients.js';
@@ -41,7 +40,7 @@ export const handler = createTokenAuthorizer({
     // Keyed by the secret's HMAC. The TTL counts inside the revocation window (the stack gives API
     // Gateway's cache only what is left of it), so a revoked token still passes for at most the window.
     cache: new VerificationCache<CredentialRecord>(verificationCacheOptionsOf(settings)),
-    clock: systemClock,
+    clock: systemMillisClock,
     tokenPrefix: settings.tokenPrefix,
   },
   // The default route map stays a string here and is decoded per request (memoized): a broken one

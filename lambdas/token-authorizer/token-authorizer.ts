@@ -3,9 +3,10 @@ import { type Decision, type DecisionLogReason, isUnauthenticated } from '../cor
 import { bearerCredentials } from '../core/bearer.js';
 import type { PathIssue } from '../core/gateway-scope.js';
 import { type LastUsedTracking, recordUseInBackground } from '../core/last-used.js';
+import type { CredentialRecord } from '../core/model.js';
 import { InvalidRouteScopesError } from '../core/route-scopes.js';
 import { hintOf, isWellFormedToken } from '../core/token-format.js';
-import { startVerification, type VerifyTokenDeps } from '../core/verify-token.js';
+import { millisOf, startVerification, type VerifyTokenDeps } from '../core/verify-token.js';
 import { fieldOf, type InvocationLog, type JsonLineLogger } from '../runtime/json-line-logger.js';
 import {
   type AuthorizerDefaults,
@@ -93,6 +94,47 @@ type DecisionFields = {
   latencyMs?: number;
 };
 
+/**
+ * The decision line's reason, gateway, method and area, rendered once while they repeat: a busy
+ * API sends the same request to the same route again and again, and quoting each value on every
+ * line was a visible share of a cache hit (docs/performance.md). One entry, compared by value.
+ */
+const lastRequestFields = {
+  reason: '',
+  gateway: '',
+  method: '',
+  area: '' as string | undefined,
+  rendered: '',
+};
+
+function requestFields(reason: LogReason, gateway: string, method: string, area: string | undefined): string {
+  const last = lastRequestFields;
+  if (last.reason !== reason || last.gateway !== gateway || last.method !== method || last.area !== area) {
+    last.reason = reason;
+    last.gateway = gateway;
+    last.method = method;
+    last.area = area;
+    last.rendered = FIELD.reason(reason) + FIELD.gateway(gateway) + FIELD.method(method) + FIELD.area(area);
+  }
+  return last.rendered;
+}
+
+/**
+ * The decision line's tokenId and userId, rendered once per credential object: the verification
+ * cache hands out the same object on every hit, and a new read brings a new one (so a changed
+ * record is rendered anew); an object the cache drops takes its rendering with it.
+ */
+const renderedCredentials = new WeakMap<CredentialRecord, string>();
+
+function credentialFields(credential: CredentialRecord): string {
+  let rendered = renderedCredentials.get(credential);
+  if (rendered === undefined) {
+    rendered = FIELD.tokenId(credential.tokenId) + FIELD.userId(credential.userId);
+    renderedCredentials.set(credential, rendered);
+  }
+  return rendered;
+}
+
 const elapsed = (startedAt: number) => Math.round((performance.now() - startedAt) * 1000) / 1000;
 
 export function createTokenAuthorizer(deps: TokenAuthorizerDeps): TokenAuthorizer {
@@ -114,13 +156,14 @@ export function createTokenAuthorizer(deps: TokenAuthorizerDeps): TokenAuthorize
     // on a cache hit, building an object and walking its keys was a visible share of the whole
     // verification (docs/performance.md). The same line as logger.info(…, fields) would write;
     // test/unit/authorizer/decision-log.test.ts checks the lines.
-    let rendered =
-      FIELD.reason(pathIssue === undefined ? (limited ?? decision.reason) : 'NON_CANONICAL_PATH') +
-      FIELD.gateway(request.gateway) +
-      FIELD.method(request.method) +
-      FIELD.area(decision.area);
+    let rendered = requestFields(
+      pathIssue === undefined ? (limited ?? decision.reason) : 'NON_CANONICAL_PATH',
+      request.gateway,
+      request.method,
+      decision.area,
+    );
     if (decision.credential !== undefined) {
-      rendered += FIELD.tokenId(decision.credential.tokenId) + FIELD.userId(decision.credential.userId);
+      rendered += credentialFields(decision.credential);
     } else if (token !== undefined && decision.reason !== 'MALFORMED') {
       rendered += FIELD.hint(hintOf(token, tokenPrefix));
     }
@@ -214,7 +257,7 @@ export function createTokenAuthorizer(deps: TokenAuthorizerDeps): TokenAuthorize
       decision.reason === 'VALID' &&
       decision.credential !== undefined &&
       strict.appliesTo(event)
-        ? await strict.check(decision.credential, deps.verify.clock.now().getTime())
+        ? await strict.check(decision.credential, millisOf(deps.verify.clock))
         : 'ALLOWED';
     const limited = counted === 'ALLOWED' ? undefined : counted;
     logDecision(log, request, decision, token, startedAt, pathIssue, limited);

@@ -156,6 +156,44 @@ describe('token authorizer decision lines', () => {
     });
   });
 
+  // The line's request fields and each credential's ids are rendered once and reused while they
+  // repeat (token-authorizer.ts): requests that alternate between tokens, methods, areas and
+  // gateways must each get their own.
+  it('alternating requests: each line carries its own request and token fields', async () => {
+    const first = issue({ userId: 'user-first', tokenId: 'tok_1111111111111111111111' });
+    const second = issue({
+      userId: 'user-second',
+      tokenId: 'tok_2222222222222222222222',
+      scopes: ['reports:write'],
+    });
+    const sequence = [
+      [rest(first.secret), { reason: 'VALID', method: 'GET', area: 'content', userId: 'user-first' }],
+      [
+        rest(second.secret, { method: 'POST', path: '/demo/reports/1' }),
+        { reason: 'VALID', method: 'POST', area: 'reports', userId: 'user-second' },
+      ],
+      [
+        rest(first.secret, { method: 'POST' }),
+        { reason: 'INSUFFICIENT_SCOPE', method: 'POST', area: 'content', userId: 'user-first' },
+      ],
+      [
+        httpEvent({ authorization: `Bearer ${second.secret}` }),
+        { reason: 'INSUFFICIENT_SCOPE', gateway: 'http', userId: 'user-second' },
+      ],
+      [
+        rest(first.secret),
+        {
+          reason: 'VALID',
+          gateway: 'rest',
+          method: 'GET',
+          area: 'content',
+          tokenId: first.credential.tokenId,
+        },
+      ],
+    ] as const;
+    for (const [event, expected] of sequence) expect(await lineOf(event)).toMatchObject(expected);
+  });
+
   it('INSUFFICIENT_SCOPE: WARN with the scope it needed', async () => {
     const { secret } = issue();
     const own = await lineOf(rest(secret, { method: 'DELETE' }));

@@ -73,6 +73,47 @@ describe('token format', () => {
     );
   });
 
+  it('the checksum is over base62 characters only', () => {
+    expect(() => checksumOf('abc-def')).toThrow(RangeError);
+    expect(() => checksumOf('é')).toThrow(RangeError);
+  });
+
+  // The check computes the CRC-32 by hand over the characters (token-format.ts); zlib's crc32 is
+  // the oracle: a token is well formed exactly when its last six characters are the base62 of
+  // zlib's CRC-32 of the 43 before them.
+  const zlibWellFormed = (candidate: string) => {
+    const body = candidate.slice(PREFIX.length + 1);
+    return (
+      candidate.startsWith(`${PREFIX}_`) &&
+      /^[0-9A-Za-z]{49}$/.test(body) &&
+      body.slice(43) === encodeBase62(BigInt(crc32(body.slice(0, 43))), CHECKSUM_WIDTH)
+    );
+  };
+
+  it('accepts a token exactly when zlib crc32 agrees with its checksum', () => {
+    const bodyChar = fc.oneof(
+      { weight: 20, arbitrary: base62Char },
+      { weight: 1, arbitrary: fc.constantFrom('_', '-', '/', '\u00e9', '\u0130', ' ', '\u0000') },
+    );
+    fc.assert(
+      fc.property(
+        fc.string({ unit: bodyChar, minLength: 43, maxLength: 43 }),
+        fc.option(fc.string({ unit: bodyChar, minLength: 6, maxLength: 6 }), { nil: undefined }),
+        fc.nat({ max: 5 }),
+        (randomPart, otherChecksum, position) => {
+          // Half the cases carry the right checksum (or it with one digit changed), half another.
+          const right = /^[0-9A-Za-z]+$/.test(randomPart) ? checksumOf(randomPart) : '000000';
+          const nearMiss = `${right.slice(0, position)}${right[position] === 'z' ? 'y' : 'z'}${right.slice(position + 1)}`;
+          for (const checksum of [right, nearMiss, otherChecksum ?? right]) {
+            const candidate = `${PREFIX}_${randomPart}${checksum}`;
+            expect(isWellFormedToken(candidate, PREFIX)).toBe(zlibWellFormed(candidate));
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   it('refuses bad prefixes', () => {
     expect(() => generateToken('A')).toThrow(RangeError);
     expect(() => generateToken('has_underscore')).toThrow(RangeError);

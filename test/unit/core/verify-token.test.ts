@@ -7,8 +7,10 @@ import type { CredentialReader, KeySource } from '../../../lambdas/core/ports.js
 import { generateToken } from '../../../lambdas/core/token-format.js';
 import { VerificationCache } from '../../../lambdas/core/verification-cache.js';
 import {
+  millisOf,
   rememberingKeySource,
   startVerification,
+  systemMillisClock,
   type VerifyTokenDeps,
   verifyToken,
 } from '../../../lambdas/core/verify-token.js';
@@ -233,5 +235,26 @@ describe('startVerification (the authorizer: no wait where no I/O is needed)', (
     keySource.failing = undefined;
     expect((await startVerification(fast, request(), secret)).reason).toBe('VALID');
     expect(remembering.loadedKey?.()).toBe(KEY);
+  });
+
+  it('a clock with nowMs() decides by it without making a Date; the system one tells the time', async () => {
+    const { deps, issue } = setup();
+    const { secret } = issue({ expiresAtMs: START.getTime() + 1000 });
+    const at = (ms: number) => ({
+      now: (): Date => {
+        throw new Error('now() called');
+      },
+      nowMs: () => ms,
+    });
+    expect((await verifyToken({ ...deps, clock: at(START.getTime()) }, request(), secret)).reason).toBe(
+      'VALID',
+    );
+    expect(
+      (await verifyToken({ ...deps, clock: at(START.getTime() + 1000) }, request(), secret)).reason,
+    ).toBe('EXPIRED');
+    const before = Date.now();
+    const ms = millisOf(systemMillisClock);
+    expect(ms).toBeGreaterThanOrEqual(before);
+    expect(Math.abs(systemMillisClock.now().getTime() - ms)).toBeLessThan(60_000);
   });
 });
