@@ -408,7 +408,10 @@ describe('the web console in Chromium', () => {
     await tabTo(page, /Done, hide it for good/);
     await page.keyboard.press('Enter');
     await reveal.waitFor({ state: 'detached' });
-    expect(String(await page.evaluate('document.activeElement.textContent'))).toContain('Create token');
+    // Focus moves back once the dialog has gone, a frame later under load: polled, not read at once.
+    await poll(async () => String(await page.evaluate('document.activeElement.textContent'))).toContain(
+      'Create token',
+    );
 
     // The revoke dialog: opened, cancelled with Escape (focus back on its button), then confirmed.
     // The list reloads after the reveal closes: wait for the new row's link, then Tab to it alone
@@ -421,13 +424,15 @@ describe('the web console in Chromium', () => {
     await page.keyboard.press('Enter');
     const confirm = page.getByRole('alertdialog');
     await confirm.waitFor();
-    expect(String(await page.evaluate('document.activeElement.textContent'))).toBe('Keep it');
+    await poll(async () => String(await page.evaluate('document.activeElement.textContent'))).toBe('Keep it');
     await page.keyboard.press('Shift+Tab');
     await page.keyboard.press('Shift+Tab');
     expect(await focusIsInDialog(page)).toBe(true);
     await page.keyboard.press('Escape');
     await confirm.waitFor({ state: 'detached' });
-    expect(String(await page.evaluate('document.activeElement.textContent'))).toBe('Revoke token…');
+    await poll(async () => String(await page.evaluate('document.activeElement.textContent'))).toBe(
+      'Revoke token…',
+    );
     await page.keyboard.press('Enter');
     await confirm.waitFor();
     await tabTo(page, /^Revoke token$/);
