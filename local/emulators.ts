@@ -307,11 +307,6 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
   const args = [
     // No hsperfdata file in the temp directory (it outlives a killed JVM).
     '-XX:-UsePerfData',
-    // The quick (C1) compiler only: the optimizing one spent more CPU compiling than it saved over a
-    // local stack's or a test run's life. Measured on the 2-core machine: ready in 2.0 s instead of
-    // 3.9 s, and 1,500 puts in 9 s and 12 s of CPU instead of 15 s and 21 s (8,000 puts: 24 to 32 s
-    // of CPU instead of 39 to 43 s).
-    '-XX:TieredStopAtLevel=1',
     `-Djava.io.tmpdir=${javaTmp}`,
     `-Djava.library.path=${join(release.jarDir, 'DynamoDBLocal_lib')}`,
     '-cp',
