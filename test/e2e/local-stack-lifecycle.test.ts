@@ -116,83 +116,82 @@ async function expectPortsFree(started: Started, aliveWhenStopped: ReadonlySet<n
 /** The pids alive now: taken just before the stack is stopped. */
 const alivePids = (): ReadonlySet<number> => new Set(processTable().map((row) => row.pid));
 
-// Side by side: each test starts and stops its own stack on its own free ports (most of each test is
-// waiting for a stack to start or stop), and every check about ports and processes is about its own
-// stack's process tree, whatever else runs on the machine.
-describe
-  .runIf(process.platform === 'linux')
-  .concurrent('npm start: where it listens, and what it leaves behind', () => {
-    it(
-      'listens on 127.0.0.1 only (gateway, DynamoDB Local, SES emulator); SIGTERM to npm stops it all',
-      async (context) => {
-        const started = await startViaNpm(context);
-        const { stack, ports, tree } = started;
+// One after another: each test starts and stops its own stack on its own free ports, and every check
+// about ports and processes is about its own stack's process tree, whatever else runs on the machine.
+// Not side by side: a stack's start is CPU work (JVM, TypeScript), and four at once on two cores took
+// 80 s each and slowed the other worker's stacks as much.
+describe.runIf(process.platform === 'linux')('npm start: where it listens, and what it leaves behind', () => {
+  it(
+    'listens on 127.0.0.1 only (gateway, DynamoDB Local, SES emulator); SIGTERM to npm stops it all',
+    async (context) => {
+      const started = await startViaNpm(context);
+      const { stack, ports, tree } = started;
 
-        for (const port of [ports.gateway, ports.dynamoDb, ports.ses]) {
-          const listeners = listenersOnPort(port);
-          expect(listeners.length, `nothing listens on ${port}`).toBeGreaterThan(0);
-          expect(listeners.map((socket) => socket.address).filter((address) => !isLoopback(address))).toEqual(
-            [],
-          );
-        }
-        // And no process of the stack listens anywhere else beyond loopback (a debug port, say).
-        const all = listeningSocketsOf(tree.map((row) => row.pid));
-        expect(all.filter((socket) => !isLoopback(socket.address))).toEqual([]);
+      for (const port of [ports.gateway, ports.dynamoDb, ports.ses]) {
+        const listeners = listenersOnPort(port);
+        expect(listeners.length, `nothing listens on ${port}`).toBeGreaterThan(0);
+        expect(listeners.map((socket) => socket.address).filter((address) => !isLoopback(address))).toEqual(
+          [],
+        );
+      }
+      // And no process of the stack listens anywhere else beyond loopback (a debug port, say).
+      const all = listeningSocketsOf(tree.map((row) => row.pid));
+      expect(all.filter((socket) => !isLoopback(socket.address))).toEqual([]);
 
-        const aliveWhenStopped = alivePids();
-        process.kill(stack.child.pid ?? 0, 'SIGTERM');
-        expect(describeRows(await survivorsOf(tree, stack.child.pid ?? 0))).toBe('');
-        expect((await stack.exited).code, stack.output()).toBe(0);
-        await expectPortsFree(started, aliveWhenStopped);
-      },
-      stackTestTimeout(),
-    );
+      const aliveWhenStopped = alivePids();
+      process.kill(stack.child.pid ?? 0, 'SIGTERM');
+      expect(describeRows(await survivorsOf(tree, stack.child.pid ?? 0))).toBe('');
+      expect((await stack.exited).code, stack.output()).toBe(0);
+      await expectPortsFree(started, aliveWhenStopped);
+    },
+    stackTestTimeout(),
+  );
 
-    it(
-      'SIGINT to the npm process alone stops it all',
-      async (context) => {
-        const started = await startViaNpm(context);
-        const { stack, tree } = started;
-        const aliveWhenStopped = alivePids();
-        process.kill(stack.child.pid ?? 0, 'SIGINT');
-        expect(describeRows(await survivorsOf(tree, stack.child.pid ?? 0))).toBe('');
-        expect((await stack.exited).code, stack.output()).toBe(0);
-        await expectPortsFree(started, aliveWhenStopped);
-      },
-      stackTestTimeout(),
-    );
+  it(
+    'SIGINT to the npm process alone stops it all',
+    async (context) => {
+      const started = await startViaNpm(context);
+      const { stack, tree } = started;
+      const aliveWhenStopped = alivePids();
+      process.kill(stack.child.pid ?? 0, 'SIGINT');
+      expect(describeRows(await survivorsOf(tree, stack.child.pid ?? 0))).toBe('');
+      expect((await stack.exited).code, stack.output()).toBe(0);
+      await expectPortsFree(started, aliveWhenStopped);
+    },
+    stackTestTimeout(),
+  );
 
-    it(
-      'kill -9 of the stack process: DynamoDB Local and the SES emulator exit by themselves',
-      async (context) => {
-        const started = await startViaNpm(context);
-        const { stack, tree } = started;
-        const owner = stackProcess(tree);
-        const emulators = descendantsOf(owner.pid, tree);
-        expect(describeRows(emulators)).toMatch(/java/);
-        expect(describeRows(emulators)).toMatch(/aws-ses-v2-local/);
-        const aliveWhenStopped = alivePids();
-        process.kill(owner.pid, 'SIGKILL');
-        expect(describeRows(await survivorsOf(tree, stack.child.pid ?? 0))).toBe('');
-        await stack.exited;
-        await expectPortsFree(started, aliveWhenStopped);
-      },
-      stackTestTimeout(),
-    );
+  it(
+    'kill -9 of the stack process: DynamoDB Local and the SES emulator exit by themselves',
+    async (context) => {
+      const started = await startViaNpm(context);
+      const { stack, tree } = started;
+      const owner = stackProcess(tree);
+      const emulators = descendantsOf(owner.pid, tree);
+      expect(describeRows(emulators)).toMatch(/java/);
+      expect(describeRows(emulators)).toMatch(/aws-ses-v2-local/);
+      const aliveWhenStopped = alivePids();
+      process.kill(owner.pid, 'SIGKILL');
+      expect(describeRows(await survivorsOf(tree, stack.child.pid ?? 0))).toBe('');
+      await stack.exited;
+      await expectPortsFree(started, aliveWhenStopped);
+    },
+    stackTestTimeout(),
+  );
 
-    it(
-      'kill -9 of npm: the stack notices it lost its parent and stops it all',
-      async (context) => {
-        const started = await startViaNpm(context);
-        const { stack, tree } = started;
-        const aliveWhenStopped = alivePids();
-        process.kill(stack.child.pid ?? 0, 'SIGKILL');
-        expect(describeRows(await survivorsOf(tree, stack.child.pid ?? 0))).toBe('');
-        await expectPortsFree(started, aliveWhenStopped);
-      },
-      stackTestTimeout(),
-    );
-  });
+  it(
+    'kill -9 of npm: the stack notices it lost its parent and stops it all',
+    async (context) => {
+      const started = await startViaNpm(context);
+      const { stack, tree } = started;
+      const aliveWhenStopped = alivePids();
+      process.kill(stack.child.pid ?? 0, 'SIGKILL');
+      expect(describeRows(await survivorsOf(tree, stack.child.pid ?? 0))).toBe('');
+      await expectPortsFree(started, aliveWhenStopped);
+    },
+    stackTestTimeout(),
+  );
+});
 
 describe.runIf(process.platform === 'linux')('the test setup’s emulators', () => {
   it(
