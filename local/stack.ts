@@ -9,7 +9,7 @@ import { ensureConsoleBuilt } from './console-assets.js';
 import { readCdkContext } from './deployment-config.js';
 import { emulatorComponent } from './emulator-component.js';
 import { assertPortFree } from './emulators.js';
-import { checkFunctionEnvironments } from './function-environments.js';
+import { checkFunctionEnvironmentsOnce } from './function-environment-cache.js';
 import { gatewayComponent } from './gateway-component.js';
 import { DEMO_API } from './gateway-routes.js';
 import { applyEnvironment, handlerEnvironment } from './handler-environment.js';
@@ -119,8 +119,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     sesUrl: context.urls.sesEmulator,
   });
   // Each handler must load with only the variables its deployed function has (worker threads,
-  // local/function-environments.ts); checked while the emulators start, and before the stack is ready.
-  const checked = checkFunctionEnvironments(context.rootDir, environment).then(
+  // local/function-environments.ts); checked while the emulators start, and before the stack is ready,
+  // unless the same code and environments passed before (local/function-environment-cache.ts).
+  const checked = checkFunctionEnvironmentsOnce(context.rootDir, environment, {
+    gateway: context.urls.gateway,
+    dynamoDb: context.urls.dynamoDb,
+    ses: context.urls.sesEmulator,
+    dataDir: context.settings.dataDir,
+  }).then(
     () => undefined,
     (error: unknown) => error,
   );
