@@ -6,6 +6,7 @@ import { DynamoTokenRepository } from '../../lambdas/adapters/dynamo-token-repos
 import { KEYS, PARTITIONS } from '../../lambdas/adapters/table-definition.js';
 import { DEFAULT_POLICY_SETTINGS } from '../../lambdas/contract/policy-settings.js';
 import { tokenAuditEvent } from '../../lambdas/core/audit.js';
+import { LimitExceededError } from '../../lambdas/core/errors.js';
 import type { Caller, TokenRecord } from '../../lambdas/core/model.js';
 import type { Clock } from '../../lambdas/core/ports.js';
 import {
@@ -19,6 +20,7 @@ import type { RouteHandler } from '../../lambdas/http/route-handler.js';
 import { createTestTable, type TestTable } from '../support/dynamo.js';
 import { stubHandlerEnv } from '../support/env.js';
 import { adminContext, captureLogs, invoke, memberContext, proxyEvent } from '../support/proxy-events.js';
+import { seedCreatedTokens } from '../support/seed-tokens.js';
 import { tokenRecord } from '../unit/management/records.js';
 
 // Revoke-all on a large account (issue 18, item 6) on DynamoDB Local: a whole account at its
@@ -68,6 +70,7 @@ describe('revoke-all job on DynamoDB Local', () => {
     await table.drop();
   });
 
+  /** `count` created tokens, `perUser` per user: all but the last in bulk, the last through the repository. */
   async function seed(accountId: string, count: number, perUser: number): Promise<TokenRecord[]> {
     const tokens = Array.from({ length: count }, (_, index) =>
       tokenRecord({
@@ -76,14 +79,18 @@ describe('revoke-all job on DynamoDB Local', () => {
         secretHash: `hash-${accountId}-${index}`,
       }),
     );
-    // One at a time: they all share the account counter, and concurrent transactions on it would
-    // only conflict and back off (which made seeding most of this test's minute).
-    for (const token of tokens) {
-      await repository.create(
-        token,
-        { perUser, perAccount: PER_ACCOUNT, usageKeys: 10_000 },
-        tokenAuditEvent('token.created', admin, token, token.createdAt),
-      );
+    const created = (token: TokenRecord) => tokenAuditEvent('token.created', admin, token, token.createdAt);
+    const last = tokens.at(-1);
+    await seedCreatedTokens(
+      table.documentClient,
+      table.tableName,
+      tokens.slice(0, -1).map((token) => ({ token, created: created(token) })),
+      30,
+    );
+    // The last create goes through the limits the bulk left: at the account's limit it only fits if
+    // the counters hold exactly the tokens before it.
+    if (last !== undefined) {
+      await repository.create(last, { perUser, perAccount: PER_ACCOUNT, usageKeys: 10_000 }, created(last));
     }
     return tokens;
   }
@@ -97,6 +104,15 @@ describe('revoke-all job on DynamoDB Local', () => {
 
   it(`revokes an account at its limit (${PER_ACCOUNT} tokens) in bounded slices and writes one summary`, async () => {
     const tokens = await seed(ACCOUNT, PER_ACCOUNT, PER_USER);
+    // At its limit: one more create is refused.
+    const extra = tokenRecord({ accountId: ACCOUNT, userId: 'user-extra', secretHash: 'hash-extra' });
+    await expect(
+      repository.create(
+        extra,
+        { perUser: PER_USER, perAccount: PER_ACCOUNT, usageKeys: 10_000 },
+        tokenAuditEvent('token.created', admin, extra, extra.createdAt),
+      ),
+    ).rejects.toThrow(LimitExceededError);
     const queued: string[] = [];
     const deps: RevokeAllJobDeps = {
       repository,
