@@ -21,7 +21,7 @@ import type { AuditEvent, TokenRecord } from '../../lambdas/core/model.js';
 const BATCH = 25;
 const LANES = 4;
 
-export interface SeededToken {
+interface SeededToken {
   readonly token: TokenRecord;
   readonly created: AuditEvent;
 }
