@@ -223,7 +223,7 @@ describe.runIf(process.platform === 'linux')('the test setup’s emulators', () 
       child.stderr.on('data', (chunk: Buffer) => {
         output += chunk.toString();
       });
-      const endpoints = await new Promise<{ dynamoEndpoint: string; sesEndpoint: string }>(
+      const endpoints = await new Promise<{ dynamoEndpoints: string[]; sesEndpoint: string }>(
         (resolveReady, reject) => {
           child.stdout.on('data', () => {
             const match = /^ready (.*)$/m.exec(output);
@@ -232,7 +232,10 @@ describe.runIf(process.platform === 'linux')('the test setup’s emulators', () 
           child.once('exit', (code) => reject(new Error(`the setup exited (${code}):\n${output}`)));
         },
       );
-      const ports = [endpoints.dynamoEndpoint, endpoints.sesEndpoint].map((url) => Number(new URL(url).port));
+      expect(endpoints.dynamoEndpoints).toHaveLength(2);
+      const ports = [...endpoints.dynamoEndpoints, endpoints.sesEndpoint].map((url) =>
+        Number(new URL(url).port),
+      );
       for (const port of ports) {
         const listeners = listenersOnPort(port);
         expect(listeners.length, `nothing listens on ${port}`).toBeGreaterThan(0);

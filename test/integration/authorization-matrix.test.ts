@@ -1,12 +1,12 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { KEYS } from '../../lambdas/adapters/table-definition.js';
 import { MANAGEMENT_ROUTES, type ManagementRouteName, routeNamed } from '../../lambdas/contract/routes.js';
 import type { CallerContext } from '../../lambdas/core/caller-context.js';
 import { newTokenId } from '../../lambdas/core/ids.js';
 import { ROLES, type Role, type TokenView } from '../../lambdas/core/model.js';
 import { generateToken } from '../../lambdas/core/token-format.js';
-import { createTestTable, type TestTable } from '../support/dynamo.js';
+import { createTestTable, dynamoEndpoint, type TestTable } from '../support/dynamo.js';
 import { stubHandlerEnv } from '../support/env.js';
 import { type ManagementClient, managementClient, type RouteRequest } from '../support/management-client.js';
 import {
@@ -169,7 +169,7 @@ describe('authorization matrix on DynamoDB Local', () => {
     table = await createTestTable();
     stubHandlerEnv({
       tableName: table.tableName,
-      dynamoEndpoint: inject('dynamoEndpoint'),
+      dynamoEndpoint: dynamoEndpoint(),
       policy: { maxActiveTokensPerUser: 500, maxActiveTokensPerAccount: 5000 },
     });
     // Every handler straight from the route table: a route added there is loaded here.

@@ -1,6 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FileKeySource } from '../../lambdas/adapters/file-key-source.js';
 import { credentialToItem, tokenToItem } from '../../lambdas/adapters/items.js';
 import { KEYS } from '../../lambdas/adapters/table-definition.js';
@@ -18,7 +18,7 @@ import {
   restRequestEvent,
   type StdoutCapture,
 } from '../support/authorizer-events.js';
-import { createTestTable, type TestTable } from '../support/dynamo.js';
+import { createTestTable, dynamoEndpoint, type TestTable } from '../support/dynamo.js';
 import { stubHandlerEnv } from '../support/env.js';
 import { scaled } from '../support/time.js';
 import { tokenRecord } from '../unit/management/records.js';
@@ -109,7 +109,7 @@ beforeAll(async () => {
   table = await createTestTable();
   const { keyFile } = stubHandlerEnv({
     tableName: table.tableName,
-    dynamoEndpoint: inject('dynamoEndpoint'),
+    dynamoEndpoint: dynamoEndpoint(),
     keySource: 'file',
   });
   if (keyFile === undefined) throw new Error('stubHandlerEnv made no key file');

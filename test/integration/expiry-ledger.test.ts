@@ -1,13 +1,13 @@
 import { DeleteCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoTokenRepository } from '../../lambdas/adapters/dynamo-token-repository.js';
 import { itemToToken } from '../../lambdas/adapters/items.js';
 import { KEYS, PARTITIONS } from '../../lambdas/adapters/table-definition.js';
 import { auditEvent } from '../../lambdas/core/audit.js';
 import type { TokenChange, TokenRecord } from '../../lambdas/core/model.js';
 import { captureStdout, lambdaContext, type StdoutCapture } from '../support/authorizer-events.js';
-import { createTestTable, type TestTable } from '../support/dynamo.js';
+import { createTestTable, dynamoEndpoint, type TestTable } from '../support/dynamo.js';
 import { stubHandlerEnv } from '../support/env.js';
 import { batch, issueToken, ttlDeletion } from '../unit/notifications/support.js';
 
@@ -29,7 +29,7 @@ describe('expiry ledger on DynamoDB Local', () => {
 
   beforeAll(async () => {
     table = await createTestTable();
-    stubHandlerEnv({ tableName: table.tableName, dynamoEndpoint: inject('dynamoEndpoint') });
+    stubHandlerEnv({ tableName: table.tableName, dynamoEndpoint: dynamoEndpoint() });
     repository = new DynamoTokenRepository(table.documentClient, table.tableName, {
       auditRetentionDays: 365,
     });

@@ -15,7 +15,7 @@ import { generateToken } from '../../lambdas/core/token-format.js';
 import type { RouteHandler } from '../../lambdas/http/route-handler.js';
 import { createStreamNotifier } from '../../lambdas/notifier/stream-notifier.js';
 import { type StreamPoller, startStreamPoller } from '../../local/stream-poller.js';
-import { createTestTable, LOCAL_CREDENTIALS, type TestTable } from '../support/dynamo.js';
+import { createTestTable, dynamoEndpoint, LOCAL_CREDENTIALS, type TestTable } from '../support/dynamo.js';
 import { managementDeps, managementRoutes } from '../support/management-deps.js';
 import {
   type InvokeResult,
@@ -101,7 +101,7 @@ describe('leaked tokens on DynamoDB Local and the SES emulator', () => {
     const { port } = keyServer.address() as AddressInfo;
     const deps = managementDeps({
       tableName: table.tableName,
-      dynamoEndpoint: inject('dynamoEndpoint'),
+      dynamoEndpoint: dynamoEndpoint(),
       policy: { leaksPublicKeysUrl: `http://127.0.0.1:${port}/meta/public_keys/secret_scanning` },
     });
     routes = managementRoutes(deps);
@@ -120,7 +120,7 @@ describe('leaked tokens on DynamoDB Local and the SES emulator', () => {
       logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
     });
     poller = await startStreamPoller({
-      dynamoEndpoint: inject('dynamoEndpoint'),
+      dynamoEndpoint: dynamoEndpoint(),
       tableName: table.tableName,
       intervalMs: 100,
       retryDelayMs: 200,

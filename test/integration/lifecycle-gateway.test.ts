@@ -18,7 +18,7 @@ import {
   restRequestEvent,
   type StdoutCapture,
 } from '../support/authorizer-events.js';
-import { createTestTable, type TestTable } from '../support/dynamo.js';
+import { createTestTable, dynamoEndpoint, type TestTable } from '../support/dynamo.js';
 import { stubHandlerEnv } from '../support/env.js';
 import { type ManagementClient, managementClient, type RouteRequest } from '../support/management-client.js';
 import {
@@ -120,7 +120,7 @@ describe('token lifecycle through the management API, the token authorizer and t
     table = await createTestTable();
     stubHandlerEnv({
       tableName: table.tableName,
-      dynamoEndpoint: inject('dynamoEndpoint'),
+      dynamoEndpoint: dynamoEndpoint(),
       // No cache anywhere: the authorizer handler is called directly, as with a gateway cache TTL of 0.
       policy: { revocationWindowSeconds: 0 },
       extra: {
@@ -136,7 +136,7 @@ describe('token lifecycle through the management API, the token authorizer and t
       .handler as unknown as NotifierHandler;
     // Started before any write: the poller reads the stream from LATEST.
     poller = await startStreamPoller({
-      dynamoEndpoint: inject('dynamoEndpoint'),
+      dynamoEndpoint: dynamoEndpoint(),
       tableName: table.tableName,
       intervalMs: 100,
       retryDelayMs: 200,

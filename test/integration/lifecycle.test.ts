@@ -1,11 +1,11 @@
 import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { itemToToken, slotFor, slotToItem, tokenToItem } from '../../lambdas/adapters/items.js';
 import { KEYS } from '../../lambdas/adapters/table-definition.js';
 import type { ManagementRouteName } from '../../lambdas/contract/routes.js';
 import type { CallerContext } from '../../lambdas/core/caller-context.js';
 import type { AuditEvent, TokenRecord, TokenView } from '../../lambdas/core/model.js';
-import { createTestTable, type TestTable } from '../support/dynamo.js';
+import { createTestTable, dynamoEndpoint, type TestTable } from '../support/dynamo.js';
 import { stubHandlerEnv } from '../support/env.js';
 import { type ManagementClient, managementClient, type RouteRequest } from '../support/management-client.js';
 import { adminContext, captureLogs, expectContractError, memberContext } from '../support/proxy-events.js';
@@ -28,7 +28,7 @@ describe('token lifecycle on DynamoDB Local', () => {
     table = await createTestTable();
     stubHandlerEnv({
       tableName: table.tableName,
-      dynamoEndpoint: inject('dynamoEndpoint'),
+      dynamoEndpoint: dynamoEndpoint(),
       policy: { maxActiveTokensPerUser: PER_USER_LIMIT },
     });
     client = await managementClient();

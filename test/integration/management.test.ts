@@ -1,11 +1,11 @@
 import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { KEYS } from '../../lambdas/adapters/table-definition.js';
 import type { ManagementRouteName } from '../../lambdas/contract/routes.js';
 import type { CallerContext } from '../../lambdas/core/caller-context.js';
 import { newTokenId } from '../../lambdas/core/ids.js';
 import type { TokenView } from '../../lambdas/core/model.js';
-import { createTestTable, type TestTable } from '../support/dynamo.js';
+import { createTestTable, dynamoEndpoint, type TestTable } from '../support/dynamo.js';
 import { stubHandlerEnv } from '../support/env.js';
 import { type ManagementClient, managementClient, type RouteRequest } from '../support/management-client.js';
 import {
@@ -36,7 +36,7 @@ describe('management API on DynamoDB Local', () => {
 
   beforeAll(async () => {
     table = await createTestTable();
-    stubHandlerEnv({ tableName: table.tableName, dynamoEndpoint: inject('dynamoEndpoint') });
+    stubHandlerEnv({ tableName: table.tableName, dynamoEndpoint: dynamoEndpoint() });
     client = await managementClient((route, result) => responses.push({ route, body: result.rawBody }));
     logs = captureLogs();
   });

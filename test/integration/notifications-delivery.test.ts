@@ -27,7 +27,7 @@ import { createToken } from '../../lambdas/core/token-service.js';
 import { createStreamNotifier, type StreamNotifierDeps } from '../../lambdas/notifier/stream-notifier.js';
 import { SDK_CALL_MAX_MS, sdkClientConfig } from '../../lambdas/runtime/sdk-options.js';
 import { type StreamPoller, startStreamPoller } from '../../local/stream-poller.js';
-import { createTestTable, LOCAL_CREDENTIALS, type TestTable } from '../support/dynamo.js';
+import { createTestTable, dynamoEndpoint, LOCAL_CREDENTIALS, type TestTable } from '../support/dynamo.js';
 import { batch, HMAC_KEY, insertOf, issueToken } from '../unit/notifications/support.js';
 
 // Emails exactly once, on DynamoDB Local and the SES emulator, through the management core (as the
@@ -117,7 +117,7 @@ describe('emails exactly once, on DynamoDB Local and the SES emulator', () => {
     };
     current = createStreamNotifier(deps);
     poller = await startStreamPoller({
-      dynamoEndpoint: inject('dynamoEndpoint'),
+      dynamoEndpoint: dynamoEndpoint(),
       tableName: table.tableName,
       intervalMs: 100,
       retryDelayMs: 300,

@@ -1,8 +1,8 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type StreamPoller, startStreamPoller } from '../../local/stream-poller.js';
-import { createTestTable, type TestTable } from '../support/dynamo.js';
+import { createTestTable, dynamoEndpoint, type TestTable } from '../support/dynamo.js';
 import { scaled } from '../support/time.js';
 
 // The local stream poller on DynamoDB Local: Lambda's event shape, LATEST at start, and Lambda's
@@ -38,7 +38,7 @@ describe('local stream poller', () => {
     await put({ pk: 'BEFORE#1', sk: 'X' });
     const events: DynamoDBStreamEvent[] = [];
     poller = await startStreamPoller({
-      dynamoEndpoint: inject('dynamoEndpoint'),
+      dynamoEndpoint: dynamoEndpoint(),
       tableName: table.tableName,
       intervalMs: 50,
       handler: async (event) => {
@@ -85,7 +85,7 @@ describe('local stream poller', () => {
     const seen: string[][] = [];
     let failuresLeft = 2;
     poller = await startStreamPoller({
-      dynamoEndpoint: inject('dynamoEndpoint'),
+      dynamoEndpoint: dynamoEndpoint(),
       tableName: table.tableName,
       intervalMs: 50,
       retryDelayMs: 50,
@@ -120,7 +120,7 @@ describe('local stream poller', () => {
     const errors: unknown[] = [];
     const delivered: string[] = [];
     poller = await startStreamPoller({
-      dynamoEndpoint: inject('dynamoEndpoint'),
+      dynamoEndpoint: dynamoEndpoint(),
       tableName: table.tableName,
       intervalMs: 50,
       retryDelayMs: 50,
@@ -143,7 +143,7 @@ describe('local stream poller', () => {
     const delivered: string[] = [];
     let failed = false;
     poller = await startStreamPoller({
-      dynamoEndpoint: inject('dynamoEndpoint'),
+      dynamoEndpoint: dynamoEndpoint(),
       tableName: table.tableName,
       intervalMs: 50,
       retryDelayMs: 50,
@@ -173,7 +173,7 @@ describe('local stream poller', () => {
   it('refuses a table without a stream', async () => {
     await expect(
       startStreamPoller({
-        dynamoEndpoint: inject('dynamoEndpoint'),
+        dynamoEndpoint: dynamoEndpoint(),
         tableName: 'no-such-table',
         handler: async () => undefined,
       }),

@@ -16,7 +16,7 @@ import { createStreamNotifier } from '../../lambdas/notifier/stream-notifier.js'
 import { ENV } from '../../lambdas/runtime/env.js';
 import { findFreePort } from '../../local/emulators.js';
 import { type StreamPoller, startStreamPoller } from '../../local/stream-poller.js';
-import { createTestTable, LOCAL_CREDENTIALS, type TestTable } from '../support/dynamo.js';
+import { createTestTable, dynamoEndpoint, LOCAL_CREDENTIALS, type TestTable } from '../support/dynamo.js';
 import { stubHandlerEnv } from '../support/env.js';
 import { lambdaContext as baseContext } from '../support/proxy-events.js';
 import { scaled } from '../support/time.js';
@@ -181,7 +181,7 @@ describe('notifications on DynamoDB Local and the SES emulator', () => {
     notify = notifierSendingTo(sesEndpoint());
     current = notify;
     poller = await startStreamPoller({
-      dynamoEndpoint: inject('dynamoEndpoint'),
+      dynamoEndpoint: dynamoEndpoint(),
       tableName: table.tableName,
       intervalMs: 100,
       retryDelayMs: 200,
@@ -369,7 +369,7 @@ describe('the reminder job on DynamoDB Local and the SES emulator', () => {
 
     stubHandlerEnv({
       tableName: table.tableName,
-      dynamoEndpoint: inject('dynamoEndpoint'),
+      dynamoEndpoint: dynamoEndpoint(),
       extra: {
         AWS_ENDPOINT_URL_SES: sesEndpoint(),
         [ENV.notificationSenderAddress]: SENDER,
@@ -417,7 +417,7 @@ describe('the notifier handler module behind the stream poller, as the local sta
     table = await createTestTable();
     stubHandlerEnv({
       tableName: table.tableName,
-      dynamoEndpoint: inject('dynamoEndpoint'),
+      dynamoEndpoint: dynamoEndpoint(),
       extra: {
         AWS_ENDPOINT_URL_SES: sesEndpoint(),
         [ENV.notificationSenderAddress]: SENDER,
@@ -427,7 +427,7 @@ describe('the notifier handler module behind the stream poller, as the local sta
     vi.resetModules();
     const { handler } = await import('../../lambdas/notifier/handler.js');
     poller = await startStreamPoller({
-      dynamoEndpoint: inject('dynamoEndpoint'),
+      dynamoEndpoint: dynamoEndpoint(),
       tableName: table.tableName,
       intervalMs: 100,
       handler: (event) => handler(event, lambdaContext()),

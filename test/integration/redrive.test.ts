@@ -21,7 +21,7 @@ import { systemClock } from '../../lambdas/core/ports.js';
 import { createStreamNotifier } from '../../lambdas/notifier/stream-notifier.js';
 import { sdkClientConfig } from '../../lambdas/runtime/sdk-options.js';
 import { batchInfoOf, redrive } from '../../scripts/redrive/redrive.js';
-import { createTestTable, LOCAL_CREDENTIALS, type TestTable } from '../support/dynamo.js';
+import { createTestTable, dynamoEndpoint, LOCAL_CREDENTIALS, type TestTable } from '../support/dynamo.js';
 import { issueToken } from '../unit/notifications/support.js';
 
 // The dead-letter queue redrive (npm run redrive:notifications) on DynamoDB Local's stream: an
@@ -75,7 +75,7 @@ describe('redriving the notifier dead-letter queue', () => {
   beforeAll(async () => {
     table = await createTestTable();
     streams = new DynamoDBStreamsClient({
-      endpoint: inject('dynamoEndpoint'),
+      endpoint: dynamoEndpoint(),
       region: 'us-east-1',
       credentials: LOCAL_CREDENTIALS,
     });

@@ -1,6 +1,6 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoTokenRepository } from '../../lambdas/adapters/dynamo-token-repository.js';
 import { KEYS, PARTITIONS } from '../../lambdas/adapters/table-definition.js';
 import { auditEvent } from '../../lambdas/core/audit.js';
@@ -15,7 +15,7 @@ import {
   restRequestEvent,
   type StdoutCapture,
 } from '../support/authorizer-events.js';
-import { createTestTable, type TestTable } from '../support/dynamo.js';
+import { createTestTable, dynamoEndpoint, type TestTable } from '../support/dynamo.js';
 import { stubHandlerEnv } from '../support/env.js';
 import { type ManagementClient, managementClient } from '../support/management-client.js';
 import { captureLogs, memberContext } from '../support/proxy-events.js';
@@ -102,7 +102,7 @@ async function createHome(): Promise<Created> {
 beforeAll(async () => {
   [home, edge] = await Promise.all([createTestTable(), createTestTable()]);
   const policy = { verificationCacheSeconds: 0, verificationCacheNegativeSeconds: 0 };
-  stubHandlerEnv({ tableName: home.tableName, dynamoEndpoint: inject('dynamoEndpoint'), policy });
+  stubHandlerEnv({ tableName: home.tableName, dynamoEndpoint: dynamoEndpoint(), policy });
   client = await managementClient();
   // The expiry ledger runs at home only, on the home replica's stream.
   // GLOBAL_TABLE=true, as the multi-Region home stack sets it on the ledger.

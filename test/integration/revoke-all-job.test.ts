@@ -1,5 +1,5 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoAuditLog } from '../../lambdas/adapters/dynamo-audit-log.js';
 import { DynamoRevokeAllJobs } from '../../lambdas/adapters/dynamo-revoke-all-jobs.js';
 import { DynamoTokenRepository } from '../../lambdas/adapters/dynamo-token-repository.js';
@@ -17,7 +17,7 @@ import {
   WORKER_SLICE_MS,
 } from '../../lambdas/core/revoke-all-job.js';
 import type { RouteHandler } from '../../lambdas/http/route-handler.js';
-import { createTestTable, type TestTable } from '../support/dynamo.js';
+import { createTestTable, dynamoEndpoint, type TestTable } from '../support/dynamo.js';
 import { stubHandlerEnv } from '../support/env.js';
 import { adminContext, captureLogs, invoke, memberContext, proxyEvent } from '../support/proxy-events.js';
 import { seedCreatedTokens } from '../support/seed-tokens.js';
@@ -184,7 +184,7 @@ describe('revoke-all job on DynamoDB Local', () => {
     const boss = adminContext({ userId: 'boss', accountId: 'acct-small' });
 
     beforeAll(async () => {
-      stubHandlerEnv({ tableName: table.tableName, dynamoEndpoint: inject('dynamoEndpoint') });
+      stubHandlerEnv({ tableName: table.tableName, dynamoEndpoint: dynamoEndpoint() });
       handlers.revokeAll = (
         (await import('../../lambdas/revoke-all-tokens/handler.js')) as {
           handler: RouteHandler;

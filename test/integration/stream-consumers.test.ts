@@ -1,13 +1,13 @@
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { tokenToItem } from '../../lambdas/adapters/items.js';
 import { KEYS } from '../../lambdas/adapters/table-definition.js';
 import { FUNCTION_ENTRIES } from '../../lib/function-entries.js';
 import type { LocalFunction } from '../../local/lambda-runtime.js';
 import { streamConsumers } from '../../local/notifier-component.js';
 import { type StreamPoller, startStreamPoller } from '../../local/stream-poller.js';
-import { createTestTable, type TestTable } from '../support/dynamo.js';
+import { createTestTable, dynamoEndpoint, type TestTable } from '../support/dynamo.js';
 import { scaled } from '../support/time.js';
 import { issueToken } from '../unit/notifications/support.js';
 
@@ -56,7 +56,7 @@ describe('local stream consumers on DynamoDB Local', () => {
     const notifier = recordingFunction(FUNCTION_ENTRIES.notifier);
     const ledger = recordingFunction(FUNCTION_ENTRIES.expiryLedger);
     poller = await startStreamPoller({
-      dynamoEndpoint: inject('dynamoEndpoint'),
+      dynamoEndpoint: dynamoEndpoint(),
       tableName: table.tableName,
       intervalMs: 50,
       consumers: streamConsumers(notifier, ledger),
@@ -81,7 +81,7 @@ describe('local stream consumers on DynamoDB Local', () => {
     const ledger = recordingFunction(FUNCTION_ENTRIES.expiryLedger);
     const errors: unknown[] = [];
     poller = await startStreamPoller({
-      dynamoEndpoint: inject('dynamoEndpoint'),
+      dynamoEndpoint: dynamoEndpoint(),
       tableName: table.tableName,
       intervalMs: 50,
       consumers: streamConsumers(notifier, ledger),

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoTokenRepository } from '../../lambdas/adapters/dynamo-token-repository.js';
 import { KEYS } from '../../lambdas/adapters/table-definition.js';
 import { expiredAuditEvent, tokenAuditEvent } from '../../lambdas/core/audit.js';
@@ -12,7 +12,7 @@ import { createTokenRoute } from '../../lambdas/create-token/route.js';
 import { getTokenRoute } from '../../lambdas/get-token/route.js';
 import { listAuditEventsRoute } from '../../lambdas/list-audit-events/route.js';
 import { updateTokenRoute } from '../../lambdas/update-token/route.js';
-import { createTestTable, type TestTable } from '../support/dynamo.js';
+import { createTestTable, dynamoEndpoint, type TestTable } from '../support/dynamo.js';
 import { managementDeps } from '../support/management-deps.js';
 import { adminContext, errorOf, invoke, memberContext, proxyEvent } from '../support/proxy-events.js';
 import { tokenRecord } from '../unit/management/records.js';
@@ -138,7 +138,7 @@ describe('limits through the management routes', () => {
   it('create with a lower limit, read it back with its source, owner lowers, audit trail records both', async () => {
     const deps = managementDeps({
       tableName: table.tableName,
-      dynamoEndpoint: inject('dynamoEndpoint'),
+      dynamoEndpoint: dynamoEndpoint(),
       policy: {
         tokenTypes: {
           metered: {

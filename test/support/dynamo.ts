@@ -4,13 +4,22 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
 import { createTableInput } from '../../lambdas/adapters/table-definition.js';
 
-// A fresh table per test file on the shared DynamoDB Local, built from the same definition as the stack's.
+// A fresh table per test file on its worker's DynamoDB Local, built from the same definition as the stack's.
+
+/** This worker's DynamoDB Local (test/support/global-setup.ts starts one per worker). */
+export function dynamoEndpoint(): string {
+  const endpoints = inject('dynamoEndpoints');
+  const worker = Number(process.env.VITEST_POOL_ID ?? '1');
+  const endpoint = endpoints[(Math.max(1, worker) - 1) % endpoints.length];
+  if (endpoint === undefined) throw new Error('no DynamoDB Local endpoint was provided');
+  return endpoint;
+}
 
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 export function localDynamoClient(): DynamoDBClient {
   return new DynamoDBClient({
-    endpoint: inject('dynamoEndpoint'),
+    endpoint: dynamoEndpoint(),
     region: 'us-east-1',
     credentials: LOCAL_CREDENTIALS,
   });

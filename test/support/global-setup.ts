@@ -6,12 +6,16 @@ import {
   startSesEmulator,
 } from '../../local/emulators.js';
 
-// Starts DynamoDB Local (in memory) and the SES emulator once for the whole run, on free ports, and
-// hands their URLs to the tests through vitest's provide/inject. Each test file makes its own table.
+// Starts the emulators once for the whole run, on free ports, and hands their URLs to the tests
+// through vitest's provide/inject: the SES emulator, and one DynamoDB Local (in memory) per worker.
+// DynamoDB Local answers one request at a time (one SQLite database), so two workers on one instance
+// waited on each other while a core stayed idle. Each test file makes its own table on its worker's
+// instance (`dynamoEndpoint()`, test/support/dynamo.ts).
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    dynamoEndpoint: string;
+    /** One per worker, by VITEST_POOL_ID. */
+    dynamoEndpoints: string[];
     sesEndpoint: string;
   }
 }
@@ -19,15 +23,21 @@ declare module 'vitest' {
 let services: RunningService[] = [];
 
 export async function setup(project: TestProject): Promise<void> {
-  const [dynamoPort, sesPort] = [await findFreePort(), await findFreePort()];
-  services = await Promise.all([
-    startDynamoDbLocal({ port: dynamoPort }),
-    startSesEmulator({ port: sesPort }),
-  ]);
-  const [dynamo, ses] = services;
-  if (dynamo === undefined || ses === undefined) throw new Error('emulators did not start');
-  project.provide('dynamoEndpoint', dynamo.url);
-  project.provide('sesEndpoint', ses.url);
+  const workers = Math.max(1, project.config.maxWorkers);
+  const ses = startSesEmulator({ port: await findFreePort() });
+  const dynamos: Promise<RunningService>[] = [];
+  for (let worker = 0; worker < workers; worker += 1) {
+    dynamos.push(startDynamoDbLocal({ port: await findFreePort() }));
+  }
+  const started = await Promise.allSettled([ses, ...dynamos]);
+  services = started.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+  const failed = started.find((outcome) => outcome.status === 'rejected');
+  if (failed !== undefined) {
+    await teardown();
+    throw failed.reason;
+  }
+  project.provide('sesEndpoint', (await ses).url);
+  project.provide('dynamoEndpoints', await Promise.all(dynamos.map(async (dynamo) => (await dynamo).url)));
 }
 
 export async function teardown(): Promise<void> {
