@@ -201,7 +201,7 @@ describe.runIf(process.platform === 'linux')('the test setup’s emulators', () 
       const script = [
         "const { setup } = await import('./test/support/global-setup.ts');",
         'const provided = {};',
-        'await setup({ provide: (key, value) => { provided[key] = value; } });',
+        'await setup({ config: { maxWorkers: 2 }, provide: (key, value) => { provided[key] = value; } });',
         "console.log('ready ' + JSON.stringify(provided));",
       ].join('\n');
       const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
