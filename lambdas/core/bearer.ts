@@ -11,7 +11,7 @@ const isSpace = (code: number) => code === 0x20 || code === 0x09;
  * uses another scheme, carries no credentials or more than one word after the scheme.
  */
 export function bearerCredentials(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
+  if (value === undefined || value.length > MAX_AUTHORIZATION_LENGTH) return undefined;
   // The last value and its answer: a busy client sends the same header again and again, and the
   // comparison (a pointer, or at most the header's characters) costs less than the parse on a
   // cache-hit verification (docs/performance.md). Kept in the process's memory, like the event.
@@ -28,7 +28,6 @@ const lastParsed: { value: string | undefined; credentials: string | undefined }
 };
 
 function parseBearer(value: string): string | undefined {
-  if (value.length > MAX_AUTHORIZATION_LENGTH) return undefined;
   let start = 0;
   let end = value.length;
   while (start < end && isSpace(value.charCodeAt(start))) start++;
