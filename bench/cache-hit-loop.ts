@@ -25,7 +25,14 @@ import { lambdaContextFor } from './lambda-contexts.js';
 // (docs/performance.md). Both handlers get the same stand-ins; a clock with nowMs() only when the
 // tree has one.
 
+//
+// `fresh` (anywhere after the seconds): each call gets its own copy of the event, parsed from JSON
+// as Lambda parses each invocation's (1,024 copies, used in turn), so no string of the event is
+// the same object as the last call's: what a comparison with the last request costs in Lambda,
+// where the same object would make it a pointer comparison.
+
 const seconds = Number(process.argv[2] ?? '3');
+const fresh = process.argv.includes('fresh');
 /** `handler-only`: no floor slices (for a profile of the handler alone). */
 const handlerOnly = process.argv[3] === 'handler-only';
 const againstDir = process.argv[3] === 'against' ? process.argv[4] : undefined;
@@ -61,6 +68,13 @@ const event: TokenAuthorizerEvent = {
     identity: { sourceIp: '198.51.100.7' },
   },
 };
+
+const eventText = JSON.stringify(event);
+const freshEvents = fresh
+  ? Array.from({ length: 1024 }, () => JSON.parse(eventText) as TokenAuthorizerEvent)
+  : undefined;
+/** The event of the `index`th call: the same object, or with `fresh` a copy of it. */
+const eventFor = (index: number): TokenAuthorizerEvent => freshEvents?.[index & 1023] ?? event;
 
 /** The modules a handler is made of: this tree's, or (against) another checkout's of the same shape. */
 interface HandlerModules {
@@ -144,7 +158,7 @@ for (let slice = 0; performance.now() < end; slice += 1) {
   const deadline = startedAt + sliceMs;
   let calls = 0;
   while (performance.now() < deadline) {
-    if (arm === 0) for (let i = 0; i < 1024; i += 1) await handler(event, lambdaContextFor(i));
+    if (arm === 0) for (let i = 0; i < 1024; i += 1) await handler(eventFor(i), lambdaContextFor(i));
     else for (let i = 0; i < 1024; i += 1) await floor();
     calls += 1024;
   }
@@ -172,8 +186,8 @@ async function compareWith(old: typeof handler): Promise<void> {
   await handler(event, lambdaContextFor(0));
   process.stdout.write = write;
   const arms = [
-    (i: number) => old(event, lambdaContextFor(i)),
-    (i: number) => handler(event, lambdaContextFor(i)),
+    (i: number) => old(eventFor(i), lambdaContextFor(i)),
+    (i: number) => handler(eventFor(i), lambdaContextFor(i)),
     async (_: number) => {
       hashToken(key, secret);
       process.stdout.write(line);

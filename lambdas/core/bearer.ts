@@ -12,6 +12,22 @@ const isSpace = (code: number) => code === 0x20 || code === 0x09;
  */
 export function bearerCredentials(value: string | undefined): string | undefined {
   if (value === undefined || value.length > MAX_AUTHORIZATION_LENGTH) return undefined;
+  // The last value and its answer: a busy client sends the same header again and again, and the
+  // comparison (a pointer, or at most the header's characters) costs less than the parse on a
+  // cache-hit verification (docs/performance.md). Kept in the process's memory, like the event.
+  if (value === lastParsed.value) return lastParsed.credentials;
+  const credentials = parseBearer(value);
+  lastParsed.value = value;
+  lastParsed.credentials = credentials;
+  return credentials;
+}
+
+const lastParsed: { value: string | undefined; credentials: string | undefined } = {
+  value: undefined,
+  credentials: undefined,
+};
+
+function parseBearer(value: string): string | undefined {
   let start = 0;
   let end = value.length;
   while (start < end && isSpace(value.charCodeAt(start))) start++;

@@ -162,6 +162,32 @@ describe('JsonLineLogger writes the lines Powertools writes', () => {
     });
   });
 
+  it('with any X-Ray trace header: the same trace id (its Root) as Powertools reads', () => {
+    const piece = fc.oneof(
+      fc.constantFrom('Root', 'Parent', 'Sampled', 'root', 'Root ', ' Root', '1-5759e988-bd862e3f', ''),
+      fc.string({ maxLength: 6 }),
+    );
+    const separator = fc.constantFrom('=', ';', '==', ';;', '=;', ';=');
+    const header = fc
+      .array(fc.tuple(piece, separator), { minLength: 1, maxLength: 6 })
+      .map((parts) => parts.map(([text, sep]) => `${text}${sep}`).join(''));
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          header,
+          header.map((text) => text.slice(0, -1)),
+          fc.string(),
+        ),
+        (trace) => {
+          vi.stubEnv('_X_AMZN_TRACE_ID', trace);
+          const { powertools, handWritten } = both(lambdaContext(), (log) => log('info', 'm', { a: 1 }));
+          expect(handWritten).toEqual(powertools);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('with TZ set to a zone: local time with its offset', () => {
     vi.stubEnv('TZ', 'Asia/Kolkata');
     const { powertools, handWritten } = both(lambdaContext(), emitAll);

@@ -99,6 +99,35 @@ describe('presentedToken (no I/O)', () => {
   });
 });
 
+describe('bearerCredentials', () => {
+  it('answers a value the same whatever was parsed before it (the last-value memo, property)', () => {
+    const headerArb = fc.oneof(
+      fc.string(),
+      fc.string().map((s) => `Bearer ${s}`),
+      fc.constantFrom(`Bearer ${secret}`, ` bearer\t${secret} `, `Bearer ${secret} x`, `Basic ${secret}`),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(headerArb, { minLength: 1, maxLength: 8 }),
+        fc.array(fc.nat()),
+        (values, picks) => {
+          // Each value's answer when parsed right after a different value, as the reference.
+          const reference = values.map((value) => {
+            bearerCredentials('Bearer reset');
+            return bearerCredentials(value);
+          });
+          for (const pick of picks) {
+            const index = pick % values.length;
+            // Equal copies too: a new event brings an equal string, not the same one.
+            expect(bearerCredentials(` ${values[index]}`.slice(1))).toBe(reference[index]);
+            expect(bearerCredentials(values[index])).toBe(reference[index]);
+          }
+        },
+      ),
+    );
+  });
+});
+
 describe('headerValue', () => {
   it('finds a header in any case and refuses an ambiguous duplicate', () => {
     expect(headerValue({ AUTHORIZATION: 'a' }, 'Authorization')).toBe('a');

@@ -64,6 +64,24 @@ describe('token format', () => {
     );
   });
 
+  it('the same answer for a token checked just before and for any other after it (the last-token memo)', () => {
+    fc.assert(
+      fc.property(randomBytesArb, fc.nat(), base62Char, (bytes, position, replacement) => {
+        const { secret } = generateToken(PREFIX, bytes);
+        const index = PREFIX.length + 1 + (position % (secret.length - PREFIX.length - 1));
+        fc.pre(secret[index] !== replacement);
+        const mutated = secret.slice(0, index) + replacement + secret.slice(index + 1);
+        expect(isWellFormedToken(secret, PREFIX)).toBe(true);
+        expect(isWellFormedToken(secret, PREFIX)).toBe(true);
+        // Another prefix, a changed character, an equal copy: each judged as itself.
+        expect(isWellFormedToken(secret, 'xyz')).toBe(false);
+        expect(isWellFormedToken(mutated, PREFIX)).toBe(false);
+        expect(isWellFormedToken(`${secret.slice(0, 1)}${secret.slice(1)}`, PREFIX)).toBe(true);
+        expect(isWellFormedToken(mutated, PREFIX)).toBe(false);
+      }),
+    );
+  });
+
   it('the checksum is the fixed-width base62 of the CRC32 (number arithmetic = the BigInt codec)', () => {
     expect(checksumOf('')).toBe('000000');
     fc.assert(
