@@ -1,5 +1,5 @@
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import type { DecryptCommandOutput } from '@aws-sdk/client-kms';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
@@ -7,7 +7,7 @@ import { DynamoCredentialReader } from '../lambdas/adapters/dynamo-credential-re
 import { FileKeySource } from '../lambdas/adapters/file-key-source.js';
 import { KEYS } from '../lambdas/adapters/table-definition.js';
 import { BASE_PATH_STAGE_VARIABLE } from '../lambdas/core/gateway-scope.js';
-import { HMAC_CHANNEL, hashToken } from '../lambdas/core/hashing.js';
+import { hashToken } from '../lambdas/core/hashing.js';
 import type { TokenAuthorizerEvent, TokenAuthorizerResult } from '../lambdas/token-authorizer/gateway.js';
 import { proxyEvent } from '../local/events.js';
 import { lambdaContextFor } from './lambda-contexts.js';
@@ -264,20 +264,22 @@ async function overhead(): Promise<OverheadResult> {
 /**
  * Runs `verifications` cache-hit verifications outside any timing and counts what they wrote and
  * hashed: decision lines (JSON with the message and the Lambda context fields) on stdout and
- * stderr, and HMACs (the messages core/hashing.ts publishes on HMAC_CHANNEL, one per HMAC, whether
- * node:crypto or its own one-block path computed it).
+ * stderr, and HMACs (node:crypto's createHmac, wrapped for the count and put back after).
  */
 async function countPerVerification(
   handler: Handler,
   verifications: number,
 ): Promise<{ logLines: number; decisionLines: number; hmacs: number; sampleLine: string }> {
+  const crypto = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+  const originalHmac = crypto.createHmac;
   const writes = { stdout: process.stdout.write, stderr: process.stderr.write };
   const chunks: string[] = [];
   let hmacs = 0;
-  const countHmac = () => {
+  crypto.createHmac = ((...args: Parameters<typeof originalHmac>) => {
     hmacs += 1;
-  };
-  subscribe(HMAC_CHANNEL, countHmac);
+    return originalHmac(...args);
+  }) as typeof originalHmac;
+  syncBuiltinESMExports();
   const capture = (chunk: unknown) => {
     chunks.push(String(chunk));
     return true;
@@ -289,7 +291,8 @@ async function countPerVerification(
   } finally {
     process.stdout.write = writes.stdout;
     process.stderr.write = writes.stderr;
-    unsubscribe(HMAC_CHANNEL, countHmac);
+    crypto.createHmac = originalHmac;
+    syncBuiltinESMExports();
   }
   const lines = chunks
     .join('')
