@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
-import { LongestFirstSequencer } from './test/support/longest-first-sequencer.js';
 import { TIME_SCALE_ENV, timeScaleForThisMachine } from './test/support/time.js';
 import { TEST_TMP_ROOT_ENV } from './test/support/tmp-root.js';
 import { UNIT_FILES_THAT_NEED_ISOLATION } from './test/support/unit-isolation.js';
@@ -44,8 +43,6 @@ export default defineConfig({
     // Two cores: CDK synth tests and integration tests run in separate forks.
     pool: 'forks',
     maxWorkers: 2,
-    // The longest files first in each project, also on a clean clone (test/support/longest-first-sequencer.ts).
-    sequence: { sequencer: LongestFirstSequencer },
     projects: [
       {
         extends: true,
