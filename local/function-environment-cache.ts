@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { LOCAL_CACHE_ROOT } from './cache-root.js';
 import {
   checkFunctionEnvironments,
   type FunctionEnvironmentSpec,
@@ -92,7 +93,7 @@ function forgetAllButNewest(cacheDir: string, kept: number): void {
 
 interface CachedCheckOptions {
   readonly specs?: readonly FunctionEnvironmentSpec[];
-  /** @default `<rootDir>/node_modules/.cache/access-tokens/function-environments` */
+  /** @default `node_modules/.cache/access-tokens/function-environments` (local/cache-root.ts) */
   readonly cacheDir?: string;
   /** @default checkFunctionEnvironments */
   readonly check?: typeof checkFunctionEnvironments;
@@ -109,8 +110,7 @@ export async function checkFunctionEnvironmentsOnce(
   options: CachedCheckOptions = {},
 ): Promise<'checked' | 'unchanged'> {
   const specs = options.specs ?? LOCAL_FUNCTION_ENVIRONMENTS;
-  const cacheDir =
-    options.cacheDir ?? join(rootDir, 'node_modules', '.cache', 'access-tokens', 'function-environments');
+  const cacheDir = options.cacheDir ?? join(LOCAL_CACHE_ROOT, 'function-environments');
   const passed = join(cacheDir, checkKey(rootDir, localEnvironment, places, specs));
   if (existsSync(passed)) return 'unchanged';
   await (options.check ?? checkFunctionEnvironments)(rootDir, localEnvironment, specs);
