@@ -116,6 +116,24 @@ async function expectPortsFree(started: Started, aliveWhenStopped: ReadonlySet<n
 /** The pids alive now: taken just before the stack is stopped. */
 const alivePids = (): ReadonlySet<number> => new Set(processTable().map((row) => row.pid));
 
+/**
+ * Sends `signal` to `pid` (npm or the stack's own process) and checks that every process of the
+ * stack is gone and its ports are free; resolves with how npm exited.
+ */
+async function stopAndExpectNothingLeft(
+  started: Started,
+  pid: number,
+  signal: NodeJS.Signals,
+): Promise<{ code: number | null }> {
+  const { stack, tree } = started;
+  const aliveWhenStopped = alivePids();
+  process.kill(pid, signal);
+  expect(describeRows(await survivorsOf(tree, stack.child.pid ?? 0))).toBe('');
+  const exited = await stack.exited;
+  await expectPortsFree(started, aliveWhenStopped);
+  return exited;
+}
+
 // One after another: each test starts and stops its own stack on its own free ports, and every check
 // about ports and processes is about its own stack's process tree, whatever else runs on the machine.
 // Not side by side: a stack's start is CPU work (JVM, TypeScript), and four at once on two cores took
@@ -138,11 +156,8 @@ describe.runIf(process.platform === 'linux')('npm start: where it listens, and w
       const all = listeningSocketsOf(tree.map((row) => row.pid));
       expect(all.filter((socket) => !isLoopback(socket.address))).toEqual([]);
 
-      const aliveWhenStopped = alivePids();
-      process.kill(stack.child.pid ?? 0, 'SIGTERM');
-      expect(describeRows(await survivorsOf(tree, stack.child.pid ?? 0))).toBe('');
-      expect((await stack.exited).code, stack.output()).toBe(0);
-      await expectPortsFree(started, aliveWhenStopped);
+      const exited = await stopAndExpectNothingLeft(started, stack.child.pid ?? 0, 'SIGTERM');
+      expect(exited.code, stack.output()).toBe(0);
     },
     stackTestTimeout(),
   );
@@ -151,12 +166,8 @@ describe.runIf(process.platform === 'linux')('npm start: where it listens, and w
     'SIGINT to the npm process alone stops it all',
     async (context) => {
       const started = await startViaNpm(context);
-      const { stack, tree } = started;
-      const aliveWhenStopped = alivePids();
-      process.kill(stack.child.pid ?? 0, 'SIGINT');
-      expect(describeRows(await survivorsOf(tree, stack.child.pid ?? 0))).toBe('');
-      expect((await stack.exited).code, stack.output()).toBe(0);
-      await expectPortsFree(started, aliveWhenStopped);
+      const exited = await stopAndExpectNothingLeft(started, started.stack.child.pid ?? 0, 'SIGINT');
+      expect(exited.code, started.stack.output()).toBe(0);
     },
     stackTestTimeout(),
   );
@@ -165,16 +176,11 @@ describe.runIf(process.platform === 'linux')('npm start: where it listens, and w
     'kill -9 of the stack process: DynamoDB Local and the SES emulator exit by themselves',
     async (context) => {
       const started = await startViaNpm(context);
-      const { stack, tree } = started;
-      const owner = stackProcess(tree);
-      const emulators = descendantsOf(owner.pid, tree);
+      const owner = stackProcess(started.tree);
+      const emulators = descendantsOf(owner.pid, started.tree);
       expect(describeRows(emulators)).toMatch(/java/);
       expect(describeRows(emulators)).toMatch(/aws-ses-v2-local/);
-      const aliveWhenStopped = alivePids();
-      process.kill(owner.pid, 'SIGKILL');
-      expect(describeRows(await survivorsOf(tree, stack.child.pid ?? 0))).toBe('');
-      await stack.exited;
-      await expectPortsFree(started, aliveWhenStopped);
+      await stopAndExpectNothingLeft(started, owner.pid, 'SIGKILL');
     },
     stackTestTimeout(),
   );
@@ -183,11 +189,7 @@ describe.runIf(process.platform === 'linux')('npm start: where it listens, and w
     'kill -9 of npm: the stack notices it lost its parent and stops it all',
     async (context) => {
       const started = await startViaNpm(context);
-      const { stack, tree } = started;
-      const aliveWhenStopped = alivePids();
-      process.kill(stack.child.pid ?? 0, 'SIGKILL');
-      expect(describeRows(await survivorsOf(tree, stack.child.pid ?? 0))).toBe('');
-      await expectPortsFree(started, aliveWhenStopped);
+      await stopAndExpectNothingLeft(started, started.stack.child.pid ?? 0, 'SIGKILL');
     },
     stackTestTimeout(),
   );
