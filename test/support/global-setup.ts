@@ -23,21 +23,24 @@ declare module 'vitest' {
 let services: RunningService[] = [];
 
 export async function setup(project: TestProject): Promise<void> {
-  const workers = Math.max(1, project.config.maxWorkers);
-  const ses = startSesEmulator({ port: await findFreePort() });
-  const dynamos: Promise<RunningService>[] = [];
-  for (let worker = 0; worker < workers; worker += 1) {
-    dynamos.push(startDynamoDbLocal({ port: await findFreePort() }));
+  const starting = [startSesEmulator({ port: await findFreePort() })];
+  for (let worker = 0; worker < Math.max(1, project.config.maxWorkers); worker += 1) {
+    starting.push(startDynamoDbLocal({ port: await findFreePort() }));
   }
-  const started = await Promise.allSettled([ses, ...dynamos]);
+  const started = await Promise.allSettled(starting);
   services = started.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
   const failed = started.find((outcome) => outcome.status === 'rejected');
   if (failed !== undefined) {
     await teardown();
     throw failed.reason;
   }
-  project.provide('sesEndpoint', (await ses).url);
-  project.provide('dynamoEndpoints', await Promise.all(dynamos.map(async (dynamo) => (await dynamo).url)));
+  const [ses, ...dynamos] = services;
+  if (ses === undefined) throw new Error('the SES emulator did not start');
+  project.provide('sesEndpoint', ses.url);
+  project.provide(
+    'dynamoEndpoints',
+    dynamos.map((dynamo) => dynamo.url),
+  );
 }
 
 export async function teardown(): Promise<void> {
