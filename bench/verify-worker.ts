@@ -264,7 +264,9 @@ async function overhead(): Promise<OverheadResult> {
 /**
  * Runs `verifications` cache-hit verifications outside any timing and counts what they wrote and
  * hashed: decision lines (JSON with the message and the Lambda context fields) on stdout and
- * stderr, and HMACs (node:crypto's createHmac, wrapped for the count and put back after).
+ * stderr, and HMACs, wrapped for the count and put back after: node:crypto's createHmac counts one,
+ * and each one-shot SHA-256 (`hash`) half of one, since hashToken makes an HMAC from two of them
+ * (lambdas/core/hashing.ts).
  */
 async function countPerVerification(
   handler: Handler,
@@ -272,6 +274,7 @@ async function countPerVerification(
 ): Promise<{ logLines: number; decisionLines: number; hmacs: number; sampleLine: string }> {
   const crypto = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
   const originalHmac = crypto.createHmac;
+  const originalHash = crypto.hash;
   const writes = { stdout: process.stdout.write, stderr: process.stderr.write };
   const chunks: string[] = [];
   let hmacs = 0;
@@ -279,6 +282,10 @@ async function countPerVerification(
     hmacs += 1;
     return originalHmac(...args);
   }) as typeof originalHmac;
+  crypto.hash = ((...args: Parameters<typeof originalHash>) => {
+    if (args[0] === 'sha256') hmacs += 0.5;
+    return originalHash(...args);
+  }) as typeof originalHash;
   syncBuiltinESMExports();
   const capture = (chunk: unknown) => {
     chunks.push(String(chunk));
@@ -292,6 +299,7 @@ async function countPerVerification(
     process.stdout.write = writes.stdout;
     process.stderr.write = writes.stderr;
     crypto.createHmac = originalHmac;
+    crypto.hash = originalHash;
     syncBuiltinESMExports();
   }
   const lines = chunks
