@@ -4,6 +4,7 @@ import { DynamoRateCounters } from '../adapters/dynamo-rate-counters.js';
 import { normalizeBasePath } from '../core/gateway-scope.js';
 import { LastUsedThrottle } from '../core/last-used-throttle.js';
 import type { CredentialRecord } from '../core/model.js';
+import { keepUnchangedCredentials } from '../core/unchanged-credentials.js';
 import { VerificationCache, verificationCacheOptionsOf } from '../core/verification-cache.js';
 import { rememberingKeySource, systemMillisClock } from '../core/verify-token.js';
 import { authorizerPolicyFromEnv } from '../runtime/authorizer-settings.js';
@@ -31,12 +32,19 @@ keySource.getKey().catch(() => undefined);
 
 /** Distinct tokens one container remembers attempts for; more only means an extra conditional write. */
 const LAST_USED_MAX_TOKENS = 10_000;
+/** Credentials whose last read one container remembers, to reuse its object when unchanged; more only means rebuilding. */
+const UNCHANGED_CREDENTIALS_MAX = 10_000;
 const lastUsedIntervalMs = settings.lastUsedIntervalSeconds * 1000;
 
 export const handler = createTokenAuthorizer({
   verify: {
     keySource,
-    credentials: new DynamoCredentialReader(sharedDocumentClient(), tableName),
+    // Each read is made; an unchanged record comes back as the same object, so what the authorizer
+    // keeps per credential object (its REST answer, its log fields) is not rebuilt (core/unchanged-credentials.ts).
+    credentials: keepUnchangedCredentials(
+      new DynamoCredentialReader(sharedDocumentClient(), tableName),
+      UNCHANGED_CREDENTIALS_MAX,
+    ),
     // Keyed by the secret's HMAC. The TTL counts inside the revocation window (the stack gives API
     // Gateway's cache only what is left of it), so a revoked token still passes for at most the window.
     cache: new VerificationCache<CredentialRecord>(verificationCacheOptionsOf(settings)),
