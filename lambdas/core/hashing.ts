@@ -30,6 +30,11 @@ const FAST_PATH_MAX_UNITS = MESSAGE_CAPACITY / 3;
 interface PreparedKey {
   readonly inner: Buffer;
   readonly outer: Buffer;
+  /**
+   * `inner` up to each end a message has had, made once: the tokens of a deployment all have one
+   * length, and a view per call was a visible share of the HMAC.
+   */
+  readonly innerUpTo: Buffer[];
 }
 
 // Keyed weakly by the HmacKey object, so a key that is dropped (rotation, tests) takes its pads
@@ -49,7 +54,7 @@ function prepare(key: HmacKey): PreparedKey {
       inner[index] = byte ^ 0x36;
       outer[index] = byte ^ 0x5c;
     }
-    prepared = { inner, outer };
+    prepared = { inner, outer, innerUpTo: [] };
     preparedKeys.set(key, prepared);
   }
   return prepared;
@@ -60,13 +65,17 @@ export function hashToken(key: HmacKey, secret: string): string {
   if (secret.length > FAST_PATH_MAX_UNITS) {
     return createHmac('sha256', key.material).update(secret, 'utf8').digest('base64url');
   }
-  const { inner, outer } = prepare(key);
+  const { inner, outer, innerUpTo } = prepare(key);
   const end = BLOCK_BYTES + inner.write(secret, BLOCK_BYTES, 'utf8');
+  let message = innerUpTo[end];
+  if (message === undefined) {
+    message = inner.subarray(0, end);
+    innerUpTo[end] = message;
+  }
   // 'binary' (Node's alias of latin1) gives the 32 digest bytes as 32 characters, one per byte, and
-  // writes them back the same way: no Buffer made for the inner digest.
-  const innerDigest = hash('sha256', inner.subarray(0, end), 'binary');
-  // The token's bytes do not stay in the prepared buffer after the call.
-  inner.fill(0, BLOCK_BYTES, end);
+  // writes them back the same way: no Buffer made for the inner digest. The token's bytes stay in
+  // `inner` until the next call, as the token itself stays in memory (docs/security.md, "Assets").
+  const innerDigest = hash('sha256', message, 'binary');
   outer.write(innerDigest, BLOCK_BYTES, 'binary');
   return hash('sha256', outer, 'base64url');
 }
