@@ -20,7 +20,7 @@ import {
 } from '../support/authorizer-events.js';
 import { createTestTable, dynamoEndpoint, type TestTable } from '../support/dynamo.js';
 import { stubHandlerEnv } from '../support/env.js';
-import { scaled } from '../support/time.js';
+import { pollUntil, quietFor } from '../support/time.js';
 import { tokenRecord } from '../unit/management/records.js';
 
 // The token authorizer on DynamoDB Local with the local key file: real credential items written as
@@ -59,19 +59,6 @@ async function lastUsedAtOf(tokenId: string): Promise<unknown> {
     new GetCommand({ TableName: table.tableName, Key: KEYS.token(tokenId), ConsistentRead: true }),
   );
   return Item?.lastUsedAt;
-}
-
-async function until<T>(
-  probe: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + scaled(timeoutMs);
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 /** A token item plus its credential, as the repository writes them (lastUsedAt starts null). */
@@ -192,7 +179,7 @@ describe('token authorizer on DynamoDB Local', () => {
         evaluatePolicy(result as APIGatewayAuthorizerResult, methodArn('GET', '/demo/content/items')),
       ).toBe('allow');
     }
-    const lastUsedAt = await until(
+    const lastUsedAt = await pollUntil(
       () => lastUsedAtOf(token.id),
       (value) => typeof value === 'string',
     );
@@ -204,7 +191,7 @@ describe('token authorizer on DynamoDB Local', () => {
   it('lastUsedAt: another container inside the interval asks once more, and the conditional update writes nothing', async () => {
     const { secret, token } = await issueWithToken();
     await rest(`Bearer ${secret}`);
-    const first = await until(
+    const first = await pollUntil(
       () => lastUsedAtOf(token.id),
       (value) => typeof value === 'string',
     );
@@ -218,11 +205,11 @@ describe('token authorizer on DynamoDB Local', () => {
         lambdaContext(),
       );
     }
-    await until(
+    await pollUntil(
       async () => updates.count,
       (count) => count > before,
     );
-    await new Promise((resolve) => setTimeout(resolve, scaled(200)));
+    await quietFor(200);
     expect(updates.count - before).toBe(1);
     expect(await lastUsedAtOf(token.id)).toBe(first);
   });
@@ -235,7 +222,7 @@ describe('token authorizer on DynamoDB Local', () => {
       const before = updates.count;
       const result = (await rest(`Bearer ${secret}`)) as APIGatewayAuthorizerResult;
       expect(evaluatePolicy(result, methodArn('GET', '/demo/content/items'))).toBe('allow');
-      const warning = await until(
+      const warning = await pollUntil(
         async () => logs.records().find((line) => line.message === 'lastUsedAt not recorded'),
         (line) => line !== undefined,
       );

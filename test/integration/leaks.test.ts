@@ -24,7 +24,7 @@ import {
   type ProxyEventOptions,
   proxyEvent,
 } from '../support/proxy-events.js';
-import { scaled } from '../support/time.js';
+import { pollUntil, quietFor } from '../support/time.js';
 
 // Leaked tokens end to end on DynamoDB Local and the SES emulator (docs/leaks.md): the real route
 // handlers, GitHub's signed reports with keys this file generates and a key endpoint it serves on
@@ -48,15 +48,6 @@ async function emailsTo(address: string): Promise<StoredEmail[]> {
 
 const leakEmailsTo = async (address: string) =>
   (await emailsTo(address)).filter((email) => email.subject.includes('found in public'));
-
-async function waitFor<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000) {
-  const deadline = Date.now() + scaled(timeoutMs);
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 function ecKey() {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
@@ -215,7 +206,7 @@ describe('leaked tokens on DynamoDB Local and the SES emulator', () => {
     });
     expect(revoked?.details).toMatchObject({ reportedBy: 'secret scanning', url, source: 'commit' });
 
-    const [email, ...more] = await waitFor(
+    const [email, ...more] = await pollUntil(
       () => leakEmailsTo(alice.email),
       (emails) => emails.length > 0,
     );
@@ -229,7 +220,7 @@ describe('leaked tokens on DynamoDB Local and the SES emulator', () => {
     expect(again.status).toBe(200);
     expect(again.json).toEqual(result.json);
     expect(await stored(id)).toEqual(after);
-    await new Promise((resolve) => setTimeout(resolve, scaled(1500)));
+    await quietFor(1500);
     expect(await leakEmailsTo(alice.email)).toHaveLength(1);
   });
 
@@ -324,7 +315,7 @@ describe('leaked tokens on DynamoDB Local and the SES emulator', () => {
         actor: { userId: viewer.userId, role: 'viewer' },
         details: { reportedBy: 'user', url, source: 'a paste site' },
       });
-      const [email] = await waitFor(
+      const [email] = await pollUntil(
         () => leakEmailsTo(dave.email),
         (emails) => emails.length > 0,
       );

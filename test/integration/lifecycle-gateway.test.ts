@@ -27,7 +27,7 @@ import {
   memberContext,
   lambdaContext as proxyLambdaContext,
 } from '../support/proxy-events.js';
-import { scaled } from '../support/time.js';
+import { pollUntil, quietFor } from '../support/time.js';
 
 // The lifecycle issue's acceptance tests, end to end: the real management handlers write to
 // DynamoDB Local, the real token authorizer handler decides on what they wrote (no authorizer
@@ -72,26 +72,13 @@ async function emailsTo(address: string): Promise<StoredEmail[]> {
   return (await storedEmails()).filter((email) => email.destination.to.includes(address));
 }
 
-async function waitFor<T>(
-  probe: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + scaled(timeoutMs);
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** Waits for `count` emails to the address, then a little longer for anything more. */
 async function emailsSettled(address: string, count: number, quietMs = 1500): Promise<StoredEmail[]> {
-  await waitFor(
+  await pollUntil(
     () => emailsTo(address),
     (emails) => emails.length >= count,
   );
-  await new Promise((resolve) => setTimeout(resolve, scaled(quietMs)));
+  await quietFor(quietMs);
   return emailsTo(address);
 }
 

@@ -28,6 +28,7 @@ import { createStreamNotifier, type StreamNotifierDeps } from '../../lambdas/not
 import { SDK_CALL_MAX_MS, sdkClientConfig } from '../../lambdas/runtime/sdk-options.js';
 import { type StreamPoller, startStreamPoller } from '../../local/stream-poller.js';
 import { createTestTable, dynamoEndpoint, LOCAL_CREDENTIALS, type TestTable } from '../support/dynamo.js';
+import { pollUntil, quietFor } from '../support/time.js';
 import { batch, HMAC_KEY, insertOf, issueToken } from '../unit/notifications/support.js';
 
 // Emails exactly once, on DynamoDB Local and the SES emulator, through the management core (as the
@@ -52,21 +53,6 @@ async function emailsTo(address: string): Promise<StoredEmail[]> {
   const { emails } = (await response.json()) as { emails: StoredEmail[] };
   return emails.filter((email) => email.destination.to.includes(address));
 }
-
-async function waitFor<T>(
-  probe: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-const settle = (ms = 1500) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function sesMailer(endpoint: string): SesMailer {
   // As deployed (not the longer local override): the handlers' SDK client settings, with an endpoint.
@@ -204,13 +190,13 @@ describe('emails exactly once, on DynamoDB Local and the SES emulator', () => {
         await expect(recovered(event)).resolves.toEqual({ batchItemFailures: [] });
         expect(
           (
-            await waitFor(
+            await pollUntil(
               () => emailsTo(owner),
               (found) => found.length > 0,
             )
           ).map((e) => e.subject),
         ).toEqual(['[Access Tokens] New access token "CI deploy key" created']);
-        await settle(500);
+        await quietFor(500);
         expect(await emailsTo(owner)).toHaveLength(1);
       } finally {
         await hung.close();
@@ -252,11 +238,11 @@ describe('emails exactly once, on DynamoDB Local and the SES emulator', () => {
     await expect(later(event)).resolves.toEqual({ batchItemFailures: [] });
     await expect(later(event)).resolves.toEqual({ batchItemFailures: [] });
 
-    await waitFor(
+    await pollUntil(
       () => emailsTo(owner),
       (found) => found.length > 0,
     );
-    await settle(500);
+    await quietFor(500);
     expect(await emailsTo(owner)).toHaveLength(1);
     const { Item } = await table.documentClient.send(
       new GetCommand({
@@ -276,18 +262,18 @@ describe('emails exactly once, on DynamoDB Local and the SES emulator', () => {
     const created = [];
     for (let i = 0; i < 9; i++)
       created.push((await createToken(core(), member, request(`deploy key ${i}`))).token);
-    await waitFor(
+    await pollUntil(
       () => emailsTo(owner),
       (found) => found.length === 9,
     );
 
     await expect(revokeAll(member, { userId: undefined })).resolves.toBe(9);
 
-    const emails = await waitFor(
+    const emails = await pollUntil(
       () => emailsTo(owner),
       (found) => found.length > 9,
     );
-    await settle();
+    await quietFor(1500);
     const after = (await emailsTo(owner)).slice(9);
     expect(emails.length).toBeGreaterThan(9);
     expect(after.map((email) => email.subject)).toEqual(['[Access Tokens] 9 access tokens revoked at once']);
@@ -306,22 +292,22 @@ describe('emails exactly once, on DynamoDB Local and the SES emulator', () => {
     const benCaller = inAccount(caller('ben', ben));
     for (let i = 0; i < 3; i++) await createToken(core(), anaCaller, request(`ana ${i}`));
     for (let i = 0; i < 2; i++) await createToken(core(), benCaller, request(`ben ${i}`));
-    await waitFor(
+    await pollUntil(
       () => emailsTo(ben),
       (found) => found.length === 2,
     );
 
     await expect(revokeAll(inAccount(caller('root', undefined, 'admin')), { userId: '*' })).resolves.toBe(5);
 
-    const anaSummary = await waitFor(
+    const anaSummary = await pollUntil(
       () => emailsTo(ana),
       (found) => found.length === 4,
     );
-    const benSummary = await waitFor(
+    const benSummary = await pollUntil(
       () => emailsTo(ben),
       (found) => found.length === 3,
     );
-    await settle();
+    await quietFor(1500);
     expect(anaSummary.at(-1)?.subject).toBe('[Access Tokens] 3 access tokens revoked at once');
     expect(benSummary.at(-1)?.subject).toBe('[Access Tokens] 2 access tokens revoked at once');
     expect(benSummary.at(-1)?.body.text).toContain('An administrator revoked all your access tokens');
@@ -333,7 +319,7 @@ describe('emails exactly once, on DynamoDB Local and the SES emulator', () => {
     const [oldAddress, newAddress] = [uniqueAddress('old'), uniqueAddress('new')];
     const userId = `mover-${randomUUID().slice(0, 8)}`;
     const { token } = await createToken(core(), caller(userId, oldAddress), request('moving key'));
-    await waitFor(
+    await pollUntil(
       () => emailsTo(oldAddress),
       (found) => found.length === 1,
     );
@@ -341,15 +327,15 @@ describe('emails exactly once, on DynamoDB Local and the SES emulator', () => {
     // Months later the owner signs in with a new address and rotates the token.
     await rotateToken(core(), caller(userId, newAddress), token.id, { gracePeriodSeconds: 0 });
 
-    const toNew = await waitFor(
+    const toNew = await pollUntil(
       () => emailsTo(newAddress),
       (found) => found.length === 2,
     );
-    const toOld = await waitFor(
+    const toOld = await pollUntil(
       () => emailsTo(oldAddress),
       (found) => found.length === 2,
     );
-    await settle();
+    await quietFor(1500);
     expect(toNew.map((email) => email.subject).sort()).toEqual([
       '[Access Tokens] Access token "moving key" was rotated',
       '[Access Tokens] The email address for your access tokens changed',
@@ -365,7 +351,7 @@ describe('emails exactly once, on DynamoDB Local and the SES emulator', () => {
       { ...caller('root', uniqueAddress('root'), 'admin'), accountId: `acct-${userId}` },
       { userId },
     );
-    const final = await waitFor(
+    const final = await pollUntil(
       () => emailsTo(newAddress),
       (found) => found.length === 3,
     );

@@ -3,16 +3,13 @@ import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type StreamPoller, startStreamPoller } from '../../local/stream-poller.js';
 import { createTestTable, dynamoEndpoint, type TestTable } from '../support/dynamo.js';
-import { scaled } from '../support/time.js';
+import { pollUntil } from '../support/time.js';
 
 // The local stream poller on DynamoDB Local: Lambda's event shape, LATEST at start, and Lambda's
 // partial-batch semantics (redelivery from the first reported record).
 
-async function waitFor(done: () => boolean, timeoutMs = 30_000): Promise<void> {
-  // The monotonic clock: one test moves Date a day ahead while this waits.
-  const deadline = performance.now() + scaled(timeoutMs);
-  while (!done() && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-}
+// pollUntil's deadline is on the monotonic clock: one test moves Date a day ahead while this waits.
+const waitFor = (done: () => boolean) => pollUntil(done, (held) => held, { intervalMs: 50 });
 
 describe('local stream poller', () => {
   let table: TestTable;

@@ -19,7 +19,7 @@ import { type StreamPoller, startStreamPoller } from '../../local/stream-poller.
 import { createTestTable, dynamoEndpoint, LOCAL_CREDENTIALS, type TestTable } from '../support/dynamo.js';
 import { stubHandlerEnv } from '../support/env.js';
 import { lambdaContext as baseContext } from '../support/proxy-events.js';
-import { scaled } from '../support/time.js';
+import { pollUntil, quietFor, scaled } from '../support/time.js';
 import { batch, issueToken, ttlDeletion } from '../unit/notifications/support.js';
 
 // Notifications end to end on DynamoDB Local and the SES emulator: token items written as the
@@ -52,22 +52,9 @@ async function emailsTo(address: string): Promise<StoredEmail[]> {
   return (await storedEmails()).filter((email) => email.destination.to.includes(address));
 }
 
-async function waitFor<T>(
-  probe: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + scaled(timeoutMs);
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** Waits a little for anything more to arrive, then returns what there is. */
 async function settled(address: string, ms = 1500): Promise<StoredEmail[]> {
-  await new Promise((resolve) => setTimeout(resolve, scaled(ms)));
+  await quietFor(ms);
   return emailsTo(address);
 }
 
@@ -206,7 +193,7 @@ describe('notifications on DynamoDB Local and the SES emulator', () => {
     const started = Date.now();
     await createToken(table, token);
 
-    const [email] = await waitFor(
+    const [email] = await pollUntil(
       () => emailsTo(owner),
       (emails) => emails.length > 0,
     );
@@ -228,7 +215,7 @@ describe('notifications on DynamoDB Local and the SES emulator', () => {
     const token = newToken();
     const owner = token.ownerEmail ?? '';
     await createToken(table, token);
-    await waitFor(
+    await pollUntil(
       () => emailsTo(owner),
       (emails) => emails.length === 1,
     );
@@ -247,7 +234,7 @@ describe('notifications on DynamoDB Local and the SES emulator', () => {
       }),
     );
 
-    const emails = await waitFor(
+    const emails = await pollUntil(
       () => emailsTo(owner),
       (found) => found.some((email) => email.subject.includes('was revoked')),
     );
@@ -266,7 +253,7 @@ describe('notifications on DynamoDB Local and the SES emulator', () => {
     const owner = token.ownerEmail ?? '';
     await createToken(table, token);
     await revokeToken(table, token, revokeChange(token, { actorUserId: 'admin-7', actorRole: 'admin' }));
-    const emails = await waitFor(
+    const emails = await pollUntil(
       () => emailsTo(owner),
       (found) => found.length === 2,
     );
@@ -279,7 +266,7 @@ describe('notifications on DynamoDB Local and the SES emulator', () => {
     const token = newToken({ expiresAt: new Date(Date.now() - 60_000).toISOString() });
     const owner = token.ownerEmail ?? '';
     await createToken(table, token);
-    await waitFor(
+    await pollUntil(
       () => emailsTo(owner),
       (emails) => emails.length === 1,
     );
@@ -312,7 +299,7 @@ describe('notifications on DynamoDB Local and the SES emulator', () => {
       await expect(createToken(table, token)).resolves.toBeUndefined();
 
       // The poller keeps redelivering the failed record.
-      await waitFor(
+      await pollUntil(
         async () => results.filter((result) => result.batchItemFailures.length > 0).length - failuresBefore,
         (failures) => failures >= 2,
       );
@@ -322,7 +309,7 @@ describe('notifications on DynamoDB Local and the SES emulator', () => {
       expect(await emailsTo(owner)).toHaveLength(0);
 
       current = notify;
-      const emails = await waitFor(
+      const emails = await pollUntil(
         () => emailsTo(owner),
         (found) => found.length > 0,
       );
@@ -444,12 +431,12 @@ describe('the notifier handler module behind the stream poller, as the local sta
     const token = newToken();
     const owner = token.ownerEmail ?? '';
     await createToken(table, token);
-    await waitFor(
+    await pollUntil(
       () => emailsTo(owner),
       (emails) => emails.length === 1,
     );
     await revokeToken(table, token);
-    await waitFor(
+    await pollUntil(
       () => emailsTo(owner),
       (emails) => emails.length === 2,
     );

@@ -8,7 +8,7 @@ import type { LocalFunction } from '../../local/lambda-runtime.js';
 import { streamConsumers } from '../../local/notifier-component.js';
 import { type StreamPoller, startStreamPoller } from '../../local/stream-poller.js';
 import { createTestTable, dynamoEndpoint, type TestTable } from '../support/dynamo.js';
-import { scaled } from '../support/time.js';
+import { pollUntil, quietFor } from '../support/time.js';
 import { issueToken } from '../unit/notifications/support.js';
 
 // The local stack's two stream consumers on DynamoDB Local's real stream: the notifier still gets
@@ -30,10 +30,7 @@ function recordingFunction(entry: string): LocalFunction & { readonly events: Dy
   };
 }
 
-async function waitFor(done: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + scaled(timeoutMs);
-  while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-}
+const waitFor = (done: () => boolean) => pollUntil(done, (held) => held, { intervalMs: 50 });
 
 describe('local stream consumers on DynamoDB Local', () => {
   let table: TestTable;
@@ -69,7 +66,7 @@ describe('local stream consumers on DynamoDB Local', () => {
 
     const delivered = () => notifier.events.flatMap((event) => event.Records);
     await waitFor(() => delivered().length >= 2);
-    await new Promise((resolve) => setTimeout(resolve, scaled(300))); // the ledger's mapping has read the same records
+    await quietFor(300); // the ledger's mapping has read the same records
 
     expect(delivered().map((record) => record.eventName)).toEqual(['INSERT', 'REMOVE']);
     expect(delivered()[1]?.userIdentity).toBeUndefined();

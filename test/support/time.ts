@@ -42,3 +42,12 @@ export async function pollUntil<T>(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/**
+ * Waits `ms` (scaled) with nothing to listen to: the quiet period after which a test checks that
+ * something did NOT happen (a second email, another delivery). Scaled, so a loaded run still gives
+ * a late duplicate the time to show up.
+ */
+export function quietFor(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, scaled(ms)));
+}
