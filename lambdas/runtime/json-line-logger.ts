@@ -318,12 +318,12 @@ export class JsonLineLogger {
   }
 }
 
-/** A canonical array index ('0', '7', not '07'): JavaScript objects list such keys first. */
+/** A canonical array index ('0', '7', not '07' nor '0.1'): JavaScript objects list such keys first. */
 function isArrayIndex(key: string): boolean {
   const first = key.charCodeAt(0);
   if (first < 0x30 || first > 0x39) return false;
   const index = Number(key);
-  return String(index) === key && index < 4294967295;
+  return Number.isInteger(index) && index < 4294967295 && String(index) === key;
 }
 
 /**
