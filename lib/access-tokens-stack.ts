@@ -1,29 +1,30 @@
 import { Annotations, Aspects, Aws, CfnOutput, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { MANAGEMENT_ROUTES, routeNamed } from '../lambdas/contract/routes.js';
 import { gatewayCacheTtlSeconds } from '../lambdas/core/settings.js';
 import { ENV } from '../lambdas/runtime/env.js';
-import type { DeploymentConfig, LogRetentionDays } from './config.js';
+import type { DeploymentConfig } from './config.js';
 import { ConsoleHosting } from './constructs/console-hosting.js';
-import { type DemoApi, deployDemoApi } from './constructs/demo-api.js';
+import type { DemoApi } from './constructs/demo-api.js';
 import { ExpiryLedger } from './constructs/expiry-ledger.js';
 import { HmacKey } from './constructs/hmac-key.js';
 import { ManagementIdentity } from './constructs/identity.js';
 import { Notifications } from './constructs/notifications.js';
-import { ApiGatewayCloudWatchRole } from './constructs/rest-api.js';
+import type { ApiGatewayCloudWatchRole } from './constructs/rest-api.js';
 import { RevokeAllJobs } from './constructs/revoke-all-jobs.js';
 import { ServiceAlarms } from './constructs/service-alarms.js';
 import { ServiceFunction } from './constructs/service-function.js';
-import { TokenAuthorizerFunction } from './constructs/token-authorizer-function.js';
+import type { TokenAuthorizerFunction } from './constructs/token-authorizer-function.js';
 import { TokenTable } from './constructs/token-table.js';
-import { declareTokenAuthorizerUsagePlans, UsagePlans } from './constructs/usage-plans.js';
+import { UsagePlans } from './constructs/usage-plans.js';
 import { DEPLOYED_ROUTES, FUNCTION_ENTRIES } from './function-entries.js';
 import { ManagementApi } from './management-api.js';
 import { ManagementFunctions } from './management-functions.js';
 import { globalTableNameOf, regionsOf } from './regions.js';
-import { LambdaEnvironmentLimit, LogGroupsRetainedExceptOnCreate } from './stack-policies.js';
+import { deployRequestPath } from './request-path.js';
+import { LambdaEnvironmentLimit, LogGroupsRetainedExceptOnCreate, logRetentionOf } from './stack-policies.js';
 
 /** The id of the synth warning a deployment without a sender gets. */
 export const EMAILS_OFF_WARNING_ID = 'access-tokens:emailsOff';
@@ -72,7 +73,7 @@ export class AccessTokensStack extends Stack {
   constructor(scope: Construct, id: string, props: AccessTokensStackProps) {
     super(scope, id, props);
     const { config } = props;
-    const logRetention = retentionDaysOf(config.logRetentionDays);
+    const logRetention = logRetentionOf(config.logRetentionDays);
 
     Aspects.of(this).add(new LogGroupsRetainedExceptOnCreate());
     Aspects.of(this).add(new LambdaEnvironmentLimit());
@@ -150,25 +151,28 @@ export class AccessTokensStack extends Stack {
       logRetention,
     });
 
-    // The token authorizer (lib/constructs/token-authorizer-function.ts).
-    this.tokenAuthorizer = new TokenAuthorizerFunction(this, 'TokenAuthorizer', {
-      table: this.table,
-      hmacKey: this.hmacKey,
-      policy: config.policy,
-      invokerAccounts: config.authorizerInvokerAccounts,
-      logRetention,
-    });
-
     // Per-token rate limits and quotas (docs/rate-limits.md): a usage plan per token type and the
-    // usage-key consumer; a TokenAuthorizer given this authorizer function puts its REST APIs'
-    // stages on the plans.
+    // usage-key consumer; a TokenAuthorizer given the authorizer function (below) puts its REST
+    // APIs' stages on the plans.
     this.usagePlans = new UsagePlans(this, 'UsagePlans', {
       table: this.table.table,
       policy: config.policy,
       planPrefix: this.stackName,
       logRetention,
     });
-    declareTokenAuthorizerUsagePlans(this.tokenAuthorizer.function, this.usagePlans);
+    // The token authorizer (lib/constructs/token-authorizer-function.ts), the Region's API Gateway
+    // logging role (this stack's own, retained, or the account's) and the demo API: what every
+    // Region of a deployment has (lib/request-path.ts).
+    ({
+      tokenAuthorizer: this.tokenAuthorizer,
+      apiGatewayCloudWatchRole: this.apiGatewayCloudWatchRole,
+      demoApi: this.demoApi,
+    } = deployRequestPath(this, config, {
+      table: this.table,
+      hmacKey: this.hmacKey,
+      usagePlans: this.usagePlans,
+      logRetention,
+    }));
     new CfnOutput(this, 'UsageKeysTableName', {
       description:
         'The token table, for `npm run sync:usage-keys -- --table <this> --plan-prefix <stack name>` after an upgrade',
@@ -203,11 +207,6 @@ export class AccessTokensStack extends Stack {
       value: this.expiryLedger.deadLetterQueue.queueUrl,
     });
 
-    // The Region's API Gateway logging role: this stack's own (retained), or the account's.
-    this.apiGatewayCloudWatchRole =
-      config.apiGatewayCloudWatchRole === 'managed'
-        ? new ApiGatewayCloudWatchRole(this, 'ApiGatewayCloudWatchRole')
-        : undefined;
     const cloudWatchRole =
       this.apiGatewayCloudWatchRole === undefined ? {} : { cloudWatchRole: this.apiGatewayCloudWatchRole };
     // API names carry the stack name: the 5XX alarms find their API's metrics by name (ApiName), and
@@ -223,16 +222,6 @@ export class AccessTokensStack extends Stack {
       ...cloudWatchRole,
       logRetention,
     });
-
-    this.demoApi = config.demoApi
-      ? deployDemoApi(this, {
-          tokenAuthorizerFunction: this.tokenAuthorizer.function,
-          policy: config.policy,
-          throttle: config.managementThrottle,
-          cloudWatchRole: this.apiGatewayCloudWatchRole,
-          logRetention,
-        })
-      : undefined;
 
     // Next to the dead-letter queue alarms (Notifications, ExpiryLedger): the request path.
     this.alarms = new ServiceAlarms(this, 'Alarms', {
@@ -345,10 +334,4 @@ export class AccessTokensStack extends Stack {
     });
     return notifications;
   }
-}
-
-function retentionDaysOf(days: LogRetentionDays): logs.RetentionDays {
-  const retention = Object.values(logs.RetentionDays).find((value) => value === days);
-  if (typeof retention !== 'number') throw new Error(`CloudWatch Logs has no retention of ${days} days`);
-  return retention;
 }

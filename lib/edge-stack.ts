@@ -1,17 +1,17 @@
 import { Annotations, Aspects, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { gatewayCacheTtlSeconds } from '../lambdas/core/settings.js';
 import { AccessTokensStack } from './access-tokens-stack.js';
 import type { DeploymentConfig } from './config.js';
-import { type DemoApi, deployDemoApi } from './constructs/demo-api.js';
+import type { DemoApi } from './constructs/demo-api.js';
 import { HmacReplicaKey } from './constructs/hmac-key.js';
-import { ApiGatewayCloudWatchRole } from './constructs/rest-api.js';
+import type { ApiGatewayCloudWatchRole } from './constructs/rest-api.js';
 import { ServiceAlarms } from './constructs/service-alarms.js';
-import { TokenAuthorizerFunction } from './constructs/token-authorizer-function.js';
+import type { TokenAuthorizerFunction } from './constructs/token-authorizer-function.js';
 import { TokenTableReplica } from './constructs/token-table.js';
 import { edgeStackNameOf, globalTableNameOf, regionsOf } from './regions.js';
-import { LambdaEnvironmentLimit, LogGroupsRetainedExceptOnCreate } from './stack-policies.js';
+import { deployRequestPath } from './request-path.js';
+import { LambdaEnvironmentLimit, LogGroupsRetainedExceptOnCreate, logRetentionOf } from './stack-policies.js';
 
 // Several Regions (README "Several Regions", docs/regions.md): the home stack (AccessTokensStack)
 // keeps every write and owns the global table and the multi-Region primary key; each other Region
@@ -52,7 +52,7 @@ export class EdgeStack extends Stack {
   constructor(scope: Construct, id: string, props: EdgeStackProps) {
     super(scope, id, props);
     const { config, home } = props;
-    const logRetention = retentionDaysOf(config.logRetentionDays);
+    const logRetention = logRetentionOf(config.logRetentionDays);
     Aspects.of(this).add(new LogGroupsRetainedExceptOnCreate());
     Aspects.of(this).add(new LambdaEnvironmentLimit());
     Annotations.of(this).acknowledgeWarning(
@@ -66,29 +66,13 @@ export class EdgeStack extends Stack {
       ciphertext: home.hmacCiphertext,
       version: home.hmacKeyVersion,
     });
-    this.tokenAuthorizer = new TokenAuthorizerFunction(this, 'TokenAuthorizer', {
-      table: this.table,
-      hmacKey: this.hmacKey,
-      policy: config.policy,
-      invokerAccounts: config.authorizerInvokerAccounts,
-      logRetention,
-    });
-
-    this.apiGatewayCloudWatchRole =
-      config.apiGatewayCloudWatchRole === 'managed'
-        ? new ApiGatewayCloudWatchRole(this, 'ApiGatewayCloudWatchRole')
-        : undefined;
-    // No usage plans on it: API keys and usage plans are Regional, and the usage-key consumer runs
-    // at home (README "Several Regions", limits).
-    this.demoApi = config.demoApi
-      ? deployDemoApi(this, {
-          tokenAuthorizerFunction: this.tokenAuthorizer.function,
-          policy: config.policy,
-          throttle: config.managementThrottle,
-          cloudWatchRole: this.apiGatewayCloudWatchRole,
-          logRetention,
-        })
-      : undefined;
+    // No usage plans on its APIs: API keys and usage plans are Regional, and the usage-key consumer
+    // runs at home (README "Several Regions", limits).
+    ({
+      tokenAuthorizer: this.tokenAuthorizer,
+      apiGatewayCloudWatchRole: this.apiGatewayCloudWatchRole,
+      demoApi: this.demoApi,
+    } = deployRequestPath(this, config, { table: this.table, hmacKey: this.hmacKey, logRetention }));
     this.alarms = new ServiceAlarms(this, 'Alarms', {
       tokenAuthorizerFunction: this.tokenAuthorizer.function,
       apis: this.demoApi === undefined ? {} : { DemoApi: this.demoApi.api },
@@ -116,12 +100,6 @@ export class EdgeStack extends Stack {
       });
     }
   }
-}
-
-function retentionDaysOf(days: DeploymentConfig['logRetentionDays']): logs.RetentionDays {
-  const retention = Object.values(logs.RetentionDays).find((value) => value === days);
-  if (typeof retention !== 'number') throw new Error(`CloudWatch Logs has no retention of ${days} days`);
-  return retention;
 }
 
 export interface Deployment {

@@ -3,6 +3,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { IConstruct } from 'constructs';
 import { ENV } from '../lambdas/runtime/env.js';
+import type { LogRetentionDays } from './config.js';
 
 // Rules that hold for every resource of a kind in the stack, whoever built it (our constructs, the
 // HMAC key's provider framework, aws-cdk-lib internals): applied as aspects, checked at synth.
@@ -87,4 +88,11 @@ export class LambdaEnvironmentLimit implements IAspect {
       },
     });
   }
+}
+
+/** cdk.json's `logRetentionDays` as CloudWatch Logs' retention (config.ts accepts only the days it offers). */
+export function logRetentionOf(days: LogRetentionDays): logs.RetentionDays {
+  const retention = Object.values(logs.RetentionDays).find((value) => value === days);
+  if (typeof retention !== 'number') throw new Error(`CloudWatch Logs has no retention of ${days} days`);
+  return retention;
 }

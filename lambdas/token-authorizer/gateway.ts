@@ -537,16 +537,22 @@ export function restRequestResponse(decision: Decision, methodArn: MethodArn): R
 }
 
 /**
+ * How a REST answer is built: the decision, the request's method ARN and base path, and whether the
+ * API keys its authorizer cache on the method and the path (`keyedByPath`).
+ */
+export type RestAnswer = (
+  decision: Decision,
+  methodArn: MethodArn,
+  basePath: string,
+  keyedByPath?: boolean,
+) => RestAuthorizerResult;
+
+/**
  * The REST answer. `keyedByPath`: the cache key holds the method and the path, so an area-rule
  * listing larger than MAX_POLICY_BYTES is narrowed to this request (else it is answered as is: a
  * key without the path cannot take a narrowed answer, see docs/security.md).
  */
-export function restResponse(
-  decision: Decision,
-  methodArn: MethodArn,
-  basePath: string,
-  keyedByPath = false,
-): RestAuthorizerResult {
+export const restResponse: RestAnswer = (decision, methodArn, basePath, keyedByPath = false) => {
   const credential = decision.credential;
   if (isUnauthenticated(decision.reason) || credential === undefined) throw unauthorized();
   if (decision.reason === 'IP_NOT_ALLOWED') {
@@ -575,7 +581,7 @@ export function restResponse(
   // Scopes that allow nothing on this API make a Deny of the stage (allowPolicy): no key then.
   if (resources.length > 0) listing.usageIdentifierKey = usageKeyValue(credential.tokenId);
   return keyedByPath && isOversized(listing) ? restRequestResponse(decision, methodArn) : listing;
-}
+};
 
 /**
  * The REST answer for a refused path (NON_CANONICAL_PATH): what the token would get anyway (a 401
@@ -583,12 +589,7 @@ export function restResponse(
  * method ARN added, so that the cached output still answers every other route as the token's
  * scopes say.
  */
-export function restRefusal(
-  decision: Decision,
-  methodArn: MethodArn,
-  basePath: string,
-  keyedByPath = false,
-): RestAuthorizerResult {
+export const restRefusal: RestAnswer = (decision, methodArn, basePath, keyedByPath = false) => {
   const result = restResponse(decision, methodArn, basePath, keyedByPath);
   if (keyedByPath) {
     // The cache key holds the method and the path: the answer is only ever about this request, so a
@@ -609,7 +610,7 @@ export function restRefusal(
   // The cached answer still allows the token's other routes: they need its usage plan's key.
   if (result.usageIdentifierKey !== undefined) refusal.usageIdentifierKey = result.usageIdentifierKey;
   return refusal;
-}
+};
 
 /**
  * The allowed HTTP answer of each credential object, frozen: it depends on the credential only, and

@@ -1,7 +1,11 @@
-import type { Decision } from '../core/authorization.js';
-import type { MethodArn } from '../core/gateway-policy.js';
 import type { CredentialRecord } from '../core/model.js';
-import { isOversized, type RestAuthorizerResult, restRequestResponse, restResponse } from './gateway.js';
+import {
+  isOversized,
+  type RestAnswer,
+  type RestAuthorizerResult,
+  restRequestResponse,
+  restResponse,
+} from './gateway.js';
 
 // REST answers kept per credential. Under the area rule (no mapped route) the answer to VALID and to
 // INSUFFICIENT_SCOPE is the same Allow policy listing every method ARN the scopes allow, plus the
@@ -35,12 +39,7 @@ const oversized = new WeakSet<RestAuthorizerResult>();
  * path (and its size measured once): when it is too large and the cache is keyed on the method and
  * the path, the answer narrowed to this request (one ARN, built per request).
  */
-export function restResponseFor(
-  decision: Decision,
-  methodArn: MethodArn,
-  basePath: string,
-  keyedByPath = false,
-): RestAuthorizerResult {
+export const restResponseFor: RestAnswer = (decision, methodArn, basePath, keyedByPath = false) => {
   const credential = decision.credential;
   if (
     credential === undefined ||
@@ -68,4 +67,4 @@ export function restResponseFor(
     byBasePath.set(basePath, answer);
   }
   return keyedByPath && oversized.has(answer) ? restRequestResponse(decision, methodArn) : answer;
-}
+};

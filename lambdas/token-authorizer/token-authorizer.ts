@@ -1,6 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { type Decision, type DecisionLogReason, isUnauthenticated } from '../core/authorization.js';
 import { bearerCredentials } from '../core/bearer.js';
+import { DECISION_MESSAGE, type DecisionFields, latencyMsSince } from '../core/decision-line.js';
 import type { PathIssue } from '../core/gateway-scope.js';
 import { type LastUsedTracking, recordUseInBackground } from '../core/last-used.js';
 import type { CredentialRecord } from '../core/model.js';
@@ -35,8 +36,6 @@ import { createStrictLimits, type StrictLimitsConfig } from './strict-limits.js'
 
 /** The only error a dependency failure surfaces: it says nothing about the cause. */
 const DEPENDENCY_FAILURE_MESSAGE = 'Authorizer dependency failure';
-
-const DECISION_MESSAGE = 'token authorizer decision';
 
 /** A decision line's fields, each `,"name":` rendered once (runtime/json-line-logger.ts, fieldOf). */
 const FIELD = {
@@ -77,22 +76,8 @@ type LogReason =
   | 'RATE_LIMITED'
   | 'QUOTA_EXCEEDED';
 
-/** A decision line's own fields, in the order they are written. Never the token, the header or the hash. */
-type DecisionFields = {
-  reason: LogReason;
-  gateway: AuthorizerRequest['gateway'] | undefined;
-  method: string | undefined;
-  area: string | undefined;
-  tokenId?: string;
-  userId?: string;
-  /** Only for a well-formed token that is not ours (or whose check failed): prefix and last four characters. */
-  hint?: string;
-  requiredScope?: string;
-  /** For NON_CANONICAL_PATH: what is wrong with the path (never the path itself). */
-  pathIssue?: PathIssue;
-  errorName?: string;
-  latencyMs?: number;
-};
+/** The decision line (core/decision-line.ts) with the gateway's own reasons. */
+type AuthorizerDecisionFields = DecisionFields<LogReason, AuthorizerRequest['gateway']>;
 
 /**
  * The decision line's reason, gateway, method and area, rendered once while they repeat: a busy
@@ -135,8 +120,6 @@ function credentialFields(credential: CredentialRecord): string {
   return rendered;
 }
 
-const elapsed = (startedAt: number) => Math.round((performance.now() - startedAt) * 1000) / 1000;
-
 export function createTokenAuthorizer(deps: TokenAuthorizerDeps): TokenAuthorizer {
   const { logger, defaults, lastUsed } = deps;
   const tokenPrefix = deps.verify.tokenPrefix;
@@ -152,7 +135,7 @@ export function createTokenAuthorizer(deps: TokenAuthorizerDeps): TokenAuthorize
   ): void {
     const valid = decision.reason === 'VALID' && pathIssue === undefined && limited === undefined;
     if (!logger.enabled(log, valid ? 'INFO' : 'WARN')) return;
-    // The fields of DecisionFields, rendered in its order straight into the line (writeRendered):
+    // The fields of AuthorizerDecisionFields, rendered in its order straight into the line (writeRendered):
     // on a cache hit, building an object and walking its keys was a visible share of the whole
     // verification (docs/performance.md). The same line as logger.info(…, fields) would write;
     // test/unit/authorizer/decision-log.test.ts checks the lines.
@@ -171,7 +154,7 @@ export function createTokenAuthorizer(deps: TokenAuthorizerDeps): TokenAuthorize
       rendered += FIELD.requiredScope(decision.requiredScope);
     }
     if (pathIssue !== undefined) rendered += FIELD.pathIssue(pathIssue);
-    rendered += FIELD.latencyMs(elapsed(startedAt));
+    rendered += FIELD.latencyMs(latencyMsSince(startedAt));
     logger.writeRendered(log, valid ? 'INFO' : 'WARN', DECISION_MESSAGE, rendered);
   }
 
@@ -182,7 +165,7 @@ export function createTokenAuthorizer(deps: TokenAuthorizerDeps): TokenAuthorize
     error: unknown,
     startedAt: number,
   ): void {
-    const fields: DecisionFields = {
+    const fields: AuthorizerDecisionFields = {
       // Never the map or the error's message: only that the API's route map is what is broken.
       reason:
         error instanceof InvalidRouteScopesError
@@ -197,7 +180,7 @@ export function createTokenAuthorizer(deps: TokenAuthorizerDeps): TokenAuthorize
     if (token !== undefined && isWellFormedToken(token, tokenPrefix))
       fields.hint = hintOf(token, tokenPrefix);
     fields.errorName = error instanceof Error ? error.name : typeof error;
-    fields.latencyMs = elapsed(startedAt);
+    fields.latencyMs = latencyMsSince(startedAt);
     logger.error(log, DECISION_MESSAGE, fields);
   }
 

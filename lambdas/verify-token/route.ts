@@ -1,5 +1,6 @@
 import type { VerifyRequest, VerifyResult } from '../contract/verify-schemas.js';
 import type { Decision, DecisionLogReason, GatewayRequest } from '../core/authorization.js';
+import { DECISION_MESSAGE, type DecisionFields, latencyMsSince } from '../core/decision-line.js';
 import { type LastUsedTracking, recordUseInBackground } from '../core/last-used.js';
 import { LastUsedThrottle } from '../core/last-used-throttle.js';
 import type { CredentialRecord } from '../core/model.js';
@@ -23,28 +24,13 @@ import { logger } from '../runtime/logger.js';
 // `verify`); lastUsedAt recorded in the background after a VALID decision, throttled like the
 // authorizer's. The response carries the decision and the owner, never the token, its hash or a key.
 
-/** The authorizer's message: one query finds every decision, the gateway field tells them apart. */
-const DECISION_MESSAGE = 'token authorizer decision';
 /** Distinct tokens one container remembers lastUsedAt attempts for (as the authorizer). */
 const LAST_USED_MAX_TOKENS = 10_000;
 
 type VerifyDeps = Pick<ManagementDeps, 'hmacKey' | 'credentials' | 'lastUsed' | 'settings' | 'clock'>;
 
-/** A decision line's fields, in the authorizer's order (lambdas/token-authorizer/token-authorizer.ts). */
-type DecisionFields = {
-  reason: DecisionLogReason;
-  gateway: 'verify';
-  method: string | undefined;
-  area: string | undefined;
-  tokenId?: string;
-  userId?: string;
-  hint?: string;
-  requiredScope?: string;
-  errorName?: string;
-  latencyMs?: number;
-};
-
-const elapsed = (startedAt: number) => Math.round((performance.now() - startedAt) * 1000) / 1000;
+/** The authorizer's decision line (core/decision-line.ts), with `gateway` `verify`. */
+type VerifyDecisionFields = DecisionFields<DecisionLogReason, 'verify'>;
 
 /** The request the decision judges: the body's, with no base path (paths are the service's own). */
 function gatewayRequestOf(body: VerifyRequest): GatewayRequest {
@@ -102,7 +88,7 @@ export function verifyTokenRoute(deps: VerifyDeps): RouteHandler {
   };
 
   function logDecision(body: VerifyRequest, decision: Decision, startedAt: number): void {
-    const fields: DecisionFields = {
+    const fields: VerifyDecisionFields = {
       reason: decision.reason,
       gateway: 'verify',
       method: body.method,
@@ -117,13 +103,13 @@ export function verifyTokenRoute(deps: VerifyDeps): RouteHandler {
     if (decision.reason === 'INSUFFICIENT_SCOPE' && decision.requiredScope !== undefined) {
       fields.requiredScope = decision.requiredScope;
     }
-    fields.latencyMs = elapsed(startedAt);
+    fields.latencyMs = latencyMsSince(startedAt);
     if (decision.reason === 'VALID') logger.info(DECISION_MESSAGE, fields);
     else logger.warn(DECISION_MESSAGE, fields);
   }
 
   function logFailure(body: VerifyRequest, error: unknown, startedAt: number): void {
-    const fields: DecisionFields = {
+    const fields: VerifyDecisionFields = {
       reason: 'DEPENDENCY_FAILURE',
       gateway: 'verify',
       method: body.method,
@@ -131,7 +117,7 @@ export function verifyTokenRoute(deps: VerifyDeps): RouteHandler {
     };
     if (isWellFormedToken(body.token, tokenPrefix)) fields.hint = hintOf(body.token, tokenPrefix);
     fields.errorName = error instanceof Error ? error.name : typeof error;
-    fields.latencyMs = elapsed(startedAt);
+    fields.latencyMs = latencyMsSince(startedAt);
     logger.error(DECISION_MESSAGE, fields);
   }
 

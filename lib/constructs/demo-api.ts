@@ -3,8 +3,8 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { gatewayCacheTtlSeconds, type PolicySettings } from '../../lambdas/core/settings.js';
-import type { ThrottleConfig } from '../config.js';
+import { gatewayCacheTtlSeconds } from '../../lambdas/core/settings.js';
+import type { DeploymentConfig, ThrottleConfig } from '../config.js';
 import { FUNCTION_ENTRIES } from '../function-entries.js';
 import { DEMO_API_BASE_PATH, DEMO_API_ROUTES } from '../gateway-settings.js';
 import { TokenAuthorizer } from '../token-authorizer.js';
@@ -96,20 +96,21 @@ export class DemoApi extends Construct {
 }
 
 /**
- * The demo API as every stack of a deployment adds it (cdk.json `demoApi`): its echo function and the
- * API behind that stack's token authorizer, with the gateway cache TTL of the deployment's revocation
- * window; the ids `DemoFunction` and `DemoApi` sit in the stack itself.
+ * The demo API as every stack of a deployment adds it, when cdk.json's `demoApi` asks for it: its
+ * echo function and the API behind that stack's token authorizer, with the gateway cache TTL of the
+ * deployment's revocation window and the management API's throttle; the ids `DemoFunction` and
+ * `DemoApi` sit in the stack itself.
  */
 export function deployDemoApi(
   stack: Stack,
+  config: Pick<DeploymentConfig, 'demoApi' | 'policy' | 'managementThrottle'>,
   props: {
     readonly tokenAuthorizerFunction: lambda.IFunction;
-    readonly policy: PolicySettings;
-    readonly throttle: ThrottleConfig;
     readonly cloudWatchRole: ApiGatewayCloudWatchRole | undefined;
     readonly logRetention: logs.RetentionDays;
   },
-): DemoApi {
+): DemoApi | undefined {
+  if (!config.demoApi) return undefined;
   const demoFunction = new ServiceFunction(stack, 'DemoFunction', {
     entry: FUNCTION_ENTRIES.demoApi,
     description: 'Access Tokens demo API: echoes the token authorizer context',
@@ -119,8 +120,8 @@ export function deployDemoApi(
     restApiName: `${stack.stackName}-demo`,
     handler: demoFunction.function,
     tokenAuthorizerFunction: props.tokenAuthorizerFunction,
-    authorizerCacheTtl: Duration.seconds(gatewayCacheTtlSeconds(props.policy)),
-    throttle: props.throttle,
+    authorizerCacheTtl: Duration.seconds(gatewayCacheTtlSeconds(config.policy)),
+    throttle: config.managementThrottle,
     ...(props.cloudWatchRole === undefined ? {} : { cloudWatchRole: props.cloudWatchRole }),
     logRetention: props.logRetention,
   });

@@ -3,7 +3,7 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { ThrottleConfig } from '../config.js';
+import type { DeploymentConfig, ThrottleConfig } from '../config.js';
 import { GATEWAY_ERRORS, gatewayErrorBody } from '../gateway-errors.js';
 
 /**
@@ -21,6 +21,19 @@ import { GATEWAY_ERRORS, gatewayErrorBody } from '../gateway-errors.js';
 export class ApiGatewayCloudWatchRole extends Construct {
   public readonly role: iam.Role;
   public readonly account: apigateway.CfnAccount;
+
+  /**
+   * The Region's logging role as cdk.json's `apiGatewayCloudWatchRole` says: this stack's own
+   * (`managed`, id `ApiGatewayCloudWatchRole`), or none when the account already has one.
+   */
+  static ifManaged(
+    stack: Construct,
+    setting: DeploymentConfig['apiGatewayCloudWatchRole'],
+  ): ApiGatewayCloudWatchRole | undefined {
+    return setting === 'managed'
+      ? new ApiGatewayCloudWatchRole(stack, 'ApiGatewayCloudWatchRole')
+      : undefined;
+  }
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
