@@ -165,7 +165,9 @@ describe('keepUnchangedCredentials', () => {
     const reader = scriptedReader();
     const credentials = keepUnchangedCredentials(reader, 2);
     const read = async (hash: string) => {
-      reader.next = credentialRecord({ secretHash: hash });
+      // A fixed expiry: credentialRecord's default follows Date.now(), and a record read in the next
+      // millisecond would differ (a concurrent run caught it).
+      reader.next = credentialRecord({ secretHash: hash, expiresAtMs: 1_800_000_000_000 });
       return credentials.findByHash(hash);
     };
     const a = await read('a');
