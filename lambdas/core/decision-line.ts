@@ -1,4 +1,3 @@
-import type { DecisionLogReason } from './authorization.js';
 import type { PathIssue } from './gateway-scope.js';
 
 // The one log line each token decision writes, shared by the token authorizer and POST /verify
@@ -10,7 +9,7 @@ import type { PathIssue } from './gateway-scope.js';
 export const DECISION_MESSAGE = 'token authorizer decision';
 
 /** A decision line's own fields, in the order they are written. */
-export type DecisionFields<Reason extends string = DecisionLogReason, Gateway extends string = string> = {
+export type DecisionFields<Reason extends string, Gateway extends string> = {
   reason: Reason;
   gateway: Gateway | undefined;
   method: string | undefined;

@@ -3,13 +3,12 @@ import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type StreamPoller, startStreamPoller } from '../../local/stream-poller.js';
 import { createTestTable, dynamoEndpoint, type TestTable } from '../support/dynamo.js';
-import { pollUntil } from '../support/time.js';
+import { untilTrue } from '../support/time.js';
 
 // The local stream poller on DynamoDB Local: Lambda's event shape, LATEST at start, and Lambda's
 // partial-batch semantics (redelivery from the first reported record).
 
-// pollUntil's deadline is on the monotonic clock: one test moves Date a day ahead while this waits.
-const waitFor = (done: () => boolean) => pollUntil(done, (held) => held, { intervalMs: 50 });
+// untilTrue's deadline is on the monotonic clock: one test moves Date a day ahead while it waits.
 
 describe('local stream poller', () => {
   let table: TestTable;
@@ -45,7 +44,7 @@ describe('local stream poller', () => {
     });
     await put({ pk: 'AFTER#1', sk: 'X', n: 7, flag: true, data: new Uint8Array([1, 2, 3]), list: ['a', 1] });
     await put({ pk: 'AFTER#1', sk: 'X', n: 8 });
-    await waitFor(() => events.flatMap((event) => event.Records).length >= 2);
+    await untilTrue(() => events.flatMap((event) => event.Records).length >= 2);
 
     const records = events.flatMap((event) => event.Records);
     expect(records.map((record) => record.dynamodb?.Keys?.pk?.S)).toEqual(['AFTER#1', 'AFTER#1']);
@@ -99,7 +98,7 @@ describe('local stream poller', () => {
       },
     });
     for (const n of [1, 2, 3]) await put({ pk: `RETRY#${n}`, sk: 'X' });
-    await waitFor(
+    await untilTrue(
       () => seen.flat().filter((key) => key === 'RETRY#2').length >= 3 && seen.flat().includes('RETRY#3'),
     );
 
@@ -130,7 +129,7 @@ describe('local stream poller', () => {
       },
     });
     await put({ pk: 'THROW#1', sk: 'X' });
-    await waitFor(() => delivered.includes('THROW#1'));
+    await untilTrue(() => delivered.includes('THROW#1'));
     expect(delivered).toEqual(['THROW#1']);
     expect(errors).toHaveLength(1);
   });
@@ -160,7 +159,7 @@ describe('local stream poller', () => {
     });
     try {
       await put({ pk: 'CLOCK#1', sk: 'X' });
-      await waitFor(() => delivered.includes('CLOCK#1'));
+      await untilTrue(() => delivered.includes('CLOCK#1'));
     } finally {
       vi.useRealTimers();
     }

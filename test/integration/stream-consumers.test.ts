@@ -8,7 +8,7 @@ import type { LocalFunction } from '../../local/lambda-runtime.js';
 import { streamConsumers } from '../../local/notifier-component.js';
 import { type StreamPoller, startStreamPoller } from '../../local/stream-poller.js';
 import { createTestTable, dynamoEndpoint, type TestTable } from '../support/dynamo.js';
-import { pollUntil, quietFor } from '../support/time.js';
+import { quietFor, untilTrue } from '../support/time.js';
 import { issueToken } from '../unit/notifications/support.js';
 
 // The local stack's two stream consumers on DynamoDB Local's real stream: the notifier still gets
@@ -29,8 +29,6 @@ function recordingFunction(entry: string): LocalFunction & { readonly events: Dy
     },
   };
 }
-
-const waitFor = (done: () => boolean) => pollUntil(done, (held) => held, { intervalMs: 50 });
 
 describe('local stream consumers on DynamoDB Local', () => {
   let table: TestTable;
@@ -65,7 +63,7 @@ describe('local stream consumers on DynamoDB Local', () => {
     );
 
     const delivered = () => notifier.events.flatMap((event) => event.Records);
-    await waitFor(() => delivered().length >= 2);
+    await untilTrue(() => delivered().length >= 2);
     await quietFor(300); // the ledger's mapping has read the same records
 
     expect(delivered().map((record) => record.eventName)).toEqual(['INSERT', 'REMOVE']);
@@ -99,7 +97,7 @@ describe('local stream consumers on DynamoDB Local', () => {
       }),
     );
     const delivered = () => notifier.events.flatMap((event) => event.Records);
-    await waitFor(() => delivered().length >= 1);
+    await untilTrue(() => delivered().length >= 1);
 
     expect(delivered()[0]?.dynamodb?.NewImage).toMatchObject({ details: { M: {} }, changes: { L: [] } });
     expect(errors).toEqual([]);

@@ -43,6 +43,11 @@ export async function pollUntil<T>(
   }
 }
 
+/** Polls a condition every 50 ms until it holds (or the scaled ceiling passes). */
+export function untilTrue(condition: () => boolean): Promise<boolean> {
+  return pollUntil(condition, (held) => held, { intervalMs: 50 });
+}
+
 /**
  * Waits `ms` (scaled) with nothing to listen to: the quiet period after which a test checks that
  * something did NOT happen (a second email, another delivery). Scaled, so a loaded run still gives

@@ -16,7 +16,7 @@ import { FUNCTION_ENTRIES } from '../../../lib/function-entries.js';
 import type { LocalFunction } from '../../../local/lambda-runtime.js';
 import { streamConsumers } from '../../../local/notifier-component.js';
 import { type StreamPoller, startStreamPoller, toLambdaRecord } from '../../../local/stream-poller.js';
-import { scaled } from '../../support/time.js';
+import { quietFor, untilTrue } from '../../support/time.js';
 import { issueToken } from '../notifications/support.js';
 
 // The local stack's stream poller feeding two consumers as the deployed stack's two event source
@@ -77,11 +77,6 @@ function recordingFunction(
 const eventIds = (events: readonly DynamoDBStreamEvent[]) =>
   events.map((event) => event.Records.map((record) => record.eventID));
 
-async function waitFor(done: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + scaled(timeoutMs);
-  while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-}
-
 describe('local stream poller: notifier and expiry ledger', () => {
   const dynamo = mockClient(DynamoDBClient);
   const streams = mockClient(DynamoDBStreamsClient);
@@ -139,8 +134,8 @@ describe('local stream poller: notifier and expiry ledger', () => {
     const notifier = recordingFunction('notifier');
     const ledger = recordingFunction('expiryLedger');
     await start(notifier, ledger);
-    await waitFor(() => notifier.events.length > 0 && ledger.events.length > 0);
-    await new Promise((resolve) => setTimeout(resolve, scaled(50))); // anything more would show up by now
+    await untilTrue(() => notifier.events.length > 0 && ledger.events.length > 0);
+    await quietFor(50); // anything more would show up by now
 
     // Not the credential's TTL deletion: the notifier's filter (lambdas/notifier/filter.ts) leaves it out.
     expect(eventIds(notifier.events)).toEqual([
@@ -166,8 +161,8 @@ describe('local stream poller: notifier and expiry ledger', () => {
           : [],
     }));
     await start(notifier, ledger);
-    await waitFor(() => ledger.events.length >= 3);
-    await new Promise((resolve) => setTimeout(resolve, scaled(50)));
+    await untilTrue(() => ledger.events.length >= 3);
+    await quietFor(50);
 
     expect(eventIds(ledger.events)).toEqual([
       [records[3]?.eventID],
@@ -185,7 +180,7 @@ describe('local stream poller: notifier and expiry ledger', () => {
       return { batchItemFailures: [] };
     });
     await start(notifier, ledger, errors);
-    await waitFor(() => ledger.events.length >= 2);
+    await untilTrue(() => ledger.events.length >= 2);
 
     expect(ledger.events).toHaveLength(2);
     expect(errors).toEqual([expect.stringMatching(/^expiry ledger: handler failed on a batch of 1 record/)]);
