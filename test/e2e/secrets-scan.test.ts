@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { READY_MARKER } from '../../local/banner.js';
-import { scaled } from '../support/time.js';
+import { pollUntil, quietFor, scaled } from '../support/time.js';
 import {
   linesOf,
   type StackProcess,
@@ -306,22 +306,14 @@ describe('no secret leaks through the local stack', () => {
       }
       expect(auditEvents).toBeGreaterThanOrEqual(20);
 
-      // Emails: every created token gets one; wait until the store has them all and settles.
-      let emails: string[] = [];
-      const deadline = Date.now() + scaled(30_000);
-      let lastCount = -1;
-      let stableSince = Date.now();
-      while (Date.now() < deadline) {
-        const store = (await (await fetch(`${sesUrl}/store`)).json()) as { emails: unknown[] };
-        emails = store.emails.map((email) => JSON.stringify(email));
-        if (emails.length !== lastCount) {
-          lastCount = emails.length;
-          stableSince = Date.now();
-        } else if (emails.length >= 16 && Date.now() - stableSince > 1_500) {
-          break;
-        }
-        await new Promise((wait) => setTimeout(wait, 250));
-      }
+      // Emails: every created token gets one; wait until the store has them all, then let late ones land.
+      const storedEmails = async () =>
+        ((await (await fetch(`${sesUrl}/store`)).json()) as { emails: unknown[] }).emails.map((email) =>
+          JSON.stringify(email),
+        );
+      await pollUntil(storedEmails, (stored) => stored.length >= 16);
+      await quietFor(1_500);
+      const emails = await storedEmails();
       expect(emails.length).toBeGreaterThanOrEqual(16);
 
       // Every DynamoDB item (the table name is in the banner).
