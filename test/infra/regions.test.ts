@@ -171,6 +171,19 @@ describe('three Regions', () => {
     }
   });
 
+  // The stateful resources of several Regions keep their logical ids, for the reasons in
+  // logical-ids.test.ts: a new global table id is a new, empty table in every Region; a new replica
+  // key id is a new key that no longer decrypts the HMAC key, so that Region stops verifying tokens.
+  it.each<readonly [string, string, string]>([
+    ['home', 'AWS::DynamoDB::GlobalTable', 'TokenTableGlobalTable9ED216A8'],
+    ['home', 'AWS::KMS::Key', 'HmacKey9C6F4D76'],
+    ['home', 'Custom::HmacKeyCiphertext', 'HmacKeyCiphertext505480D6'],
+    ...REGIONS.slice(1).map((region) => [region, 'AWS::KMS::ReplicaKey', 'HmacKeyAC491CF0'] as const),
+  ])('keeps the logical id of the %s stack’s %s: %s', (where, type, logicalId) => {
+    const template = where === 'home' ? synth.home : edge(synth, where);
+    expect(template.toJSON().Resources[logicalId]?.Type).toBe(type);
+  });
+
   it("lets each replica key decrypt the HMAC key for its own Region's authorizer only", () => {
     for (const region of REGIONS.slice(1)) {
       const template = edge(synth, region);
