@@ -22,6 +22,17 @@ const storedSchema = z.object({
   email: z.string().nullable(),
   /** ISO 8601, from the JWT's `exp`; null when it has none. */
   expiresAt: z.string().nullable(),
+  /**
+   * `oidc` only, when the issuer gave a refresh token: what renews the JWT before it expires (cli/session.ts).
+   * Absent in files written before renewal existed, and for `local`.
+   */
+  renewal: z
+    .object({
+      tokenEndpoint: z.string().url(),
+      clientId: z.string().min(1),
+      refreshToken: z.string().min(1),
+    })
+    .optional(),
 });
 export type StoredCredentials = z.infer<typeof storedSchema>;
 

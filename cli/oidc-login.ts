@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { trimSlash } from './credentials.js';
-import { CliError } from './errors.js';
+import { CliError, NotSignedInError } from './errors.js';
 import type { CliIo } from './io.js';
 import { CLI_CALLBACK_PATH, COGNITO_LOOPBACK_PORTS } from './loopback.js';
 
@@ -28,6 +28,15 @@ interface LoginResult {
   readonly idToken: string;
   readonly userId: string | null;
   readonly email: string | null;
+  /** What renews the ID token (cli/session.ts); undefined when the issuer gave no refresh token. */
+  readonly renewal: Renewal | undefined;
+}
+
+/** The refresh token grant's inputs (RFC 6749 §6), kept in the 0600 credentials file. */
+interface Renewal {
+  readonly tokenEndpoint: string;
+  readonly clientId: string;
+  readonly refreshToken: string;
 }
 
 interface Settings {
@@ -140,6 +149,48 @@ function claimsOf(jwt: string): Record<string, unknown> {
   }
 }
 
+/** Why a token endpoint said no: its OAuth `error` code (never the body, which could echo a token). */
+function refusalReason(response: Response, body: Record<string, unknown> | null): string {
+  const code = body === null ? undefined : stringField(body, 'error');
+  return code !== undefined && /^[\x20-\x7e]{1,64}$/.test(code) ? code : `HTTP ${response.status}`;
+}
+
+/**
+ * A new ID token for `renewal` (the refresh token grant, RFC 6749 §6, as `oidcLogin` left it): the
+ * ID token and the refresh token to keep (the issuer's new one when it rotates them, else the same).
+ * A refusal (an expired or revoked refresh token) means signing in again: NotSignedInError (exit 4).
+ */
+export async function renewIdToken(
+  io: CliIo,
+  renewal: Renewal,
+): Promise<{ readonly idToken: string; readonly renewal: Renewal }> {
+  let response: Response;
+  try {
+    response = await io.fetch(renewal.tokenEndpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        client_id: renewal.clientId,
+        refresh_token: renewal.refreshToken,
+      }).toString(),
+    });
+  } catch {
+    throw new CliError(`cannot reach the token endpoint ${renewal.tokenEndpoint} to renew the session`);
+  }
+  const tokens = (await response.json().catch(() => null)) as Record<string, unknown> | null;
+  const idToken = tokens === null ? undefined : stringField(tokens, 'id_token');
+  if (!response.ok || tokens === null || idToken === undefined) {
+    throw new NotSignedInError(
+      `Your session has expired and could not be renewed (${refusalReason(response, tokens)})`,
+    );
+  }
+  return {
+    idToken,
+    renewal: { ...renewal, refreshToken: stringField(tokens, 'refresh_token') ?? renewal.refreshToken },
+  };
+}
+
 export async function oidcLogin(io: CliIo, options: LoginOptions): Promise<LoginResult> {
   const settings = await settingsOf(io, options);
   const discovery = await getJson(
@@ -244,17 +295,18 @@ export async function oidcLogin(io: CliIo, options: LoginOptions): Promise<Login
     }
     const tokens = (await response.json().catch(() => null)) as Record<string, unknown> | null;
     const idToken = tokens === null ? undefined : stringField(tokens, 'id_token');
-    if (!response.ok || idToken === undefined) {
-      const reason =
-        tokens === null ? `HTTP ${response.status}` : String(tokens.error ?? `HTTP ${response.status}`);
-      throw new CliError(`the token endpoint refused the code: ${reason}`);
+    if (!response.ok || tokens === null || idToken === undefined) {
+      throw new CliError(`the token endpoint refused the code: ${refusalReason(response, tokens)}`);
     }
     const claims = claimsOf(idToken);
+    const refreshToken = stringField(tokens, 'refresh_token');
     return {
       api: settings.api,
       idToken,
       userId: typeof claims.sub === 'string' ? claims.sub : null,
       email: typeof claims.email === 'string' ? claims.email : null,
+      renewal:
+        refreshToken === undefined ? undefined : { tokenEndpoint, clientId: settings.clientId, refreshToken },
     };
   } finally {
     server.closeAllConnections();

@@ -18,7 +18,6 @@ import {
   ENV_JWT,
   jwtExpiry,
   removeCredentials,
-  resolveSession,
   saveCredentials,
   trimSlash,
 } from './credentials.js';
@@ -26,6 +25,7 @@ import { CliError, EXIT, type ExitCode } from './errors.js';
 import type { CliIo } from './io.js';
 import { oidcLogin } from './oidc-login.js';
 import { type Column, json, keyValues, redactSecrets, table } from './output.js';
+import { currentSession } from './session.js';
 
 // The `access-tokens` command line: one subcommand per management API route, plus login/logout.
 // commander parses; every leaf command has --json (the API's JSON, for scripts) and prints a table
@@ -225,7 +225,8 @@ function policyView(policy: Policy): string {
 
 interface Context {
   readonly io: CliIo;
-  readonly client: () => ApiClient;
+  /** A request to the API in the current session, renewed first when it is about to expire (cli/session.ts). */
+  readonly request: ApiClient['request'];
 }
 
 function print(io: CliIo, text: string): void {
@@ -249,7 +250,7 @@ async function paginate<T>(
   let cursor: string | undefined;
   for (;;) {
     const pageSize = Math.min(MAX_PAGE, wanted - items.length);
-    const reply = await context.client().request<{ items: T[]; nextCursor: string | null }>('GET', path, {
+    const reply = await context.request<{ items: T[]; nextCursor: string | null }>('GET', path, {
       query: { ...query, limit: Number.isFinite(pageSize) ? pageSize : MAX_PAGE, cursor },
     });
     items.push(...reply.body.items.slice(0, wanted - items.length));
@@ -368,7 +369,7 @@ function tokensCommand(context: Context): Command {
       .description('Show one token: its limits and quota usage. Never its secret.')
       .argument('<id>', 'token id', tokenId),
   ).action(async (id: string, options: JsonOption) => {
-    const { body } = await context.client().request<TokenDetail>('GET', `/tokens/${id}`);
+    const { body } = await context.request<TokenDetail>('GET', `/tokens/${id}`);
     print(io, options.json === true ? json(body) : tokenDetailView(body));
   });
 
@@ -431,7 +432,7 @@ function tokensCommand(context: Context): Command {
       ...(options.allowIp === undefined ? {} : { allowedIps: options.allowIp }),
       ...(limitsBody(options) === undefined ? {} : { limits: limitsBody(options) }),
     });
-    const { body: created } = await context.client().request<CreatedToken>('POST', '/tokens', { body });
+    const { body: created } = await context.request<CreatedToken>('POST', '/tokens', { body });
     printSecret(context, created, options);
   });
 
@@ -488,7 +489,7 @@ function tokensCommand(context: Context): Command {
       ...(options.expiry ? {} : { expiresAt: null }),
       ...(limits === undefined ? {} : { limits }),
     });
-    const { body: updated } = await context.client().request<TokenDetail>('PATCH', `/tokens/${id}`, { body });
+    const { body: updated } = await context.request<TokenDetail>('PATCH', `/tokens/${id}`, { body });
     print(io, options.json === true ? json(updated) : tokenDetailView(updated));
   });
 
@@ -507,7 +508,7 @@ function tokensCommand(context: Context): Command {
       )
       .option('-q, --quiet', 'print only the secret (stdout) and the warning (stderr)'),
   ).action(async (id: string, options: { gracePeriod?: number; quiet?: boolean } & JsonOption) => {
-    const { body } = await context.client().request<CreatedToken>('POST', `/tokens/${id}/rotate`, {
+    const { body } = await context.request<CreatedToken>('POST', `/tokens/${id}/rotate`, {
       body: options.gracePeriod === undefined ? {} : { gracePeriodSeconds: options.gracePeriod },
     });
     printSecret(context, body, options);
@@ -519,7 +520,7 @@ function tokensCommand(context: Context): Command {
       .description('Revoke a token. Irreversible; revoking it again changes nothing.')
       .argument('<id>', 'token id', tokenId),
   ).action(async (id: string, options: JsonOption) => {
-    await context.client().request<null>('DELETE', `/tokens/${id}`);
+    await context.request<null>('DELETE', `/tokens/${id}`);
     print(io, options.json === true ? json({ id, status: 'revoked' }) : `Revoked ${id}.`);
   });
 
@@ -546,17 +547,18 @@ function tokensCommand(context: Context): Command {
         exitCode: EXIT.usage,
       });
     }
-    const reply = await context
-      .client()
-      .request<RevokeAllResult>('DELETE', '/tokens', { query: { userId: options.user } });
+    const reply = await context.request<RevokeAllResult>('DELETE', '/tokens', {
+      query: { userId: options.user },
+    });
     let result: RevokeAllResult | RevokeAllJob = reply.body;
     if (reply.status === 202 && options.wait) {
       note(io, `Revoking in the background (job ${result.jobId})…`);
       while (result.status !== 'done') {
         await io.sleep(REVOKE_ALL_POLL_MS);
-        const job: { body: RevokeAllJob } = await context
-          .client()
-          .request<RevokeAllJob>('GET', `/revoke-all-jobs/${result.jobId}`);
+        const job: { body: RevokeAllJob } = await context.request<RevokeAllJob>(
+          'GET',
+          `/revoke-all-jobs/${result.jobId}`,
+        );
         result = job.body;
         if (options.json !== true) note(io, `  ${result.revoked} revoked so far`);
       }
@@ -605,7 +607,7 @@ function policyCommand(context: Context): Command {
       'What tokens this deployment lets you create: expiry, limits, scopes, types.',
     ),
   ).action(async (options: JsonOption) => {
-    const { body } = await context.client().request<Policy>('GET', '/policy');
+    const { body } = await context.request<Policy>('GET', '/policy');
     print(context.io, options.json === true ? json(body) : policyView(body));
   });
 }
@@ -619,9 +621,10 @@ function usersCommand(context: Context): Command {
       .description('A user’s token access: your own, or any user of your account for admins.')
       .argument('<userId>', 'user id', userId),
   ).action(async (id: string, options: JsonOption) => {
-    const { body } = await context
-      .client()
-      .request<TokenAccess>('GET', `/users/${encodeURIComponent(id)}/token-access`);
+    const { body } = await context.request<TokenAccess>(
+      'GET',
+      `/users/${encodeURIComponent(id)}/token-access`,
+    );
     print(context.io, options.json === true ? json(body) : accessView(body));
   });
   addJson(
@@ -633,11 +636,13 @@ function usersCommand(context: Context): Command {
       .argument('<userId>', 'user id', userId)
       .addArgument(new Argument('<state>', 'enabled or disabled').choices(['enabled', 'disabled'])),
   ).action(async (id: string, state: string, options: JsonOption) => {
-    const { body } = await context
-      .client()
-      .request<TokenAccess>('PUT', `/users/${encodeURIComponent(id)}/token-access`, {
+    const { body } = await context.request<TokenAccess>(
+      'PUT',
+      `/users/${encodeURIComponent(id)}/token-access`,
+      {
         body: { enabled: state === 'enabled' },
-      });
+      },
+    );
     print(context.io, options.json === true ? json(body) : accessView(body));
   });
   return users;
@@ -658,7 +663,7 @@ function leaksCommand(context: Context): Command {
       this.error('error: --source: at most 200 characters', { exitCode: EXIT.usage });
     }
     const token = await readSecretFromStdin(context.io, 'token');
-    const { body } = await context.client().request<LeakReportResult>('POST', '/leaks', {
+    const { body } = await context.request<LeakReportResult>('POST', '/leaks', {
       body: {
         token,
         ...(options.url === undefined ? {} : { url: options.url }),
@@ -717,6 +722,8 @@ function loginCommand(context: Context): Command {
     } & JsonOption,
   ) {
     let saved: { api: string; userId: string | null; expiresAt: string | null };
+    /** Whether the session renews itself (the issuer gave a refresh token: cli/session.ts). */
+    let renews = false;
     if (options.local === true) {
       if (options.email === undefined || options.account === undefined || options.role === undefined) {
         this.error('error: --local needs --email, --account and --role', { exitCode: EXIT.usage });
@@ -768,13 +775,17 @@ function loginCommand(context: Context): Command {
         userId: result.userId,
         email: result.email,
         expiresAt: saved.expiresAt,
+        ...(result.renewal === undefined ? {} : { renewal: result.renewal }),
       });
+      renews = result.renewal !== undefined;
     }
     if (options.json === true) print(io, json(saved));
     else {
       note(
         io,
-        `Signed in to ${saved.api} as ${saved.userId ?? 'unknown'} until ${saved.expiresAt ?? 'revoked'}.`,
+        renews
+          ? `Signed in to ${saved.api} as ${saved.userId ?? 'unknown'}; the session renews itself until the issuer's refresh token expires.`
+          : `Signed in to ${saved.api} as ${saved.userId ?? 'unknown'} until ${saved.expiresAt ?? 'revoked'}.`,
       );
       note(io, `Credentials saved in ${credentialsPath(io.env)} (mode 0600).`);
     }
@@ -833,12 +844,12 @@ function usageAfterErrors(command: Command, path: string[]): void {
 }
 
 export function buildProgram(io: CliIo): Command {
-  let client: ApiClient | undefined;
+  let client: Promise<ApiClient> | undefined;
   const context: Context = {
     io,
-    client: () => {
-      client ??= new ApiClient(resolveSession(io.env, io.now), io.fetch);
-      return client;
+    request: async (method, path, options) => {
+      client ??= currentSession(io).then((session) => new ApiClient(session, io.fetch));
+      return (await client).request(method, path, options);
     },
   };
   const program = new Command('access-tokens')

@@ -25,6 +25,13 @@ const ID_TOKEN = jwtWith({
   email: 'dev@example.com',
   exp: Math.floor(Date.now() / 1000) + 3600,
 });
+/** What the issuer's refresh token grant gives for REFRESH_TOKEN (cli/session.ts). */
+const REFRESH_TOKEN = 'refresh-token-from-the-issuer-0123456789';
+const RENEWED_ID_TOKEN = jwtWith({
+  sub: 'user-42',
+  email: 'dev@example.com',
+  exp: Math.floor(Date.now() / 1000) + 7200,
+});
 const servers: Server[] = [];
 
 afterEach(async () => {
@@ -69,21 +76,31 @@ async function fakeProvider(): Promise<Provider> {
       request.on('end', () => {
         const form = new URLSearchParams(body);
         tokenRequests.push(form);
+        if (form.get('grant_type') === 'refresh_token') {
+          const known = form.get('refresh_token') === REFRESH_TOKEN && form.get('client_id') === 'cli-client';
+          response
+            .writeHead(known ? 200 : 400, { 'content-type': 'application/json' })
+            .end(JSON.stringify(known ? { id_token: RENEWED_ID_TOKEN } : { error: 'invalid_grant' }));
+          return;
+        }
         const expected = challenges.get(form.get('code') ?? '');
         const verifier = form.get('code_verifier') ?? '';
         const ok =
           expected !== undefined &&
           createHash('sha256').update(verifier).digest('base64url') === expected.challenge &&
           form.get('redirect_uri') === expected.redirectUri;
-        response
-          .writeHead(ok ? 200 : 400, { 'content-type': 'application/json' })
-          .end(
-            JSON.stringify(
-              ok
-                ? { id_token: ID_TOKEN, access_token: 'x', token_type: 'Bearer' }
-                : { error: 'invalid_grant' },
-            ),
-          );
+        response.writeHead(ok ? 200 : 400, { 'content-type': 'application/json' }).end(
+          JSON.stringify(
+            ok
+              ? {
+                  id_token: ID_TOKEN,
+                  access_token: 'x',
+                  refresh_token: REFRESH_TOKEN,
+                  token_type: 'Bearer',
+                }
+              : { error: 'invalid_grant' },
+          ),
+        );
       });
       return;
     }
@@ -105,22 +122,22 @@ async function browse(url: string): Promise<boolean> {
   return callback.ok;
 }
 
+/** `access-tokens login` against the provider, for the API at https://api.example.test/v1. */
+const loginArgs = (issuer: string) => [
+  'login',
+  '--api',
+  'https://api.example.test/v1',
+  '--issuer',
+  issuer,
+  '--client-id',
+  'cli-client',
+];
+
 describe('access-tokens login (OIDC authorization code + PKCE)', () => {
   it('signs in through the browser with a 127.0.0.1 loopback redirect and stores the ID token', async () => {
     const provider = await fakeProvider();
     const io = { ...fakeIo({ fetch: (input, init) => fetch(input, init) }), openUrl: browse };
-    const code = await run(
-      [
-        'login',
-        '--api',
-        'https://api.example.test/v1',
-        '--issuer',
-        provider.issuer,
-        '--client-id',
-        'cli-client',
-      ],
-      io,
-    );
+    const code = await run(loginArgs(provider.issuer), io);
     expect(code, io.err()).toBe(EXIT.ok);
 
     const authorize = provider.authorizeRequests[0];
@@ -143,6 +160,37 @@ describe('access-tokens login (OIDC authorization code + PKCE)', () => {
     });
     expect(io.err()).not.toContain(ID_TOKEN);
     expect(io.out()).not.toContain(ID_TOKEN);
+  });
+
+  it('keeps the refresh token, and an hour later the next command renews the ID token with it', async () => {
+    const provider = await fakeProvider();
+    const apiAuthorizations: string[] = [];
+    // The network: the provider for real, the API answering GET /policy.
+    const network: typeof fetch = (input, init) => {
+      const url = String(input instanceof Request ? input.url : input);
+      if (url !== 'https://api.example.test/v1/policy') return fetch(input, init);
+      apiAuthorizations.push(new Headers(init?.headers).get('authorization') ?? '');
+      return Promise.resolve(Response.json({ tokenPrefix: 'atk' }));
+    };
+    const io = { ...fakeIo({ fetch: network }), openUrl: browse };
+    expect(await run(loginArgs(provider.issuer), io), io.err()).toBe(EXIT.ok);
+    expect(loadCredentials(io.env)?.renewal).toEqual({
+      tokenEndpoint: `${provider.issuer}/token`,
+      clientId: 'cli-client',
+      refreshToken: REFRESH_TOKEN,
+    });
+    expect(io.err()).toContain('the session renews itself');
+
+    // An hour and a minute later, by the CLI's clock.
+    const later = { ...io, now: () => Date.now() + 3_660_000 };
+    expect(await run(['policy', '--json'], later), io.err()).toBe(EXIT.ok);
+    expect(provider.tokenRequests.map((form) => form.get('grant_type'))).toEqual([
+      'authorization_code',
+      'refresh_token',
+    ]);
+    expect(apiAuthorizations).toEqual([`Bearer ${RENEWED_ID_TOKEN}`]);
+    expect(loadCredentials(io.env)?.jwt).toBe(RENEWED_ID_TOKEN);
+    expect(io.err() + io.out()).not.toContain(REFRESH_TOKEN);
   });
 
   it('--no-browser prints the URL to open; a callback with another state is refused and the login goes on', async () => {
