@@ -34,6 +34,8 @@ type RevokeAllJob = Response<'getRevokeAllJob', 200>;
 type CreateTokenBody = Body<'createToken'>;
 type UpdateTokenBody = Body<'updateToken'>;
 type RotateTokenBody = Body<'rotateToken'>;
+type ReportLeakBody = Body<'reportLeak'>;
+export type LeakReportResult = Response<'reportLeak', 200>;
 type ListTokensQuery = Query<'listTokens'>;
 type ListAuditQuery = Query<'listAuditEvents'>;
 export type ApiErrorBody = ErrorResponse['error'];
@@ -158,6 +160,9 @@ export class ApiClient {
     return (
       await this.request<TokenAccess>('PUT', `/users/${encodeURIComponent(userId)}/token-access`, { enabled })
     ).data;
+  }
+  async reportLeak(body: ReportLeakBody): Promise<LeakReportResult> {
+    return (await this.request<LeakReportResult>('POST', '/leaks', body)).data;
   }
   async auditEvents(query: ListAuditQuery): Promise<AuditEventList> {
     return (await this.request<AuditEventList>('GET', `/audit-events${queryString(query)}`)).data;

@@ -4,6 +4,7 @@ import { AuditPage, UsersPage } from './admin-pages';
 import { ApiClient } from './api';
 import { type ConsoleConfig, loadConfig } from './config';
 import { App } from './context';
+import { ReportLeakPage } from './leak-page';
 import { navigate, PATHS, usePath } from './router';
 import {
   oidcCallback,
@@ -28,6 +29,7 @@ function Page({ path }: { path: string }) {
   if (pathname === PATHS.account) return <TokensPage key="account" scope="account" />;
   if (pathname === PATHS.users) return <UsersPage />;
   if (pathname === PATHS.audit) return <AuditPage />;
+  if (pathname === PATHS.reportLeak) return <ReportLeakPage />;
   return (
     <>
       <h1 tabIndex={-1}>Page not found</h1>

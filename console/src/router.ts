@@ -1,14 +1,15 @@
 import { useEffect, useState } from 'preact/hooks';
 
-// A dozen lines of history routing instead of a router package: the console has five paths. None of
+// A dozen lines of history routing instead of a router package: the console has a few paths. None of
 // them is a management API path (lambdas/contract/routes.ts: /tokens, /policy, /audit-events,
-// /users, /revoke-all-jobs, /openapi.json), so a reload of any console page reaches the app.
+// /users, /revoke-all-jobs, /leaks, /openapi.json), so a reload of any console page reaches the app.
 export const PATHS = {
   home: '/',
   token: (id: string) => `/token/${encodeURIComponent(id)}`,
   account: '/admin/tokens',
   audit: '/admin/audit',
   users: '/admin/users',
+  reportLeak: '/report-leak',
   signIn: '/sign-in',
   callback: '/callback',
 } as const;

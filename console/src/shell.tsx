@@ -12,6 +12,7 @@ export function Shell({ path, children }: { path: string; children: preact.Compo
   if (session.role === 'admin') {
     links.push([PATHS.account, 'Account tokens'], [PATHS.users, 'User access'], [PATHS.audit, 'Audit trail']);
   }
+  links.push([PATHS.reportLeak, 'Report a leak']);
   return (
     <>
       <a class="skip" href="#main">

@@ -534,6 +534,43 @@ describe('the web console in Chromium', () => {
     await poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('deep link');
     expect(new URL(page.url()).pathname).toBe(`/token/${token.id}`);
   });
+  it('report a leak: anyone signed in pastes a secret of the account, it is revoked at once and its owner emailed; the field is cleared', async () => {
+    const owner = 'leak-owner@example.com';
+    const leaked = await apiCreate(await apiJwt(owner, 'member'), 'pasted in a ticket');
+    expect(await demoStatus(leaked.secret)).toBe(200);
+    // A viewer (read-only otherwise) of the same account finds it: POST /leaks is open to every role.
+    const { page, logs } = await signIn('finder@example.com', 'viewer');
+    await page.getByRole('link', { name: 'Report a leak' }).click();
+    await poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Report a leaked token');
+    await expectAccessible(page, 'the leak report page');
+
+    await page.getByLabel('Token secret').fill(leaked.secret);
+    await page.getByLabel('Where you found it (optional)').fill('https://tickets.example/T-42');
+    await page.getByRole('button', { name: 'Report and revoke' }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: `Token ${leaked.id} is revoked.` })
+      .waitFor();
+    expect(await page.getByLabel('Token secret').inputValue()).toBe('');
+    expect(await demoStatus(leaked.secret)).toBe(401);
+
+    // Reported again: nothing changes, and the page says so.
+    await page.getByLabel('Token secret').fill(leaked.secret);
+    await page.getByRole('button', { name: 'Report and revoke' }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: `Token ${leaked.id} no longer worked` })
+      .waitFor();
+    // Not a token of this account: the API's 404, shown as an error; nothing is revoked.
+    await page.getByLabel('Token secret').fill('atk_not-a-real-token');
+    await page.getByRole('button', { name: 'Report and revoke' }).click();
+    await page.getByRole('alert').filter({ hasText: 'does not exist' }).waitFor();
+
+    const subjects = await emailSubjects(owner, 2);
+    expect(subjects.join(' | ')).toMatch(/found in public and revoked/);
+    expect(await page.content()).not.toContain(leaked.secret);
+    expect(logs.join('\n')).not.toContain(leaked.secret);
+  });
   it('the initial JavaScript the stack serves stays within 80 KB gzipped', async () => {
     const { files, gzipBytes } = initialJavaScript(REPOSITORY_ROOT);
     expect(files).toHaveLength(1);
