@@ -109,16 +109,26 @@ export function jwtExpiry(jwt: string): number | null {
   }
 }
 
+/** The JWT's `exp` as stored (`expiresAt`): ISO 8601, or null when it has none. */
+export function expiresAtOf(jwt: string): string | null {
+  const exp = jwtExpiry(jwt);
+  return exp === null ? null : new Date(exp * 1000).toISOString();
+}
+
 export function trimSlash(url: string): string {
   return url.replace(/\/+$/, '');
 }
 
 /**
- * The API and JWT to call with: the environment's first, then the stored ones. Throws
+ * The API and JWT to call with: the environment's first, then the stored ones (read from the file
+ * unless the caller has them already). Throws
  * NotSignedInError (exit 4) when there is no JWT or its `exp` has passed.
  */
-export function resolveSession(env: NodeJS.ProcessEnv, now: () => number = Date.now): Session {
-  const stored = loadCredentials(env);
+export function resolveSession(
+  env: NodeJS.ProcessEnv,
+  now: () => number = Date.now,
+  stored: StoredCredentials | null = loadCredentials(env),
+): Session {
   const envApi = env[ENV_API];
   const envJwt = env[ENV_JWT];
   const api = envApi !== undefined && envApi !== '' ? envApi : stored?.api;

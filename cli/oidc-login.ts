@@ -149,45 +149,63 @@ function claimsOf(jwt: string): Record<string, unknown> {
   }
 }
 
-/** Why a token endpoint said no: its OAuth `error` code (never the body, which could echo a token). */
-function refusalReason(response: Response, body: Record<string, unknown> | null): string {
-  const code = body === null ? undefined : stringField(body, 'error');
-  return code !== undefined && /^[\x20-\x7e]{1,64}$/.test(code) ? code : `HTTP ${response.status}`;
+/** What a token endpoint answered: the tokens, or why not (its OAuth error code, never its body). */
+type TokenAnswer =
+  | { readonly idToken: string; readonly refreshToken: string | undefined }
+  | { readonly refused: string }
+  | { readonly unreachable: true };
+
+/** One grant at the token endpoint (RFC 6749 §4.1.3 for the code, §6 for a refresh token). */
+async function tokenRequest(
+  io: CliIo,
+  tokenEndpoint: string,
+  form: Readonly<Record<string, string>>,
+): Promise<TokenAnswer> {
+  let response: Response;
+  try {
+    response = await io.fetch(tokenEndpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: new URLSearchParams(form).toString(),
+    });
+  } catch {
+    return { unreachable: true };
+  }
+  const tokens = (await response.json().catch(() => null)) as Record<string, unknown> | null;
+  const idToken = tokens === null ? undefined : stringField(tokens, 'id_token');
+  if (response.ok && tokens !== null && idToken !== undefined) {
+    return { idToken, refreshToken: stringField(tokens, 'refresh_token') };
+  }
+  // The error code only: some issuers quote the refused token in their description.
+  const code = tokens === null ? undefined : stringField(tokens, 'error');
+  return {
+    refused: code !== undefined && /^[\x20-\x7e]{1,64}$/.test(code) ? code : `HTTP ${response.status}`,
+  };
 }
 
 /**
- * A new ID token for `renewal` (the refresh token grant, RFC 6749 §6, as `oidcLogin` left it): the
- * ID token and the refresh token to keep (the issuer's new one when it rotates them, else the same).
- * A refusal (an expired or revoked refresh token) means signing in again: NotSignedInError (exit 4).
+ * A new ID token for `renewal` (the refresh token grant, as `oidcLogin` left it): the ID token and
+ * the refresh token to keep (the issuer's new one when it rotates them, else the same). A refusal
+ * (an expired or revoked refresh token) means signing in again: NotSignedInError (exit 4).
  */
 export async function renewIdToken(
   io: CliIo,
   renewal: Renewal,
 ): Promise<{ readonly idToken: string; readonly renewal: Renewal }> {
-  let response: Response;
-  try {
-    response = await io.fetch(renewal.tokenEndpoint, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body: new URLSearchParams({
-        grant_type: 'refresh_token',
-        client_id: renewal.clientId,
-        refresh_token: renewal.refreshToken,
-      }).toString(),
-    });
-  } catch {
+  const granted = await tokenRequest(io, renewal.tokenEndpoint, {
+    grant_type: 'refresh_token',
+    client_id: renewal.clientId,
+    refresh_token: renewal.refreshToken,
+  });
+  if ('unreachable' in granted) {
     throw new CliError(`cannot reach the token endpoint ${renewal.tokenEndpoint} to renew the session`);
   }
-  const tokens = (await response.json().catch(() => null)) as Record<string, unknown> | null;
-  const idToken = tokens === null ? undefined : stringField(tokens, 'id_token');
-  if (!response.ok || tokens === null || idToken === undefined) {
-    throw new NotSignedInError(
-      `Your session has expired and could not be renewed (${refusalReason(response, tokens)})`,
-    );
+  if ('refused' in granted) {
+    throw new NotSignedInError(`Your session has expired and could not be renewed (${granted.refused})`);
   }
   return {
-    idToken,
-    renewal: { ...renewal, refreshToken: stringField(tokens, 'refresh_token') ?? renewal.refreshToken },
+    idToken: granted.idToken,
+    renewal: { ...renewal, refreshToken: granted.refreshToken ?? renewal.refreshToken },
   };
 }
 
@@ -277,29 +295,17 @@ export async function oidcLogin(io: CliIo, options: LoginOptions): Promise<Login
     clearTimeout(timer);
     if ('error' in outcome) throw new CliError(`sign-in failed: ${outcome.error}`);
 
-    let response: Response;
-    try {
-      response = await io.fetch(tokenEndpoint, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body: new URLSearchParams({
-          grant_type: 'authorization_code',
-          client_id: settings.clientId,
-          code: outcome.code,
-          redirect_uri: redirectUri,
-          code_verifier: verifier,
-        }).toString(),
-      });
-    } catch {
-      throw new CliError(`cannot reach the token endpoint ${tokenEndpoint}`);
-    }
-    const tokens = (await response.json().catch(() => null)) as Record<string, unknown> | null;
-    const idToken = tokens === null ? undefined : stringField(tokens, 'id_token');
-    if (!response.ok || tokens === null || idToken === undefined) {
-      throw new CliError(`the token endpoint refused the code: ${refusalReason(response, tokens)}`);
-    }
+    const granted = await tokenRequest(io, tokenEndpoint, {
+      grant_type: 'authorization_code',
+      client_id: settings.clientId,
+      code: outcome.code,
+      redirect_uri: redirectUri,
+      code_verifier: verifier,
+    });
+    if ('refused' in granted) throw new CliError(`the token endpoint refused the code: ${granted.refused}`);
+    if ('unreachable' in granted) throw new CliError(`cannot reach the token endpoint ${tokenEndpoint}`);
+    const { idToken, refreshToken } = granted;
     const claims = claimsOf(idToken);
-    const refreshToken = stringField(tokens, 'refresh_token');
     return {
       api: settings.api,
       idToken,

@@ -16,7 +16,7 @@ import {
   credentialsPath,
   ENV_API,
   ENV_JWT,
-  jwtExpiry,
+  expiresAtOf,
   removeCredentials,
   saveCredentials,
   trimSlash,
@@ -762,12 +762,7 @@ function loginCommand(context: Context): Command {
         ...(options.clientId === undefined ? {} : { clientId: options.clientId }),
         openBrowser: options.browser,
       });
-      const exp = jwtExpiry(result.idToken);
-      saved = {
-        api: result.api,
-        userId: result.userId,
-        expiresAt: exp === null ? null : new Date(exp * 1000).toISOString(),
-      };
+      saved = { api: result.api, userId: result.userId, expiresAt: expiresAtOf(result.idToken) };
       saveCredentials(io.env, {
         api: result.api,
         jwt: result.idToken,

@@ -1,5 +1,6 @@
 import {
   ENV_JWT,
+  expiresAtOf,
   jwtExpiry,
   loadCredentials,
   resolveSession,
@@ -20,18 +21,24 @@ import { renewIdToken } from './oidc-login.js';
 const RENEW_WITHIN_MS = 60_000;
 
 export async function currentSession(io: CliIo): Promise<Session> {
+  const stored = loadCredentials(io.env);
   const fromEnvironment = io.env[ENV_JWT] !== undefined && io.env[ENV_JWT] !== '';
-  const stored = fromEnvironment ? null : loadCredentials(io.env);
   const exp = stored === null ? null : jwtExpiry(stored.jwt);
-  if (stored?.renewal !== undefined && exp !== null && exp * 1000 - io.now() <= RENEW_WITHIN_MS) {
-    const renewed = await renewIdToken(io, stored.renewal);
-    const renewedExp = jwtExpiry(renewed.idToken);
-    saveCredentials(io.env, {
-      ...stored,
-      jwt: renewed.idToken,
-      expiresAt: renewedExp === null ? null : new Date(renewedExp * 1000).toISOString(),
-      renewal: renewed.renewal,
-    });
+  if (
+    fromEnvironment ||
+    stored?.renewal === undefined ||
+    exp === null ||
+    exp * 1000 - io.now() > RENEW_WITHIN_MS
+  ) {
+    return resolveSession(io.env, io.now, stored);
   }
-  return resolveSession(io.env, io.now);
+  const renewed = await renewIdToken(io, stored.renewal);
+  const current = {
+    ...stored,
+    jwt: renewed.idToken,
+    expiresAt: expiresAtOf(renewed.idToken),
+    renewal: renewed.renewal,
+  };
+  saveCredentials(io.env, current);
+  return resolveSession(io.env, io.now, current);
 }
