@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { LeakReportResult } from './api';
 import { useApp } from './context';
-import { ErrorPanel } from './ui';
+import { ErrorPanel, TextField } from './ui';
 
 // Report a leaked token (POST /leaks, docs/leaks.md): anyone signed in who finds a secret of their
 // account in the wild (a repository, a paste, a ticket) pastes it here and it is revoked at once,
@@ -61,26 +61,15 @@ export function ReportLeakPage() {
             onInput={(e) => setSecret(e.currentTarget.value)}
           />
         </div>
-        <div class="field">
-          <label for="leak-url">Where you found it (optional)</label>
-          <input
-            id="leak-url"
-            type="text"
-            inputMode="url"
-            placeholder="https://…"
-            value={url}
-            onInput={(e) => setUrl(e.currentTarget.value)}
-          />
-        </div>
-        <div class="field">
-          <label for="leak-source">How you found it (optional)</label>
-          <input
-            id="leak-source"
-            type="text"
-            value={source}
-            onInput={(e) => setSource(e.currentTarget.value)}
-          />
-        </div>
+        <TextField
+          id="leak-url"
+          label="Where you found it (optional)"
+          inputMode="url"
+          placeholder="https://…"
+          value={url}
+          onValue={setUrl}
+        />
+        <TextField id="leak-source" label="How you found it (optional)" value={source} onValue={setSource} />
         <button type="submit" class="danger" disabled={busy || secret.trim() === ''}>
           Report and revoke
         </button>

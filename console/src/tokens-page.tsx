@@ -5,7 +5,7 @@ import { Dialog } from './dialog';
 import { RevealDialog } from './reveal';
 import { linkHandler, PATHS } from './router';
 import { CreateDialog } from './token-form';
-import { ErrorPanel, Loading, StatusBadge, When } from './ui';
+import { ErrorPanel, Loading, StatusBadge, TextField, When } from './ui';
 
 // My tokens (and, for admins, the account's tokens filtered by owner): the list with its status
 // filter and "Load more" pagination, the create dialog and its one-time reveal, revoke-all.
@@ -318,15 +318,12 @@ export function TokensPage({ scope }: { scope: 'mine' | 'account' }) {
               setOwner(ownerInput.trim() === '' ? '*' : ownerInput.trim());
             }}
           >
-            <div class="field">
-              <label for="owner-filter">Owner (user id; empty: everyone)</label>
-              <input
-                id="owner-filter"
-                type="text"
-                value={ownerInput}
-                onInput={(e) => setOwnerInput(e.currentTarget.value)}
-              />
-            </div>
+            <TextField
+              id="owner-filter"
+              label="Owner (user id; empty: everyone)"
+              value={ownerInput}
+              onValue={setOwnerInput}
+            />
             <button type="submit">Filter</button>
           </form>
         )}

@@ -3,7 +3,7 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ApiError } from './api';
 import { humanMessage } from './messages';
 
-// Small pieces every page uses: loading with retry, error messages, dates.
+// Small pieces every page uses: loading with retry, error messages, dates, a labelled field.
 
 type Load<T> =
   | { readonly kind: 'loading' }
@@ -109,4 +109,28 @@ export function fieldErrorsOf(error: unknown): Record<string, string> {
     fields[field] = fields[field] === undefined ? detail.message : `${fields[field]}; ${detail.message}`;
   }
   return fields;
+}
+
+/** A labelled one-line text input in the console's field layout; `onValue` gets the text on every input. */
+export function TextField({
+  id,
+  label,
+  value,
+  onValue,
+  ...input
+}: {
+  id: string;
+  label: string;
+  value: string;
+  onValue: (value: string) => void;
+  required?: boolean;
+  inputMode?: 'url';
+  placeholder?: string;
+}) {
+  return (
+    <div class="field">
+      <label for={id}>{label}</label>
+      <input {...input} id={id} type="text" value={value} onInput={(e) => onValue(e.currentTarget.value)} />
+    </div>
+  );
 }
