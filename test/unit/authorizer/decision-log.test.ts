@@ -291,6 +291,87 @@ describe('token authorizer decision lines', () => {
     });
   });
 
+  /** A GetCommand answer held until the test releases it, per credential key. */
+  function holdReads(): Map<string, () => void> {
+    const held = new Map<string, () => void>();
+    ddb.on(GetCommand).callsFake(
+      (input: GetCommandInput) =>
+        new Promise((resolve) => {
+          const key = String(input.Key?.pk);
+          held.set(key, () => resolve({ Item: table.get(key) }));
+        }),
+    );
+    return held;
+  }
+
+  const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+  // An uncached verification starts its invocation's log (context fields, trace id, level) while
+  // its read is in flight (token-authorizer.ts): two invocations whose reads overlap, as on the
+  // local gateway, must each still log with their own context.
+  it('overlapping uncached verifications: each line carries its own invocation', async () => {
+    const first = issue({ userId: 'user-first' });
+    const second = issue({ userId: 'user-second' });
+    const held = holdReads();
+    logs.clear();
+    const answers = [
+      handler(rest(first.secret), { ...lambdaContext(), awsRequestId: 'request-first' }),
+      handler(rest(second.secret), { ...lambdaContext(), awsRequestId: 'request-second' }),
+    ];
+    await nextTurn();
+    expect(held.size).toBe(2);
+    held.get(KEYS.credential(second.credential.secretHash).pk)?.();
+    await answers[1];
+    held.get(KEYS.credential(first.credential.secretHash).pk)?.();
+    await answers[0];
+    await nextTurn();
+    everything.push(logs.text());
+    expect(logs.records().map((line) => [line.function_request_id, line.userId, line.reason])).toEqual([
+      ['request-second', 'user-second', 'VALID'],
+      ['request-first', 'user-first', 'VALID'],
+    ]);
+  });
+
+  // Started after the read is sent, and once per invocation whichever comes first, the read's answer
+  // or the turn of the event loop it was scheduled for: a second start would, for one, write
+  // Powertools' sampling notice twice.
+  it("an invocation's log is started once: while the read is in flight, or when it answers first", async () => {
+    const { JsonLineLogger } = await import('../../../lambdas/runtime/json-line-logger.js');
+    const starts = vi.spyOn(JsonLineLogger.prototype, 'invocation');
+    try {
+      const { secret, credential } = issue();
+      const held = holdReads();
+      const pending = handler(rest(secret), lambdaContext());
+      // The read is sent first; the log starts on the next turn, while the read is in flight.
+      expect(held.size).toBe(1);
+      expect(starts).not.toHaveBeenCalled();
+      await nextTurn();
+      expect(starts).toHaveBeenCalledTimes(1);
+      held.get(KEYS.credential(credential.secretHash).pk)?.();
+      await pending;
+      await nextTurn();
+      expect(starts).toHaveBeenCalledTimes(1);
+
+      starts.mockClear();
+      mockAws();
+      await handler(rest(secret), lambdaContext());
+      await nextTurn();
+      expect(starts).toHaveBeenCalledTimes(1);
+
+      starts.mockClear();
+      ddb.on(GetCommand).rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+      await expect(handler(rest(secret), lambdaContext())).rejects.toThrow();
+      await nextTurn();
+      expect(starts).toHaveBeenCalledTimes(1);
+      everything.push(logs.text());
+      expect(logs.records().map((line) => line.function_request_id)).toEqual(
+        Array(3).fill(lambdaContext().awsRequestId),
+      );
+    } finally {
+      starts.mockRestore();
+    }
+  });
+
   it('no line ever holds a token, an Authorization value or a secret hash', async () => {
     // The lines of every test above, and a batch of every kind with one token.
     const { secret } = issue();
