@@ -34,13 +34,14 @@ async function jwtFor(email: string, role: string): Promise<string> {
   return ((await response.json()) as { jwt: string }).jwt;
 }
 
-async function create(jwt: string, body: Record<string, unknown>): Promise<string> {
+async function create(jwt: string, body: Record<string, unknown>): Promise<{ id: string; secret: string }> {
   const response = await fetch(`${gateway}/tokens`, {
     method: 'POST',
     headers: { authorization: `Bearer ${jwt}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-  return ((await response.json()) as { id: string }).id;
+  if (response.status !== 201) throw new Error(`POST /tokens: ${response.status} ${await response.text()}`);
+  return (await response.json()) as { id: string; secret: string };
 }
 
 async function signedIn(email: string, role: string, path: string): Promise<Page> {
@@ -59,7 +60,7 @@ const shot = (page: Page, name: string) => page.screenshot({ path: join(OUT, `${
 try {
   mkdirSync(OUT, { recursive: true });
   const jwt = await jwtFor('dev@example.com', 'member');
-  const ci = await create(jwt, {
+  const { id: ci } = await create(jwt, {
     name: 'CI deploy',
     description: 'GitHub Actions: publishes reports',
     scopes: ['reports:read', 'reports:write'],
@@ -72,7 +73,10 @@ try {
     expiresInDays: 30,
   });
   const old = await create(jwt, { name: 'Old script', scopes: ['content:read'], expiresInDays: 7 });
-  await fetch(`${gateway}/tokens/${old}`, { method: 'DELETE', headers: { authorization: `Bearer ${jwt}` } });
+  await fetch(`${gateway}/tokens/${old.id}`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${jwt}` },
+  });
 
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const visitor = await context.newPage();
@@ -108,6 +112,24 @@ try {
   await admin.getByRole('link', { name: 'Audit trail' }).click();
   await admin.getByRole('listitem').filter({ hasText: 'token.created' }).first().waitFor();
   await shot(admin, 'audit');
+
+  // Last, so the other shots do not show the reported token as revoked. The secret is typed into a
+  // password field, which the page clears once the report is made.
+  const pasted = await create(jwt, {
+    name: 'Staging smoke test',
+    scopes: ['content:read'],
+    expiresInDays: 30,
+  });
+  await page.goto(`${gateway}/report-leak`);
+  await page.getByLabel('Token secret').fill(pasted.secret);
+  await page.getByLabel('Where you found it (optional)').fill('https://gist.example/acme/smoke-test.sh');
+  await page.getByLabel('How you found it (optional)').fill('a public gist');
+  await page.getByRole('button', { name: 'Report and revoke' }).click();
+  await page
+    .getByRole('status')
+    .filter({ hasText: `Token ${pasted.id} is revoked.` })
+    .waitFor();
+  await shot(page, 'report-leak');
   console.log(`Screenshots written to ${OUT}`);
 } finally {
   await browser.close();

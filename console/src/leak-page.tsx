@@ -6,7 +6,8 @@ import { ErrorPanel, TextField } from './ui';
 // Report a leaked token (POST /leaks, docs/leaks.md): anyone signed in who finds a secret of their
 // account in the wild (a repository, a paste, a ticket) pastes it here and it is revoked at once,
 // without knowing whose it is or which token id it has. The owner gets the leak email. The secret
-// is typed into a password field and cleared after the report; the page shows only the token id.
+// is typed into a password field and the form cleared after the report; the page shows only the
+// token id.
 
 export function ReportLeakPage() {
   const { api } = useApp();
@@ -32,7 +33,10 @@ export function ReportLeakPage() {
           ...(trimmedSource === '' ? {} : { source: trimmedSource }),
         }),
       );
+      // A fresh form for the next report: what was found where belonged to this one.
       setSecret('');
+      setUrl('');
+      setSource('');
     } catch (failure) {
       setError(failure);
     } finally {

@@ -552,6 +552,7 @@ describe('the web console in Chromium', () => {
       .filter({ hasText: `Token ${leaked.id} is revoked.` })
       .waitFor();
     expect(await page.getByLabel('Token secret').inputValue()).toBe('');
+    expect(await page.getByLabel('Where you found it (optional)').inputValue()).toBe('');
     expect(await demoStatus(leaked.secret)).toBe(401);
 
     // Reported again: nothing changes, and the page says so.
