@@ -9,6 +9,8 @@ import { logicalIdOf, synthesize, WITH_EMAILS } from './helpers.js';
 // - the KMS key: a new key, under which the HMAC key ciphertext no longer decrypts, so every issued
 //   token stops verifying;
 // - the HMAC key ciphertext: a new HMAC key, the same;
+// - the list-cursor key ciphertext: a new cursor key, so every "Load more" cursor in flight is refused
+//   (a smaller loss, but one nobody asked for);
 // - the user pool client: every app configured with the old client id stops signing in;
 // - the SES identity: a new, unverified identity, and no emails until it is verified again.
 // If one of these must move, keep its id (`overrideLogicalId`) or plan the migration; never just
@@ -18,6 +20,7 @@ const PINNED: ReadonlyArray<readonly [string, string]> = [
   ['token table', 'TokenTableE08F3FFA'],
   ['KMS key', 'HmacKey9C6F4D76'],
   ['HMAC key ciphertext (custom resource)', 'HmacKeyCiphertext505480D6'],
+  ['list-cursor key ciphertext (custom resource)', 'HmacKeyCursorKeyCiphertextEC628C66'],
   ['user pool', 'IdentityUserPool96FE3B9B'],
   ['user pool client', 'IdentityUserPoolConsoleClient333099BF'],
   ['SES identity', 'NotificationsEmailIdentity8E8045AB'],
@@ -35,6 +38,7 @@ describe('stateful resources keep their logical ids', () => {
     'token table': logicalIdOf(stack.table.table),
     'KMS key': logicalIdOf(stack.hmacKey.key),
     'HMAC key ciphertext (custom resource)': logicalIdOf(stack.hmacKey.resource),
+    'list-cursor key ciphertext (custom resource)': logicalIdOf(stack.hmacKey.cursorResource),
     'user pool': logicalIdOf(userPool),
     'user pool client': logicalIdOf(userPoolClient),
     'SES identity': logicalIdOf(identity),

@@ -178,6 +178,7 @@ describe('three Regions', () => {
     ['home', 'AWS::DynamoDB::GlobalTable', 'TokenTableGlobalTable9ED216A8'],
     ['home', 'AWS::KMS::Key', 'HmacKey9C6F4D76'],
     ['home', 'Custom::HmacKeyCiphertext', 'HmacKeyCiphertext505480D6'],
+    ['home', 'Custom::HmacKeyCiphertext', 'HmacKeyCursorKeyCiphertextEC628C66'],
     ...REGIONS.slice(1).map((region) => [region, 'AWS::KMS::ReplicaKey', 'HmacKeyAC491CF0'] as const),
   ])('keeps the logical id of the %s stack’s %s: %s', (where, type, logicalId) => {
     const template = where === 'home' ? synth.home : edge(synth, where);
