@@ -31,6 +31,8 @@ import { lambdaContextFor } from './lambda-contexts.js';
 // the same object as the last call's: what a comparison with the last request costs in Lambda,
 // where the same object would make it a pointer comparison.
 
+// What Lambda sets for an on-demand function (the logger's cold_start field reads it).
+process.env.AWS_LAMBDA_INITIALIZATION_TYPE = 'on-demand';
 const seconds = Number(process.argv[2] ?? '3');
 const fresh = process.argv.includes('fresh');
 /** `handler-only`: no floor slices (for a profile of the handler alone). */
@@ -99,7 +101,9 @@ function handlerOf(modules: HandlerModules) {
       tokenPrefix: 'atk',
     },
     defaults: { basePath: '/', routeScopesJson: undefined },
-    logger: new modules.JsonLineLogger({ ...process.env, AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand' }),
+    // process.env itself, as deployed: the logger reads the trace id from it on every invocation, and
+    // a plain copy would make that read cheaper than Lambda's.
+    logger: new modules.JsonLineLogger(process.env),
     lastUsed: {
       recorder: { recordUse: async () => true },
       throttle: new modules.LastUsedThrottle({ intervalMs: 900_000, maxEntries: 10_000 }),
