@@ -5,8 +5,10 @@ import {
   loadCredentials,
   resolveSession,
   type Session,
+  type StoredCredentials,
   saveCredentials,
 } from './credentials.js';
+import { NotSignedInError } from './errors.js';
 import type { CliIo } from './io.js';
 import { renewIdToken } from './oidc-login.js';
 
@@ -32,7 +34,14 @@ export async function currentSession(io: CliIo): Promise<Session> {
   ) {
     return resolveSession(io.env, io.now, stored);
   }
-  const renewed = await renewIdToken(io, stored.renewal);
+  let renewed: Awaited<ReturnType<typeof renewIdToken>>;
+  try {
+    renewed = await renewIdToken(io, stored.renewal);
+  } catch (error) {
+    const meanwhile = error instanceof NotSignedInError ? renewedElsewhere(io, stored) : undefined;
+    if (meanwhile === undefined) throw error;
+    return resolveSession(io.env, io.now, meanwhile);
+  }
   const current = {
     ...stored,
     jwt: renewed.idToken,
@@ -41,4 +50,18 @@ export async function currentSession(io: CliIo): Promise<Session> {
   };
   saveCredentials(io.env, current);
   return resolveSession(io.env, io.now, current);
+}
+
+/**
+ * The session another command saved while this one was renewing the same one, if any. Two commands
+ * started together (a script, two terminals) both send the stored refresh token; an issuer that
+ * rotates refresh tokens (Cognito with a rotation grace period, most OAuth servers) answers the
+ * second with invalid_grant, and the first has saved the new session by then (saveCredentials
+ * replaces the file in one rename). That one is used rather than asking the user to sign in again.
+ */
+function renewedElsewhere(io: CliIo, refused: StoredCredentials): StoredCredentials | undefined {
+  const now = loadCredentials(io.env);
+  if (now === null || now.jwt === refused.jwt || now.api !== refused.api) return undefined;
+  const exp = jwtExpiry(now.jwt);
+  return exp !== null && exp * 1000 - io.now() > RENEW_WITHIN_MS ? now : undefined;
 }

@@ -130,6 +130,42 @@ describe('access-tokens session renewal (refresh token grant)', () => {
     expect(loadCredentials(io.env)).toEqual(before);
   });
 
+  it('two commands renewing at once, with an issuer that rotates refresh tokens: both run, the second on the session the first saved', async () => {
+    const rotated = 'rotated-refresh-token-9876543210';
+    const renewed = idToken(3600);
+    const grants: string[] = [];
+    const apiAuthorizations: string[] = [];
+    // One config directory for both, as two commands of one user share ~/.config.
+    const configEnv = { XDG_CONFIG_HOME: fakeIo().env.XDG_CONFIG_HOME };
+    const fetchImpl: typeof fetch = async (input, init) => {
+      const url = String(input instanceof Request ? input.url : input);
+      if (url === TOKEN_ENDPOINT) {
+        grants.push(new URLSearchParams(String(init?.body)).get('refresh_token') ?? '');
+        if (grants.length === 1) return Response.json({ id_token: renewed, refresh_token: rotated });
+        // REFRESH_TOKEN was rotated away by the first grant: the issuer refuses it, by which time
+        // the first command has saved its new session (bounded, so a broken CLI fails, not hangs).
+        for (let turn = 0; turn < 10_000 && loadCredentials(configEnv)?.jwt !== renewed; turn++) {
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        return Response.json({ error: 'invalid_grant' }, { status: 400 });
+      }
+      apiAuthorizations.push(new Headers(init?.headers).get('authorization') ?? '');
+      return Response.json({ tokenPrefix: 'atk' });
+    };
+    const [one, two] = [
+      fakeIo({ fetch: fetchImpl, env: configEnv }),
+      fakeIo({ fetch: fetchImpl, env: configEnv }),
+    ];
+    saveCredentials(configEnv, signedIn(idToken(-5)));
+
+    const codes = await Promise.all([run(['policy', '--json'], one), run(['policy', '--json'], two)]);
+
+    expect(codes, one.err() + two.err()).toEqual([EXIT.ok, EXIT.ok]);
+    expect(grants).toEqual([REFRESH_TOKEN, REFRESH_TOKEN]);
+    expect(apiAuthorizations).toEqual([`Bearer ${renewed}`, `Bearer ${renewed}`]);
+    expect(loadCredentials(configEnv)?.renewal?.refreshToken).toBe(rotated);
+  });
+
   it('an unreachable token endpoint: exit 1 naming it (not "signed out": the network may come back)', async () => {
     const net = network('unreachable');
     const io = fakeIo({ fetch: net.fetch });
