@@ -22,16 +22,16 @@ import { renewIdToken } from './oidc-login.js';
 /** A command that starts with less than this left could see its token expire halfway (a long `--all` list). */
 const RENEW_WITHIN_MS = 60_000;
 
+/** Whether `jwt` can be used as it is: it has no `exp`, or more than RENEW_WITHIN_MS left. */
+function lastsTheCommand(jwt: string, io: CliIo): boolean {
+  const exp = jwtExpiry(jwt);
+  return exp === null || exp * 1000 - io.now() > RENEW_WITHIN_MS;
+}
+
 export async function currentSession(io: CliIo): Promise<Session> {
   const stored = loadCredentials(io.env);
   const fromEnvironment = io.env[ENV_JWT] !== undefined && io.env[ENV_JWT] !== '';
-  const exp = stored === null ? null : jwtExpiry(stored.jwt);
-  if (
-    fromEnvironment ||
-    stored?.renewal === undefined ||
-    exp === null ||
-    exp * 1000 - io.now() > RENEW_WITHIN_MS
-  ) {
+  if (fromEnvironment || stored?.renewal === undefined || lastsTheCommand(stored.jwt, io)) {
     return resolveSession(io.env, io.now, stored);
   }
   let renewed: Awaited<ReturnType<typeof renewIdToken>>;
@@ -60,8 +60,7 @@ export async function currentSession(io: CliIo): Promise<Session> {
  * replaces the file in one rename). That one is used rather than asking the user to sign in again.
  */
 function renewedElsewhere(io: CliIo, refused: StoredCredentials): StoredCredentials | undefined {
-  const now = loadCredentials(io.env);
-  if (now === null || now.jwt === refused.jwt || now.api !== refused.api) return undefined;
-  const exp = jwtExpiry(now.jwt);
-  return exp !== null && exp * 1000 - io.now() > RENEW_WITHIN_MS ? now : undefined;
+  const saved = loadCredentials(io.env);
+  if (saved === null || saved.jwt === refused.jwt || saved.api !== refused.api) return undefined;
+  return lastsTheCommand(saved.jwt, io) ? saved : undefined;
 }
