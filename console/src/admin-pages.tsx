@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { AuditEvent, TokenAccess } from './api';
 import { useApp } from './context';
 import { AuditList } from './token-page';
-import { ErrorPanel, Loading, When } from './ui';
+import { ErrorPanel, Loading, useAction, When } from './ui';
 
 // Admin views: a user's token access (on/off, with what it does), and the account's audit trail
 // with filters. The account's tokens are TokensPage with scope 'account'.
@@ -11,40 +11,31 @@ export function UsersPage() {
   const { api, session } = useApp();
   const [userId, setUserId] = useState('');
   const [access, setAccess] = useState<TokenAccess>();
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const [notice, setNotice] = useState<string>();
   const admin = session.role === 'admin';
 
-  const look = async (event: Event) => {
+  const look = (event: Event) => {
     event.preventDefault();
-    setError(undefined);
     setNotice(undefined);
-    setBusy(true);
-    try {
-      setAccess(await api.tokenAccess(userId.trim()));
-    } catch (failure) {
-      setAccess(undefined);
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
+    return run(async () => {
+      try {
+        setAccess(await api.tokenAccess(userId.trim()));
+      } catch (failure) {
+        // No answer: not the last user's access either.
+        setAccess(undefined);
+        throw failure;
+      }
+    });
   };
-  const toggle = async (current: TokenAccess) => {
-    setError(undefined);
-    setBusy(true);
-    try {
+  const toggle = (current: TokenAccess) =>
+    run(async () => {
       const next = await api.setTokenAccess(current.userId, !current.enabled);
       setAccess(next);
       setNotice(
         `${next.userId}'s token access is now ${next.enabled ? 'on' : 'off'} (${next.tokensAffected} token${next.tokensAffected === 1 ? '' : 's'} affected).`,
       );
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
 
   return (
     <>

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { LeakReportResult } from './api';
 import { useApp } from './context';
-import { ErrorPanel, TextField } from './ui';
+import { ErrorPanel, TextField, useAction } from './ui';
 
 // Report a leaked token (POST /leaks, docs/leaks.md): anyone signed in who finds a secret of their
 // account in the wild (a repository, a paste, a ticket) pastes it here and it is revoked at once,
@@ -15,15 +15,12 @@ export function ReportLeakPage() {
   const [url, setUrl] = useState('');
   const [source, setSource] = useState('');
   const [result, setResult] = useState<LeakReportResult>();
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
 
-  const report = async (event: Event) => {
+  const report = (event: Event) => {
     event.preventDefault();
-    setError(undefined);
     setResult(undefined);
-    setBusy(true);
-    try {
+    return run(async () => {
       const trimmedUrl = url.trim();
       const trimmedSource = source.trim();
       setResult(
@@ -37,11 +34,7 @@ export function ReportLeakPage() {
       setSecret('');
       setUrl('');
       setSource('');
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (

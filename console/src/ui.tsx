@@ -3,7 +3,8 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ApiError } from './api';
 import { humanMessage } from './messages';
 
-// Small pieces every page uses: loading with retry, error messages, dates, a labelled field.
+// Small pieces every page uses: loading with retry, a form's action, error messages, dates, a labelled
+// field.
 
 type Load<T> =
   | { readonly kind: 'loading' }
@@ -27,6 +28,31 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): [L
     };
   }, [...deps, attempt]);
   return [state, useCallback(() => setAttempt((n) => n + 1), [])];
+}
+
+/**
+ * A form's action: `run` clears the last error, marks the form busy while the action runs and keeps
+ * its failure for an ErrorPanel. What the action shows on success is its own.
+ */
+export function useAction(): {
+  readonly busy: boolean;
+  readonly error: unknown;
+  readonly run: (action: () => Promise<void>) => Promise<void>;
+} {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>();
+  const run = async (action: () => Promise<void>) => {
+    setError(undefined);
+    setBusy(true);
+    try {
+      await action();
+    } catch (failure) {
+      setError(failure);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, run };
 }
 
 export function ErrorPanel({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
